@@ -1,0 +1,129 @@
+# Sluice: one GNU Makefile (style.md §3.8). `make` builds build/sluice.
+#   make run      install missing packages, build, start in the foreground with examples/kong.yml
+#   make test     install missing packages, build, run unit + integration suites
+#   make asan     ASan+UBSan build and the same suites against it
+#   make fuzz     build libFuzzer targets and run each for FUZZ_SECONDS
+#   make bench    wrk against nginx and Sluice side by side (bench/README.md)
+#   make lint     clang-format check, cppcheck, exported-symbol prefix check
+
+BUILD     ?= build
+CC        ?= gcc
+PKGS      := libssl libcrypto libnghttp2 libcares sqlite3 libpq hiredis jansson yaml-0.1 libpcre2-8 zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev -lpthread -lm
+
+WARN   := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla \
+          -Wpointer-arith -Wimplicit-fallthrough -Wno-unused-parameter
+ifneq ($(CI),)
+WARN   += -Werror
+endif
+OPT    ?= -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+CFLAGS += -std=gnu11 -D_GNU_SOURCE $(WARN) $(OPT) -Iinclude -Isrc $(PKG_CFLAGS) -MMD -MP
+LDLIBS += $(PKG_LIBS)
+
+MAIN_SRC := src/cli/main.c
+LIB_SRC  := $(filter-out $(MAIN_SRC),$(shell find src -name '*.c' | sort))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+
+UNIT_SRC := $(shell find tests/unit -name '*.c' 2>/dev/null | sort)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
+
+PY := /usr/bin/python3
+
+.PHONY: all deps run test unit integration wire asan fuzz bench lint clean format
+
+all: $(BUILD)/sluice
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libsluice.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/sluice: $(BUILD)/obj/$(MAIN_SRC:.c=.o) $(BUILD)/libsluice.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# One criterion binary for every unit test (`make unit`). `make unit-<area>` builds and runs
+# tests/unit/<area> only, linked against src/core, the area itself and the areas it declares below, so
+# one area's work in progress never blocks another's test loop.
+$(BUILD)/tests/unit: $(UNIT_OBJ) $(BUILD)/libsluice.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+
+UNIT_DEPS_core   :=
+UNIT_DEPS_http   :=
+UNIT_DEPS_router := http
+UNIT_DEPS_config := net
+UNIT_DEPS_net    :=
+UNIT_DEPS_proxy  := http router net config
+area_objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(foreach d,core $(1) $(UNIT_DEPS_$(1)),$(wildcard src/$(d)/*.c src/$(d)/*/*.c))))
+
+.SECONDEXPANSION:
+unit_objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/unit/$(1)/*.c))
+.SECONDARY:
+$(BUILD)/tests/unit-%: $$(call area_objs,$$*) $$(call unit_objs,$$*)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+
+unit-%: $(BUILD)/tests/unit-%
+	$< --jobs 2
+
+deps:
+	@./scripts/install-deps.sh test
+
+unit: $(BUILD)/tests/unit
+	$(BUILD)/tests/unit --jobs 2
+
+integration: $(BUILD)/sluice
+	SLUICE_BIN=$(abspath $(BUILD)/sluice) $(PY) -m pytest -q tests/integration tests/wire
+
+test: deps
+	$(MAKE) all $(BUILD)/tests/unit
+	$(MAKE) unit
+	$(MAKE) integration
+
+run: deps all
+	@mkdir -p $(BUILD)/run
+	$(BUILD)/sluice start -c examples/sluice.conf -p $(BUILD)/run
+
+asan:
+	@./scripts/install-deps.sh test
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined" \
+		LDFLAGS="-fsanitize=address,undefined" build-asan/sluice build-asan/tests/unit
+	ASAN_OPTIONS=detect_leaks=1 build-asan/tests/unit --jobs 2
+	SLUICE_BIN=$(abspath build-asan/sluice) ASAN_OPTIONS=detect_leaks=0 $(PY) -m pytest -q tests/integration tests/wire
+
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Isrc $(PKG_CFLAGS)
+
+fuzz:
+	@./scripts/install-deps.sh fuzz
+	@mkdir -p build-fuzz
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  clang $(FUZZ_CFLAGS) -o build-fuzz/$$t fuzz/$$t.c $(LIB_SRC) $(PKG_LIBS); \
+	  mkdir -p build-fuzz/corpus-$$t; \
+	  echo "== $$t ($(FUZZ_SECONDS)s)"; \
+	  build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	     build-fuzz/corpus-$$t fuzz/corpus/$${t#fuzz_} 2>&1 | tail -5; \
+	done
+
+bench: all
+	@./scripts/install-deps.sh bench
+	./bench/run.sh
+
+lint:
+	clang-format --dry-run --Werror $$(find src include tests/unit fuzz -name '*.[ch]')
+	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability \
+		--suppress=missingIncludeSystem -Iinclude -Isrc src
+	./scripts/check-symbols.sh $(BUILD)/libsluice.a
+
+format:
+	clang-format -i $$(find src include tests/unit fuzz -name '*.[ch]')
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Types of the configuration entities as the data plane sees them (kong.md §1). They are built by the
+ * declarative loader (src/config/declarative.c) or, later, the store, and live in one config arena:
+ * every pointer inside points into that same arena, and the whole set is immutable once published. */
+#ifndef SL_ENTITY_T_H
+#define SL_ENTITY_T_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SL_UUID_LEN 36
+
+enum sl_protocol {
+    SL_PROTO_HTTP = 0,
+    SL_PROTO_HTTPS,
+    SL_PROTO_GRPC,
+    SL_PROTO_GRPCS,
+    SL_PROTO_TCP,
+    SL_PROTO_TLS,
+    SL_PROTO_TLS_PASSTHROUGH,
+    SL_PROTO_UDP,
+    SL_PROTO_MAX
+};
+#define SL_PROTO_BIT(p) (1u << (p))
+
+/* A string set or array field: NULL/0 when the field is null in Kong's terms. */
+struct sl_strv {
+    const char **v; /* NUL-terminated strings in the config arena */
+    size_t n;
+};
+
+struct sl_service {
+    char id[SL_UUID_LEN + 1];
+    const char *name; /* NULL when unset */
+    enum sl_protocol protocol;
+    const char *host; /* required; hostname or IP, no port */
+    uint16_t port;
+    const char *path; /* NULL when unset; else starts with '/' */
+    int retries;      /* 0..32767, default 5 */
+    int connect_timeout_ms;
+    int write_timeout_ms;
+    int read_timeout_ms;
+    bool enabled;         /* false: its routes stay out of the router */
+    int tls_verify;       /* -1 unset, 0 off, 1 on */
+    int tls_verify_depth; /* -1 unset */
+    struct sl_strv tags;
+    int64_t created_at; /* unix seconds */
+    int64_t updated_at;
+};
+
+struct sl_route_header {
+    const char *name;      /* lowercased header name */
+    struct sl_strv values; /* lowercased values; one "~*..." entry is a regex */
+};
+
+enum sl_path_handling {
+    SL_PATH_HANDLING_V0 = 0,
+    SL_PATH_HANDLING_V1,
+    SL_PATH_HANDLING_MAX
+};
+
+struct sl_route {
+    char id[SL_UUID_LEN + 1];
+    const char *name; /* NULL when unset */
+    uint32_t protocols; /* SL_PROTO_BIT set; default http|https */
+    struct sl_strv methods; /* uppercase */
+    struct sl_strv hosts;   /* may carry '*' (leftmost or rightmost label) and ':port' */
+    struct sl_strv paths;   /* "/prefix" or "~regex" */
+    struct sl_route_header *headers;
+    size_t nheaders;
+    struct sl_strv snis;
+    int https_redirect_status_code; /* 426 (default), 301, 302, 307, 308 */
+    int regex_priority;
+    bool strip_path;    /* default true */
+    enum sl_path_handling path_handling;
+    bool preserve_host; /* default false */
+    bool request_buffering;
+    bool response_buffering;
+    const struct sl_service *service; /* NULL: a match answers 503 */
+    struct sl_strv tags;
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+/* The whole configuration the data plane runs on; owned by <arena>. Services come before the routes
+ * that refer to them. */
+struct sl_config {
+    struct sl_arena *arena;
+    struct sl_service **services;
+    size_t nservices;
+    struct sl_route **routes;
+    size_t nroutes;
+};
+
+#endif

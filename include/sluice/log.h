@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The error log: syslog-graded levels, one line per event, safe from every thread. Secrets (keys,
+ * passwords, private keys, tokens) must never be passed to these functions. */
+#ifndef SL_LOG_H
+#define SL_LOG_H
+
+#include <stdarg.h>
+
+enum sl_log_level {
+    SL_LOG_EMERG = 0,
+    SL_LOG_ALERT,
+    SL_LOG_CRIT,
+    SL_LOG_ERR,
+    SL_LOG_WARN,
+    SL_LOG_NOTICE,
+    SL_LOG_INFO,
+    SL_LOG_DEBUG,
+    SL_LOG_MAX
+};
+
+/* Parses Kong's level names (debug, info, notice, warn, error, crit, alert, emerg). -1 if unknown. */
+int sl_log_level_parse(const char *name);
+const char *sl_log_level_name(enum sl_log_level level);
+
+/* Sends the log to <path> (opened for append; "off" discards; NULL or "stderr" is stderr).
+ * Returns 0, or -1 with errno set. Call before threads start or from the control thread. */
+int sl_log_open(const char *path);
+/* Reopens the same file (after rotation, on SIGHUP/USR1). */
+int sl_log_reopen(void);
+void sl_log_set_level(enum sl_log_level level);
+extern enum sl_log_level sl_log_current_level;
+
+void sl_log_write(enum sl_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sl_log_vwrite(enum sl_log_level level, const char *fmt, va_list ap);
+
+/* The level test is inline so that disabled debug lines cost one comparison. */
+#define sl_log(level, ...)                                                                         \
+    do {                                                                                           \
+        if ((level) <= sl_log_current_level) {                                                     \
+            sl_log_write((level), __VA_ARGS__);                                                    \
+        }                                                                                          \
+    } while (0)
+
+/* Memory-safety invariant: abort even in release builds. */
+#define SL_BUG_ON(cond)                                                                            \
+    do {                                                                                           \
+        if (__builtin_expect(!!(cond), 0)) {                                                       \
+            sl_log_write(SL_LOG_CRIT, "BUG at %s:%d: %s", __FILE__, __LINE__, #cond);              \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
+
+#endif

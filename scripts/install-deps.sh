@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Sluice needs to build, test and benchmark (DESIGN.md §5).
+# Idempotent: only missing packages are installed, so `make run` and `make test` can call it every time.
+set -euo pipefail
+
+BUILD_PKGS="gcc make pkg-config libev-dev libssl-dev libnghttp2-dev libc-ares-dev libsqlite3-dev
+ libpq-dev libhiredis-dev libjansson-dev libyaml-dev libpcre2-dev zlib1g-dev libcriterion-dev"
+TEST_PKGS="python3 python3-pytest python3-requests python3-websocket python3-websockets python3-yaml
+ curl openssl"
+BENCH_PKGS="nginx-light wrk"
+FUZZ_PKGS="clang libclang-rt-14-dev"
+
+want="$BUILD_PKGS"
+case "${1:-build}" in
+  build) ;;
+  test)  want="$want $TEST_PKGS" ;;
+  bench) want="$want $TEST_PKGS $BENCH_PKGS" ;;
+  fuzz)  want="$want $FUZZ_PKGS" ;;
+  all)   want="$want $TEST_PKGS $BENCH_PKGS $FUZZ_PKGS" ;;
+  *) echo "usage: $0 [build|test|bench|fuzz|all]" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing="$missing $p"
+  fi
+done
+[ -z "$missing" ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
