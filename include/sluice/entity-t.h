@@ -47,6 +47,7 @@ struct sl_service {
     struct sl_strv tags;
     int64_t created_at; /* unix seconds */
     int64_t updated_at;
+    size_t index; /* position in sl_config.services; set when a snapshot is compiled */
 };
 
 struct sl_route_header {

@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The `sluice` command (kong.md §7, renamed): start, stop, quit, reload, restart, health, check,
+ * config parse, version. Errors print `Error: <message>` and exit non-zero. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/process.h"
+#include "config/conf.h"
+#include "config/declarative.h"
+#include "core/version.h"
+#include "sluice/log.h"
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: sluice COMMAND [OPTIONS]\n\n"
+            "The available commands are:\n"
+            "  start [-c FILE] [-p PREFIX]     start Sluice\n"
+            "  stop [-p PREFIX]                stop a running Sluice (fast)\n"
+            "  quit [-p PREFIX] [-t SECONDS]   stop gracefully, finishing in-flight requests\n"
+            "  reload [-c FILE] [-p PREFIX]    reload sluice.conf run-time values and the "
+            "declarative config\n"
+            "  restart [-c FILE] [-p PREFIX]   stop, then start\n"
+            "  health [-p PREFIX]              is Sluice running at PREFIX?\n"
+            "  check FILE                      validate a sluice.conf file\n"
+            "  config parse FILE               validate a declarative configuration file\n"
+            "  version                         print the version\n");
+}
+
+static int __attribute__((format(printf, 1, 2)))
+fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "Error: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    return 1;
+}
+
+struct cli_opts {
+    const char *conf_path;
+    const char *prefix;
+    int timeout_s;
+};
+
+static int
+parse_opts(int argc, char **argv, struct cli_opts *o)
+{
+    static const struct option longopts[] = {
+        {"conf", required_argument, NULL, 'c'},
+        {"prefix", required_argument, NULL, 'p'},
+        {"timeout", required_argument, NULL, 't'},
+        {"v", no_argument, NULL, 'v'},
+        {"vv", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "c:p:t:", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            o->conf_path = optarg;
+            break;
+        case 'p':
+            o->prefix = optarg;
+            break;
+        case 't':
+            o->timeout_s = atoi(optarg);
+            break;
+        case 'v':
+        case 'V':
+            break;
+        default:
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Kong's search order: -c, then /etc/sluice/sluice.conf, then /etc/sluice.conf, else defaults. */
+static const char *
+find_conf(const char *given)
+{
+    if (given != NULL) {
+        return given;
+    }
+    static const char *const candidates[] = {"/etc/sluice/sluice.conf", "/etc/sluice.conf"};
+    for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+        if (access(candidates[i], R_OK) == 0) {
+            return candidates[i];
+        }
+    }
+    return NULL;
+}
+
+/* Loads sluice.conf with -p taking precedence over the file and the environment. */
+static int
+load_conf(struct sl_conf *conf, const struct cli_opts *o)
+{
+    char err[4096];
+    if (o->prefix != NULL) {
+        char abs[PATH_MAX];
+        const char *p = o->prefix;
+        if (p[0] != '/' && getcwd(abs, sizeof(abs)) != NULL) {
+            size_t n = strlen(abs);
+            snprintf(abs + n, sizeof(abs) - n, "/%s", o->prefix);
+            p = abs;
+        }
+        setenv("SLUICE_PREFIX", p, 1);
+    }
+    const char *path = find_conf(o->conf_path);
+    if (o->conf_path != NULL && access(o->conf_path, R_OK) != 0) {
+        return fail("no file at: %s", o->conf_path);
+    }
+    if (sl_conf_load(conf, path, err, sizeof(err)) < 0) {
+        return fail("%s", err);
+    }
+    return 0;
+}
+
+static int
+cmd_check(int argc, char **argv)
+{
+    if (argc < 2) {
+        return fail("%s", "check needs a configuration file");
+    }
+    struct sl_conf *conf = calloc(1, sizeof(*conf));
+    char err[4096];
+    if (conf == NULL) {
+        return fail("%s", "out of memory");
+    }
+    if (access(argv[1], R_OK) != 0) {
+        free(conf);
+        return fail("no file at: %s", argv[1]);
+    }
+    int rc = sl_conf_load(conf, argv[1], err, sizeof(err));
+    free(conf);
+    if (rc < 0) {
+        return fail("%s", err);
+    }
+    printf("configuration at %s is valid\n", argv[1]);
+    return 0;
+}
+
+static int
+cmd_config(int argc, char **argv)
+{
+    if (argc < 3 || strcmp(argv[1], "parse") != 0) {
+        return fail("%s", "usage: sluice config parse FILE");
+    }
+    char *err = malloc(65536);
+    if (err == NULL) {
+        return 1;
+    }
+    struct sl_config *cfg = sl_declarative_load_file(argv[2], err, 65536);
+    if (cfg == NULL) {
+        fprintf(stderr, "Error: Failed parsing:\n%s\n", err);
+        free(err);
+        return 1;
+    }
+    sl_config_free(cfg);
+    free(err);
+    printf("parse successful\n");
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 1;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "version") == 0) {
+        printf("%s\n", SL_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "check") == 0) {
+        return cmd_check(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "config") == 0) {
+        return cmd_config(argc - 1, argv + 1);
+    }
+
+    struct cli_opts o = {0};
+    if (parse_opts(argc - 1, argv + 1, &o) < 0) {
+        usage(stderr);
+        return 1;
+    }
+    struct sl_conf *conf = calloc(1, sizeof(*conf));
+    if (conf == NULL) {
+        return fail("%s", "out of memory");
+    }
+    if (load_conf(conf, &o) != 0) {
+        return 1;
+    }
+    if (strcmp(cmd, "start") == 0) {
+        return sl_cli_start(conf, find_conf(o.conf_path));
+    }
+    if (strcmp(cmd, "stop") == 0) {
+        return sl_cli_signal(conf, SIGTERM, 10);
+    }
+    if (strcmp(cmd, "quit") == 0) {
+        int t = o.timeout_s > 0 ? o.timeout_s : 10;
+        return sl_cli_signal(conf, SIGQUIT, t);
+    }
+    if (strcmp(cmd, "reload") == 0) {
+        return sl_cli_signal(conf, SIGHUP, 0);
+    }
+    if (strcmp(cmd, "restart") == 0) {
+        sl_cli_signal(conf, SIGTERM, 10);
+        return sl_cli_start(conf, find_conf(o.conf_path));
+    }
+    if (strcmp(cmd, "health") == 0) {
+        return sl_cli_health(conf);
+    }
+    fprintf(stderr, "Error: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return 1;
+}

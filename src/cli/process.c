@@ -1,0 +1,425 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Process lifecycle (process.h; DESIGN.md §1): the control thread runs a libev loop that owns the
+ * signals — TERM/INT fast stop, QUIT graceful drain, HUP reload, USR1 log reopen — while the worker
+ * threads, started with every signal blocked, serve traffic. */
+#include <errno.h>
+#include <ev.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/process.h"
+#include "config/declarative.h"
+#include "config/snapshot.h"
+#include "core/version.h"
+#include "proxy/proxy.h"
+#include "sluice/log.h"
+
+static struct sl_conf *run_conf;
+static const char *run_conf_path;
+static bool graceful_stop;
+
+static void
+pid_path(const struct sl_conf *conf, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/pids/sluice.pid", conf->prefix);
+}
+
+static pid_t
+read_pid(const struct sl_conf *conf)
+{
+    char path[PATH_MAX];
+    pid_path(conf, path, sizeof(path));
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return 0;
+    }
+    long pid = 0;
+    if (fscanf(f, "%ld", &pid) != 1) {
+        pid = 0;
+    }
+    fclose(f);
+    if (pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH)) {
+        return 0;
+    }
+    return (pid_t)pid;
+}
+
+static int
+mkdir_p(const char *path)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0755) < 0 && errno != EEXIST) {
+                return -1;
+            }
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, 0755) < 0 && errno != EEXIST) {
+        return -1;
+    }
+    return 0;
+}
+
+static int
+prepare_prefix(const struct sl_conf *conf)
+{
+    char path[PATH_MAX];
+    if (mkdir_p(conf->prefix) < 0) {
+        fprintf(stderr, "Error: could not create prefix directory %s: %s\n", conf->prefix,
+                strerror(errno));
+        return -1;
+    }
+    snprintf(path, sizeof(path), "%s/logs", conf->prefix);
+    if (mkdir_p(path) < 0) {
+        fprintf(stderr, "Error: could not create %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    snprintf(path, sizeof(path), "%s/pids", conf->prefix);
+    if (mkdir_p(path) < 0) {
+        fprintf(stderr, "Error: could not create %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Loads the configuration the data plane will serve and compiles it into a snapshot. */
+static struct sl_snapshot *
+load_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
+{
+    struct sl_config *cfg;
+    if (conf->database != SL_DB_OFF) {
+        snprintf(err, errlen,
+                 "database = %s is not available yet: run with database = off and a "
+                 "declarative_config file",
+                 conf->database == SL_DB_SQLITE ? "sqlite" : "postgres");
+        return NULL;
+    }
+    if (conf->declarative_config[0] != '\0') {
+        size_t head = (size_t)snprintf(err, errlen, "failed parsing declarative configuration %s:\n",
+                                       conf->declarative_config);
+        if (head >= errlen) {
+            head = 0;
+        }
+        cfg = sl_declarative_load_file(conf->declarative_config, err + head, errlen - head);
+    } else {
+        cfg = sl_config_new_empty();
+        if (cfg == NULL) {
+            snprintf(err, errlen, "out of memory");
+        }
+    }
+    if (cfg == NULL) {
+        return NULL;
+    }
+    return sl_snapshot_build(cfg, err, errlen);
+}
+
+static void
+fill_settings(struct sl_proxy_settings *st, const struct sl_conf *conf)
+{
+    memset(st, 0, sizeof(*st));
+    st->conf = conf;
+    st->max_request_line = conf->large_client_header_buffers;
+    st->max_header_line = conf->large_client_header_buffers;
+    st->max_header_bytes = conf->max_header_bytes;
+    st->max_headers = (size_t)conf->lua_max_req_headers;
+    st->max_body_bytes = conf->client_max_body_size;
+    st->client_header_timeout_ms = conf->client_header_timeout_ms;
+    st->client_body_timeout_ms = conf->client_body_timeout_ms;
+    st->send_timeout_ms = conf->send_timeout_ms;
+    st->keepalive_timeout_ms = conf->keepalive_timeout_ms;
+    st->pool_size = conf->upstream_keepalive_pool_size;
+    st->pool_max_requests = conf->upstream_keepalive_max_requests;
+    st->pool_idle_timeout_ms = conf->upstream_keepalive_idle_timeout_s * 1000;
+    st->headers = conf->headers;
+    st->access_log_fd = -1;
+    st->access_log_json = conf->proxy_access_log_format == SL_ACCESS_LOG_JSON;
+}
+
+static int
+open_access_log(const struct sl_conf *conf)
+{
+    if (conf->proxy_access_log[0] == '\0' || strcmp(conf->proxy_access_log, "off") == 0) {
+        return -1;
+    }
+    if (strcmp(conf->proxy_access_log, "stdout") == 0) {
+        return STDOUT_FILENO;
+    }
+    if (strcmp(conf->proxy_access_log, "stderr") == 0) {
+        return STDERR_FILENO;
+    }
+    return open(conf->proxy_access_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+}
+
+static void
+on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    graceful_stop = w->signum == SIGQUIT;
+    sl_log(SL_LOG_NOTICE, "signal %d received, %s", w->signum,
+           graceful_stop ? "draining (graceful quit)" : "stopping");
+    ev_break(loop, EVBREAK_ALL);
+}
+
+/* SIGHUP: re-read sluice.conf for the values that can change while running (log_level) and
+ * reload the declarative configuration; listeners and workers stay as they are. */
+static void
+on_reload(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    char err[8192];
+    struct sl_conf *fresh = calloc(1, sizeof(*fresh));
+    if (fresh == NULL) {
+        return;
+    }
+    if (sl_conf_load(fresh, run_conf_path, err, sizeof(err)) < 0) {
+        sl_log(SL_LOG_ERR, "reload: %s; keeping the running configuration", err);
+        free(fresh);
+        return;
+    }
+    sl_log_set_level((enum sl_log_level)fresh->log_level);
+    struct sl_snapshot *snap = load_snapshot(fresh, err, sizeof(err));
+    if (snap == NULL) {
+        sl_log(SL_LOG_ERR, "reload: %s; keeping the running configuration", err);
+    } else {
+        sl_snapshot_publish(snap);
+        sl_log(SL_LOG_NOTICE, "reload: configuration reloaded");
+    }
+    free(fresh);
+}
+
+static void
+on_reopen(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    sl_log_reopen();
+}
+
+static int
+write_pid_file(const struct sl_conf *conf)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    pid_path(conf, path, sizeof(path));
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL) {
+        return -1;
+    }
+    fprintf(f, "%ld\n", (long)getpid());
+    fclose(f);
+    return rename(tmp, path);
+}
+
+/* Forks; the parent waits until the child reports that it serves (or why it could not). */
+static int
+daemonize(int *notify_fd)
+{
+    int pfd[2];
+    if (pipe(pfd) < 0) {
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        return -1;
+    }
+    if (pid > 0) {
+        close(pfd[1]);
+        char msg[8192];
+        ssize_t n, total = 0;
+        while ((n = read(pfd[0], msg + total, sizeof(msg) - 1 - (size_t)total)) > 0) {
+            total += n;
+        }
+        msg[total] = '\0';
+        if (strcmp(msg, "ok") == 0) {
+            _exit(0);
+        }
+        fprintf(stderr, "Error: %s\n", total ? msg : "sluice failed to start");
+        _exit(1);
+    }
+    close(pfd[0]);
+    setsid();
+    int devnull = open("/dev/null", O_RDWR);
+    if (devnull >= 0) {
+        dup2(devnull, STDIN_FILENO);
+        dup2(devnull, STDOUT_FILENO);
+        /* stderr stays until the start is confirmed, then follows stdout */
+        if (devnull > STDERR_FILENO) {
+            close(devnull);
+        }
+    }
+    *notify_fd = pfd[1];
+    return 0;
+}
+
+static void
+notify(int fd, const char *msg)
+{
+    if (fd >= 0) {
+        ssize_t w = write(fd, msg, strlen(msg));
+        (void)w;
+        close(fd);
+    }
+}
+
+int
+sl_cli_start(struct sl_conf *conf, const char *conf_path)
+{
+    char err[65536];
+    run_conf = conf;
+    run_conf_path = conf_path;
+    if (prepare_prefix(conf) < 0) {
+        return 1;
+    }
+    if (read_pid(conf) > 0) {
+        fprintf(stderr, "Error: Sluice is already running in %s\n", conf->prefix);
+        return 1;
+    }
+    sl_log_set_level((enum sl_log_level)conf->log_level);
+    struct sl_snapshot *snap = load_snapshot(conf, err, sizeof(err));
+    if (snap == NULL) {
+        fprintf(stderr, "Error: %s\n", err);
+        return 1;
+    }
+    sl_snapshot_publish(snap);
+
+    int notify_fd = -1;
+    if (conf->daemon && daemonize(&notify_fd) < 0) {
+        fprintf(stderr, "Error: could not daemonize: %s\n", strerror(errno));
+        return 1;
+    }
+    if (sl_log_open(conf->proxy_error_log) < 0) {
+        snprintf(err, sizeof(err), "could not open error log %s: %s", conf->proxy_error_log,
+                 strerror(errno));
+        if (notify_fd < 0) {
+            fprintf(stderr, "Error: %s\n", err);
+        }
+        notify(notify_fd, err);
+        return 1;
+    }
+
+    static struct sl_proxy_settings settings;
+    fill_settings(&settings, conf);
+    settings.access_log_fd = open_access_log(conf);
+
+    /* Workers inherit a mask with every handled signal blocked; the control loop receives them
+     * through signalfd. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGQUIT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int n = conf->worker_processes;
+    if (n <= 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cpus > 0 ? (int)cpus : 1;
+    }
+    if (sl_proxy_start(&settings, n, err, sizeof(err)) < 0) {
+        sl_log(SL_LOG_CRIT, "%s", err);
+        if (notify_fd < 0) {
+            fprintf(stderr, "Error: %s\n", err);
+        }
+        notify(notify_fd, err);
+        return 1;
+    }
+    if (write_pid_file(conf) < 0) {
+        sl_log(SL_LOG_WARN, "could not write the pid file: %s", strerror(errno));
+    }
+    sl_log(SL_LOG_NOTICE, "sluice %s started: %d worker%s, prefix %s", SL_VERSION, n,
+           n == 1 ? "" : "s", conf->prefix);
+    if (notify_fd >= 0) {
+        notify(notify_fd, "ok");
+        int devnull = open("/dev/null", O_RDWR);
+        if (devnull >= 0) {
+            dup2(devnull, STDERR_FILENO);
+            close(devnull);
+        }
+    }
+
+    struct ev_loop *loop = ev_default_loop(EVFLAG_SIGNALFD);
+    ev_signal sig_term, sig_int, sig_quit, sig_hup, sig_usr1;
+    ev_signal_init(&sig_term, on_stop_signal, SIGTERM);
+    ev_signal_init(&sig_int, on_stop_signal, SIGINT);
+    ev_signal_init(&sig_quit, on_stop_signal, SIGQUIT);
+    ev_signal_init(&sig_hup, on_reload, SIGHUP);
+    ev_signal_init(&sig_usr1, on_reopen, SIGUSR1);
+    ev_signal_start(loop, &sig_term);
+    ev_signal_start(loop, &sig_int);
+    ev_signal_start(loop, &sig_quit);
+    ev_signal_start(loop, &sig_hup);
+    ev_signal_start(loop, &sig_usr1);
+    ev_run(loop, 0);
+
+    sl_proxy_stop(graceful_stop, conf->quit_timeout_s * 1000);
+    sl_snapshot_clear();
+    char path[PATH_MAX];
+    pid_path(conf, path, sizeof(path));
+    unlink(path);
+    sl_log(SL_LOG_NOTICE, "sluice stopped");
+    return 0;
+}
+
+static bool
+wait_exit(pid_t pid, int seconds)
+{
+    for (int i = 0; i < seconds * 20; i++) {
+        if (kill(pid, 0) < 0 && errno == ESRCH) {
+            return true;
+        }
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return kill(pid, 0) < 0 && errno == ESRCH;
+}
+
+int
+sl_cli_signal(const struct sl_conf *conf, int sig, int wait_s)
+{
+    pid_t pid = read_pid(conf);
+    if (pid == 0) {
+        fprintf(stderr, "Error: Sluice is not running in %s\n", conf->prefix);
+        return 1;
+    }
+    if (kill(pid, sig) < 0) {
+        fprintf(stderr, "Error: could not signal pid %ld: %s\n", (long)pid, strerror(errno));
+        return 1;
+    }
+    if (wait_s <= 0) {
+        printf("Sluice %s\n", sig == SIGHUP ? "reloaded" : "signalled");
+        return 0;
+    }
+    if (!wait_exit(pid, wait_s)) {
+        /* `kong quit`: SIGTERM after the timeout, then give up loudly. */
+        kill(pid, SIGTERM);
+        if (!wait_exit(pid, 5)) {
+            kill(pid, SIGKILL);
+            wait_exit(pid, 2);
+        }
+    }
+    printf("Sluice stopped\n");
+    return 0;
+}
+
+int
+sl_cli_health(const struct sl_conf *conf)
+{
+    pid_t pid = read_pid(conf);
+    if (pid == 0) {
+        fprintf(stderr, "Error: Sluice is not running at %s\n", conf->prefix);
+        return 1;
+    }
+    printf("sluice.......running\n\nSluice is healthy at %s\n", conf->prefix);
+    return 0;
+}

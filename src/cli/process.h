@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The running process: start (prefix, pid file, daemonize, workers, the control loop with its signal
+ * handling) and the verbs that signal a running instance through its pid file. */
+#ifndef SL_CLI_PROCESS_H
+#define SL_CLI_PROCESS_H
+
+#include "config/conf.h"
+
+/* Runs Sluice with <conf> (read from <conf_path>, NULL when defaults only; kept for reloads).
+ * Returns the process exit status. */
+int sl_cli_start(struct sl_conf *conf, const char *conf_path);
+/* Sends <sig> to the instance at conf->prefix and, when <wait_s> > 0, waits for it to exit
+ * (escalating to SIGTERM then SIGKILL, like `kong quit`). Returns the exit status. */
+int sl_cli_signal(const struct sl_conf *conf, int sig, int wait_s);
+/* Prints whether an instance runs at conf->prefix; 0 if it does. */
+int sl_cli_health(const struct sl_conf *conf);
+
+#endif

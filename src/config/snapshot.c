@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Snapshot compilation and publication (snapshot.h). Publication takes a mutex only on the swap and
+ * when a worker picks up a new generation; the request path compares one atomic counter. */
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/declarative.h"
+#include "config/snapshot.h"
+#include "sluice/arena.h"
+#include "sluice/log.h"
+
+static pthread_mutex_t publish_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sl_snapshot *current;
+static atomic_uint_fast64_t current_generation;
+static uint64_t next_generation = 1;
+
+static void
+resolve_target(struct sl_service_target *t, const struct sl_service *svc)
+{
+    t->service = svc;
+    t->naddrs = 0;
+    bool default_port = (svc->port == 80 && (svc->protocol == SL_PROTO_HTTP ||
+                                             svc->protocol == SL_PROTO_GRPC)) ||
+                        (svc->port == 443 && (svc->protocol == SL_PROTO_HTTPS ||
+                                              svc->protocol == SL_PROTO_GRPCS));
+    bool v6 = strchr(svc->host, ':') != NULL;
+    if (default_port) {
+        snprintf(t->host_header, sizeof(t->host_header), v6 ? "[%s]" : "%s", svc->host);
+    } else {
+        snprintf(t->host_header, sizeof(t->host_header), v6 ? "[%s]:%u" : "%s:%u", svc->host,
+                 (unsigned)svc->port);
+    }
+
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    char port[8];
+    snprintf(port, sizeof(port), "%u", (unsigned)svc->port);
+    int rc = getaddrinfo(svc->host, port, &hints, &res);
+    if (rc != 0) {
+        sl_log(SL_LOG_ERR, "service %s: name resolution of '%s' failed: %s",
+               svc->name ? svc->name : svc->id, svc->host, gai_strerror(rc));
+        return;
+    }
+    for (struct addrinfo *ai = res; ai && t->naddrs < SL_SNAPSHOT_MAX_ADDRS; ai = ai->ai_next) {
+        memcpy(&t->addrs[t->naddrs], ai->ai_addr, ai->ai_addrlen);
+        t->addrlens[t->naddrs] = ai->ai_addrlen;
+        t->naddrs++;
+    }
+    freeaddrinfo(res);
+}
+
+struct sl_snapshot *
+sl_snapshot_build(struct sl_config *config, char *err, size_t errlen)
+{
+    struct sl_arena *a = config->arena;
+    struct sl_snapshot *snap = sl_arena_calloc(a, 1, sizeof(*snap));
+    struct sl_route **live = sl_arena_calloc(a, config->nroutes + 1, sizeof(*live));
+    struct sl_service_target *targets =
+        sl_arena_calloc(a, config->nservices + 1, sizeof(*targets));
+    if (snap == NULL || live == NULL || targets == NULL) {
+        snprintf(err, errlen, "out of memory");
+        sl_config_free(config);
+        return NULL;
+    }
+    /* Routes of disabled services stay out of the router (kong/runloop/handler.lua). */
+    size_t nlive = 0;
+    for (size_t i = 0; i < config->nroutes; i++) {
+        const struct sl_service *svc = config->routes[i]->service;
+        if (svc == NULL || svc->enabled) {
+            live[nlive++] = config->routes[i];
+        }
+    }
+    snap->router = sl_router_build(live, nlive, a, err, errlen);
+    if (snap->router == NULL) {
+        sl_config_free(config);
+        return NULL;
+    }
+    for (size_t i = 0; i < config->nservices; i++) {
+        config->services[i]->index = i;
+        if (config->services[i]->enabled) {
+            resolve_target(&targets[i], config->services[i]);
+        } else {
+            targets[i].service = config->services[i];
+        }
+    }
+    snap->config = config;
+    snap->targets = targets;
+    atomic_init(&snap->refs, 1);
+    return snap;
+}
+
+const struct sl_service_target *
+sl_snapshot_target(const struct sl_snapshot *snap, const struct sl_service *svc)
+{
+    return &snap->targets[svc->index];
+}
+
+void
+sl_snapshot_unref(struct sl_snapshot *s)
+{
+    if (s != NULL && atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1) {
+        sl_config_free(s->config); /* the snapshot itself lives in the config arena */
+    }
+}
+
+void
+sl_snapshot_publish(struct sl_snapshot *snap)
+{
+    pthread_mutex_lock(&publish_lock);
+    struct sl_snapshot *old = current;
+    snap->generation = next_generation++;
+    current = snap;
+    atomic_store_explicit(&current_generation, snap->generation, memory_order_release);
+    pthread_mutex_unlock(&publish_lock);
+    sl_snapshot_unref(old);
+}
+
+struct sl_snapshot *
+sl_snapshot_acquire(void)
+{
+    pthread_mutex_lock(&publish_lock);
+    struct sl_snapshot *s = current ? sl_snapshot_ref(current) : NULL;
+    pthread_mutex_unlock(&publish_lock);
+    return s;
+}
+
+uint64_t
+sl_snapshot_current_generation(void)
+{
+    return atomic_load_explicit(&current_generation, memory_order_acquire);
+}
+
+void
+sl_snapshot_clear(void)
+{
+    pthread_mutex_lock(&publish_lock);
+    struct sl_snapshot *old = current;
+    current = NULL;
+    pthread_mutex_unlock(&publish_lock);
+    sl_snapshot_unref(old);
+}

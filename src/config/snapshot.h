@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Config snapshots (DESIGN.md §2): the compiled, immutable form of a configuration — the config
+ * entities, the router and each service's resolved upstream addresses — published with one pointer
+ * swap. Workers and requests hold references; the last reference frees it, on whichever thread. */
+#ifndef SL_CONFIG_SNAPSHOT_H
+#define SL_CONFIG_SNAPSHOT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "router/router.h"
+#include "sluice/entity-t.h"
+
+#define SL_SNAPSHOT_MAX_ADDRS 8
+
+/* Where a service's traffic goes, resolved when the snapshot is compiled (control thread). */
+struct sl_service_target {
+    const struct sl_service *service;
+    struct sockaddr_storage addrs[SL_SNAPSHOT_MAX_ADDRS];
+    socklen_t addrlens[SL_SNAPSHOT_MAX_ADDRS];
+    size_t naddrs;          /* 0: name resolution failed → 503 */
+    char host_header[300];  /* host[:port] unless the port is the scheme's default */
+};
+
+struct sl_snapshot {
+    atomic_uint refs;
+    uint64_t generation;
+    struct sl_config *config;       /* owned */
+    struct sl_router *router;       /* in config->arena */
+    struct sl_service_target *targets; /* indexed like config->services */
+};
+
+/* Compiles <config> (taking ownership; freed on failure too). Resolves service hosts with the
+ * system resolver: call from the control thread only. NULL with a message in <err> on failure. */
+struct sl_snapshot *sl_snapshot_build(struct sl_config *config, char *err, size_t errlen);
+
+/* The target of <svc> in <snap> (services are indexed at build time). */
+const struct sl_service_target *sl_snapshot_target(const struct sl_snapshot *snap,
+                                                   const struct sl_service *svc);
+
+/* Publishes <snap> as current (the publisher's reference moves to the global slot); the previous
+ * snapshot loses the global reference. Any thread. */
+void sl_snapshot_publish(struct sl_snapshot *snap);
+/* A new reference to the current snapshot, or NULL if none is published. Any thread. */
+struct sl_snapshot *sl_snapshot_acquire(void);
+/* The generation of the current snapshot: a cheap test of whether a worker's copy is stale. */
+uint64_t sl_snapshot_current_generation(void);
+
+static inline struct sl_snapshot *
+sl_snapshot_ref(struct sl_snapshot *s)
+{
+    atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+    return s;
+}
+void sl_snapshot_unref(struct sl_snapshot *s);
+
+/* Drops the global reference (shutdown). */
+void sl_snapshot_clear(void);
+
+#endif

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The access log: one line per request, after its last byte was queued (it never delays the
+ * response). nginx's `combined` format, or one JSON object per line. One write(2) per line on an
+ * O_APPEND descriptor shared by all workers, so lines never interleave. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "proxy/internal.h"
+
+/* Copies <s> into <out> escaping quotes, backslashes and control bytes (nginx escape=default for
+ * combined, JSON escaping for json), so a request cannot forge log lines or fields. */
+static size_t
+escape(char *out, size_t cap, const char *s, bool json)
+{
+    size_t n = 0;
+    if (s == NULL) {
+        s = json ? "" : "-";
+    }
+    for (; *s && n + 7 < cap; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\' || ch < 0x20 || ch >= 0x7f) {
+            n += (size_t)snprintf(out + n, cap - n, json ? "\\u%04x" : "\\x%02X", ch);
+        } else {
+            out[n++] = (char)ch;
+        }
+    }
+    out[n] = '\0';
+    return n;
+}
+
+void
+sl_access_log_write(struct sl_session *s)
+{
+    const struct sl_proxy_settings *st = s->worker->settings;
+    if (st->access_log_fd < 0) {
+        return;
+    }
+    char method[64], target[2048], ua[512], referer[512], line[4096];
+    escape(method, sizeof(method), s->method, st->access_log_json);
+    escape(target, sizeof(target), s->target, st->access_log_json);
+    escape(ua, sizeof(ua), s->user_agent, st->access_log_json);
+    escape(referer, sizeof(referer), s->referer, st->access_log_json);
+    uint64_t elapsed_ms = s->start_us ? (sl_clock_mono_us() - s->start_us) / 1000 : 0;
+    struct timeval tv;
+    struct tm tm;
+    gettimeofday(&tv, NULL);
+    localtime_r(&tv.tv_sec, &tm);
+    char when[64];
+    int n;
+    if (st->access_log_json) {
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S%z", &tm);
+        n = snprintf(line, sizeof(line),
+                     "{\"time\":\"%s\",\"client_ip\":\"%s\",\"method\":\"%s\",\"uri\":\"%s\","
+                     "\"protocol\":\"HTTP/1.%d\",\"status\":%d,\"body_bytes_sent\":%llu,"
+                     "\"request_body_bytes\":%llu,\"referer\":\"%s\",\"user_agent\":\"%s\","
+                     "\"latency_ms\":%llu,\"request_id\":\"%s\",\"route\":\"%s\","
+                     "\"service\":\"%s\",\"aborted\":%s}\n",
+                     when, s->peer_ip, method, target, s->minor, s->status,
+                     (unsigned long long)s->resp_body_bytes, (unsigned long long)s->req_body_bytes,
+                     referer, ua, (unsigned long long)elapsed_ms, s->request_id,
+                     s->route ? s->route->id : "", s->service ? s->service->id : "",
+                     s->aborted ? "true" : "false");
+    } else {
+        strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S %z", &tm);
+        n = snprintf(line, sizeof(line), "%s - - [%s] \"%s %s HTTP/1.%d\" %d %llu \"%s\" \"%s\" %s\n",
+                     s->peer_ip, when, method, target, s->minor, s->status,
+                     (unsigned long long)s->resp_body_bytes, referer, ua, s->request_id);
+    }
+    if (n > 0) {
+        if ((size_t)n >= sizeof(line)) {
+            n = sizeof(line) - 1;
+            line[n - 1] = '\n';
+        }
+        ssize_t w = write(st->access_log_fd, line, (size_t)n);
+        (void)w;
+    }
+}

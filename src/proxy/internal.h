@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Types shared by the files of the proxy engine (not for other areas). One worker thread owns its
+ * loop, its sessions and its upstream pool: nothing here is touched by another thread, except the
+ * worker's async watcher used to wake it. */
+#ifndef SL_PROXY_INTERNAL_H
+#define SL_PROXY_INTERNAL_H
+
+#include <ev.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "config/snapshot.h"
+#include "core/buf.h"
+#include "http/h1.h"
+#include "proxy/proxy.h"
+#include "router/router.h"
+#include "sluice/arena.h"
+
+/* Each direction buffers at most this much before it stops reading its source (backpressure). */
+#define SL_PROXY_HIGH_WATER (64 * 1024)
+/* Bytes of a request kept for a transparent replay on a new upstream connection. */
+#define SL_PROXY_REPLAY_MAX (64 * 1024)
+#define SL_POOL_BUCKETS 64
+
+struct sl_worker;
+struct sl_session;
+
+/* One upstream TCP connection: in a session's hands, or idle in the worker's pool. */
+struct sl_upconn {
+    struct sl_worker *worker;
+    int fd;
+    ev_io rio, wio;
+    ev_timer timer;              /* connect / write / read idle, or pool idle */
+    struct sl_buf in;            /* response bytes not yet processed */
+    struct sl_buf out;           /* request bytes; [out.off, sent) written, [sent, len) pending */
+    size_t sent;                 /* absolute index into out.data of the next byte to write */
+    bool replayable;             /* out still holds the whole request so far (from index 0) */
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    bool connected;
+    bool eof;                    /* the upstream closed its side */
+    bool reused;                 /* taken from the pool */
+    unsigned requests;           /* requests carried so far */
+    struct sl_session *owner;    /* NULL while idle in the pool */
+    struct sl_upconn *pool_next; /* bucket chain while idle */
+    struct sl_upconn **pool_prev;
+    uint64_t idle_since_us;
+};
+
+struct sl_pool {
+    struct sl_upconn *buckets[SL_POOL_BUCKETS];
+    size_t idle;                 /* connections idle in all buckets */
+};
+
+struct sl_listener {
+    int fd;
+    ev_io io;
+    uint16_t port;
+    bool owned;                  /* this worker's own SO_REUSEPORT socket (close it on exit) */
+    struct sl_worker *worker;
+};
+
+struct sl_worker {
+    int id;
+    pthread_t thread;
+    struct ev_loop *loop;
+    ev_async wakeup;             /* set by sl_proxy_stop */
+    ev_timer drain_timer;
+    const struct sl_proxy_settings *settings;
+    struct sl_listener *listeners;
+    size_t nlisteners;
+    struct sl_snapshot *snap;    /* this worker's reference to the current snapshot */
+    struct sl_header *hdr_scratch; /* parsed header views, reused by every head this worker parses */
+    struct sl_session *sessions; /* every open client session (for drain and stop) */
+    size_t nsessions;
+    struct sl_pool pool;
+    bool draining;
+    bool stopping;
+};
+
+/* Session phases (client side). */
+enum sl_phase {
+    SL_PHASE_HEAD = 0,     /* reading (or waiting for) a request head */
+    SL_PHASE_PROXY,        /* request routed; proxying to the upstream */
+    SL_PHASE_LOCAL,        /* writing a response Sluice generated */
+    SL_PHASE_TUNNEL,       /* 101 Switching Protocols: raw two-way copy */
+    SL_PHASE_CLOSING,      /* flushing the last bytes, then close */
+    SL_PHASE_MAX
+};
+
+/* How the response body is framed towards the client. */
+enum sl_out_framing {
+    SL_OUT_NONE = 0,
+    SL_OUT_LENGTH,         /* Content-Length passed through */
+    SL_OUT_CHUNKED,        /* re-encoded chunked */
+    SL_OUT_CLOSE,          /* delimited by closing the connection (HTTP/1.0 client) */
+    SL_OUT_MAX
+};
+
+struct sl_session {
+    struct sl_worker *worker;
+    struct sl_session *prev, *next;
+    int fd;
+    ev_io rio, wio;
+    ev_timer timer;
+    struct sockaddr_storage peer;
+    char peer_ip[64];
+    uint16_t peer_port;
+    uint16_t local_port;
+    struct sl_buf in;            /* client bytes */
+    struct sl_buf out;           /* bytes to the client */
+    enum sl_phase phase;
+    bool close_after;            /* close once the current response is written */
+    bool peer_eof;
+    unsigned requests;
+
+    /* --- per request; reset between requests --- */
+    struct sl_arena *arena;      /* request arena */
+    struct sl_snapshot *snap;    /* reference held for the request */
+    char request_id[33];
+    uint64_t start_us;           /* first byte of the head (or accept/keep-alive start) */
+    uint64_t head_done_us;
+    uint64_t upstream_start_us;
+    uint64_t upstream_head_us;
+    bool got_bytes;              /* any byte of this request arrived */
+    const char *method;          /* arena copies for logs and retries */
+    const char *target;
+    const char *host;
+    const char *user_agent;
+    const char *referer;
+    const char *accept;
+    int minor;
+    bool head_request;
+    bool idempotent;
+    bool req_keep_alive;
+    bool upgrade_websocket;
+    struct sl_str path_norm;     /* normalised path (arena) */
+    struct sl_str host_noport;   /* Host without port, lowercased (arena) */
+    const struct sl_route *route;
+    const struct sl_service *service;
+    const struct sl_service_target *target_addrs;
+    /* request body, client → upstream */
+    enum sl_h1_body req_body;
+    uint64_t req_remaining;
+    struct sl_h1_chunked req_chunked;
+    bool req_done;
+    uint64_t req_body_bytes;
+    bool req_body_forwarded;     /* a body byte went into an upstream buffer */
+    /* upstream */
+    struct sl_upconn *up;
+    int tries;                   /* connection attempts made */
+    bool pool_retry_used;        /* the one transparent retry after a stale pooled connection */
+    char *up_head;               /* the upstream request head (arena), kept for retries */
+    size_t up_head_len;
+    bool got_response_bytes;     /* a response head was parsed on this attempt */
+    bool aborted;                /* the response was cut short (logged as such) */
+    size_t addr_index;
+    /* response, upstream → client */
+    bool resp_head_done;
+    bool resp_head_sent;         /* a response head went to the client: no error page now */
+    int status;
+    enum sl_h1_body resp_body;
+    uint64_t resp_remaining;
+    struct sl_h1_chunked resp_chunked;
+    bool resp_done;
+    bool resp_keep_alive;        /* the upstream connection can be pooled after the body */
+    enum sl_out_framing out_framing;
+    uint64_t resp_body_bytes;    /* body bytes sent towards the client */
+    uint64_t out_total_before;   /* bytes of the response head (for the log) */
+};
+
+/* worker.c */
+void sl_worker_session_closed(struct sl_worker *w, struct sl_session *s);
+
+/* session.c */
+void sl_session_start(struct sl_worker *w, int fd, const struct sockaddr *peer, socklen_t plen,
+                      uint16_t local_port);
+void sl_session_close(struct sl_session *s);
+void sl_session_close_if_idle(struct sl_session *s);
+/* Upstream events, called from upstream.c with the owning session. */
+void sl_session_upstream_event(struct sl_session *s, int revents);
+void sl_session_upstream_timeout(struct sl_session *s);
+
+/* upstream.c */
+void sl_pool_init(struct sl_pool *p);
+/* An idle pooled connection to <addr>, or NULL. */
+struct sl_upconn *sl_pool_take(struct sl_worker *w, const struct sockaddr *addr, socklen_t len);
+/* Returns <c> to the pool (or closes it when the pool for its address is full). */
+void sl_pool_put(struct sl_worker *w, struct sl_upconn *c);
+void sl_pool_close_all(struct sl_worker *w);
+/* Starts a non-blocking connect; NULL with errno on immediate failure. */
+struct sl_upconn *sl_upconn_connect(struct sl_worker *w, const struct sockaddr *addr,
+                                    socklen_t len);
+void sl_upconn_close(struct sl_upconn *c);
+/* Arms the connection's watchers for its owner session. */
+void sl_upconn_attach(struct sl_upconn *c, struct sl_session *s);
+
+/* head.c: writes the upstream request head into <out>. Returns 0 or -1 (too large / ENOMEM). */
+int sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request *req,
+                                   const struct sl_router_match *m, struct sl_buf *out);
+/* Writes the client response head for the upstream response <res> into s->out and decides framing.
+ * Returns 0 or -1. */
+int sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response *res);
+
+/* local_response.c: queues a response generated by Sluice (errors, redirects). <message> is the
+ * Kong message; the body format follows the request's Accept header, <default_json> choosing the
+ * fallback (kong.response.error uses JSON, nginx-level errors text/plain). */
+void sl_local_response(struct sl_session *s, int status, const char *message, bool default_json,
+                       const char *extra_headers);
+/* Kong's message for an nginx-level error status (error_handlers.lua). */
+const char *sl_local_status_message(int status);
+
+/* access_log.c */
+void sl_access_log_write(struct sl_session *s);
+
+#endif

@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Responses Sluice produces itself: routing errors, framing errors, upstream failures. Statuses,
+ * messages and body templates are Kong's (kong.md §3.6; kong/tools/http.lua, error_handlers.lua):
+ * the format follows the Accept header; the message never contains request bytes. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/clock.h"
+#include "core/version.h"
+#include "proxy/http_date.h"
+#include "proxy/internal.h"
+
+enum body_type {
+    BODY_JSON = 0,
+    BODY_HTML,
+    BODY_XML,
+    BODY_PLAIN,
+    BODY_GRPC,
+    BODY_MAX
+};
+
+static const char *const mime_names[BODY_MAX] = {
+    "application/json; charset=utf-8", "text/html; charset=utf-8",
+    "application/xml; charset=utf-8", "text/plain; charset=utf-8", "",
+};
+
+const char *
+sl_local_status_message(int status)
+{
+    switch (status) {
+    case 400: return "Bad request";
+    case 404: return "Not found";
+    case 405: return "Method not allowed";
+    case 408: return "Request timeout";
+    case 411: return "Length required";
+    case 412: return "Precondition failed";
+    case 413: return "Payload too large";
+    case 414: return "URI too long";
+    case 417: return "Expectation failed";
+    case 494: return "Request header or cookie too large";
+    case 500: return "An unexpected error occurred";
+    case 501: return "Not implemented";
+    case 502: return "An invalid response was received from the upstream server";
+    case 503: return "The upstream server is currently unavailable";
+    case 504: return "The upstream server is timing out";
+    case 505: return "HTTP version not supported";
+    default: return "An unexpected error occurred";
+    }
+}
+
+static const char *
+reason_phrase(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Not Allowed";
+    case 408: return "Request Time-out";
+    case 411: return "Length Required";
+    case 413: return "Request Entity Too Large";
+    case 414: return "Request-URI Too Large";
+    case 417: return "Expectation Failed";
+    case 426: return "Upgrade Required";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Temporarily Unavailable";
+    case 504: return "Gateway Time-out";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+    }
+}
+
+/* kong/tools/http.lua get_mime_type for one media range "type/subtype". */
+static enum body_type
+mime_of(const char *p, size_t len)
+{
+    const char *slash = memchr(p, '/', len);
+    if (slash == NULL) {
+        return BODY_JSON;
+    }
+    size_t tlen = (size_t)(slash - p);
+    const char *sub = slash + 1;
+    size_t slen = len - tlen - 1;
+    if (slen == 1 && sub[0] == '*') {
+        if (tlen == 4 && strncasecmp(p, "text", 4) == 0) {
+            return BODY_PLAIN;
+        }
+        return BODY_JSON; /* "*" and "application" → the JSON default */
+    }
+    static const struct {
+        const char *name;
+        enum body_type t;
+    } known[] = {
+        {"application/json", BODY_JSON}, {"text/html", BODY_HTML}, {"application/xml", BODY_XML},
+        {"text/plain", BODY_PLAIN},      {"application/grpc", BODY_GRPC},
+    };
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+        if (strlen(known[i].name) == len && strncasecmp(known[i].name, p, len) == 0) {
+            return known[i].t;
+        }
+    }
+    return BODY_JSON;
+}
+
+/* kong/tools/http.lua get_response_type: the media range with the highest q wins, the first one
+ * on ties; a range that does not parse is skipped. */
+static enum body_type
+response_type(const char *accept)
+{
+    enum body_type best = BODY_JSON;
+    double best_q = 0;
+    const char *p = accept;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        if (end == NULL) {
+            end = p + strlen(p);
+        }
+        const char *a = p, *b = end;
+        while (a < b && (*a == ' ' || *a == '\t')) {
+            a++;
+        }
+        const char *semi = memchr(a, ';', (size_t)(b - a));
+        const char *mend = semi ? semi : b;
+        while (mend > a && (mend[-1] == ' ' || mend[-1] == '\t')) {
+            mend--;
+        }
+        double q = 1;
+        for (const char *s = semi; s != NULL && s < b;) {
+            s++;
+            while (s < b && *s == ' ') {
+                s++;
+            }
+            if (b - s > 2 && s[0] == 'q' && s[1] == '=') {
+                char num[8] = {0};
+                size_t n = (size_t)(b - s - 2) < sizeof(num) - 1 ? (size_t)(b - s - 2) : sizeof(num) - 1;
+                memcpy(num, s + 2, n);
+                q = strtod(num, NULL);
+            }
+            s = memchr(s, ';', (size_t)(b - s));
+        }
+        if (mend > a && memchr(a, '/', (size_t)(mend - a)) != NULL && q > best_q) {
+            best_q = q;
+            best = mime_of(a, (size_t)(mend - a));
+        }
+        p = *end ? end + 1 : end;
+    }
+    return best;
+}
+
+void
+sl_local_response(struct sl_session *s, int status, const char *message, bool default_json,
+                   const char *extra_headers)
+{
+    const struct sl_proxy_settings *st = s->worker->settings;
+    int wire_status = status == 494 || status == 431 ? 400 : status;
+    if (message == NULL) {
+        message = sl_local_status_message(status);
+    }
+    enum body_type type = default_json ? BODY_JSON : BODY_PLAIN;
+    if (s->accept != NULL) {
+        type = response_type(s->accept);
+    }
+
+    char body[1024];
+    int blen = 0;
+    switch (type) {
+    case BODY_JSON:
+        blen = snprintf(body, sizeof(body), "{\n  \"message\":\"%s\",\n  \"request_id\":\"%s\"\n}",
+                        message, s->request_id);
+        break;
+    case BODY_HTML:
+        blen = snprintf(body, sizeof(body),
+                        "<!doctype html>\n<html>\n  <head>\n    <meta charset=\"utf-8\">\n"
+                        "    <title>Error</title>\n  </head>\n  <body>\n    <h1>Error</h1>\n"
+                        "    <p>%s.</p>\n    <p>request_id: %s</p>\n  </body>\n</html>\n",
+                        message, s->request_id);
+        break;
+    case BODY_XML:
+        blen = snprintf(body, sizeof(body),
+                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<error>\n  <message>%s</message>\n"
+                        "  <requestid>%s</requestid>\n</error>\n",
+                        message, s->request_id);
+        break;
+    case BODY_PLAIN:
+        blen = snprintf(body, sizeof(body), "%s\nrequest_id: %s\n", message, s->request_id);
+        break;
+    default:
+        blen = 0;
+        break;
+    }
+    if (blen < 0 || (size_t)blen >= sizeof(body)) {
+        blen = 0;
+    }
+
+    /* Anything queued for the client that is not a complete earlier response is dropped. */
+    s->out.off = s->out.len = 0;
+    char date[40];
+    sl_http_date(date, sizeof(date));
+    sl_buf_appendf(&s->out, SIZE_MAX, "HTTP/1.1 %d %s\r\nDate: %s\r\n", wire_status,
+                   reason_phrase(wire_status), date);
+    if (type != BODY_GRPC) {
+        sl_buf_appendf(&s->out, SIZE_MAX, "Content-Type: %s\r\n", mime_names[type]);
+    }
+    sl_buf_appendf(&s->out, SIZE_MAX, "Content-Length: %d\r\n", blen);
+    sl_buf_appendf(&s->out, SIZE_MAX, "Connection: %s\r\n", s->close_after ? "close" : "keep-alive");
+    if (st->headers & SL_HDR_SERVER) {
+        sl_buf_appendf(&s->out, SIZE_MAX, "Server: %s\r\n", SL_SERVER_TOKEN);
+    }
+    if (st->headers & SL_HDR_RESPONSE_LATENCY) {
+        uint64_t ms = s->start_us ? (sl_clock_mono_us() - s->start_us) / 1000 : 0;
+        sl_buf_appendf(&s->out, SIZE_MAX, "X-Sluice-Response-Latency: %llu\r\n",
+                       (unsigned long long)ms);
+    }
+    if (st->headers & SL_HDR_REQUEST_ID) {
+        sl_buf_appendf(&s->out, SIZE_MAX, "X-Sluice-Request-Id: %s\r\n", s->request_id);
+    }
+    if (extra_headers != NULL) {
+        sl_buf_appendf(&s->out, SIZE_MAX, "%s", extra_headers);
+    }
+    sl_buf_append(&s->out, "\r\n", 2, SIZE_MAX);
+    s->out_total_before = sl_buf_pending(&s->out);
+    if (!s->head_request && blen > 0) {
+        sl_buf_append(&s->out, body, (size_t)blen, SIZE_MAX);
+        s->resp_body_bytes = (uint64_t)blen;
+    }
+    s->status = wire_status;
+    s->resp_head_sent = true;
+    s->phase = SL_PHASE_LOCAL;
+}

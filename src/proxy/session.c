@@ -1,0 +1,1135 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A client connection and the requests it carries (DESIGN.md §3): read and parse a head, route it,
+ * forward it to an upstream connection, stream both bodies with backpressure, and either keep the
+ * connection for the next request or close it. Everything runs on the owning worker's loop.
+ *
+ * Control flow: every I/O or timer event updates buffers and calls run(), which advances the state
+ * machine as far as the buffered bytes allow, then flushes and re-arms watchers and timers. A
+ * function that may free the session returns CLOSED, and its caller stops touching the session. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/rand.h"
+#include "http/path.h"
+#include "net/cidr.h"
+#include "proxy/internal.h"
+#include "router/upstream_uri.h"
+#include "sluice/log.h"
+
+#define CLOSED (-1)
+
+enum upstream_failure {
+    UP_CONNECT_ERROR = 0, /* refused, unreachable: nothing was sent */
+    UP_CONNECT_TIMEOUT,
+    UP_IO_ERROR,          /* reset or EOF before a complete response head */
+    UP_TIMEOUT,           /* write or read idle timeout */
+    UP_INVALID_RESPONSE,  /* the response head failed the strict parser */
+    UP_FAILURE_MAX
+};
+
+static int run(struct sl_session *s);
+
+/* ---- helpers -------------------------------------------------------------------------------- */
+
+static size_t
+in_cap(const struct sl_session *s)
+{
+    size_t cap = s->worker->settings->max_header_bytes + 4096;
+    return cap > SL_PROXY_HIGH_WATER ? cap : SL_PROXY_HIGH_WATER;
+}
+
+static size_t
+up_unsent(const struct sl_upconn *c)
+{
+    return sl_buf_pending(&c->out) - c->sent;
+}
+
+static double
+ms_to_s(int ms)
+{
+    return ms / 1000.0;
+}
+
+static void
+set_client_timer(struct sl_session *s, int timeout_ms)
+{
+    struct ev_loop *loop = s->worker->loop;
+    ev_timer_stop(loop, &s->timer);
+    if (timeout_ms > 0) {
+        ev_timer_set(&s->timer, ms_to_s(timeout_ms), 0);
+        ev_timer_start(loop, &s->timer);
+    }
+}
+
+static void
+set_upstream_timer(struct sl_session *s, int timeout_ms)
+{
+    struct sl_upconn *c = s->up;
+    struct ev_loop *loop = s->worker->loop;
+    ev_timer_stop(loop, &c->timer);
+    if (timeout_ms > 0) {
+        ev_timer_set(&c->timer, ms_to_s(timeout_ms), 0);
+        ev_timer_start(loop, &c->timer);
+    }
+}
+
+static void
+release_upstream(struct sl_session *s, bool reusable)
+{
+    struct sl_upconn *c = s->up;
+    if (c == NULL) {
+        return;
+    }
+    s->up = NULL;
+    if (reusable) {
+        c->requests++;
+        sl_pool_put(s->worker, c);
+    } else {
+        sl_upconn_close(c);
+    }
+}
+
+static void
+reset_request(struct sl_session *s)
+{
+    release_upstream(s, false);
+    if (s->snap != NULL) {
+        sl_snapshot_unref(s->snap);
+        s->snap = NULL;
+    }
+    if (s->arena != NULL) {
+        sl_arena_reset(s->arena);
+    }
+    /* Everything from request_id on is per request. */
+    size_t from = offsetof(struct sl_session, request_id);
+    memset((char *)s + from, 0, sizeof(*s) - from);
+}
+
+void
+sl_session_close(struct sl_session *s)
+{
+    struct sl_worker *w = s->worker;
+    reset_request(s);
+    ev_io_stop(w->loop, &s->rio);
+    ev_io_stop(w->loop, &s->wio);
+    ev_timer_stop(w->loop, &s->timer);
+    close(s->fd);
+    sl_buf_free(&s->in);
+    sl_buf_free(&s->out);
+    sl_arena_destroy(s->arena);
+    sl_worker_session_closed(w, s);
+    free(s);
+}
+
+void
+sl_session_close_if_idle(struct sl_session *s)
+{
+    if (s->phase == SL_PHASE_HEAD && !s->got_bytes && sl_buf_pending(&s->out) == 0) {
+        sl_session_close(s);
+    }
+}
+
+/* Starts the per-request state: id, arena, snapshot. */
+static int
+begin_request(struct sl_session *s)
+{
+    if (s->arena == NULL) {
+        s->arena = sl_arena_create(8192);
+        if (s->arena == NULL) {
+            return -1;
+        }
+    }
+    if (s->request_id[0] == '\0') {
+        sl_request_id(s->request_id);
+    }
+    if (s->start_us == 0) {
+        s->start_us = sl_clock_mono_us();
+    }
+    return 0;
+}
+
+/* Flushes the client buffer. Returns CLOSED on a write error. */
+static int
+flush_client(struct sl_session *s)
+{
+    while (sl_buf_pending(&s->out) > 0) {
+        ssize_t n = sl_buf_write_fd(&s->out, s->fd);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                return 0;
+            }
+            sl_log(SL_LOG_INFO, "client %s: write failed: %s", s->peer_ip, strerror(errno));
+            sl_session_close(s);
+            return CLOSED;
+        }
+        /* Progress towards a slow reader resets the send timeout (nginx send_timeout). */
+        if (s->phase != SL_PHASE_HEAD) {
+            set_client_timer(s, s->worker->settings->send_timeout_ms);
+        }
+    }
+    sl_buf_release_if_empty(&s->out);
+    return 0;
+}
+
+/* Flushes the upstream buffer; returns -1 on a write error (the caller treats it as a failure). */
+static int
+flush_upstream(struct sl_upconn *c)
+{
+    while (up_unsent(c) > 0) {
+        ssize_t n = send(c->fd, sl_buf_head(&c->out) + c->sent, up_unsent(c), MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                return 0;
+            }
+            return -1;
+        }
+        c->sent += (size_t)n;
+    }
+    if (!c->replayable) {
+        sl_buf_consume(&c->out, c->sent);
+        c->sent = 0;
+    }
+    return 0;
+}
+
+/* Queues request bytes for the upstream. While the request stays small its bytes are kept after
+ * being sent, so that a failed attempt can be replayed on a new connection. */
+static int
+up_append(struct sl_upconn *c, const void *p, size_t len)
+{
+    if (c->replayable && sl_buf_pending(&c->out) + len > SL_PROXY_REPLAY_MAX) {
+        c->replayable = false;
+        sl_buf_consume(&c->out, c->sent);
+        c->sent = 0;
+    }
+    return sl_buf_append(&c->out, p, len, SL_PROXY_REPLAY_MAX + 2 * SL_PROXY_HIGH_WATER);
+}
+
+static int
+emit_client_body(struct sl_session *s, const char *p, size_t len)
+{
+    if (len == 0 || s->out_framing == SL_OUT_NONE) {
+        return 0;
+    }
+    size_t cap = SIZE_MAX;
+    if (s->out_framing == SL_OUT_CHUNKED) {
+        char hdr[24];
+        int n = snprintf(hdr, sizeof(hdr), "%zx\r\n", len);
+        if (sl_buf_append(&s->out, hdr, (size_t)n, cap) < 0 ||
+            sl_buf_append(&s->out, p, len, cap) < 0 || sl_buf_append(&s->out, "\r\n", 2, cap) < 0) {
+            return -1;
+        }
+    } else if (sl_buf_append(&s->out, p, len, cap) < 0) {
+        return -1;
+    }
+    s->resp_body_bytes += len;
+    return 0;
+}
+
+/* An error page in place of the response; the connection closes after it unless the request was
+ * read completely and nothing of the connection's framing is in doubt. */
+static void
+fail_request(struct sl_session *s, int status, const char *message, bool default_json)
+{
+    release_upstream(s, false);
+    if (!s->req_done || s->phase == SL_PHASE_HEAD) {
+        s->close_after = true;
+    }
+    sl_local_response(s, status, message, default_json, NULL);
+}
+
+/* ---- request head --------------------------------------------------------------------------- */
+
+static char *
+arena_str(struct sl_session *s, struct sl_str v)
+{
+    return sl_arena_strndup(s->arena, v.p ? v.p : "", v.len);
+}
+
+static const char *
+header_copy(struct sl_session *s, const struct sl_h1_request *req, const char *name)
+{
+    const struct sl_header *h = sl_h1_find_header(req->headers, req->nheaders, name);
+    return h ? arena_str(s, h->value) : NULL;
+}
+
+static bool
+method_is_idempotent(struct sl_str m)
+{
+    static const char *const idem[] = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"};
+    for (size_t i = 0; i < sizeof(idem) / sizeof(idem[0]); i++) {
+        if (sl_str_eq(m, sl_str_from_cstr(idem[i]))) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Splits the Host value into a lowercased name and an optional port. */
+static void
+split_host(struct sl_session *s, struct sl_str host, uint16_t *port)
+{
+    size_t end = host.len;
+    *port = 0;
+    if (host.len && host.p[0] == '[') {
+        const char *rb = memchr(host.p, ']', host.len);
+        end = rb ? (size_t)(rb - host.p) + 1 : host.len;
+    } else {
+        const char *colon = memchr(host.p, ':', host.len);
+        end = colon ? (size_t)(colon - host.p) : host.len;
+    }
+    if (end < host.len && host.p[end] == ':') {
+        unsigned v = 0;
+        for (size_t i = end + 1; i < host.len && host.p[i] >= '0' && host.p[i] <= '9'; i++) {
+            v = v * 10 + (unsigned)(host.p[i] - '0');
+        }
+        *port = v <= 65535 ? (uint16_t)v : 0;
+    }
+    char *lower = sl_arena_strndup(s->arena, host.p ? host.p : "", end);
+    if (lower == NULL) {
+        s->host_noport = SL_STR_NULL;
+        return;
+    }
+    for (size_t i = 0; i < end; i++) {
+        if (lower[i] >= 'A' && lower[i] <= 'Z') {
+            lower[i] = (char)(lower[i] + 32);
+        }
+    }
+    /* A trailing dot names the same host (kong.md §3.1). */
+    if (end > 1 && lower[end - 1] == '.') {
+        lower[--end] = '\0';
+    }
+    s->host_noport = (struct sl_str){lower, end};
+}
+
+static void
+https_redirect(struct sl_session *s, const struct sl_route *route, const struct sl_h1_request *req)
+{
+    int code = route->https_redirect_status_code;
+    if (code == 426) {
+        s->close_after = s->close_after || !s->req_done;
+        sl_local_response(s, 426, "Please use HTTPS protocol", true,
+                          "Upgrade: TLS/1.2, HTTP/1.1\r\n");
+        /* Kong answers with Connection: Upgrade; the local response already set Connection. */
+        return;
+    }
+    char *loc = sl_arena_sprintf(s->arena, "Location: https://%.*s%.*s\r\n",
+                                 (int)s->host_noport.len, s->host_noport.p, (int)req->target.len,
+                                 req->target.p);
+    s->close_after = s->close_after || !s->req_done;
+    sl_local_response(s, code, "", true, loc);
+    /* Redirects carry an empty body. */
+    s->out.len -= (size_t)s->resp_body_bytes;
+    s->resp_body_bytes = 0;
+}
+
+static int start_upstream(struct sl_session *s);
+
+/* Parses and routes a request head. Returns 1 on progress, 0 when more bytes are needed, CLOSED. */
+static int
+process_head(struct sl_session *s)
+{
+    struct sl_worker *w = s->worker;
+    const struct sl_proxy_settings *st = w->settings;
+    if (sl_buf_pending(&s->in) == 0) {
+        if (s->peer_eof) {
+            sl_session_close(s);
+            return CLOSED;
+        }
+        return 0;
+    }
+    if (!s->got_bytes) {
+        s->got_bytes = true;
+        s->start_us = sl_clock_mono_us();
+        /* A total deadline for the whole head, not an idle timer: one byte every few seconds
+         * must not keep a connection (slowloris). */
+        set_client_timer(s, st->client_header_timeout_ms);
+    }
+
+    struct sl_h1_limits lim = {st->max_request_line, st->max_header_line, st->max_header_bytes,
+                               st->max_headers};
+    struct sl_h1_request req;
+    int rc = sl_h1_parse_request(sl_buf_head(&s->in), sl_buf_pending(&s->in), &lim, &req,
+                                 w->hdr_scratch, st->max_headers);
+    if (rc == 0) {
+        if (s->peer_eof) {
+            sl_session_close(s);
+            return CLOSED;
+        }
+        return 0;
+    }
+    if (begin_request(s) < 0) {
+        sl_session_close(s);
+        return CLOSED;
+    }
+    if (rc < 0) {
+        s->close_after = true;
+        s->accept = NULL;
+        sl_local_response(s, -rc, NULL, false, NULL);
+        sl_buf_consume(&s->in, sl_buf_pending(&s->in));
+        return 1;
+    }
+
+    s->head_done_us = sl_clock_mono_us();
+    s->method = arena_str(s, req.method);
+    s->target = arena_str(s, req.target);
+    s->host = arena_str(s, req.host);
+    s->user_agent = header_copy(s, &req, "user-agent");
+    s->referer = header_copy(s, &req, "referer");
+    s->accept = header_copy(s, &req, "accept");
+    if (s->accept == NULL) {
+        /* error_handlers.lua falls back to Content-Type for the error format. */
+        s->accept = header_copy(s, &req, "content-type");
+    }
+    s->minor = req.minor;
+    s->head_request = sl_str_eq(req.method, SL_STR("HEAD"));
+    s->idempotent = method_is_idempotent(req.method);
+    s->req_keep_alive = req.keep_alive;
+    s->req_body = req.body;
+    s->req_remaining = req.body == SL_H1_BODY_LENGTH ? req.content_length : 0;
+    s->req_done = req.body == SL_H1_BODY_NONE ||
+                  (req.body == SL_H1_BODY_LENGTH && req.content_length == 0);
+    if (w->draining) {
+        s->close_after = true;
+    }
+
+    /* Refresh the worker's snapshot when a newer one was published, then pin it for the request. */
+    if (w->snap == NULL || w->snap->generation != sl_snapshot_current_generation()) {
+        struct sl_snapshot *fresh = sl_snapshot_acquire();
+        if (fresh != NULL) {
+            sl_snapshot_unref(w->snap);
+            w->snap = fresh;
+        }
+    }
+    s->snap = w->snap ? sl_snapshot_ref(w->snap) : NULL;
+
+    char *norm = sl_arena_alloc(s->arena, req.path.len + 1);
+    long nlen = norm && req.path.len && req.path.p[0] == '/'
+                    ? sl_http_path_normalize(req.path.p, req.path.len, norm)
+                    : -1;
+    uint16_t host_port = 0;
+    split_host(s, req.host, &host_port);
+    if (nlen < 0 || s->snap == NULL) {
+        s->close_after = true;
+        sl_local_response(s, 400, NULL, false, NULL);
+        sl_buf_consume(&s->in, sl_buf_pending(&s->in));
+        return 1;
+    }
+    s->path_norm = (struct sl_str){norm, (size_t)nlen};
+
+    struct sl_router_request rr = {
+        .method = req.method,
+        .host = s->host_noport,
+        .port = host_port ? host_port : s->local_port,
+        .path = s->path_norm,
+        .headers = req.headers,
+        .nheaders = req.nheaders,
+        .tls = false,
+        .sni = SL_STR_NULL,
+        .scheme = SL_PROTO_HTTP,
+    };
+    struct sl_router_match m;
+    bool body_unread = !s->req_done;
+    if (!sl_router_match(s->snap->router, &rr, &m)) {
+        s->close_after = s->close_after || body_unread;
+        sl_local_response(s, 404, "no Route matched with those values", true, NULL);
+        sl_buf_consume(&s->in, (size_t)rc);
+        return 1;
+    }
+    s->route = m.route;
+    s->service = m.service;
+    if (m.needs_https_redirect) {
+        https_redirect(s, m.route, &req);
+        sl_buf_consume(&s->in, (size_t)rc);
+        return 1;
+    }
+    if (m.service == NULL) {
+        s->close_after = s->close_after || body_unread;
+        sl_local_response(s, 503, "no Service found with those values", true, NULL);
+        sl_buf_consume(&s->in, (size_t)rc);
+        return 1;
+    }
+    s->target_addrs = sl_snapshot_target(s->snap, m.service);
+    if (s->target_addrs->naddrs == 0) {
+        s->close_after = s->close_after || body_unread;
+        sl_local_response(s, 503, "name resolution failed", true, NULL);
+        sl_buf_consume(&s->in, (size_t)rc);
+        return 1;
+    }
+    if (st->max_body_bytes && req.body == SL_H1_BODY_LENGTH &&
+        req.content_length > st->max_body_bytes) {
+        s->close_after = true;
+        sl_local_response(s, 413, NULL, false, NULL);
+        sl_buf_consume(&s->in, sl_buf_pending(&s->in));
+        return 1;
+    }
+    s->upgrade_websocket = req.upgrade && sl_http_token_list_has(req.upgrade_proto, "websocket");
+
+    struct sl_buf head = {0};
+    if (sl_head_build_upstream_request(s, &req, &m, &head) < 0) {
+        sl_buf_free(&head);
+        s->close_after = true;
+        sl_local_response(s, 494, NULL, false, NULL);
+        sl_buf_consume(&s->in, sl_buf_pending(&s->in));
+        return 1;
+    }
+    s->up_head = sl_arena_strndup(s->arena, sl_buf_head(&head), sl_buf_pending(&head));
+    s->up_head_len = sl_buf_pending(&head);
+    sl_buf_free(&head);
+    if (s->up_head == NULL) {
+        sl_session_close(s);
+        return CLOSED;
+    }
+    if (req.expect_continue && !s->req_done && req.minor == 1) {
+        /* Ask for the body now (nginx does the same); the upstream never sees Expect. */
+        sl_buf_append(&s->out, "HTTP/1.1 100 Continue\r\n\r\n", 25, SIZE_MAX);
+    }
+    sl_buf_consume(&s->in, (size_t)rc);
+    s->phase = SL_PHASE_PROXY;
+    set_client_timer(s, s->req_done ? 0 : st->client_body_timeout_ms);
+    s->upstream_start_us = sl_clock_mono_us();
+    return start_upstream(s) == CLOSED ? CLOSED : 1;
+}
+
+/* ---- upstream ------------------------------------------------------------------------------- */
+
+/* Connects (or takes a pooled connection) and queues the request head, plus every request byte
+ * kept from an earlier attempt in <replay>. */
+static int
+connect_attempt(struct sl_session *s, const char *replay, size_t replay_len, bool allow_pool)
+{
+    const struct sl_service_target *t = s->target_addrs;
+    size_t i = s->addr_index % t->naddrs;
+    const struct sockaddr *addr = (const struct sockaddr *)&t->addrs[i];
+    struct sl_upconn *c = allow_pool ? sl_pool_take(s->worker, addr, t->addrlens[i]) : NULL;
+    if (c == NULL) {
+        c = sl_upconn_connect(s->worker, addr, t->addrlens[i]);
+    }
+    s->tries++;
+    if (c == NULL) {
+        return -1;
+    }
+    sl_upconn_attach(c, s);
+    s->up = c;
+    if (replay != NULL) {
+        if (sl_buf_append(&c->out, replay, replay_len, SL_PROXY_REPLAY_MAX + SL_PROXY_HIGH_WATER) <
+            0) {
+            return -1;
+        }
+    } else if (up_append(c, s->up_head, s->up_head_len) < 0) {
+        return -1;
+    }
+    if (c->reused) {
+        c->connected = true;
+        set_upstream_timer(s, s->service->write_timeout_ms);
+    } else {
+        set_upstream_timer(s, s->service->connect_timeout_ms);
+    }
+    return 0;
+}
+
+static int upstream_failed(struct sl_session *s, enum upstream_failure why);
+
+static int
+start_upstream(struct sl_session *s)
+{
+    if (connect_attempt(s, NULL, 0, true) < 0) {
+        return upstream_failed(s, UP_CONNECT_ERROR);
+    }
+    return 0;
+}
+
+static const char *const failure_names[UP_FAILURE_MAX] = {
+    "connect() failed", "connect() timed out", "connection reset or closed prematurely",
+    "upstream timed out", "upstream sent an invalid response",
+};
+
+/* nginx proxy_next_upstream "error timeout" with non-idempotent requests kept to one attempt once
+ * sent (kong.md §3.7), plus one transparent retry when a pooled connection turns out stale. */
+static int
+upstream_failed(struct sl_session *s, enum upstream_failure why)
+{
+    struct sl_upconn *c = s->up;
+    bool nothing_received = c == NULL || (!s->resp_head_done && sl_buf_pending(&c->in) == 0 &&
+                                          !s->got_response_bytes);
+    bool replayable = c == NULL || c->replayable;
+    sl_log(SL_LOG_ERR, "%s while proxying %s %s to service %s (attempt %d)", failure_names[why],
+           s->method ? s->method : "-", s->target ? s->target : "-",
+           s->service && s->service->name ? s->service->name : "-", s->tries);
+
+    if (s->resp_head_sent) {
+        /* Part of the response is out: the only honest end is an abort. */
+        sl_session_close(s);
+        return CLOSED;
+    }
+    bool retry = false;
+    bool stale_pooled = c != NULL && c->reused && why == UP_IO_ERROR && nothing_received &&
+                        !s->pool_retry_used;
+    if (stale_pooled && replayable) {
+        s->pool_retry_used = true;
+        s->tries--; /* the stale attempt does not count against service.retries */
+        retry = true;
+    } else if (why != UP_INVALID_RESPONSE && replayable && nothing_received &&
+               s->tries <= s->service->retries) {
+        bool sent_nothing = why == UP_CONNECT_ERROR || why == UP_CONNECT_TIMEOUT;
+        retry = sent_nothing || s->idempotent;
+    }
+    if (retry) {
+        /* Keep the bytes of the failed attempt to replay them. */
+        char *replay = NULL;
+        size_t rlen = 0;
+        if (c != NULL) {
+            rlen = c->out.len; /* replayable: the buffer still starts at the request's first byte */
+            replay = sl_arena_strndup(s->arena, c->out.data ? c->out.data : "", rlen);
+        }
+        release_upstream(s, false);
+        s->addr_index++;
+        if (connect_attempt(s, replay, rlen, false) == 0) {
+            return 0;
+        }
+        return upstream_failed(s, UP_CONNECT_ERROR);
+    }
+    bool timeout = why == UP_CONNECT_TIMEOUT || why == UP_TIMEOUT;
+    fail_request(s, timeout ? 504 : 502, NULL, false);
+    return 1;
+}
+
+/* Moves request body bytes from the client buffer to the upstream buffer. */
+static int
+pump_request_body(struct sl_session *s)
+{
+    const struct sl_proxy_settings *st = s->worker->settings;
+    struct sl_upconn *c = s->up;
+    int progress = 0;
+    while (!s->req_done && sl_buf_pending(&s->in) > 0 && up_unsent(c) < SL_PROXY_HIGH_WATER) {
+        if (s->req_body == SL_H1_BODY_LENGTH) {
+            size_t n = sl_buf_pending(&s->in);
+            if (n > s->req_remaining) {
+                n = (size_t)s->req_remaining;
+            }
+            if (up_append(c, sl_buf_head(&s->in), n) < 0) {
+                break;
+            }
+            sl_buf_consume(&s->in, n);
+            s->req_remaining -= n;
+            s->req_body_bytes += n;
+            s->req_done = s->req_remaining == 0;
+        } else {
+            struct sl_str data;
+            ssize_t used = sl_h1_chunked_decode(&s->req_chunked, sl_buf_head(&s->in),
+                                                sl_buf_pending(&s->in), &data);
+            if (used < 0) {
+                fail_request(s, 400, NULL, false);
+                return 1;
+            }
+            if (data.len) {
+                char hdr[24];
+                int n = snprintf(hdr, sizeof(hdr), "%zx\r\n", data.len);
+                if (up_append(c, hdr, (size_t)n) < 0 || up_append(c, data.p, data.len) < 0 ||
+                    up_append(c, "\r\n", 2) < 0) {
+                    break;
+                }
+                s->req_body_bytes += data.len;
+            }
+            sl_buf_consume(&s->in, (size_t)used);
+            if (s->req_chunked.done) {
+                up_append(c, "0\r\n\r\n", 5);
+                s->req_done = true;
+            }
+        }
+        progress = 1;
+        s->req_body_forwarded = true;
+        if (st->max_body_bytes && s->req_body_bytes > st->max_body_bytes) {
+            fail_request(s, 413, NULL, false);
+            return 1;
+        }
+    }
+    if (s->req_done && progress) {
+        set_client_timer(s, 0);
+    }
+    return progress;
+}
+
+static void
+finish_response(struct sl_session *s)
+{
+    s->resp_done = true;
+    if (s->out_framing == SL_OUT_CHUNKED) {
+        sl_buf_append(&s->out, "0\r\n\r\n", 5, SIZE_MAX);
+    }
+}
+
+/* Parses the response head and moves body bytes to the client buffer. */
+static int
+pump_response(struct sl_session *s)
+{
+    struct sl_worker *w = s->worker;
+    const struct sl_proxy_settings *st = w->settings;
+    struct sl_upconn *c = s->up;
+    int progress = 0;
+
+    while (!s->resp_head_done) {
+        if (sl_buf_pending(&c->in) == 0) {
+            return progress;
+        }
+        struct sl_h1_limits lim = {st->max_header_line, st->max_header_line,
+                                   st->max_header_bytes, st->max_headers};
+        struct sl_h1_response res;
+        int rc = sl_h1_parse_response(sl_buf_head(&c->in), sl_buf_pending(&c->in), &lim,
+                                      s->head_request, &res, w->hdr_scratch, st->max_headers);
+        if (rc == 0) {
+            return progress;
+        }
+        s->got_response_bytes = true;
+        if (rc < 0) {
+            return upstream_failed(s, UP_INVALID_RESPONSE);
+        }
+        if (res.status >= 100 && res.status < 200 && res.status != 101) {
+            sl_buf_consume(&c->in, (size_t)rc); /* interim responses are not forwarded */
+            progress = 1;
+            continue;
+        }
+        if (res.status == 101 && !s->upgrade_websocket) {
+            return upstream_failed(s, UP_INVALID_RESPONSE);
+        }
+        s->upstream_head_us = sl_clock_mono_us();
+        s->status = res.status;
+        s->resp_body = res.body;
+        s->resp_remaining = res.body == SL_H1_BODY_LENGTH ? res.content_length : 0;
+        s->resp_keep_alive = res.keep_alive;
+        if (sl_head_build_client_response(s, &res) < 0) {
+            return upstream_failed(s, UP_INVALID_RESPONSE);
+        }
+        s->resp_head_done = true;
+        s->resp_head_sent = true;
+        sl_buf_consume(&c->in, (size_t)rc);
+        progress = 1;
+        if (res.status == 101) {
+            s->phase = SL_PHASE_TUNNEL;
+            s->resp_keep_alive = false;
+            return progress;
+        }
+        if (s->head_request || res.body == SL_H1_BODY_NONE ||
+            (res.body == SL_H1_BODY_LENGTH && res.content_length == 0)) {
+            finish_response(s);
+            return progress;
+        }
+        set_upstream_timer(s, s->service->read_timeout_ms);
+    }
+
+    while (!s->resp_done && sl_buf_pending(&c->in) > 0 &&
+           sl_buf_pending(&s->out) < SL_PROXY_HIGH_WATER) {
+        if (s->resp_body == SL_H1_BODY_CHUNKED) {
+            struct sl_str data;
+            ssize_t used = sl_h1_chunked_decode(&s->resp_chunked, sl_buf_head(&c->in),
+                                                sl_buf_pending(&c->in), &data);
+            if (used < 0) {
+                sl_log(SL_LOG_ERR, "upstream sent an invalid chunked body for %s %s", s->method,
+                       s->target);
+                sl_session_close(s);
+                return CLOSED;
+            }
+            if (emit_client_body(s, data.p, data.len) < 0) {
+                sl_session_close(s);
+                return CLOSED;
+            }
+            sl_buf_consume(&c->in, (size_t)used);
+            if (s->resp_chunked.done) {
+                finish_response(s);
+            }
+        } else {
+            size_t n = sl_buf_pending(&c->in);
+            if (s->resp_body == SL_H1_BODY_LENGTH && n > s->resp_remaining) {
+                n = (size_t)s->resp_remaining;
+            }
+            if (emit_client_body(s, sl_buf_head(&c->in), n) < 0) {
+                sl_session_close(s);
+                return CLOSED;
+            }
+            sl_buf_consume(&c->in, n);
+            if (s->resp_body == SL_H1_BODY_LENGTH) {
+                s->resp_remaining -= n;
+                if (s->resp_remaining == 0) {
+                    finish_response(s);
+                }
+            }
+        }
+        progress = 1;
+    }
+    if (!s->resp_done && c->eof && sl_buf_pending(&c->in) == 0) {
+        if (s->resp_body == SL_H1_BODY_UNTIL_CLOSE) {
+            finish_response(s);
+            s->resp_keep_alive = false;
+            return 1;
+        }
+        /* Truncated: the client must see an incomplete message, never a clean end. */
+        sl_log(SL_LOG_ERR, "upstream prematurely closed connection while reading the response "
+                           "body of %s %s", s->method, s->target);
+        s->close_after = true;
+        s->aborted = true;
+        sl_access_log_write(s);
+        s->phase = SL_PHASE_CLOSING;
+        release_upstream(s, false);
+        return 1;
+    }
+    return progress;
+}
+
+static void
+finish_request(struct sl_session *s)
+{
+    struct sl_worker *w = s->worker;
+    sl_access_log_write(s);
+    bool reusable = s->up != NULL && s->resp_keep_alive && s->req_done && !s->up->eof &&
+                    sl_buf_pending(&s->up->in) == 0 && up_unsent(s->up) == 0;
+    release_upstream(s, reusable);
+    bool close_after = s->close_after || !s->req_done || w->draining;
+    s->requests++;
+    reset_request(s);
+    s->close_after = close_after;
+    if (close_after) {
+        s->phase = SL_PHASE_CLOSING;
+    } else {
+        s->phase = SL_PHASE_HEAD;
+        set_client_timer(s, w->settings->keepalive_timeout_ms);
+    }
+}
+
+/* ---- tunnel (WebSocket after 101) ------------------------------------------------------------ */
+
+static int
+pump_tunnel(struct sl_session *s)
+{
+    struct sl_upconn *c = s->up;
+    int progress = 0;
+    size_t n = sl_buf_pending(&s->in);
+    if (n > 0 && up_unsent(c) < SL_PROXY_HIGH_WATER) {
+        if (up_append(c, sl_buf_head(&s->in), n) == 0) {
+            sl_buf_consume(&s->in, n);
+            progress = 1;
+        }
+    }
+    n = sl_buf_pending(&c->in);
+    if (n > 0 && sl_buf_pending(&s->out) < SL_PROXY_HIGH_WATER) {
+        if (sl_buf_append(&s->out, sl_buf_head(&c->in), n, SIZE_MAX) == 0) {
+            sl_buf_consume(&c->in, n);
+            s->resp_body_bytes += n;
+            progress = 1;
+        }
+    }
+    if ((s->peer_eof && sl_buf_pending(&s->in) == 0 && up_unsent(c) == 0) ||
+        (c->eof && sl_buf_pending(&c->in) == 0)) {
+        s->close_after = true;
+        sl_access_log_write(s);
+        s->phase = SL_PHASE_CLOSING;
+        release_upstream(s, false);
+        return 1;
+    }
+    if (progress) {
+        set_upstream_timer(s, s->service->read_timeout_ms);
+    }
+    return progress;
+}
+
+/* ---- the state machine ----------------------------------------------------------------------- */
+
+static void
+update_watchers(struct sl_session *s)
+{
+    struct ev_loop *loop = s->worker->loop;
+    bool want_read = false;
+    switch (s->phase) {
+    case SL_PHASE_HEAD:
+        want_read = sl_buf_pending(&s->in) < in_cap(s);
+        break;
+    case SL_PHASE_PROXY:
+        want_read = !s->req_done && sl_buf_pending(&s->in) < in_cap(s);
+        break;
+    case SL_PHASE_TUNNEL:
+        want_read = sl_buf_pending(&s->in) < SL_PROXY_HIGH_WATER;
+        break;
+    default:
+        break;
+    }
+    if (s->peer_eof) {
+        want_read = false;
+    }
+    if (want_read) {
+        ev_io_start(loop, &s->rio);
+    } else {
+        ev_io_stop(loop, &s->rio);
+    }
+    if (sl_buf_pending(&s->out) > 0) {
+        ev_io_start(loop, &s->wio);
+    } else {
+        ev_io_stop(loop, &s->wio);
+    }
+
+    struct sl_upconn *c = s->up;
+    if (c == NULL) {
+        return;
+    }
+    bool up_read = c->connected && !c->eof && sl_buf_pending(&s->out) < SL_PROXY_HIGH_WATER &&
+                   ((s->phase == SL_PHASE_PROXY && !s->resp_done) || s->phase == SL_PHASE_TUNNEL);
+    if (up_read) {
+        ev_io_start(loop, &c->rio);
+    } else {
+        ev_io_stop(loop, &c->rio);
+    }
+    if (!c->connected || up_unsent(c) > 0) {
+        ev_io_start(loop, &c->wio);
+    } else {
+        ev_io_stop(loop, &c->wio);
+    }
+}
+
+static int
+run(struct sl_session *s)
+{
+    for (int guard = 0; guard < 10000; guard++) {
+        int r = 0;
+        switch (s->phase) {
+        case SL_PHASE_HEAD:
+            r = process_head(s);
+            break;
+        case SL_PHASE_PROXY:
+            if (s->up != NULL && s->up->connected) {
+                r = pump_request_body(s);
+                if (r == CLOSED) {
+                    return CLOSED;
+                }
+            }
+            if (s->phase == SL_PHASE_PROXY && s->up != NULL) {
+                int r2 = pump_response(s);
+                if (r2 == CLOSED) {
+                    return CLOSED;
+                }
+                r |= r2;
+            }
+            if (s->phase == SL_PHASE_PROXY && s->resp_done) {
+                finish_request(s);
+                r = 1;
+            } else if (s->phase == SL_PHASE_PROXY && s->peer_eof && !s->req_done &&
+                       sl_buf_pending(&s->in) == 0) {
+                sl_log(SL_LOG_INFO, "client %s closed the connection before sending the whole "
+                                    "request body", s->peer_ip);
+                sl_session_close(s);
+                return CLOSED;
+            }
+            break;
+        case SL_PHASE_LOCAL:
+            /* The whole local response is queued: the request is over. */
+            if (s->close_after) {
+                sl_access_log_write(s);
+                release_upstream(s, false);
+                s->phase = SL_PHASE_CLOSING;
+            } else {
+                finish_request(s);
+            }
+            r = 1;
+            break;
+        case SL_PHASE_TUNNEL:
+            r = pump_tunnel(s);
+            break;
+        case SL_PHASE_CLOSING:
+            if (sl_buf_pending(&s->out) == 0) {
+                sl_session_close(s);
+                return CLOSED;
+            }
+            break;
+        default:
+            break;
+        }
+        if (r == CLOSED) {
+            return CLOSED;
+        }
+        if (flush_client(s) == CLOSED) {
+            return CLOSED;
+        }
+        if (s->up != NULL && s->up->connected && flush_upstream(s->up) < 0) {
+            if (upstream_failed(s, UP_IO_ERROR) == CLOSED) {
+                return CLOSED;
+            }
+            r = 1;
+        }
+        if (r == 0) {
+            break;
+        }
+    }
+    if (s->phase == SL_PHASE_CLOSING && sl_buf_pending(&s->out) == 0) {
+        sl_session_close(s);
+        return CLOSED;
+    }
+    update_watchers(s);
+    return 0;
+}
+
+/* ---- events --------------------------------------------------------------------------------- */
+
+static void
+on_client_io(struct ev_loop *loop, ev_io *io, int revents)
+{
+    struct sl_session *s = io->data;
+    if (revents & EV_READ) {
+        ssize_t n = sl_buf_read_fd(&s->in, s->fd, in_cap(s));
+        if (n == 0) {
+            s->peer_eof = true;
+        } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
+            sl_session_close(s);
+            return;
+        } else if (n > 0 && s->phase == SL_PHASE_PROXY && !s->req_done) {
+            set_client_timer(s, s->worker->settings->client_body_timeout_ms);
+        }
+    }
+    if ((revents & EV_WRITE) && flush_client(s) == CLOSED) {
+        return;
+    }
+    run(s);
+}
+
+static void
+on_client_timeout(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    struct sl_session *s = t->data;
+    if (sl_buf_pending(&s->out) > 0 && s->phase != SL_PHASE_HEAD) {
+        sl_log(SL_LOG_INFO, "client %s timed out reading the response", s->peer_ip);
+        sl_session_close(s);
+        return;
+    }
+    if (s->phase == SL_PHASE_HEAD && !s->got_bytes) {
+        sl_session_close(s); /* idle keep-alive connection */
+        return;
+    }
+    if ((s->phase == SL_PHASE_HEAD || (s->phase == SL_PHASE_PROXY && !s->req_done)) &&
+        !s->resp_head_sent) {
+        if (begin_request(s) == 0) {
+            sl_log(SL_LOG_INFO, "client %s timed out sending the request", s->peer_ip);
+            fail_request(s, 408, NULL, false);
+            s->close_after = true;
+            sl_buf_consume(&s->in, sl_buf_pending(&s->in));
+            run(s);
+            return;
+        }
+    }
+    sl_session_close(s);
+}
+
+void
+sl_session_upstream_event(struct sl_session *s, int revents)
+{
+    struct sl_upconn *c = s->up;
+    if (!c->connected && (revents & (EV_WRITE | EV_READ))) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0) {
+            if (upstream_failed(s, UP_CONNECT_ERROR) != CLOSED) {
+                run(s);
+            }
+            return;
+        }
+        c->connected = true;
+        set_upstream_timer(s, s->service->write_timeout_ms);
+    }
+    if (revents & EV_WRITE) {
+        size_t before = up_unsent(c);
+        if (flush_upstream(c) < 0) {
+            if (upstream_failed(s, UP_IO_ERROR) != CLOSED) {
+                run(s);
+            }
+            return;
+        }
+        if (up_unsent(c) < before) {
+            set_upstream_timer(s, up_unsent(c) ? s->service->write_timeout_ms
+                                               : s->service->read_timeout_ms);
+        }
+    }
+    if (revents & EV_READ) {
+        ssize_t n = sl_buf_read_fd(&c->in, c->fd, s->worker->settings->max_header_bytes +
+                                                      SL_PROXY_HIGH_WATER);
+        if (n == 0) {
+            c->eof = true;
+        } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            if (errno == ENOBUFS && !s->resp_head_done) {
+                /* A response head larger than the limit. */
+                if (upstream_failed(s, UP_INVALID_RESPONSE) != CLOSED) {
+                    run(s);
+                }
+                return;
+            }
+            if (errno != ENOBUFS) {
+                c->eof = true;
+            }
+        } else if (n > 0) {
+            set_upstream_timer(s, s->service->read_timeout_ms);
+        }
+        if (c->eof && !s->resp_head_done && s->phase == SL_PHASE_PROXY) {
+            /* The head may still be complete in the buffer (close-delimited); otherwise this is
+             * a connection lost before the response. */
+            if (pump_response(s) == CLOSED) {
+                return;
+            }
+            if (!s->resp_head_done && s->phase == SL_PHASE_PROXY && s->up == c) {
+                if (upstream_failed(s, UP_IO_ERROR) == CLOSED) {
+                    return;
+                }
+            }
+        }
+    }
+    run(s);
+}
+
+void
+sl_session_upstream_timeout(struct sl_session *s)
+{
+    struct sl_upconn *c = s->up;
+    int r;
+    if (s->phase == SL_PHASE_TUNNEL) {
+        sl_session_close(s); /* idle WebSocket */
+        return;
+    }
+    r = upstream_failed(s, c->connected ? UP_TIMEOUT : UP_CONNECT_TIMEOUT);
+    if (r != CLOSED) {
+        run(s);
+    }
+}
+
+void
+sl_session_start(struct sl_worker *w, int fd, const struct sockaddr *peer, socklen_t plen,
+                 uint16_t local_port)
+{
+    struct sl_session *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        close(fd);
+        return;
+    }
+    s->worker = w;
+    s->fd = fd;
+    memcpy(&s->peer, peer, plen);
+    sl_sockaddr_ip(peer, s->peer_ip, sizeof(s->peer_ip));
+    s->peer_port = ntohs(peer->sa_family == AF_INET6 ? ((const struct sockaddr_in6 *)peer)->sin6_port
+                                                      : ((const struct sockaddr_in *)peer)->sin_port);
+    s->local_port = local_port;
+    s->phase = SL_PHASE_HEAD;
+    ev_io_init(&s->rio, on_client_io, fd, EV_READ);
+    ev_io_init(&s->wio, on_client_io, fd, EV_WRITE);
+    s->rio.data = s->wio.data = s;
+    ev_init(&s->timer, on_client_timeout);
+    s->timer.data = s;
+    s->next = w->sessions;
+    if (w->sessions) {
+        w->sessions->prev = s;
+    }
+    w->sessions = s;
+    w->nsessions++;
+    /* The first request gets the header timeout from accept (nginx client_header_timeout). */
+    set_client_timer(s, w->settings->client_header_timeout_ms);
+    ev_io_start(w->loop, &s->rio);
+}

@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Worker threads (DESIGN.md §1): each owns a libev loop, its accept watchers (its own SO_REUSEPORT
+ * socket per listener when `reuseport` is set, else a socket shared by all workers), its sessions
+ * and its upstream pool. The control thread talks to a worker only through its async watcher. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "proxy/internal.h"
+#include "sluice/log.h"
+
+static struct sl_worker *workers;
+static int nworkers;
+static int *shared_fds;        /* one per listen entry without reuseport, else -1 */
+static size_t nlisten;
+static atomic_int stop_mode;   /* 0 run, 1 graceful, 2 fast */
+static int drain_timeout_ms;
+
+static int
+open_listener(const struct sl_listen *l, bool reuseport, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    memset(&ss, 0, sizeof(ss));
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, l->host, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons(l->port);
+        len = sizeof(*in4);
+    } else if (inet_pton(AF_INET6, l->host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(l->port);
+        len = sizeof(*in6);
+    } else {
+        snprintf(err, errlen, "invalid listen address '%s' (an IP address is required)", l->host);
+        return -1;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "socket(): %s", strerror(errno));
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (reuseport) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    }
+    if (ss.ss_family == AF_INET6) {
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    }
+    if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
+        snprintf(err, errlen, "bind() to %s:%u failed: %s", l->host, (unsigned)l->port,
+                 strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (listen(fd, l->backlog > 0 ? l->backlog : 511) < 0) {
+        snprintf(err, errlen, "listen() on %s:%u failed: %s", l->host, (unsigned)l->port,
+                 strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+void
+sl_worker_session_closed(struct sl_worker *w, struct sl_session *s)
+{
+    if (s->prev) {
+        s->prev->next = s->next;
+    } else {
+        w->sessions = s->next;
+    }
+    if (s->next) {
+        s->next->prev = s->prev;
+    }
+    w->nsessions--;
+    if (w->draining && w->nsessions == 0) {
+        ev_break(w->loop, EVBREAK_ALL);
+    }
+}
+
+static void
+on_accept(struct ev_loop *loop, ev_io *io, int revents)
+{
+    struct sl_listener *l = io->data;
+    struct sl_worker *w = l->worker;
+    for (int i = 0; i < 64; i++) {
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof(peer);
+        int fd = accept4(l->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE) {
+                sl_log(SL_LOG_CRIT, "accept() failed: %s (worker_rlimit too low?)",
+                       strerror(errno));
+            }
+            return;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        sl_session_start(w, fd, (struct sockaddr *)&peer, plen, l->port);
+    }
+}
+
+static void
+close_listeners(struct sl_worker *w)
+{
+    for (size_t i = 0; i < w->nlisteners; i++) {
+        ev_io_stop(w->loop, &w->listeners[i].io);
+        if (w->listeners[i].owned && w->listeners[i].fd >= 0) {
+            close(w->listeners[i].fd);
+            w->listeners[i].fd = -1;
+        }
+    }
+}
+
+static void
+on_drain_timeout(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    struct sl_worker *w = t->data;
+    sl_log(SL_LOG_NOTICE, "worker %d: drain timeout, closing %zu connections", w->id,
+           w->nsessions);
+    ev_break(loop, EVBREAK_ALL);
+}
+
+static void
+on_wakeup(struct ev_loop *loop, ev_async *a, int revents)
+{
+    struct sl_worker *w = a->data;
+    int mode = atomic_load(&stop_mode);
+    if (mode == 2) {
+        ev_break(loop, EVBREAK_ALL);
+        return;
+    }
+    if (mode == 1 && !w->draining) {
+        w->draining = true;
+        close_listeners(w);
+        sl_pool_close_all(w);
+        struct sl_session *s = w->sessions;
+        while (s != NULL) {
+            struct sl_session *next = s->next;
+            sl_session_close_if_idle(s);
+            s = next;
+        }
+        if (w->nsessions == 0) {
+            ev_break(loop, EVBREAK_ALL);
+            return;
+        }
+        ev_timer_init(&w->drain_timer, on_drain_timeout, drain_timeout_ms / 1000.0, 0);
+        w->drain_timer.data = w;
+        ev_timer_start(loop, &w->drain_timer);
+    }
+}
+
+static void *
+worker_main(void *arg)
+{
+    struct sl_worker *w = arg;
+    char name[16];
+    snprintf(name, sizeof(name), "sluice-w%d", w->id);
+    pthread_setname_np(pthread_self(), name);
+    w->snap = sl_snapshot_acquire();
+    for (size_t i = 0; i < w->nlisteners; i++) {
+        ev_io_start(w->loop, &w->listeners[i].io);
+    }
+    ev_run(w->loop, 0);
+
+    while (w->sessions != NULL) {
+        sl_session_close(w->sessions);
+    }
+    close_listeners(w);
+    sl_pool_close_all(w);
+    sl_snapshot_unref(w->snap);
+    w->snap = NULL;
+    return NULL;
+}
+
+int
+sl_proxy_start(const struct sl_proxy_settings *settings, int n, char *err, size_t errlen)
+{
+    const struct sl_conf *conf = settings->conf;
+    nworkers = n;
+    nlisten = 0;
+    workers = calloc((size_t)n, sizeof(*workers));
+    shared_fds = calloc(conf->nproxy_listen + 1, sizeof(int));
+    if (workers == NULL || shared_fds == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    /* Shared sockets first, so that a bind error is reported before any thread exists. */
+    for (size_t i = 0; i < conf->nproxy_listen; i++) {
+        const struct sl_listen *l = &conf->proxy_listen[i];
+        shared_fds[i] = -1;
+        if (l->ssl) {
+            sl_log(SL_LOG_WARN, "proxy_listen %s:%u ssl: TLS termination is not implemented yet; "
+                                "this listener is not opened", l->host, (unsigned)l->port);
+            continue;
+        }
+        if (!l->reuseport) {
+            shared_fds[i] = open_listener(l, false, err, errlen);
+            if (shared_fds[i] < 0) {
+                return -1;
+            }
+        }
+    }
+    nlisten = conf->nproxy_listen;
+    for (int k = 0; k < n; k++) {
+        struct sl_worker *w = &workers[k];
+        w->id = k;
+        w->settings = settings;
+        w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+        w->hdr_scratch = calloc(settings->max_headers + 1, sizeof(struct sl_header));
+        w->listeners = calloc(conf->nproxy_listen + 1, sizeof(struct sl_listener));
+        if (w->loop == NULL || w->hdr_scratch == NULL || w->listeners == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        sl_pool_init(&w->pool);
+        for (size_t i = 0; i < conf->nproxy_listen; i++) {
+            const struct sl_listen *l = &conf->proxy_listen[i];
+            if (l->ssl) {
+                continue;
+            }
+            struct sl_listener *li = &w->listeners[w->nlisteners++];
+            li->worker = w;
+            li->port = l->port;
+            if (l->reuseport) {
+                li->fd = open_listener(l, true, err, errlen);
+                if (li->fd < 0) {
+                    return -1;
+                }
+                li->owned = true;
+            } else {
+                li->fd = shared_fds[i];
+            }
+            ev_io_init(&li->io, on_accept, li->fd, EV_READ);
+            li->io.data = li;
+        }
+        ev_async_init(&w->wakeup, on_wakeup);
+        w->wakeup.data = w;
+        ev_async_start(w->loop, &w->wakeup);
+    }
+    for (int k = 0; k < n; k++) {
+        if (pthread_create(&workers[k].thread, NULL, worker_main, &workers[k]) != 0) {
+            snprintf(err, errlen, "pthread_create failed");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void
+sl_proxy_stop(bool graceful, int timeout_ms)
+{
+    drain_timeout_ms = timeout_ms;
+    atomic_store(&stop_mode, graceful ? 1 : 2);
+    for (int k = 0; k < nworkers; k++) {
+        ev_async_send(workers[k].loop, &workers[k].wakeup);
+    }
+    for (int k = 0; k < nworkers; k++) {
+        pthread_join(workers[k].thread, NULL);
+        ev_loop_destroy(workers[k].loop);
+        free(workers[k].hdr_scratch);
+        free(workers[k].listeners);
+    }
+    for (size_t i = 0; i < nlisten; i++) {
+        if (shared_fds[i] >= 0) {
+            close(shared_fds[i]);
+        }
+    }
+    free(shared_fds);
+    free(workers);
+    workers = NULL;
+    nworkers = 0;
+}
