@@ -209,9 +209,27 @@ hw_printf(struct head_writer *w, const char *fmt, ...)
 }
 
 static void
+hw_append(struct head_writer *w, const char *p, size_t len)
+{
+    if (!w->failed && sl_buf_append(w->b, p, len, w->cap) < 0) {
+        w->failed = true;
+    }
+}
+
+/* "<name>: <value>\r\n" without formatting: the copy loop runs for every proxied header. */
+static void
+hw_header(struct head_writer *w, struct sl_str name, struct sl_str value)
+{
+    hw_append(w, name.p, name.len);
+    hw_append(w, ": ", 2);
+    hw_append(w, value.p, value.len);
+    hw_append(w, "\r\n", 2);
+}
+
+static void
 add_header(struct head_writer *w, const char *name, struct sl_str value)
 {
-    hw_printf(w, "%s: %.*s\r\n", name, (int)value.len, value.p);
+    hw_header(w, sl_str_from_cstr(name), value);
 }
 
 int
@@ -255,8 +273,7 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
         if (is_request_header_dropped(h->name) || named_by(h->name, tokens, ntok)) {
             continue;
         }
-        hw_printf(&w, "%.*s: %.*s\r\n", (int)h->name.len, h->name.p,
-                       (int)h->value.len, h->value.p);
+        hw_header(&w, h->name, h->value);
     }
     if (te_trailers) {
         hw_printf(&w, "TE: trailers\r\n");
@@ -390,8 +407,7 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
         if (sl_str_caseeq_cstr(h->name, "server")) {
             has_server = true;
         }
-        hw_printf(&w, "%.*s: %.*s\r\n", (int)h->name.len, h->name.p,
-                       (int)h->value.len, h->value.p);
+        hw_header(&w, h->name, h->value);
     }
     if (s->out_framing == SL_OUT_CHUNKED) {
         hw_printf(&w, "Transfer-Encoding: chunked\r\n");

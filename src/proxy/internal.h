@@ -14,6 +14,7 @@
 
 #include "config/snapshot.h"
 #include "core/buf.h"
+#include "core/lazy_timer.h"
 #include "http/h1.h"
 #include "proxy/proxy.h"
 #include "router/router.h"
@@ -33,7 +34,7 @@ struct sl_upconn {
     struct sl_worker *worker;
     int fd;
     ev_io rio, wio;
-    ev_timer timer;              /* connect / write / read idle, or pool idle */
+    struct sl_lazy_timer timer;  /* connect / write / read idle, or pool idle */
     struct sl_buf in;            /* response bytes not yet processed */
     struct sl_buf out;           /* request bytes; [out.off, sent) written, [sent, len) pending */
     size_t sent;                 /* absolute index into out.data of the next byte to write */
@@ -74,6 +75,7 @@ struct sl_worker {
     size_t nlisteners;
     struct sl_snapshot *snap;    /* this worker's reference to the current snapshot */
     struct sl_header *hdr_scratch; /* parsed header views, reused by every head this worker parses */
+    struct sl_buf head_scratch;  /* upstream request heads are built here, then copied */
     struct sl_session *sessions; /* every open client session (for drain and stop) */
     size_t nsessions;
     struct sl_pool pool;
@@ -105,7 +107,7 @@ struct sl_session {
     struct sl_session *prev, *next;
     int fd;
     ev_io rio, wio;
-    ev_timer timer;
+    struct sl_lazy_timer timer;  /* header deadline, body/send/keep-alive idle */
     struct sockaddr_storage peer;
     char peer_ip[64];
     uint16_t peer_port;

@@ -146,6 +146,9 @@ response_type(const char *accept)
                 memcpy(num, s + 2, n);
                 q = strtod(num, NULL);
             }
+            if (s >= b) {
+                break;
+            }
             s = memchr(s, ';', (size_t)(b - s));
         }
         if (mend > a && memchr(a, '/', (size_t)(mend - a)) != NULL && q > best_q) {

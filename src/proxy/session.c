@@ -49,33 +49,16 @@ up_unsent(const struct sl_upconn *c)
     return sl_buf_pending(&c->out) - c->sent;
 }
 
-static double
-ms_to_s(int ms)
-{
-    return ms / 1000.0;
-}
-
 static void
 set_client_timer(struct sl_session *s, int timeout_ms)
 {
-    struct ev_loop *loop = s->worker->loop;
-    ev_timer_stop(loop, &s->timer);
-    if (timeout_ms > 0) {
-        ev_timer_set(&s->timer, ms_to_s(timeout_ms), 0);
-        ev_timer_start(loop, &s->timer);
-    }
+    sl_lazy_timer_set(s->worker->loop, &s->timer, timeout_ms);
 }
 
 static void
 set_upstream_timer(struct sl_session *s, int timeout_ms)
 {
-    struct sl_upconn *c = s->up;
-    struct ev_loop *loop = s->worker->loop;
-    ev_timer_stop(loop, &c->timer);
-    if (timeout_ms > 0) {
-        ev_timer_set(&c->timer, ms_to_s(timeout_ms), 0);
-        ev_timer_start(loop, &c->timer);
-    }
+    sl_lazy_timer_set(s->worker->loop, &s->up->timer, timeout_ms);
 }
 
 static void
@@ -117,7 +100,7 @@ sl_session_close(struct sl_session *s)
     reset_request(s);
     ev_io_stop(w->loop, &s->rio);
     ev_io_stop(w->loop, &s->wio);
-    ev_timer_stop(w->loop, &s->timer);
+    sl_lazy_timer_stop(w->loop, &s->timer);
     close(s->fd);
     sl_buf_free(&s->in);
     sl_buf_free(&s->out);
@@ -473,17 +456,18 @@ process_head(struct sl_session *s)
     }
     s->upgrade_websocket = req.upgrade && sl_http_token_list_has(req.upgrade_proto, "websocket");
 
-    struct sl_buf head = {0};
-    if (sl_head_build_upstream_request(s, &req, &m, &head) < 0) {
-        sl_buf_free(&head);
+    /* Built in the worker's scratch buffer (no allocation per request), then kept in the arena
+     * for a retry that cannot replay from a connection buffer. */
+    struct sl_buf *head = &w->head_scratch;
+    head->off = head->len = 0;
+    if (sl_head_build_upstream_request(s, &req, &m, head) < 0) {
         s->close_after = true;
         sl_local_response(s, 494, NULL, false, NULL);
         sl_buf_consume(&s->in, sl_buf_pending(&s->in));
         return 1;
     }
-    s->up_head = sl_arena_strndup(s->arena, sl_buf_head(&head), sl_buf_pending(&head));
-    s->up_head_len = sl_buf_pending(&head);
-    sl_buf_free(&head);
+    s->up_head = sl_arena_strndup(s->arena, sl_buf_head(head), sl_buf_pending(head));
+    s->up_head_len = sl_buf_pending(head);
     if (s->up_head == NULL) {
         sl_session_close(s);
         return CLOSED;
@@ -841,53 +825,64 @@ pump_tunnel(struct sl_session *s)
 
 /* ---- the state machine ----------------------------------------------------------------------- */
 
+/* Watchers stay armed as long as possible: every start/stop costs an epoll_ctl, so reading stops
+ * only for backpressure (a full buffer), never merely because a phase does not need the bytes yet
+ * (pipelined requests simply wait in the buffer). */
 static void
 update_watchers(struct sl_session *s)
 {
     struct ev_loop *loop = s->worker->loop;
-    bool want_read = false;
+    bool want_read;
     switch (s->phase) {
     case SL_PHASE_HEAD:
-        want_read = sl_buf_pending(&s->in) < in_cap(s);
-        break;
     case SL_PHASE_PROXY:
-        want_read = !s->req_done && sl_buf_pending(&s->in) < in_cap(s);
+        want_read = sl_buf_pending(&s->in) < in_cap(s);
         break;
     case SL_PHASE_TUNNEL:
         want_read = sl_buf_pending(&s->in) < SL_PROXY_HIGH_WATER;
         break;
     default:
+        want_read = false;
         break;
     }
     if (s->peer_eof) {
         want_read = false;
     }
-    if (want_read) {
-        ev_io_start(loop, &s->rio);
-    } else {
-        ev_io_stop(loop, &s->rio);
+    if (want_read != (bool)ev_is_active(&s->rio)) {
+        if (want_read) {
+            ev_io_start(loop, &s->rio);
+        } else {
+            ev_io_stop(loop, &s->rio);
+        }
     }
-    if (sl_buf_pending(&s->out) > 0) {
-        ev_io_start(loop, &s->wio);
-    } else {
-        ev_io_stop(loop, &s->wio);
+    bool want_write = sl_buf_pending(&s->out) > 0;
+    if (want_write != (bool)ev_is_active(&s->wio)) {
+        if (want_write) {
+            ev_io_start(loop, &s->wio);
+        } else {
+            ev_io_stop(loop, &s->wio);
+        }
     }
 
     struct sl_upconn *c = s->up;
     if (c == NULL) {
         return;
     }
-    bool up_read = c->connected && !c->eof && sl_buf_pending(&s->out) < SL_PROXY_HIGH_WATER &&
-                   ((s->phase == SL_PHASE_PROXY && !s->resp_done) || s->phase == SL_PHASE_TUNNEL);
-    if (up_read) {
-        ev_io_start(loop, &c->rio);
-    } else {
-        ev_io_stop(loop, &c->rio);
+    bool up_read = c->connected && !c->eof && sl_buf_pending(&s->out) < SL_PROXY_HIGH_WATER;
+    if (up_read != (bool)ev_is_active(&c->rio)) {
+        if (up_read) {
+            ev_io_start(loop, &c->rio);
+        } else {
+            ev_io_stop(loop, &c->rio);
+        }
     }
-    if (!c->connected || up_unsent(c) > 0) {
-        ev_io_start(loop, &c->wio);
-    } else {
-        ev_io_stop(loop, &c->wio);
+    bool up_write = !c->connected || up_unsent(c) > 0;
+    if (up_write != (bool)ev_is_active(&c->wio)) {
+        if (up_write) {
+            ev_io_start(loop, &c->wio);
+        } else {
+            ev_io_stop(loop, &c->wio);
+        }
     }
 }
 
@@ -999,6 +994,9 @@ static void
 on_client_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 {
     struct sl_session *s = t->data;
+    if (!sl_lazy_timer_expired(loop, &s->timer)) {
+        return;
+    }
     if (sl_buf_pending(&s->out) > 0 && s->phase != SL_PHASE_HEAD) {
         sl_log(SL_LOG_INFO, "client %s timed out reading the response", s->peer_ip);
         sl_session_close(s);
@@ -1121,8 +1119,8 @@ sl_session_start(struct sl_worker *w, int fd, const struct sockaddr *peer, sockl
     ev_io_init(&s->rio, on_client_io, fd, EV_READ);
     ev_io_init(&s->wio, on_client_io, fd, EV_WRITE);
     s->rio.data = s->wio.data = s;
-    ev_init(&s->timer, on_client_timeout);
-    s->timer.data = s;
+    ev_init(&s->timer.timer, on_client_timeout);
+    s->timer.timer.data = s;
     s->next = w->sessions;
     if (w->sessions) {
         w->sessions->prev = s;

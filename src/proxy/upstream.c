@@ -79,7 +79,7 @@ sl_upconn_close(struct sl_upconn *c)
     pool_unlink(w, c);
     ev_io_stop(w->loop, &c->rio);
     ev_io_stop(w->loop, &c->wio);
-    ev_timer_stop(w->loop, &c->timer);
+    sl_lazy_timer_stop(w->loop, &c->timer);
     if (c->fd >= 0) {
         close(c->fd);
     }
@@ -88,30 +88,31 @@ sl_upconn_close(struct sl_upconn *c)
     free(c);
 }
 
+/* One callback for both lives of a connection, so that moving between a session and the pool
+ * never re-registers the descriptor. An idle connection has nothing to say: data or EOF both mean
+ * it is no longer usable. */
 static void
-on_idle_event(struct ev_loop *loop, ev_io *io, int revents)
-{
-    /* An idle connection has nothing to say: data or EOF both mean it is no longer usable. */
-    sl_upconn_close(io->data);
-}
-
-static void
-on_idle_timeout(struct ev_loop *loop, ev_timer *t, int revents)
-{
-    sl_upconn_close(t->data);
-}
-
-static void
-on_owned_io(struct ev_loop *loop, ev_io *io, int revents)
+on_upconn_io(struct ev_loop *loop, ev_io *io, int revents)
 {
     struct sl_upconn *c = io->data;
+    if (c->owner == NULL) {
+        sl_upconn_close(c);
+        return;
+    }
     sl_session_upstream_event(c->owner, revents);
 }
 
 static void
-on_owned_timeout(struct ev_loop *loop, ev_timer *t, int revents)
+on_upconn_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 {
     struct sl_upconn *c = t->data;
+    if (!sl_lazy_timer_expired(loop, &c->timer)) {
+        return;
+    }
+    if (c->owner == NULL) {
+        sl_upconn_close(c);
+        return;
+    }
     sl_session_upstream_timeout(c->owner);
 }
 
@@ -122,8 +123,7 @@ sl_pool_take(struct sl_worker *w, const struct sockaddr *addr, socklen_t len)
     for (struct sl_upconn *c = w->pool.buckets[h]; c != NULL; c = c->pool_next) {
         if (addr_eq(&c->addr, addr, len)) {
             pool_unlink(w, c);
-            ev_io_stop(w->loop, &c->rio);
-            ev_timer_stop(w->loop, &c->timer);
+            c->timer.deadline = 0;
             c->reused = true;
             return c;
         }
@@ -136,9 +136,8 @@ sl_pool_put(struct sl_worker *w, struct sl_upconn *c)
 {
     const struct sl_proxy_settings *st = w->settings;
     c->owner = NULL;
-    ev_io_stop(w->loop, &c->rio);
     ev_io_stop(w->loop, &c->wio);
-    ev_timer_stop(w->loop, &c->timer);
+    c->timer.deadline = 0;
     if (st->pool_size <= 0 || w->draining || sl_buf_pending(&c->in) != 0 ||
         (st->pool_max_requests > 0 && c->requests >= (unsigned)st->pool_max_requests)) {
         sl_upconn_close(c);
@@ -155,9 +154,17 @@ sl_pool_put(struct sl_worker *w, struct sl_upconn *c)
         sl_upconn_close(c);
         return;
     }
-    sl_buf_free(&c->in);
-    sl_buf_free(&c->out);
+    /* Small buffers stay for the next request; large ones are returned to the allocator. */
+    if (c->in.cap > 16384) {
+        sl_buf_free(&c->in);
+    }
+    if (c->out.cap > 16384) {
+        sl_buf_free(&c->out);
+    }
+    c->in.off = c->in.len = 0;
+    c->out.off = c->out.len = 0;
     c->sent = 0;
+    c->replayable = true;
     c->pool_next = w->pool.buckets[h];
     if (c->pool_next != NULL) {
         c->pool_next->pool_prev = &c->pool_next;
@@ -165,14 +172,10 @@ sl_pool_put(struct sl_worker *w, struct sl_upconn *c)
     c->pool_prev = &w->pool.buckets[h];
     w->pool.buckets[h] = c;
     w->pool.idle++;
-    ev_io_init(&c->rio, on_idle_event, c->fd, EV_READ);
-    c->rio.data = c;
-    ev_io_start(w->loop, &c->rio);
-    ev_timer_init(&c->timer, on_idle_timeout, st->pool_idle_timeout_ms / 1000.0, 0);
-    c->timer.data = c;
-    if (st->pool_idle_timeout_ms > 0) {
-        ev_timer_start(w->loop, &c->timer);
+    if (!ev_is_active(&c->rio)) {
+        ev_io_start(w->loop, &c->rio);
     }
+    sl_lazy_timer_set(w->loop, &c->timer, st->pool_idle_timeout_ms);
 }
 
 void
@@ -211,6 +214,12 @@ sl_upconn_connect(struct sl_worker *w, const struct sockaddr *addr, socklen_t le
     memcpy(&c->addr, addr, len);
     c->addrlen = len;
     c->replayable = true;
+    ev_io_init(&c->rio, on_upconn_io, c->fd, EV_READ);
+    ev_io_init(&c->wio, on_upconn_io, c->fd, EV_WRITE);
+    c->rio.data = c;
+    c->wio.data = c;
+    ev_init(&c->timer.timer, on_upconn_timeout);
+    c->timer.timer.data = c;
     return c;
 }
 
@@ -218,10 +227,4 @@ void
 sl_upconn_attach(struct sl_upconn *c, struct sl_session *s)
 {
     c->owner = s;
-    ev_io_init(&c->rio, on_owned_io, c->fd, EV_READ);
-    ev_io_init(&c->wio, on_owned_io, c->fd, EV_WRITE);
-    c->rio.data = c;
-    c->wio.data = c;
-    ev_init(&c->timer, on_owned_timeout);
-    c->timer.data = c;
 }

@@ -269,6 +269,7 @@ sl_proxy_stop(bool graceful, int timeout_ms)
         pthread_join(workers[k].thread, NULL);
         ev_loop_destroy(workers[k].loop);
         free(workers[k].hdr_scratch);
+        sl_buf_free(&workers[k].head_scratch);
         free(workers[k].listeners);
     }
     for (size_t i = 0; i < nlisten; i++) {

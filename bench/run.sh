@@ -1,0 +1,564 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317  # scenario functions and the cleanup trap are called indirectly
+# SPDX-License-Identifier: Apache-2.0
+# Benchmarks Sluice against nginx as a plain reverse proxy: wrk -> proxy -> static nginx upstream, all
+# on 127.0.0.1, alternating rounds, results as ratios (bench/README.md). A measurement, never a test.
+#
+# usage: bench/run.sh [--nginx-only] [-h|--help]
+# environment (defaults in brackets):
+#   ROUNDS [3]  DURATION [10s]  CONNECTIONS [64]  THREADS [1]  WARMUP [2s]
+#   SCENARIOS ["get"]   space-separated list; see scenario_* below
+#   PIN [0]             1: proxies on CPU 0, upstream and wrk on the other CPUs (taskset)
+#   KEEP_TMP [0]        1: keep the temp dir (configs, logs) after the run
+#   BENCH_SLUICE [build/sluice]  the binary to benchmark
+#   BENCH_UPSTREAM_PORT [18080]  BENCH_NGINX_PORT [18081]  BENCH_SLUICE_PORT [18082]
+# exit status: 0 measured; 1 Sluice failed to start or to proxy, or a run was invalid; 2 bad setup.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-1}
+WARMUP=${WARMUP:-2s}
+SCENARIOS=${SCENARIOS:-get}
+PIN=${PIN:-0}
+KEEP_TMP=${KEEP_TMP:-0}
+SLUICE_EXE=${BENCH_SLUICE:-$ROOT/build/sluice}
+UPSTREAM_PORT=${BENCH_UPSTREAM_PORT:-18080}
+NGINX_PORT=${BENCH_NGINX_PORT:-18081}
+SLUICE_PORT=${BENCH_SLUICE_PORT:-18082}
+NGINX=/usr/sbin/nginx
+STARTUP_TIMEOUT_S=10
+
+NGINX_ONLY=0
+for arg in "$@"; do
+    case "$arg" in
+    --nginx-only) NGINX_ONLY=1 ;;
+    -h | --help)
+        sed -n '/^# Benchmarks/,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+    *)
+        echo "bench: unknown argument '$arg' (try --help)" >&2
+        exit 2
+        ;;
+    esac
+done
+
+die() {
+    echo "bench: $*" >&2
+    exit 2
+}
+
+# --- argument checks -------------------------------------------------------------------------------
+
+# wrk accepts 10, 10s, 2m, 1h; the number of seconds bounds every wrk call with `timeout`.
+duration_s() {
+    local d=$1
+    [[ $d =~ ^([0-9]+)([smh]?)$ ]] || die "bad duration '$d' (use e.g. 10s, 2m)"
+    case "${BASH_REMATCH[2]}" in
+    m) echo $((BASH_REMATCH[1] * 60)) ;;
+    h) echo $((BASH_REMATCH[1] * 3600)) ;;
+    *) echo $((BASH_REMATCH[1])) ;;
+    esac
+}
+for v in ROUNDS CONNECTIONS THREADS; do
+    [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
+done
+((CONNECTIONS >= THREADS)) || die "CONNECTIONS ($CONNECTIONS) must be >= THREADS ($THREADS)"
+DURATION_S=$(duration_s "$DURATION")
+WARMUP_S=$(duration_s "$WARMUP")
+((DURATION_S > 0)) || die "DURATION must be at least 1s"
+
+[ -x "$NGINX" ] || die "$NGINX not found; install it with: scripts/install-deps.sh bench (nginx-light)"
+command -v wrk >/dev/null || die "wrk not found; install it with: scripts/install-deps.sh bench"
+command -v curl >/dev/null || die "curl not found; install it with: scripts/install-deps.sh bench"
+command -v timeout >/dev/null || die "timeout (coreutils) not found"
+
+NCPU=$(nproc)
+PROXY_CPUS="" # taskset lists; empty means "not pinned"
+LOAD_CPUS=""
+if [ "$PIN" = 1 ]; then
+    command -v taskset >/dev/null || die "PIN=1 needs taskset (util-linux)"
+    ((NCPU >= 2)) || die "PIN=1 needs at least 2 CPUs, this machine has $NCPU"
+    PROXY_CPUS=0
+    LOAD_CPUS=1-$((NCPU - 1))
+fi
+
+# pinned CPUS CMD...: runs CMD under taskset when CPUS is set.
+pinned() {
+    local cpus=$1
+    shift
+    if [ -n "$cpus" ]; then
+        exec taskset -c "$cpus" "$@"
+    fi
+    exec "$@"
+}
+
+# --- scenarios -------------------------------------------------------------------------------------
+# A scenario is a name; scenario_desc_<name> prints one line for the table and scenario_args_<name>
+# prints extra wrk arguments, one per line (e.g. -s script.lua for a POST). Requests always go to
+# http://127.0.0.1:<port>/.
+
+scenario_desc_get() { echo "GET / (keep-alive), upstream answers 200 with a 100-byte body"; }
+scenario_args_get() { :; }
+
+for s in $SCENARIOS; do
+    declare -F "scenario_args_$s" >/dev/null || die "unknown scenario '$s'"
+done
+
+# --- processes and cleanup -------------------------------------------------------------------------
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench.XXXXXX")
+# nginx workers drop to `nobody` when run as root; let them traverse the directory.
+chmod 755 "$TMP"
+PIDS=()
+
+# Kills what this run started: the PIDs we launched, then any nginx or Sluice process still alive
+# whose command line names our private temp dir (catches a Sluice that daemonized despite
+# `daemon = off`); other programs that merely mention the dir (a `tail -f` on a log) are left alone.
+cleanup() {
+    local rc=$? pid p i exe sluice_real
+    trap - EXIT INT TERM
+    for pid in "${PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    sluice_real=$(realpath -e "$SLUICE_EXE" 2>/dev/null || echo "$SLUICE_EXE")
+    for p in /proc/[0-9]*; do
+        pid=${p#/proc/}
+        [ "$pid" = $$ ] && continue
+        exe=$(readlink "$p/exe" 2>/dev/null || true)
+        [ "$exe" = "$NGINX" ] || [ "$exe" = "$sluice_real" ] || continue
+        if { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF -- "$TMP/"; then
+            PIDS+=("$pid")
+            kill -TERM "$pid" 2>/dev/null || true
+        fi
+    done
+    for i in $(seq 50); do
+        local alive=0
+        for pid in "${PIDS[@]}"; do
+            kill -0 "$pid" 2>/dev/null && alive=1
+        done
+        [ "$alive" = 0 ] && break
+        sleep 0.1
+    done
+    for pid in "${PIDS[@]}"; do
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
+    if [ "$KEEP_TMP" = 1 ]; then
+        echo "bench: kept $TMP" >&2
+    else
+        rm -rf "$TMP"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+for p in "$UPSTREAM_PORT" "$NGINX_PORT" "$SLUICE_PORT"; do
+    port_open "$p" && die "127.0.0.1:$p is already in use; stop what listens there or set BENCH_*_PORT"
+done
+
+# wait_port PORT PID: polls until PORT accepts, PID exits, or STARTUP_TIMEOUT_S passes.
+# Returns 0 when open, 1 on timeout, 3 if the process exited first.
+wait_port() {
+    local port=$1 pid=$2 i
+    for ((i = 0; i < STARTUP_TIMEOUT_S * 10; i++)); do
+        port_open "$port" && return 0
+        kill -0 "$pid" 2>/dev/null || return 3
+        sleep 0.1
+    done
+    return 1
+}
+
+# check_proxy PORT: one GET must return 200 and exactly the upstream's body.
+# Prints the reason on failure.
+check_proxy() {
+    local out status got
+    out=$(curl -sS -m 5 -o "$TMP/check.body" -w '%{http_code}' "http://127.0.0.1:$1/" 2>&1) || {
+        echo "curl failed: $out"
+        return 1
+    }
+    status=$out
+    got=$(cat "$TMP/check.body")
+    if [ "$status" != 200 ]; then
+        echo "status $status, body: $(head -c 200 "$TMP/check.body")"
+        return 1
+    fi
+    if [ "$got" != "$BODY" ]; then
+        echo "status 200 but body differs from the upstream's: $(head -c 200 "$TMP/check.body")"
+        return 1
+    fi
+}
+
+# ~100-byte body, no '$' or quotes so it is a literal in nginx's config.
+BODY='sluice bench: static upstream body from nginx return 200, no disk I/O'
+while [ ${#BODY} -lt 100 ]; do BODY+='.'; done
+
+# nginx_common NAME: the parts both nginx instances share; keeps every path inside $TMP/NAME so
+# /etc/nginx, /var/lib/nginx and the system service are never touched.
+nginx_common() {
+    local d=$TMP/$1
+    cat <<EOF
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 16384; }
+EOF
+}
+nginx_temp_paths() {
+    local d=$TMP/$1
+    cat <<EOF
+    client_body_temp_path $d/body;
+    proxy_temp_path $d/proxy;
+    fastcgi_temp_path $d/fastcgi;
+    uwsgi_temp_path $d/uwsgi;
+    scgi_temp_path $d/scgi;
+EOF
+}
+
+# start_nginx NAME CPUS: runs nginx in the foreground (daemon off) in the background of this shell.
+start_nginx() {
+    local name=$1 cpus=$2 rc=0
+    (pinned "$cpus" "$NGINX" -p "$TMP/$name/" -c "$TMP/$name/nginx.conf" -e "$TMP/$name/error.log" \
+        -g 'daemon off;' >"$TMP/$name/stdout.log" 2>&1) &
+    PIDS+=($!)
+    local port
+    port=$(sed -n 's/.*listen 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/$name/nginx.conf")
+    wait_port "$port" "$!" || rc=$?
+    if [ $rc != 0 ]; then
+        echo "bench: nginx ($name) did not start on 127.0.0.1:$port:" >&2
+        tail -n 20 "$TMP/$name/error.log" "$TMP/$name/stdout.log" >&2 2>/dev/null || true
+        exit 2
+    fi
+}
+
+mkdir -p "$TMP/upstream" "$TMP/nginx"
+{
+    nginx_common upstream
+    cat <<EOF
+http {
+    access_log off;
+    keepalive_requests 100000;
+    keepalive_timeout 75s;
+$(nginx_temp_paths upstream)
+    server {
+        listen 127.0.0.1:$UPSTREAM_PORT reuseport backlog=16384;
+        location / {
+            default_type text/plain;
+            return 200 "$BODY";
+        }
+    }
+}
+EOF
+} >"$TMP/upstream/nginx.conf"
+
+# The reference proxy: Kong's keepalive defaults (pool 512, 10000 requests per upstream connection,
+# 60 s idle; 10000 requests per client connection), HTTP/1.1 to the upstream with Connection cleared.
+{
+    nginx_common nginx
+    cat <<EOF
+http {
+    access_log off;
+    keepalive_requests 10000;
+    keepalive_timeout 75s;
+$(nginx_temp_paths nginx)
+    upstream backend {
+        server 127.0.0.1:$UPSTREAM_PORT;
+        keepalive 512;
+        keepalive_requests 10000;
+        keepalive_timeout 60s;
+    }
+    server {
+        listen 127.0.0.1:$NGINX_PORT reuseport backlog=16384;
+        location / {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+EOF
+} >"$TMP/nginx/nginx.conf"
+
+"$NGINX" -t -q -p "$TMP/upstream/" -c "$TMP/upstream/nginx.conf" -e "$TMP/upstream/error.log" ||
+    die "the upstream nginx config does not load (see above)"
+"$NGINX" -t -q -p "$TMP/nginx/" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log" ||
+    die "the reference nginx config does not load (see above)"
+
+start_nginx upstream "$LOAD_CPUS"
+start_nginx nginx "$PROXY_CPUS"
+if ! why=$(check_proxy "$UPSTREAM_PORT"); then die "the upstream answers wrongly: $why"; fi
+if ! why=$(check_proxy "$NGINX_PORT"); then die "the nginx proxy answers wrongly: $why"; fi
+
+# --- Sluice ----------------------------------------------------------------------------------------
+
+SLUICE_STATUS=skipped # skipped | ok | failed
+SLUICE_WHY=""
+SLUICE_PID=""
+
+start_sluice() {
+    mkdir -p "$TMP/sluice"
+    cat >"$TMP/kong.yml" <<EOF
+_format_version: "3.0"
+services:
+  - name: bench-upstream
+    url: http://127.0.0.1:$UPSTREAM_PORT
+    routes:
+      - name: bench-root
+        paths: ["/"]
+EOF
+    cat >"$TMP/sluice.conf" <<EOF
+daemon = off
+worker_processes = 1
+database = off
+declarative_config = $TMP/kong.yml
+proxy_listen = 127.0.0.1:$SLUICE_PORT reuseport backlog=16384
+admin_listen = off
+status_listen = off
+proxy_access_log = off
+log_level = error
+EOF
+    if [ ! -x "$SLUICE_EXE" ]; then
+        SLUICE_STATUS=failed
+        SLUICE_WHY="$SLUICE_EXE does not exist or is not executable (run make first)"
+        return
+    fi
+    # SLUICE_<KEY> variables override sluice.conf; the benchmark's settings must be the ones above.
+    local v rc=0
+    for v in $(compgen -e | grep '^SLUICE_' || true); do
+        echo "bench: note: not passing $v to Sluice" >&2
+        unset "$v"
+    done
+    (pinned "$PROXY_CPUS" "$SLUICE_EXE" start -c "$TMP/sluice.conf" -p "$TMP/sluice" \
+        >"$TMP/sluice.log" 2>&1) &
+    SLUICE_PID=$!
+    PIDS+=("$SLUICE_PID")
+    wait_port "$SLUICE_PORT" "$SLUICE_PID" || rc=$?
+    case $rc in
+    0) ;;
+    1)
+        SLUICE_STATUS=failed
+        SLUICE_WHY="not listening on 127.0.0.1:$SLUICE_PORT after ${STARTUP_TIMEOUT_S} s"
+        return
+        ;;
+    *)
+        local st=0
+        wait "$SLUICE_PID" || st=$?
+        SLUICE_STATUS=failed
+        SLUICE_WHY="'sluice start' exited with status $st before listening on 127.0.0.1:$SLUICE_PORT"
+        return
+        ;;
+    esac
+    local why
+    if ! why=$(check_proxy "$SLUICE_PORT"); then
+        SLUICE_STATUS=failed
+        SLUICE_WHY="listening, but GET / through it is wrong: $why"
+        return
+    fi
+    SLUICE_STATUS=ok
+}
+
+sluice_alive() { [ -n "$SLUICE_PID" ] && kill -0 "$SLUICE_PID" 2>/dev/null; }
+
+# --- measuring -------------------------------------------------------------------------------------
+
+# parse_wrk FILE: prints "rps p99_ms requests non2xx socket_errors"; rps/p99 are "-" when absent.
+parse_wrk() {
+    awk '
+    function to_ms(v,   n, u) {
+        n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+        if (u == "us") return n / 1000
+        if (u == "ms") return n
+        if (u == "s") return n * 1000
+        if (u == "m") return n * 60000
+        if (u == "h") return n * 3600000
+        return -1
+    }
+    /Latency Distribution/ { dist = 1; next }
+    dist && $1 == "99%" { p99 = to_ms($2); dist = 0 }
+    /^Requests\/sec:/ { rps = $2 }
+    / requests in / { reqs = $1 }
+    /Non-2xx or 3xx responses:/ { bad = $NF }
+    /Socket errors:/ { for (i = 3; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) err += $i + 0 }
+    END {
+        if (rps == "") rps = "-"
+        if (p99 == "" || p99 < 0) p99 = "-"; else p99 = sprintf("%.3f", p99)
+        printf "%s %s %d %d %d\n", rps, p99, reqs, bad, err
+    }' "$1"
+}
+
+# run_wrk OUTFILE SECONDS PORT SCENARIO: one bounded wrk run; never fails the script.
+run_wrk() {
+    local out=$1 secs=$2 port=$3 scen=$4 rc=0 args
+    mapfile -t args < <("scenario_args_$scen")
+    (pinned "$LOAD_CPUS" timeout -k 5 $((secs + 30)) wrk --latency -t"$THREADS" -c"$CONNECTIONS" \
+        -d"${secs}s" "${args[@]}" "http://127.0.0.1:$port/" >"$out" 2>&1) &
+    local pid=$!
+    PIDS+=("$pid")
+    wait "$pid" || rc=$?
+    [ $rc = 0 ] || echo "(wrk exited with status $rc)" >>"$out"
+}
+
+# median FORMAT VALUE...: the median of the numeric VALUEs ("-" skipped) printed with the printf
+# FORMAT; "-" when there is none.
+median() {
+    local fmt=$1
+    shift
+    printf '%s\n' "$@" | { grep -E '^[0-9.]+$' || true; } | sort -g | awk -v fmt="$fmt\n" '
+        { v[NR] = $1 }
+        END {
+            if (NR == 0) { print "-"; exit }
+            if (NR % 2) printf fmt, v[(NR + 1) / 2]
+            else printf fmt, (v[NR / 2] + v[NR / 2 + 1]) / 2
+        }'
+}
+ratio() {
+    if [[ $1 =~ ^[0-9.]+$ && $2 =~ ^[0-9.]+$ ]]; then
+        awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f\n", a / b; else print "-" }'
+    else
+        echo "-"
+    fi
+}
+
+# verdict RATIO ge|le: whether RATIO meets a target of ">= 1" or "<= 1".
+verdict() {
+    awk -v v="$1" -v op="$2" 'BEGIN {
+        if (v == "-") print "n/a"
+        else if ((op == "ge" && v >= 1) || (op == "le" && v <= 1)) print "met"
+        else print "NOT met"
+    }'
+}
+
+machine() {
+    echo "machine:  $(nproc) CPUs, $(grep -m1 '^model name' /proc/cpuinfo | sed 's/^[^:]*: *//'), $(awk '/^MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo)"
+    echo "kernel:   $(uname -srm)"
+    echo "nginx:    $("$NGINX" -v 2>&1 | sed 's/^nginx version: //')"
+    echo "wrk:      $(wrk -v 2>&1 | head -n1 | awk '{ print $2 }')"
+    if [ "$NGINX_ONLY" = 0 ] && [ -x "$SLUICE_EXE" ]; then
+        local v
+        v=$(timeout 5 "$SLUICE_EXE" version 2>/dev/null | head -n1) || v="('sluice version' failed)"
+        echo "sluice:   $v"
+    fi
+    echo "date:     $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "settings: ROUNDS=$ROUNDS DURATION=${DURATION_S}s WARMUP=${WARMUP_S}s CONNECTIONS=$CONNECTIONS THREADS=$THREADS PIN=$PIN${PROXY_CPUS:+ (proxies on CPU $PROXY_CPUS, upstream+wrk on CPUs $LOAD_CPUS)}"
+}
+
+if [ "$NGINX_ONLY" = 0 ]; then
+    start_sluice
+    if [ "$SLUICE_STATUS" = failed ]; then
+        echo "bench: SLUICE FAILED TO START: $SLUICE_WHY" >&2
+        [ -s "$TMP/sluice.log" ] && { echo "--- sluice output (last 20 lines):" >&2; tail -n 20 "$TMP/sluice.log" >&2; }
+        echo "bench: measuring nginx only" >&2
+    fi
+fi
+
+PROXIES=(nginx)
+[ "$SLUICE_STATUS" = ok ] && PROXIES+=(sluice)
+declare -A PORT=([nginx]=$NGINX_PORT [sluice]=$SLUICE_PORT)
+declare -A RPS P99 NOTE
+INVALID=0
+
+echo "sluice bench: wrk -> proxy -> nginx upstream (127.0.0.1:$UPSTREAM_PORT), all on this machine"
+machine
+echo
+
+for scen in $SCENARIOS; do
+    echo "== scenario '$scen': $("scenario_desc_$scen")"
+    for px in "${PROXIES[@]}"; do
+        if ((WARMUP_S > 0)); then
+            echo "   warm-up $px (${WARMUP_S}s)"
+            run_wrk "$TMP/warmup-$scen-$px.txt" "$WARMUP_S" "${PORT[$px]}" "$scen"
+        fi
+    done
+    for ((r = 1; r <= ROUNDS; r++)); do
+        for px in "${PROXIES[@]}"; do
+            key=$scen:$px:$r
+            out=$TMP/wrk-$scen-$px-$r.txt
+            if [ "$px" = sluice ] && ! sluice_alive; then
+                RPS[$key]=-
+                P99[$key]=-
+                NOTE[$key]="sluice died"
+                INVALID=1
+                continue
+            fi
+            echo "   round $r/$ROUNDS: $px (${DURATION_S}s)"
+            run_wrk "$out" "$DURATION_S" "${PORT[$px]}" "$scen"
+            read -r rps p99 reqs bad err < <(parse_wrk "$out")
+            RPS[$key]=$rps
+            P99[$key]=$p99
+            note=""
+            ((err > 0)) && note="$err socket errors"
+            if ((bad > 0)) || [ "$rps" = - ] || [ "$p99" = - ] || ((reqs == 0)); then
+                note="INVALID: $reqs requests, $bad non-2xx/3xx${note:+, $note}"
+                INVALID=1
+                echo "   --- wrk output for $px round $r:" >&2
+                sed 's/^/   | /' "$out" >&2
+            fi
+            NOTE[$key]=$note
+        done
+    done
+    echo
+done
+
+# --- report ----------------------------------------------------------------------------------------
+
+for scen in $SCENARIOS; do
+    echo "== results '$scen': $("scenario_desc_$scen")"
+    printf '%-8s %12s %12s %12s %12s  %s\n' round "nginx rps" "nginx p99ms" "sluice rps" "sluice p99ms" notes
+    for ((r = 1; r <= ROUNDS; r++)); do
+        nk=$scen:nginx:$r
+        sk=$scen:sluice:$r
+        notes=${NOTE[$nk]:+nginx: ${NOTE[$nk]}}
+        [ -n "${NOTE[$sk]:-}" ] && notes="${notes:+$notes; }sluice: ${NOTE[$sk]}"
+        printf '%-8s %12s %12s %12s %12s  %s\n' "$r" "${RPS[$nk]}" "${P99[$nk]}" \
+            "${RPS[$sk]:--}" "${P99[$sk]:--}" "$notes" | sed 's/ *$//'
+    done
+    nr=() np=() sr=() sp=()
+    for ((r = 1; r <= ROUNDS; r++)); do
+        nr+=("${RPS[$scen:nginx:$r]}")
+        np+=("${P99[$scen:nginx:$r]}")
+        sr+=("${RPS[$scen:sluice:$r]:--}")
+        sp+=("${P99[$scen:sluice:$r]:--}")
+    done
+    mnr=$(median %.2f "${nr[@]}")
+    mnp=$(median %.3f "${np[@]}")
+    msr=$(median %.2f "${sr[@]}")
+    msp=$(median %.3f "${sp[@]}")
+    printf '%-8s %12s %12s %12s %12s\n' median "$mnr" "$mnp" "$msr" "$msp"
+    if [ "$SLUICE_STATUS" = ok ]; then
+        rr=$(ratio "$msr" "$mnr")
+        pr=$(ratio "$msp" "$mnp")
+        echo "sluice/nginx rps: $rr  (target >= 1: $(verdict "$rr" ge))"
+        echo "sluice/nginx p99: $pr  (target <= 1, lower is better: $(verdict "$pr" le))"
+    elif [ "$NGINX_ONLY" = 1 ]; then
+        echo "(--nginx-only: no Sluice figures, no ratios)"
+    else
+        echo "(no Sluice figures: Sluice failed to start; see below)"
+    fi
+    echo
+done
+
+if [ "$SLUICE_STATUS" = failed ]; then
+    echo "SLUICE FAILED TO START: $SLUICE_WHY"
+    echo "(only the nginx figures above were measured)"
+    exit 1
+fi
+if [ "$SLUICE_STATUS" = ok ] && ! sluice_alive; then
+    st=0
+    wait "$SLUICE_PID" 2>/dev/null || st=$?
+    echo "SLUICE EXITED DURING THE BENCHMARK (status $st$([ "$st" = 0 ] && echo ': did it daemonize despite daemon = off?')); last lines of its output:"
+    tail -n 20 "$TMP/sluice.log" 2>/dev/null || true
+    exit 1
+fi
+if [ "$INVALID" = 1 ]; then
+    echo "some runs were invalid (see notes); the figures above are not a result"
+    exit 1
+fi
+exit 0
