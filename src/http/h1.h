@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Strict HTTP/1.1 message-head parser and chunked-body decoder (RFC 9112; hardening.md §1-3).
  * Zero-copy: every sl_str in the results points into the caller's buffer, which must outlive them.
- * The parsers never allocate, never write to the input, and never read past <len>. They may be called
- * again with the same buffer grown by newly received bytes (incomplete → 0). Thread-safe (no state). */
+ * The parsers never allocate, never write to the input, and never read past <len>. They may be
+ * called again with the same buffer grown by newly received bytes (incomplete → 0). Thread-safe (no
+ * state). */
 #ifndef SL_HTTP_H1_H
 #define SL_HTTP_H1_H
 
@@ -15,10 +16,10 @@
 
 /* Limits, each enforced exactly: a value of N passes, N+1 fails. */
 struct sl_h1_limits {
-    size_t max_request_line;  /* bytes of the request line without CRLF; over → 414 */
-    size_t max_header_line;   /* bytes of one header line without CRLF; over → 431 */
-    size_t max_header_bytes;  /* bytes of the whole head including CRLFs; over → 431 */
-    size_t max_headers;       /* header fields; over → 431 */
+    size_t max_request_line; /* bytes of the request line without CRLF; over → 414 */
+    size_t max_header_line;  /* bytes of one header line without CRLF; over → 431 */
+    size_t max_header_bytes; /* bytes of the whole head including CRLFs; over → 431 */
+    size_t max_headers;      /* header fields; over → 431 */
 };
 
 /* Defaults: nginx's large_client_header_buffers (8k) for a line, 64 KiB in all, 100 headers (Kong's
@@ -28,76 +29,111 @@ struct sl_h1_limits {
 #define SL_H1_DEFAULT_MAX_HEADER_BYTES 65536
 #define SL_H1_DEFAULT_MAX_HEADERS 100
 
+/* Initialiser with the defaults above: struct sl_h1_limits lim = SL_H1_LIMITS_DEFAULT; */
+#define SL_H1_LIMITS_DEFAULT                                                                       \
+    {                                                                                              \
+        SL_H1_DEFAULT_MAX_REQUEST_LINE, SL_H1_DEFAULT_MAX_HEADER_LINE,                             \
+            SL_H1_DEFAULT_MAX_HEADER_BYTES, SL_H1_DEFAULT_MAX_HEADERS                              \
+    }
+
+/* Chunked decoder bounds: a chunk-size line (hex digits and extensions, without CRLF) and the
+ * trailer section (every byte after the last chunk's CRLF, the final CRLF included). Over either →
+ * -400. */
+#define SL_H1_CHUNK_LINE_MAX 4096
+#define SL_H1_TRAILER_MAX 8192
+
 enum sl_h1_body {
-    SL_H1_BODY_NONE = 0,     /* no body (no CL/TE, CL: 0, HEAD/204/304/1xx responses) */
-    SL_H1_BODY_LENGTH,       /* Content-Length bytes follow */
-    SL_H1_BODY_CHUNKED,      /* chunked coding follows; decode with sl_h1_chunked_decode */
-    SL_H1_BODY_UNTIL_CLOSE,  /* responses only: body ends when the upstream closes */
+    SL_H1_BODY_NONE = 0,    /* no body (no CL/TE, CL: 0, HEAD/204/304/1xx responses) */
+    SL_H1_BODY_LENGTH,      /* Content-Length bytes follow */
+    SL_H1_BODY_CHUNKED,     /* chunked coding follows; decode with sl_h1_chunked_decode */
+    SL_H1_BODY_UNTIL_CLOSE, /* responses only: body ends when the upstream closes */
     SL_H1_BODY_MAX
 };
 
 struct sl_h1_request {
-    struct sl_str method;  /* token, case-sensitive */
-    struct sl_str target;  /* request-target as sent */
-    struct sl_str path;    /* origin-form path (absolute-form: the path part; "*" for OPTIONS *) */
-    struct sl_str query;   /* after '?', without it; empty when absent */
-    bool has_query;        /* a '?' was present (Kong keeps a trailing '?') */
-    int minor;             /* HTTP/1.<minor>: 0 or 1 */
+    struct sl_str method; /* token, case-sensitive */
+    struct sl_str target; /* request-target as sent */
+    struct sl_str path;   /* origin-form path (absolute-form: the path part; "*" for OPTIONS *) */
+    struct sl_str query;  /* after '?', without it; empty when absent */
+    bool has_query;       /* a '?' was present (Kong keeps a trailing '?') */
+    int minor;            /* HTTP/1.<minor>: 0 or 1 */
     struct sl_header *headers; /* the caller's array, <nheaders> filled */
     size_t nheaders;
-    struct sl_str host;    /* Host header value (or absolute-form authority); empty if none (1.0) */
+    struct sl_str host; /* Host header value (or absolute-form authority); empty if none (1.0) */
     enum sl_h1_body body;
     uint64_t content_length; /* valid when body == SL_H1_BODY_LENGTH */
-    bool keep_alive;       /* after this request: 1.1 unless "close"; 1.0 only with "keep-alive" */
-    bool expect_continue;  /* Expect: 100-continue */
-    bool upgrade;          /* Connection has the "upgrade" token and an Upgrade header is present */
+    bool keep_alive;      /* after this request: 1.1 unless "close"; 1.0 only with "keep-alive" */
+    bool expect_continue; /* Expect: 100-continue */
+    bool upgrade;         /* Connection has the "upgrade" token and an Upgrade header is present */
     struct sl_str upgrade_proto; /* Upgrade header value */
-    size_t head_len;       /* bytes of the head, including the final CRLF CRLF */
+    size_t head_len;             /* bytes of the head, including the final CRLF CRLF */
 };
 
 struct sl_h1_response {
-    int status;            /* 100..999 */
+    int status; /* 100..999 */
     struct sl_str reason;
     int minor;
     struct sl_header *headers;
     size_t nheaders;
     enum sl_h1_body body;
     uint64_t content_length;
-    bool keep_alive;       /* the upstream connection may be reused after the body */
-    bool upgrade;          /* 101 with Upgrade */
+    bool keep_alive; /* the upstream connection may be reused after the body */
+    bool upgrade;    /* 101 with Upgrade */
     size_t head_len;
 };
 
-/* Parses a request head from <buf,len> into <req>, filling up to <max_headers> of <hdrs>.
- * Returns the head length (> 0) when complete, 0 when more bytes are needed (and the limits are not
- * yet exceeded), or a negative HTTP status to answer with before closing: -400 (malformed, smuggling
- * attempt, bad Host, bad Content-Length, ...), -414 (request line too long), -431 (header line, head
- * size or header count over the limit), -501 (unknown transfer coding), -505 (HTTP version). */
+/* Parses a request head from <buf,len> into <req>, filling up to <max_hdrs> of <hdrs> (<lim> NULL
+ * means the defaults). Returns the head length (> 0) when complete, 0 when more bytes are needed
+ * (and the limits are not yet exceeded), or a negative HTTP status to answer with before closing:
+ * -400 (malformed, smuggling attempt, bad Host, bad Content-Length, ...), -405 (CONNECT or TRACE,
+ * refused as nginx and so Kong do), -414 (request line too long), -431 (header line, head size,
+ * header count over the limit or over <max_hdrs>), -501 (unknown transfer coding), -505 (HTTP
+ * version). Limits and syntax errors are reported as soon as the bytes that break them are in
+ * <buf>: once a prefix of a stream gives an error, every longer prefix gives the same error. <req>
+ * is meaningful only when the return value is > 0. docs/internals/http1-parser.md lists every
+ * rejection. */
 int sl_h1_parse_request(const char *buf, size_t len, const struct sl_h1_limits *lim,
                         struct sl_h1_request *req, struct sl_header *hdrs, size_t max_hdrs);
 
-/* Parses an upstream response head. <request_method_head> and <request_was_connect> decide whether a
- * body follows (RFC 9112 §6.3). Returns as sl_h1_parse_request; any error is -502 (an invalid
- * response: TE+CL, duplicate or malformed CL, chunked not last, bare LF, obs-fold, ...). 1xx responses
- * other than 101 are reported like any other (the caller skips them). */
+/* Parses an upstream response head. <request_method_head> decides, with the status, whether a body
+ * follows (RFC 9112 §6.3; CONNECT is never forwarded, see above). Returns as sl_h1_parse_request;
+ * any error, a limit included, is -502 (an invalid response: TE+CL, duplicate or malformed CL, a
+ * coding other than exactly "chunked", TE in HTTP/1.0, bare LF, obs-fold, 101 without Upgrade,
+ * ...). The status line is bounded by <lim>->max_header_line. 1xx responses other than 101 are
+ * reported like any other (the caller skips them). */
 int sl_h1_parse_response(const char *buf, size_t len, const struct sl_h1_limits *lim,
                          bool request_method_head, struct sl_h1_response *res,
                          struct sl_header *hdrs, size_t max_hdrs);
 
+/* Cheap guard for a caller that re-parses a growing buffer (the parsers keep no state, so parsing
+ * after every read is quadratic for a client that sends a byte at a time). <prev_len> is a length
+ * for which sl_h1_parse_request (or _response, with <response>) returned 0, or for which this
+ * function returned true. Returns true when the bytes added since cannot have completed the head
+ * nor made a line or the head too long: they hold no LF, the current line is within its limit and
+ * <len> is below max_header_bytes. The caller may then skip the parse and wait for more bytes; an
+ * error in those bytes (syntax, or one header too many) is reported, with the same status, by the
+ * parse that follows the next LF or line limit. Costs O(len - prev_len) plus a bounded backwards
+ * search for the line start. */
+bool sl_h1_head_pending(const char *buf, size_t len, size_t prev_len,
+                        const struct sl_h1_limits *lim, bool response);
+
 /* Incremental chunked-body decoder. Zero-initialise before the first call. */
 struct sl_h1_chunked {
-    int state;              /* private */
-    uint64_t remaining;     /* private: bytes left in the current chunk */
-    size_t line_bytes;      /* private: bytes of the current size/trailer line */
-    size_t trailer_bytes;   /* private: bytes of trailers so far (bounded) */
-    bool done;              /* the last chunk and the trailer section were consumed */
+    int state;            /* private */
+    uint64_t remaining;   /* private: bytes left in the current chunk */
+    size_t line_bytes;    /* private: bytes of the current size/trailer line */
+    size_t trailer_bytes; /* private: bytes of trailers so far (bounded) */
+    bool done;            /* the last chunk and the trailer section were consumed */
 };
 
 /* Consumes bytes from <buf,len>. Sets <*data> to the next run of body data found in the consumed
  * bytes (a view into <buf>; len 0 when none) and returns the number of bytes consumed (stop there:
- * call again with the rest). Returns 0 only when <len> is 0 or done. Returns -400 on any syntax error
- * (non-hex size, size over 16 hex digits, bare CR/LF, NUL or CR/LF in extensions, missing CRLF after
- * data, trailer section over 8 KiB or malformed). Trailers are validated and discarded. */
+ * call again with the rest). Returns 0 only when <len> is 0 or done. Returns -400 on any syntax
+ * error (non-hex size, size over 16 hex digits, bare CR/LF, NUL or CR/LF in extensions, missing
+ * CRLF after data, trailer section over SL_H1_TRAILER_MAX or malformed, size line over
+ * SL_H1_CHUNK_LINE_MAX), and again on every later call. Trailers are validated and discarded. When
+ * <done> becomes true the returned count ends exactly after the final CRLF: later bytes belong to
+ * the next message. */
 ssize_t sl_h1_chunked_decode(struct sl_h1_chunked *st, const char *buf, size_t len,
                              struct sl_str *data);
 

@@ -128,6 +128,7 @@ struct sl_session {
     uint64_t upstream_start_us;
     uint64_t upstream_head_us;
     bool got_bytes;              /* any byte of this request arrived */
+    size_t head_scanned;         /* bytes of the pending head already parsed without result */
     const char *method;          /* arena copies for logs and retries */
     const char *target;
     const char *host;

@@ -340,13 +340,20 @@ process_head(struct sl_session *s)
     struct sl_h1_limits lim = {st->max_request_line, st->max_header_line, st->max_header_bytes,
                                st->max_headers};
     struct sl_h1_request req;
-    int rc = sl_h1_parse_request(sl_buf_head(&s->in), sl_buf_pending(&s->in), &lim, &req,
-                                 w->hdr_scratch, st->max_headers);
+    size_t have = sl_buf_pending(&s->in);
+    if (s->head_scanned > 0 && !s->peer_eof &&
+        sl_h1_head_pending(sl_buf_head(&s->in), have, s->head_scanned, &lim, false)) {
+        s->head_scanned = have; /* nothing new can complete the head: skip the re-parse */
+        return 0;
+    }
+    int rc = sl_h1_parse_request(sl_buf_head(&s->in), have, &lim, &req, w->hdr_scratch,
+                                 st->max_headers);
     if (rc == 0) {
         if (s->peer_eof) {
             sl_session_close(s);
             return CLOSED;
         }
+        s->head_scanned = have;
         return 0;
     }
     if (begin_request(s) < 0) {

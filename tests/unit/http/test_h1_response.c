@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Response-head parser: status-line syntax, header strictness, body framing per RFC 9112 §6.3 and
+ * the response-splitting guards of hardening.md §1 (TE+CL, duplicate CL, chunked not last), each
+ * error being 502, every case also replayed prefix by prefix. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "h1_util.h"
+#include "http/h1.h"
+
+static const struct h1_case cases[] = {
+    C("ok cl", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", 0),
+    C("ok chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n", 0),
+    C("until close", "HTTP/1.1 200 OK\r\n\r\n", 0),
+    C("empty reason", "HTTP/1.1 404 \r\nContent-Length: 0\r\n\r\n", 0),
+    C("no reason no sp", "HTTP/1.1 204\r\n\r\n", 0),
+    C("reason obs-text tab", "HTTP/1.1 200 \xc3\x89t\tat ok\r\n\r\n", 0),
+    C("http/1.0", "HTTP/1.0 200 OK\r\n\r\n", 0),
+    C("status 999", "HTTP/1.1 999 Odd\r\n\r\n", 0),
+    C("101",
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n", 0),
+
+    C("te and cl", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+      -502),
+    C("cl and te", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+      -502),
+    C("dup cl same", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", -502),
+    C("dup cl differs", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", -502),
+    C("cl list same", "HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\n", -502),
+    C("cl list differs", "HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\n", -502),
+    C("cl sign", "HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\n", -502),
+    C("cl overflow", "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n", -502),
+    C("chunked not last", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", -502),
+    C("gzip then chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", -502),
+    C("te identity", "HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\n\r\n", -502),
+    C("dup te",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", -502),
+    C("te in 1.0", "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", -502),
+    C("te on 204 with cl",
+      "HTTP/1.1 204 No\r\nTransfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n", -502),
+    C("101 without upgrade", "HTTP/1.1 101 Switching\r\n\r\n", -502),
+    C("status two digits", "HTTP/1.1 99 X\r\n\r\n", -502),
+    C("status 0xx", "HTTP/1.1 099 X\r\n\r\n", -502),
+    C("status four digits", "HTTP/1.1 2000 X\r\n\r\n", -502),
+    C("status letters", "HTTP/1.1 abc X\r\n\r\n", -502),
+    C("no status", "HTTP/1.1\r\n\r\n", -502),
+    C("double sp", "HTTP/1.1  200 OK\r\n\r\n", -502),
+    C("http/2", "HTTP/2.0 200 OK\r\n\r\n", -502),
+    C("http/1.2", "HTTP/1.2 200 OK\r\n\r\n", -502),
+    C("lowercase", "http/1.1 200 OK\r\n\r\n", -502),
+    C("garbage", "<html>\r\n\r\n", -502),
+    C("bare lf status", "HTTP/1.1 200 OK\n\r\n", -502),
+    C("bare cr status", "HTTP/1.1 200 OK\rX\r\n\r\n", -502),
+    C("ctl in reason", "HTTP/1.1 200 O\x01K\r\n\r\n", -502),
+    C("bare lf header", "HTTP/1.1 200 OK\r\nContent-Length: 1\n\r\n", -502),
+    C("obs-fold", "HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n", -502),
+    C("sp before colon", "HTTP/1.1 200 OK\r\nContent-Length : 1\r\n\r\n", -502),
+    C("nul in value", "HTTP/1.1 200 OK\r\nX: a\0b\r\n\r\n", -502),
+};
+
+Test(h1_response, table)
+{
+    static struct sl_header hdrs[MAXH];
+    struct sl_h1_response res;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct h1_case *c = &cases[i];
+        int want = c->status ? c->status : (int)c->len;
+        int rc = res_parse_copy(c->raw, c->len, NULL, false, &res, hdrs, MAXH);
+        cr_expect_eq(rc, want, "%s: got %d, want %d", c->name, rc, want);
+    }
+}
+
+Test(h1_response, table_prefix_by_prefix)
+{
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct h1_case *c = &cases[i];
+        int want = c->status ? c->status : (int)c->len;
+        replay_prefixes(c->name, c->raw, c->len, want, true, NULL, MAXH);
+    }
+}
+
+static int
+rparse(const char *s, bool head, struct sl_h1_response *res)
+{
+    static struct sl_header hdrs[MAXH];
+    return sl_h1_parse_response(s, strlen(s), NULL, head, res, hdrs, MAXH);
+}
+
+Test(h1_response, fields_and_body_kinds)
+{
+    struct sl_h1_response res;
+    cr_assert_gt(
+        rparse("HTTP/1.1 201 Created Now\r\nContent-Length: 12\r\nX: y\r\n\r\nbody", false, &res),
+        0);
+    cr_assert_eq(res.status, 201);
+    cr_assert_eq(res.reason.len, strlen("Created Now"));
+    cr_assert(memcmp(res.reason.p, "Created Now", res.reason.len) == 0);
+    cr_assert_eq(res.minor, 1);
+    cr_assert_eq(res.nheaders, 2);
+    cr_assert_eq(res.body, SL_H1_BODY_LENGTH);
+    cr_assert_eq(res.content_length, 12);
+    cr_assert(res.keep_alive);
+    cr_assert_eq(res.head_len,
+                 strlen("HTTP/1.1 201 Created Now\r\nContent-Length: 12\r\nX: y\r\n\r\n"));
+
+    cr_assert_gt(rparse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", false, &res), 0);
+    cr_assert_eq(res.body, SL_H1_BODY_CHUNKED);
+    cr_assert(res.keep_alive);
+
+    cr_assert_gt(rparse("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", false, &res), 0);
+    cr_assert_eq(res.body, SL_H1_BODY_NONE);
+    cr_assert(res.keep_alive);
+
+    cr_assert_gt(rparse("HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n\r\n", false, &res), 0);
+    cr_assert_eq(res.body, SL_H1_BODY_UNTIL_CLOSE);
+    cr_assert_not(res.keep_alive); /* the end of the body is the end of the connection */
+}
+
+Test(h1_response, bodyless_responses)
+{
+    struct sl_h1_response res;
+    const char *with_cl = "HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\n";
+    cr_assert_gt(rparse(with_cl, true, &res), 0);
+    cr_assert_eq(res.body, SL_H1_BODY_NONE);
+    cr_assert(res.keep_alive);
+    cr_assert_gt(rparse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", true, &res), 0);
+    cr_assert_eq(res.body, SL_H1_BODY_NONE);
+    cr_assert_gt(rparse("HTTP/1.1 200 OK\r\n\r\n", true, &res), 0);
+    cr_assert_eq(res.body, SL_H1_BODY_NONE);
+    cr_assert(res.keep_alive);
+    cr_assert_gt(rparse("HTTP/1.1 204 No Content\r\n\r\n", false, &res), 0);
+    cr_assert_eq(res.body, SL_H1_BODY_NONE);
+    cr_assert(res.keep_alive);
+    cr_assert_gt(rparse("HTTP/1.1 304 Not Modified\r\nContent-Length: 100\r\n\r\n", false, &res),
+                 0);
+    cr_assert_eq(res.body, SL_H1_BODY_NONE);
+    cr_assert(res.keep_alive);
+    cr_assert_gt(rparse("HTTP/1.1 100 Continue\r\n\r\n", false, &res), 0);
+    cr_assert_eq(res.status, 100);
+    cr_assert_eq(res.body, SL_H1_BODY_NONE);
+    cr_assert_gt(rparse("HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n", false, &res), 0);
+    cr_assert_eq(res.body, SL_H1_BODY_NONE);
+    cr_assert_not(res.upgrade);
+}
+
+Test(h1_response, keep_alive_rules)
+{
+    struct sl_h1_response res;
+    cr_assert_gt(
+        rparse("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: close\r\n\r\n", false, &res),
+        0);
+    cr_assert_not(res.keep_alive);
+    cr_assert_gt(rparse("HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", false, &res), 0);
+    cr_assert_not(res.keep_alive);
+    cr_assert_gt(rparse("HTTP/1.0 200 OK\r\nContent-Length: 1\r\nConnection: Keep-Alive\r\n\r\n",
+                        false, &res),
+                 0);
+    cr_assert(res.keep_alive);
+    cr_assert_eq(res.minor, 0);
+    cr_assert_gt(rparse("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\n", false, &res), 0);
+    cr_assert_eq(res.body, SL_H1_BODY_UNTIL_CLOSE);
+    cr_assert_not(res.keep_alive);
+}
+
+Test(h1_response, switching_protocols)
+{
+    struct sl_h1_response res;
+    cr_assert_gt(rparse("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                        "Connection: Upgrade\r\n\r\n",
+                        false, &res),
+                 0);
+    cr_assert(res.upgrade);
+    cr_assert_eq(res.body, SL_H1_BODY_NONE);
+    cr_assert_not(res.keep_alive);
+    cr_assert_eq(rparse("HTTP/1.1 101 Switching Protocols\r\n\r\n", false, &res), -502);
+}
+
+Test(h1_response, limits_are_502)
+{
+    struct sl_h1_limits lim = {64, 32, 128, 2};
+    struct sl_header hdrs[8];
+    struct sl_h1_response res;
+    const char *three = "HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
+    const char *two = "HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\n\r\n";
+    cr_assert_eq(sl_h1_parse_response(two, strlen(two), &lim, false, &res, hdrs, 8),
+                 (int)strlen(two));
+    cr_assert_eq(sl_h1_parse_response(three, strlen(three), &lim, false, &res, hdrs, 8), -502);
+    cr_assert_eq(sl_h1_parse_response(two, strlen(two), &lim, false, &res, hdrs, 1), -502);
+    /* the status line is bounded by max_header_line: 32 bytes pass, 33 do not */
+    const char *sl32 = "HTTP/1.1 200 aaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    const char *sl33 = "HTTP/1.1 200 aaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    cr_assert_eq(strchr(sl32, '\r') - sl32, 32);
+    cr_assert_eq(sl_h1_parse_response(sl32, strlen(sl32), &lim, false, &res, hdrs, 8),
+                 (int)strlen(sl32));
+    cr_assert_eq(sl_h1_parse_response(sl33, strlen(sl33), &lim, false, &res, hdrs, 8), -502);
+    replay_prefixes("sl33", sl33, strlen(sl33), -502, true, &lim, 8);
+}
+
+Test(h1_response, incremental_byte_by_byte)
+{
+    const char *s = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi";
+    size_t head = strlen(s) - 2;
+    struct sl_header hdrs[8];
+    struct sl_h1_response res;
+    for (size_t k = 0; k < head; k++) {
+        cr_assert_eq(res_parse_copy(s, k, NULL, false, &res, hdrs, 8), 0, "prefix %zu", k);
+    }
+    for (size_t k = head; k <= strlen(s); k++) {
+        cr_assert_eq(res_parse_copy(s, k, NULL, false, &res, hdrs, 8), (int)head);
+        cr_assert_eq(res.content_length, 2);
+    }
+}
+
+Test(h1_response, head_pending_guard)
+{
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        guarded_replay(&cases[i], true, NULL);
+    }
+}
