@@ -107,26 +107,16 @@ find_conf(const char *given)
     return NULL;
 }
 
-/* Loads sluice.conf with -p taking precedence over the file and the environment. */
+/* Loads sluice.conf: defaults < file < SLUICE_<KEY> environment < -p. */
 static int
 load_conf(struct sl_conf *conf, const struct cli_opts *o)
 {
-    char err[4096];
-    if (o->prefix != NULL) {
-        char abs[PATH_MAX];
-        const char *p = o->prefix;
-        if (p[0] != '/' && getcwd(abs, sizeof(abs)) != NULL) {
-            size_t n = strlen(abs);
-            snprintf(abs + n, sizeof(abs) - n, "/%s", o->prefix);
-            p = abs;
-        }
-        setenv("SLUICE_PREFIX", p, 1);
-    }
+    char err[8192];
     const char *path = find_conf(o->conf_path);
     if (o->conf_path != NULL && access(o->conf_path, R_OK) != 0) {
         return fail("no file at: %s", o->conf_path);
     }
-    if (sl_conf_load(conf, path, err, sizeof(err)) < 0) {
+    if (sl_conf_load_with_prefix(conf, path, o->prefix, err, sizeof(err)) < 0) {
         return fail("%s", err);
     }
     return 0;

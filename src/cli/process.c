@@ -112,7 +112,13 @@ load_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
         if (head >= errlen) {
             head = 0;
         }
-        cfg = sl_declarative_load_file(conf->declarative_config, err + head, errlen - head);
+        char warn[4096] = "";
+        struct sl_declarative_opts opts = {.warn = warn, .warnlen = sizeof(warn)};
+        cfg = sl_declarative_load_file_opts(conf->declarative_config, &opts, err + head,
+                                            errlen - head);
+        for (char *line = strtok(warn, "\n"); cfg && line; line = strtok(NULL, "\n")) {
+            sl_log(SL_LOG_WARN, "%s: %s", conf->declarative_config, line);
+        }
     } else {
         cfg = sl_config_new_empty();
         if (cfg == NULL) {
@@ -181,7 +187,7 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
     if (fresh == NULL) {
         return;
     }
-    if (sl_conf_load(fresh, run_conf_path, err, sizeof(err)) < 0) {
+    if (sl_conf_load_with_prefix(fresh, run_conf_path, run_conf->prefix, err, sizeof(err)) < 0) {
         sl_log(SL_LOG_ERR, "reload: %s; keeping the running configuration", err);
         free(fresh);
         return;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* sluice.conf: Kong's `key = value` format (kong.md §8) with SLUICE_<KEY> environment overrides.
- * Precedence: built-in defaults < file < environment. Unknown keys and bad values are errors. */
+ * Precedence: built-in defaults < file < environment < the -p prefix given on the command line.
+ * Unknown keys and bad values are errors. docs/configuration.md describes every key. */
 #ifndef SL_CONFIG_CONF_H
 #define SL_CONFIG_CONF_H
 
@@ -12,87 +13,120 @@
 
 #define SL_CONF_MAX_LISTEN 16
 #define SL_CONF_MAX_TRUSTED 64
+#define SL_CONF_MAX_FILE_BYTES (1024 * 1024) /* a sluice.conf larger than this is refused */
 
 struct sl_listen {
-    char host[256];   /* IP literal or "0.0.0.0" / "[::]" without brackets */
-    uint16_t port;
+    char host[256]; /* IP literal ("0.0.0.0", "::", "127.0.0.1"), IPv6 without brackets */
+    uint16_t port;  /* 1..65535 */
     bool ssl;
     bool http2;
     bool reuseport;
     bool proxy_protocol;
     int backlog;      /* backlog=N, default 16384 (Kong) */
+    bool deferred;    /* TCP_DEFER_ACCEPT */
+    bool bind;        /* nginx's `bind`: accepted; Sluice always binds each address */
+    int ipv6only;     /* -1 unset (kernel default), 0 off, 1 on */
+    int so_keepalive; /* -1 unset, 0 off, 1 on (system defaults or the three values below) */
+    int keepidle_s;   /* so_keepalive=idle:intvl:cnt; 0 = system default */
+    int keepintvl_s;
+    int keepcnt;
 };
 
-enum sl_database {
-    SL_DB_SQLITE = 0,
-    SL_DB_POSTGRES,
-    SL_DB_OFF,
-    SL_DB_MAX
-};
+enum sl_database { SL_DB_SQLITE = 0, SL_DB_POSTGRES, SL_DB_OFF, SL_DB_MAX };
 
 /* Bits of the `headers` key (kong.md §3.5). */
 enum sl_header_flag {
-    SL_HDR_SERVER = 1u << 0,            /* Server */
-    SL_HDR_VIA = 1u << 1,               /* Via */
-    SL_HDR_PROXY_LATENCY = 1u << 2,     /* X-Sluice-Proxy-Latency */
-    SL_HDR_UPSTREAM_LATENCY = 1u << 3,  /* X-Sluice-Upstream-Latency */
-    SL_HDR_RESPONSE_LATENCY = 1u << 4,  /* X-Sluice-Response-Latency */
-    SL_HDR_REQUEST_ID = 1u << 5,        /* X-Sluice-Request-Id */
-    SL_HDR_UPSTREAM_STATUS = 1u << 6,   /* X-Sluice-Upstream-Status */
+    SL_HDR_SERVER = 1u << 0,           /* Server */
+    SL_HDR_VIA = 1u << 1,              /* Via */
+    SL_HDR_PROXY_LATENCY = 1u << 2,    /* X-Sluice-Proxy-Latency */
+    SL_HDR_UPSTREAM_LATENCY = 1u << 3, /* X-Sluice-Upstream-Latency */
+    SL_HDR_RESPONSE_LATENCY = 1u << 4, /* X-Sluice-Response-Latency */
+    SL_HDR_REQUEST_ID = 1u << 5,       /* X-Sluice-Request-Id */
+    SL_HDR_UPSTREAM_STATUS = 1u << 6,  /* X-Sluice-Upstream-Status */
 };
 
-enum sl_access_log_format {
-    SL_ACCESS_LOG_COMBINED = 0,
-    SL_ACCESS_LOG_JSON,
-    SL_ACCESS_LOG_MAX
-};
+enum sl_access_log_format { SL_ACCESS_LOG_COMBINED = 0, SL_ACCESS_LOG_JSON, SL_ACCESS_LOG_MAX };
 
 struct sl_conf {
-    char prefix[1024];                 /* default /usr/local/sluice; made absolute */
-    bool daemon;                       /* default on */
-    int worker_processes;              /* "auto" → number of CPUs */
-    int log_level;                     /* enum sl_log_level; default notice */
+    char prefix[1024];    /* default /usr/local/sluice; made absolute, no trailing / */
+    bool daemon;          /* default on */
+    int worker_processes; /* "auto" → number of CPUs; 1..1024 */
+    int log_level;        /* enum sl_log_level; default notice */
     struct sl_listen proxy_listen[SL_CONF_MAX_LISTEN];
-    size_t nproxy_listen;              /* 0 when "off" */
+    size_t nproxy_listen; /* 0 when "off" */
     struct sl_listen admin_listen[SL_CONF_MAX_LISTEN];
     size_t nadmin_listen;
     struct sl_listen status_listen[SL_CONF_MAX_LISTEN];
     size_t nstatus_listen;
-    char proxy_access_log[1024];       /* relative → under prefix; "off" disables */
-    enum sl_access_log_format proxy_access_log_format; /* key proxy_access_log_format: combined|json */
-    char proxy_error_log[1024];
+    char proxy_access_log[1024]; /* absolute path, or "off", or "stderr" */
+    enum sl_access_log_format
+        proxy_access_log_format; /* key proxy_access_log_format: combined|json */
+    char proxy_error_log[1024];  /* absolute path, or "off", or "stderr" (Sluice extension) */
     struct sl_cidr trusted_ips[SL_CONF_MAX_TRUSTED];
-    size_t ntrusted_ips;
-    char real_ip_header[128];          /* default X-Real-IP; "proxy_protocol" allowed */
-    bool real_ip_recursive;            /* default off */
-    unsigned headers;                  /* enum sl_header_flag bits */
-    enum sl_database database;         /* default sqlite */
-    char declarative_config[1024];     /* empty when unset */
-    char sqlite_path[1024];            /* default <prefix>/sluice.db */
-    int upstream_keepalive_pool_size;  /* default 512; 0 disables pooling */
-    int upstream_keepalive_max_requests; /* default 10000 */
-    int upstream_keepalive_idle_timeout_s; /* default 60 */
-    int client_header_timeout_ms;      /* default 60000 (nginx) */
-    int client_body_timeout_ms;        /* default 60000 */
-    int send_timeout_ms;               /* default 60000 */
-    int keepalive_timeout_ms;          /* default 75000 (nginx keepalive_timeout) */
-    uint64_t client_max_body_size;     /* bytes; 0 = unlimited (Kong's default) */
-    size_t large_client_header_buffers; /* max bytes of one header line / request line, default 8k */
-    size_t max_header_bytes;           /* total head, default 64k */
-    int lua_max_req_headers;           /* header count limit, default 100 (Kong's name) */
-    int quit_timeout_s;                /* graceful drain bound, default 10 */
+    size_t ntrusted_ips;              /* `unix:` entries are accepted and not stored */
+    char real_ip_header[128];         /* default X-Real-IP; "proxy_protocol" allowed */
+    bool real_ip_recursive;           /* default off */
+    unsigned headers;                 /* enum sl_header_flag bits */
+    enum sl_database database;        /* default sqlite */
+    char declarative_config[1024];    /* absolute (relative to the cwd at load); empty when unset */
+    char sqlite_path[1024];           /* default <prefix>/sluice.db; relative → under prefix */
+    int upstream_keepalive_pool_size; /* default 512; 0 disables pooling */
+    int upstream_keepalive_max_requests;   /* default 10000; 0 = unlimited (Kong) */
+    int upstream_keepalive_idle_timeout_s; /* default 60; 0 = no idle timeout (Kong) */
+    int client_header_timeout_ms;          /* default 60000 (nginx) */
+    int client_body_timeout_ms;            /* default 60000 */
+    int send_timeout_ms;                   /* default 60000 */
+    int keepalive_timeout_ms;              /* default 75000 (nginx keepalive_timeout); 0 disables */
+    uint64_t client_max_body_size;         /* bytes; 0 = unlimited (Kong's default) */
+    size_t
+        large_client_header_buffers; /* max bytes of one header line / request line, default 8k */
+    size_t max_header_bytes;         /* total head, default 64k */
+    int lua_max_req_headers;         /* header count limit, default 100 (Kong's name) */
+    int quit_timeout_s;              /* graceful drain bound, default 10 */
+    /* PostgreSQL (database = postgres); parsed and validated, used once the postgres store exists
+     */
+    char pg_host[256];     /* default 127.0.0.1 */
+    int pg_port;           /* default 5432 */
+    char pg_database[128]; /* default sluice */
+    char pg_user[128];     /* default sluice */
+    char pg_password[256]; /* default empty; a secret: never log it */
+    int pg_timeout_ms;     /* default 5000 */
+    bool pg_ssl;           /* default off */
+    /* Kept for the features that will read them (DESIGN.md §6) */
+    char plugins[1024];      /* default "bundled" */
+    char ssl_cert[1024];     /* empty: unset */
+    char ssl_cert_key[1024]; /* empty: unset; a secret path */
 };
 
-/* Fills <conf> with defaults, then reads <path> (NULL: no file), then the environment. On error writes
- * "<file>:<line>: <message>" or "<KEY>: <message>" into <err> and returns -1. */
+/* Fills <conf> with defaults, then reads <path> (NULL: no file), then the environment. On error
+ * writes every problem found, one per line, as "<file>:<line>: <message>" (a file value) or
+ * "SLUICE_<KEY>: <message>" (an environment value), into <err> and returns -1. Not thread-safe (it
+ * reads the environment); call it before threads start or from the control thread. */
 int sl_conf_load(struct sl_conf *conf, const char *path, char *err, size_t errlen);
 
+/* As sl_conf_load, with <prefix> (non-NULL: the CLI's -p) beating the file and the environment. */
+int sl_conf_load_with_prefix(struct sl_conf *conf, const char *path, const char *prefix, char *err,
+                             size_t errlen);
+
+/* As sl_conf_load_with_prefix, with the file contents given in memory (<len> bytes at <buf>, no NUL
+ * needed; <name> is used in messages). With <use_env> false the environment is not read (fuzzing,
+ * tests). */
+int sl_conf_load_buffer(struct sl_conf *conf, const char *buf, size_t len, const char *name,
+                        const char *prefix, bool use_env, char *err, size_t errlen);
+
 /* Parses one `proxy_listen`-style value ("0.0.0.0:8000 reuseport backlog=16384, 0.0.0.0:8443 ssl"
- * or "off") into <out>. Returns the count, or -1 with a message in <err>. */
+ * or "off") into <out>. Returns the count, or -1 with a message in <err> (without the key name,
+ * e.g. "must be of form: [off] | <ip>:<port> [ssl] ..."). */
 int sl_conf_parse_listen(const char *value, struct sl_listen *out, size_t max, char *err,
                          size_t errlen);
 
-/* Parses a size like "10m", "8k", "1g", "123" (bytes). Returns 0 or -1. */
+/* Parses a size like "10m", "8k", "1g", "123" (bytes; k/m/g in either case, powers of 1024).
+ * Returns 0 or -1 (bad syntax or overflow). */
 int sl_conf_parse_size(const char *value, uint64_t *out);
+
+/* Parses an nginx-style duration: "60s", "500ms", "1m", "1h30m", "2d"; a plain number is seconds.
+ * Units ms, s, m, h, d, w. Writes milliseconds. Returns 0 or -1 (bad syntax or above INT_MAX ms).
+ */
+int sl_conf_parse_duration_ms(const char *value, int64_t *out);
 
 #endif

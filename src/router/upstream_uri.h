@@ -13,10 +13,11 @@
 
 /* Writes the upstream URI into <out> (<outlen> bytes, NUL-terminated). <path> is the normalised
  * request path; <strip_len> the bytes of it the matching route path consumed (sl_router_match);
- * <service_path> may be NULL (Kong: "/"). Returns the length written, or -1 if <outlen> is too small. */
-long sl_upstream_uri_build(const struct sl_route *route, const char *service_path, struct sl_str path,
-                           size_t strip_len, struct sl_str query, bool has_query, char *out,
-                           size_t outlen);
+ * <service_path> may be NULL (Kong: "/"). Returns the length written, or -1 if <outlen> is too
+ * small. */
+long sl_upstream_uri_build(const struct sl_route *route, const char *service_path,
+                           struct sl_str path, size_t strip_len, struct sl_str query,
+                           bool has_query, char *out, size_t outlen);
 
 /* The X-Forwarded-Prefix value: the stripped part of the path, or empty when strip_path is false
  * or only "/" was stripped. A view into <path>. */

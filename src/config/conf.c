@@ -1,0 +1,1462 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* sluice.conf loading (src/config/conf.h): Kong's `key = value` syntax, built-in defaults, the
+ * file, SLUICE_<KEY> environment overrides and the CLI prefix, then validation of every key with
+ * Kong's messages where Kong has one. It only reads: it never creates the prefix or opens the logs.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/conf.h"
+#include "sluice/log.h"
+
+/* ------------------------------------------------------------------------------------------------
+ */
+/* Error collection */
+
+/* Every problem becomes one line in the caller's buffer; the buffer truncates, the count does not.
+ */
+struct errs {
+    char *buf;
+    size_t cap;
+    size_t len;
+    unsigned n;
+};
+
+static void errs_add(struct errs *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+errs_add(struct errs *e, const char *fmt, ...)
+{
+    e->n++;
+    if (e->buf == NULL || e->cap == 0 || e->len + 1 >= e->cap) {
+        return;
+    }
+    if (e->len > 0) {
+        e->buf[e->len++] = '\n';
+        e->buf[e->len] = '\0';
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(e->buf + e->len, e->cap - e->len, fmt, ap);
+    va_end(ap);
+    if (w > 0) {
+        e->len += (size_t)w < e->cap - e->len ? (size_t)w : e->cap - e->len - 1;
+    }
+}
+
+/* ------------------------------------------------------------------------------------------------
+ */
+/* Small string helpers */
+
+static bool
+is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+/* Trims <s> in place and returns it. */
+static char *
+trim(char *s)
+{
+    while (is_space(*s)) {
+        s++;
+    }
+    size_t n = strlen(s);
+    while (n > 0 && is_space(s[n - 1])) {
+        s[--n] = '\0';
+    }
+    return s;
+}
+
+static bool
+copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap) {
+        return false;
+    }
+    memcpy(dst, src, n + 1);
+    return true;
+}
+
+/* Splits <s> (modified in place) on <sep>; calls <fn> with each trimmed piece. Stops when <fn>
+ * returns non-zero and returns that value. */
+static int
+split_each(char *s, char sep, int (*fn)(void *arg, char *piece), void *arg)
+{
+    char *p = s;
+    for (;;) {
+        char *q = strchr(p, sep);
+        if (q != NULL) {
+            *q = '\0';
+        }
+        int r = fn(arg, trim(p));
+        if (r != 0 || q == NULL) {
+            return r;
+        }
+        p = q + 1;
+    }
+}
+
+/* ------------------------------------------------------------------------------------------------
+ */
+/* Sizes and durations */
+
+int
+sl_conf_parse_size(const char *value, uint64_t *out)
+{
+    if (value == NULL || out == NULL || !isdigit((unsigned char)value[0])) {
+        return -1;
+    }
+    uint64_t v = 0;
+    const char *p = value;
+    while (isdigit((unsigned char)*p)) {
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10) {
+            return -1;
+        }
+        v = v * 10 + d;
+        p++;
+    }
+    unsigned shift = 0;
+    switch (*p) {
+    case '\0':
+        break;
+    case 'k':
+    case 'K':
+        shift = 10;
+        p++;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        p++;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        p++;
+        break;
+    default:
+        return -1;
+    }
+    if (*p != '\0') {
+        return -1;
+    }
+    if (shift != 0 && v > (UINT64_MAX >> shift)) {
+        return -1;
+    }
+    *out = v << shift;
+    return 0;
+}
+
+int
+sl_conf_parse_duration_ms(const char *value, int64_t *out)
+{
+    if (value == NULL || out == NULL) {
+        return -1;
+    }
+    const char *p = value;
+    int64_t total = 0;
+    int parts = 0;
+    while (*p == ' ') {
+        p++;
+    }
+    if (*p == '\0') {
+        return -1;
+    }
+    while (*p != '\0') {
+        if (!isdigit((unsigned char)*p)) {
+            return -1;
+        }
+        int64_t n = 0;
+        while (isdigit((unsigned char)*p)) {
+            n = n * 10 + (*p - '0');
+            if (n > INT_MAX) {
+                return -1;
+            }
+            p++;
+        }
+        int64_t mul;
+        if (p[0] == 'm' && p[1] == 's') {
+            mul = 1;
+            p += 2;
+        } else if (*p == 's') {
+            mul = 1000;
+            p++;
+        } else if (*p == 'm') {
+            mul = 60 * 1000;
+            p++;
+        } else if (*p == 'h') {
+            mul = 3600 * 1000;
+            p++;
+        } else if (*p == 'd') {
+            mul = 86400 * (int64_t)1000;
+            p++;
+        } else if (*p == 'w') {
+            mul = 7 * 86400 * (int64_t)1000;
+            p++;
+        } else {
+            /* a unit-less number means seconds, and only when it stands alone */
+            const char *q = p;
+            while (*q == ' ') {
+                q++;
+            }
+            if (parts > 0 || *q != '\0') {
+                return -1;
+            }
+            mul = 1000;
+        }
+        total += n * mul;
+        if (total > INT_MAX) {
+            return -1;
+        }
+        parts++;
+        while (*p == ' ') {
+            p++;
+        }
+    }
+    *out = total;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ */
+/* Listeners */
+
+static const char listen_usage[] =
+    "must be of form: [off] | <ip>:<port> [ssl] [http2] [proxy_protocol] [deferred] [bind] "
+    "[reuseport] [backlog=%d+] [ipv6only=on] [ipv6only=off] [so_keepalive=on] "
+    "[so_keepalive=off] [so_keepalive=%w*:%w*:%d*], [... next entry ...]";
+
+static int
+all_digits(const char *s)
+{
+    if (*s == '\0') {
+        return 0;
+    }
+    for (; *s; s++) {
+        if (!isdigit((unsigned char)*s)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Parses one so_keepalive time ("", "30", "30s", "5m"): seconds, 0 meaning the system default. */
+static int
+parse_keepalive_time(const char *s, size_t len, int *out)
+{
+    char tmp[32];
+    if (len == 0) {
+        *out = 0;
+        return 0;
+    }
+    if (len >= sizeof(tmp)) {
+        return -1;
+    }
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    for (size_t i = 0; i < len; i++) {
+        if (!isalnum((unsigned char)tmp[i])) {
+            return -1;
+        }
+    }
+    int64_t ms;
+    if (sl_conf_parse_duration_ms(tmp, &ms) != 0) {
+        return -1;
+    }
+    *out = (int)(ms / 1000);
+    return 0;
+}
+
+/* Recognises one flag token; returns 1 when <tok> was a flag, 0 when not, -1 when malformed. */
+static int
+parse_listen_flag(const char *tok, struct sl_listen *l)
+{
+    static const char *const bool_flags[] = {"ssl",      "http2", "proxy_protocol",
+                                             "deferred", "bind",  "reuseport"};
+    for (size_t i = 0; i < sizeof(bool_flags) / sizeof(bool_flags[0]); i++) {
+        if (strcmp(tok, bool_flags[i]) == 0) {
+            switch (i) {
+            case 0:
+                l->ssl = true;
+                break;
+            case 1:
+                l->http2 = true;
+                break;
+            case 2:
+                l->proxy_protocol = true;
+                break;
+            case 3:
+                l->deferred = true;
+                break;
+            case 4:
+                l->bind = true;
+                break;
+            default:
+                l->reuseport = true;
+                break;
+            }
+            return 1;
+        }
+    }
+    if (strncmp(tok, "backlog=", 8) == 0) {
+        const char *v = tok + 8;
+        if (!all_digits(v) || strlen(v) > 9) {
+            return -1;
+        }
+        long n = strtol(v, NULL, 10);
+        if (n < 1 || n > 1000000) {
+            return -1;
+        }
+        l->backlog = (int)n;
+        return 1;
+    }
+    if (strcmp(tok, "ipv6only=on") == 0 || strcmp(tok, "ipv6only=off") == 0) {
+        l->ipv6only = tok[10] == 'n';
+        return 1;
+    }
+    if (strncmp(tok, "so_keepalive=", 13) == 0) {
+        const char *v = tok + 13;
+        if (strcmp(v, "on") == 0 || strcmp(v, "off") == 0) {
+            l->so_keepalive = v[1] == 'n';
+            return 1;
+        }
+        const char *c1 = strchr(v, ':');
+        const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (c2 == NULL || strchr(c2 + 1, ':') != NULL) {
+            return -1;
+        }
+        if (parse_keepalive_time(v, (size_t)(c1 - v), &l->keepidle_s) != 0 ||
+            parse_keepalive_time(c1 + 1, (size_t)(c2 - c1 - 1), &l->keepintvl_s) != 0) {
+            return -1;
+        }
+        const char *cnt = c2 + 1;
+        if (*cnt != '\0') {
+            if (!all_digits(cnt) || strlen(cnt) > 4) {
+                return -1;
+            }
+            l->keepcnt = atoi(cnt);
+        }
+        l->so_keepalive = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* Parses "<ip>:<port>" into <l>. Returns 0, -1 for bad syntax, -2 for a port out of range. */
+static int
+parse_listen_addr(const char *a, struct sl_listen *l)
+{
+    const char *host;
+    size_t hlen;
+    const char *port;
+    if (a[0] == '[') {
+        const char *rb = strchr(a, ']');
+        if (rb == NULL || rb[1] != ':') {
+            return -1;
+        }
+        host = a + 1;
+        hlen = (size_t)(rb - host);
+        port = rb + 2;
+    } else {
+        const char *colon = strrchr(a, ':');
+        if (colon == NULL || memchr(a, ':', (size_t)(colon - a)) != NULL) {
+            return -1; /* a bare IPv6 address needs brackets */
+        }
+        host = a;
+        hlen = (size_t)(colon - a);
+        port = colon + 1;
+    }
+    if (!all_digits(port) || hlen == 0) {
+        return -1;
+    }
+    if (strlen(port) > 5 || atol(port) < 1 || atol(port) > 65535) {
+        return -2;
+    }
+    char tmp[64];
+    if (hlen >= sizeof(tmp)) {
+        return -1;
+    }
+    memcpy(tmp, host, hlen);
+    tmp[hlen] = '\0';
+    if (strcmp(tmp, "*") == 0) {
+        strcpy(tmp, "0.0.0.0");
+    } else if (strcmp(tmp, "localhost") == 0) {
+        strcpy(tmp, "127.0.0.1");
+    }
+    struct sl_cidr c;
+    if (sl_cidr_parse(tmp, strlen(tmp), &c) != 0 || strchr(tmp, '/') != NULL) {
+        return -1;
+    }
+    if ((a[0] == '[') != (strchr(tmp, ':') != NULL)) {
+        return -1; /* brackets exactly around IPv6 */
+    }
+    copy_str(l->host, sizeof(l->host), tmp);
+    l->port = (uint16_t)atol(port);
+    return 0;
+}
+
+static void
+listen_defaults(struct sl_listen *l)
+{
+    memset(l, 0, sizeof(*l));
+    l->backlog = 16384;
+    l->ipv6only = -1;
+    l->so_keepalive = -1;
+}
+
+int
+sl_conf_parse_listen(const char *value, struct sl_listen *out, size_t max, char *err, size_t errlen)
+{
+    struct errs e = {err, errlen, 0, 0};
+    if (err != NULL && errlen > 0) {
+        err[0] = '\0';
+    }
+    if (value == NULL) {
+        errs_add(&e, "%s", listen_usage);
+        return -1;
+    }
+    size_t vlen = strlen(value);
+    char *copy = malloc(vlen + 1);
+    if (copy == NULL) {
+        errs_add(&e, "out of memory");
+        return -1;
+    }
+    memcpy(copy, value, vlen + 1);
+
+    int count = 0;
+    char *save = NULL;
+    char *p = copy;
+    bool first = true;
+    for (;;) {
+        char *comma = strchr(p, ',');
+        if (comma != NULL) {
+            *comma = '\0';
+        }
+        char *entry = trim(p);
+        if (first && strcmp(entry, "off") == 0) {
+            break; /* Kong: "off" first disables the listener, whatever follows */
+        }
+        first = false;
+        if ((size_t)count >= max) {
+            errs_add(&e, "too many entries (at most %zu)", max);
+            count = -1;
+            break;
+        }
+        struct sl_listen l;
+        listen_defaults(&l);
+        bool have_addr = false;
+        int rc = 0;
+        for (char *tok = strtok_r(entry, " \t", &save); tok != NULL;
+             tok = strtok_r(NULL, " \t", &save)) {
+            int f = parse_listen_flag(tok, &l);
+            if (f == 1) {
+                continue;
+            }
+            if (f < 0 || have_addr) {
+                rc = -1;
+                break;
+            }
+            rc = parse_listen_addr(tok, &l);
+            if (rc != 0) {
+                if (rc == -2) {
+                    errs_add(&e, "invalid port in '%s' (1-65535)", tok);
+                }
+                break;
+            }
+            have_addr = true;
+        }
+        if (rc == 0 && !have_addr) {
+            rc = -1;
+        }
+        if (rc != 0) {
+            if (rc == -1) {
+                errs_add(&e, "%s", listen_usage);
+            }
+            count = -1;
+            break;
+        }
+        out[count++] = l;
+        if (comma == NULL) {
+            break;
+        }
+        p = comma + 1;
+    }
+    free(copy);
+    return count;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ */
+/* Keys */
+
+enum key_source {
+    SRC_DEFAULT = 0,
+    SRC_FILE,
+    SRC_ENV,
+    SRC_CLI,
+};
+
+struct ctx;
+typedef void (*key_parse_fn)(struct ctx *c, const char *key, const char *value);
+
+struct key_def {
+    const char *name;
+    const char *def; /* built-in default, "" meaning unset */
+    key_parse_fn parse;
+};
+
+struct raw_value {
+    char *value; /* malloc'd; NULL → default */
+    enum key_source src;
+    unsigned line;
+};
+
+struct ctx {
+    struct sl_conf *conf;
+    struct errs *e;
+    const char *file; /* name used in messages */
+    const struct key_def *key;
+    const struct raw_value *raw;
+};
+
+static void kerr(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Reports a problem with the key being parsed, prefixed with where its value came from. */
+static void
+kerr(struct ctx *c, const char *fmt, ...)
+{
+    char msg[1400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    switch (c->raw ? c->raw->src : SRC_DEFAULT) {
+    case SRC_FILE:
+        errs_add(c->e, "%s:%u: %s", c->file, c->raw->line, msg);
+        break;
+    case SRC_ENV: {
+        char env[80];
+        size_t i = 0;
+        for (const char *k = c->key->name; *k && i < sizeof(env) - 1; k++) {
+            env[i++] = (char)toupper((unsigned char)*k);
+        }
+        env[i] = '\0';
+        errs_add(c->e, "SLUICE_%s: %s", env, msg);
+        break;
+    }
+    case SRC_CLI:
+        errs_add(c->e, "-p: %s", msg);
+        break;
+    default:
+        errs_add(c->e, "%s", msg);
+        break;
+    }
+}
+
+static int
+parse_bool(struct ctx *c, const char *key, const char *v, bool *out)
+{
+    if (strcmp(v, "on") == 0 || strcmp(v, "true") == 0) {
+        *out = true;
+        return 0;
+    }
+    if (strcmp(v, "off") == 0 || strcmp(v, "false") == 0) {
+        *out = false;
+        return 0;
+    }
+    kerr(c, "%s is not a boolean: '%s'", key, v);
+    return -1;
+}
+
+/* Integers: Kong types these keys as numbers; a fraction is refused rather than truncated. */
+static int
+parse_int(struct ctx *c, const char *key, const char *v, long long lo, long long hi,
+          const char *range_msg, long long *out)
+{
+    errno = 0;
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    if (end == v || *end != '\0' || errno == ERANGE) {
+        double d = strtod(v, &end);
+        if (end != v && *end == '\0' && !isspace((unsigned char)v[0]) && d == d) {
+            kerr(c, "%s must be an integer", key);
+        } else {
+            kerr(c, "%s is not a number: '%s'", key, v);
+        }
+        return -1;
+    }
+    if (n < lo || n > hi) {
+        kerr(c, "%s", range_msg);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+static void
+parse_string_into(struct ctx *c, const char *key, const char *v, char *dst, size_t cap)
+{
+    if (!copy_str(dst, cap, v)) {
+        kerr(c, "%s is too long (at most %zu bytes)", key, cap - 1);
+    }
+}
+
+#define CONF_FIELD(name) (c->conf->name)
+
+static void
+k_prefix(struct ctx *c, const char *key, const char *v)
+{
+    parse_string_into(c, key, v, CONF_FIELD(prefix), sizeof(CONF_FIELD(prefix)));
+}
+
+static void
+k_daemon(struct ctx *c, const char *key, const char *v)
+{
+    parse_bool(c, key, v, &CONF_FIELD(daemon));
+}
+
+static void
+k_worker_processes(struct ctx *c, const char *key, const char *v)
+{
+    if (strcmp(v, "auto") == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        CONF_FIELD(worker_processes) = n < 1 ? 1 : (n > 1024 ? 1024 : (int)n);
+        return;
+    }
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (end == v || *end != '\0' || errno != 0 || n < 1 || n > 1024) {
+        kerr(c, "%s has an invalid value: '%s' (auto, or an integer between 1 and 1024)", key, v);
+        return;
+    }
+    CONF_FIELD(worker_processes) = (int)n;
+}
+
+static void
+k_log_level(struct ctx *c, const char *key, const char *v)
+{
+    int l = sl_log_level_parse(v);
+    if (l < 0) {
+        kerr(c,
+             "%s has an invalid value: '%s' (debug, info, notice, warn, error, crit, alert, emerg)",
+             key, v);
+        return;
+    }
+    CONF_FIELD(log_level) = l;
+}
+
+static void
+parse_listen_key(struct ctx *c, const char *key, const char *v, struct sl_listen *out, size_t *n)
+{
+    char err[512];
+    int r = sl_conf_parse_listen(v, out, SL_CONF_MAX_LISTEN, err, sizeof(err));
+    if (r < 0) {
+        kerr(c, "%s %s", key, err);
+        return;
+    }
+    *n = (size_t)r;
+}
+
+static void
+k_proxy_listen(struct ctx *c, const char *key, const char *v)
+{
+    parse_listen_key(c, key, v, CONF_FIELD(proxy_listen), &CONF_FIELD(nproxy_listen));
+}
+
+static void
+k_admin_listen(struct ctx *c, const char *key, const char *v)
+{
+    parse_listen_key(c, key, v, CONF_FIELD(admin_listen), &CONF_FIELD(nadmin_listen));
+}
+
+static void
+k_status_listen(struct ctx *c, const char *key, const char *v)
+{
+    parse_listen_key(c, key, v, CONF_FIELD(status_listen), &CONF_FIELD(nstatus_listen));
+}
+
+static void
+k_proxy_access_log(struct ctx *c, const char *key, const char *v)
+{
+    parse_string_into(c, key, v, CONF_FIELD(proxy_access_log),
+                      sizeof(CONF_FIELD(proxy_access_log)));
+}
+
+static void
+k_proxy_access_log_format(struct ctx *c, const char *key, const char *v)
+{
+    if (strcmp(v, "combined") == 0) {
+        CONF_FIELD(proxy_access_log_format) = SL_ACCESS_LOG_COMBINED;
+    } else if (strcmp(v, "json") == 0) {
+        CONF_FIELD(proxy_access_log_format) = SL_ACCESS_LOG_JSON;
+    } else {
+        kerr(c, "%s has an invalid value: '%s' (combined, json)", key, v);
+    }
+}
+
+static void
+k_proxy_error_log(struct ctx *c, const char *key, const char *v)
+{
+    parse_string_into(c, key, v, CONF_FIELD(proxy_error_log), sizeof(CONF_FIELD(proxy_error_log)));
+}
+
+struct list_state {
+    struct ctx *c;
+    const char *key;
+    unsigned flags;
+    size_t n;
+    bool first;
+    bool off;
+    bool failed;
+};
+
+static int
+trusted_one(void *arg, char *piece)
+{
+    struct list_state *st = arg;
+    struct sl_conf *conf = st->c->conf;
+    if (strcmp(piece, "unix:") == 0) {
+        return 0; /* connections over unix sockets: accepted, nothing to store yet */
+    }
+    struct sl_cidr cidr;
+    if (sl_cidr_parse(piece, strlen(piece), &cidr) != 0) {
+        kerr(st->c,
+             "trusted_ips must be a comma separated list in the form of IPv4 or IPv6 address or "
+             "CIDR block or 'unix:', got '%s'",
+             piece);
+        st->failed = true;
+        return 0;
+    }
+    if (conf->ntrusted_ips >= SL_CONF_MAX_TRUSTED) {
+        kerr(st->c, "trusted_ips has too many entries (at most %d)", SL_CONF_MAX_TRUSTED);
+        st->failed = true;
+        return 1;
+    }
+    conf->trusted_ips[conf->ntrusted_ips++] = cidr;
+    return 0;
+}
+
+static void
+k_trusted_ips(struct ctx *c, const char *key, const char *v)
+{
+    c->conf->ntrusted_ips = 0;
+    if (*v == '\0') {
+        return;
+    }
+    char *copy = strdup(v);
+    if (copy == NULL) {
+        kerr(c, "out of memory");
+        return;
+    }
+    struct list_state st = {.c = c, .key = key};
+    split_each(copy, ',', trusted_one, &st);
+    free(copy);
+}
+
+static bool
+is_header_token(const char *s)
+{
+    if (*s == '\0') {
+        return false;
+    }
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (!(isalnum(ch) || strchr("!#$%&'*+-.^_`|~", ch) != NULL)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void
+k_real_ip_header(struct ctx *c, const char *key, const char *v)
+{
+    if (!is_header_token(v)) {
+        kerr(c, "%s has an invalid value: '%s' (a header name, or proxy_protocol)", key, v);
+        return;
+    }
+    parse_string_into(c, key, v, CONF_FIELD(real_ip_header), sizeof(CONF_FIELD(real_ip_header)));
+}
+
+static void
+k_real_ip_recursive(struct ctx *c, const char *key, const char *v)
+{
+    parse_bool(c, key, v, &CONF_FIELD(real_ip_recursive));
+}
+
+static const struct {
+    const char *name;
+    unsigned bits;
+} header_names[] = {
+    {"server_tokens", SL_HDR_SERVER | SL_HDR_VIA},
+    {"latency_tokens", SL_HDR_PROXY_LATENCY | SL_HDR_UPSTREAM_LATENCY | SL_HDR_RESPONSE_LATENCY},
+    {"server", SL_HDR_SERVER},
+    {"via", SL_HDR_VIA},
+    {"x-sluice-proxy-latency", SL_HDR_PROXY_LATENCY},
+    {"x-sluice-upstream-latency", SL_HDR_UPSTREAM_LATENCY},
+    {"x-sluice-response-latency", SL_HDR_RESPONSE_LATENCY},
+    {"x-sluice-request-id", SL_HDR_REQUEST_ID},
+    {"x-sluice-upstream-status", SL_HDR_UPSTREAM_STATUS},
+};
+
+static int
+header_one(void *arg, char *piece)
+{
+    struct list_state *st = arg;
+    bool first = st->first;
+    st->first = false;
+    if (strcasecmp(piece, "off") == 0) {
+        if (first) {
+            st->off = true; /* Kong: "off" as the first entry disables them all */
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(header_names) / sizeof(header_names[0]); i++) {
+        if (strcasecmp(piece, header_names[i].name) == 0) {
+            st->flags |= header_names[i].bits;
+            return 0;
+        }
+    }
+    kerr(st->c, "headers: invalid entry '%s'", piece);
+    st->failed = true;
+    return 0;
+}
+
+static void
+k_headers(struct ctx *c, const char *key, const char *v)
+{
+    char *copy = strdup(v);
+    if (copy == NULL) {
+        kerr(c, "out of memory");
+        return;
+    }
+    struct list_state st = {.c = c, .key = key, .first = true};
+    split_each(copy, ',', header_one, &st);
+    free(copy);
+    c->conf->headers = st.off ? 0 : st.flags;
+}
+
+static void
+k_database(struct ctx *c, const char *key, const char *v)
+{
+    if (strcmp(v, "sqlite") == 0) {
+        CONF_FIELD(database) = SL_DB_SQLITE;
+    } else if (strcmp(v, "postgres") == 0) {
+        CONF_FIELD(database) = SL_DB_POSTGRES;
+    } else if (strcmp(v, "off") == 0) {
+        CONF_FIELD(database) = SL_DB_OFF;
+    } else {
+        kerr(c, "%s has an invalid value: '%s' (sqlite, postgres, off)", key, v);
+    }
+}
+
+static void
+k_declarative_config(struct ctx *c, const char *key, const char *v)
+{
+    parse_string_into(c, key, v, CONF_FIELD(declarative_config),
+                      sizeof(CONF_FIELD(declarative_config)));
+}
+
+static void
+k_sqlite_path(struct ctx *c, const char *key, const char *v)
+{
+    parse_string_into(c, key, v, CONF_FIELD(sqlite_path), sizeof(CONF_FIELD(sqlite_path)));
+}
+
+static void
+parse_nonneg(struct ctx *c, const char *key, const char *v, int *out)
+{
+    char msg[128];
+    snprintf(msg, sizeof(msg), "%s must be 0 or greater", key);
+    long long n;
+    if (parse_int(c, key, v, 0, INT_MAX, msg, &n) == 0) {
+        *out = (int)n;
+    }
+}
+
+static void
+k_upstream_keepalive_pool_size(struct ctx *c, const char *key, const char *v)
+{
+    parse_nonneg(c, key, v, &CONF_FIELD(upstream_keepalive_pool_size));
+}
+
+static void
+k_upstream_keepalive_max_requests(struct ctx *c, const char *key, const char *v)
+{
+    parse_nonneg(c, key, v, &CONF_FIELD(upstream_keepalive_max_requests));
+}
+
+static void
+k_upstream_keepalive_idle_timeout(struct ctx *c, const char *key, const char *v)
+{
+    parse_nonneg(c, key, v, &CONF_FIELD(upstream_keepalive_idle_timeout_s));
+}
+
+static void
+parse_duration_key(struct ctx *c, const char *key, const char *v, int *out_ms)
+{
+    int64_t ms;
+    if (sl_conf_parse_duration_ms(v, &ms) != 0) {
+        kerr(c, "%s has an invalid value: '%s' (a duration such as 500ms, 60s, 1m)", key, v);
+        return;
+    }
+    *out_ms = (int)ms;
+}
+
+static void
+k_client_header_timeout(struct ctx *c, const char *key, const char *v)
+{
+    parse_duration_key(c, key, v, &CONF_FIELD(client_header_timeout_ms));
+}
+
+static void
+k_client_body_timeout(struct ctx *c, const char *key, const char *v)
+{
+    parse_duration_key(c, key, v, &CONF_FIELD(client_body_timeout_ms));
+}
+
+static void
+k_send_timeout(struct ctx *c, const char *key, const char *v)
+{
+    parse_duration_key(c, key, v, &CONF_FIELD(send_timeout_ms));
+}
+
+static void
+k_keepalive_timeout(struct ctx *c, const char *key, const char *v)
+{
+    parse_duration_key(c, key, v, &CONF_FIELD(keepalive_timeout_ms));
+}
+
+static void
+k_quit_timeout(struct ctx *c, const char *key, const char *v)
+{
+    int ms = 0;
+    unsigned before = c->e->n;
+    parse_duration_key(c, key, v, &ms);
+    if (c->e->n == before) {
+        CONF_FIELD(quit_timeout_s) = (int)((ms + 999LL) / 1000);
+    }
+}
+
+static int
+parse_size_key(struct ctx *c, const char *key, const char *v, uint64_t *out)
+{
+    if (sl_conf_parse_size(v, out) != 0) {
+        kerr(c, "%s has an invalid value: '%s' (a size such as 8k, 10m, 1g)", key, v);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+k_client_max_body_size(struct ctx *c, const char *key, const char *v)
+{
+    parse_size_key(c, key, v, &CONF_FIELD(client_max_body_size));
+}
+
+static void
+k_large_client_header_buffers(struct ctx *c, const char *key, const char *v)
+{
+    /* nginx's form is "<number> <size>" ("4 8k"): Sluice has no buffer count, only the size */
+    const char *sp = strrchr(v, ' ');
+    const char *size = v;
+    if (sp != NULL) {
+        char num[16];
+        size_t nlen = (size_t)(sp - v);
+        while (nlen > 0 && v[nlen - 1] == ' ') {
+            nlen--;
+        }
+        if (nlen == 0 || nlen >= sizeof(num)) {
+            kerr(c, "%s has an invalid value: '%s' (a size such as 8k)", key, v);
+            return;
+        }
+        memcpy(num, v, nlen);
+        num[nlen] = '\0';
+        if (!all_digits(num)) {
+            kerr(c, "%s has an invalid value: '%s' (a size such as 8k)", key, v);
+            return;
+        }
+        size = sp + 1;
+    }
+    uint64_t n;
+    if (parse_size_key(c, key, size, &n) != 0) {
+        return;
+    }
+    if (n < 256 || n > 1024 * 1024) {
+        kerr(c, "%s must be between 256 and 1m", key);
+        return;
+    }
+    CONF_FIELD(large_client_header_buffers) = (size_t)n;
+}
+
+static void
+k_max_header_bytes(struct ctx *c, const char *key, const char *v)
+{
+    uint64_t n;
+    if (parse_size_key(c, key, v, &n) != 0) {
+        return;
+    }
+    if (n < 1024 || n > 16 * 1024 * 1024) {
+        kerr(c, "%s must be between 1k and 16m", key);
+        return;
+    }
+    CONF_FIELD(max_header_bytes) = (size_t)n;
+}
+
+static void
+k_lua_max_req_headers(struct ctx *c, const char *key, const char *v)
+{
+    long long n;
+    if (parse_int(c, key, v, 1, 1000, "lua_max_req_headers must be an integer between 1 and 1000",
+                  &n) == 0) {
+        CONF_FIELD(lua_max_req_headers) = (int)n;
+    }
+}
+
+static void
+k_pg_host(struct ctx *c, const char *key, const char *v)
+{
+    parse_string_into(c, key, v, CONF_FIELD(pg_host), sizeof(CONF_FIELD(pg_host)));
+}
+
+static void
+k_pg_port(struct ctx *c, const char *key, const char *v)
+{
+    long long n;
+    if (parse_int(c, key, v, 0, 65535, "pg_port must be an integer between 0 and 65535", &n) == 0) {
+        CONF_FIELD(pg_port) = (int)n;
+    }
+}
+
+static void
+k_pg_database(struct ctx *c, const char *key, const char *v)
+{
+    parse_string_into(c, key, v, CONF_FIELD(pg_database), sizeof(CONF_FIELD(pg_database)));
+}
+
+static void
+k_pg_user(struct ctx *c, const char *key, const char *v)
+{
+    parse_string_into(c, key, v, CONF_FIELD(pg_user), sizeof(CONF_FIELD(pg_user)));
+}
+
+static void
+k_pg_password(struct ctx *c, const char *key, const char *v)
+{
+    if (!copy_str(CONF_FIELD(pg_password), sizeof(CONF_FIELD(pg_password)), v)) {
+        /* never echo a secret */
+        kerr(c, "%s is too long (at most %zu bytes)", key, sizeof(CONF_FIELD(pg_password)) - 1);
+    }
+}
+
+static void
+k_pg_timeout(struct ctx *c, const char *key, const char *v)
+{
+    long long n;
+    if (parse_int(c, key, v, 1, INT_MAX, "pg_timeout must be greater than 0", &n) == 0) {
+        CONF_FIELD(pg_timeout_ms) = (int)n;
+    }
+}
+
+static void
+k_pg_ssl(struct ctx *c, const char *key, const char *v)
+{
+    parse_bool(c, key, v, &CONF_FIELD(pg_ssl));
+}
+
+static void
+k_plugins(struct ctx *c, const char *key, const char *v)
+{
+    parse_string_into(c, key, v, CONF_FIELD(plugins), sizeof(CONF_FIELD(plugins)));
+}
+
+static void
+k_ssl_cert(struct ctx *c, const char *key, const char *v)
+{
+    parse_string_into(c, key, v, CONF_FIELD(ssl_cert), sizeof(CONF_FIELD(ssl_cert)));
+}
+
+static void
+k_ssl_cert_key(struct ctx *c, const char *key, const char *v)
+{
+    parse_string_into(c, key, v, CONF_FIELD(ssl_cert_key), sizeof(CONF_FIELD(ssl_cert_key)));
+}
+
+/* Every key, in the order of docs/configuration.md. The defaults are the documented ones. */
+static const struct key_def keys[] = {
+    {"prefix", "/usr/local/sluice", k_prefix},
+    {"daemon", "on", k_daemon},
+    {"worker_processes", "auto", k_worker_processes},
+    {"log_level", "notice", k_log_level},
+    {"proxy_listen",
+     "0.0.0.0:8000 reuseport backlog=16384, 0.0.0.0:8443 http2 ssl reuseport backlog=16384",
+     k_proxy_listen},
+    {"admin_listen",
+     "127.0.0.1:8001 reuseport backlog=16384, 127.0.0.1:8444 http2 ssl reuseport backlog=16384",
+     k_admin_listen},
+    {"status_listen", "127.0.0.1:8007 reuseport backlog=16384", k_status_listen},
+    {"proxy_access_log", "logs/access.log", k_proxy_access_log},
+    {"proxy_access_log_format", "combined", k_proxy_access_log_format},
+    {"proxy_error_log", "logs/error.log", k_proxy_error_log},
+    {"trusted_ips", "", k_trusted_ips},
+    {"real_ip_header", "X-Real-IP", k_real_ip_header},
+    {"real_ip_recursive", "off", k_real_ip_recursive},
+    {"headers", "server_tokens, latency_tokens, X-Sluice-Request-Id", k_headers},
+    {"database", "sqlite", k_database},
+    {"declarative_config", "", k_declarative_config},
+    {"sqlite_path", "", k_sqlite_path},
+    {"upstream_keepalive_pool_size", "512", k_upstream_keepalive_pool_size},
+    {"upstream_keepalive_max_requests", "10000", k_upstream_keepalive_max_requests},
+    {"upstream_keepalive_idle_timeout", "60", k_upstream_keepalive_idle_timeout},
+    {"client_header_timeout", "60s", k_client_header_timeout},
+    {"client_body_timeout", "60s", k_client_body_timeout},
+    {"send_timeout", "60s", k_send_timeout},
+    {"keepalive_timeout", "75s", k_keepalive_timeout},
+    {"client_max_body_size", "0", k_client_max_body_size},
+    {"large_client_header_buffers", "8k", k_large_client_header_buffers},
+    {"max_header_bytes", "64k", k_max_header_bytes},
+    {"lua_max_req_headers", "100", k_lua_max_req_headers},
+    {"quit_timeout", "10", k_quit_timeout},
+    {"pg_host", "127.0.0.1", k_pg_host},
+    {"pg_port", "5432", k_pg_port},
+    {"pg_database", "sluice", k_pg_database},
+    {"pg_user", "sluice", k_pg_user},
+    {"pg_password", "", k_pg_password},
+    {"pg_timeout", "5000", k_pg_timeout},
+    {"pg_ssl", "off", k_pg_ssl},
+    {"plugins", "bundled", k_plugins},
+    {"ssl_cert", "", k_ssl_cert},
+    {"ssl_cert_key", "", k_ssl_cert_key},
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static int
+find_key(const char *name)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (strcmp(keys[i].name, name) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ */
+/* The file */
+
+/* Kong's comment rule: a `#` not preceded by a backslash starts a comment (with the blanks before
+ * it); then every `\#` becomes `#`. Works in place. */
+static void
+strip_comment(char *v)
+{
+    for (char *p = v; *p; p++) {
+        if (*p == '#' && (p == v || p[-1] != '\\')) {
+            *p = '\0';
+            break;
+        }
+    }
+    char *w = v;
+    for (char *r = v; *r; r++) {
+        if (r[0] == '\\' && r[1] == '#') {
+            continue;
+        }
+        *w++ = *r;
+    }
+    *w = '\0';
+}
+
+static void
+raw_set(struct raw_value *r, const char *v, enum key_source src, unsigned line, struct errs *e)
+{
+    char *copy = strdup(v);
+    if (copy == NULL) {
+        errs_add(e, "out of memory");
+        return;
+    }
+    free(r->value);
+    r->value = copy;
+    r->src = src;
+    r->line = line;
+}
+
+static void
+read_lines(const char *buf, size_t len, const char *name, struct raw_value *raw, struct errs *e)
+{
+    unsigned lineno = 0;
+    size_t pos = 0;
+    while (pos < len) {
+        const char *nl = memchr(buf + pos, '\n', len - pos);
+        size_t llen = nl ? (size_t)(nl - (buf + pos)) : len - pos;
+        lineno++;
+        char *line = malloc(llen + 1);
+        if (line == NULL) {
+            errs_add(e, "out of memory");
+            return;
+        }
+        memcpy(line, buf + pos, llen);
+        line[llen] = '\0';
+        pos += llen + (nl ? 1 : 0);
+        if (memchr(line, '\0', llen) != NULL) {
+            errs_add(e, "%s:%u: invalid NUL byte", name, lineno);
+            free(line);
+            continue;
+        }
+        char *t = trim(line);
+        if (*t == '\0' || *t == '#') {
+            free(line);
+            continue;
+        }
+        char *eq = strchr(t, '=');
+        if (eq == NULL) {
+            errs_add(e, "%s:%u: expected 'key = value'", name, lineno);
+            free(line);
+            continue;
+        }
+        *eq = '\0';
+        char *key = trim(t);
+        char *val = eq + 1;
+        strip_comment(val);
+        val = trim(val);
+        int k = find_key(key);
+        if (k < 0) {
+            errs_add(e, "%s:%u: unknown property '%s'", name, lineno, key);
+        } else {
+            raw_set(&raw[k], val, SRC_FILE, lineno, e);
+        }
+        free(line);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------------
+ */
+/* Paths */
+
+/* Joins <base> and <rel> into <dst>, dropping "." segments, doubled and trailing slashes. */
+static bool
+join_path(char *dst, size_t cap, const char *base, const char *rel)
+{
+    char tmp[4096];
+    int n = base ? snprintf(tmp, sizeof(tmp), "%s/%s", base, rel)
+                 : snprintf(tmp, sizeof(tmp), "%s", rel);
+    if (n < 0 || (size_t)n >= sizeof(tmp)) {
+        return false;
+    }
+    size_t w = 0;
+    char out[4096];
+    const char *p = tmp;
+    bool abs = *p == '/';
+    while (*p) {
+        while (*p == '/') {
+            p++;
+        }
+        const char *s = p;
+        while (*p && *p != '/') {
+            p++;
+        }
+        size_t sl = (size_t)(p - s);
+        if (sl == 0 || (sl == 1 && s[0] == '.')) {
+            continue;
+        }
+        if (w > 0 || abs) {
+            out[w++] = '/';
+        }
+        memcpy(out + w, s, sl);
+        w += sl;
+    }
+    if (w == 0) {
+        out[w++] = abs ? '/' : '.';
+    }
+    out[w] = '\0';
+    return copy_str(dst, cap, out);
+}
+
+static bool
+is_special_log(const char *v)
+{
+    return strcmp(v, "off") == 0 || strcmp(v, "stderr") == 0;
+}
+
+static void
+resolve_paths(struct sl_conf *conf, struct errs *e)
+{
+    char cwd[2048];
+    if (getcwd(cwd, sizeof(cwd)) == NULL) {
+        errs_add(e, "cannot determine the current directory: %s", strerror(errno));
+        return;
+    }
+    char tmp[1024];
+    if (!join_path(tmp, sizeof(tmp), conf->prefix[0] == '/' ? NULL : cwd, conf->prefix)) {
+        errs_add(e, "prefix is too long");
+        return;
+    }
+    copy_str(conf->prefix, sizeof(conf->prefix), tmp);
+
+    struct {
+        const char *key;
+        char *v;
+        size_t cap;
+        bool under_prefix;
+    } paths[] = {
+        {"proxy_access_log", conf->proxy_access_log, sizeof(conf->proxy_access_log), true},
+        {"proxy_error_log", conf->proxy_error_log, sizeof(conf->proxy_error_log), true},
+        {"sqlite_path", conf->sqlite_path, sizeof(conf->sqlite_path), true},
+        {"declarative_config", conf->declarative_config, sizeof(conf->declarative_config), false},
+        {"ssl_cert", conf->ssl_cert, sizeof(conf->ssl_cert), false},
+        {"ssl_cert_key", conf->ssl_cert_key, sizeof(conf->ssl_cert_key), false},
+    };
+    if (conf->sqlite_path[0] == '\0') {
+        copy_str(conf->sqlite_path, sizeof(conf->sqlite_path), "sluice.db");
+    }
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        char *v = paths[i].v;
+        if (v[0] == '\0' || v[0] == '/' || (paths[i].under_prefix && is_special_log(v))) {
+            continue;
+        }
+        if (!join_path(tmp, sizeof(tmp), paths[i].under_prefix ? conf->prefix : cwd, v) ||
+            !copy_str(v, paths[i].cap, tmp)) {
+            errs_add(e, "%s is too long once made absolute", paths[i].key);
+        }
+    }
+}
+
+static void
+cross_checks(struct sl_conf *conf, struct errs *e)
+{
+    if (conf->large_client_header_buffers > conf->max_header_bytes) {
+        errs_add(e, "large_client_header_buffers must not be larger than max_header_bytes");
+    }
+    if (conf->ssl_cert[0] != '\0' && conf->ssl_cert_key[0] == '\0') {
+        errs_add(e, "ssl_cert_key must be specified");
+    } else if (conf->ssl_cert_key[0] != '\0' && conf->ssl_cert[0] == '\0') {
+        errs_add(e, "ssl_cert must be specified");
+    }
+}
+
+/* ------------------------------------------------------------------------------------------------
+ */
+/* Entry points */
+
+static int
+load(struct sl_conf *conf, const char *buf, size_t len, const char *name, const char *prefix,
+     bool use_env, char *err, size_t errlen)
+{
+    struct errs e = {err, errlen, 0, 0};
+    if (err != NULL && errlen > 0) {
+        err[0] = '\0';
+    }
+    memset(conf, 0, sizeof(*conf));
+    struct raw_value raw[NKEYS];
+    memset(raw, 0, sizeof(raw));
+
+    if (buf != NULL) {
+        read_lines(buf, len, name ? name : "sluice.conf", raw, &e);
+    }
+    if (use_env) {
+        for (size_t i = 0; i < NKEYS; i++) {
+            char env[96] = "SLUICE_";
+            size_t w = strlen(env);
+            for (const char *k = keys[i].name; *k && w < sizeof(env) - 1; k++) {
+                env[w++] = (char)toupper((unsigned char)*k);
+            }
+            env[w] = '\0';
+            const char *v = getenv(env);
+            if (v != NULL) {
+                char *copy = strdup(v);
+                if (copy == NULL) {
+                    errs_add(&e, "out of memory");
+                    continue;
+                }
+                raw_set(&raw[i], trim(copy), SRC_ENV, 0, &e);
+                free(copy);
+            }
+        }
+    }
+    if (prefix != NULL) {
+        raw_set(&raw[find_key("prefix")], prefix, SRC_CLI, 0, &e);
+    }
+
+    struct ctx c = {.conf = conf, .e = &e, .file = name ? name : "sluice.conf"};
+    for (size_t i = 0; i < NKEYS; i++) {
+        const char *v = raw[i].value;
+        c.key = &keys[i];
+        c.raw = &raw[i];
+        if (v == NULL || v[0] == '\0') {
+            /* Kong: an empty value is unset, so the default applies */
+            v = keys[i].def;
+            c.raw = NULL;
+        }
+        keys[i].parse(&c, keys[i].name, v);
+    }
+    for (size_t i = 0; i < NKEYS; i++) {
+        free(raw[i].value);
+    }
+    if (e.n == 0) {
+        resolve_paths(conf, &e);
+        cross_checks(conf, &e);
+    }
+    return e.n == 0 ? 0 : -1;
+}
+
+int
+sl_conf_load_buffer(struct sl_conf *conf, const char *buf, size_t len, const char *name,
+                    const char *prefix, bool use_env, char *err, size_t errlen)
+{
+    return load(conf, buf, len, name, prefix, use_env, err, errlen);
+}
+
+int
+sl_conf_load_with_prefix(struct sl_conf *conf, const char *path, const char *prefix, char *err,
+                         size_t errlen)
+{
+    if (path == NULL) {
+        return load(conf, NULL, 0, NULL, prefix, true, err, errlen);
+    }
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        memset(conf, 0, sizeof(*conf));
+        return -1;
+    }
+    char *buf = malloc(SL_CONF_MAX_FILE_BYTES + 1);
+    if (buf == NULL) {
+        fclose(f);
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    size_t n = fread(buf, 1, SL_CONF_MAX_FILE_BYTES + 1, f);
+    int rerr = ferror(f);
+    fclose(f);
+    if (rerr) {
+        snprintf(err, errlen, "%s: read error", path);
+        free(buf);
+        return -1;
+    }
+    if (n > SL_CONF_MAX_FILE_BYTES) {
+        snprintf(err, errlen, "%s: larger than %d bytes", path, SL_CONF_MAX_FILE_BYTES);
+        free(buf);
+        return -1;
+    }
+    int r = load(conf, buf, n, path, prefix, true, err, errlen);
+    free(buf);
+    return r;
+}
+
+int
+sl_conf_load(struct sl_conf *conf, const char *path, char *err, size_t errlen)
+{
+    return sl_conf_load_with_prefix(conf, path, NULL, err, errlen);
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* UUID validation, parsing, formatting and version-5 generation (src/config/uuid.h). SHA-1 comes
+ * from OpenSSL's EVP interface; nothing here keeps state, so every function is thread-safe. */
+#include <openssl/evp.h>
+#include <string.h>
+
+#include "config/uuid.h"
+
+static int
+hexval(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+static bool
+is_dash_pos(size_t i)
+{
+    return i == 8 || i == 13 || i == 18 || i == 23;
+}
+
+bool
+sl_uuid_valid(const char *s, size_t len)
+{
+    if (s == NULL || len != SL_UUID_STR_LEN) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (is_dash_pos(i) ? s[i] != '-' : hexval(s[i]) < 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int
+sl_uuid_parse(const char *s, size_t len, uint8_t out[16])
+{
+    if (!sl_uuid_valid(s, len)) {
+        return -1;
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (is_dash_pos(i)) {
+            continue;
+        }
+        out[o / 2] = (uint8_t)((o % 2 == 0) ? hexval(s[i]) << 4 : (out[o / 2] | hexval(s[i])));
+        o++;
+    }
+    return 0;
+}
+
+void
+sl_uuid_format(const uint8_t in[16], char out[SL_UUID_STR_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (size_t i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            out[o++] = '-';
+        }
+        out[o++] = hex[in[i] >> 4];
+        out[o++] = hex[in[i] & 0xf];
+    }
+    out[o] = '\0';
+}
+
+int
+sl_uuid_v5(const uint8_t ns[16], const char *name, size_t len, uint8_t out[16])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    int rc = -1;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (ctx == NULL) {
+        return -1;
+    }
+    if (EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 && EVP_DigestUpdate(ctx, ns, 16) == 1 &&
+        (len == 0 || EVP_DigestUpdate(ctx, name, len) == 1) &&
+        EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen >= 16) {
+        memcpy(out, md, 16);
+        out[6] = (uint8_t)((out[6] & 0x0f) | 0x50); /* version 5 */
+        out[8] = (uint8_t)((out[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+        rc = 0;
+    }
+    EVP_MD_CTX_free(ctx);
+    return rc;
+}
