@@ -40,6 +40,7 @@ sl_local_status_message(int status)
     case 413: return "Payload too large";
     case 414: return "URI too long";
     case 417: return "Expectation failed";
+    case 431: /* sent as 400, like Kong's 494 */
     case 494: return "Request header or cookie too large";
     case 500: return "An unexpected error occurred";
     case 501: return "Not implemented";
@@ -112,6 +113,28 @@ mime_of(const char *p, size_t len)
     return BODY_JSON;
 }
 
+/* The q value of one media range's parameters "<params>" (the text after its first ';'). */
+static double
+range_quality(const char *params, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && (params[i] == ' ' || params[i] == ';')) {
+            i++;
+        }
+        if (len - i > 2 && params[i] == 'q' && params[i + 1] == '=') {
+            char num[8] = {0};
+            size_t n = len - i - 2 < sizeof(num) - 1 ? len - i - 2 : sizeof(num) - 1;
+            memcpy(num, params + i + 2, n);
+            return strtod(num, NULL);
+        }
+        while (i < len && params[i] != ';') {
+            i++;
+        }
+    }
+    return 1;
+}
+
 /* kong/tools/http.lua get_response_type: the media range with the highest q wins, the first one
  * on ties; a range that does not parse is skipped. */
 static enum body_type
@@ -119,43 +142,30 @@ response_type(const char *accept)
 {
     enum body_type best = BODY_JSON;
     double best_q = 0;
-    const char *p = accept;
-    while (*p) {
-        const char *end = strchr(p, ',');
-        if (end == NULL) {
-            end = p + strlen(p);
+    size_t total = strlen(accept), start = 0;
+    while (start < total) {
+        size_t end = start;
+        while (end < total && accept[end] != ',') {
+            end++;
         }
-        const char *a = p, *b = end;
-        while (a < b && (*a == ' ' || *a == '\t')) {
+        size_t a = start, semi = start;
+        while (a < end && (accept[a] == ' ' || accept[a] == '\t')) {
             a++;
         }
-        const char *semi = memchr(a, ';', (size_t)(b - a));
-        const char *mend = semi ? semi : b;
-        while (mend > a && (mend[-1] == ' ' || mend[-1] == '\t')) {
+        semi = a;
+        while (semi < end && accept[semi] != ';') {
+            semi++;
+        }
+        size_t mend = semi;
+        while (mend > a && (accept[mend - 1] == ' ' || accept[mend - 1] == '\t')) {
             mend--;
         }
-        double q = 1;
-        for (const char *s = semi; s != NULL && s < b;) {
-            s++;
-            while (s < b && *s == ' ') {
-                s++;
-            }
-            if (b - s > 2 && s[0] == 'q' && s[1] == '=') {
-                char num[8] = {0};
-                size_t n = (size_t)(b - s - 2) < sizeof(num) - 1 ? (size_t)(b - s - 2) : sizeof(num) - 1;
-                memcpy(num, s + 2, n);
-                q = strtod(num, NULL);
-            }
-            if (s >= b) {
-                break;
-            }
-            s = memchr(s, ';', (size_t)(b - s));
-        }
-        if (mend > a && memchr(a, '/', (size_t)(mend - a)) != NULL && q > best_q) {
+        double q = semi < end ? range_quality(accept + semi + 1, end - semi - 1) : 1;
+        if (mend > a && memchr(accept + a, '/', mend - a) != NULL && q > best_q) {
             best_q = q;
-            best = mime_of(a, (size_t)(mend - a));
+            best = mime_of(accept + a, mend - a);
         }
-        p = *end ? end + 1 : end;
+        start = end + 1;
     }
     return best;
 }
@@ -176,7 +186,8 @@ sl_local_response(struct sl_session *s, int status, const char *message, bool de
 
     char body[1024];
     int blen = 0;
-    switch (type) {
+    bool empty = message[0] == '\0'; /* redirects: no body at all */
+    switch (empty ? BODY_GRPC : type) {
     case BODY_JSON:
         blen = snprintf(body, sizeof(body), "{\n  \"message\":\"%s\",\n  \"request_id\":\"%s\"\n}",
                         message, s->request_id);
@@ -211,7 +222,7 @@ sl_local_response(struct sl_session *s, int status, const char *message, bool de
     sl_http_date(date, sizeof(date));
     sl_buf_appendf(&s->out, SIZE_MAX, "HTTP/1.1 %d %s\r\nDate: %s\r\n", wire_status,
                    reason_phrase(wire_status), date);
-    if (type != BODY_GRPC) {
+    if (type != BODY_GRPC && !empty) {
         sl_buf_appendf(&s->out, SIZE_MAX, "Content-Type: %s\r\n", mime_names[type]);
     }
     sl_buf_appendf(&s->out, SIZE_MAX, "Content-Length: %d\r\n", blen);

@@ -262,7 +262,11 @@ split_host(struct sl_session *s, struct sl_str host, uint16_t *port)
 {
     size_t end = host.len;
     *port = 0;
-    if (host.len && host.p[0] == '[') {
+    if (host.len == 0) {
+        s->host_noport = SL_STR_NULL;
+        return;
+    }
+    if (host.p[0] == '[') {
         const char *rb = memchr(host.p, ']', host.len);
         end = rb ? (size_t)(rb - host.p) + 1 : host.len;
     } else {
@@ -308,13 +312,41 @@ https_redirect(struct sl_session *s, const struct sl_route *route, const struct 
                                  (int)s->host_noport.len, s->host_noport.p, (int)req->target.len,
                                  req->target.p);
     s->close_after = s->close_after || !s->req_done;
-    sl_local_response(s, code, "", true, loc);
-    /* Redirects carry an empty body. */
-    s->out.len -= (size_t)s->resp_body_bytes;
-    s->resp_body_bytes = 0;
+    sl_local_response(s, code, "", true, loc); /* "": redirects carry no body */
 }
 
 static int start_upstream(struct sl_session *s);
+
+/* Bodies are streamed, so the upstream sees the request before its body has arrived. The chunked
+ * bytes that did arrive with the head are checked before any upstream connection is made: a request
+ * whose malformed or oversized body is already here is refused without reaching the upstream.
+ * Returns 0, or the status to answer with. */
+static int
+prevalidate_chunked_body(const struct sl_session *s)
+{
+    struct sl_h1_chunked st = {0};
+    const char *p = sl_buf_head(&s->in);
+    size_t left = sl_buf_pending(&s->in);
+    uint64_t total = 0;
+    uint64_t max = s->worker->settings->max_body_bytes;
+    while (left > 0 && !st.done) {
+        struct sl_str data;
+        ssize_t used = sl_h1_chunked_decode(&st, p, left, &data);
+        if (used < 0) {
+            return 400;
+        }
+        if (used == 0) {
+            break;
+        }
+        total += data.len;
+        if (max && total > max) {
+            return 413;
+        }
+        p += used;
+        left -= (size_t)used;
+    }
+    return 0;
+}
 
 /* Parses and routes a request head. Returns 1 on progress, 0 when more bytes are needed, CLOSED. */
 static int
@@ -484,6 +516,15 @@ process_head(struct sl_session *s)
         sl_buf_append(&s->out, "HTTP/1.1 100 Continue\r\n\r\n", 25, SIZE_MAX);
     }
     sl_buf_consume(&s->in, (size_t)rc);
+    if (req.body == SL_H1_BODY_CHUNKED) {
+        int status = prevalidate_chunked_body(s);
+        if (status != 0) {
+            s->close_after = true;
+            sl_local_response(s, status, NULL, false, NULL);
+            sl_buf_consume(&s->in, sl_buf_pending(&s->in));
+            return 1;
+        }
+    }
     s->phase = SL_PHASE_PROXY;
     set_client_timer(s, s->req_done ? 0 : st->client_body_timeout_ms);
     s->upstream_start_us = sl_clock_mono_us();

@@ -1,0 +1,188 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Response-side framing (issue #2 item 3; hardening.md §1 "Response side", §12): the upstream
+misbehaves with crafted bytes; the client must get a 502 (invalid head) or a correctly framed
+response, never bytes of a second, smuggled response, and the poisoned upstream connection must
+never be reused.
+
+The scripted oracle R answers GET /resp/<case> with raw bytes; everything else on R gets a clean
+"HTTP/1.1 200 OK / X-Case: ok". Every case sends two requests on one client connection (the
+second on a new one if Sluice closed the first) and checks that the second response is the clean
+one."""
+
+import time
+
+import pytest
+
+import wirelib as W
+
+SMUG = b"HTTP/1.1 200 OK\r\nX-Smuggled: 1\r\nContent-Length: 0\r\n\r\n"
+OK2 = b"Content-Length: 2\r\n\r\nok"
+INVALID = b"An invalid response was received from the upstream server"
+
+# invalid heads: (id, raw response) → 502
+BAD = [
+    ("te+cl", b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+              b"0\r\n\r\n" + SMUG),
+    ("cl+te", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"
+              b"0\r\n\r\n" + SMUG),
+    ("cl-dup-same", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok"),
+    ("cl-dup-diff", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!"),
+    ("cl-list", b"HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok"),
+    ("cl-plus", b"HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\nok"),
+    ("cl-hex", b"HTTP/1.1 200 OK\r\nContent-Length: 0x2\r\n\r\nok"),
+    ("te-chunked-gzip", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"
+                        b"2\r\nok\r\n0\r\n\r\n"),
+    ("te-gzip", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nok"),
+    ("te-two-headers", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                       b"Transfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"),
+    ("te-http10", b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"),
+    ("status-bare-lf", b"HTTP/1.1 200 OK\n" + OK2),
+    ("header-bare-lf", b"HTTP/1.1 200 OK\r\nX-A: b\n" + OK2),
+    ("header-bare-cr", b"HTTP/1.1 200 OK\r\nX-A: b\rX-B: c\r\n" + OK2),
+    ("obs-fold", b"HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\n" + OK2),
+    ("header-nul", b"HTTP/1.1 200 OK\r\nX-A: a\x00b\r\n" + OK2),
+    ("header-sp-before-colon", b"HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nok"),
+    ("status-2-digits", b"HTTP/1.1 20 OK\r\n" + OK2),
+    ("status-4-digits", b"HTTP/1.1 2000 OK\r\n" + OK2),
+    ("status-099", b"HTTP/1.1 099 Low\r\n" + OK2),
+    ("status-lowercase-proto", b"http/1.1 200 OK\r\n" + OK2),
+    ("status-http2", b"HTTP/2 200\r\n" + OK2),
+    ("status-http20", b"HTTP/2.0 200 OK\r\n" + OK2),
+    ("status-garbage", b"garbage\r\n\r\n"),
+    ("status-letters", b"HTTP/1.1 2OO OK\r\n" + OK2),
+    ("101-unrequested", b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                        b"Connection: Upgrade\r\n\r\n" + SMUG),
+]
+
+# well-framed first responses followed by bytes that must never reach the client:
+# (id, method, actions, expected first status, expected first body)
+LEAKY = [
+    ("204-body", "GET", [b"HTTP/1.1 204 No Content\r\nX-Case: 204\r\n\r\n" + SMUG], 204, b""),
+    ("204-cl-body", "GET", [b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello" + SMUG],
+     204, b""),
+    ("204-body-delayed", "GET", [b"HTTP/1.1 204 No Content\r\n\r\n", ("sleep", 0.15), SMUG],
+     204, b""),
+    ("304-body", "GET", [b"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\nhello" + SMUG],
+     304, b""),
+    ("304-body-delayed", "GET", [b"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n",
+                                 ("sleep", 0.15), b"hello" + SMUG], 304, b""),
+    ("head-body", "HEAD", [b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello" + SMUG], 200, b""),
+    ("head-body-delayed", "HEAD", [b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
+                                   ("sleep", 0.15), b"hello" + SMUG], 200, b""),
+    ("cl-shorter-than-sent", "GET", [b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" + SMUG],
+     200, b"ok"),
+    ("cl-shorter-delayed", "GET", [b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+                                   ("sleep", 0.15), SMUG], 200, b"ok"),
+    ("chunked-then-extra", "GET", [b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                   b"2\r\nok\r\n0\r\n\r\n" + SMUG], 200, b"ok"),
+    ("interim-100", "GET", [b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n" + OK2 + SMUG],
+     200, b"ok"),
+]
+
+
+def second_request_is_clean(mn, c, path):
+    """Waits for leaked bytes, then sends GET /resp/ok (on a new connection if Sluice closed this
+    one) and checks it gets the clean response, on an upstream connection other than the one that
+    carried <path>."""
+    closed = c.wait_closed(0.3)
+    assert c.pending() == b"", "bytes after the first response: %r" % c.pending()
+    nc = W.Client(mn.port) if closed else c
+    try:
+        nc.send(b"GET /resp/ok HTTP/1.1\r\nHost: h\r\n\r\n")
+        r2 = nc.response()
+        assert r2 is not None, "no second response: %r" % nc.pending()
+        assert r2.status == 200 and r2.header("X-Case") == "ok" and r2.body == b"ok", r2
+        assert not r2.has("X-Smuggled")
+        assert nc.wait_closed(0.2) is False or nc.pending() == b""
+        assert nc.pending() == b"", nc.pending()
+    finally:
+        if nc is not c:
+            nc.close()
+    mn.settle()
+    conns = {}
+    for conn, _, reqs in mn.R.received():
+        for r in reqs:
+            conns.setdefault(r.path, []).append(conn)
+    assert path in conns and "/resp/ok" in conns, conns
+    bad = conns[path][0]
+    assert all(x is not bad for x in conns["/resp/ok"]), "poisoned upstream connection reused"
+    deadline = time.monotonic() + 1.0
+    while not bad.eof and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert bad.eof, "Sluice kept the poisoned upstream connection open"
+
+
+@pytest.mark.parametrize("raw", [pytest.param(r, id=i) for i, r in BAD])
+def test_invalid_response_head_is_502(mn, raw):
+    path = "/resp/bad"
+    mn.script[path] = raw
+    with W.Client(mn.port) as c:
+        c.send(b"GET /resp/bad HTTP/1.1\r\nHost: h\r\n\r\n")
+        r = c.response()
+        assert r is not None, "no response: %r" % c.pending()
+        assert r.status == 502, r
+        assert r.body.startswith(INVALID), r
+        assert not r.has("X-Smuggled") and r.header("X-Case") is None
+        second_request_is_clean(mn, c, path)
+
+
+@pytest.mark.parametrize("method,actions,status,body",
+                         [pytest.param(m, a, s, b, id=i) for i, m, a, s, b in LEAKY])
+def test_bytes_after_response_never_leak(mn, method, actions, status, body):
+    path = "/resp/leaky"
+    mn.script[path] = actions
+    with W.Client(mn.port) as c:
+        c.send(b"%s %s HTTP/1.1\r\nHost: h\r\n\r\n" % (method.encode(), path.encode()))
+        r = c.response(head_request=method == "HEAD")
+        assert r is not None, "no response: %r" % c.pending()
+        assert (r.status, r.body) == (status, body), r
+        assert not r.has("X-Smuggled")
+        if status in (204, 304) or method == "HEAD":
+            assert r.header("Transfer-Encoding") is None
+        second_request_is_clean(mn, c, path)
+
+
+def test_head_response_keeps_content_length(mn):
+    mn.script["/resp/head"] = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"
+    with W.Client(mn.port) as c:
+        c.send(b"HEAD /resp/head HTTP/1.1\r\nHost: h\r\n\r\n")
+        r = c.response(head_request=True)
+        assert r.status == 200 and r.header("Content-Length") == "5"
+        assert not c.wait_closed(0.3) and c.pending() == b""
+
+
+@pytest.mark.parametrize("actions,got", [
+    pytest.param([b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"x" * 50, ("close",)],
+                 b"x" * 50, id="cl-truncated"),
+    pytest.param([b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+                  ("close",)], b"5\r\nhello\r\n", id="chunked-truncated"),
+    pytest.param([b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n"],
+                 None, id="chunked-invalid-after-head"),
+])
+def test_truncated_body_aborts_client(mn, actions, got):
+    """After the head went out, an upstream failure must show as an incomplete message: never a
+    clean end (terminating chunk or satisfied Content-Length)."""
+    mn.script["/resp/trunc"] = actions
+    with W.Client(mn.port) as c:
+        c.send(b"GET /resp/trunc HTTP/1.1\r\nHost: h\r\n\r\n")
+        r = c.response(timeout=3)
+        assert c.wait_closed(2.0), "client connection not closed after a truncated response"
+        if r is None:
+            # Sluice may also drop the queued head and just close: the client sees no response
+            assert c.pending() == b"", c.pending()
+            return
+        assert r.status == 200 and r.complete is False, r
+        if got is not None:
+            assert r.body == got  # the bytes after the head, as received
+
+
+def test_close_delimited_response_is_rechunked(mn):
+    mn.script["/resp/eof"] = [b"HTTP/1.1 200 OK\r\nX-Case: eof\r\n\r\nuntil close", ("close",)]
+    with W.Client(mn.port) as c:
+        c.send(b"GET /resp/eof HTTP/1.1\r\nHost: h\r\n\r\n")
+        r = c.response()
+        assert r is not None and r.status == 200 and r.body == b"until close", r
+        assert r.header("Transfer-Encoding") == "chunked"
+        c.send(b"GET /resp/ok HTTP/1.1\r\nHost: h\r\n\r\n")
+        r2 = c.response()
+        assert r2 is not None and r2.header("X-Case") == "ok", r2
