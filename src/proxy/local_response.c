@@ -226,7 +226,14 @@ sl_local_response(struct sl_session *s, int status, const char *message, bool de
         sl_buf_appendf(&s->out, SIZE_MAX, "Content-Type: %s\r\n", mime_names[type]);
     }
     sl_buf_appendf(&s->out, SIZE_MAX, "Content-Length: %d\r\n", blen);
-    sl_buf_appendf(&s->out, SIZE_MAX, "Connection: %s\r\n", s->close_after ? "close" : "keep-alive");
+    if (status == 426) {
+        /* Kong answers an https-only route reached over http with Connection: Upgrade. */
+        sl_buf_appendf(&s->out, SIZE_MAX, "Connection: %s\r\n",
+                       s->close_after ? "close, Upgrade" : "Upgrade");
+    } else {
+        sl_buf_appendf(&s->out, SIZE_MAX, "Connection: %s\r\n",
+                       s->close_after ? "close" : "keep-alive");
+    }
     if (st->headers & SL_HDR_SERVER) {
         sl_buf_appendf(&s->out, SIZE_MAX, "Server: %s\r\n", SL_SERVER_TOKEN);
     }

@@ -297,6 +297,21 @@ split_host(struct sl_session *s, struct sl_str host, uint16_t *port)
     s->host_noport = (struct sl_str){lower, end};
 }
 
+/* kong/tools/http.lua check_https: a trusted peer may say the original request was https with a
+ * single X-Forwarded-Proto value. */
+static bool
+forwarded_https(const struct sl_session *s, const struct sl_h1_request *req)
+{
+    const struct sl_conf *conf = s->worker->settings->conf;
+    if (conf->ntrusted_ips == 0 ||
+        !sl_cidr_list_match_sockaddr(conf->trusted_ips, conf->ntrusted_ips,
+                                     (const struct sockaddr *)&s->peer)) {
+        return false;
+    }
+    const struct sl_header *h = sl_h1_find_header(req->headers, req->nheaders, "x-forwarded-proto");
+    return h != NULL && sl_str_caseeq_cstr(h->value, "https");
+}
+
 static void
 https_redirect(struct sl_session *s, const struct sl_route *route, const struct sl_h1_request *req)
 {
@@ -419,7 +434,7 @@ process_head(struct sl_session *s)
     s->req_remaining = req.body == SL_H1_BODY_LENGTH ? req.content_length : 0;
     s->req_done = req.body == SL_H1_BODY_NONE ||
                   (req.body == SL_H1_BODY_LENGTH && req.content_length == 0);
-    if (w->draining) {
+    if (w->draining || !req.keep_alive) {
         s->close_after = true;
     }
 
@@ -450,7 +465,7 @@ process_head(struct sl_session *s)
     struct sl_router_request rr = {
         .method = req.method,
         .host = s->host_noport,
-        .port = host_port ? host_port : s->local_port,
+        .port = s->local_port, /* Kong matches host:port routes on net.dst.port */
         .path = s->path_norm,
         .headers = req.headers,
         .nheaders = req.nheaders,
@@ -468,7 +483,7 @@ process_head(struct sl_session *s)
     }
     s->route = m.route;
     s->service = m.service;
-    if (m.needs_https_redirect) {
+    if (m.needs_https_redirect && !forwarded_https(s, &req)) {
         https_redirect(s, m.route, &req);
         sl_buf_consume(&s->in, (size_t)rc);
         return 1;

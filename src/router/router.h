@@ -21,7 +21,7 @@ struct sl_router;
 struct sl_router_request {
     struct sl_str method;
     struct sl_str host; /* Host header without the port, as sent (matching lowercases it) */
-    uint16_t port;      /* the port of the Host header if it had one, else the listener port */
+    uint16_t port;      /* the port the connection arrived on (Kong: net.dst.port) */
     struct sl_str path; /* normalised path, no query (sl_http_path_normalize) */
     const struct sl_header *headers;
     size_t nheaders;

@@ -70,6 +70,12 @@ def port_open(port, host="127.0.0.1", timeout=0.2):
         return False
 
 
+# Every Sluice object created in this process, so suites can scan their stderr for sanitizer
+# reports (see sanitizer_report()).
+INSTANCES = []
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
 class SluiceError(Exception):
     """Sluice did not start (the message carries its stderr and error log)."""
 
@@ -123,6 +129,7 @@ class Sluice:
                 self.conf[k] = v
         self.write_kong(kong_yml)
         self.write_conf()
+        INSTANCES.append(self)
         if start:
             self.start()
 
@@ -238,6 +245,10 @@ class Sluice:
         return self._exited is not None and not self._exited.is_set()
 
     def signal(self, sig):
+        """Sends sig to the running process (ProcessLookupError once it has exited: never signal a
+        reaped pid, which the system may have reused)."""
+        if not self.alive():
+            raise ProcessLookupError("sluice is not running")
         os.kill(self.pid, sig)
 
     def wait(self, timeout=10.0):
@@ -328,6 +339,23 @@ class Sluice:
 
     def stderr(self):
         return self._read(self.stderr_path)
+
+    def stderr_size(self):
+        try:
+            return os.path.getsize(self.stderr_path)
+        except OSError:
+            return 0
+
+    def sanitizer_report(self, since=0):
+        """The stderr text written after byte offset `since` if it holds an ASan/LSan/UBSan report,
+        else None (a build with -fsanitize prints its reports there)."""
+        try:
+            with open(self.stderr_path, "rb") as f:
+                f.seek(since)
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            return None
+        return text if any(m in text for m in SANITIZER_MARKS) else None
 
     def logs(self, tail=6000):
         """stderr + error log (tails), for failure messages."""

@@ -16,8 +16,6 @@ import struct
 import threading
 import time
 
-from .ports import free_port  # noqa: F401  (re-exported for convenience)
-
 MAX_HEAD = 1024 * 1024
 MAX_BODY = 256 * 1024 * 1024
 WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"

@@ -1,0 +1,139 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Access log (combined and json, one line per request, injection-safe) and error log."""
+
+import json
+import os
+import re
+import time
+
+import requests
+
+from lib.ports import closed_port
+from lib.rawhttp import RawConn, request_bytes
+from lib.sluice import kong, service
+
+T = 5
+COMBINED = re.compile(r'^(\S+) - (\S+) \[([^\]]+)\] "([^"\\]*(?:\\.[^"\\]*)*)" (\d{3}) (\d+) '
+                      r'"([^"\\]*(?:\\.[^"\\]*)*)" "([^"\\]*(?:\\.[^"\\]*)*)"(.*)$')
+
+
+def wait_lines(s, n, timeout=3.0):
+    deadline = time.monotonic() + timeout
+    lines = s.access_lines()
+    while len(lines) < n and time.monotonic() < deadline:
+        time.sleep(0.02)
+        lines = s.access_lines()
+    return lines
+
+
+def _routes():
+    return [{"name": "all", "paths": ["/"], "strip_path": False}]
+
+
+def test_combined_access_log(upstream, sluice_factory):
+    s = sluice_factory(kong(service("e", upstream.port, _routes())),
+                       {"proxy_access_log_format": "combined"})
+    ids = []
+    with requests.Session() as sess:
+        for i in range(5):
+            r = sess.get(s.url("/log/%d?x=%d" % (i, i)), headers={"Referer": "http://ref/%d" % i,
+                                                                  "User-Agent": "ua-%d" % i},
+                         timeout=T)
+            assert r.status_code == 200
+            ids.append((r.headers["X-Sluice-Request-Id"], len(r.content)))
+    lines = wait_lines(s, 5)
+    assert len(lines) == 5, lines
+    for i, line in enumerate(lines):
+        m = COMBINED.match(line)
+        assert m, line
+        assert m.group(1) == "127.0.0.1"
+        assert m.group(4) == "GET /log/%d?x=%d HTTP/1.1" % (i, i)
+        assert m.group(5) == "200"
+        assert int(m.group(6)) == ids[i][1]
+        assert m.group(7) == "http://ref/%d" % i
+        assert m.group(8) == "ua-%d" % i
+        assert ids[i][0] in m.group(9)
+
+
+def test_json_access_log(upstream, sluice_factory):
+    s = sluice_factory(kong(service("e", upstream.port, _routes())),
+                       {"proxy_access_log_format": "json"})
+    r1 = requests.post(s.url("/j/1"), data=b"12345", timeout=T)
+    r2 = requests.get(s.url("/j/2"), headers={"Host": "nomatch.test"}, timeout=T)
+    lines = wait_lines(s, 2)
+    assert len(lines) == 2, lines
+    a, b = (json.loads(l) for l in lines)
+    assert a["method"] == "POST" and a["uri"] == "/j/1" and a["status"] == 200
+    assert a["request_id"] == r1.headers["X-Sluice-Request-Id"]
+    assert a["client_ip"] == "127.0.0.1"
+    assert b["status"] == r2.status_code
+    assert b["request_id"] == r2.headers["X-Sluice-Request-Id"]
+
+
+def test_generated_responses_are_logged(upstream, sluice_factory):
+    s = sluice_factory(kong(service("e", upstream.port, [{"paths": ["/only"]}]),
+                            service("dead", closed_port(), [{"paths": ["/dead"]}], retries=0)))
+    assert requests.get(s.url("/nope"), timeout=T).status_code == 404
+    assert requests.get(s.url("/dead"), timeout=T).status_code == 502
+    lines = wait_lines(s, 2)
+    assert len(lines) == 2
+    assert '"GET /nope HTTP/1.1" 404 ' in lines[0]
+    assert '"GET /dead HTTP/1.1" 502 ' in lines[1]
+
+
+def test_access_log_injection_escaped(upstream, sluice_factory):
+    s = sluice_factory(kong(service("e", upstream.port, _routes())))
+    evil_ua = 'x" 200 0 "-" "forged'
+    with RawConn("127.0.0.1", s.port, timeout=T) as c:
+        c.send(request_bytes("GET", "/inj", headers=[("User-Agent", evil_ua),
+                                                      ("Referer", "a\xffb")]))
+        assert c.read_response().status == 200
+    lines = wait_lines(s, 1)
+    assert len(lines) == 1
+    m = COMBINED.match(lines[0])
+    assert m, lines[0]
+    assert m.group(8) != "forged" and "forged" in m.group(8)
+    assert '\\"' in lines[0] or "\\x22" in lines[0]
+
+
+def test_access_log_json_injection_valid(upstream, sluice_factory):
+    s = sluice_factory(kong(service("e", upstream.port, _routes())),
+                       {"proxy_access_log_format": "json"})
+    with RawConn("127.0.0.1", s.port, timeout=T) as c:
+        c.send(request_bytes("GET", "/inj", headers=[("User-Agent", 'q"}\\,{"a":1')]))
+        assert c.read_response().status == 200
+    lines = wait_lines(s, 1)
+    assert len(lines) == 1
+    assert json.loads(lines[0])["user_agent"] == 'q"}\\,{"a":1'
+
+
+def test_access_log_off(upstream, sluice_factory):
+    s = sluice_factory(kong(service("e", upstream.port, _routes())), {"proxy_access_log": "off"})
+    assert requests.get(s.url("/x"), timeout=T).status_code == 200
+    default = os.path.join(s.prefix, "logs", "access.log")
+    time.sleep(0.2)
+    assert not os.path.exists(default) or os.path.getsize(default) == 0
+
+
+def test_access_log_many_requests_one_line_each(upstream, sluice_factory):
+    s = sluice_factory(kong(service("e", upstream.port, _routes())))
+    with requests.Session() as sess:
+        for i in range(100):
+            assert sess.get(s.url("/n/%d" % i), timeout=T).status_code == 200
+    lines = wait_lines(s, 100)
+    assert len(lines) == 100
+    assert all(COMBINED.match(l) for l in lines)
+
+
+def test_error_log_exists_and_records_upstream_failure(sluice_factory):
+    s = sluice_factory(kong(service("dead", closed_port(), [{"paths": ["/"]}], retries=0)))
+    assert os.path.exists(s.error_log_path)
+    before = s.error_log()
+    assert before.strip(), "error log is empty after start"
+    assert requests.get(s.url("/x"), timeout=T).status_code == 502
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and len(s.error_log()) == len(before):
+        time.sleep(0.05)
+    after = s.error_log()
+    assert len(after) > len(before), "no error log line for a refused upstream"
+    assert re.search(r"\[(error|warn|crit)\]", after[len(before):]), after[len(before):]
