@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Types of the configuration entities as the data plane sees them (kong.md §1). They are built by the
- * declarative loader (src/config/declarative.c) or, later, the store, and live in one config arena:
- * every pointer inside points into that same arena, and the whole set is immutable once published. */
+/* Types of the configuration entities as the data plane sees them (kong.md §1). They are built by
+ * the declarative loader (src/config/declarative.c) or, later, the store, and live in one config
+ * arena: every pointer inside points into that same arena, and the whole set is immutable once
+ * published. */
 #ifndef SL_ENTITY_T_H
 #define SL_ENTITY_T_H
 
@@ -55,16 +56,12 @@ struct sl_route_header {
     struct sl_strv values; /* lowercased values; one "~*..." entry is a regex */
 };
 
-enum sl_path_handling {
-    SL_PATH_HANDLING_V0 = 0,
-    SL_PATH_HANDLING_V1,
-    SL_PATH_HANDLING_MAX
-};
+enum sl_path_handling { SL_PATH_HANDLING_V0 = 0, SL_PATH_HANDLING_V1, SL_PATH_HANDLING_MAX };
 
 struct sl_route {
     char id[SL_UUID_LEN + 1];
-    const char *name; /* NULL when unset */
-    uint32_t protocols; /* SL_PROTO_BIT set; default http|https */
+    const char *name;       /* NULL when unset */
+    uint32_t protocols;     /* SL_PROTO_BIT set; default http|https */
     struct sl_strv methods; /* uppercase */
     struct sl_strv hosts;   /* may carry '*' (leftmost or rightmost label) and ':port' */
     struct sl_strv paths;   /* "/prefix" or "~regex" */
@@ -73,7 +70,7 @@ struct sl_route {
     struct sl_strv snis;
     int https_redirect_status_code; /* 426 (default), 301, 302, 307, 308 */
     int regex_priority;
-    bool strip_path;    /* default true */
+    bool strip_path; /* default true */
     enum sl_path_handling path_handling;
     bool preserve_host; /* default false */
     bool request_buffering;

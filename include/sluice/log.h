@@ -18,7 +18,8 @@ enum sl_log_level {
     SL_LOG_MAX
 };
 
-/* Parses Kong's level names (debug, info, notice, warn, error, crit, alert, emerg). -1 if unknown. */
+/* Parses Kong's level names (debug, info, notice, warn, error, crit, alert, emerg). -1 if unknown.
+ */
 int sl_log_level_parse(const char *name);
 const char *sl_log_level_name(enum sl_log_level level);
 
@@ -30,7 +31,8 @@ int sl_log_reopen(void);
 void sl_log_set_level(enum sl_log_level level);
 extern enum sl_log_level sl_log_current_level;
 
-void sl_log_write(enum sl_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sl_log_write(enum sl_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void sl_log_vwrite(enum sl_log_level level, const char *fmt, va_list ap);
 
 /* The level test is inline so that disabled debug lines cost one comparison. */

@@ -4,12 +4,12 @@
 #define SL_RC_H
 
 enum sl_rc {
-    SL_OK = 0,         /* continue */
-    SL_DECLINED = -1,  /* not applicable */
-    SL_AGAIN = -2,     /* parked on an async event; the same callback resumes */
-    SL_DONE = -3,      /* a response was produced; stop the phase */
-    SL_ERROR = -4,     /* internal failure: 500 or close, fail closed */
-    SL_ENOMEM = -5,    /* allocation failed: fail this request, never the process */
+    SL_OK = 0,        /* continue */
+    SL_DECLINED = -1, /* not applicable */
+    SL_AGAIN = -2,    /* parked on an async event; the same callback resumes */
+    SL_DONE = -3,     /* a response was produced; stop the phase */
+    SL_ERROR = -4,    /* internal failure: 500 or close, fail closed */
+    SL_ENOMEM = -5,   /* allocation failed: fail this request, never the process */
 };
 
 #endif

@@ -24,23 +24,21 @@
 static void
 usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: sluice COMMAND [OPTIONS]\n\n"
-            "The available commands are:\n"
-            "  start [-c FILE] [-p PREFIX]     start Sluice\n"
-            "  stop [-p PREFIX]                stop a running Sluice (fast)\n"
-            "  quit [-p PREFIX] [-t SECONDS]   stop gracefully, finishing in-flight requests\n"
-            "  reload [-c FILE] [-p PREFIX]    reload sluice.conf run-time values and the "
-            "declarative config\n"
-            "  restart [-c FILE] [-p PREFIX]   stop, then start\n"
-            "  health [-p PREFIX]              is Sluice running at PREFIX?\n"
-            "  check FILE                      validate a sluice.conf file\n"
-            "  config parse FILE               validate a declarative configuration file\n"
-            "  version                         print the version\n");
+    fprintf(out, "Usage: sluice COMMAND [OPTIONS]\n\n"
+                 "The available commands are:\n"
+                 "  start [-c FILE] [-p PREFIX]     start Sluice\n"
+                 "  stop [-p PREFIX]                stop a running Sluice (fast)\n"
+                 "  quit [-p PREFIX] [-t SECONDS]   stop gracefully, finishing in-flight requests\n"
+                 "  reload [-c FILE] [-p PREFIX]    reload sluice.conf run-time values and the "
+                 "declarative config\n"
+                 "  restart [-c FILE] [-p PREFIX]   stop, then start\n"
+                 "  health [-p PREFIX]              is Sluice running at PREFIX?\n"
+                 "  check FILE                      validate a sluice.conf file\n"
+                 "  config parse FILE               validate a declarative configuration file\n"
+                 "  version                         print the version\n");
 }
 
-static int __attribute__((format(printf, 1, 2)))
-fail(const char *fmt, ...)
+static int __attribute__((format(printf, 1, 2))) fail(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);

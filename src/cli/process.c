@@ -107,8 +107,9 @@ load_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
         return NULL;
     }
     if (conf->declarative_config[0] != '\0') {
-        size_t head = (size_t)snprintf(err, errlen, "failed parsing declarative configuration %s:\n",
-                                       conf->declarative_config);
+        size_t head =
+            (size_t)snprintf(err, errlen, "failed parsing declarative configuration %s:\n",
+                             conf->declarative_config);
         if (head >= errlen) {
             head = 0;
         }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The running process: start (prefix, pid file, daemonize, workers, the control loop with its signal
- * handling) and the verbs that signal a running instance through its pid file. */
+/* The running process: start (prefix, pid file, daemonize, workers, the control loop with its
+ * signal handling) and the verbs that signal a running instance through its pid file. */
 #ifndef SL_CLI_PROCESS_H
 #define SL_CLI_PROCESS_H
 

@@ -22,10 +22,9 @@ resolve_target(struct sl_service_target *t, const struct sl_service *svc)
 {
     t->service = svc;
     t->naddrs = 0;
-    bool default_port = (svc->port == 80 && (svc->protocol == SL_PROTO_HTTP ||
-                                             svc->protocol == SL_PROTO_GRPC)) ||
-                        (svc->port == 443 && (svc->protocol == SL_PROTO_HTTPS ||
-                                              svc->protocol == SL_PROTO_GRPCS));
+    bool default_port =
+        (svc->port == 80 && (svc->protocol == SL_PROTO_HTTP || svc->protocol == SL_PROTO_GRPC)) ||
+        (svc->port == 443 && (svc->protocol == SL_PROTO_HTTPS || svc->protocol == SL_PROTO_GRPCS));
     bool v6 = strchr(svc->host, ':') != NULL;
     if (default_port) {
         snprintf(t->host_header, sizeof(t->host_header), v6 ? "[%s]" : "%s", svc->host);
@@ -58,8 +57,7 @@ sl_snapshot_build(struct sl_config *config, char *err, size_t errlen)
     struct sl_arena *a = config->arena;
     struct sl_snapshot *snap = sl_arena_calloc(a, 1, sizeof(*snap));
     struct sl_route **live = sl_arena_calloc(a, config->nroutes + 1, sizeof(*live));
-    struct sl_service_target *targets =
-        sl_arena_calloc(a, config->nservices + 1, sizeof(*targets));
+    struct sl_service_target *targets = sl_arena_calloc(a, config->nservices + 1, sizeof(*targets));
     if (snap == NULL || live == NULL || targets == NULL) {
         snprintf(err, errlen, "out of memory");
         sl_config_free(config);

@@ -21,15 +21,15 @@ struct sl_service_target {
     const struct sl_service *service;
     struct sockaddr_storage addrs[SL_SNAPSHOT_MAX_ADDRS];
     socklen_t addrlens[SL_SNAPSHOT_MAX_ADDRS];
-    size_t naddrs;          /* 0: name resolution failed → 503 */
-    char host_header[300];  /* host[:port] unless the port is the scheme's default */
+    size_t naddrs;         /* 0: name resolution failed → 503 */
+    char host_header[300]; /* host[:port] unless the port is the scheme's default */
 };
 
 struct sl_snapshot {
     atomic_uint refs;
     uint64_t generation;
-    struct sl_config *config;       /* owned */
-    struct sl_router *router;       /* in config->arena */
+    struct sl_config *config;          /* owned */
+    struct sl_router *router;          /* in config->arena */
     struct sl_service_target *targets; /* indexed like config->services */
 };
 

@@ -26,7 +26,7 @@ struct cleanup {
 };
 
 struct sl_arena {
-    struct block *head;     /* current block; first block is the last of the chain */
+    struct block *head; /* current block; first block is the last of the chain */
     struct cleanup *cleanups;
     size_t block_size;
     size_t used_total;

@@ -9,10 +9,10 @@
 #include <sys/types.h>
 
 struct sl_buf {
-    char *data;   /* malloc'd, owned; NULL until first use */
-    size_t off;   /* first unread byte */
-    size_t len;   /* end of valid bytes (data[off..len) is pending) */
-    size_t cap;   /* allocated bytes */
+    char *data; /* malloc'd, owned; NULL until first use */
+    size_t off; /* first unread byte */
+    size_t len; /* end of valid bytes (data[off..len) is pending) */
+    size_t cap; /* allocated bytes */
 };
 
 static inline size_t
@@ -27,9 +27,9 @@ sl_buf_head(const struct sl_buf *b)
     return b->data + b->off;
 }
 
-/* Makes room for at least <want> free bytes at the tail, compacting first and growing up to <max_cap>
- * bytes in all. Returns the free bytes available (may be less than <want> at the cap; 0 when full),
- * or (size_t)-1 on ENOMEM. */
+/* Makes room for at least <want> free bytes at the tail, compacting first and growing up to
+ * <max_cap> bytes in all. Returns the free bytes available (may be less than <want> at the cap; 0
+ * when full), or (size_t)-1 on ENOMEM. */
 size_t sl_buf_reserve(struct sl_buf *b, size_t want, size_t max_cap);
 /* Appends <len> bytes; -1 on ENOMEM or if it would exceed <max_cap>. */
 int sl_buf_append(struct sl_buf *b, const void *p, size_t len, size_t max_cap);

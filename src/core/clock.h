@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Time helpers: monotonic milliseconds/microseconds for deadlines and latencies, wall-clock for logs. */
+/* Time helpers: monotonic milliseconds/microseconds for deadlines and latencies, wall-clock for
+ * logs. */
 #ifndef SL_CORE_CLOCK_H
 #define SL_CORE_CLOCK_H
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Fast per-thread pseudo-random numbers for request ids (not for secrets: use OpenSSL RAND_bytes). */
+/* Fast per-thread pseudo-random numbers for request ids (not for secrets: use OpenSSL RAND_bytes).
+ */
 #ifndef SL_CORE_RAND_H
 #define SL_CORE_RAND_H
 

@@ -66,9 +66,10 @@ sl_access_log_write(struct sl_session *s)
                      s->aborted ? "true" : "false");
     } else {
         strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S %z", &tm);
-        n = snprintf(line, sizeof(line), "%s - - [%s] \"%s %s HTTP/1.%d\" %d %llu \"%s\" \"%s\" %s\n",
-                     s->peer_ip, when, method, target, s->minor, s->status,
-                     (unsigned long long)s->resp_body_bytes, referer, ua, s->request_id);
+        n = snprintf(line, sizeof(line),
+                     "%s - - [%s] \"%s %s HTTP/1.%d\" %d %llu \"%s\" \"%s\" %s\n", s->peer_ip, when,
+                     method, target, s->minor, s->status, (unsigned long long)s->resp_body_bytes,
+                     referer, ua, s->request_id);
     }
     if (n > 0) {
         if ((size_t)n >= sizeof(line)) {

@@ -22,10 +22,26 @@ static bool
 is_request_header_dropped(struct sl_str name)
 {
     static const char *const names[] = {
-        "host", "connection", "keep-alive", "proxy-connection", "proxy", "te", "trailer",
-        "transfer-encoding", "content-length", "upgrade", "expect", "x-forwarded-for",
-        "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "x-forwarded-path",
-        "x-forwarded-prefix", "x-real-ip", "via", "x-sluice-request-id",
+        "host",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "content-length",
+        "upgrade",
+        "expect",
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-forwarded-host",
+        "x-forwarded-port",
+        "x-forwarded-path",
+        "x-forwarded-prefix",
+        "x-real-ip",
+        "via",
+        "x-sluice-request-id",
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (sl_str_caseeq_cstr(name, names[i])) {
@@ -39,8 +55,8 @@ static bool
 is_response_header_dropped(struct sl_str name)
 {
     static const char *const names[] = {
-        "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer",
-        "upgrade", "content-length",
+        "connection", "keep-alive", "proxy-connection", "transfer-encoding",
+        "te",         "trailer",    "upgrade",          "content-length",
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (sl_str_caseeq_cstr(name, names[i])) {
@@ -130,7 +146,8 @@ static bool
 valid_ip_text(struct sl_str v, struct sl_cidr *out)
 {
     return v.len > 0 && v.len < 64 && sl_cidr_parse(v.p, v.len, out) == 0 &&
-           out->prefix_len == (out->family == AF_INET ? 32 : 128) && memchr(v.p, '/', v.len) == NULL;
+           out->prefix_len == (out->family == AF_INET ? 32 : 128) &&
+           memchr(v.p, '/', v.len) == NULL;
 }
 
 static struct sl_str
@@ -237,9 +254,9 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
                                const struct sl_router_match *m, struct sl_buf *out)
 {
     const struct sl_conf *conf = s->worker->settings->conf;
-    bool trusted = conf->ntrusted_ips > 0 &&
-                   sl_cidr_list_match_sockaddr(conf->trusted_ips, conf->ntrusted_ips,
-                                               (const struct sockaddr *)&s->peer);
+    bool trusted =
+        conf->ntrusted_ips > 0 && sl_cidr_list_match_sockaddr(conf->trusted_ips, conf->ntrusted_ips,
+                                                              (const struct sockaddr *)&s->peer);
     const struct sl_route *route = m->route;
     const struct sl_service *svc = m->service;
 
@@ -282,16 +299,14 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
     /* Framing towards the upstream mirrors the client's: length stays length, chunked is
      * re-encoded chunk by chunk (the decoder drops extensions and trailers). */
     if (req->body == SL_H1_BODY_LENGTH) {
-        hw_printf(&w, "Content-Length: %llu\r\n",
-                       (unsigned long long)req->content_length);
+        hw_printf(&w, "Content-Length: %llu\r\n", (unsigned long long)req->content_length);
     } else if (req->body == SL_H1_BODY_CHUNKED) {
         hw_printf(&w, "Transfer-Encoding: chunked\r\n");
     }
 
     struct sl_str xff = joined(s, req->headers, req->nheaders, "x-forwarded-for");
     if (xff.len) {
-        hw_printf(&w, "X-Forwarded-For: %.*s, %s\r\n", (int)xff.len, xff.p,
-                       s->peer_ip);
+        hw_printf(&w, "X-Forwarded-For: %.*s, %s\r\n", (int)xff.len, xff.p, s->peer_ip);
     } else {
         hw_printf(&w, "X-Forwarded-For: %s\r\n", s->peer_ip);
     }
@@ -330,8 +345,7 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
 
     struct sl_str via = joined(s, req->headers, req->nheaders, "via");
     if (via.len) {
-        hw_printf(&w, "Via: %.*s, 1.%d %s\r\n", (int)via.len, via.p, req->minor,
-                       SL_SERVER_TOKEN);
+        hw_printf(&w, "Via: %.*s, 1.%d %s\r\n", (int)via.len, via.p, req->minor, SL_SERVER_TOKEN);
     } else {
         hw_printf(&w, "Via: 1.%d %s\r\n", req->minor, SL_SERVER_TOKEN);
     }
@@ -363,8 +377,7 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
 
     if (res->status == 101) {
         s->out_framing = SL_OUT_NONE;
-    } else if (s->head_request || status_has_no_body(res->status) ||
-               res->body == SL_H1_BODY_NONE) {
+    } else if (s->head_request || status_has_no_body(res->status) || res->body == SL_H1_BODY_NONE) {
         s->out_framing = SL_OUT_NONE;
     } else if (res->body == SL_H1_BODY_LENGTH) {
         s->out_framing = SL_OUT_LENGTH;
@@ -380,8 +393,7 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
 
     size_t start_len = out->len;
     struct head_writer w = {out, out->len + HEAD_MAX, false};
-    hw_printf(&w, "HTTP/1.1 %d %.*s\r\n", res->status, (int)res->reason.len,
-                   res->reason.p);
+    hw_printf(&w, "HTTP/1.1 %d %.*s\r\n", res->status, (int)res->reason.len, res->reason.p);
     struct sl_str tokens[MAX_CONN_TOKENS];
     size_t ntok = connection_tokens(res->headers, res->nheaders, tokens, MAX_CONN_TOKENS);
     bool has_server = false;
@@ -421,8 +433,7 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
     }
     if (st->headers & SL_HDR_VIA) {
         if (via.len) {
-            hw_printf(&w, "Via: %.*s, 1.1 %s\r\n", (int)via.len, via.p,
-                           SL_SERVER_TOKEN);
+            hw_printf(&w, "Via: %.*s, 1.1 %s\r\n", (int)via.len, via.p, SL_SERVER_TOKEN);
         } else {
             hw_printf(&w, "Via: 1.1 %s\r\n", SL_SERVER_TOKEN);
         }
@@ -434,11 +445,11 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
     }
     if (st->headers & SL_HDR_UPSTREAM_LATENCY) {
         hw_printf(&w, "X-Sluice-Upstream-Latency: %llu\r\n",
-                       (unsigned long long)((s->upstream_head_us - s->upstream_start_us) / 1000));
+                  (unsigned long long)((s->upstream_head_us - s->upstream_start_us) / 1000));
     }
     if (st->headers & SL_HDR_PROXY_LATENCY) {
         hw_printf(&w, "X-Sluice-Proxy-Latency: %llu\r\n",
-                       (unsigned long long)((s->upstream_start_us - s->head_done_us) / 1000));
+                  (unsigned long long)((s->upstream_start_us - s->head_done_us) / 1000));
     }
     if (st->headers & SL_HDR_UPSTREAM_STATUS) {
         hw_printf(&w, "X-Sluice-Upstream-Status: %d\r\n", res->status);

@@ -34,11 +34,11 @@ struct sl_upconn {
     struct sl_worker *worker;
     int fd;
     ev_io rio, wio;
-    struct sl_lazy_timer timer;  /* connect / write / read idle, or pool idle */
-    struct sl_buf in;            /* response bytes not yet processed */
-    struct sl_buf out;           /* request bytes; [out.off, sent) written, [sent, len) pending */
-    size_t sent;                 /* absolute index into out.data of the next byte to write */
-    bool replayable;             /* out still holds the whole request so far (from index 0) */
+    struct sl_lazy_timer timer; /* connect / write / read idle, or pool idle */
+    struct sl_buf in;           /* response bytes not yet processed */
+    struct sl_buf out;          /* request bytes; [out.off, sent) written, [sent, len) pending */
+    size_t sent;                /* absolute index into out.data of the next byte to write */
+    bool replayable;            /* out still holds the whole request so far (from index 0) */
     struct sockaddr_storage addr;
     socklen_t addrlen;
     bool connected;
@@ -53,14 +53,14 @@ struct sl_upconn {
 
 struct sl_pool {
     struct sl_upconn *buckets[SL_POOL_BUCKETS];
-    size_t idle;                 /* connections idle in all buckets */
+    size_t idle; /* connections idle in all buckets */
 };
 
 struct sl_listener {
     int fd;
     ev_io io;
     uint16_t port;
-    bool owned;                  /* this worker's own SO_REUSEPORT socket (close it on exit) */
+    bool owned; /* this worker's own SO_REUSEPORT socket (close it on exit) */
     struct sl_worker *worker;
 };
 
@@ -68,13 +68,14 @@ struct sl_worker {
     int id;
     pthread_t thread;
     struct ev_loop *loop;
-    ev_async wakeup;             /* set by sl_proxy_stop */
+    ev_async wakeup; /* set by sl_proxy_stop */
     ev_timer drain_timer;
     const struct sl_proxy_settings *settings;
     struct sl_listener *listeners;
     size_t nlisteners;
-    struct sl_snapshot *snap;    /* this worker's reference to the current snapshot */
-    struct sl_header *hdr_scratch; /* parsed header views, reused by every head this worker parses */
+    struct sl_snapshot *snap; /* this worker's reference to the current snapshot */
+    struct sl_header
+        *hdr_scratch;            /* parsed header views, reused by every head this worker parses */
     struct sl_buf head_scratch;  /* upstream request heads are built here, then copied */
     struct sl_session *sessions; /* every open client session (for drain and stop) */
     size_t nsessions;
@@ -85,20 +86,20 @@ struct sl_worker {
 
 /* Session phases (client side). */
 enum sl_phase {
-    SL_PHASE_HEAD = 0,     /* reading (or waiting for) a request head */
-    SL_PHASE_PROXY,        /* request routed; proxying to the upstream */
-    SL_PHASE_LOCAL,        /* writing a response Sluice generated */
-    SL_PHASE_TUNNEL,       /* 101 Switching Protocols: raw two-way copy */
-    SL_PHASE_CLOSING,      /* flushing the last bytes, then close */
+    SL_PHASE_HEAD = 0, /* reading (or waiting for) a request head */
+    SL_PHASE_PROXY,    /* request routed; proxying to the upstream */
+    SL_PHASE_LOCAL,    /* writing a response Sluice generated */
+    SL_PHASE_TUNNEL,   /* 101 Switching Protocols: raw two-way copy */
+    SL_PHASE_CLOSING,  /* flushing the last bytes, then close */
     SL_PHASE_MAX
 };
 
 /* How the response body is framed towards the client. */
 enum sl_out_framing {
     SL_OUT_NONE = 0,
-    SL_OUT_LENGTH,         /* Content-Length passed through */
-    SL_OUT_CHUNKED,        /* re-encoded chunked */
-    SL_OUT_CLOSE,          /* delimited by closing the connection (HTTP/1.0 client) */
+    SL_OUT_LENGTH,  /* Content-Length passed through */
+    SL_OUT_CHUNKED, /* re-encoded chunked */
+    SL_OUT_CLOSE,   /* delimited by closing the connection (HTTP/1.0 client) */
     SL_OUT_MAX
 };
 
@@ -107,29 +108,29 @@ struct sl_session {
     struct sl_session *prev, *next;
     int fd;
     ev_io rio, wio;
-    struct sl_lazy_timer timer;  /* header deadline, body/send/keep-alive idle */
+    struct sl_lazy_timer timer; /* header deadline, body/send/keep-alive idle */
     struct sockaddr_storage peer;
     char peer_ip[64];
     uint16_t peer_port;
     uint16_t local_port;
-    struct sl_buf in;            /* client bytes */
-    struct sl_buf out;           /* bytes to the client */
+    struct sl_buf in;  /* client bytes */
+    struct sl_buf out; /* bytes to the client */
     enum sl_phase phase;
-    bool close_after;            /* close once the current response is written */
+    bool close_after; /* close once the current response is written */
     bool peer_eof;
     unsigned requests;
 
     /* --- per request; reset between requests --- */
-    struct sl_arena *arena;      /* request arena */
-    struct sl_snapshot *snap;    /* reference held for the request */
+    struct sl_arena *arena;   /* request arena */
+    struct sl_snapshot *snap; /* reference held for the request */
     char request_id[33];
-    uint64_t start_us;           /* first byte of the head (or accept/keep-alive start) */
+    uint64_t start_us; /* first byte of the head (or accept/keep-alive start) */
     uint64_t head_done_us;
     uint64_t upstream_start_us;
     uint64_t upstream_head_us;
-    bool got_bytes;              /* any byte of this request arrived */
-    size_t head_scanned;         /* bytes of the pending head already parsed without result */
-    const char *method;          /* arena copies for logs and retries */
+    bool got_bytes;      /* any byte of this request arrived */
+    size_t head_scanned; /* bytes of the pending head already parsed without result */
+    const char *method;  /* arena copies for logs and retries */
     const char *target;
     const char *host;
     const char *user_agent;
@@ -140,8 +141,8 @@ struct sl_session {
     bool idempotent;
     bool req_keep_alive;
     bool upgrade_websocket;
-    struct sl_str path_norm;     /* normalised path (arena) */
-    struct sl_str host_noport;   /* Host without port, lowercased (arena) */
+    struct sl_str path_norm;   /* normalised path (arena) */
+    struct sl_str host_noport; /* Host without port, lowercased (arena) */
     const struct sl_route *route;
     const struct sl_service *service;
     const struct sl_service_target *target_addrs;
@@ -151,28 +152,28 @@ struct sl_session {
     struct sl_h1_chunked req_chunked;
     bool req_done;
     uint64_t req_body_bytes;
-    bool req_body_forwarded;     /* a body byte went into an upstream buffer */
+    bool req_body_forwarded; /* a body byte went into an upstream buffer */
     /* upstream */
     struct sl_upconn *up;
-    int tries;                   /* connection attempts made */
-    bool pool_retry_used;        /* the one transparent retry after a stale pooled connection */
-    char *up_head;               /* the upstream request head (arena), kept for retries */
+    int tries;            /* connection attempts made */
+    bool pool_retry_used; /* the one transparent retry after a stale pooled connection */
+    char *up_head;        /* the upstream request head (arena), kept for retries */
     size_t up_head_len;
-    bool got_response_bytes;     /* a response head was parsed on this attempt */
-    bool aborted;                /* the response was cut short (logged as such) */
+    bool got_response_bytes; /* a response head was parsed on this attempt */
+    bool aborted;            /* the response was cut short (logged as such) */
     size_t addr_index;
     /* response, upstream → client */
     bool resp_head_done;
-    bool resp_head_sent;         /* a response head went to the client: no error page now */
+    bool resp_head_sent; /* a response head went to the client: no error page now */
     int status;
     enum sl_h1_body resp_body;
     uint64_t resp_remaining;
     struct sl_h1_chunked resp_chunked;
     bool resp_done;
-    bool resp_keep_alive;        /* the upstream connection can be pooled after the body */
+    bool resp_keep_alive; /* the upstream connection can be pooled after the body */
     enum sl_out_framing out_framing;
-    uint64_t resp_body_bytes;    /* body bytes sent towards the client */
-    uint64_t out_total_before;   /* bytes of the response head (for the log) */
+    uint64_t resp_body_bytes;  /* body bytes sent towards the client */
+    uint64_t out_total_before; /* bytes of the response head (for the log) */
 };
 
 /* worker.c */

@@ -13,42 +13,55 @@
 #include "proxy/http_date.h"
 #include "proxy/internal.h"
 
-enum body_type {
-    BODY_JSON = 0,
-    BODY_HTML,
-    BODY_XML,
-    BODY_PLAIN,
-    BODY_GRPC,
-    BODY_MAX
-};
+enum body_type { BODY_JSON = 0, BODY_HTML, BODY_XML, BODY_PLAIN, BODY_GRPC, BODY_MAX };
 
 static const char *const mime_names[BODY_MAX] = {
-    "application/json; charset=utf-8", "text/html; charset=utf-8",
-    "application/xml; charset=utf-8", "text/plain; charset=utf-8", "",
+    "application/json; charset=utf-8",
+    "text/html; charset=utf-8",
+    "application/xml; charset=utf-8",
+    "text/plain; charset=utf-8",
+    "",
 };
 
 const char *
 sl_local_status_message(int status)
 {
     switch (status) {
-    case 400: return "Bad request";
-    case 404: return "Not found";
-    case 405: return "Method not allowed";
-    case 408: return "Request timeout";
-    case 411: return "Length required";
-    case 412: return "Precondition failed";
-    case 413: return "Payload too large";
-    case 414: return "URI too long";
-    case 417: return "Expectation failed";
+    case 400:
+        return "Bad request";
+    case 404:
+        return "Not found";
+    case 405:
+        return "Method not allowed";
+    case 408:
+        return "Request timeout";
+    case 411:
+        return "Length required";
+    case 412:
+        return "Precondition failed";
+    case 413:
+        return "Payload too large";
+    case 414:
+        return "URI too long";
+    case 417:
+        return "Expectation failed";
     case 431: /* sent as 400, like Kong's 494 */
-    case 494: return "Request header or cookie too large";
-    case 500: return "An unexpected error occurred";
-    case 501: return "Not implemented";
-    case 502: return "An invalid response was received from the upstream server";
-    case 503: return "The upstream server is currently unavailable";
-    case 504: return "The upstream server is timing out";
-    case 505: return "HTTP version not supported";
-    default: return "An unexpected error occurred";
+    case 494:
+        return "Request header or cookie too large";
+    case 500:
+        return "An unexpected error occurred";
+    case 501:
+        return "Not implemented";
+    case 502:
+        return "An invalid response was received from the upstream server";
+    case 503:
+        return "The upstream server is currently unavailable";
+    case 504:
+        return "The upstream server is timing out";
+    case 505:
+        return "HTTP version not supported";
+    default:
+        return "An unexpected error occurred";
     }
 }
 
@@ -56,28 +69,50 @@ static const char *
 reason_phrase(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Not Allowed";
-    case 408: return "Request Time-out";
-    case 411: return "Length Required";
-    case 413: return "Request Entity Too Large";
-    case 414: return "Request-URI Too Large";
-    case 417: return "Expectation Failed";
-    case 426: return "Upgrade Required";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Temporarily Unavailable";
-    case 504: return "Gateway Time-out";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 100:
+        return "Continue";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Not Allowed";
+    case 408:
+        return "Request Time-out";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Request Entity Too Large";
+    case 414:
+        return "Request-URI Too Large";
+    case 417:
+        return "Expectation Failed";
+    case 426:
+        return "Upgrade Required";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Temporarily Unavailable";
+    case 504:
+        return "Gateway Time-out";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Unknown";
     }
 }
 
@@ -102,8 +137,9 @@ mime_of(const char *p, size_t len)
         const char *name;
         enum body_type t;
     } known[] = {
-        {"application/json", BODY_JSON}, {"text/html", BODY_HTML}, {"application/xml", BODY_XML},
-        {"text/plain", BODY_PLAIN},      {"application/grpc", BODY_GRPC},
+        {"application/json", BODY_JSON}, {"text/html", BODY_HTML},
+        {"application/xml", BODY_XML},   {"text/plain", BODY_PLAIN},
+        {"application/grpc", BODY_GRPC},
     };
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
         if (strlen(known[i].name) == len && strncasecmp(known[i].name, p, len) == 0) {
@@ -172,7 +208,7 @@ response_type(const char *accept)
 
 void
 sl_local_response(struct sl_session *s, int status, const char *message, bool default_json,
-                   const char *extra_headers)
+                  const char *extra_headers)
 {
     const struct sl_proxy_settings *st = s->worker->settings;
     int wire_status = status == 494 || status == 431 ? 400 : status;
@@ -200,10 +236,11 @@ sl_local_response(struct sl_session *s, int status, const char *message, bool de
                         message, s->request_id);
         break;
     case BODY_XML:
-        blen = snprintf(body, sizeof(body),
-                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<error>\n  <message>%s</message>\n"
-                        "  <requestid>%s</requestid>\n</error>\n",
-                        message, s->request_id);
+        blen = snprintf(
+            body, sizeof(body),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<error>\n  <message>%s</message>\n"
+            "  <requestid>%s</requestid>\n</error>\n",
+            message, s->request_id);
         break;
     case BODY_PLAIN:
         blen = snprintf(body, sizeof(body), "%s\nrequest_id: %s\n", message, s->request_id);

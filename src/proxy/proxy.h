@@ -13,21 +13,21 @@
 /* Settings the data plane reads on every request, derived once from sluice.conf at start (and
  * replaced wholesale on reload). Immutable while workers run. */
 struct sl_proxy_settings {
-    const struct sl_conf *conf;      /* owned by the caller; outlives the workers */
+    const struct sl_conf *conf; /* owned by the caller; outlives the workers */
     size_t max_request_line;
     size_t max_header_line;
     size_t max_header_bytes;
     size_t max_headers;
-    uint64_t max_body_bytes;         /* 0 = unlimited */
+    uint64_t max_body_bytes; /* 0 = unlimited */
     int client_header_timeout_ms;
     int client_body_timeout_ms;
     int send_timeout_ms;
     int keepalive_timeout_ms;
-    int pool_size;                   /* idle upstream connections kept per address, per worker */
+    int pool_size; /* idle upstream connections kept per address, per worker */
     int pool_max_requests;
     int pool_idle_timeout_ms;
-    unsigned headers;                /* enum sl_header_flag */
-    int access_log_fd;               /* -1 when off */
+    unsigned headers;  /* enum sl_header_flag */
+    int access_log_fd; /* -1 when off */
     bool access_log_json;
 };
 

@@ -26,9 +26,9 @@
 enum upstream_failure {
     UP_CONNECT_ERROR = 0, /* refused, unreachable: nothing was sent */
     UP_CONNECT_TIMEOUT,
-    UP_IO_ERROR,          /* reset or EOF before a complete response head */
-    UP_TIMEOUT,           /* write or read idle timeout */
-    UP_INVALID_RESPONSE,  /* the response head failed the strict parser */
+    UP_IO_ERROR,         /* reset or EOF before a complete response head */
+    UP_TIMEOUT,          /* write or read idle timeout */
+    UP_INVALID_RESPONSE, /* the response head failed the strict parser */
     UP_FAILURE_MAX
 };
 
@@ -323,9 +323,9 @@ https_redirect(struct sl_session *s, const struct sl_route *route, const struct 
         /* Kong answers with Connection: Upgrade; the local response already set Connection. */
         return;
     }
-    char *loc = sl_arena_sprintf(s->arena, "Location: https://%.*s%.*s\r\n",
-                                 (int)s->host_noport.len, s->host_noport.p, (int)req->target.len,
-                                 req->target.p);
+    char *loc =
+        sl_arena_sprintf(s->arena, "Location: https://%.*s%.*s\r\n", (int)s->host_noport.len,
+                         s->host_noport.p, (int)req->target.len, req->target.p);
     s->close_after = s->close_after || !s->req_done;
     sl_local_response(s, code, "", true, loc); /* "": redirects carry no body */
 }
@@ -393,8 +393,8 @@ process_head(struct sl_session *s)
         s->head_scanned = have; /* nothing new can complete the head: skip the re-parse */
         return 0;
     }
-    int rc = sl_h1_parse_request(sl_buf_head(&s->in), have, &lim, &req, w->hdr_scratch,
-                                 st->max_headers);
+    int rc =
+        sl_h1_parse_request(sl_buf_head(&s->in), have, &lim, &req, w->hdr_scratch, st->max_headers);
     if (rc == 0) {
         if (s->peer_eof) {
             sl_session_close(s);
@@ -432,8 +432,8 @@ process_head(struct sl_session *s)
     s->req_keep_alive = req.keep_alive;
     s->req_body = req.body;
     s->req_remaining = req.body == SL_H1_BODY_LENGTH ? req.content_length : 0;
-    s->req_done = req.body == SL_H1_BODY_NONE ||
-                  (req.body == SL_H1_BODY_LENGTH && req.content_length == 0);
+    s->req_done =
+        req.body == SL_H1_BODY_NONE || (req.body == SL_H1_BODY_LENGTH && req.content_length == 0);
     if (w->draining || !req.keep_alive) {
         s->close_after = true;
     }
@@ -595,8 +595,11 @@ start_upstream(struct sl_session *s)
 }
 
 static const char *const failure_names[UP_FAILURE_MAX] = {
-    "connect() failed", "connect() timed out", "connection reset or closed prematurely",
-    "upstream timed out", "upstream sent an invalid response",
+    "connect() failed",
+    "connect() timed out",
+    "connection reset or closed prematurely",
+    "upstream timed out",
+    "upstream sent an invalid response",
 };
 
 /* nginx proxy_next_upstream "error timeout" with non-idempotent requests kept to one attempt once
@@ -605,8 +608,8 @@ static int
 upstream_failed(struct sl_session *s, enum upstream_failure why)
 {
     struct sl_upconn *c = s->up;
-    bool nothing_received = c == NULL || (!s->resp_head_done && sl_buf_pending(&c->in) == 0 &&
-                                          !s->got_response_bytes);
+    bool nothing_received =
+        c == NULL || (!s->resp_head_done && sl_buf_pending(&c->in) == 0 && !s->got_response_bytes);
     bool replayable = c == NULL || c->replayable;
     sl_log(SL_LOG_ERR, "%s while proxying %s %s to service %s (attempt %d)", failure_names[why],
            s->method ? s->method : "-", s->target ? s->target : "-",
@@ -618,8 +621,8 @@ upstream_failed(struct sl_session *s, enum upstream_failure why)
         return CLOSED;
     }
     bool retry = false;
-    bool stale_pooled = c != NULL && c->reused && why == UP_IO_ERROR && nothing_received &&
-                        !s->pool_retry_used;
+    bool stale_pooled =
+        c != NULL && c->reused && why == UP_IO_ERROR && nothing_received && !s->pool_retry_used;
     if (stale_pooled && replayable) {
         s->pool_retry_used = true;
         s->tries--; /* the stale attempt does not count against service.retries */
@@ -727,8 +730,8 @@ pump_response(struct sl_session *s)
         if (sl_buf_pending(&c->in) == 0) {
             return progress;
         }
-        struct sl_h1_limits lim = {st->max_header_line, st->max_header_line,
-                                   st->max_header_bytes, st->max_headers};
+        struct sl_h1_limits lim = {st->max_header_line, st->max_header_line, st->max_header_bytes,
+                                   st->max_headers};
         struct sl_h1_response res;
         int rc = sl_h1_parse_response(sl_buf_head(&c->in), sl_buf_pending(&c->in), &lim,
                                       s->head_request, &res, w->hdr_scratch, st->max_headers);
@@ -818,8 +821,10 @@ pump_response(struct sl_session *s)
             return 1;
         }
         /* Truncated: the client must see an incomplete message, never a clean end. */
-        sl_log(SL_LOG_ERR, "upstream prematurely closed connection while reading the response "
-                           "body of %s %s", s->method, s->target);
+        sl_log(SL_LOG_ERR,
+               "upstream prematurely closed connection while reading the response "
+               "body of %s %s",
+               s->method, s->target);
         s->close_after = true;
         s->aborted = true;
         sl_access_log_write(s);
@@ -977,8 +982,10 @@ run(struct sl_session *s)
                 r = 1;
             } else if (s->phase == SL_PHASE_PROXY && s->peer_eof && !s->req_done &&
                        sl_buf_pending(&s->in) == 0) {
-                sl_log(SL_LOG_INFO, "client %s closed the connection before sending the whole "
-                                    "request body", s->peer_ip);
+                sl_log(SL_LOG_INFO,
+                       "client %s closed the connection before sending the whole "
+                       "request body",
+                       s->peer_ip);
                 sl_session_close(s);
                 return CLOSED;
             }
@@ -1113,8 +1120,8 @@ sl_session_upstream_event(struct sl_session *s, int revents)
         }
     }
     if (revents & EV_READ) {
-        ssize_t n = sl_buf_read_fd(&c->in, c->fd, s->worker->settings->max_header_bytes +
-                                                      SL_PROXY_HIGH_WATER);
+        ssize_t n = sl_buf_read_fd(&c->in, c->fd,
+                                   s->worker->settings->max_header_bytes + SL_PROXY_HIGH_WATER);
         if (n == 0) {
             c->eof = true;
         } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -1175,8 +1182,9 @@ sl_session_start(struct sl_worker *w, int fd, const struct sockaddr *peer, sockl
     s->fd = fd;
     memcpy(&s->peer, peer, plen);
     sl_sockaddr_ip(peer, s->peer_ip, sizeof(s->peer_ip));
-    s->peer_port = ntohs(peer->sa_family == AF_INET6 ? ((const struct sockaddr_in6 *)peer)->sin6_port
-                                                      : ((const struct sockaddr_in *)peer)->sin_port);
+    s->peer_port =
+        ntohs(peer->sa_family == AF_INET6 ? ((const struct sockaddr_in6 *)peer)->sin6_port
+                                          : ((const struct sockaddr_in *)peer)->sin_port);
     s->local_port = local_port;
     s->phase = SL_PHASE_HEAD;
     ev_io_init(&s->rio, on_client_io, fd, EV_READ);

@@ -18,9 +18,9 @@
 
 static struct sl_worker *workers;
 static int nworkers;
-static int *shared_fds;        /* one per listen entry without reuseport, else -1 */
+static int *shared_fds; /* one per listen entry without reuseport, else -1 */
 static size_t nlisten;
-static atomic_int stop_mode;   /* 0 run, 1 graceful, 2 fast */
+static atomic_int stop_mode; /* 0 run, 1 graceful, 2 fast */
 static int drain_timeout_ms;
 
 static int
@@ -126,8 +126,7 @@ static void
 on_drain_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 {
     struct sl_worker *w = t->data;
-    sl_log(SL_LOG_NOTICE, "worker %d: drain timeout, closing %zu connections", w->id,
-           w->nsessions);
+    sl_log(SL_LOG_NOTICE, "worker %d: drain timeout, closing %zu connections", w->id, w->nsessions);
     ev_break(loop, EVBREAK_ALL);
 }
 
@@ -200,8 +199,10 @@ sl_proxy_start(const struct sl_proxy_settings *settings, int n, char *err, size_
         const struct sl_listen *l = &conf->proxy_listen[i];
         shared_fds[i] = -1;
         if (l->ssl) {
-            sl_log(SL_LOG_WARN, "proxy_listen %s:%u ssl: TLS termination is not implemented yet; "
-                                "this listener is not opened", l->host, (unsigned)l->port);
+            sl_log(SL_LOG_WARN,
+                   "proxy_listen %s:%u ssl: TLS termination is not implemented yet; "
+                   "this listener is not opened",
+                   l->host, (unsigned)l->port);
             continue;
         }
         if (!l->reuseport) {
