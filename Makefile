@@ -114,7 +114,7 @@ bench: all
 	@./scripts/install-deps.sh bench
 	./bench/run.sh
 
-lint:
+lint: $(BUILD)/libsluice.a
 	clang-format --dry-run --Werror $$(find src include tests/unit fuzz -name '*.[ch]')
 	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability \
 		--suppress=missingIncludeSystem -Iinclude -Isrc src

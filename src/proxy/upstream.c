@@ -68,6 +68,7 @@ pool_unlink(struct sl_worker *w, struct sl_upconn *c)
         }
         c->pool_prev = NULL;
         c->pool_next = NULL;
+        w->pool.bucket_len[c->pool_bucket]--;
         w->pool.idle--;
     }
 }
@@ -144,15 +145,19 @@ sl_pool_put(struct sl_worker *w, struct sl_upconn *c)
         return;
     }
     unsigned h = addr_hash((struct sockaddr *)&c->addr);
-    size_t same = 0;
-    for (struct sl_upconn *o = w->pool.buckets[h]; o != NULL; o = o->pool_next) {
-        if (addr_eq(&o->addr, (struct sockaddr *)&c->addr, c->addrlen)) {
-            same++;
+    /* The bucket's size bounds the count for this address, so the list is only walked when the
+     * bucket alone could reach pool_size. */
+    if (w->pool.bucket_len[h] >= (size_t)st->pool_size) {
+        size_t same = 0;
+        for (struct sl_upconn *o = w->pool.buckets[h]; o != NULL; o = o->pool_next) {
+            if (addr_eq(&o->addr, (struct sockaddr *)&c->addr, c->addrlen)) {
+                same++;
+            }
         }
-    }
-    if (same >= (size_t)st->pool_size) {
-        sl_upconn_close(c);
-        return;
+        if (same >= (size_t)st->pool_size) {
+            sl_upconn_close(c);
+            return;
+        }
     }
     /* Small buffers stay for the next request; large ones are returned to the allocator. */
     if (c->in.cap > 16384) {
@@ -170,7 +175,9 @@ sl_pool_put(struct sl_worker *w, struct sl_upconn *c)
         c->pool_next->pool_prev = &c->pool_next;
     }
     c->pool_prev = &w->pool.buckets[h];
+    c->pool_bucket = h;
     w->pool.buckets[h] = c;
+    w->pool.bucket_len[h]++;
     w->pool.idle++;
     if (!ev_is_active(&c->rio)) {
         ev_io_start(w->loop, &c->rio);
