@@ -72,6 +72,7 @@ unit-%: $(BUILD)/tests/unit-%
 
 deps:
 	@./scripts/install-deps.sh test
+	@./scripts/install-deps.sh fuzz
 
 unit: $(BUILD)/tests/unit
 	$(BUILD)/tests/unit --jobs 2
@@ -79,10 +80,13 @@ unit: $(BUILD)/tests/unit
 integration: $(BUILD)/sluice
 	SLUICE_BIN=$(abspath $(BUILD)/sluice) $(PY) -m pytest -q tests/integration tests/wire
 
+# The whole suite CI runs: unit, integration and wire tests, then every fuzzer for a short while.
+TEST_FUZZ_SECONDS ?= 10
 test: deps
 	$(MAKE) all $(BUILD)/tests/unit
 	$(MAKE) unit
 	$(MAKE) integration
+	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 run: deps all
 	@mkdir -p $(BUILD)/run
@@ -90,24 +94,38 @@ run: deps all
 
 asan:
 	@./scripts/install-deps.sh test
-	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined" \
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 		LDFLAGS="-fsanitize=address,undefined" build-asan/sluice build-asan/tests/unit
 	ASAN_OPTIONS=detect_leaks=1 build-asan/tests/unit --jobs 2
 	SLUICE_BIN=$(abspath build-asan/sluice) ASAN_OPTIONS=detect_leaks=0 $(PY) -m pytest -q tests/integration tests/wire
 
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
-FUZZ_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Isrc $(PKG_CFLAGS)
+FUZZ_FLAGS   := -std=gnu11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
+                -Iinclude -Isrc $(PKG_CFLAGS)
+FUZZ_OBJ     := $(LIB_SRC:%.c=build-fuzz/obj/%.o)
 
+# The library is compiled once with coverage and sanitizers; each target links against it.
+build-fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+
+build-fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJ)
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
+
+# Each target runs for FUZZ_SECONDS from its seed corpus; a crash, a leak or a sanitizer report
+# fails the target (its log is printed).
 fuzz:
 	@./scripts/install-deps.sh fuzz
-	@mkdir -p build-fuzz
+	$(MAKE) $(addprefix build-fuzz/,$(FUZZ_TARGETS))
 	@set -e; for t in $(FUZZ_TARGETS); do \
-	  clang $(FUZZ_CFLAGS) -o build-fuzz/$$t fuzz/$$t.c $(LIB_SRC) $(PKG_LIBS); \
 	  mkdir -p build-fuzz/corpus-$$t; \
 	  echo "== $$t ($(FUZZ_SECONDS)s)"; \
-	  build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	     build-fuzz/corpus-$$t fuzz/corpus/$${t#fuzz_} 2>&1 | tail -5; \
+	  if ! build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	       build-fuzz/corpus-$$t fuzz/corpus/$${t#fuzz_} > build-fuzz/$$t.log 2>&1; then \
+	    tail -60 build-fuzz/$$t.log; echo "FUZZ FAILURE: $$t"; exit 1; \
+	  fi; \
+	  grep -E 'number_of_executed_units|peak_rss' build-fuzz/$$t.log; \
 	done
 
 bench: all
