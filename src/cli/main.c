@@ -194,10 +194,9 @@ main(int argc, char **argv)
         usage(stderr);
         return 1;
     }
-    struct sl_conf *conf = calloc(1, sizeof(*conf));
-    if (conf == NULL) {
-        return fail("%s", "out of memory");
-    }
+    /* The configuration lives as long as the process (workers read it until they stop). */
+    static struct sl_conf conf_storage;
+    struct sl_conf *conf = &conf_storage;
     if (load_conf(conf, &o) != 0) {
         return 1;
     }

@@ -172,8 +172,9 @@ def test_20mb_streamed_response_bounded_memory(env, path):
         body = _dechunk(body)
     assert len(body) == n
     assert hashlib.sha256(body).hexdigest() == U.pattern_sha256(n)
+    if s.sanitized():
+        pytest.skip("memory bound not meaningful under a sanitizer build (body checked above)")
     growth_mb = (peak - base) / 1024.0
-    print("rss base %d kB peak %d kB growth %.1f MB" % (base, peak, growth_mb))
     # Below the 20 MB size on purpose: buffering the whole response (no backpressure while the
     # client stalls) must fail this, not just pathological growth.
     assert growth_mb < 12, "RSS grew by %.1f MB while streaming 20 MB" % growth_mb

@@ -311,6 +311,16 @@ class Sluice:
         """Runs `sluice <args>` with this instance's environment."""
         return cli(*args, env=self.env, timeout=timeout, cwd=self.dir)
 
+    def sanitized(self):
+        """True if the running binary is an ASan/UBSan/TSan build (its memory figures are not
+        representative: shadow memory and quarantine)."""
+        try:
+            with open("/proc/%d/maps" % self.pid) as f:
+                maps = f.read()
+        except OSError:
+            return False
+        return any(lib in maps for lib in ("libasan", "libtsan", "libubsan", "libhwasan"))
+
     def rss_kb(self):
         """VmRSS of the process in KiB (from /proc)."""
         with open("/proc/%d/status" % self.pid) as f:
