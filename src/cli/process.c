@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin/admin.h"
 #include "cli/process.h"
 #include "config/declarative.h"
 #include "config/snapshot.h"
@@ -94,6 +95,30 @@ prepare_prefix(const struct sl_conf *conf)
     return 0;
 }
 
+/* /status reports the MD5 of the configuration text, as Kong's configuration_hash. */
+static void
+record_config_hash(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        return;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    char chunk[65536];
+    size_t n;
+    while (mem != NULL && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        fwrite(chunk, 1, n, mem);
+    }
+    fclose(f);
+    if (mem != NULL) {
+        fclose(mem);
+        sl_admin_set_config_hash(text, len);
+        free(text);
+    }
+}
+
 /* Loads the configuration the data plane will serve and compiles it into a snapshot. */
 static struct sl_snapshot *
 load_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
@@ -128,6 +153,9 @@ load_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
     }
     if (cfg == NULL) {
         return NULL;
+    }
+    if (conf->declarative_config[0] != '\0') {
+        record_config_hash(conf->declarative_config);
     }
     return sl_snapshot_build(cfg, err, errlen);
 }
@@ -341,6 +369,16 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
         notify(notify_fd, err);
         return 1;
     }
+    struct ev_loop *loop = ev_default_loop(EVFLAG_SIGNALFD);
+    if (sl_admin_start(loop, conf, err, sizeof(err)) < 0) {
+        sl_log(SL_LOG_CRIT, "%s", err);
+        sl_proxy_stop(false, 0);
+        if (notify_fd < 0) {
+            fprintf(stderr, "Error: %s\n", err);
+        }
+        notify(notify_fd, err);
+        return 1;
+    }
     if (write_pid_file(conf) < 0) {
         sl_log(SL_LOG_WARN, "could not write the pid file: %s", strerror(errno));
     }
@@ -355,7 +393,6 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
         }
     }
 
-    struct ev_loop *loop = ev_default_loop(EVFLAG_SIGNALFD);
     ev_signal sig_term, sig_int, sig_quit, sig_hup, sig_usr1;
     ev_signal_init(&sig_term, on_stop_signal, SIGTERM);
     ev_signal_init(&sig_int, on_stop_signal, SIGINT);
@@ -369,6 +406,7 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
     ev_signal_start(loop, &sig_usr1);
     ev_run(loop, 0);
 
+    sl_admin_stop(loop);
     sl_proxy_stop(graceful_stop, conf->quit_timeout_s * 1000);
     sl_snapshot_clear();
     char path[PATH_MAX];

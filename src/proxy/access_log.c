@@ -2,6 +2,7 @@
 /* The access log: one line per request, after its last byte was queued (it never delays the
  * response). nginx's `combined` format, or one JSON object per line. One write(2) per line on an
  * O_APPEND descriptor shared by all workers, so lines never interleave. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -36,6 +37,8 @@ void
 sl_access_log_write(struct sl_session *s)
 {
     const struct sl_proxy_settings *st = s->worker->settings;
+    /* Called once per finished request, so it also counts them for the Status API. */
+    atomic_fetch_add_explicit(&sl_proxy_stats.total_requests, 1, memory_order_relaxed);
     if (st->access_log_fd < 0) {
         return;
     }

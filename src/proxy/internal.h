@@ -48,14 +48,14 @@ struct sl_upconn {
     struct sl_session *owner;    /* NULL while idle in the pool */
     struct sl_upconn *pool_next; /* bucket chain while idle */
     struct sl_upconn **pool_prev;
-    unsigned pool_bucket;        /* bucket index while idle */
+    unsigned pool_bucket; /* bucket index while idle */
     uint64_t idle_since_us;
 };
 
 struct sl_pool {
     struct sl_upconn *buckets[SL_POOL_BUCKETS];
     size_t bucket_len[SL_POOL_BUCKETS]; /* idle connections in each bucket */
-    size_t idle; /* connections idle in all buckets */
+    size_t idle;                        /* connections idle in all buckets */
 };
 
 struct sl_listener {

@@ -4,6 +4,7 @@
 #ifndef SL_PROXY_H
 #define SL_PROXY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,14 @@ struct sl_proxy_settings {
     int access_log_fd; /* -1 when off */
     bool access_log_json;
 };
+
+/* Process-wide counters for the Status API (relaxed atomics: exact totals, no ordering). */
+struct sl_proxy_stats {
+    _Atomic unsigned long long connections_accepted;
+    _Atomic unsigned long long connections_active;
+    _Atomic unsigned long long total_requests;
+};
+extern struct sl_proxy_stats sl_proxy_stats;
 
 /* Starts <n> worker threads serving the conf's proxy_listen addresses. Listening sockets are
  * opened here (so bind errors are reported before daemonizing completes). Returns 0, or -1 with a

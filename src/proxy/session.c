@@ -1198,6 +1198,7 @@ sl_session_start(struct sl_worker *w, int fd, const struct sockaddr *peer, sockl
     }
     w->sessions = s;
     w->nsessions++;
+    atomic_fetch_add_explicit(&sl_proxy_stats.connections_active, 1, memory_order_relaxed);
     /* The first request gets the header timeout from accept (nginx client_header_timeout). */
     set_client_timer(s, w->settings->client_header_timeout_ms);
     ev_io_start(w->loop, &s->rio);

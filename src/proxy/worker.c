@@ -16,6 +16,8 @@
 #include "proxy/internal.h"
 #include "sluice/log.h"
 
+struct sl_proxy_stats sl_proxy_stats;
+
 static struct sl_worker *workers;
 static int nworkers;
 static int *shared_fds; /* one per listen entry without reuseport, else -1 */
@@ -83,6 +85,7 @@ sl_worker_session_closed(struct sl_worker *w, struct sl_session *s)
         s->next->prev = s->prev;
     }
     w->nsessions--;
+    atomic_fetch_sub_explicit(&sl_proxy_stats.connections_active, 1, memory_order_relaxed);
     if (w->draining && w->nsessions == 0) {
         ev_break(w->loop, EVBREAK_ALL);
     }
@@ -106,6 +109,7 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        atomic_fetch_add_explicit(&sl_proxy_stats.connections_accepted, 1, memory_order_relaxed);
         sl_session_start(w, fd, (struct sockaddr *)&peer, plen, l->port);
     }
 }

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The Admin API (kong.md §2): an HTTP/1.1 server on `admin_listen`, run by the control thread on
+ * its own loop, parsing requests with the same strict parser as the proxy. This first part serves
+ * the node endpoints (/, /status, /endpoints), read-only services and routes from the running
+ * snapshot, and the DB-less /config endpoint; entity writes answer Kong's DB-less 405 until the
+ * store exists. */
+#ifndef SL_ADMIN_H
+#define SL_ADMIN_H
+
+#include <ev.h>
+#include <stddef.h>
+
+#include "config/conf.h"
+
+/* Opens the admin listeners on <loop>. <conf> outlives the server. Returns 0, or -1 with a message
+ * in <err> (bind failures). Control thread only. */
+int sl_admin_start(struct ev_loop *loop, const struct sl_conf *conf, char *err, size_t errlen);
+/* Closes the listeners and every admin connection. */
+void sl_admin_stop(struct ev_loop *loop);
+
+/* Loads <text> as a declarative configuration and publishes it (POST /config, SIGHUP). Returns 0,
+ * or -1 with Kong-style error lines in <err>. Records the configuration hash. */
+int sl_admin_apply_declarative(const char *text, size_t len, const char *name, char *err,
+                               size_t errlen);
+/* The MD5 hex of the running configuration (32 zeros when empty), as /status reports it. */
+const char *sl_admin_config_hash(void);
+void sl_admin_set_config_hash(const char *text, size_t len);
+
+#endif

@@ -1,0 +1,744 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Admin API endpoints (kong.md §2.2-2.5, §6.2). Entities are read from the running snapshot; in
+ * DB-less mode writes answer Kong's 405 and /config replaces the whole configuration atomically. */
+#include <openssl/evp.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "admin/admin.h"
+#include "admin/internal.h"
+#include "admin/render.h"
+#include "config/declarative.h"
+#include "config/snapshot.h"
+#include "core/version.h"
+#include "proxy/proxy.h"
+#include "sluice/log.h"
+
+/* The Kong Admin API level Sluice answers as, so that Kong's tools pick their 3.x behaviour. */
+#define KONG_API_VERSION "3.10.0"
+
+static char config_hash[33] = "00000000000000000000000000000000";
+static char node_id[37];
+
+void
+sl_admin_message(struct sl_admin_response *res, int status, const char *message)
+{
+    res->status = status;
+    res->body = json_pack("{s:s}", "message", message);
+}
+
+static void
+kong_error(struct sl_admin_response *res, int status, int code, const char *name,
+           const char *message)
+{
+    res->status = status;
+    res->body = json_pack("{s:i,s:s,s:s}", "code", code, "name", name, "message", message);
+}
+
+static int
+hexval(int c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+long
+sl_admin_url_decode(const char *in, size_t len, char *out, size_t outlen, bool form)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (n + 1 >= outlen) {
+            return -1;
+        }
+        char ch = in[i];
+        if (ch == '%') {
+            if (i + 2 >= len) {
+                return -1;
+            }
+            int hi = hexval((unsigned char)in[i + 1]);
+            int lo = hexval((unsigned char)in[i + 2]);
+            if (hi < 0 || lo < 0) {
+                return -1;
+            }
+            ch = (char)(hi * 16 + lo);
+            i += 2;
+            if (ch == '\0') {
+                return -1;
+            }
+        } else if (form && ch == '+') {
+            ch = ' ';
+        }
+        out[n++] = ch;
+    }
+    out[n] = '\0';
+    return (long)n;
+}
+
+bool
+sl_admin_query_param(const char *query, const char *name, char *out, size_t outlen)
+{
+    size_t nlen = strlen(name);
+    const char *p = query;
+    while (p && *p) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        if (len >= nlen && strncmp(p, name, nlen) == 0 && (len == nlen || p[nlen] == '=')) {
+            const char *v = len == nlen ? p + len : p + nlen + 1;
+            size_t vlen = len == nlen ? 0 : len - nlen - 1;
+            return sl_admin_url_decode(v, vlen, out, outlen, true) >= 0;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return false;
+}
+
+void
+sl_admin_set_config_hash(const char *text, size_t len)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (len == 0) {
+        memset(config_hash, '0', 32);
+        config_hash[32] = '\0';
+        return;
+    }
+    EVP_Digest(text, len, md, &mdlen, EVP_md5(), NULL);
+    for (unsigned i = 0; i < mdlen && i < 16; i++) {
+        snprintf(config_hash + 2 * i, 3, "%02x", md[i]);
+    }
+}
+
+const char *
+sl_admin_config_hash(void)
+{
+    return config_hash;
+}
+
+int
+sl_admin_apply_declarative(const char *text, size_t len, const char *name, char *err, size_t errlen)
+{
+    char warn[4096] = "";
+    struct sl_declarative_opts opts = {.warn = warn, .warnlen = sizeof(warn)};
+    struct sl_config *cfg = sl_declarative_load_string_opts(text, len, name, &opts, err, errlen);
+    if (cfg == NULL) {
+        return -1;
+    }
+    struct sl_snapshot *snap = sl_snapshot_build(cfg, err, errlen);
+    if (snap == NULL) {
+        return -1;
+    }
+    sl_snapshot_publish(snap);
+    sl_admin_set_config_hash(text, len);
+    return 0;
+}
+
+/* ---- helpers over the running snapshot ------------------------------------------------------ */
+
+static bool
+is_uuid(const char *s)
+{
+    if (strlen(s) != 36) {
+        return false;
+    }
+    for (int i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : hexval((unsigned char)s[i]) < 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static const struct sl_service *
+find_service(const struct sl_config *cfg, const char *key)
+{
+    bool uuid = is_uuid(key);
+    for (size_t i = 0; i < cfg->nservices; i++) {
+        const struct sl_service *s = cfg->services[i];
+        if (uuid ? strcasecmp(s->id, key) == 0 : (s->name && strcmp(s->name, key) == 0)) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+static const struct sl_route *
+find_route(const struct sl_config *cfg, const char *key)
+{
+    bool uuid = is_uuid(key);
+    for (size_t i = 0; i < cfg->nroutes; i++) {
+        const struct sl_route *r = cfg->routes[i];
+        if (uuid ? strcasecmp(r->id, key) == 0 : (r->name && strcmp(r->name, key) == 0)) {
+            return r;
+        }
+    }
+    return NULL;
+}
+
+static bool
+has_tag(const struct sl_strv *tags, const char *tag, size_t len)
+{
+    for (size_t i = 0; i < tags->n; i++) {
+        if (strlen(tags->v[i]) == len && strncmp(tags->v[i], tag, len) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ?tags=a,b (all) or a/b (any), at most 5 (kong.md §2.3). -1: invalid filter. */
+static int
+tags_match(const struct sl_strv *tags, const char *filter)
+{
+    bool any = strchr(filter, '/') != NULL, all = strchr(filter, ',') != NULL;
+    if (any && all) {
+        return -1;
+    }
+    char sep = any ? '/' : ',';
+    int count = 0;
+    bool result = !any;
+    for (const char *p = filter;;) {
+        const char *e = strchr(p, sep);
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (++count > 5 || len == 0) {
+            return -1;
+        }
+        bool hit = has_tag(tags, p, len);
+        result = any ? (result || hit) : (result && hit);
+        if (e == NULL) {
+            break;
+        }
+        p = e + 1;
+    }
+    return result;
+}
+
+enum list_kind { LIST_SERVICES = 0, LIST_ROUTES, LIST_MAX };
+
+/* Kong's paginated list: {data, next, offset}; the offset is opaque (base64 of the position). */
+static void
+list_entities(const struct sl_admin_request *req, struct sl_admin_response *res,
+              const struct sl_config *cfg, enum list_kind kind, const struct sl_service *parent,
+              const char *base_path)
+{
+    char val[256];
+    long size = 100;
+    if (sl_admin_query_param(req->query, "size", val, sizeof(val))) {
+        char *end;
+        size = strtol(val, &end, 10);
+        if (*end != '\0' || size < 1 || size > 1000) {
+            kong_error(res, 400, 9, "invalid size", "size must be an integer between 1 and 1000");
+            return;
+        }
+    }
+    size_t start = 0;
+    if (sl_admin_query_param(req->query, "offset", val, sizeof(val))) {
+        unsigned char raw[64];
+        int n = EVP_DecodeBlock(raw, (const unsigned char *)val, (int)strlen(val));
+        char *end;
+        long pos = n > 0 ? strtol((char *)raw, &end, 10) : -1;
+        if (n <= 0 || pos < 0) {
+            char msg[400];
+            snprintf(msg, sizeof(msg), "'%.200s' is not a valid offset: bad base64 encoding", val);
+            kong_error(res, 400, 7, "invalid offset", msg);
+            return;
+        }
+        start = (size_t)pos;
+    }
+    char tagfilter[256] = "";
+    bool filtered = sl_admin_query_param(req->query, "tags", tagfilter, sizeof(tagfilter));
+
+    json_t *data = json_array();
+    size_t total = kind == LIST_SERVICES ? cfg->nservices : cfg->nroutes;
+    size_t i = start, emitted = 0;
+    for (; i < total && emitted < (size_t)size; i++) {
+        const struct sl_strv *tags;
+        json_t *item;
+        if (kind == LIST_SERVICES) {
+            tags = &cfg->services[i]->tags;
+        } else {
+            if (parent != NULL && cfg->routes[i]->service != parent) {
+                continue;
+            }
+            tags = &cfg->routes[i]->tags;
+        }
+        if (filtered) {
+            int m = tags_match(tags, tagfilter);
+            if (m < 0) {
+                json_decref(data);
+                kong_error(res, 400, 11, "invalid options",
+                           "invalid option (tags: invalid filter syntax)");
+                return;
+            }
+            if (!m) {
+                continue;
+            }
+        }
+        item = kind == LIST_SERVICES ? sl_admin_render_service(cfg->services[i])
+                                     : sl_admin_render_route(cfg->routes[i]);
+        json_array_append_new(data, item);
+        emitted++;
+    }
+    res->status = 200;
+    res->body = json_object();
+    json_object_set_new(res->body, "data", data);
+    if (i < total) {
+        char pos[32], token[64], next[512];
+        snprintf(pos, sizeof(pos), "%zu", i);
+        EVP_EncodeBlock((unsigned char *)token, (const unsigned char *)pos, (int)strlen(pos));
+        snprintf(next, sizeof(next), "%s?offset=%s%s%s", base_path, token, filtered ? "&tags=" : "",
+                 filtered ? tagfilter : "");
+        json_object_set_new(res->body, "offset", json_string(token));
+        json_object_set_new(res->body, "next", json_string(next));
+    } else {
+        json_object_set_new(res->body, "next", json_null());
+    }
+}
+
+/* ---- endpoint handlers ---------------------------------------------------------------------- */
+
+static json_t *
+listen_strings(const struct sl_listen *l, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char buf[320];
+        snprintf(buf, sizeof(buf), "%s:%u%s%s%s", l[i].host, (unsigned)l[i].port,
+                 l[i].ssl ? " ssl" : "", l[i].http2 ? " http2" : "",
+                 l[i].reuseport ? " reuseport" : "");
+        json_array_append_new(a, json_string(buf));
+    }
+    return a;
+}
+
+static const char *const database_names[SL_DB_MAX] = {"sqlite", "postgres", "off"};
+
+/* GET /: Kong's shape; `configuration` carries no secret (pg_password is never included). */
+static void
+get_root(const struct sl_admin_request *req, struct sl_admin_response *res)
+{
+    const struct sl_conf *c = req->conf;
+    char host[256] = "";
+    gethostname(host, sizeof(host) - 1);
+    if (node_id[0] == '\0') {
+        unsigned char r[16];
+        arc4random_buf(r, sizeof(r));
+        r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
+        r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
+        snprintf(node_id, sizeof(node_id),
+                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1],
+                 r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
+                 r[15]);
+    }
+    json_t *conf = json_object();
+    json_object_set_new(conf, "prefix", json_string(c->prefix));
+    json_object_set_new(conf, "database", json_string(database_names[c->database]));
+    json_object_set_new(conf, "role", json_string("traditional"));
+    json_object_set_new(conf, "proxy_listen", listen_strings(c->proxy_listen, c->nproxy_listen));
+    json_object_set_new(conf, "admin_listen", listen_strings(c->admin_listen, c->nadmin_listen));
+    json_object_set_new(conf, "status_listen", listen_strings(c->status_listen, c->nstatus_listen));
+    json_object_set_new(conf, "log_level", json_string(sl_log_level_name(c->log_level)));
+    json_object_set_new(conf, "worker_processes", json_integer(c->worker_processes));
+    if (c->declarative_config[0]) {
+        json_object_set_new(conf, "declarative_config", json_string(c->declarative_config));
+    }
+    json_object_set_new(conf, "router_flavor", json_string("traditional_compatible"));
+    res->status = 200;
+    res->body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:{s:i,s:i},s:{s:{},s:[]},s:o}", "tagline",
+                          "Welcome to kong", "version", KONG_API_VERSION, "sluice_version",
+                          SL_VERSION, "edition", "community", "hostname", host, "node_id", node_id,
+                          "timers", "running", 0, "pending", 0, "plugins", "available_on_server",
+                          "enabled_in_cluster", "configuration", conf);
+}
+
+static void
+get_status(const struct sl_admin_request *req, struct sl_admin_response *res)
+{
+    json_t *server = json_pack(
+        "{s:I,s:I,s:I,s:I}", "connections_accepted",
+        (json_int_t)atomic_load(&sl_proxy_stats.connections_accepted), "connections_handled",
+        (json_int_t)atomic_load(&sl_proxy_stats.connections_accepted), "connections_active",
+        (json_int_t)atomic_load(&sl_proxy_stats.connections_active), "total_requests",
+        (json_int_t)atomic_load(&sl_proxy_stats.total_requests));
+    res->status = 200;
+    res->body = json_pack("{s:o}", "server", server);
+    if (req->conf->database == SL_DB_OFF) {
+        json_object_set_new(res->body, "configuration_hash", json_string(config_hash));
+    }
+}
+
+static const char *const endpoint_list[] = {
+    "/",
+    "/config",
+    "/endpoints",
+    "/routes",
+    "/routes/{routes}",
+    "/routes/{routes}/service",
+    "/services",
+    "/services/{services}",
+    "/services/{services}/routes",
+    "/services/{services}/routes/{routes}",
+    "/status",
+};
+
+static void
+get_endpoints(struct sl_admin_response *res)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < sizeof(endpoint_list) / sizeof(endpoint_list[0]); i++) {
+        json_array_append_new(a, json_string(endpoint_list[i]));
+    }
+    res->status = 200;
+    res->body = json_pack("{s:o}", "data", a);
+}
+
+static void
+get_config(const struct sl_admin_request *req, struct sl_admin_response *res,
+           const struct sl_config *cfg)
+{
+    json_t *doc = sl_admin_render_config(cfg);
+    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(doc);
+    res->status = 200;
+    /* JSON is YAML: the export loads back through POST /config or declarative_config. */
+    res->body = json_pack("{s:s}", "config", text ? text : "");
+    free(text);
+}
+
+/* Turns the loader's lines "in 'services': in entry 1 of 'services': in 'host': msg" into Kong's
+ * nested fields object {"services":[{"host":"msg"}]}. */
+static void
+add_error_line(json_t *fields, const char *line)
+{
+    json_t *node = fields;
+    const char *p = line;
+    char key[256];
+    for (;;) {
+        long index = -1;
+        if (sscanf(p, "in entry %ld of '%255[^']': ", &index, key) == 2) {
+            const char *next = strstr(p, "': ");
+            json_t *arr = json_object_get(node, key);
+            if (!json_is_array(arr)) {
+                arr = json_array();
+                json_object_set_new(node, key, arr);
+            }
+            while ((long)json_array_size(arr) < index) {
+                json_array_append_new(arr, json_null());
+            }
+            const char *rest = next + 3;
+            if (strncmp(rest, "in ", 3) != 0) {
+                /* an element's own error: Kong puts the message at the index */
+                json_array_set_new(arr, (size_t)(index - 1), json_string(rest));
+                return;
+            }
+            json_t *elem = json_array_get(arr, (size_t)(index - 1));
+            if (!json_is_object(elem)) {
+                elem = json_object();
+                json_array_set_new(arr, (size_t)(index - 1), elem);
+            }
+            node = elem;
+            p = rest;
+        } else if (sscanf(p, "in '%255[^']': ", key) == 1) {
+            const char *next = strstr(p, "': ");
+            if (next == NULL) {
+                return;
+            }
+            const char *rest = next + 3;
+            if (strncmp(rest, "in entry ", 9) == 0) {
+                p = rest; /* the array level of the same key */
+                continue;
+            }
+            if (strncmp(rest, "in '", 4) == 0) {
+                json_t *child = json_object_get(node, key);
+                if (!json_is_object(child)) {
+                    child = json_object();
+                    json_object_set_new(node, key, child);
+                }
+                node = child;
+                p = rest;
+                continue;
+            }
+            json_object_set_new(node, key, json_string(rest));
+            return;
+        } else {
+            json_t *ent = json_object_get(node, "@entity");
+            if (!json_is_array(ent)) {
+                ent = json_array();
+                json_object_set_new(node, "@entity", ent);
+            }
+            json_array_append_new(ent, json_string(p));
+            return;
+        }
+    }
+}
+
+/* check_hash: is <text> the configuration already running? */
+static bool
+same_hash(const char *text, size_t len)
+{
+    char old[33];
+    memcpy(old, config_hash, sizeof(old));
+    sl_admin_set_config_hash(text, len);
+    bool same = strcmp(old, config_hash) == 0;
+    memcpy(config_hash, old, sizeof(old));
+    return same;
+}
+
+static void
+post_config(const struct sl_admin_request *req, struct sl_admin_response *res)
+{
+    if (req->conf->database != SL_DB_OFF) {
+        sl_admin_message(res, 400,
+                         "this endpoint is only available when Kong is configured to "
+                         "not use a database");
+        return;
+    }
+    const char *text = req->body;
+    size_t len = req->body_len;
+    char *owned = NULL;
+    json_t *parsed = NULL;
+    const char *ct = req->content_type ? req->content_type : "";
+    if (strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0) {
+        owned = malloc(len + 1);
+        if (owned && sl_admin_query_param(req->body, "config", owned, len + 1)) {
+            text = owned;
+            len = strlen(owned);
+        } else {
+            len = 0;
+        }
+    } else if (strncasecmp(ct, "application/json", 16) == 0) {
+        parsed = json_loadb(req->body, req->body_len, 0, NULL);
+        if (parsed == NULL) {
+            sl_admin_message(res, 400, "Cannot parse JSON body");
+            return;
+        }
+        json_t *inner = json_object_get(parsed, "config");
+        if (json_is_string(inner)) {
+            text = json_string_value(inner);
+            len = json_string_length(inner);
+        }
+    } else if (len > 0 && ct[0] != '\0' && strncasecmp(ct, "application/yaml", 16) != 0 &&
+               strncasecmp(ct, "text/yaml", 9) != 0) {
+        res->status = 415;
+        return;
+    }
+    char flag[16];
+    if (len == 0) {
+        sl_admin_message(res, 400, "expected a declarative configuration");
+    } else if (sl_admin_query_param(req->query, "check_hash", flag, sizeof(flag)) &&
+               strcmp(flag, "1") == 0 && same_hash(text, len)) {
+        res->status = 304;
+    } else {
+        size_t errlen = 65536;
+        char *err = malloc(errlen);
+        if (err == NULL || sl_admin_apply_declarative(text, len, "config.yml", err, errlen) < 0) {
+            json_t *fields = json_object();
+            char *save = NULL;
+            for (char *line = err ? strtok_r(err, "\n", &save) : NULL; line;
+                 line = strtok_r(NULL, "\n", &save)) {
+                add_error_line(fields, line);
+            }
+            char *ftext = json_dumps(fields, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            char *msg = NULL;
+            if (asprintf(&msg, "declarative config is invalid: %s", ftext ? ftext : "{}") < 0) {
+                msg = NULL;
+            }
+            res->status = 400;
+            res->body = json_pack("{s:i,s:s,s:s,s:o}", "code", 14, "name",
+                                  "invalid declarative configuration", "message",
+                                  msg ? msg : "declarative config is invalid", "fields", fields);
+            free(msg);
+            free(ftext);
+        } else {
+            struct sl_snapshot *snap = sl_snapshot_acquire();
+            res->status = 201;
+            res->body = snap ? sl_admin_render_config(snap->config) : json_object();
+            sl_snapshot_unref(snap);
+            sl_log(SL_LOG_NOTICE, "POST /config: new configuration published (hash %s)",
+                   config_hash);
+        }
+        free(err);
+    }
+    free(owned);
+    json_decref(parsed);
+}
+
+static void
+dbless_write(struct sl_admin_response *res, const char *method, const char *entity)
+{
+    const char *op = strcmp(method, "POST") == 0    ? "create"
+                     : strcmp(method, "PUT") == 0   ? "create or update"
+                     : strcmp(method, "PATCH") == 0 ? "update"
+                                                    : "remove";
+    char msg[200];
+    snprintf(msg, sizeof(msg), "cannot %s '%s' entities when not using a database", op, entity);
+    kong_error(res, 405, 12, "operation unsupported", msg);
+}
+
+/* Splits "/a/b/c" into at most 4 segments. */
+static size_t
+split_path(char *path, char *seg[4])
+{
+    size_t n = 0;
+    for (char *p = strtok(path, "/"); p && n < 4; p = strtok(NULL, "/")) {
+        seg[n++] = p;
+    }
+    return strtok(NULL, "/") ? 5 : n;
+}
+
+static bool
+is_read(const char *m)
+{
+    return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
+}
+
+static bool
+is_write(const char *m)
+{
+    return strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0 ||
+           strcmp(m, "DELETE") == 0;
+}
+
+static void
+entity_endpoints(const struct sl_admin_request *req, struct sl_admin_response *res, char **seg,
+                 size_t n, const struct sl_config *cfg)
+{
+    const char *m = req->method;
+    bool services = strcmp(seg[0], "services") == 0;
+    if (n == 1) {
+        if (is_read(m)) {
+            list_entities(req, res, cfg, services ? LIST_SERVICES : LIST_ROUTES, NULL,
+                          services ? "/services" : "/routes");
+        } else if (strcmp(m, "POST") == 0) {
+            dbless_write(res, m, seg[0]);
+        } else {
+            sl_admin_message(res, 405, "Method not allowed");
+        }
+        return;
+    }
+    if (n == 2) {
+        if (is_write(m) && strcmp(m, "POST") != 0) {
+            dbless_write(res, m, seg[0]);
+            return;
+        }
+        if (!is_read(m)) {
+            sl_admin_message(res, 405, "Method not allowed");
+            return;
+        }
+        json_t *item = NULL;
+        if (services) {
+            const struct sl_service *s = find_service(cfg, seg[1]);
+            item = s ? sl_admin_render_service(s) : NULL;
+        } else {
+            const struct sl_route *r = find_route(cfg, seg[1]);
+            item = r ? sl_admin_render_route(r) : NULL;
+        }
+        if (item == NULL) {
+            sl_admin_message(res, 404, "Not found");
+        } else {
+            res->status = 200;
+            res->body = item;
+        }
+        return;
+    }
+    if (services && strcmp(seg[2], "routes") == 0) {
+        const struct sl_service *s = find_service(cfg, seg[1]);
+        if (s == NULL) {
+            sl_admin_message(res, 404, "Not found");
+        } else if (n == 3 && is_read(m)) {
+            char base[128];
+            snprintf(base, sizeof(base), "/services/%s/routes", s->id);
+            list_entities(req, res, cfg, LIST_ROUTES, s, base);
+        } else if (is_write(m)) {
+            dbless_write(res, m, "routes");
+        } else if (n == 4 && is_read(m)) {
+            const struct sl_route *r = find_route(cfg, seg[3]);
+            if (r == NULL || r->service != s) {
+                sl_admin_message(res, 404, "Not found");
+            } else {
+                res->status = 200;
+                res->body = sl_admin_render_route(r);
+            }
+        } else {
+            sl_admin_message(res, 405, "Method not allowed");
+        }
+        return;
+    }
+    if (!services && n == 3 && strcmp(seg[2], "service") == 0) {
+        const struct sl_route *r = find_route(cfg, seg[1]);
+        if (r == NULL || r->service == NULL) {
+            sl_admin_message(res, 404, "Not found");
+        } else if (is_read(m)) {
+            res->status = 200;
+            res->body = sl_admin_render_service(r->service);
+        } else if (strcmp(m, "DELETE") == 0) {
+            sl_admin_message(res, 405, "Method not allowed");
+        } else {
+            dbless_write(res, m, "services");
+        }
+        return;
+    }
+    sl_admin_message(res, 404, "Not found");
+}
+
+void
+sl_admin_dispatch(const struct sl_admin_request *req, struct sl_admin_response *res)
+{
+    const char *m = req->method;
+    if (strcmp(m, "OPTIONS") == 0) {
+        res->status = 204;
+        res->extra_headers = "Allow: GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE\r\n"
+                             "Access-Control-Allow-Methods: GET, HEAD, OPTIONS, POST, PUT, PATCH, "
+                             "DELETE\r\nAccess-Control-Allow-Headers: Content-Type\r\n";
+        return;
+    }
+    char *path = strdup(req->path);
+    char *seg[4] = {0};
+    size_t n = path ? split_path(path, seg) : 0;
+    struct sl_snapshot *snap = sl_snapshot_acquire();
+    if (path == NULL || snap == NULL) {
+        sl_admin_message(res, 500, "An unexpected error occurred");
+    } else if (n == 0) {
+        if (is_read(m)) {
+            get_root(req, res);
+        } else {
+            sl_admin_message(res, 405, "Method not allowed");
+        }
+    } else if (n == 1 && strcmp(seg[0], "status") == 0) {
+        is_read(m) ? get_status(req, res) : sl_admin_message(res, 405, "Method not allowed");
+    } else if (n == 1 && strcmp(seg[0], "endpoints") == 0) {
+        is_read(m) ? get_endpoints(res) : sl_admin_message(res, 405, "Method not allowed");
+    } else if (n == 1 && strcmp(seg[0], "config") == 0) {
+        if (is_read(m)) {
+            if (req->conf->database != SL_DB_OFF) {
+                sl_admin_message(res, 400,
+                                 "this endpoint is only available when Kong is "
+                                 "configured to not use a database");
+            } else {
+                get_config(req, res, snap->config);
+            }
+        } else if (strcmp(m, "POST") == 0) {
+            post_config(req, res);
+        } else {
+            sl_admin_message(res, 405, "Method not allowed");
+        }
+    } else if (n <= 4 && (strcmp(seg[0], "services") == 0 || strcmp(seg[0], "routes") == 0)) {
+        entity_endpoints(req, res, seg, n, snap->config);
+    } else {
+        sl_admin_message(res, 404, "Not found");
+    }
+    sl_snapshot_unref(snap);
+    free(path);
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Shared by the Admin API files: one parsed request and the response being built. */
+#ifndef SL_ADMIN_INTERNAL_H
+#define SL_ADMIN_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "config/conf.h"
+#include "core/buf.h"
+#include "sluice/str.h"
+
+/* A request as the endpoint handlers see it; every pointer is valid until the handler returns. */
+struct sl_admin_request {
+    const char *method;       /* NUL-terminated copy */
+    const char *path;         /* percent-decoded path, no query */
+    const char *query;        /* raw query string without '?', "" when none */
+    const char *content_type; /* NULL when absent */
+    const char *body;         /* NUL-terminated (the body may hold NULs; use body_len) */
+    size_t body_len;
+    const struct sl_conf *conf;
+};
+
+struct sl_admin_response {
+    int status;
+    json_t *body;              /* owned; NULL: empty body */
+    const char *extra_headers; /* static text, "Name: value\r\n" lines */
+};
+
+/* Fills <res> for <req>. endpoints.c */
+void sl_admin_dispatch(const struct sl_admin_request *req, struct sl_admin_response *res);
+
+/* Helpers for handlers. */
+void sl_admin_message(struct sl_admin_response *res, int status, const char *message);
+/* The value of query parameter <name> (decoded) into <out>; false when absent. */
+bool sl_admin_query_param(const char *query, const char *name, char *out, size_t outlen);
+/* Percent-decodes <in> into <out> ('+' kept unless <form>); returns the length or -1. */
+long sl_admin_url_decode(const char *in, size_t len, char *out, size_t outlen, bool form);
+
+#endif

@@ -1,0 +1,141 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The first part of the Admin API (issue #3) in DB-less mode: node endpoints, read-only services and
+routes from the running configuration, Kong's 405 for writes, and POST/GET /config replacing the
+whole configuration atomically (kong.md §2.2, §2.5, §6.2)."""
+
+import json
+
+import pytest
+import requests
+
+from lib.ports import free_port
+from lib.sluice import kong, service
+
+T = 10
+
+
+@pytest.fixture
+def admin(upstream, sluice_factory):
+    port = free_port()
+    s = sluice_factory(kong(service("echo", upstream.port,
+                                    [{"name": "r1", "paths": ["/one"], "tags": ["t1"]}],
+                                    tags=["blue"])),
+                       conf={"admin_listen": "127.0.0.1:%d" % port})
+    return s, "http://127.0.0.1:%d" % port, upstream
+
+
+def test_root_reports_kong_level_and_sluice_version(admin):
+    _, a, _ = admin
+    r = requests.get(a + "/", timeout=T)
+    assert r.status_code == 200
+    assert r.headers["Content-Type"] == "application/json; charset=utf-8"
+    body = r.json()
+    assert body["version"].startswith("3.")
+    assert body["sluice_version"] == "0.1.0"
+    assert body["edition"] == "community"
+    assert body["configuration"]["database"] == "off"
+    assert "pg_password" not in json.dumps(body)
+
+
+def test_status_counts_requests_and_reports_hash(admin):
+    s, a, _ = admin
+    before = requests.get(a + "/status", timeout=T).json()
+    assert len(before["configuration_hash"]) == 32
+    for _ in range(3):
+        requests.get(s.url("/one"), timeout=T)
+    after = requests.get(a + "/status", timeout=T).json()
+    assert after["server"]["total_requests"] >= before["server"]["total_requests"] + 3
+
+
+def test_services_and_routes_read_only(admin):
+    _, a, _ = admin
+    svcs = requests.get(a + "/services", timeout=T).json()
+    assert svcs["next"] is None and len(svcs["data"]) == 1
+    svc = svcs["data"][0]
+    assert svc["name"] == "echo" and svc["path"] is None and svc["retries"] == 5
+    assert requests.get(a + "/services/echo", timeout=T).json()["id"] == svc["id"]
+    assert requests.get(a + "/services/" + svc["id"], timeout=T).json()["name"] == "echo"
+    routes = requests.get(a + "/services/echo/routes", timeout=T).json()["data"]
+    assert [r["name"] for r in routes] == ["r1"]
+    assert routes[0]["service"] == {"id": svc["id"]}
+    assert requests.get(a + "/routes/r1/service", timeout=T).json()["id"] == svc["id"]
+    assert requests.get(a + "/routes/nope", timeout=T).status_code == 404
+    assert requests.get(a + "/nowhere", timeout=T).json() == {"message": "Not found"}
+
+
+def test_tag_filters(admin):
+    _, a, _ = admin
+    assert len(requests.get(a + "/services?tags=blue", timeout=T).json()["data"]) == 1
+    assert len(requests.get(a + "/services?tags=red", timeout=T).json()["data"]) == 0
+    assert len(requests.get(a + "/services?tags=red/blue", timeout=T).json()["data"]) == 1
+    assert len(requests.get(a + "/services?tags=red,blue", timeout=T).json()["data"]) == 0
+
+
+def test_invalid_size_and_offset(admin):
+    _, a, _ = admin
+    r = requests.get(a + "/services?size=0", timeout=T)
+    assert r.status_code == 400
+    assert r.json() == {"code": 9, "name": "invalid size",
+                        "message": "size must be an integer between 1 and 1000"}
+    r = requests.get(a + "/services?offset=%25%25", timeout=T)
+    assert r.status_code == 400 and r.json()["code"] == 7
+
+
+def test_writes_are_405_in_dbless_mode(admin):
+    _, a, _ = admin
+    r = requests.post(a + "/services", data={"name": "x", "host": "h"}, timeout=T)
+    assert r.status_code == 405
+    assert r.json() == {"code": 12, "name": "operation unsupported",
+                        "message": "cannot create 'services' entities when not using a database"}
+    assert requests.delete(a + "/services/echo", timeout=T).status_code == 405
+    assert requests.get(a + "/services/echo", timeout=T).status_code == 200
+
+
+def test_options_and_cors(admin):
+    _, a, _ = admin
+    r = requests.options(a + "/services", headers={"Origin": "http://ui.test"}, timeout=T)
+    assert r.status_code == 204
+    assert "Content-Type" in r.headers["Access-Control-Allow-Headers"]
+    assert r.headers["Access-Control-Allow-Origin"] == "http://ui.test"
+
+
+def test_post_config_replaces_everything(admin):
+    s, a, up = admin
+    assert requests.get(s.url("/one"), timeout=T).status_code == 200
+    doc = {"_format_version": "3.0",
+           "services": [{"name": "other", "url": "http://127.0.0.1:%d" % up.port,
+                         "routes": [{"name": "two", "paths": ["/two"]}]}]}
+    r = requests.post(a + "/config", json=doc, timeout=T)
+    assert r.status_code == 201, r.text
+    assert [x["name"] for x in r.json()["services"]] == ["other"]
+    # read-your-writes: the very next proxied request sees the new configuration
+    assert requests.get(s.url("/two"), timeout=T).status_code == 200
+    assert requests.get(s.url("/one"), timeout=T).status_code == 404
+    # the export loads back unchanged, and check_hash spots an unchanged config
+    exported = requests.get(a + "/config", timeout=T).json()["config"]
+    r = requests.post(a + "/config", data=exported, headers={"Content-Type": "application/yaml"},
+                      timeout=T)
+    assert r.status_code == 201, r.text
+    r = requests.post(a + "/config?check_hash=1", data=exported,
+                      headers={"Content-Type": "application/yaml"}, timeout=T)
+    assert r.status_code == 304
+
+
+def test_rejected_config_changes_nothing(admin):
+    s, a, up = admin
+    bad = {"_format_version": "3.0",
+           "services": [{"name": "x", "port": 99999, "routes": [{"paths": ["nope"]}]}]}
+    r = requests.post(a + "/config", json=bad, timeout=T)
+    assert r.status_code == 400
+    body = r.json()
+    assert body["code"] == 14 and body["name"] == "invalid declarative configuration"
+    svc_errors = body["fields"]["services"][0]
+    assert svc_errors["host"] == "required field missing"
+    assert svc_errors["port"] == "value should be between 0 and 65535"
+    assert svc_errors["routes"][0]["paths"][0].startswith("should start with: /")
+    assert requests.get(s.url("/one"), timeout=T).status_code == 200
+    r = requests.post(a + "/config", data="{", headers={"Content-Type": "application/json"},
+                      timeout=T)
+    assert r.status_code == 400 and r.json() == {"message": "Cannot parse JSON body"}
+    r = requests.post(a + "/config", data="x", headers={"Content-Type": "text/csv"}, timeout=T)
+    assert r.status_code == 415
