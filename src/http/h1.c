@@ -657,10 +657,11 @@ sl_h1_parse_request(const char *buf, size_t len, const struct sl_h1_limits *lim,
     if ((rc = parse_crlf(&h, &q, lend, -414)) != 1) {
         return rc;
     }
-    if (major != 1 || minor > 1) {
+    if (major != 1) {
         return -505;
     }
-    req->minor = minor;
+    /* RFC 9110 §2.5: a later 1.x minor is answered as the highest we implement (nginx too). */
+    req->minor = minor > 1 ? 1 : minor;
     struct sl_str authority = SL_STR_NULL;
     if ((rc = parse_target(req, &authority)) != 0) {
         return rc;

@@ -201,7 +201,6 @@ case("trace", line(b"TRACE / HTTP/1.1"), 405)
 
 # -- version
 case("version-2.0", line(b"GET / HTTP/2.0"), 505)
-case("version-1.2", line(b"GET / HTTP/1.2"), 505)
 case("version-0.9", line(b"GET / HTTP/0.9"), 505)
 case("version-3.0", line(b"GET / HTTP/3.0"), 505)
 case("version-lowercase", line(b"GET / http/1.1"))

@@ -66,7 +66,7 @@ static const struct h1_case cases[] = {
     C("bare cr request line", "GET / HTTP/1.1\rX", -400),
     C("bare lf leading", "\nGET / HTTP/1.1\r\n" H END, -400),
     C("http/2.0", "GET / HTTP/2.0\r\n" H END, -505),
-    C("http/1.2", "GET / HTTP/1.2\r\n" H END, -505),
+    C("http/1.2 handled as 1.1", "GET / HTTP/1.2\r\n" H END, 0),
     C("http/0.9 form", "GET / HTTP/0.9\r\n" H END, -505),
     C("http/3.0", "GET / HTTP/3.0\r\n", -505),
     C("star needs options", "GET * HTTP/1.1\r\n" H END, -400),
