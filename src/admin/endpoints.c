@@ -11,7 +11,7 @@
 
 #include "admin/admin.h"
 #include "admin/internal.h"
-#include "admin/render.h"
+#include "config/render.h"
 #include "config/declarative.h"
 #include "config/snapshot.h"
 #include "core/version.h"
@@ -23,6 +23,7 @@
 
 static char config_hash[33] = "00000000000000000000000000000000";
 static char node_id[37];
+static const struct sl_conf *current_conf; /* set per request by sl_admin_dispatch */
 
 void
 sl_admin_message(struct sl_admin_response *res, int status, const char *message)
@@ -286,8 +287,8 @@ list_entities(const struct sl_admin_request *req, struct sl_admin_response *res,
                 continue;
             }
         }
-        item = kind == LIST_SERVICES ? sl_admin_render_service(cfg->services[i])
-                                     : sl_admin_render_route(cfg->routes[i]);
+        item = kind == LIST_SERVICES ? sl_config_render_service(cfg->services[i])
+                                     : sl_config_render_route(cfg->routes[i]);
         json_array_append_new(data, item);
         emitted++;
     }
@@ -408,7 +409,7 @@ static void
 get_config(const struct sl_admin_request *req, struct sl_admin_response *res,
            const struct sl_config *cfg)
 {
-    json_t *doc = sl_admin_render_config(cfg);
+    json_t *doc = sl_config_render_config(cfg);
     char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(doc);
     res->status = 200;
@@ -564,7 +565,7 @@ post_config(const struct sl_admin_request *req, struct sl_admin_response *res)
         } else {
             struct sl_snapshot *snap = sl_snapshot_acquire();
             res->status = 201;
-            res->body = snap ? sl_admin_render_config(snap->config) : json_object();
+            res->body = snap ? sl_config_render_config(snap->config) : json_object();
             sl_snapshot_unref(snap);
             sl_log(SL_LOG_NOTICE, "POST /config: new configuration published (hash %s)",
                    config_hash);
@@ -578,6 +579,11 @@ post_config(const struct sl_admin_request *req, struct sl_admin_response *res)
 static void
 dbless_write(struct sl_admin_response *res, const char *method, const char *entity)
 {
+    if (current_conf != NULL && current_conf->database != SL_DB_OFF) {
+        /* With a database, entity writes arrive with the schema layer (issue #3). */
+        sl_admin_message(res, 405, "Method not allowed");
+        return;
+    }
     const char *op = strcmp(method, "POST") == 0    ? "create"
                      : strcmp(method, "PUT") == 0   ? "create or update"
                      : strcmp(method, "PATCH") == 0 ? "update"
@@ -640,10 +646,10 @@ entity_endpoints(const struct sl_admin_request *req, struct sl_admin_response *r
         json_t *item = NULL;
         if (services) {
             const struct sl_service *s = find_service(cfg, seg[1]);
-            item = s ? sl_admin_render_service(s) : NULL;
+            item = s ? sl_config_render_service(s) : NULL;
         } else {
             const struct sl_route *r = find_route(cfg, seg[1]);
-            item = r ? sl_admin_render_route(r) : NULL;
+            item = r ? sl_config_render_route(r) : NULL;
         }
         if (item == NULL) {
             sl_admin_message(res, 404, "Not found");
@@ -669,7 +675,7 @@ entity_endpoints(const struct sl_admin_request *req, struct sl_admin_response *r
                 sl_admin_message(res, 404, "Not found");
             } else {
                 res->status = 200;
-                res->body = sl_admin_render_route(r);
+                res->body = sl_config_render_route(r);
             }
         } else {
             sl_admin_message(res, 405, "Method not allowed");
@@ -682,7 +688,7 @@ entity_endpoints(const struct sl_admin_request *req, struct sl_admin_response *r
             sl_admin_message(res, 404, "Not found");
         } else if (is_read(m)) {
             res->status = 200;
-            res->body = sl_admin_render_service(r->service);
+            res->body = sl_config_render_service(r->service);
         } else if (strcmp(m, "DELETE") == 0) {
             sl_admin_message(res, 405, "Method not allowed");
         } else {
@@ -697,6 +703,7 @@ void
 sl_admin_dispatch(const struct sl_admin_request *req, struct sl_admin_response *res)
 {
     const char *m = req->method;
+    current_conf = req->conf;
     if (strcmp(m, "OPTIONS") == 0) {
         res->status = 204;
         res->extra_headers = "Allow: GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE\r\n"

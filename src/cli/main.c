@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/db.h"
 #include "cli/process.h"
 #include "config/conf.h"
 #include "config/declarative.h"
@@ -35,6 +36,10 @@ usage(FILE *out)
                  "  health [-p PREFIX]              is Sluice running at PREFIX?\n"
                  "  check FILE                      validate a sluice.conf file\n"
                  "  config parse FILE               validate a declarative configuration file\n"
+                 "  config db_import FILE [-c -p]   load a declarative file into the database\n"
+                 "  config db_export [FILE] [-c -p] write the database as a declarative file\n"
+                 "  migrations bootstrap|up|list|reset [-y] [-c FILE] [-p PREFIX]\n"
+                 "                                  manage the database schema\n"
                  "  version                         print the version\n");
 }
 
@@ -53,6 +58,9 @@ struct cli_opts {
     const char *conf_path;
     const char *prefix;
     int timeout_s;
+    bool yes;
+    char *const *rest; /* operands after the verb */
+    int nrest;
 };
 
 static int
@@ -62,13 +70,14 @@ parse_opts(int argc, char **argv, struct cli_opts *o)
         {"conf", required_argument, NULL, 'c'},
         {"prefix", required_argument, NULL, 'p'},
         {"timeout", required_argument, NULL, 't'},
+        {"yes", no_argument, NULL, 'y'},
         {"v", no_argument, NULL, 'v'},
         {"vv", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     int ch;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "c:p:t:", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:p:t:y", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c':
             o->conf_path = optarg;
@@ -78,6 +87,9 @@ parse_opts(int argc, char **argv, struct cli_opts *o)
             break;
         case 't':
             o->timeout_s = atoi(optarg);
+            break;
+        case 'y':
+            o->yes = true;
             break;
         case 'v':
         case 'V':
@@ -185,15 +197,23 @@ main(int argc, char **argv)
     if (strcmp(cmd, "check") == 0) {
         return cmd_check(argc - 1, argv + 1);
     }
-    if (strcmp(cmd, "config") == 0) {
+    if (strcmp(cmd, "config") == 0 && argc >= 3 && strcmp(argv[2], "parse") == 0) {
         return cmd_config(argc - 1, argv + 1);
     }
 
+    /* Verbs with an operand ("migrations up", "config db_import FILE") take it before the
+     * options; options may also follow. */
     struct cli_opts o = {0};
-    if (parse_opts(argc - 1, argv + 1, &o) < 0) {
+    int skip = 1;
+    if (strcmp(cmd, "migrations") == 0 || strcmp(cmd, "config") == 0) {
+        skip = 2;
+    }
+    if (argc < skip + 1 || parse_opts(argc - skip, argv + skip, &o) < 0) {
         usage(stderr);
         return 1;
     }
+    o.rest = argv + skip + optind;
+    o.nrest = argc - skip - optind;
     /* The configuration lives as long as the process (workers read it until they stop). */
     static struct sl_conf conf_storage;
     struct sl_conf *conf = &conf_storage;
@@ -219,6 +239,18 @@ main(int argc, char **argv)
     }
     if (strcmp(cmd, "health") == 0) {
         return sl_cli_health(conf);
+    }
+    if (strcmp(cmd, "migrations") == 0) {
+        return sl_cli_migrations(conf, argv[2], o.yes);
+    }
+    if (strcmp(cmd, "config") == 0 && strcmp(argv[2], "db_import") == 0) {
+        if (o.nrest < 1) {
+            return fail("%s", "usage: sluice config db_import FILE");
+        }
+        return sl_cli_db_import(conf, o.rest[0]);
+    }
+    if (strcmp(cmd, "config") == 0 && strcmp(argv[2], "db_export") == 0) {
+        return sl_cli_db_export(conf, o.nrest > 0 ? o.rest[0] : NULL);
     }
     fprintf(stderr, "Error: unknown command '%s'\n\n", cmd);
     usage(stderr);

@@ -19,6 +19,7 @@
 #include "cli/process.h"
 #include "config/declarative.h"
 #include "config/snapshot.h"
+#include "config/store_bridge.h"
 #include "core/version.h"
 #include "proxy/proxy.h"
 #include "sluice/log.h"
@@ -73,8 +74,8 @@ mkdir_p(const char *path)
     return 0;
 }
 
-static int
-prepare_prefix(const struct sl_conf *conf)
+int
+sl_cli_prepare_prefix(const struct sl_conf *conf)
 {
     char path[PATH_MAX];
     if (mkdir_p(conf->prefix) < 0) {
@@ -119,17 +120,46 @@ record_config_hash(const char *path)
     }
 }
 
+/* database = sqlite: a new file is bootstrapped (zero setup); a database with pending migrations
+ * or one that fails to open stops the start — never an empty configuration served silently. */
+static struct sl_snapshot *
+load_store_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
+{
+    struct sl_store_opts opts = {.path = conf->sqlite_path, .auto_bootstrap = true};
+    struct sl_store *st = NULL;
+    struct sl_store_err serr = {0};
+    size_t pending = 0;
+    if (sl_store_open(&opts, &st, &serr) != SL_STORE_OK ||
+        sl_store_migrations_pending(st, &pending, &serr) != SL_STORE_OK) {
+        snprintf(err, errlen, "%s", serr.message ? serr.message : "cannot open the database");
+        sl_store_err_clear(&serr);
+        sl_store_close(st);
+        return NULL;
+    }
+    if (pending > 0) {
+        snprintf(err, errlen,
+                 "the database at %s has %zu pending migrations; run 'sluice "
+                 "migrations up'",
+                 conf->sqlite_path, pending);
+        sl_store_close(st);
+        return NULL;
+    }
+    struct sl_config *cfg = sl_config_from_store(st, err, errlen);
+    sl_store_close(st);
+    return cfg ? sl_snapshot_build(cfg, err, errlen) : NULL;
+}
+
 /* Loads the configuration the data plane will serve and compiles it into a snapshot. */
 static struct sl_snapshot *
 load_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
 {
     struct sl_config *cfg;
-    if (conf->database != SL_DB_OFF) {
-        snprintf(err, errlen,
-                 "database = %s is not available yet: run with database = off and a "
-                 "declarative_config file",
-                 conf->database == SL_DB_SQLITE ? "sqlite" : "postgres");
+    if (conf->database == SL_DB_POSTGRES) {
+        snprintf(err, errlen, "database = postgres is not available yet (use sqlite or off)");
         return NULL;
+    }
+    if (conf->database == SL_DB_SQLITE) {
+        return load_store_snapshot(conf, err, errlen);
     }
     if (conf->declarative_config[0] != '\0') {
         size_t head =
@@ -310,7 +340,7 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
     char err[65536];
     run_conf = conf;
     run_conf_path = conf_path;
-    if (prepare_prefix(conf) < 0) {
+    if (sl_cli_prepare_prefix(conf) < 0) {
         return 1;
     }
     if (read_pid(conf) > 0) {

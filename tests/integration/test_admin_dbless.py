@@ -8,7 +8,6 @@ import json
 import pytest
 import requests
 
-from lib.ports import free_port
 from lib.sluice import kong, service
 
 T = 10
@@ -16,12 +15,11 @@ T = 10
 
 @pytest.fixture
 def admin(upstream, sluice_factory):
-    port = free_port()
     s = sluice_factory(kong(service("echo", upstream.port,
                                     [{"name": "r1", "paths": ["/one"], "tags": ["t1"]}],
                                     tags=["blue"])),
-                       conf={"admin_listen": "127.0.0.1:%d" % port})
-    return s, "http://127.0.0.1:%d" % port, upstream
+                       conf={"admin_listen": "auto"})
+    return s, s.admin_url("").rstrip("/"), upstream
 
 
 def test_root_reports_kong_level_and_sluice_version(admin):

@@ -127,6 +127,14 @@ class Sluice:
         if conf:
             for k, v in conf.items():
                 self.conf[k] = v
+        # admin_listen = "auto": a free port distinct from the proxy's (two free_port() calls may
+        # return the same port), exposed as .admin_port / .admin_url().
+        self.admin_port = None
+        if self.conf.get("admin_listen") == "auto":
+            self.admin_port = free_port()
+            while self.admin_port == self.port:
+                self.admin_port = free_port()
+            self.conf["admin_listen"] = "127.0.0.1:%d" % self.admin_port
         self.write_kong(kong_yml)
         self.write_conf()
         INSTANCES.append(self)
@@ -304,6 +312,9 @@ class Sluice:
             self.kill()
 
     # ------------------------------------------------------------------ access
+    def admin_url(self, path="/"):
+        return "http://127.0.0.1:%d%s" % (self.admin_port, path)
+
     def url(self, path="/"):
         return "http://127.0.0.1:%d%s" % (self.port, path)
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Entity → JSON for the Admin API and the declarative export (render.h). Field order follows Kong's
  * schemas so that diffs against Kong's output read the same. */
-#include "admin/render.h"
+#include "config/render.h"
 
 static const char *const protocol_names[SL_PROTO_MAX] = {
     "http", "https", "grpc", "grpcs", "tcp", "tls", "tls_passthrough", "udp",
@@ -34,7 +34,7 @@ tri_bool(int v)
 }
 
 json_t *
-sl_admin_render_service(const struct sl_service *s)
+sl_config_render_service(const struct sl_service *s)
 {
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(s->id));
@@ -60,7 +60,7 @@ sl_admin_render_service(const struct sl_service *s)
 }
 
 json_t *
-sl_admin_render_route(const struct sl_route *r)
+sl_config_render_route(const struct sl_route *r)
 {
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(r->id));
@@ -126,17 +126,17 @@ without_nulls(json_t *o)
 }
 
 json_t *
-sl_admin_render_config(const struct sl_config *cfg)
+sl_config_render_config(const struct sl_config *cfg)
 {
     json_t *root = json_object();
     json_object_set_new(root, "_format_version", json_string("3.0"));
     json_t *services = json_array();
     for (size_t i = 0; i < cfg->nservices; i++) {
-        json_array_append_new(services, without_nulls(sl_admin_render_service(cfg->services[i])));
+        json_array_append_new(services, without_nulls(sl_config_render_service(cfg->services[i])));
     }
     json_t *routes = json_array();
     for (size_t i = 0; i < cfg->nroutes; i++) {
-        json_array_append_new(routes, without_nulls(sl_admin_render_route(cfg->routes[i])));
+        json_array_append_new(routes, without_nulls(sl_config_render_route(cfg->routes[i])));
     }
     json_object_set_new(root, "services", services);
     json_object_set_new(root, "routes", routes);

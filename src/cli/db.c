@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Database verbs (db.h). Messages follow Kong's CLI where it has one. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/db.h"
+#include "cli/process.h"
+#include "config/declarative.h"
+#include "config/store_bridge.h"
+
+struct sl_store *
+sl_cli_open_store(const struct sl_conf *conf, bool bootstrap)
+{
+    if (conf->database == SL_DB_OFF) {
+        fprintf(stderr, "Error: database = off: there is no database to use\n");
+        return NULL;
+    }
+    if (conf->database == SL_DB_POSTGRES) {
+        fprintf(stderr, "Error: database = postgres is not available yet (use sqlite)\n");
+        return NULL;
+    }
+    if (sl_cli_prepare_prefix(conf) < 0) {
+        return NULL;
+    }
+    struct sl_store_opts opts = {.path = conf->sqlite_path, .auto_bootstrap = bootstrap};
+    struct sl_store *st = NULL;
+    struct sl_store_err err = {0};
+    if (sl_store_open(&opts, &st, &err) != SL_STORE_OK) {
+        fprintf(stderr, "Error: %s\n", err.message ? err.message : "cannot open the database");
+        sl_store_err_clear(&err);
+        return NULL;
+    }
+    return st;
+}
+
+static void
+print_migration(void *ud, const char *name, bool executed)
+{
+    int *want_executed = ud;
+    if ((bool)*want_executed == executed) {
+        printf("  core: %s\n", name);
+    }
+}
+
+int
+sl_cli_migrations(const struct sl_conf *conf, const char *verb, bool yes)
+{
+    struct sl_store *st = sl_cli_open_store(conf, false);
+    struct sl_store_err err = {0};
+    enum sl_store_rc rc = SL_STORE_OK;
+    if (st == NULL) {
+        return 1;
+    }
+    if (strcmp(verb, "bootstrap") == 0) {
+        bool already = false;
+        printf("Bootstrapping database...\n");
+        rc = sl_store_migrations_bootstrap(st, &already, &err);
+        if (rc == SL_STORE_OK) {
+            printf(already ? "Database already bootstrapped\n" : "Database is up-to-date\n");
+        }
+    } else if (strcmp(verb, "up") == 0) {
+        size_t n = 0;
+        rc = sl_store_migrations_up(st, &n, &err);
+        if (rc == SL_STORE_OK) {
+            printf(n ? "%zu migrations processed\nDatabase is up-to-date\n"
+                     : "Database is already up-to-date\n",
+                   n);
+        }
+    } else if (strcmp(verb, "list") == 0) {
+        int executed = 1, pending = 0;
+        size_t npending = 0;
+        printf("Executed migrations:\n");
+        rc = sl_store_migrations_list(st, print_migration, &executed, &err);
+        if (rc == SL_STORE_OK) {
+            rc = sl_store_migrations_pending(st, &npending, &err);
+        }
+        if (rc == SL_STORE_OK && npending) {
+            printf("\nPending migrations:\n");
+            rc = sl_store_migrations_list(st, print_migration, &pending, &err);
+        }
+        if (rc == SL_STORE_OK && npending) {
+            printf("\nRun 'sluice migrations up' to proceed\n");
+        }
+    } else if (strcmp(verb, "reset") == 0) {
+        if (!yes) {
+            char answer[16] = "";
+            printf("Are you sure? This operation is irreversible. [y/n] ");
+            fflush(stdout);
+            if (fgets(answer, sizeof(answer), stdin) == NULL || answer[0] != 'y') {
+                printf("Canceled\n");
+                sl_store_close(st);
+                return 1;
+            }
+        }
+        rc = sl_store_migrations_reset(st, &err);
+        if (rc == SL_STORE_OK) {
+            printf("Database successfully reset\n");
+        }
+    } else {
+        fprintf(stderr, "Error: unknown migrations command '%s' (bootstrap, up, list, reset)\n",
+                verb);
+        sl_store_close(st);
+        return 1;
+    }
+    if (rc != SL_STORE_OK) {
+        fprintf(stderr, "Error: %s\n", err.message ? err.message : sl_store_rc_name(rc));
+    }
+    sl_store_err_clear(&err);
+    sl_store_close(st);
+    return rc == SL_STORE_OK ? 0 : 1;
+}
+
+int
+sl_cli_db_import(const struct sl_conf *conf, const char *file)
+{
+    char *err = malloc(65536);
+    if (err == NULL) {
+        return 1;
+    }
+    struct sl_config *cfg = sl_declarative_load_file(file, err, 65536);
+    if (cfg == NULL) {
+        fprintf(stderr, "Error: Failed parsing:\n%s\n", err);
+        free(err);
+        return 1;
+    }
+    printf("parse successful\n");
+    struct sl_store *st = sl_cli_open_store(conf, true);
+    int rc = 1;
+    if (st != NULL) {
+        if (sl_config_store_import(st, cfg, err, 65536) < 0) {
+            fprintf(stderr, "Error: Failed importing:\n%s\n", err);
+        } else {
+            printf("import successful\n");
+            rc = 0;
+        }
+        sl_store_close(st);
+    }
+    sl_config_free(cfg);
+    free(err);
+    return rc;
+}
+
+int
+sl_cli_db_export(const struct sl_conf *conf, const char *file)
+{
+    char err[4096];
+    struct sl_store *st = sl_cli_open_store(conf, false);
+    if (st == NULL) {
+        return 1;
+    }
+    json_t *doc = sl_config_store_export(st, err, sizeof(err));
+    sl_store_close(st);
+    if (doc == NULL) {
+        fprintf(stderr, "Error: %s\n", err);
+        return 1;
+    }
+    if (file == NULL) {
+        file = "kong.yml";
+    }
+    if (access(file, F_OK) == 0) {
+        fprintf(stderr, "Error: %s already exists\n", file);
+        json_decref(doc);
+        return 1;
+    }
+    /* JSON is YAML: the file loads back with declarative_config or db_import. */
+    int rc = json_dump_file(doc, file, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(doc);
+    if (rc != 0) {
+        fprintf(stderr, "Error: could not write %s\n", file);
+        return 1;
+    }
+    printf("export successful: %s\n", file);
+    return 0;
+}
