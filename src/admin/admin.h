@@ -15,6 +15,10 @@
 /* Opens the admin listeners on <loop>. <conf> outlives the server. Returns 0, or -1 with a message
  * in <err> (bind failures). Control thread only. */
 int sl_admin_start(struct ev_loop *loop, const struct sl_conf *conf, char *err, size_t errlen);
+/* With a database: the store the entity endpoints read and write (owned by the caller, open for
+ * as long as the server runs). NULL in DB-less mode. */
+struct sl_store;
+void sl_admin_set_store(struct sl_store *st);
 /* Closes the listeners and every admin connection. */
 void sl_admin_stop(struct ev_loop *loop);
 

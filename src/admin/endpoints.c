@@ -16,6 +16,7 @@
 #include "config/snapshot.h"
 #include "core/version.h"
 #include "proxy/proxy.h"
+#include "schema/schema.h"
 #include "sluice/log.h"
 
 /* The Kong Admin API level Sluice answers as, so that Kong's tools pick their 3.x behaviour. */
@@ -24,6 +25,13 @@
 static char config_hash[33] = "00000000000000000000000000000000";
 static char node_id[37];
 static const struct sl_conf *current_conf; /* set per request by sl_admin_dispatch */
+static struct sl_store *store;             /* NULL in DB-less mode */
+
+void
+sl_admin_set_store(struct sl_store *st)
+{
+    store = st;
+}
 
 void
 sl_admin_message(struct sl_admin_response *res, int status, const char *message)
@@ -741,7 +749,22 @@ sl_admin_dispatch(const struct sl_admin_request *req, struct sl_admin_response *
         } else {
             sl_admin_message(res, 405, "Method not allowed");
         }
-    } else if (n <= 4 && (strcmp(seg[0], "services") == 0 || strcmp(seg[0], "routes") == 0)) {
+    } else if (n == 2 && strcmp(seg[0], "schemas") == 0) {
+        const struct sl_schema *sc = sl_schema_find(seg[1]);
+        if (!is_read(m)) {
+            sl_admin_message(res, 405, "Method not allowed");
+        } else if (sc == NULL) {
+            char msg[300];
+            snprintf(msg, sizeof(msg), "No entity named '%.200s'", seg[1]);
+            sl_admin_message(res, 404, msg);
+        } else {
+            res->status = 200;
+            res->body = sl_schema_to_json(sc);
+        }
+    } else if (store != NULL && sl_admin_crud(req, res, store, seg, n)) {
+        /* served from the store */
+    } else if (store == NULL && n <= 4 &&
+               (strcmp(seg[0], "services") == 0 || strcmp(seg[0], "routes") == 0)) {
         entity_endpoints(req, res, seg, n, snap->config);
     } else {
         sl_admin_message(res, 404, "Not found");

@@ -27,6 +27,17 @@ struct sl_admin_response {
     const char *extra_headers; /* static text, "Name: value\r\n" lines */
 };
 
+/* A form-urlencoded body as JSON with Kong's nesting conventions; NULL when malformed. form.c */
+json_t *sl_admin_form_to_json(const char *body, size_t len);
+
+/* Entity endpoints backed by the store (crud.c). Returns false when <seg> is not an entity path it
+ * serves (the caller answers 404). */
+struct sl_store;
+bool sl_admin_crud(const struct sl_admin_request *req, struct sl_admin_response *res,
+                   struct sl_store *st, char **seg, size_t nseg);
+/* Recompiles the snapshot from the store and publishes it; -1 with a message on failure. */
+int sl_admin_republish(struct sl_store *st, char *err, size_t errlen);
+
 /* Fills <res> for <req>. endpoints.c */
 void sl_admin_dispatch(const struct sl_admin_request *req, struct sl_admin_response *res);
 

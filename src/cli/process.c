@@ -27,6 +27,7 @@
 static struct sl_conf *run_conf;
 static const char *run_conf_path;
 static bool graceful_stop;
+static struct sl_store *run_store; /* database = sqlite: open for the life of the process */
 
 static void
 pid_path(const struct sl_conf *conf, char *buf, size_t len)
@@ -125,27 +126,28 @@ record_config_hash(const char *path)
 static struct sl_snapshot *
 load_store_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
 {
-    struct sl_store_opts opts = {.path = conf->sqlite_path, .auto_bootstrap = true};
-    struct sl_store *st = NULL;
     struct sl_store_err serr = {0};
     size_t pending = 0;
-    if (sl_store_open(&opts, &st, &serr) != SL_STORE_OK ||
-        sl_store_migrations_pending(st, &pending, &serr) != SL_STORE_OK) {
-        snprintf(err, errlen, "%s", serr.message ? serr.message : "cannot open the database");
+    if (run_store == NULL) {
+        struct sl_store_opts opts = {.path = conf->sqlite_path, .auto_bootstrap = true};
+        if (sl_store_open(&opts, &run_store, &serr) != SL_STORE_OK) {
+            snprintf(err, errlen, "%s", serr.message ? serr.message : "cannot open the database");
+            sl_store_err_clear(&serr);
+            return NULL;
+        }
+    }
+    if (sl_store_migrations_pending(run_store, &pending, &serr) != SL_STORE_OK) {
+        snprintf(err, errlen, "%s", serr.message ? serr.message : "cannot read migrations");
         sl_store_err_clear(&serr);
-        sl_store_close(st);
         return NULL;
     }
     if (pending > 0) {
         snprintf(err, errlen,
-                 "the database at %s has %zu pending migrations; run 'sluice "
-                 "migrations up'",
+                 "the database at %s has %zu pending migrations; run 'sluice migrations up'",
                  conf->sqlite_path, pending);
-        sl_store_close(st);
         return NULL;
     }
-    struct sl_config *cfg = sl_config_from_store(st, err, errlen);
-    sl_store_close(st);
+    struct sl_config *cfg = sl_config_from_store(run_store, err, errlen);
     return cfg ? sl_snapshot_build(cfg, err, errlen) : NULL;
 }
 
@@ -360,6 +362,19 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
         fprintf(stderr, "Error: could not daemonize: %s\n", strerror(errno));
         return 1;
     }
+    if (conf->daemon && run_store != NULL) {
+        /* A SQLite connection must not cross fork(): the child opens its own. */
+        struct sl_store_opts opts = {.path = conf->sqlite_path};
+        struct sl_store_err serr = {0};
+        sl_store_close(run_store);
+        run_store = NULL;
+        if (sl_store_open(&opts, &run_store, &serr) != SL_STORE_OK) {
+            snprintf(err, sizeof(err), "%s", serr.message ? serr.message : "database");
+            sl_store_err_clear(&serr);
+            notify(notify_fd, err);
+            return 1;
+        }
+    }
     if (sl_log_open(conf->proxy_error_log) < 0) {
         snprintf(err, sizeof(err), "could not open error log %s: %s", conf->proxy_error_log,
                  strerror(errno));
@@ -400,6 +415,7 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
         return 1;
     }
     struct ev_loop *loop = ev_default_loop(EVFLAG_SIGNALFD);
+    sl_admin_set_store(run_store);
     if (sl_admin_start(loop, conf, err, sizeof(err)) < 0) {
         sl_log(SL_LOG_CRIT, "%s", err);
         sl_proxy_stop(false, 0);
@@ -438,6 +454,8 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
 
     sl_admin_stop(loop);
     sl_proxy_stop(graceful_stop, conf->quit_timeout_s * 1000);
+    sl_store_close(run_store);
+    run_store = NULL;
     sl_snapshot_clear();
     char path[PATH_MAX];
     pid_path(conf, path, sizeof(path));

@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Kong's generic entity endpoints (kong.md §2.1) over the store, validated by the schema engine:
+ * list/create, get/put/patch/delete by id or endpoint key, nested parent paths and parent-through-
+ * child paths. Every write runs in one store transaction together with the compilation of the new
+ * snapshot, which is published only after the commit: a write the data plane cannot run is refused
+ * and changes nothing, and the response is sent after the new snapshot serves (read-your-writes).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "admin/internal.h"
+#include "config/snapshot.h"
+#include "config/store_bridge.h"
+#include "schema/errors.h"
+#include "schema/schema.h"
+#include "sluice/log.h"
+#include "store/store.h"
+
+struct entity {
+    const struct sl_schema *schema;
+    const struct sl_store_entity *store;
+};
+
+static bool
+find_entity(const char *name, struct entity *out)
+{
+    out->schema = sl_schema_find(name);
+    out->store = sl_store_core_entity(name, strlen(name));
+    return out->schema != NULL && out->store != NULL;
+}
+
+/* The foreign field of <child> that references <parent>, or NULL. */
+static const char *
+foreign_to(const struct entity *child, const char *parent)
+{
+    for (const struct sl_store_foreign *f = child->store->foreign; f->field != NULL; f++) {
+        if (strcmp(f->entity, parent) == 0) {
+            return f->field;
+        }
+    }
+    return NULL;
+}
+
+static void
+store_error(struct sl_admin_response *res, enum sl_store_rc rc, struct sl_store_err *err)
+{
+    if (rc == SL_STORE_NOT_FOUND) {
+        sl_admin_message(res, 404, "Not found");
+    } else if (rc == SL_STORE_DB_ERROR) {
+        sl_log(SL_LOG_ERR, "admin: store error: %s", err->message ? err->message : "?");
+        sl_admin_message(res, 500, "An unexpected error occurred");
+    } else {
+        int code = sl_store_rc_kong_code(rc);
+        res->status = sl_err_http_status((enum sl_err_code)code);
+        res->body = json_pack("{s:i,s:s,s:s}", "code", code, "name", sl_store_rc_name(rc),
+                              "message", err->message ? err->message : sl_store_rc_name(rc));
+        if (err->fields != NULL) {
+            json_object_set(res->body, "fields", err->fields);
+        }
+    }
+    sl_store_err_clear(err);
+}
+
+/* Looks an entity up by id or by its endpoint key. New reference or NULL. */
+static json_t *
+lookup(struct sl_store *st, const struct entity *e, const char *key)
+{
+    json_t *row = NULL;
+    struct sl_store_err err = {0};
+    if (sl_schema_is_uuid(key)) {
+        sl_store_select(st, e->store, key, &row, &err);
+    } else if (e->store->endpoint_key != NULL) {
+        sl_store_select_by(st, e->store, e->store->endpoint_key, key, &row, &err);
+    }
+    sl_store_err_clear(&err);
+    return row;
+}
+
+/* The request body as a JSON object: JSON or form (kong.md §2.4). NULL after filling <res>. */
+static json_t *
+read_body(const struct sl_admin_request *req, struct sl_admin_response *res, const struct entity *e)
+{
+    const char *ct = req->content_type ? req->content_type : "";
+    if (req->body_len == 0 && ct[0] == '\0') {
+        return json_object();
+    }
+    if (strncasecmp(ct, "application/json", 16) == 0) {
+        json_t *v = json_loadb(req->body, req->body_len, 0, NULL);
+        if (!json_is_object(v)) {
+            json_decref(v);
+            sl_admin_message(res, 400, "Cannot parse JSON body");
+            return NULL;
+        }
+        return v;
+    }
+    if (strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0) {
+        json_t *v = sl_admin_form_to_json(req->body, req->body_len);
+        if (v == NULL) {
+            sl_admin_message(res, 400, "Bad request");
+            return NULL;
+        }
+        sl_schema_coerce_form(e->schema, v);
+        return v;
+    }
+    res->status = 415; /* Kong: empty body */
+    return NULL;
+}
+
+static void
+schema_error(struct sl_admin_response *res, json_t *fields)
+{
+    res->status = 400;
+    res->body = sl_err_schema_violation(fields);
+    json_decref(fields);
+}
+
+/* Compiles the store (inside the open transaction) into a snapshot; NULL with <err>. */
+static struct sl_snapshot *
+compile(struct sl_store *st, char *err, size_t errlen)
+{
+    struct sl_config *cfg = sl_config_from_store(st, err, errlen);
+    return cfg ? sl_snapshot_build(cfg, err, errlen) : NULL;
+}
+
+int
+sl_admin_republish(struct sl_store *st, char *err, size_t errlen)
+{
+    struct sl_snapshot *snap = compile(st, err, errlen);
+    if (snap == NULL) {
+        return -1;
+    }
+    sl_snapshot_publish(snap);
+    return 0;
+}
+
+enum write_op { OP_INSERT = 0, OP_UPDATE, OP_DELETE, OP_MAX };
+
+/* Runs one write and the snapshot compilation in a transaction, commits, publishes. On failure
+ * fills <res> and returns false; nothing is changed. */
+static bool
+write_and_publish(struct sl_store *st, const struct entity *e, enum write_op op, const char *id,
+                  json_t *row, struct sl_admin_response *res)
+{
+    struct sl_store_err err = {0};
+    enum sl_store_rc rc = sl_store_begin(st, &err);
+    if (rc == SL_STORE_OK) {
+        rc = op == OP_INSERT   ? sl_store_insert(st, e->store, row, &err)
+             : op == OP_UPDATE ? sl_store_update(st, e->store, id, row, &err)
+                               : sl_store_delete(st, e->store, id, &err);
+    }
+    if (rc != SL_STORE_OK) {
+        struct sl_store_err rb = {0};
+        sl_store_rollback(st, &rb);
+        sl_store_err_clear(&rb);
+        store_error(res, rc, &err);
+        return false;
+    }
+    char msg[8192];
+    struct sl_snapshot *snap = compile(st, msg, sizeof(msg));
+    if (snap == NULL) {
+        /* The schema accepted what the data plane's loader refuses: never store it. */
+        sl_store_rollback(st, &err);
+        sl_store_err_clear(&err);
+        res->status = 400;
+        res->body =
+            json_pack("{s:i,s:s,s:s}", "code", 2, "name", "schema violation", "message", msg);
+        return false;
+    }
+    rc = sl_store_commit(st, &err);
+    if (rc != SL_STORE_OK) {
+        sl_snapshot_unref(snap);
+        store_error(res, rc, &err);
+        return false;
+    }
+    sl_snapshot_publish(snap);
+    return true;
+}
+
+static void
+list(const struct sl_admin_request *req, struct sl_admin_response *res, struct sl_store *st,
+     const struct entity *e, const char *ffield, const char *fid, const char *base)
+{
+    char val[512];
+    struct sl_store_page_query q = {.size = 100, .foreign_field = ffield, .foreign_id = fid};
+    if (sl_admin_query_param(req->query, "size", val, sizeof(val))) {
+        char *end;
+        long size = strtol(val, &end, 10);
+        if (*end != '\0' || size < 1 || size > 1000) {
+            res->status = 400;
+            res->body = sl_err_invalid_size("size must be an integer between 1 and 1000");
+            return;
+        }
+        q.size = (size_t)size;
+    }
+    char offset[512];
+    if (sl_admin_query_param(req->query, "offset", offset, sizeof(offset))) {
+        q.offset = offset;
+    }
+    char tagbuf[512];
+    const char *tags[SL_STORE_MAX_TAGS + 1];
+    if (sl_admin_query_param(req->query, "tags", tagbuf, sizeof(tagbuf))) {
+        bool any = strchr(tagbuf, '/') != NULL, all = strchr(tagbuf, ',') != NULL;
+        char *save = NULL;
+        size_t n = 0;
+        for (char *t = strtok_r(tagbuf, any ? "/" : ",", &save); t;
+             t = strtok_r(NULL, any ? "/" : ",", &save)) {
+            if (n == SL_STORE_MAX_TAGS) {
+                n++;
+                break;
+            }
+            tags[n++] = t;
+        }
+        if ((any && all) || n == 0 || n > SL_STORE_MAX_TAGS) {
+            res->status = 400;
+            res->body = json_pack("{s:i,s:s,s:s}", "code", 11, "name", "invalid options", "message",
+                                  "invalid option (tags: invalid filter syntax)");
+            return;
+        }
+        q.tags = tags;
+        q.ntags = n;
+        q.tags_op = any ? SL_STORE_TAGS_OR : SL_STORE_TAGS_AND;
+    }
+    struct sl_store_page page = {0};
+    struct sl_store_err err = {0};
+    enum sl_store_rc rc = sl_store_page(st, e->store, &q, &page, &err);
+    if (rc != SL_STORE_OK) {
+        store_error(res, rc, &err);
+        return;
+    }
+    res->status = 200;
+    res->body = json_pack("{s:O}", "data", page.rows);
+    if (page.next_offset != NULL) {
+        char next[1024];
+        snprintf(next, sizeof(next), "%s?offset=%s", base, page.next_offset);
+        json_object_set_new(res->body, "offset", json_string(page.next_offset));
+        json_object_set_new(res->body, "next", json_string(next));
+    } else {
+        json_object_set_new(res->body, "next", json_null());
+    }
+    sl_store_page_free(&page);
+}
+
+static void
+create(const struct sl_admin_request *req, struct sl_admin_response *res, struct sl_store *st,
+       const struct entity *e, const char *ffield, const char *fid)
+{
+    json_t *body = read_body(req, res, e);
+    if (body == NULL) {
+        return;
+    }
+    if (ffield != NULL) {
+        json_object_set_new(body, ffield, json_pack("{s:s}", "id", fid));
+    }
+    json_t *errf = NULL;
+    json_t *row = sl_schema_process(e->schema, body, SL_SCHEMA_INSERT, NULL, &errf);
+    json_decref(body);
+    if (row == NULL) {
+        schema_error(res, errf);
+        return;
+    }
+    if (write_and_publish(st, e, OP_INSERT, NULL, row, res)) {
+        res->status = 201;
+        res->body = json_incref(row);
+    }
+    json_decref(row);
+}
+
+/* PUT (upsert) and PATCH (merge) on <existing> (NULL for a PUT that creates). */
+static void
+put_or_patch(const struct sl_admin_request *req, struct sl_admin_response *res, struct sl_store *st,
+             const struct entity *e, const char *key, json_t *existing, const char *ffield,
+             const char *fid)
+{
+    bool put = strcmp(req->method, "PUT") == 0;
+    if (!put && existing == NULL) {
+        sl_admin_message(res, 404, "Not found");
+        return;
+    }
+    json_t *body = read_body(req, res, e);
+    if (body == NULL) {
+        return;
+    }
+    if (ffield != NULL) {
+        json_object_set_new(body, ffield, json_pack("{s:s}", "id", fid));
+    }
+    if (put) {
+        /* The URL names the entity: a UUID is its id, anything else its endpoint key (kept on a
+         * full replace, as Kong does). */
+        if (sl_schema_is_uuid(key)) {
+            json_object_set_new(body, "id", json_string(key));
+        } else if (e->schema->endpoint_key != NULL) {
+            json_object_set_new(body, e->schema->endpoint_key, json_string(key));
+        }
+    }
+    json_t *errf = NULL;
+    json_t *row = sl_schema_process(e->schema, body, put ? SL_SCHEMA_UPSERT : SL_SCHEMA_UPDATE,
+                                    existing, &errf);
+    json_decref(body);
+    if (row == NULL) {
+        schema_error(res, errf);
+        return;
+    }
+    const char *id = existing ? json_string_value(json_object_get(existing, "id")) : NULL;
+    if (write_and_publish(st, e, existing ? OP_UPDATE : OP_INSERT, id, row, res)) {
+        res->status = 200;
+        res->body = json_incref(row);
+    }
+    json_decref(row);
+}
+
+static void
+one(const struct sl_admin_request *req, struct sl_admin_response *res, struct sl_store *st,
+    const struct entity *e, const char *key, const char *ffield, const char *fid)
+{
+    json_t *row = lookup(st, e, key);
+    if (row != NULL && ffield != NULL) {
+        /* Nested path: the child must belong to that parent. */
+        const char *pid = json_string_value(json_object_get(json_object_get(row, ffield), "id"));
+        if (pid == NULL || strcmp(pid, fid) != 0) {
+            json_decref(row);
+            row = NULL;
+            if (strcmp(req->method, "PUT") != 0) {
+                sl_admin_message(res, 404, "Not found");
+                return;
+            }
+        }
+    }
+    const char *m = req->method;
+    if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0) {
+        if (row == NULL) {
+            sl_admin_message(res, 404, "Not found");
+        } else {
+            res->status = 200;
+            res->body = json_incref(row);
+        }
+    } else if (strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0) {
+        put_or_patch(req, res, st, e, key, row, ffield, fid);
+    } else if (strcmp(m, "DELETE") == 0) {
+        if (row == NULL ||
+            write_and_publish(st, e, OP_DELETE, json_string_value(json_object_get(row, "id")), NULL,
+                              res)) {
+            res->status = 204; /* also when absent (Kong) */
+        }
+    } else {
+        sl_admin_message(res, 405, "Method not allowed");
+    }
+    json_decref(row);
+}
+
+bool
+sl_admin_crud(const struct sl_admin_request *req, struct sl_admin_response *res,
+              struct sl_store *st, char **seg, size_t n)
+{
+    struct entity e, parent;
+    const char *m = req->method;
+    bool read = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
+    if (n == 0 || n > 4 || !find_entity(seg[0], &e)) {
+        return false;
+    }
+    if (n == 1) {
+        if (read) {
+            char base[64];
+            snprintf(base, sizeof(base), "/%s", seg[0]);
+            list(req, res, st, &e, NULL, NULL, base);
+        } else if (strcmp(m, "POST") == 0) {
+            create(req, res, st, &e, NULL, NULL);
+        } else {
+            sl_admin_message(res, 405, "Method not allowed");
+        }
+        return true;
+    }
+    if (n == 2) {
+        one(req, res, st, &e, seg[1], NULL, NULL);
+        return true;
+    }
+    /* /E/{e}/field: the parent through the child (GET only; Kong answers 405 to writes) */
+    const struct sl_store_foreign *f = NULL;
+    for (const struct sl_store_foreign *it = e.store->foreign; it->field != NULL; it++) {
+        if (n == 3 && strcmp(it->field, seg[2]) == 0) {
+            f = it;
+        }
+    }
+    if (f != NULL) {
+        json_t *child = lookup(st, &e, seg[1]);
+        const char *pid =
+            json_string_value(json_object_get(json_object_get(child, f->field), "id"));
+        struct entity pe;
+        json_t *p = pid && find_entity(f->entity, &pe) ? lookup(st, &pe, pid) : NULL;
+        if (p == NULL) {
+            sl_admin_message(res, 404, "Not found");
+        } else if (read) {
+            res->status = 200;
+            res->body = json_incref(p);
+        } else {
+            sl_admin_message(res, 405, "Method not allowed");
+        }
+        json_decref(p);
+        json_decref(child);
+        return true;
+    }
+    /* /F/{f}/E[/{e}] */
+    parent = e;
+    if (!find_entity(seg[2], &e)) {
+        return false;
+    }
+    const char *ffield = foreign_to(&e, parent.schema->name);
+    if (ffield == NULL) {
+        return false;
+    }
+    json_t *p = lookup(st, &parent, seg[1]);
+    if (p == NULL) {
+        sl_admin_message(res, 404, "Not found");
+        return true;
+    }
+    const char *pid = json_string_value(json_object_get(p, "id"));
+    if (n == 3) {
+        if (read) {
+            char base[128];
+            snprintf(base, sizeof(base), "/%s/%s/%s", seg[0], pid, seg[2]);
+            list(req, res, st, &e, ffield, pid, base);
+        } else if (strcmp(m, "POST") == 0) {
+            create(req, res, st, &e, ffield, pid);
+        } else {
+            sl_admin_message(res, 405, "Method not allowed");
+        }
+    } else {
+        one(req, res, st, &e, seg[3], ffield, pid);
+    }
+    json_decref(p);
+    return true;
+}

@@ -1,0 +1,142 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Admin API entity endpoints on the SQLite store (issue #3, kong.md §2.1-2.5): create, read, upsert,
+merge and delete by id or endpoint key, nested paths, Kong's error bodies, pagination, tags, form
+input, persistence across restarts, and read-your-writes on the proxy."""
+
+import requests
+
+from lib.sluice import Sluice, kong
+
+T = 10
+
+
+def start(tmp_path, name="crud"):
+    s = Sluice(tmp_path, kong(), conf={"database": "sqlite", "declarative_config": None,
+                                       "admin_listen": "auto"}, name=name)
+    return s, s.admin_url("").rstrip("/")
+
+
+def test_service_route_lifecycle_and_read_your_writes(tmp_path, upstream):
+    s, a = start(tmp_path)
+    try:
+        r = requests.post(a + "/services", data={"name": "svc",
+                                                 "url": "http://127.0.0.1:%d/base" % upstream.port},
+                          timeout=T)
+        assert r.status_code == 201, r.text
+        svc = r.json()
+        assert (svc["protocol"], svc["host"], svc["port"], svc["path"]) == \
+            ("http", "127.0.0.1", upstream.port, "/base")
+        assert svc["client_certificate"] is None and svc["enabled"] is True
+        r = requests.post(a + "/services/svc/routes", data={"name": "rt", "paths[]": "/r"},
+                          timeout=T)
+        assert r.status_code == 201, r.text
+        assert r.json()["service"] == {"id": svc["id"]}
+        # the proxy serves a route created one request earlier
+        p = requests.get(s.url("/r/x?q=1"), timeout=T)
+        assert p.status_code == 200
+        assert upstream.requests[-1].target == "/base/x?q=1"
+        assert requests.get(a + "/routes/rt/service", timeout=T).json()["id"] == svc["id"]
+        assert requests.get(a + "/services/%s/routes/rt" % svc["id"], timeout=T).status_code == 200
+        # PATCH merges, PUT replaces (fields not given go back to defaults)
+        r = requests.patch(a + "/services/svc", json={"retries": 2}, timeout=T)
+        assert r.status_code == 200 and r.json()["retries"] == 2 and r.json()["path"] == "/base"
+        r = requests.put(a + "/services/svc", json={"host": "127.0.0.1", "port": upstream.port},
+                         timeout=T)
+        assert r.status_code == 200
+        body = r.json()
+        assert body["id"] == svc["id"] and body["retries"] == 5 and body["path"] is None
+        assert body["name"] == "svc"
+        # delete order: the route first (services restrict), DELETE of a missing entity is 204
+        r = requests.delete(a + "/services/svc", timeout=T)
+        assert r.status_code == 400
+        assert r.json()["message"] == "an existing 'routes' entity references this 'services' entity"
+        assert requests.delete(a + "/routes/rt", timeout=T).status_code == 204
+        assert requests.get(s.url("/r/x"), timeout=T).status_code == 404
+        assert requests.delete(a + "/services/svc", timeout=T).status_code == 204
+        assert requests.delete(a + "/services/svc", timeout=T).status_code == 204
+        assert requests.get(a + "/services/svc", timeout=T).status_code == 404
+    finally:
+        s.stop()
+
+
+def test_put_creates_by_name_and_by_uuid(tmp_path):
+    s, a = start(tmp_path)
+    try:
+        r = requests.put(a + "/consumers/alice", json={"custom_id": "c1"}, timeout=T)
+        assert r.status_code == 200 and r.json()["username"] == "alice"
+        uid = "6a8f3e4c-1d2b-4c5e-9f00-112233445566"
+        r = requests.put(a + "/consumers/" + uid, json={"username": "bob"}, timeout=T)
+        assert r.status_code == 200 and r.json()["id"] == uid
+        assert requests.get(a + "/consumers/bob", timeout=T).json()["id"] == uid
+    finally:
+        s.stop()
+
+
+def test_kong_error_bodies(tmp_path):
+    s, a = start(tmp_path)
+    try:
+        r = requests.post(a + "/services", json={"port": 99999}, timeout=T)
+        assert r.status_code == 400
+        assert r.json() == {"code": 2, "name": "schema violation",
+                            "message": "2 schema violations (host: required field missing; "
+                                       "port: value should be between 0 and 65535)",
+                            "fields": {"host": "required field missing",
+                                       "port": "value should be between 0 and 65535"}}
+        assert requests.post(a + "/services", json={"name": "x", "host": "h"},
+                             timeout=T).status_code == 201
+        r = requests.post(a + "/services", json={"name": "x", "host": "h"}, timeout=T)
+        assert r.status_code == 409
+        assert r.json()["message"] == "UNIQUE violation detected on '{name=\"x\"}'"
+        missing = "00000000-0000-4000-8000-000000000000"
+        r = requests.post(a + "/routes", json={"paths": ["/a"], "service": {"id": missing}},
+                          timeout=T)
+        assert r.status_code == 400 and r.json()["code"] == 4
+        r = requests.post(a + "/consumers", json={}, timeout=T)
+        assert r.status_code == 400
+        assert r.json()["fields"]["@entity"] == [
+            "at least one of these fields must be non-empty: 'custom_id', 'username'"]
+        r = requests.post(a + "/services", data="{", headers={"Content-Type": "application/json"},
+                          timeout=T)
+        assert r.status_code == 400 and r.json() == {"message": "Cannot parse JSON body"}
+        r = requests.post(a + "/services", data="x", headers={"Content-Type": "text/plain"},
+                          timeout=T)
+        assert r.status_code == 415
+        assert requests.get(a + "/services?size=1001", timeout=T).json()["code"] == 9
+        assert requests.get(a + "/schemas/nope", timeout=T).json() == \
+            {"message": "No entity named 'nope'"}
+        assert requests.get(a + "/schemas/routes", timeout=T).json()["fields"]
+    finally:
+        s.stop()
+
+
+def test_pagination_walk_and_tags(tmp_path):
+    s, a = start(tmp_path)
+    try:
+        for i in range(25):
+            tags = ["even"] if i % 2 == 0 else ["odd"]
+            r = requests.post(a + "/consumers", json={"username": "u%02d" % i, "tags": tags},
+                              timeout=T)
+            assert r.status_code == 201
+        seen, url = [], a + "/consumers?size=10"
+        while url:
+            page = requests.get(url, timeout=T).json()
+            seen += [c["username"] for c in page["data"]]
+            url = a + page["next"] if page["next"] else None
+        assert sorted(seen) == ["u%02d" % i for i in range(25)] and len(seen) == 25
+        evens = requests.get(a + "/consumers?tags=even&size=100", timeout=T).json()["data"]
+        assert len(evens) == 13
+        both = requests.get(a + "/consumers?tags=even/odd", timeout=T).json()["data"]
+        assert len(both) == 25
+    finally:
+        s.stop()
+
+
+def test_survives_restart(tmp_path):
+    s, a = start(tmp_path)
+    requests.post(a + "/services", json={"name": "keep", "host": "example.com"}, timeout=T)
+    s.stop()
+    s.start()
+    try:
+        assert requests.get(a + "/services/keep", timeout=T).json()["host"] == "example.com"
+    finally:
+        s.stop()
