@@ -16,7 +16,9 @@
 #include "config/snapshot.h"
 #include "core/version.h"
 #include "proxy/proxy.h"
+#include "schema/errors.h"
 #include "schema/schema.h"
+#include "store/store.h"
 #include "sluice/log.h"
 
 /* The Kong Admin API level Sluice answers as, so that Kong's tools pick their 3.x behaviour. */
@@ -385,32 +387,127 @@ get_status(const struct sl_admin_request *req, struct sl_admin_response *res)
     res->body = json_pack("{s:o}", "server", server);
     if (req->conf->database == SL_DB_OFF) {
         json_object_set_new(res->body, "configuration_hash", json_string(config_hash));
+    } else {
+        /* A real round trip to the database, as Kong's /status does. */
+        size_t n = 0;
+        struct sl_store_err serr = {0};
+        bool reachable = store != NULL &&
+                         sl_store_count(store, &sl_store_entity_services, &n, &serr) == SL_STORE_OK;
+        sl_store_err_clear(&serr);
+        json_object_set_new(res->body, "database", json_pack("{s:b}", "reachable", reachable));
     }
 }
 
-static const char *const endpoint_list[] = {
-    "/",
-    "/config",
-    "/endpoints",
-    "/routes",
-    "/routes/{routes}",
-    "/routes/{routes}/service",
-    "/services",
-    "/services/{services}",
-    "/services/{services}/routes",
-    "/services/{services}/routes/{routes}",
-    "/status",
-};
-
+/* Every endpoint served, with Kong's {placeholders}, sorted (kong.md §2.2). */
 static void
 get_endpoints(struct sl_admin_response *res)
 {
+    static const char *const fixed[] = {
+        "/",
+        "/config",
+        "/endpoints",
+        "/plugins/enabled",
+        "/schemas/{db_entity_name}",
+        "/schemas/{db_entity_name}/validate",
+        "/schemas/plugins/{name}",
+        "/status",
+        "/tags",
+        "/tags/{tags}",
+    };
     json_t *a = json_array();
-    for (size_t i = 0; i < sizeof(endpoint_list) / sizeof(endpoint_list[0]); i++) {
-        json_array_append_new(a, json_string(endpoint_list[i]));
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+        json_array_append_new(a, json_string(fixed[i]));
+    }
+    for (const struct sl_store_entity *const *e = sl_store_core_entities; *e != NULL; e++) {
+        const char *n = (*e)->name;
+        json_array_append_new(a, json_sprintf("/%s", n));
+        json_array_append_new(a, json_sprintf("/%s/{%s}", n, n));
+        for (const struct sl_store_foreign *f = (*e)->foreign; f->field != NULL; f++) {
+            json_array_append_new(a, json_sprintf("/%s/{%s}/%s", n, n, f->field));
+            json_array_append_new(a, json_sprintf("/%s/{%s}/%s", f->entity, f->entity, n));
+            json_array_append_new(a, json_sprintf("/%s/{%s}/%s/{%s}", f->entity, f->entity, n, n));
+        }
+    }
+    /* sort for a stable listing */
+    size_t len = json_array_size(a);
+    for (size_t i = 1; i < len; i++) {
+        for (size_t j = i; j > 0; j--) {
+            json_t *x = json_array_get(a, j - 1), *y = json_array_get(a, j);
+            if (strcmp(json_string_value(x), json_string_value(y)) <= 0) {
+                break;
+            }
+            json_incref(x);
+            json_array_set(a, j - 1, y);
+            json_array_set_new(a, j, x);
+        }
     }
     res->status = 200;
     res->body = json_pack("{s:o}", "data", a);
+}
+
+/* GET /tags and /tags/{tag} (kong.md §2.2), over every tagged entity in the store. */
+struct tag_walk {
+    json_t *data;
+    const char *entity;
+    const char *only; /* NULL: every tag */
+};
+
+static int
+tag_row(void *ud, json_t *row)
+{
+    struct tag_walk *w = ud;
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(row, "tags"), i, t)
+    {
+        if (json_is_string(t) && (w->only == NULL || strcmp(w->only, json_string_value(t)) == 0)) {
+            json_array_append_new(w->data,
+                                  json_pack("{s:O,s:s,s:O}", "tag", t, "entity_name", w->entity,
+                                            "entity_id", json_object_get(row, "id")));
+        }
+    }
+    return 0;
+}
+
+static void
+get_tags(struct sl_admin_response *res, const char *only)
+{
+    struct tag_walk w = {json_array(), NULL, only};
+    for (const struct sl_store_entity *const *e = sl_store_core_entities; *e != NULL; e++) {
+        struct sl_store_err serr = {0};
+        if (!(*e)->tags) {
+            continue;
+        }
+        w.entity = (*e)->name;
+        sl_store_for_each(store, *e, tag_row, &w, &serr);
+        sl_store_err_clear(&serr);
+    }
+    res->status = 200;
+    res->body = json_pack("{s:o,s:n}", "data", w.data, "next");
+}
+
+/* POST /schemas/{entity}/validate: the schema engine's verdict, nothing stored. */
+static void
+validate_entity(const struct sl_admin_request *req, struct sl_admin_response *res,
+                const struct sl_schema *sc)
+{
+    json_t *body = json_loadb(req->body, req->body_len, 0, NULL);
+    if (!json_is_object(body)) {
+        json_decref(body);
+        sl_admin_message(res, 400, "Cannot parse JSON body");
+        return;
+    }
+    json_t *errf = NULL;
+    json_t *row = sl_schema_process(sc, body, SL_SCHEMA_INSERT, NULL, &errf);
+    json_decref(body);
+    if (row == NULL) {
+        res->status = 400;
+        res->body = sl_err_schema_violation(errf);
+        json_decref(errf);
+        return;
+    }
+    json_decref(row);
+    sl_admin_message(res, 200, "schema validation successful");
 }
 
 static void
@@ -707,6 +804,27 @@ entity_endpoints(const struct sl_admin_request *req, struct sl_admin_response *r
     sl_admin_message(res, 404, "Not found");
 }
 
+/* GET /consumers?custom_id= (kong.md §1.3): {data:[consumer], next:null}. */
+static void
+get_consumer_by_custom_id(const struct sl_admin_request *req, struct sl_admin_response *res)
+{
+    char cid[512] = "";
+    sl_admin_query_param(req->query, "custom_id", cid, sizeof(cid));
+    if (cid[0] == '\0') {
+        sl_admin_message(res, 400, "custom_id must be an unempty string");
+        return;
+    }
+    json_t *row = NULL;
+    struct sl_store_err serr = {0};
+    sl_store_select_by(store, &sl_store_entity_consumers, "custom_id", cid, &row, &serr);
+    sl_store_err_clear(&serr);
+    res->status = 200;
+    res->body = json_pack("{s:[],s:n}", "data", "next");
+    if (row != NULL) {
+        json_array_append_new(json_object_get(res->body, "data"), row);
+    }
+}
+
 void
 sl_admin_dispatch(const struct sl_admin_request *req, struct sl_admin_response *res)
 {
@@ -749,6 +867,31 @@ sl_admin_dispatch(const struct sl_admin_request *req, struct sl_admin_response *
         } else {
             sl_admin_message(res, 405, "Method not allowed");
         }
+    } else if (n == 3 && strcmp(seg[0], "schemas") == 0 && strcmp(seg[1], "plugins") == 0) {
+        /* No plugin is bundled yet: every name is unknown (Kong's 404 text). */
+        char msg[300];
+        snprintf(msg, sizeof(msg), "No plugin named '%.200s'", seg[2]);
+        sl_admin_message(res, 404, msg);
+    } else if (n == 3 && strcmp(seg[0], "schemas") == 0 && strcmp(seg[2], "validate") == 0) {
+        const struct sl_schema *sc = sl_schema_find(seg[1]);
+        if (sc == NULL) {
+            char msg[300];
+            snprintf(msg, sizeof(msg), "No entity named '%.200s'", seg[1]);
+            sl_admin_message(res, 404, msg);
+        } else if (strcmp(m, "POST") != 0) {
+            sl_admin_message(res, 405, "Method not allowed");
+        } else {
+            validate_entity(req, res, sc);
+        }
+    } else if (n == 2 && strcmp(seg[0], "plugins") == 0 && strcmp(seg[1], "enabled") == 0) {
+        res->status = 200;
+        res->body = json_pack("{s:[]}", "enabled_plugins");
+    } else if (store != NULL && n <= 2 && strcmp(seg[0], "tags") == 0) {
+        is_read(m) ? get_tags(res, n == 2 ? seg[1] : NULL)
+                   : sl_admin_message(res, 405, "Method not allowed");
+    } else if (store != NULL && n == 1 && strcmp(seg[0], "consumers") == 0 && is_read(m) &&
+               strstr(req->query, "custom_id=") != NULL) {
+        get_consumer_by_custom_id(req, res);
     } else if (n == 2 && strcmp(seg[0], "schemas") == 0) {
         const struct sl_schema *sc = sl_schema_find(seg[1]);
         if (!is_read(m)) {

@@ -25,22 +25,24 @@
 static void
 usage(FILE *out)
 {
-    fprintf(out, "Usage: sluice COMMAND [OPTIONS]\n\n"
-                 "The available commands are:\n"
-                 "  start [-c FILE] [-p PREFIX]     start Sluice\n"
-                 "  stop [-p PREFIX]                stop a running Sluice (fast)\n"
-                 "  quit [-p PREFIX] [-t SECONDS]   stop gracefully, finishing in-flight requests\n"
-                 "  reload [-c FILE] [-p PREFIX]    reload sluice.conf run-time values and the "
-                 "declarative config\n"
-                 "  restart [-c FILE] [-p PREFIX]   stop, then start\n"
-                 "  health [-p PREFIX]              is Sluice running at PREFIX?\n"
-                 "  check FILE                      validate a sluice.conf file\n"
-                 "  config parse FILE               validate a declarative configuration file\n"
-                 "  config db_import FILE [-c -p]   load a declarative file into the database\n"
-                 "  config db_export [FILE] [-c -p] write the database as a declarative file\n"
-                 "  migrations bootstrap|up|list|reset [-y] [-c FILE] [-p PREFIX]\n"
-                 "                                  manage the database schema\n"
-                 "  version                         print the version\n");
+    fprintf(out,
+            "Usage: sluice COMMAND [OPTIONS]\n\n"
+            "The available commands are:\n"
+            "  start [-c FILE] [-p PREFIX]     start Sluice\n"
+            "  stop [-p PREFIX]                stop a running Sluice (fast)\n"
+            "  quit [-p PREFIX] [-t SECONDS]   stop gracefully, finishing in-flight requests\n"
+            "  reload [-c FILE] [-p PREFIX]    reload sluice.conf run-time values and the "
+            "declarative config\n"
+            "  restart [-c FILE] [-p PREFIX]   stop, then start\n"
+            "  health [-p PREFIX]              is Sluice running at PREFIX?\n"
+            "  check FILE                      validate a sluice.conf file\n"
+            "  config init [FILE]              write an example declarative file (./kong.yml)\n"
+            "  config parse FILE               validate a declarative configuration file\n"
+            "  config db_import FILE [-c -p]   load a declarative file into the database\n"
+            "  config db_export [FILE] [-c -p] write the database as a declarative file\n"
+            "  migrations bootstrap|up|list|reset [-y] [-c FILE] [-p PREFIX]\n"
+            "                                  manage the database schema\n"
+            "  version                         print the version\n");
 }
 
 static int __attribute__((format(printf, 1, 2))) fail(const char *fmt, ...)
@@ -156,6 +158,40 @@ cmd_check(int argc, char **argv)
     return 0;
 }
 
+/* `config init [FILE]`: an example declarative file to start from (Kong writes ./kong.yml). */
+static int
+cmd_config_init(const char *file)
+{
+    static const char example[] =
+        "# A Sluice (Kong 3.x) declarative configuration. Load it with database = off and\n"
+        "# declarative_config = <this file>, or into the database with `sluice config db_import`.\n"
+        "_format_version: \"3.0\"\n"
+        "_transform: true\n"
+        "\n"
+        "services:\n"
+        "- name: example-service\n"
+        "  url: http://example.com\n"
+        "  routes:\n"
+        "  - name: example-route\n"
+        "    paths:\n"
+        "    - /mock\n"
+        "\n"
+        "# consumers:\n"
+        "# - username: example-user\n";
+    if (file == NULL) {
+        file = "kong.yml";
+    }
+    if (access(file, F_OK) == 0) {
+        return fail("%s already exists", file);
+    }
+    FILE *f = fopen(file, "w");
+    if (f == NULL || fputs(example, f) == EOF || fclose(f) != 0) {
+        return fail("could not write %s", file);
+    }
+    printf("Created a new declarative configuration file at %s\n", file);
+    return 0;
+}
+
 static int
 cmd_config(int argc, char **argv)
 {
@@ -199,6 +235,9 @@ main(int argc, char **argv)
     }
     if (strcmp(cmd, "config") == 0 && argc >= 3 && strcmp(argv[2], "parse") == 0) {
         return cmd_config(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "config") == 0 && argc >= 3 && strcmp(argv[2], "init") == 0) {
+        return cmd_config_init(argc >= 4 ? argv[3] : NULL);
     }
 
     /* Verbs with an operand ("migrations up", "config db_import FILE") take it before the

@@ -140,3 +140,32 @@ def test_survives_restart(tmp_path):
         assert requests.get(a + "/services/keep", timeout=T).json()["host"] == "example.com"
     finally:
         s.stop()
+
+
+def test_node_endpoints_with_a_database(tmp_path):
+    s, a = start(tmp_path)
+    try:
+        st = requests.get(a + "/status", timeout=T).json()
+        assert st["database"] == {"reachable": True}
+        eps = requests.get(a + "/endpoints", timeout=T).json()["data"]
+        assert "/services/{services}/routes" in eps and "/routes/{routes}/service" in eps
+        assert eps == sorted(eps)
+        assert requests.get(a + "/plugins/enabled", timeout=T).json() == {"enabled_plugins": []}
+        r = requests.get(a + "/schemas/plugins/key-auth", timeout=T)
+        assert r.status_code == 404 and r.json() == {"message": "No plugin named 'key-auth'"}
+        r = requests.post(a + "/schemas/services/validate", json={"host": "example.com"},
+                          timeout=T)
+        assert r.status_code == 200
+        assert r.json() == {"message": "schema validation successful"}
+        r = requests.post(a + "/schemas/services/validate", json={"port": 1}, timeout=T)
+        assert r.status_code == 400 and r.json()["fields"]["host"] == "required field missing"
+        assert requests.get(a + "/services", timeout=T).json()["data"] == []  # nothing stored
+        requests.put(a + "/consumers/carol", json={"custom_id": "c-9", "tags": ["vip"]},
+                     timeout=T)
+        r = requests.get(a + "/consumers?custom_id=c-9", timeout=T).json()
+        assert [c["username"] for c in r["data"]] == ["carol"] and r["next"] is None
+        assert requests.get(a + "/consumers?custom_id=", timeout=T).status_code == 400
+        tags = requests.get(a + "/tags/vip", timeout=T).json()["data"]
+        assert tags[0]["entity_name"] == "consumers" and tags[0]["tag"] == "vip"
+    finally:
+        s.stop()
