@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "admin/internal.h"
+#include "core/clock.h"
 #include "config/snapshot.h"
 #include "config/store_bridge.h"
 #include "schema/errors.h"
@@ -135,7 +136,18 @@ sl_admin_republish(struct sl_store *st, char *err, size_t errlen)
     return 0;
 }
 
-enum write_op { OP_INSERT = 0, OP_UPDATE, OP_DELETE, OP_MAX };
+enum write_op {
+    OP_INSERT = 0,
+    OP_UPDATE,
+    OP_DELETE,
+    OP_MAX
+};
+
+static const char *
+req_method_name(enum write_op op)
+{
+    return op == OP_INSERT ? "insert" : op == OP_UPDATE ? "update" : "delete";
+}
 
 /* Runs one write and the snapshot compilation in a transaction, commits, publishes. On failure
  * fills <res> and returns false; nothing is changed. */
@@ -158,6 +170,7 @@ write_and_publish(struct sl_store *st, const struct entity *e, enum write_op op,
         return false;
     }
     char msg[8192];
+    uint64_t t0 = sl_clock_mono_us();
     struct sl_snapshot *snap = compile(st, msg, sizeof(msg));
     if (snap == NULL) {
         /* The schema accepted what the data plane's loader refuses: never store it. */
@@ -174,7 +187,11 @@ write_and_publish(struct sl_store *st, const struct entity *e, enum write_op op,
         store_error(res, rc, &err);
         return false;
     }
+    size_t nroutes = snap->config->nroutes;
     sl_snapshot_publish(snap);
+    sl_log(SL_LOG_INFO, "admin: %s %s: configuration with %zu routes recompiled in %.1f ms",
+           req_method_name(op), e->schema->name, nroutes,
+           (double)(sl_clock_mono_us() - t0) / 1000.0);
     return true;
 }
 
