@@ -14,6 +14,7 @@
 #include "config/render.h"
 #include "config/declarative.h"
 #include "config/snapshot.h"
+#include "config/yaml_json.h"
 #include "core/clock.h"
 #include "core/version.h"
 #include "proxy/proxy.h"
@@ -665,17 +666,18 @@ post_config(const struct sl_admin_request *req, struct sl_admin_response *res)
                  line = strtok_r(NULL, "\n", &save)) {
                 add_error_line(fields, line);
             }
-            char *ftext = json_dumps(fields, JSON_COMPACT | JSON_PRESERVE_ORDER);
-            char *msg = NULL;
-            if (asprintf(&msg, "declarative config is invalid: %s", ftext ? ftext : "{}") < 0) {
-                msg = NULL;
+            char flat[8];
+            if (sl_admin_query_param(req->query, "flatten_errors", flat, sizeof(flat)) &&
+                (strcmp(flat, "1") == 0 || strcmp(flat, "true") == 0)) {
+                char yerr[256];
+                json_t *input = sl_yaml_to_json(text, len, yerr, sizeof(yerr));
+                res->body = sl_err_declarative_flattened(fields, input ? input : json_object());
+                json_decref(input);
+            } else {
+                res->body = sl_err_declarative(fields);
             }
             res->status = 400;
-            res->body = json_pack("{s:i,s:s,s:s,s:o}", "code", 14, "name",
-                                  "invalid declarative configuration", "message",
-                                  msg ? msg : "declarative config is invalid", "fields", fields);
-            free(msg);
-            free(ftext);
+            json_decref(fields);
         } else {
             struct sl_snapshot *snap = sl_snapshot_acquire();
             res->status = 201;

@@ -137,3 +137,18 @@ def test_rejected_config_changes_nothing(admin):
     assert r.status_code == 400 and r.json() == {"message": "Cannot parse JSON body"}
     r = requests.post(a + "/config", data="x", headers={"Content-Type": "text/csv"}, timeout=T)
     assert r.status_code == 415
+
+
+def test_post_config_flatten_errors(admin):
+    _, a, _ = admin
+    bad = {"_format_version": "3.0",
+           "services": [{"name": "x", "port": 99999, "routes": [{"name": "rr", "paths": ["no"]}]}]}
+    r = requests.post(a + "/config?flatten_errors=1", json=bad, timeout=T)
+    assert r.status_code == 400
+    body = r.json()
+    assert body["code"] == 14
+    items = {(i["entity_type"], i["entity_name"]): i for i in body["flattened_errors"]}
+    svc = items[("service", "x")]
+    assert {"type": "field", "field": "host", "message": "required field missing"} in svc["errors"]
+    route = items[("route", "rr")]
+    assert route["errors"][0]["field"] == "paths.1"
