@@ -105,6 +105,15 @@ read_body(const struct sl_admin_request *req, struct sl_admin_response *res, con
         sl_schema_coerce_form(e->schema, v);
         return v;
     }
+    if (strncasecmp(ct, "multipart/form-data", 19) == 0) {
+        json_t *v = sl_admin_multipart_to_json(req->body, req->body_len, ct);
+        if (v == NULL) {
+            sl_admin_message(res, 400, "Bad request");
+            return NULL;
+        }
+        sl_schema_coerce_form(e->schema, v);
+        return v;
+    }
     res->status = 415; /* Kong: empty body */
     return NULL;
 }
@@ -136,12 +145,7 @@ sl_admin_republish(struct sl_store *st, char *err, size_t errlen)
     return 0;
 }
 
-enum write_op {
-    OP_INSERT = 0,
-    OP_UPDATE,
-    OP_DELETE,
-    OP_MAX
-};
+enum write_op { OP_INSERT = 0, OP_UPDATE, OP_DELETE, OP_MAX };
 
 static const char *
 req_method_name(enum write_op op)

@@ -113,3 +113,98 @@ sl_admin_form_to_json(const char *body, size_t len)
     }
     return root;
 }
+
+/* The boundary parameter of a multipart Content-Type, into <out>. */
+static bool
+boundary_of(const char *ctype, char *out, size_t outlen)
+{
+    const char *b = strcasestr(ctype, "boundary=");
+    if (b == NULL) {
+        return false;
+    }
+    b += 9;
+    bool quoted = *b == '"';
+    b += quoted;
+    size_t n = 0;
+    while (b[n] && b[n] != (quoted ? '"' : ';') && !(!quoted && (b[n] == ' ' || b[n] == '\t'))) {
+        n++;
+    }
+    if (n == 0 || n + 1 > outlen || n > 70) {
+        return false;
+    }
+    memcpy(out, b, n);
+    out[n] = '\0';
+    return true;
+}
+
+static const char *
+find_bytes(const char *hay, size_t hlen, const char *needle, size_t nlen)
+{
+    return memmem(hay, hlen, needle, nlen);
+}
+
+json_t *
+sl_admin_multipart_to_json(const char *body, size_t len, const char *ctype)
+{
+    char boundary[80], delim[96];
+    if (!boundary_of(ctype, boundary, sizeof(boundary))) {
+        return NULL;
+    }
+    int dlen = snprintf(delim, sizeof(delim), "--%s", boundary);
+    json_t *root = json_object();
+    const char *p = find_bytes(body, len, delim, (size_t)dlen);
+    const char *end = body + len;
+    while (p != NULL) {
+        p += dlen;
+        if (end - p >= 2 && p[0] == '-' && p[1] == '-') {
+            return root; /* closing delimiter */
+        }
+        if (end - p < 2 || p[0] != '\r' || p[1] != '\n') {
+            break;
+        }
+        p += 2;
+        const char *hend = find_bytes(p, (size_t)(end - p), "\r\n\r\n", 4);
+        if (hend == NULL) {
+            break;
+        }
+        const char *next = find_bytes(hend + 4, (size_t)(end - hend - 4), delim, (size_t)dlen);
+        if (next == NULL || next - 2 < hend + 4 || next[-2] != '\r' || next[-1] != '\n') {
+            break;
+        }
+        /* Part headers: the name from Content-Disposition, JSON when the part says so. */
+        char *headers = strndup(p, (size_t)(hend - p));
+        const char *value = hend + 4;
+        size_t vlen = (size_t)(next - 2 - value);
+        char *name = NULL;
+        bool is_json = false;
+        if (headers != NULL) {
+            char *n = strcasestr(headers, "name=\"");
+            if (n != NULL && (n == headers || n[-1] == ' ' || n[-1] == ';')) {
+                n += 6;
+                char *q = strchr(n, '"');
+                name = q ? strndup(n, (size_t)(q - n)) : NULL;
+            }
+            is_json = strcasestr(headers, "content-type: application/json") != NULL;
+        }
+        bool ok = name != NULL;
+        if (ok && is_json) {
+            json_t *v = json_loadb(value, vlen, JSON_DECODE_ANY, NULL);
+            ok = v != NULL;
+            if (ok) {
+                json_object_set_new(root, name, v);
+            }
+        } else if (ok) {
+            char *v = strndup(value, vlen);
+            ok = v != NULL && memchr(value, '\0', vlen) == NULL && add_pair(root, name, v) == 0;
+            free(v);
+        }
+        free(name);
+        free(headers);
+        if (!ok) {
+            break;
+        }
+        p = next;
+    }
+    json_decref(root);
+    return NULL;
+}

@@ -29,6 +29,9 @@ struct sl_admin_response {
 
 /* A form-urlencoded body as JSON with Kong's nesting conventions; NULL when malformed. form.c */
 json_t *sl_admin_form_to_json(const char *body, size_t len);
+/* A multipart/form-data body (<ctype> carries the boundary) as JSON, with the same key conventions;
+ * a part with Content-Type application/json is decoded as JSON. NULL when malformed. */
+json_t *sl_admin_multipart_to_json(const char *body, size_t len, const char *ctype);
 
 /* Entity endpoints backed by the store (crud.c). Returns false when <seg> is not an entity path it
  * serves (the caller answers 404). */

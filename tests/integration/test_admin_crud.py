@@ -169,3 +169,25 @@ def test_node_endpoints_with_a_database(tmp_path):
         assert tags[0]["entity_name"] == "consumers" and tags[0]["tag"] == "vip"
     finally:
         s.stop()
+
+
+def test_multipart_and_form_conventions(tmp_path):
+    s, a = start(tmp_path)
+    try:
+        files = {"name": (None, "mp"), "host": (None, "example.com"), "port": (None, "8080"),
+                 "tags[]": (None, "one")}
+        r = requests.post(a + "/services", files=files, timeout=T)
+        assert r.status_code == 201, r.text
+        body = r.json()
+        assert body["port"] == 8080 and body["tags"] == ["one"]
+        # form: repeated keys make arrays, numbers and booleans inferred from the schema
+        r = requests.post(a + "/services/mp/routes",
+                          data=[("paths", "/a"), ("paths", "/b"), ("strip_path", "false"),
+                                ("regex_priority", "3"), ("headers.x-env[]", "prod")],
+                          timeout=T)
+        assert r.status_code == 201, r.text
+        rt = r.json()
+        assert rt["paths"] == ["/a", "/b"] and rt["strip_path"] is False
+        assert rt["regex_priority"] == 3 and rt["headers"] == {"x-env": ["prod"]}
+    finally:
+        s.stop()
