@@ -633,7 +633,9 @@ Test(shipped, example_conf_loads)
     cr_assert_str_eq(conf.proxy_listen[0].host, "127.0.0.1");
     cr_assert_eq(conf.proxy_listen[0].port, 8000);
     cr_assert_not(conf.proxy_listen[0].ssl);
-    cr_assert_eq(conf.nadmin_listen, 0);
+    cr_assert_eq(conf.nadmin_listen, 1); /* the Admin API on loopback, for `make run` */
+    cr_assert_str_eq(conf.admin_listen[0].host, "127.0.0.1");
+    cr_assert_eq(conf.admin_listen[0].port, 8001);
     cr_assert_eq(conf.nstatus_listen, 0);
     cr_assert_str_eq(conf.proxy_error_log, "stderr");
     cr_assert(strstr(conf.declarative_config, "/examples/kong.yml") != NULL);
