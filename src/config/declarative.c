@@ -2160,8 +2160,22 @@ sl_declarative_load_string_opts(const char *buf, size_t len, const char *name,
         snprintf(err, errlen, "failed parsing declarative configuration: %s", why);
         return NULL;
     }
+    struct sl_config *cfg = sl_declarative_load_json(root, opts, err, errlen);
+    json_decref(root);
+    return cfg;
+}
+
+struct sl_config *
+sl_declarative_load_json(const json_t *root, const struct sl_declarative_opts *opts, char *err,
+                         size_t errlen)
+{
+    if (err != NULL && errlen > 0) {
+        err[0] = '\0';
+    }
+    if (opts != NULL && opts->warn != NULL && opts->warnlen > 0) {
+        opts->warn[0] = '\0';
+    }
     if (!json_is_object(root)) {
-        json_decref(root);
         snprintf(err, errlen, "failed parsing declarative configuration: expected an object");
         return NULL;
     }
@@ -2181,7 +2195,6 @@ sl_declarative_load_string_opts(const char *buf, size_t len, const char *name,
     } else {
         load_document(&L, root);
     }
-    json_decref(root);
 
     struct sl_config *cfg = NULL;
     if (L.errs.oom) {

@@ -18,7 +18,7 @@ static int
 collect_row(void *ud, json_t *row)
 {
     struct collect *c = ud;
-    json_t *copy = json_deep_copy(row);
+    json_t *copy = json_incref(row); /* the store hands over a fresh document per row */
     const char *key;
     json_t *v;
     void *tmp;
@@ -70,14 +70,8 @@ sl_config_from_store(struct sl_store *st, char *err, size_t errlen)
     if (doc == NULL) {
         return NULL;
     }
-    char *text = json_dumps(doc, JSON_COMPACT);
+    struct sl_config *cfg = sl_declarative_load_json(doc, NULL, err, errlen);
     json_decref(doc);
-    if (text == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    struct sl_config *cfg = sl_declarative_load_string(text, strlen(text), "database", err, errlen);
-    free(text);
     return cfg;
 }
 
