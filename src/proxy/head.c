@@ -243,6 +243,27 @@ hw_header(struct head_writer *w, struct sl_str name, struct sl_str value)
     hw_append(w, "\r\n", 2);
 }
 
+#define HW_LIT(w, lit) hw_append((w), (lit), sizeof(lit) - 1)
+
+static void
+hw_cstr(struct head_writer *w, const char *str)
+{
+    hw_append(w, str, strlen(str));
+}
+
+/* Decimal without printf: heads are written for every proxied request. */
+static void
+hw_u64(struct head_writer *w, unsigned long long v)
+{
+    char buf[24];
+    size_t i = sizeof(buf);
+    do {
+        buf[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    hw_append(w, buf + i, sizeof(buf) - i);
+}
+
 static void
 add_header(struct head_writer *w, const char *name, struct sl_str value)
 {
@@ -272,11 +293,16 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
     }
     size_t start_len = out->len;
     struct head_writer w = {out, out->len + HEAD_MAX, false};
-    hw_printf(&w, "%.*s %s HTTP/1.1\r\n", (int)req->method.len, req->method.p, uri);
+    hw_append(&w, req->method.p, req->method.len);
+    HW_LIT(&w, " ");
+    hw_append(&w, uri, (size_t)ulen);
+    HW_LIT(&w, " HTTP/1.1\r\n");
     if (route->preserve_host && req->host.len) {
         add_header(&w, "Host", req->host);
     } else {
-        hw_printf(&w, "Host: %s\r\n", s->target_addrs->host_header);
+        HW_LIT(&w, "Host: ");
+        hw_cstr(&w, s->target_addrs->host_header);
+        HW_LIT(&w, "\r\n");
     }
 
     struct sl_str tokens[MAX_CONN_TOKENS];
@@ -299,7 +325,9 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
     /* Framing towards the upstream mirrors the client's: length stays length, chunked is
      * re-encoded chunk by chunk (the decoder drops extensions and trailers). */
     if (req->body == SL_H1_BODY_LENGTH) {
-        hw_printf(&w, "Content-Length: %llu\r\n", (unsigned long long)req->content_length);
+        HW_LIT(&w, "Content-Length: ");
+        hw_u64(&w, req->content_length);
+        HW_LIT(&w, "\r\n");
     } else if (req->body == SL_H1_BODY_CHUNKED) {
         hw_printf(&w, "Transfer-Encoding: chunked\r\n");
     }
@@ -308,7 +336,9 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
     if (xff.len) {
         hw_printf(&w, "X-Forwarded-For: %.*s, %s\r\n", (int)xff.len, xff.p, s->peer_ip);
     } else {
-        hw_printf(&w, "X-Forwarded-For: %s\r\n", s->peer_ip);
+        HW_LIT(&w, "X-Forwarded-For: ");
+        hw_cstr(&w, s->peer_ip);
+        HW_LIT(&w, "\r\n");
     }
 
     struct sl_str v;
@@ -327,7 +357,9 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
     if (v.len) {
         add_header(&w, "X-Forwarded-Port", v);
     } else {
-        hw_printf(&w, "X-Forwarded-Port: %u\r\n", (unsigned)s->local_port);
+        HW_LIT(&w, "X-Forwarded-Port: ");
+        hw_u64(&w, s->local_port);
+        HW_LIT(&w, "\r\n");
     }
 
     v = trusted ? joined(s, req->headers, req->nheaders, "x-forwarded-path") : SL_STR_NULL;
@@ -347,15 +379,18 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
     if (via.len) {
         hw_printf(&w, "Via: %.*s, 1.%d %s\r\n", (int)via.len, via.p, req->minor, SL_SERVER_TOKEN);
     } else {
-        hw_printf(&w, "Via: 1.%d %s\r\n", req->minor, SL_SERVER_TOKEN);
+        hw_cstr(&w, req->minor ? "Via: 1.1 " SL_SERVER_TOKEN "\r\n"
+                               : "Via: 1.0 " SL_SERVER_TOKEN "\r\n");
     }
-    hw_printf(&w, "X-Sluice-Request-Id: %s\r\n", s->request_id);
+    HW_LIT(&w, "X-Sluice-Request-Id: ");
+    hw_append(&w, s->request_id, 32);
+    HW_LIT(&w, "\r\n");
     if (s->upgrade_websocket) {
         hw_printf(&w, "Connection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n");
     } else {
-        hw_printf(&w, "Connection: keep-alive\r\n");
+        HW_LIT(&w, "Connection: keep-alive\r\n");
     }
-    hw_printf(&w, "\r\n");
+    HW_LIT(&w, "\r\n");
     if (w.failed) {
         out->len = start_len;
         return -1;
@@ -393,7 +428,11 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
 
     size_t start_len = out->len;
     struct head_writer w = {out, out->len + HEAD_MAX, false};
-    hw_printf(&w, "HTTP/1.1 %d %.*s\r\n", res->status, (int)res->reason.len, res->reason.p);
+    HW_LIT(&w, "HTTP/1.1 ");
+    hw_u64(&w, (unsigned)res->status);
+    HW_LIT(&w, " ");
+    hw_append(&w, res->reason.p, res->reason.len);
+    HW_LIT(&w, "\r\n");
     struct sl_str tokens[MAX_CONN_TOKENS];
     size_t ntok = connection_tokens(res->headers, res->nheaders, tokens, MAX_CONN_TOKENS);
     bool has_server = false;
@@ -422,42 +461,46 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
         hw_header(&w, h->name, h->value);
     }
     if (s->out_framing == SL_OUT_CHUNKED) {
-        hw_printf(&w, "Transfer-Encoding: chunked\r\n");
+        HW_LIT(&w, "Transfer-Encoding: chunked\r\n");
     }
     if (res->status == 101) {
         hw_printf(&w, "Connection: upgrade\r\n");
     } else if (s->close_after) {
-        hw_printf(&w, "Connection: close\r\n");
+        HW_LIT(&w, "Connection: close\r\n");
     } else {
-        hw_printf(&w, "Connection: keep-alive\r\n");
+        HW_LIT(&w, "Connection: keep-alive\r\n");
     }
     if (st->headers & SL_HDR_VIA) {
         if (via.len) {
             hw_printf(&w, "Via: %.*s, 1.1 %s\r\n", (int)via.len, via.p, SL_SERVER_TOKEN);
         } else {
-            hw_printf(&w, "Via: 1.1 %s\r\n", SL_SERVER_TOKEN);
+            HW_LIT(&w, "Via: 1.1 " SL_SERVER_TOKEN "\r\n");
         }
     } else if (via.len) {
         add_header(&w, "Via", via);
     }
     if ((st->headers & SL_HDR_SERVER) && !has_server) {
-        hw_printf(&w, "Server: %s\r\n", SL_SERVER_TOKEN);
+        HW_LIT(&w, "Server: " SL_SERVER_TOKEN "\r\n");
     }
     if (st->headers & SL_HDR_UPSTREAM_LATENCY) {
-        hw_printf(&w, "X-Sluice-Upstream-Latency: %llu\r\n",
-                  (unsigned long long)((s->upstream_head_us - s->upstream_start_us) / 1000));
+        HW_LIT(&w, "X-Sluice-Upstream-Latency: ");
+        hw_u64(&w, (s->upstream_head_us - s->upstream_start_us) / 1000);
+        HW_LIT(&w, "\r\n");
     }
     if (st->headers & SL_HDR_PROXY_LATENCY) {
-        hw_printf(&w, "X-Sluice-Proxy-Latency: %llu\r\n",
-                  (unsigned long long)((s->upstream_start_us - s->head_done_us) / 1000));
+        HW_LIT(&w, "X-Sluice-Proxy-Latency: ");
+        hw_u64(&w, (s->upstream_start_us - s->head_done_us) / 1000);
+        HW_LIT(&w, "\r\n");
     }
     if (st->headers & SL_HDR_UPSTREAM_STATUS) {
         hw_printf(&w, "X-Sluice-Upstream-Status: %d\r\n", res->status);
     }
     if (st->headers & SL_HDR_REQUEST_ID) {
-        hw_printf(&w, "X-Sluice-Request-Id: %s\r\n", s->request_id);
+        HW_LIT(&w, "X-Sluice-Request-Id: ");
+        hw_append(&w, s->request_id, 32);
+        HW_LIT(&w, "\r\n");
     }
-    hw_printf(&w, "\r\n");
+    HW_LIT(&w, "\r\n");
     if (w.failed) {
         out->len = start_len;
         return -1;
