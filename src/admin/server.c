@@ -16,6 +16,7 @@
 #include "core/clock.h"
 #include "core/version.h"
 #include "http/h1.h"
+#include "net/listen.h"
 #include "proxy/http_date.h"
 #include "sluice/log.h"
 
@@ -357,42 +358,6 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
     }
 }
 
-static int
-open_one(const struct sl_listen *l, char *err, size_t errlen)
-{
-    struct sockaddr_storage ss = {0};
-    socklen_t len;
-    struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, l->host, &in4->sin_addr) == 1) {
-        in4->sin_family = AF_INET;
-        in4->sin_port = htons(l->port);
-        len = sizeof(*in4);
-    } else if (inet_pton(AF_INET6, l->host, &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons(l->port);
-        len = sizeof(*in6);
-    } else {
-        snprintf(err, errlen, "invalid admin_listen address '%s'", l->host);
-        return -1;
-    }
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (fd < 0) {
-        snprintf(err, errlen, "socket(): %s", strerror(errno));
-        return -1;
-    }
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&ss, len) < 0 ||
-        listen(fd, l->backlog > 0 ? l->backlog : 511) < 0) {
-        snprintf(err, errlen, "admin_listen: bind() to %s:%u failed: %s", l->host,
-                 (unsigned)l->port, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 int
 sl_admin_start(struct ev_loop *loop, const struct sl_conf *conf, char *err, size_t errlen)
 {
@@ -407,7 +372,11 @@ sl_admin_start(struct ev_loop *loop, const struct sl_conf *conf, char *err, size
                    l->host, (unsigned)l->port);
             continue;
         }
-        int fd = open_one(l, err, errlen);
+        char why[512];
+        int fd = sl_net_listen(l->host, l->port, l->backlog, false, why, sizeof(why));
+        if (fd < 0) {
+            snprintf(err, errlen, "admin_listen: %s", why);
+        }
         if (fd < 0) {
             sl_admin_stop(loop);
             return -1;

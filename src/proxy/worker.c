@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "net/listen.h"
 #include "proxy/internal.h"
 #include "sluice/log.h"
 
@@ -28,49 +29,7 @@ static int drain_timeout_ms;
 static int
 open_listener(const struct sl_listen *l, bool reuseport, char *err, size_t errlen)
 {
-    struct sockaddr_storage ss;
-    socklen_t len;
-    memset(&ss, 0, sizeof(ss));
-    struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, l->host, &in4->sin_addr) == 1) {
-        in4->sin_family = AF_INET;
-        in4->sin_port = htons(l->port);
-        len = sizeof(*in4);
-    } else if (inet_pton(AF_INET6, l->host, &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons(l->port);
-        len = sizeof(*in6);
-    } else {
-        snprintf(err, errlen, "invalid listen address '%s' (an IP address is required)", l->host);
-        return -1;
-    }
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        snprintf(err, errlen, "socket(): %s", strerror(errno));
-        return -1;
-    }
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (reuseport) {
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-    }
-    if (ss.ss_family == AF_INET6) {
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-    }
-    if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
-        snprintf(err, errlen, "bind() to %s:%u failed: %s", l->host, (unsigned)l->port,
-                 strerror(errno));
-        close(fd);
-        return -1;
-    }
-    if (listen(fd, l->backlog > 0 ? l->backlog : 511) < 0) {
-        snprintf(err, errlen, "listen() on %s:%u failed: %s", l->host, (unsigned)l->port,
-                 strerror(errno));
-        close(fd);
-        return -1;
-    }
-    return fd;
+    return sl_net_listen(l->host, l->port, l->backlog, reuseport, err, errlen);
 }
 
 void
