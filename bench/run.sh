@@ -8,6 +8,7 @@
 # environment (defaults in brackets):
 #   ROUNDS [3]  DURATION [10s]  CONNECTIONS [64]  THREADS [1]  WARMUP [2s]
 #   SCENARIOS ["get"]   space-separated list; see scenario_* below
+#   BENCH_NGINX_KONG_HEADERS [0]  1: nginx also sets Kong's upstream/downstream headers
 #   PIN [0]             1: proxies on CPU 0, upstream and wrk on the other CPUs (taskset)
 #   KEEP_TMP [0]        1: keep the temp dir (configs, logs) after the run
 #   BENCH_SLUICE [build/sluice]  the binary to benchmark
@@ -259,6 +260,27 @@ $(nginx_temp_paths upstream)
 EOF
 } >"$TMP/upstream/nginx.conf"
 
+# BENCH_NGINX_KONG_HEADERS=1: the reference nginx also does the header work Kong's nginx template
+# does (and Sluice does): X-Forwarded-*, X-Real-IP, Via and a request id upstream; Via, a request id
+# and a latency header downstream. Off by default: the plain reverse proxy is the headline figure.
+kong_headers() {
+    [ "${BENCH_NGINX_KONG_HEADERS:-0}" = 1 ] || return 0
+    cat <<'HDR'
+            proxy_set_header Host $proxy_host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Host $host;
+            proxy_set_header X-Forwarded-Port $server_port;
+            proxy_set_header X-Forwarded-Path $uri;
+            proxy_set_header X-Real-IP $remote_addr;
+            proxy_set_header Via "1.1 nginx";
+            proxy_set_header X-Request-Id $request_id;
+            add_header Via "1.1 nginx";
+            add_header X-Request-Id $request_id;
+            add_header X-Upstream-Latency $upstream_response_time;
+HDR
+}
+
 # The reference proxy: Kong's keepalive defaults (pool 512, 10000 requests per upstream connection,
 # 60 s idle; 10000 requests per client connection), HTTP/1.1 to the upstream with Connection cleared.
 {
@@ -281,6 +303,7 @@ $(nginx_temp_paths nginx)
             proxy_pass http://backend;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
+$(kong_headers)
         }
     }
 }
