@@ -203,46 +203,19 @@ static void
 list(const struct sl_admin_request *req, struct sl_admin_response *res, struct sl_store *st,
      const struct entity *e, const char *ffield, const char *fid, const char *base)
 {
-    char val[512];
-    struct sl_store_page_query q = {.size = 100, .foreign_field = ffield, .foreign_id = fid};
-    if (sl_admin_query_param(req->query, "size", val, sizeof(val))) {
-        char *end;
-        long size = strtol(val, &end, 10);
-        if (*end != '\0' || size < 1 || size > 1000) {
-            res->status = 400;
-            res->body = sl_err_invalid_size("size must be an integer between 1 and 1000");
-            return;
-        }
-        q.size = (size_t)size;
+    struct sl_admin_list_query lq;
+    if (!sl_admin_parse_list_query(req, &lq, res)) {
+        return;
     }
-    char offset[512];
-    if (sl_admin_query_param(req->query, "offset", offset, sizeof(offset))) {
-        q.offset = offset;
-    }
-    char tagbuf[512];
-    const char *tags[SL_STORE_MAX_TAGS + 1];
-    if (sl_admin_query_param(req->query, "tags", tagbuf, sizeof(tagbuf))) {
-        bool any = strchr(tagbuf, '/') != NULL, all = strchr(tagbuf, ',') != NULL;
-        char *save = NULL;
-        size_t n = 0;
-        for (char *t = strtok_r(tagbuf, any ? "/" : ",", &save); t;
-             t = strtok_r(NULL, any ? "/" : ",", &save)) {
-            if (n == SL_STORE_MAX_TAGS) {
-                n++;
-                break;
-            }
-            tags[n++] = t;
-        }
-        if ((any && all) || n == 0 || n > SL_STORE_MAX_TAGS) {
-            res->status = 400;
-            res->body = json_pack("{s:i,s:s,s:s}", "code", 11, "name", "invalid options", "message",
-                                  "invalid option (tags: invalid filter syntax)");
-            return;
-        }
-        q.tags = tags;
-        q.ntags = n;
-        q.tags_op = any ? SL_STORE_TAGS_OR : SL_STORE_TAGS_AND;
-    }
+    struct sl_store_page_query q = {
+        .size = lq.size,
+        .offset = lq.has_offset ? lq.offset : NULL,
+        .tags = lq.ntags ? lq.tags : NULL,
+        .ntags = lq.ntags,
+        .tags_op = lq.tags_any ? SL_STORE_TAGS_OR : SL_STORE_TAGS_AND,
+        .foreign_field = ffield,
+        .foreign_id = fid,
+    };
     struct sl_store_page page = {0};
     struct sl_store_err err = {0};
     enum sl_store_rc rc = sl_store_page(st, e->store, &q, &page, &err);
@@ -253,8 +226,9 @@ list(const struct sl_admin_request *req, struct sl_admin_response *res, struct s
     res->status = 200;
     res->body = json_pack("{s:O}", "data", page.rows);
     if (page.next_offset != NULL) {
-        char next[1024];
-        snprintf(next, sizeof(next), "%s?offset=%s", base, page.next_offset);
+        char next[1280];
+        snprintf(next, sizeof(next), "%s?offset=%s%s%s", base, page.next_offset,
+                 lq.ntags ? "&tags=" : "", lq.tags_raw);
         json_object_set_new(res->body, "offset", json_string(page.next_offset));
         json_object_set_new(res->body, "next", json_string(next));
     } else {

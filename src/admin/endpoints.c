@@ -167,25 +167,10 @@ sl_admin_apply_declarative(const char *text, size_t len, const char *name, char 
 
 /* ---- helpers over the running snapshot ------------------------------------------------------ */
 
-static bool
-is_uuid(const char *s)
-{
-    if (strlen(s) != 36) {
-        return false;
-    }
-    for (int i = 0; i < 36; i++) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : hexval((unsigned char)s[i]) < 0) {
-            return false;
-        }
-    }
-    return true;
-}
-
 static const struct sl_service *
 find_service(const struct sl_config *cfg, const char *key)
 {
-    bool uuid = is_uuid(key);
+    bool uuid = sl_schema_is_uuid(key);
     for (size_t i = 0; i < cfg->nservices; i++) {
         const struct sl_service *s = cfg->services[i];
         if (uuid ? strcasecmp(s->id, key) == 0 : (s->name && strcmp(s->name, key) == 0)) {
@@ -198,7 +183,7 @@ find_service(const struct sl_config *cfg, const char *key)
 static const struct sl_route *
 find_route(const struct sl_config *cfg, const char *key)
 {
-    bool uuid = is_uuid(key);
+    bool uuid = sl_schema_is_uuid(key);
     for (size_t i = 0; i < cfg->nroutes; i++) {
         const struct sl_route *r = cfg->routes[i];
         if (uuid ? strcasecmp(r->id, key) == 0 : (r->name && strcmp(r->name, key) == 0)) {
@@ -219,31 +204,20 @@ has_tag(const struct sl_strv *tags, const char *tag, size_t len)
     return false;
 }
 
-/* ?tags=a,b (all) or a/b (any), at most 5 (kong.md §2.3). -1: invalid filter. */
-static int
-tags_match(const struct sl_strv *tags, const char *filter)
+/* The tag filter of <q> (already validated) against one entity's tags. */
+static bool
+tags_match(const struct sl_strv *tags, const struct sl_admin_list_query *q)
 {
-    bool any = strchr(filter, '/') != NULL, all = strchr(filter, ',') != NULL;
-    if (any && all) {
-        return -1;
-    }
-    char sep = any ? '/' : ',';
-    int count = 0;
-    bool result = !any;
-    for (const char *p = filter;;) {
-        const char *e = strchr(p, sep);
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (++count > 5 || len == 0) {
-            return -1;
+    for (size_t i = 0; i < q->ntags; i++) {
+        bool hit = has_tag(tags, q->tags[i], strlen(q->tags[i]));
+        if (hit && q->tags_any) {
+            return true;
         }
-        bool hit = has_tag(tags, p, len);
-        result = any ? (result || hit) : (result && hit);
-        if (e == NULL) {
-            break;
+        if (!hit && !q->tags_any) {
+            return false;
         }
-        p = e + 1;
     }
-    return result;
+    return !q->tags_any;
 }
 
 enum list_kind { LIST_SERVICES = 0, LIST_ROUTES, LIST_MAX };
@@ -254,37 +228,30 @@ list_entities(const struct sl_admin_request *req, struct sl_admin_response *res,
               const struct sl_config *cfg, enum list_kind kind, const struct sl_service *parent,
               const char *base_path)
 {
-    char val[256];
-    long size = 100;
-    if (sl_admin_query_param(req->query, "size", val, sizeof(val))) {
-        char *end;
-        size = strtol(val, &end, 10);
-        if (*end != '\0' || size < 1 || size > 1000) {
-            kong_error(res, 400, 9, "invalid size", "size must be an integer between 1 and 1000");
-            return;
-        }
+    struct sl_admin_list_query q;
+    if (!sl_admin_parse_list_query(req, &q, res)) {
+        return;
     }
     size_t start = 0;
-    if (sl_admin_query_param(req->query, "offset", val, sizeof(val))) {
-        unsigned char raw[64];
-        int n = EVP_DecodeBlock(raw, (const unsigned char *)val, (int)strlen(val));
+    if (q.has_offset) {
+        unsigned char raw[sizeof(q.offset)];
+        int n = EVP_DecodeBlock(raw, (const unsigned char *)q.offset, (int)strlen(q.offset));
         char *end;
         long pos = n > 0 ? strtol((char *)raw, &end, 10) : -1;
         if (n <= 0 || pos < 0) {
             char msg[400];
-            snprintf(msg, sizeof(msg), "'%.200s' is not a valid offset: bad base64 encoding", val);
+            snprintf(msg, sizeof(msg), "'%.200s' is not a valid offset: bad base64 encoding",
+                     q.offset);
             kong_error(res, 400, 7, "invalid offset", msg);
             return;
         }
         start = (size_t)pos;
     }
-    char tagfilter[256] = "";
-    bool filtered = sl_admin_query_param(req->query, "tags", tagfilter, sizeof(tagfilter));
 
     json_t *data = json_array();
     size_t total = kind == LIST_SERVICES ? cfg->nservices : cfg->nroutes;
     size_t i = start, emitted = 0;
-    for (; i < total && emitted < (size_t)size; i++) {
+    for (; i < total && emitted < q.size; i++) {
         const struct sl_strv *tags;
         json_t *item;
         if (kind == LIST_SERVICES) {
@@ -295,17 +262,8 @@ list_entities(const struct sl_admin_request *req, struct sl_admin_response *res,
             }
             tags = &cfg->routes[i]->tags;
         }
-        if (filtered) {
-            int m = tags_match(tags, tagfilter);
-            if (m < 0) {
-                json_decref(data);
-                kong_error(res, 400, 11, "invalid options",
-                           "invalid option (tags: invalid filter syntax)");
-                return;
-            }
-            if (!m) {
-                continue;
-            }
+        if (q.ntags > 0 && !tags_match(tags, &q)) {
+            continue;
         }
         item = kind == LIST_SERVICES ? sl_config_render_service(cfg->services[i])
                                      : sl_config_render_route(cfg->routes[i]);
@@ -316,11 +274,11 @@ list_entities(const struct sl_admin_request *req, struct sl_admin_response *res,
     res->body = json_object();
     json_object_set_new(res->body, "data", data);
     if (i < total) {
-        char pos[32], token[64], next[512];
+        char pos[32], token[64], next[1280];
         snprintf(pos, sizeof(pos), "%zu", i);
         EVP_EncodeBlock((unsigned char *)token, (const unsigned char *)pos, (int)strlen(pos));
-        snprintf(next, sizeof(next), "%s?offset=%s%s%s", base_path, token, filtered ? "&tags=" : "",
-                 filtered ? tagfilter : "");
+        snprintf(next, sizeof(next), "%s?offset=%s%s%s", base_path, token, q.ntags ? "&tags=" : "",
+                 q.tags_raw);
         json_object_set_new(res->body, "offset", json_string(token));
         json_object_set_new(res->body, "next", json_string(next));
     } else {

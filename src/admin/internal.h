@@ -41,6 +41,23 @@ bool sl_admin_crud(const struct sl_admin_request *req, struct sl_admin_response 
 /* Recompiles the snapshot from the store and publishes it; -1 with a message on failure. */
 int sl_admin_republish(struct sl_store *st, char *err, size_t errlen);
 
+#define SL_ADMIN_MAX_TAGS 5 /* Kong's limit on tag filter terms */
+
+/* The parameters of a paginated list (query.c). */
+struct sl_admin_list_query {
+    size_t size; /* 1..1000, default 100 */
+    bool has_offset;
+    char offset[512];                    /* opaque token when has_offset */
+    char tagbuf[512];                    /* storage for <tags> */
+    char tags_raw[512];                  /* the filter as given, for `next` links; "" if none */
+    const char *tags[SL_ADMIN_MAX_TAGS]; /* filter terms; 0 terms: no filter */
+    size_t ntags;
+    bool tags_any; /* a/b (any) rather than a,b (all) */
+};
+/* Parses size, offset and tags; on a bad value fills <res> with Kong's 400 and returns false. */
+bool sl_admin_parse_list_query(const struct sl_admin_request *req, struct sl_admin_list_query *q,
+                               struct sl_admin_response *res);
+
 /* Fills <res> for <req>. endpoints.c */
 void sl_admin_dispatch(const struct sl_admin_request *req, struct sl_admin_response *res);
 
