@@ -55,9 +55,9 @@ $(BUILD)/tests/unit: $(UNIT_OBJ) $(BUILD)/libsluice.a
 UNIT_DEPS_core   :=
 UNIT_DEPS_http   :=
 UNIT_DEPS_router := http
-UNIT_DEPS_config := net router http store
+UNIT_DEPS_config := net router http store schema
 UNIT_DEPS_net    :=
-UNIT_DEPS_proxy  := http router net config store
+UNIT_DEPS_proxy  := http router net config store schema
 area_objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(foreach d,core $(1) $(UNIT_DEPS_$(1)),$(wildcard src/$(d)/*.c src/$(d)/*/*.c))))
 
 .SECONDEXPANSION:

@@ -19,10 +19,12 @@
 #include <pcre2.h>
 
 #include "config/declarative.h"
-#include "config/kong_check.h"
+#include "config/entity_build.h"
+#include "config/path_migrate.h"
 #include "config/uuid.h"
 #include "config/yaml_json.h"
-#include "net/cidr.h"
+#include "schema/entities/entities.h"
+#include "schema/schema.h"
 #include "sluice/arena.h"
 
 /* ------------------------------------------------------------------------------------------------
@@ -255,41 +257,6 @@ ent_addf(struct ent *e, const char *field, const char *fmt, ...)
     ent_add(e, field, buf);
 }
 
-/* Replaces every error of <field> with <msg>, at the place of the first one. */
-static void
-ent_set(struct ent *e, const char *field, const char *msg)
-{
-    size_t w = 0;
-    bool placed = false;
-    for (size_t i = 0; i < e->n; i++) {
-        if (e->v[i].field != NULL && strcmp(e->v[i].field, field) == 0) {
-            if (!placed) {
-                e->v[w].field = field;
-                e->v[w].msg = sl_arena_strdup(e->L->tmp, msg);
-                w++;
-                placed = true;
-            }
-            continue;
-        }
-        e->v[w++] = e->v[i];
-    }
-    e->n = w;
-    if (!placed) {
-        ent_add(e, field, msg);
-    }
-}
-
-static bool
-ent_has(const struct ent *e, const char *field)
-{
-    for (size_t i = 0; i < e->n; i++) {
-        if (e->v[i].field != NULL && strcmp(e->v[i].field, field) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
 /* Moves the entity's errors to the loader's list; returns true when there were none. */
 static bool
 ent_flush(struct ent *e)
@@ -310,9 +277,70 @@ ent_flush(struct ent *e)
     return ok;
 }
 
+/* Adds the schema engine's error value <v> for field <field> (kong.md §2.5 nesting) as flat
+ * messages: a string as it is, a record's errors as "in 'sub': ...", element errors of an array or
+ * set as "in entry N of '<name>': ...". <lead> is the text accumulated so far. */
+static void
+add_error_value(struct ent *e, const char *field, const char *lead, const char *name,
+                const json_t *v)
+{
+    char buf[1024];
+    if (json_is_string(v)) {
+        ent_addf(e, field, "%s%s", lead, json_string_value(v));
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *el;
+        json_array_foreach(v, i, el)
+        {
+            if (!json_is_null(el)) {
+                snprintf(buf, sizeof(buf), "%sin entry %zu of '%s': ", lead, i + 1, name);
+                add_error_value(e, field, buf, name, el);
+            }
+        }
+    } else if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach((json_t *)v, k, x)
+        {
+            if (strcmp(k, "@entity") == 0) {
+                size_t i;
+                json_t *m;
+                json_array_foreach(x, i, m)
+                {
+                    ent_addf(e, field, "%s%s", lead, json_string_value(m));
+                }
+                continue;
+            }
+            snprintf(buf, sizeof(buf), "%sin '%s': ", lead, k);
+            add_error_value(e, field, buf, k, x);
+        }
+    }
+}
+
+/* All of an entity's errors from the schema engine ({"field": ..., "@entity": [...]}). */
+static void
+add_schema_errors(struct ent *e, const json_t *errs)
+{
+    const char *k;
+    json_t *x;
+    json_object_foreach((json_t *)errs, k, x)
+    {
+        if (strcmp(k, "@entity") != 0) {
+            add_error_value(e, k, "", k, x);
+        }
+    }
+    json_t *entity = json_object_get(errs, "@entity");
+    size_t i;
+    json_t *m;
+    json_array_foreach(entity, i, m)
+    {
+        ent_add(e, NULL, json_string_value(m));
+    }
+}
+
 /* ------------------------------------------------------------------------------------------------
  */
-/* Value checks (kong/db/schema/init.lua validate_field and its validators) */
+/* Document helpers */
 
 enum presence {
     ABSENT = 0,
@@ -350,53 +378,6 @@ list_get(const json_t *v, size_t i)
     return json_is_array(v) ? json_array_get(v, i) : NULL;
 }
 
-/* A string value: NULL when fine, else Kong's message. Strings are at least one byte long. */
-static const char *
-check_string(const json_t *v)
-{
-    if (!json_is_string(v)) {
-        return "expected a string";
-    }
-    if (json_string_length(v) == 0) {
-        return "length must be at least 1";
-    }
-    if (strlen(json_string_value(v)) != json_string_length(v)) {
-        return "invalid value: contains a NUL byte";
-    }
-    return NULL;
-}
-
-/* Integers: numbers equal to their floor (a YAML 5.0 is an integer to Kong). */
-static bool
-as_integer(const json_t *v, json_int_t *out)
-{
-    if (json_is_integer(v)) {
-        *out = json_integer_value(v);
-        return true;
-    }
-    if (json_is_real(v)) {
-        double d = json_real_value(v);
-        if (d >= -9.2e18 && d <= 9.2e18 && d == (double)(json_int_t)d) {
-            *out = (json_int_t)d;
-            return true;
-        }
-    }
-    return false;
-}
-
-static const char *
-check_integer(const json_t *v, long long lo, long long hi, json_int_t *out, char *buf, size_t n)
-{
-    if (!as_integer(v, out)) {
-        return "expected an integer";
-    }
-    if (*out < lo || *out > hi) {
-        snprintf(buf, n, "value should be between %lld and %lld", lo, hi);
-        return buf;
-    }
-    return NULL;
-}
-
 static bool
 str_one_of(const char *s, const char *const *set, size_t n)
 {
@@ -406,386 +387,6 @@ str_one_of(const char *s, const char *const *set, size_t n)
         }
     }
     return false;
-}
-
-static const char *const protocol_names[] = {"grpc", "grpcs",           "http", "https", "tcp",
-                                             "tls",  "tls_passthrough", "udp"};
-#define NPROTOCOLS (sizeof(protocol_names) / sizeof(protocol_names[0]))
-
-static const enum sl_protocol protocol_values[] = {
-    SL_PROTO_GRPC, SL_PROTO_GRPCS,           SL_PROTO_HTTP, SL_PROTO_HTTPS, SL_PROTO_TCP,
-    SL_PROTO_TLS,  SL_PROTO_TLS_PASSTHROUGH, SL_PROTO_UDP,
-};
-
-static int
-protocol_index(const char *s)
-{
-    for (size_t i = 0; i < NPROTOCOLS; i++) {
-        if (strcmp(s, protocol_names[i]) == 0) {
-            return (int)i;
-        }
-    }
-    return -1;
-}
-
-/* typedefs.utf8_name */
-static const char *
-check_name(const char *s, char *buf, size_t n)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (!(isalnum(*p) || *p == '.' || *p == '-' || *p == '_' || *p == '~' ||
-              (*p >= 128 && *p <= 244))) {
-            snprintf(buf, n,
-                     "invalid value '%s': the only accepted ascii characters are alphanumerics or "
-                     "., -, _, and ~",
-                     s);
-            return buf;
-        }
-    }
-    return NULL;
-}
-
-/* typedefs.tag */
-static const char *
-check_tag(const char *s, char *buf, size_t n)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        unsigned c = *p;
-        if (!((c >= 32 && c <= 43) || c == 45 || c == 46 || (c >= 48 && c <= 126) ||
-              (c >= 128 && c <= 244))) {
-            snprintf(buf, n,
-                     "invalid tag '%s': expected printable ascii (except `,` and `/`) or valid "
-                     "utf-8 sequences",
-                     s);
-            return buf;
-        }
-    }
-    return NULL;
-}
-
-typedef const char *(*elem_check_fn)(struct loader *L, const char *s, char *buf, size_t n);
-
-/* An array (or set) of strings: type, then every element (null, type, length, <fn>). Element errors
- * are reported as "in entry N of '<field>': ..." under <field>. Returns true when all is valid. */
-static bool
-check_string_list(struct ent *e, const char *field, const json_t *v, bool set, elem_check_fn fn)
-{
-    if (!is_list(v)) {
-        ent_add(e, field, set ? "expected a set" : "expected an array");
-        return false;
-    }
-    bool ok = true;
-    for (size_t i = 0; i < list_size(v); i++) {
-        const json_t *el = list_get(v, i);
-        const char *m;
-        char buf[1200];
-        if (json_is_null(el)) {
-            m = "required field missing";
-        } else if ((m = check_string(el)) == NULL && fn != NULL) {
-            m = fn(e->L, json_string_value(el), buf, sizeof(buf));
-        }
-        if (m != NULL) {
-            ent_addf(e, field, "in entry %zu of '%s': %s", i + 1, field, m);
-            ok = false;
-        }
-    }
-    return ok;
-}
-
-static const char *
-elem_tag(struct loader *L, const char *s, char *buf, size_t n)
-{
-    return check_tag(s, buf, n);
-}
-
-static const char *
-elem_uuid(struct loader *L, const char *s, char *buf, size_t n)
-{
-    return sl_uuid_valid(s, strlen(s)) ? NULL : "expected a valid UUID";
-}
-
-static const char *
-elem_method(struct loader *L, const char *s, char *buf, size_t n)
-{
-    for (const char *p = s; *p; p++) {
-        if (*p < 'A' || *p > 'Z') {
-            snprintf(buf, n, "invalid value: %s", s);
-            return buf;
-        }
-    }
-    return NULL;
-}
-
-static const char *
-elem_route_host(struct loader *L, const char *s, char *buf, size_t n)
-{
-    return sl_kong_check_route_host(s, buf, n);
-}
-
-static const char *
-elem_sni(struct loader *L, const char *s, char *buf, size_t n)
-{
-    return sl_kong_check_sni(s, buf, n);
-}
-
-static const char *
-elem_protocol(struct loader *L, const char *s, char *buf, size_t n)
-{
-    if (protocol_index(s) < 0) {
-        return "expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp";
-    }
-    return NULL;
-}
-
-/* PCRE2 compile check with OpenResty's error text ("pcre2_compile() failed: ... in \"...\""). */
-static const char *
-check_regex(const char *re, uint32_t options, char *buf, size_t n)
-{
-    int code;
-    PCRE2_SIZE off;
-    pcre2_code *c =
-        pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, options, &code, &off, NULL);
-    if (c != NULL) {
-        pcre2_code_free(c);
-        return NULL;
-    }
-    char msg[256];
-    pcre2_get_error_message(code, (PCRE2_UCHAR *)msg, sizeof(msg));
-    size_t len = strlen(re);
-    if (off >= len) {
-        snprintf(buf, n,
-                 "invalid regex: '%s' (PCRE returned: pcre2_compile() failed: %s in \"%s\")", re,
-                 msg, re);
-    } else {
-        snprintf(buf, n,
-                 "invalid regex: '%s' (PCRE returned: pcre2_compile() failed: %s in \"%s\" at "
-                 "\"%s\")",
-                 re, msg, re, re + off);
-    }
-    return buf;
-}
-
-/* typedefs.router_path: "//", the "/" or "~/" start, percent-encoding, then normalization of prefix
- * paths or compilation of regex paths. <s> is already migrated for old format versions. */
-static const char *
-elem_router_path(struct loader *L, const char *s, char *buf, size_t n)
-{
-    if (strstr(s, "//") != NULL) {
-        return "must not have empty segments";
-    }
-    if (!(s[0] == '/' || (s[0] == '~' && s[1] == '/'))) {
-        return "should start with: / (fixed path) or ~/ (regex path)";
-    }
-    bool rfc3986;
-    const char *m = sl_kong_check_path_chars(s, &rfc3986, buf, n);
-    if (m != NULL && !rfc3986) {
-        return m; /* bad percent-encoding; the character set itself is not a route's concern */
-    }
-    if (s[0] != '~') {
-        size_t len = strlen(s);
-        char *norm = sl_arena_alloc(L->tmp, len + 1);
-        if (norm == NULL) {
-            return "out of memory";
-        }
-        sl_kong_normalize_path(s, true, norm, len + 1);
-        if (strcmp(norm, s) != 0) {
-            snprintf(buf, n, "non-normalized path, consider use '%s' instead", norm);
-            return buf;
-        }
-        return NULL;
-    }
-    return check_regex(s + 1, 0, buf, n);
-}
-
-/* The migrated form of a route path (old format versions), in the scratch arena. */
-static const char *
-route_path_value(struct loader *L, const char *s)
-{
-    if (!L->old_format) {
-        return s;
-    }
-    size_t cap = strlen(s) + 2;
-    char *out = sl_arena_alloc(L->tmp, cap);
-    if (out == NULL || !sl_kong_migrate_path(s, out, cap)) {
-        return s;
-    }
-    return out;
-}
-
-/* ------------------------------------------------------------------------------------------------
- */
-/* Field helpers that report into an entity */
-
-static const char *
-field_string(struct ent *e, const json_t *obj, const char *field, bool *bad)
-{
-    const json_t *v;
-    if (member(obj, field, &v) != PRESENT) {
-        return NULL;
-    }
-    const char *m = check_string(v);
-    if (m != NULL) {
-        ent_add(e, field, m);
-        *bad = true;
-        return NULL;
-    }
-    return json_string_value(v);
-}
-
-/* An optional integer in [lo, hi]; returns true and sets *out only when present and valid. */
-static bool
-field_integer(struct ent *e, const json_t *obj, const char *field, long long lo, long long hi,
-              json_int_t *out)
-{
-    const json_t *v;
-    if (member(obj, field, &v) != PRESENT) {
-        return false;
-    }
-    char buf[128];
-    const char *m = check_integer(v, lo, hi, out, buf, sizeof(buf));
-    if (m != NULL) {
-        ent_add(e, field, m);
-        return false;
-    }
-    return true;
-}
-
-/* A boolean with a default; <required> fields refuse null. */
-static bool
-field_bool(struct ent *e, const json_t *obj, const char *field, bool def, bool required)
-{
-    const json_t *v;
-    switch (member(obj, field, &v)) {
-    case ABSENT:
-        return def;
-    case ISNULL:
-        if (required) {
-            ent_add(e, field, "required field missing");
-        }
-        return def;
-    default:
-        if (!json_is_boolean(v)) {
-            ent_add(e, field, "expected a boolean");
-            return def;
-        }
-        return json_is_true(v);
-    }
-}
-
-static void
-field_id(struct ent *e, const json_t *obj, char out[SL_UUID_LEN + 1])
-{
-    const json_t *v;
-    out[0] = '\0';
-    if (member(obj, "id", &v) != PRESENT) {
-        return;
-    }
-    if (!json_is_string(v)) {
-        ent_add(e, "id", "expected a string");
-        return;
-    }
-    const char *s = json_string_value(v);
-    if (!sl_uuid_valid(s, json_string_length(v))) {
-        ent_add(e, "id", "expected a valid UUID");
-        return;
-    }
-    for (size_t i = 0; i < SL_UUID_LEN; i++) {
-        out[i] = (char)tolower((unsigned char)s[i]);
-    }
-    out[SL_UUID_LEN] = '\0';
-}
-
-static void
-field_timestamps(struct ent *e, const json_t *obj, int64_t now, int64_t *created, int64_t *updated)
-{
-    json_int_t t;
-    *created = now;
-    *updated = now;
-    const json_t *v;
-    if (member(obj, "created_at", &v) == PRESENT) {
-        if (!as_integer(v, &t)) {
-            ent_add(e, "created_at", "expected an integer");
-        } else if (t <= 0) {
-            ent_add(e, "created_at", "expected a valid timestamp");
-        } else {
-            *created = t;
-        }
-    }
-    /* Kong never validates updated_at; a usable value is kept, anything else ignored */
-    if (member(obj, "updated_at", &v) == PRESENT && as_integer(v, &t) && t > 0) {
-        *updated = t;
-    }
-}
-
-static const char *
-field_name(struct ent *e, const json_t *obj)
-{
-    bool bad = false;
-    const char *s = field_string(e, obj, "name", &bad);
-    if (s == NULL) {
-        return NULL;
-    }
-    char buf[1200];
-    const char *m = check_name(s, buf, sizeof(buf));
-    if (m != NULL) {
-        ent_add(e, "name", m);
-        return NULL;
-    }
-    return sl_arena_strdup(e->L->arena, s);
-}
-
-/* Copies a validated list of strings into the config arena (sets drop duplicates, as Kong's
- * make_set does). <xform> may rewrite each element first. */
-static struct sl_strv
-to_strv(struct loader *L, const json_t *v, bool set,
-        const char *(*xform)(struct loader *, const char *))
-{
-    struct sl_strv out = {NULL, 0};
-    size_t n = list_size(v);
-    if (n == 0) {
-        out.v = sl_arena_calloc(L->arena, 1, sizeof(*out.v));
-        return out;
-    }
-    out.v = sl_arena_calloc(L->arena, n + 1, sizeof(*out.v));
-    struct strmap seen = {0};
-    if (out.v == NULL || (set && !strmap_init(&seen, n, L->tmp))) {
-        L->errs.oom = true;
-        return out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const char *s = json_string_value(list_get(v, i));
-        if (s == NULL) {
-            continue;
-        }
-        if (xform != NULL) {
-            s = xform(L, s);
-        }
-        const char *copy = sl_arena_strdup(L->arena, s);
-        if (copy == NULL) {
-            L->errs.oom = true;
-            return out;
-        }
-        /* a hash set keeps huge sets linear */
-        if (!set || strmap_put(&seen, copy, i)) {
-            out.v[out.n++] = copy;
-        }
-    }
-    return out;
-}
-
-/* tags: an optional set of tags. */
-static struct sl_strv
-field_tags(struct ent *e, const json_t *obj)
-{
-    struct sl_strv none = {NULL, 0};
-    const json_t *v;
-    if (member(obj, "tags", &v) != PRESENT) {
-        return none;
-    }
-    if (!check_string_list(e, "tags", v, true, elem_tag)) {
-        return none;
-    }
-    return to_strv(e->L, v, true, NULL);
 }
 
 /* Nested entities Sluice does not implement yet: accepted, reported as warnings. */
@@ -818,898 +419,214 @@ field_comment_ignore(struct ent *e, const json_t *obj)
     }
 }
 
-static void
-unknown_fields(struct ent *e, const json_t *obj, const char *const *known, size_t nknown)
+/* The keys a declarative entity may carry besides its schema's fields: nested entities and the
+ * comment keys. They are checked here, then removed before the schema engine sees the entity. */
+static const char *const declarative_keys[] = {"routes", "plugins", "filter_chains", "_comment",
+                                               "_ignore", NULL};
+
+static json_t *
+schema_input(struct ent *e, const json_t *in)
 {
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)obj, k, v)
-    {
-        if (!str_one_of(k, known, nknown)) {
-            ent_add(e, k, "unknown field");
-        }
+    field_ignored_list(e, in, "plugins");
+    field_ignored_list(e, in, "filter_chains");
+    field_comment_ignore(e, in);
+    json_t *work = json_copy((json_t *)in); /* shallow: the values stay shared and unmodified */
+    if (work == NULL) {
+        e->L->errs.oom = true;
+        return NULL;
     }
+    for (size_t i = 0; declarative_keys[i] != NULL; i++) {
+        json_object_del(work, declarative_keys[i]);
+    }
+    return work;
 }
 
-static bool
-nonempty(const json_t *obj, const char *field)
+/* Runs the schema engine over one entity (kong.md §1: the same rules as the Admin API). Returns the
+ * complete entity, or NULL with its errors added to <e>. */
+static json_t *
+schema_validate(struct ent *e, const struct sl_schema *schema, json_t *work)
 {
-    const json_t *v = json_object_get(obj, field);
+    json_t *errs = NULL;
+    json_t *out = sl_schema_process(schema, work, SL_SCHEMA_INSERT, NULL, &errs);
+    if (out == NULL) {
+        if (errs != NULL) {
+            add_schema_errors(e, errs);
+            json_decref(errs);
+        } else {
+            e->L->errs.oom = true;
+        }
+    }
+    return out;
+}
+
+/* The loader decides ids and timestamps, not the engine: an entity without an id gets a stable
+ * one later (assign_ids), and timestamps not given are the load time. Kong never validates
+ * updated_at; a usable one is kept. */
+static void
+loader_fields(struct loader *L, const json_t *in, char id[SL_UUID_LEN + 1], int64_t *created,
+              int64_t *updated)
+{
+    const json_t *v = json_object_get(in, "id");
     if (v == NULL || json_is_null(v)) {
-        return false;
+        id[0] = '\0';
     }
-    if (json_is_array(v)) {
-        return json_array_size(v) > 0;
-    }
-    if (json_is_object(v)) {
-        return json_object_size(v) > 0;
-    }
-    if (json_is_string(v)) {
-        return json_string_length(v) > 0;
-    }
-    return true;
+    v = json_object_get(in, "created_at");
+    *created = json_is_number(v) ? (int64_t)json_number_value(v) : L->now;
+    v = json_object_get(in, "updated_at");
+    *updated = json_is_number(v) && json_number_value(v) >= 1 ? (int64_t)json_number_value(v)
+                                                              : L->now;
 }
 
 /* ------------------------------------------------------------------------------------------------
  */
 /* Services */
 
-static const char *const service_fields[] = {
-    "id",
-    "created_at",
-    "updated_at",
-    "name",
-    "retries",
-    "protocol",
-    "host",
-    "port",
-    "path",
-    "connect_timeout",
-    "write_timeout",
-    "read_timeout",
-    "tags",
-    "client_certificate",
-    "tls_verify",
-    "tls_verify_depth",
-    "ca_certificates",
-    "enabled",
-    "routes",
-    "plugins",
-    "filter_chains",
-    "_comment",
-    "_ignore",
-    "url",
-};
-
-/* The `url` shorthand (services.lua shorthand_fields): its parts replace protocol, host, port and
- * path — a shorthand that is not deprecated wins over the fields it expands to. */
-static json_t *
-expand_url(const json_t *obj, const char *url)
-{
-    size_t len = strlen(url);
-    char *buf = malloc(len + 16);
-    if (buf == NULL) {
-        return NULL;
-    }
-    struct sl_kong_url u;
-    json_t *work = json_copy((json_t *)obj);
-    if (work == NULL) {
-        free(buf);
-        return NULL;
-    }
-    json_object_del(work, "url");
-    if (sl_kong_url_parse(url, buf, len + 16, &u) != 0) {
-        free(buf);
-        return work;
-    }
-    long port = -1;
-    if (u.port != NULL && u.port[0] != '\0') {
-        char *end;
-        long p = strtol(u.port, &end, 10);
-        if (*end == '\0' && isdigit((unsigned char)u.port[0]) && strlen(u.port) < 10) {
-            port = p;
-        }
-    }
-    const char *prot = port == 80 ? "http" : port == 443 ? "https" : NULL;
-    const char *protocol = u.scheme ? u.scheme : prot ? prot : "http";
-    json_object_set_new(work, "protocol", json_string(protocol));
-    json_object_set_new(work, "host", u.host ? json_string(u.host) : json_null());
-    if (port >= 0) {
-        json_object_set_new(work, "port", json_integer(port));
-    } else if (u.port != NULL) {
-        json_object_set_new(work, "port", json_string(u.port)); /* fails as "expected an integer" */
-    } else {
-        json_object_set_new(work, "port", json_integer(strcmp(protocol, "https") == 0 ? 443 : 80));
-    }
-    json_object_set_new(work, "path", u.path ? json_string(u.path) : json_null());
-    free(buf);
-    return work;
-}
-
 static void
 validate_service(struct loader *L, const json_t *in, struct svc_rec *rec)
 {
     struct ent e = {.L = L, .prefix = rec->prefix};
-    struct sl_service *s = sl_arena_calloc(L->arena, 1, sizeof(*s));
-    if (s == NULL) {
-        L->errs.oom = true;
-        return;
-    }
-    rec->svc = s;
-    s->protocol = SL_PROTO_HTTP;
-    s->port = 80;
-    s->retries = 5;
-    s->connect_timeout_ms = s->write_timeout_ms = s->read_timeout_ms = 60000;
-    s->enabled = true;
-    s->tls_verify = -1;
-    s->tls_verify_depth = -1;
-
-    json_t *work = NULL;
-    const json_t *obj = in;
     const json_t *v;
-    if (member(in, "url", &v) == PRESENT) {
-        const char *m = check_string(v);
-        if (m != NULL) {
-            ent_add(&e, "url", m);
-        } else if ((work = expand_url(in, json_string_value(v))) != NULL) {
-            obj = work;
-        } else {
+    if (member(in, "routes", &v) == PRESENT && !is_list(v)) {
+        ent_add(&e, "routes", "expected an array");
+    }
+    json_t *work = schema_input(&e, in);
+    json_t *out = work ? schema_validate(&e, &sl_schema_services, work) : NULL;
+    json_decref(work);
+    if (out != NULL && e.n == 0) {
+        rec->svc = sl_config_build_service(L->arena, out);
+        if (rec->svc == NULL) {
             L->errs.oom = true;
-        }
-    }
-
-    field_id(&e, obj, s->id);
-    field_timestamps(&e, obj, L->now, &s->created_at, &s->updated_at);
-    s->name = field_name(&e, obj);
-    json_int_t n;
-    if (field_integer(&e, obj, "retries", 0, 32767, &n)) {
-        s->retries = (int)n;
-    }
-
-    /* protocol: required, default http */
-    int proto = 2; /* index of "http" */
-    bool proto_ok = true;
-    switch (member(obj, "protocol", &v)) {
-    case ISNULL:
-        ent_add(&e, "protocol", "required field missing");
-        proto_ok = false;
-        break;
-    case PRESENT:
-        if (!json_is_string(v)) {
-            ent_add(&e, "protocol", "expected a string");
-            proto_ok = false;
-        } else if ((proto = protocol_index(json_string_value(v))) < 0) {
-            ent_add(&e, "protocol",
-                    "expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp");
-            proto_ok = false;
-        }
-        break;
-    default:
-        break;
-    }
-    if (proto_ok) {
-        s->protocol = protocol_values[proto];
-    }
-
-    /* host: required */
-    if (member(obj, "host", &v) != PRESENT) {
-        ent_add(&e, "host", "required field missing");
-    } else {
-        const char *m = check_string(v);
-        char buf[1200];
-        if (m == NULL) {
-            m = sl_kong_check_host(json_string_value(v), buf, sizeof(buf));
-        }
-        if (m != NULL) {
-            ent_add(&e, "host", m);
         } else {
-            s->host = sl_arena_strdup(L->arena, json_string_value(v));
+            loader_fields(L, in, rec->svc->id, &rec->svc->created_at, &rec->svc->updated_at);
         }
-    }
-
-    /* port: required, default 80 */
-    switch (member(obj, "port", &v)) {
-    case ISNULL:
-        ent_add(&e, "port", "required field missing");
-        break;
-    case PRESENT: {
-        char buf[128];
-        const char *m = check_integer(v, 0, 65535, &n, buf, sizeof(buf));
-        if (m != NULL) {
-            ent_add(&e, "port", m);
-        } else {
-            s->port = (uint16_t)n;
-        }
-        break;
-    }
-    default:
-        break;
-    }
-
-    /* path: typedefs.path */
-    if (member(obj, "path", &v) == PRESENT) {
-        const char *m = check_string(v);
-        char buf[1200];
-        const char *p = json_string_value(v);
-        if (m == NULL && p[0] != '/') {
-            m = "should start with: /";
-        }
-        if (m == NULL && strstr(p, "//") != NULL) {
-            m = "must not have empty segments";
-        }
-        bool rfc3986;
-        if (m == NULL) {
-            m = sl_kong_check_path_chars(p, &rfc3986, buf, sizeof(buf));
-        }
-        if (m != NULL) {
-            ent_add(&e, "path", m);
-        } else {
-            s->path = sl_arena_strdup(L->arena, p);
-        }
-    }
-
-    if (field_integer(&e, obj, "connect_timeout", 1, 2147483646, &n)) {
-        s->connect_timeout_ms = (int)n;
-    }
-    if (field_integer(&e, obj, "write_timeout", 1, 2147483646, &n)) {
-        s->write_timeout_ms = (int)n;
-    }
-    if (field_integer(&e, obj, "read_timeout", 1, 2147483646, &n)) {
-        s->read_timeout_ms = (int)n;
-    }
-    s->tags = field_tags(&e, obj);
-
-    /* client_certificate: a foreign key; certificates are not implemented, so only its shape */
-    if (member(obj, "client_certificate", &v) == PRESENT) {
-        const json_t *id = json_is_object(v) ? json_object_get(v, "id") : NULL;
-        if (id == NULL || json_is_null(id)) {
-            ent_add(&e, "client_certificate", "in 'id': missing primary key");
-        } else if (!json_is_string(id)) {
-            ent_add(&e, "client_certificate", "in 'id': expected a string");
-        } else if (!sl_uuid_valid(json_string_value(id), json_string_length(id))) {
-            ent_add(&e, "client_certificate", "in 'id': expected a valid UUID");
-        } else {
+        if (!json_is_null(json_object_get(out, "client_certificate"))) {
             lines_addf(&L->warns, "%s: ignoring 'client_certificate': not supported by Sluice yet",
                        rec->prefix);
         }
-    }
-    if (member(obj, "tls_verify", &v) == PRESENT) {
-        if (!json_is_boolean(v)) {
-            ent_add(&e, "tls_verify", "expected a boolean");
-        } else {
-            s->tls_verify = json_is_true(v);
+        if (json_array_size(json_object_get(out, "ca_certificates")) > 0) {
+            lines_addf(&L->warns, "%s: ignoring 'ca_certificates': not supported by Sluice yet",
+                       rec->prefix);
         }
     }
-    if (field_integer(&e, obj, "tls_verify_depth", 0, 64, &n)) {
-        s->tls_verify_depth = (int)n;
-    }
-    if (member(obj, "ca_certificates", &v) == PRESENT &&
-        check_string_list(&e, "ca_certificates", v, false, elem_uuid) && list_size(v) > 0) {
-        lines_addf(&L->warns, "%s: ignoring 'ca_certificates': not supported by Sluice yet",
-                   rec->prefix);
-    }
-    s->enabled = field_bool(&e, obj, "enabled", true, true);
-    if (member(obj, "routes", &v) == PRESENT && !is_list(v)) {
-        ent_add(&e, "routes", "expected an array");
-    }
-    field_ignored_list(&e, obj, "plugins");
-    field_ignored_list(&e, obj, "filter_chains");
-    field_comment_ignore(&e, obj);
-    unknown_fields(&e, obj, service_fields, sizeof(service_fields) / sizeof(service_fields[0]));
-
-    /* entity checks (services.lua): conditional on the protocol */
-    if (proto_ok) {
-        const char *p = protocol_names[proto];
-        static const char *const no_path[] = {"tcp", "tls", "udp", "grpc", "grpcs"};
-        if (str_one_of(p, no_path, 5) && member(obj, "path", &v) == PRESENT) {
-            ent_set(&e, "path", "value must be null");
-            ent_add(&e, NULL, "failed conditional validation given value of field 'protocol'");
-        }
-        if (strcmp(p, "https") != 0 && strcmp(p, "tls") != 0) {
-            static const char *const tls_only[] = {"client_certificate", "tls_verify",
-                                                   "tls_verify_depth", "ca_certificates"};
-            for (size_t i = 0; i < 4; i++) {
-                if (member(obj, tls_only[i], &v) == PRESENT) {
-                    ent_set(&e, tls_only[i], "value must be null");
-                    ent_add(&e, NULL,
-                            "failed conditional validation given value of field 'protocol'");
-                }
-            }
-        }
-    }
+    json_decref(out);
     rec->ok = ent_flush(&e);
-    json_decref(work);
 }
 
 /* ------------------------------------------------------------------------------------------------
  */
 /* Routes */
 
-enum subschema { SUB_HTTP = 0, SUB_STREAM, SUB_GRPC, SUB_MAX };
-
-static const char *const route_fields[] = {
-    "id",
-    "created_at",
-    "updated_at",
-    "name",
-    "protocols",
-    "methods",
-    "hosts",
-    "paths",
-    "headers",
-    "https_redirect_status_code",
-    "regex_priority",
-    "strip_path",
-    "path_handling",
-    "preserve_host",
-    "request_buffering",
-    "response_buffering",
-    "snis",
-    "sources",
-    "destinations",
-    "tags",
-    "service",
-    "plugins",
-    "filter_chains",
-    "_comment",
-    "_ignore",
-};
-
-static int
-subschema_of(const char *protocol)
+/* The migrated form of a route path (old format versions), in the scratch arena. */
+static const char *
+route_path_value(struct loader *L, const char *s)
 {
-    int i = protocol_index(protocol);
-    if (i < 0) {
-        return -1;
+    size_t cap = strlen(s) + 2;
+    char *out = sl_arena_alloc(L->tmp, cap);
+    if (out == NULL || !sl_config_migrate_path(s, out, cap)) {
+        return s;
     }
-    switch (protocol_values[i]) {
-    case SL_PROTO_HTTP:
-    case SL_PROTO_HTTPS:
-        return SUB_HTTP;
-    case SL_PROTO_GRPC:
-    case SL_PROTO_GRPCS:
-        return SUB_GRPC;
-    default:
-        return SUB_STREAM;
-    }
+    return out;
 }
 
-/* A field the subschema forbids (typedefs.no_*: eq = null with a custom message). */
-static bool
-forbidden(struct ent *e, const json_t *obj, const char *field, const char *msg)
-{
-    const json_t *v;
-    if (member(obj, field, &v) == PRESENT) {
-        ent_add(e, field, msg);
-        return true;
-    }
-    return false;
-}
-
-/* Validates `headers` (typedefs.headers with the routes.lua host rule). Kong stops at the first bad
- * entry of a map. Returns true when valid. */
-static bool
-check_headers(struct ent *e, const json_t *v)
-{
-    if (!json_is_object(v)) {
-        ent_add(e, "headers", "expected a map");
-        return false;
-    }
-    const char *k;
-    json_t *val;
-    json_object_foreach((json_t *)v, k, val)
-    {
-        char buf[1400];
-        if (k[0] == '\0') {
-            ent_add(e, "headers", "length must be at least 1");
-            return false;
-        }
-        if (strcasecmp(k, "host") == 0) {
-            ent_add(e, "headers",
-                    "cannot contain 'host' header, which must be specified in the 'hosts' "
-                    "attribute");
-            return false;
-        }
-        for (const char *p = k; *p; p++) {
-            if (!(isalnum((unsigned char)*p) || *p == '-' || *p == '_')) {
-                snprintf(buf, sizeof(buf),
-                         "bad header name '%s', allowed characters are A-Z, a-z, 0-9, '_', and "
-                         "'-'",
-                         k);
-                ent_add(e, "headers", buf);
-                return false;
-            }
-        }
-        if (json_is_null(val)) {
-            ent_add(e, "headers", "required field missing");
-            return false;
-        }
-        if (!check_string_list(e, "headers", val, false, NULL)) {
-            return false;
-        }
-        /* Sluice extension: a "~*" regex value must compile, or the router could not be built */
-        if (json_array_size(val) == 1) {
-            const char *s = json_string_value(json_array_get(val, 0));
-            if (strncmp(s, "~*", 2) == 0) {
-                const char *m = check_regex(s + 2, PCRE2_CASELESS, buf, sizeof(buf));
-                if (m != NULL) {
-                    ent_addf(e, "headers", "in entry 1 of 'headers': %s", m);
-                    return false;
-                }
-            }
-        }
-    }
-    return true;
-}
-
-/* sources / destinations of stream routes: sets of {ip, port} records. Validated, not stored. */
+/* _format_version 1.1 / 2.1: each path is migrated before it is validated (Kong's
+ * migrate_path_280_300). */
 static void
-check_endpoints(struct ent *e, const char *field, const json_t *v)
+migrate_paths(struct loader *L, json_t *work)
 {
-    if (!is_list(v)) {
-        ent_add(e, field, "expected a set");
+    const json_t *paths = json_object_get(work, "paths");
+    if (!L->old_format || !json_is_array(paths)) {
         return;
     }
-    for (size_t i = 0; i < list_size(v); i++) {
-        const json_t *r = list_get(v, i);
-        if (json_is_null(r)) {
-            ent_addf(e, field, "in entry %zu of '%s': required field missing", i + 1, field);
-            continue;
+    json_t *migrated = json_array();
+    size_t i;
+    json_t *p;
+    json_array_foreach(paths, i, p)
+    {
+        const char *s = json_string_value(p);
+        json_array_append_new(migrated, s ? json_string(route_path_value(L, s)) : json_incref(p));
+    }
+    json_object_set_new(work, "paths", migrated);
+}
+
+/* A route's `service`: nested routes get it from their parent; top-level ones name it by name or
+ * id, or as {id=...} / {name=...} (declarative_config.lua). The reference is resolved later. */
+static void
+service_reference(struct ent *e, const json_t *in, struct route_rec *rec, bool nested)
+{
+    const json_t *v;
+    if (member(in, "service", &v) != PRESENT) {
+        return;
+    }
+    if (nested) {
+        ent_add(e, "service", "value must be null");
+    } else if (json_is_string(v)) {
+        if (json_string_length(v) == 0) {
+            ent_add(e, "service", "length must be at least 1");
+        } else {
+            rec->ref = v;
         }
-        if (!json_is_object(r)) {
-            ent_addf(e, field, "in entry %zu of '%s': expected a record", i + 1, field);
-            continue;
-        }
-        const json_t *ip;
-        const json_t *port;
-        bool has_ip = member(r, "ip", &ip) == PRESENT;
-        bool has_port = member(r, "port", &port) == PRESENT;
-        if (has_ip) {
-            struct sl_cidr c;
-            if (!json_is_string(ip)) {
-                ent_addf(e, field, "in entry %zu of '%s': in 'ip': expected a string", i + 1,
-                         field);
-            } else if (sl_cidr_parse(json_string_value(ip), json_string_length(ip), &c) != 0) {
-                ent_addf(e, field, "in entry %zu of '%s': in 'ip': invalid ip or cidr range: '%s'",
-                         i + 1, field, json_string_value(ip));
-            }
-        }
-        if (has_port) {
-            json_int_t n;
-            char buf[128];
-            const char *m = check_integer(port, 0, 65535, &n, buf, sizeof(buf));
-            if (m != NULL) {
-                ent_addf(e, field, "in entry %zu of '%s': in 'port': %s", i + 1, field, m);
-            }
-        }
+    } else if (json_is_object(v)) {
         const char *k;
         json_t *x;
-        json_object_foreach((json_t *)r, k, x)
+        bool ok = true;
+        json_object_foreach((json_t *)v, k, x)
         {
-            if (strcmp(k, "ip") != 0 && strcmp(k, "port") != 0) {
-                ent_addf(e, field, "in entry %zu of '%s': in '%s': unknown field", i + 1, field, k);
-            }
-        }
-        if (!has_ip && !has_port) {
-            ent_addf(e, field,
-                     "in entry %zu of '%s': at least one of these fields must be non-empty: "
-                     "'ip', 'port'",
-                     i + 1, field);
-        }
-    }
-}
-
-static char *
-lower_dup(struct sl_arena *a, const char *s)
-{
-    char *d = sl_arena_strdup(a, s);
-    for (char *p = d; p && *p; p++) {
-        *p = (char)tolower((unsigned char)*p);
-    }
-    return d;
-}
-
-static void
-build_headers(struct loader *L, const json_t *v, struct sl_route *r)
-{
-    size_t n = json_object_size(v);
-    r->headers = sl_arena_calloc(L->arena, n ? n : 1, sizeof(*r->headers));
-    if (r->headers == NULL) {
-        L->errs.oom = true;
-        return;
-    }
-    const char *k;
-    json_t *val;
-    json_object_foreach((json_t *)v, k, val)
-    {
-        struct sl_route_header *h = &r->headers[r->nheaders++];
-        h->name = lower_dup(L->arena, k);
-        h->values = to_strv(L, val, false, NULL);
-        bool regex = h->values.n == 1 && strncmp(h->values.v[0], "~*", 2) == 0;
-        for (size_t i = 0; !regex && i < h->values.n; i++) {
-            h->values.v[i] = lower_dup(L->arena, h->values.v[i]);
-        }
-    }
-}
-
-/* Kong's quoted_list of the protocol groups a route's protocols fall in. */
-static const char *
-exclusive_groups(const json_t *protos, char *buf, size_t n)
-{
-    static const char *const groups[][3] = {
-        {"http", "https", NULL},
-        {"tcp", "tls", "udp"},
-        {"tls_passthrough", NULL, NULL},
-        {"grpc", "grpcs", NULL},
-    };
-    int order[4];
-    int norder = 0;
-    for (size_t i = 0; i < json_array_size(protos); i++) {
-        const char *p = json_string_value(json_array_get(protos, i));
-        for (int g = 0; g < 4; g++) {
-            bool in = false;
-            for (int k = 0; k < 3 && groups[g][k]; k++) {
-                in = in || strcmp(p, groups[g][k]) == 0;
-            }
-            bool seen = false;
-            for (int o = 0; o < norder; o++) {
-                seen = seen || order[o] == g;
-            }
-            if (in && !seen) {
-                order[norder++] = g;
-            }
-        }
-    }
-    if (norder <= 1) {
-        return NULL;
-    }
-    size_t w = (size_t)snprintf(buf, n, "these sets are mutually exclusive: ");
-    for (int o = 0; o < norder && w < n; o++) {
-        int g = order[o];
-        w += (size_t)snprintf(buf + w, n - w, "%s(", o ? ", " : "");
-        for (int k = 0; k < 3 && groups[g][k] && w < n; k++) {
-            w += (size_t)snprintf(buf + w, n - w, "%s'%s'", k ? ", " : "", groups[g][k]);
-        }
-        if (w < n) {
-            w += (size_t)snprintf(buf + w, n - w, ")");
-        }
-    }
-    return buf;
-}
-
-static bool
-protos_contain(const json_t *protos, const char *p)
-{
-    for (size_t i = 0; i < json_array_size(protos); i++) {
-        if (strcmp(json_string_value(json_array_get(protos, i)), p) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool
-protos_all_in(const json_t *protos, const char *const *set, size_t n)
-{
-    for (size_t i = 0; i < json_array_size(protos); i++) {
-        if (!str_one_of(json_string_value(json_array_get(protos, i)), set, n)) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* conditional_at_least_one_of: "must set one of 'a', 'b' when 'protocols' is 'x'" */
-static void
-at_least_one(struct ent *e, const json_t *obj, const char *const *fields, size_t n,
-             const char *when)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (nonempty(obj, fields[i])) {
-            return;
-        }
-    }
-    char buf[512];
-    size_t w = 0;
-    for (size_t i = 0; i < n && w < sizeof(buf); i++) {
-        w += (size_t)snprintf(buf + w, sizeof(buf) - w, "%s'%s'", i ? ", " : "", fields[i]);
-    }
-    ent_addf(e, NULL, "must set one of %s when 'protocols' is %s", buf, when);
-}
-
-static void
-validate_route(struct loader *L, const json_t *obj, struct route_rec *rec, bool nested)
-{
-    struct ent e = {.L = L, .prefix = rec->prefix};
-    struct sl_route *r = sl_arena_calloc(L->arena, 1, sizeof(*r));
-    if (r == NULL) {
-        L->errs.oom = true;
-        return;
-    }
-    rec->route = r;
-    r->protocols = SL_PROTO_BIT(SL_PROTO_HTTP) | SL_PROTO_BIT(SL_PROTO_HTTPS);
-    r->https_redirect_status_code = 426;
-    r->strip_path = true;
-    r->request_buffering = true;
-    r->response_buffering = true;
-    r->path_handling = SL_PATH_HANDLING_V0;
-
-    /* the subschema comes from the first protocol (Schema:validate stops here when it cannot) */
-    const json_t *protos;
-    json_t *default_protos = NULL;
-    enum presence pp = member(obj, "protocols", &protos);
-    if (pp == ABSENT) {
-        default_protos = json_pack("[ss]", "http", "https");
-        protos = default_protos;
-    } else if (pp == ISNULL) {
-        ent_add(&e, "protocols", "required field missing");
-        rec->ok = ent_flush(&e);
-        return;
-    }
-    int sub = -1;
-    if (json_is_string(protos)) {
-        sub = subschema_of(json_string_value(protos));
-    } else if (json_is_array(protos)) {
-        for (size_t i = 0; i < json_array_size(protos) && sub < 0; i++) {
-            const json_t *p = json_array_get(protos, i);
-            if (json_is_string(p)) {
-                sub = subschema_of(json_string_value(p));
-            }
-        }
-    }
-    if (sub < 0) {
-        char repr[128] = "nil";
-        const json_t *first = json_is_array(protos) ? json_array_get(protos, 0) : protos;
-        if (json_is_string(first)) {
-            snprintf(repr, sizeof(repr), "%s", json_string_value(first));
-        } else if (first != NULL) {
-            char *d = json_dumps(first, JSON_ENCODE_ANY | JSON_COMPACT);
-            if (d != NULL) {
-                snprintf(repr, sizeof(repr), "%s", d);
-                free(d);
-            }
-        }
-        ent_addf(&e, "protocols", "unknown type: %s", repr);
-        rec->ok = ent_flush(&e);
-        json_decref(default_protos);
-        return;
-    }
-
-    field_id(&e, obj, r->id);
-    field_timestamps(&e, obj, L->now, &r->created_at, &r->updated_at);
-    r->name = field_name(&e, obj);
-
-    /* protocols: a set of protocols in one exclusive group */
-    bool protos_ok = check_string_list(&e, "protocols", protos, true, elem_protocol);
-    if (protos_ok) {
-        char buf[256];
-        const char *m = exclusive_groups(protos, buf, sizeof(buf));
-        if (m != NULL) {
-            ent_add(&e, "protocols", m);
-            protos_ok = false;
-        } else {
-            r->protocols = 0;
-            for (size_t i = 0; i < json_array_size(protos); i++) {
-                int pi = protocol_index(json_string_value(json_array_get(protos, i)));
-                r->protocols |= SL_PROTO_BIT(protocol_values[pi]);
-            }
-        }
-    }
-
-    const json_t *v;
-    if (sub == SUB_STREAM) {
-        const char *m = "when 'protocols' is 'tcp', 'tls', 'tls_passthrough' or 'udp'";
-        char buf[160];
-        static const char *const no_fields[] = {"methods", "hosts", "paths", "headers"};
-        for (size_t i = 0; i < 4; i++) {
-            snprintf(buf, sizeof(buf), "cannot set '%s' %s", no_fields[i], m);
-            forbidden(&e, obj, no_fields[i], buf);
-        }
-    } else {
-        if (sub == SUB_GRPC) {
-            forbidden(&e, obj, "methods",
-                      "cannot set 'methods' when 'protocols' is 'grpc' or 'grpcs'");
-        } else if (member(obj, "methods", &v) == PRESENT &&
-                   check_string_list(&e, "methods", v, true, elem_method)) {
-            r->methods = to_strv(L, v, true, NULL);
-        }
-        if (member(obj, "hosts", &v) == PRESENT &&
-            check_string_list(&e, "hosts", v, false, elem_route_host)) {
-            r->hosts = to_strv(L, v, false, NULL);
-        }
-        if (member(obj, "paths", &v) == PRESENT) {
-            /* old format versions: each path is migrated before it is validated */
-            bool ok = is_list(v);
-            if (!ok) {
-                ent_add(&e, "paths", "expected an array");
-            }
-            for (size_t i = 0; ok && i < list_size(v); i++) {
-                const json_t *el = list_get(v, i);
-                const char *m;
-                char buf[1400];
-                if (json_is_null(el)) {
-                    m = "required field missing";
-                } else if ((m = check_string(el)) == NULL) {
-                    const char *p = route_path_value(L, json_string_value(el));
-                    m = p[0] == '\0' ? "length must be at least 1"
-                                     : elem_router_path(L, p, buf, sizeof(buf));
-                }
-                if (m != NULL) {
-                    ent_addf(&e, "paths", "in entry %zu of 'paths': %s", i + 1, m);
-                }
-            }
-            if (ok && !ent_has(&e, "paths")) {
-                r->paths = to_strv(L, v, false, route_path_value);
-            }
-        }
-        if (member(obj, "headers", &v) == PRESENT && check_headers(&e, v)) {
-            build_headers(L, v, r);
-        }
-    }
-
-    json_int_t n;
-    switch (member(obj, "https_redirect_status_code", &v)) {
-    case ISNULL:
-        ent_add(&e, "https_redirect_status_code", "required field missing");
-        break;
-    case PRESENT:
-        if (!as_integer(v, &n)) {
-            ent_add(&e, "https_redirect_status_code", "expected an integer");
-        } else if (n != 426 && n != 301 && n != 302 && n != 307 && n != 308) {
-            ent_add(&e, "https_redirect_status_code", "expected one of: 426, 301, 302, 307, 308");
-        } else {
-            r->https_redirect_status_code = (int)n;
-        }
-        break;
-    default:
-        break;
-    }
-    if (field_integer(&e, obj, "regex_priority", -2147483647LL - 1, 2147483647LL, &n)) {
-        r->regex_priority = (int)n;
-    }
-    if (sub == SUB_GRPC) {
-        r->strip_path = field_bool(&e, obj, "strip_path", false, true);
-        if (r->strip_path) {
-            ent_set(&e, "strip_path",
-                    "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'");
-        }
-    } else {
-        r->strip_path = field_bool(&e, obj, "strip_path", true, true);
-    }
-    switch (member(obj, "path_handling", &v)) {
-    case PRESENT:
-        if (!json_is_string(v)) {
-            ent_add(&e, "path_handling", "expected a string");
-        } else if (strcmp(json_string_value(v), "v0") == 0) {
-            r->path_handling = SL_PATH_HANDLING_V0;
-        } else if (strcmp(json_string_value(v), "v1") == 0) {
-            r->path_handling = SL_PATH_HANDLING_V1;
-        } else {
-            ent_add(&e, "path_handling", "expected one of: v0, v1");
-        }
-        break;
-    default:
-        break;
-    }
-    r->preserve_host = field_bool(&e, obj, "preserve_host", false, true);
-    r->request_buffering = field_bool(&e, obj, "request_buffering", true, true);
-    r->response_buffering = field_bool(&e, obj, "response_buffering", true, true);
-    if (member(obj, "snis", &v) == PRESENT && check_string_list(&e, "snis", v, true, elem_sni)) {
-        r->snis = to_strv(L, v, true, NULL);
-    }
-    if (sub == SUB_HTTP) {
-        forbidden(&e, obj, "sources", "cannot set 'sources' when 'protocols' is 'http' or 'https'");
-        forbidden(&e, obj, "destinations",
-                  "cannot set 'destinations' when 'protocols' is 'http' or 'https'");
-    } else if (sub == SUB_GRPC) {
-        forbidden(&e, obj, "sources", "cannot set 'sources' when 'protocols' is 'grpc' or 'grpcs'");
-        forbidden(&e, obj, "destinations",
-                  "cannot set 'destinations' when 'protocols' is 'grpc' or 'grpcs'");
-    } else {
-        if (member(obj, "sources", &v) == PRESENT) {
-            check_endpoints(&e, "sources", v);
-        }
-        if (member(obj, "destinations", &v) == PRESENT) {
-            check_endpoints(&e, "destinations", v);
-        }
-    }
-    r->tags = field_tags(&e, obj);
-
-    /* service: nested routes get it from their parent; top-level ones name it */
-    if (member(obj, "service", &v) == PRESENT) {
-        if (nested) {
-            ent_add(&e, "service", "value must be null");
-        } else if (json_is_string(v)) {
-            if (json_string_length(v) == 0) {
-                ent_add(&e, "service", "length must be at least 1");
-            } else {
-                rec->ref = v;
-            }
-        } else if (json_is_object(v)) {
-            const char *k;
-            json_t *x;
-            bool ok = true;
-            json_object_foreach((json_t *)v, k, x)
-            {
-                if (strcmp(k, "id") == 0) {
-                    if (!json_is_string(x)) {
-                        ent_add(&e, "service", "in 'id': expected a string");
-                        ok = false;
-                    } else if (!sl_uuid_valid(json_string_value(x), json_string_length(x))) {
-                        ent_add(&e, "service", "in 'id': expected a valid UUID");
-                        ok = false;
-                    }
-                } else if (strcmp(k, "name") == 0) {
-                    const char *m = check_string(x);
-                    if (m != NULL) {
-                        ent_addf(&e, "service", "in 'name': %s", m);
-                        ok = false;
-                    }
-                } else {
-                    ent_addf(&e, "service", "in '%s': unknown field", k);
+            if (strcmp(k, "id") == 0) {
+                if (!json_is_string(x)) {
+                    ent_add(e, "service", "in 'id': expected a string");
+                    ok = false;
+                } else if (!sl_schema_is_uuid(json_string_value(x))) {
+                    ent_add(e, "service", "in 'id': expected a valid UUID");
                     ok = false;
                 }
-            }
-            if (ok && json_object_get(v, "id") == NULL && json_object_get(v, "name") == NULL) {
-                ent_add(&e, "service", "in 'id': missing primary key");
+            } else if (strcmp(k, "name") == 0) {
+                if (!json_is_string(x) || json_string_length(x) == 0) {
+                    ent_add(e, "service",
+                            json_is_string(x) ? "in 'name': length must be at least 1"
+                                              : "in 'name': expected a string");
+                    ok = false;
+                }
+            } else {
+                ent_addf(e, "service", "in '%s': unknown field", k);
                 ok = false;
             }
-            if (ok) {
-                rec->ref = v;
-            }
-        } else {
-            ent_add(&e, "service", "expected a string");
         }
+        if (ok && json_object_get(v, "id") == NULL && json_object_get(v, "name") == NULL) {
+            ent_add(e, "service", "in 'id': missing primary key");
+            ok = false;
+        }
+        if (ok) {
+            rec->ref = v;
+        }
+    } else {
+        ent_add(e, "service", "expected a string");
     }
-    field_ignored_list(&e, obj, "plugins");
-    field_ignored_list(&e, obj, "filter_chains");
-    field_comment_ignore(&e, obj);
-    unknown_fields(&e, obj, route_fields, sizeof(route_fields) / sizeof(route_fields[0]));
+}
 
-    /* entity checks (routes.lua, routes_subschemas.lua) */
-    if (protos_ok) {
-        static const char *const sni_protos[] = {"grpcs", "https", "tls", "tls_passthrough"};
-        bool any_sni_proto = false;
-        for (size_t i = 0; i < 4; i++) {
-            any_sni_proto = any_sni_proto || protos_contain(protos, sni_protos[i]);
-        }
-        if (!any_sni_proto && member(obj, "snis", &v) == PRESENT && is_list(v) &&
-            list_size(v) > 0) {
-            ent_set(&e, "snis", "length must be 0");
-            ent_add(&e, NULL,
-                    "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or "
-                    "'tls_passthrough'");
-        }
-        if (sub == SUB_HTTP) {
-            if (protos_contain(protos, "https")) {
-                static const char *const f[] = {"methods", "hosts", "headers", "paths", "snis"};
-                at_least_one(&e, obj, f, 5, "'https'");
-            } else if (protos_contain(protos, "http")) {
-                static const char *const f[] = {"methods", "hosts", "headers", "paths"};
-                at_least_one(&e, obj, f, 4, "'http'");
-            }
-        } else if (sub == SUB_GRPC) {
-            if (protos_contain(protos, "grpcs")) {
-                static const char *const f[] = {"hosts", "headers", "paths", "snis"};
-                at_least_one(&e, obj, f, 4, "'grpcs'");
-            } else if (protos_contain(protos, "grpc")) {
-                static const char *const f[] = {"hosts", "headers", "paths"};
-                at_least_one(&e, obj, f, 3, "'grpc'");
-            }
+static void
+validate_route(struct loader *L, const json_t *in, struct route_rec *rec, bool nested)
+{
+    struct ent e = {.L = L, .prefix = rec->prefix};
+    json_t *work = schema_input(&e, in);
+    json_t *out = NULL;
+    if (work != NULL) {
+        json_object_del(work, "service");
+        migrate_paths(L, work);
+        out = schema_validate(&e, &sl_schema_routes, work);
+        json_decref(work);
+    }
+    service_reference(&e, in, rec, nested);
+    if (out != NULL && e.n == 0) {
+        rec->route = sl_config_build_route(L->arena, out);
+        if (rec->route == NULL) {
+            L->errs.oom = true;
         } else {
-            static const char *const tcp_tls_udp[] = {"tcp", "tls", "udp"};
-            static const char *const passthrough[] = {"tls_passthrough"};
-            if (protos_all_in(protos, tcp_tls_udp, 3)) {
-                static const char *const f[] = {"sources", "destinations", "snis"};
-                at_least_one(&e, obj, f, 3, "'tcp', 'tls' or 'udp'");
-            }
-            if (protos_all_in(protos, passthrough, 1) && !nonempty(obj, "snis")) {
-                ent_add(&e, NULL, "must set snis when 'protocols' is 'tls_passthrough'");
-            }
+            loader_fields(L, in, rec->route->id, &rec->route->created_at,
+                          &rec->route->updated_at);
         }
     }
+    json_decref(out);
     rec->ok = ent_flush(&e);
-    json_decref(default_protos);
 }
 
 /* ------------------------------------------------------------------------------------------------

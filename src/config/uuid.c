@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* UUID validation, parsing, formatting and version-5 generation (src/config/uuid.h). SHA-1 comes
+/* UUID parsing, formatting and version-5 generation (src/config/uuid.h). SHA-1 comes
  * from OpenSSL's EVP interface; nothing here keeps state, so every function is thread-safe. */
 #include <openssl/evp.h>
 #include <string.h>
 
 #include "config/uuid.h"
+#include "schema/schema.h"
 
 static int
 hexval(char c)
@@ -27,24 +28,11 @@ is_dash_pos(size_t i)
     return i == 8 || i == 13 || i == 18 || i == 23;
 }
 
-bool
-sl_uuid_valid(const char *s, size_t len)
-{
-    if (s == NULL || len != SL_UUID_STR_LEN) {
-        return false;
-    }
-    for (size_t i = 0; i < len; i++) {
-        if (is_dash_pos(i) ? s[i] != '-' : hexval(s[i]) < 0) {
-            return false;
-        }
-    }
-    return true;
-}
-
 int
 sl_uuid_parse(const char *s, size_t len, uint8_t out[16])
 {
-    if (!sl_uuid_valid(s, len)) {
+    /* one UUID syntax check for the whole code base: the schema engine's (Kong's `uuid = true`) */
+    if (s == NULL || len != SL_UUID_STR_LEN || strlen(s) < len || !sl_schema_is_uuid(s)) {
         return -1;
     }
     size_t o = 0;

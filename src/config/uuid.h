@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* UUIDs for configuration entities: validation in Kong's terms and name-based (v5) generation, the
+/* UUIDs for configuration entities: parsing and name-based (v5) generation, the
  * scheme Kong's declarative loader uses to give entities stable ids. */
 #ifndef SL_CONFIG_UUID_H
 #define SL_CONFIG_UUID_H
@@ -10,11 +10,8 @@
 
 #define SL_UUID_STR_LEN 36
 
-/* True when <s> (<len> bytes) is 36 characters of 8-4-4-4-12 hex digits, either case (Kong's
- * `uuid = true` check: no version or variant test). */
-bool sl_uuid_valid(const char *s, size_t len);
-
-/* Parses a valid UUID into its 16 bytes. Returns 0, or -1 if <s> is not one. */
+/* Parses a UUID (NUL-terminated, <len> = 36; the syntax check is sl_schema_is_uuid) into its 16
+ * bytes. Returns 0, or -1 if <s> is not one. */
 int sl_uuid_parse(const char *s, size_t len, uint8_t out[16]);
 
 /* Formats 16 bytes as a lowercase UUID string with its NUL (37 bytes). */

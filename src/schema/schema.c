@@ -393,6 +393,11 @@ run_validators(const struct sl_field *f, const json_t *v, char *err, size_t errl
         snprintf(err, errlen, "value must be greater than %s", a);
         return -1;
     }
+    /* Schema.validators.timestamp: a point in time after the epoch */
+    if (f->timestamp && json_is_number(v) && !(num_value(v) > 0)) {
+        snprintf(err, errlen, "expected a valid timestamp");
+        return -1;
+    }
     if (f->uuid && s != NULL && !sl_schema_is_uuid(s)) {
         snprintf(err, errlen, "expected a valid UUID");
         return -1;
@@ -510,6 +515,11 @@ sl_schema_validate_field(const struct sl_field *f, const json_t *value)
     case SL_FT_STRING:
         if (!json_is_string(value)) {
             return json_string("expected a string");
+        }
+        /* Sluice: C strings end at NUL, so a value with one would be checked shorter than it is
+         * stored (Lua strings carry NULs; Kong's validators then reject them as invalid values) */
+        if (strlen(json_string_value(value)) != json_string_length(value)) {
+            return json_string("invalid value: contains a NUL byte");
         }
         break;
     case SL_FT_INTEGER:

@@ -59,7 +59,7 @@ struct sl_field {
     bool unique;
     bool immutable;
     bool uuid;          /* string must be a UUID: `expected a valid UUID` */
-    bool timestamp;     /* rendered in /schemas only */
+    bool timestamp;     /* a number must be > 0: `expected a valid timestamp` */
     bool eq_null;       /* Kong's `eq = null`: any value fails with `value must be null` */
     bool ne_true;       /* Kong's `ne = true` (boolean): `value must not be true` */
     bool referenceable; /* rendered in /schemas only (vault references are not resolved here) */

@@ -528,17 +528,48 @@ sl_typedef_router_path(const json_t *v, char *err, size_t errlen)
         free(norm);
         return rc;
     }
+    return sl_typedef_regex(s + 1, PCRE2_ANCHORED, err, errlen);
+}
+
+int
+sl_typedef_regex(const char *re, uint32_t options, char *err, size_t errlen)
+{
     int ec;
     PCRE2_SIZE eo;
-    pcre2_code *re =
-        pcre2_compile((PCRE2_SPTR)(s + 1), PCRE2_ZERO_TERMINATED, PCRE2_ANCHORED, &ec, &eo, NULL);
-    if (re == NULL) {
-        PCRE2_UCHAR msg[256];
-        pcre2_get_error_message(ec, msg, sizeof(msg));
-        snprintf(err, errlen, "invalid regex: '%s' (PCRE returned: %s)", s + 1, (char *)msg);
+    pcre2_code *code = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, options, &ec, &eo, NULL);
+    if (code != NULL) {
+        pcre2_code_free(code);
+        return 0;
+    }
+    /* OpenResty's ngx.re wording, which Kong quotes after "PCRE returned:" */
+    PCRE2_UCHAR msg[256];
+    pcre2_get_error_message(ec, msg, sizeof(msg));
+    if (eo >= strlen(re)) {
+        snprintf(err, errlen,
+                 "invalid regex: '%s' (PCRE returned: pcre2_compile() failed: %s in \"%s\")", re,
+                 (char *)msg, re);
+    } else {
+        snprintf(err, errlen,
+                 "invalid regex: '%s' (PCRE returned: pcre2_compile() failed: %s in \"%s\" at "
+                 "\"%s\")",
+                 re, (char *)msg, re, re + eo);
+    }
+    return -1;
+}
+
+/* A route header's values: one "~*" value is a case-insensitive regex, which must compile. */
+static int
+header_values_check(const json_t *v, char *err, size_t errlen)
+{
+    const char *first = json_string_value(json_array_get(v, 0));
+    if (json_array_size(v) != 1 || first == NULL || strncmp(first, "~*", 2) != 0) {
+        return 0;
+    }
+    char why[1024];
+    if (sl_typedef_regex(first + 2, PCRE2_CASELESS, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "in entry 1 of 'headers': %s", why);
         return -1;
     }
-    pcre2_code_free(re);
     return 0;
 }
 
@@ -726,6 +757,8 @@ const struct sl_field sl_typedef_header_name_elem = {.type = SL_FT_STRING,
                                                      .custom = sl_typedef_header_name};
 const struct sl_field sl_typedef_header_values = {.type = SL_FT_ARRAY,
                                                   .elements = &sl_typedef_string_elem};
+const struct sl_field sl_typedef_route_header_values = {
+    .type = SL_FT_ARRAY, .elements = &sl_typedef_string_elem, .custom = header_values_check};
 const struct sl_field sl_typedef_uuid_elem = {.type = SL_FT_STRING, .uuid = true};
 
 static const struct sl_field src_dst_fields[] = {

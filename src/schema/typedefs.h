@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "schema/schema.h"
 
@@ -36,6 +37,9 @@ int sl_typedef_ip(const json_t *v, char *err, size_t errlen);
 int sl_typedef_ip_or_cidr(const json_t *v, char *err, size_t errlen);
 int sl_typedef_path(const json_t *v, char *err, size_t errlen);
 int sl_typedef_router_path(const json_t *v, char *err, size_t errlen);
+/* Compiles PCRE2 pattern <re> with <options> to check it: 0, or -1 with Kong's message
+ * ("invalid regex: '<re>' (PCRE returned: pcre2_compile() failed: <why> in \"<re>\")"). */
+int sl_typedef_regex(const char *re, uint32_t options, char *err, size_t errlen);
 int sl_typedef_name(const json_t *v, char *err, size_t errlen);
 int sl_typedef_utf8_name(const json_t *v, char *err, size_t errlen);
 int sl_typedef_tag(const json_t *v, char *err, size_t errlen);
@@ -51,6 +55,9 @@ extern const struct sl_field sl_typedef_http_method_elem;
 extern const struct sl_field sl_typedef_string_elem;
 extern const struct sl_field sl_typedef_header_name_elem;
 extern const struct sl_field sl_typedef_header_values;
+/* A route's header values: as above, and a single "~*" value must be a valid regex (Sluice: the
+ * router compiles it). */
+extern const struct sl_field sl_typedef_route_header_values;
 extern const struct sl_field sl_typedef_uuid_elem;
 extern const struct sl_field sl_typedef_src_dst_elem;
 extern const char *const sl_typedef_protocols[];      /* Kong's constants.PROTOCOLS, sorted */

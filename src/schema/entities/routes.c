@@ -2,6 +2,7 @@
 /* routes (kong.md §1.2) for the traditional router: the fields of routes.lua and the protocol
  * subschemas of routes_subschemas.lua, expressed as conditional entity checks on `protocols`. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "schema/entities/entities.h"
@@ -112,7 +113,7 @@ static const struct sl_field fields[] = {
     {.name = "headers",
      .type = SL_FT_MAP,
      .keys = &header_key,
-     .elements = &sl_typedef_header_values},
+     .elements = &sl_typedef_route_header_values},
     {.name = "https_redirect_status_code",
      .type = SL_FT_INTEGER,
      .required = true,
@@ -311,13 +312,52 @@ static const struct sl_entity_check checks[] = {
     {0},
 };
 
-/* The grpc subschema's strip_path default is false (routes_subschemas.lua): apply it when the input
- * picks that subschema and says nothing about strip_path. */
-static int
-grpc_strip_path_default(json_t *in, json_t *errors)
+static bool
+known_protocol(const json_t *p)
 {
-    const json_t *p = json_array_get(json_object_get(in, "protocols"), 0);
-    if (json_is_string(p) && in_list(json_string_value(p), grpc_family) &&
+    return json_is_string(p) && (in_list(json_string_value(p), http_family) ||
+                                 in_list(json_string_value(p), stream_family) ||
+                                 in_list(json_string_value(p), grpc_family));
+}
+
+/* Kong picks the subschema from `protocols` before anything else is validated: the first element
+ * naming a known protocol. When none does, validation stops with "unknown type: <first>" (nil for
+ * an empty set). The grpc subschema's strip_path default is false (routes_subschemas.lua): it is
+ * applied when the input picks that subschema and says nothing about strip_path. */
+static int
+pick_subschema(json_t *in, json_t *errors)
+{
+    const json_t *protos = json_object_get(in, "protocols");
+    const json_t *pick = NULL;
+    if (protos == NULL || json_is_null(protos)) {
+        return 0; /* the default, or "required field missing" from validation */
+    }
+    if (known_protocol(protos)) {
+        pick = protos;
+    }
+    for (size_t i = 0; pick == NULL && json_is_array(protos) && i < json_array_size(protos); i++) {
+        if (known_protocol(json_array_get(protos, i))) {
+            pick = json_array_get(protos, i);
+        }
+    }
+    if (pick == NULL) {
+        const json_t *first = json_is_array(protos) ? json_array_get(protos, 0) : protos;
+        char repr[160] = "nil";
+        if (json_is_string(first)) {
+            snprintf(repr, sizeof(repr), "%s", json_string_value(first));
+        } else if (first != NULL) {
+            char *d = json_dumps(first, JSON_ENCODE_ANY | JSON_COMPACT);
+            if (d != NULL) {
+                snprintf(repr, sizeof(repr), "%s", d);
+                free(d);
+            }
+        }
+        char msg[200];
+        snprintf(msg, sizeof(msg), "unknown type: %s", repr);
+        json_object_set_new(errors, "protocols", json_string(msg));
+        return -1;
+    }
+    if (in_list(json_string_value(pick), grpc_family) &&
         json_object_get(in, "strip_path") == NULL) {
         json_object_set_new(in, "strip_path", json_false());
     }
@@ -325,7 +365,7 @@ grpc_strip_path_default(json_t *in, json_t *errors)
 }
 
 const struct sl_schema sl_schema_routes = {
-    .shorthand = grpc_strip_path_default,
+    .shorthand = pick_subschema,
     .name = "routes",
     .primary_key = pk,
     .endpoint_key = "name",

@@ -179,8 +179,9 @@ sl_schema_url_parse(const char *url, struct sl_url_parts *out)
     if (out->port_str != NULL) {
         char *e;
         long v = strtol(out->port_str, &e, 10);
+        /* "h:" has an empty port: not a number (tonumber("") is nil), so it stays a string */
         if (out->port_str[0] == 0) {
-            out->port = -1;
+            out->port = -2;
         } else if (*e != 0 || v < 0 || v > 1000000) {
             out->port = -2;
         } else {

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Complete, validated entities → struct sl_service / struct sl_route (entity_build.h). No
+ * validation happens here: the schema engine did it. Every reader is defensive anyway (a wrong
+ * shape falls back to the default) because store rows come from disk. */
+#include <ctype.h>
+#include <string.h>
+
+#include "config/entity_build.h"
+
+static const char *const protocol_names[SL_PROTO_MAX] = {
+    [SL_PROTO_HTTP] = "http",
+    [SL_PROTO_HTTPS] = "https",
+    [SL_PROTO_GRPC] = "grpc",
+    [SL_PROTO_GRPCS] = "grpcs",
+    [SL_PROTO_TCP] = "tcp",
+    [SL_PROTO_TLS] = "tls",
+    [SL_PROTO_TLS_PASSTHROUGH] = "tls_passthrough",
+    [SL_PROTO_UDP] = "udp",
+};
+
+static int
+protocol_of(const char *s)
+{
+    for (int i = 0; s != NULL && i < SL_PROTO_MAX; i++) {
+        if (strcmp(s, protocol_names[i]) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static const char *
+str_field(struct sl_arena *a, const json_t *o, const char *k, bool *oom)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    if (s == NULL) {
+        return NULL;
+    }
+    char *d = sl_arena_strndup(a, s, strlen(s));
+    *oom = *oom || d == NULL;
+    return d;
+}
+
+static json_int_t
+int_field(const json_t *o, const char *k, json_int_t def)
+{
+    const json_t *v = json_object_get(o, k);
+    return json_is_number(v) ? (json_int_t)json_number_value(v) : def;
+}
+
+static bool
+bool_field(const json_t *o, const char *k, bool def)
+{
+    const json_t *v = json_object_get(o, k);
+    return json_is_boolean(v) ? json_is_true(v) : def;
+}
+
+/* -1 when null or absent (Kong's "unset"), else 0/1 */
+static int
+tri_bool_field(const json_t *o, const char *k)
+{
+    const json_t *v = json_object_get(o, k);
+    return json_is_boolean(v) ? (int)json_is_true(v) : -1;
+}
+
+static bool
+seen_before(const struct sl_strv *v, const char *s)
+{
+    for (size_t i = 0; i < v->n; i++) {
+        if (strcmp(v->v[i], s) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Copies the strings of array <arr> into <arena>. <set>: a repeated value is kept once (sets in
+ * configurations are small — methods, snis, tags — so the quadratic check is cheaper than a hash).
+ * <lower>: lowercased. A null/absent field gives {NULL, 0}. */
+static struct sl_strv
+strv_field(struct sl_arena *a, const json_t *arr, bool set, bool lower, bool *oom)
+{
+    struct sl_strv out = {NULL, 0};
+    if (!json_is_array(arr)) {
+        return out;
+    }
+    size_t n = json_array_size(arr);
+    out.v = sl_arena_calloc(a, n + 1, sizeof(*out.v));
+    if (out.v == NULL) {
+        *oom = true;
+        return out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *s = json_string_value(json_array_get(arr, i));
+        if (s == NULL || (set && seen_before(&out, s))) {
+            continue;
+        }
+        char *d = sl_arena_strndup(a, s, strlen(s));
+        if (d == NULL) {
+            *oom = true;
+            return out;
+        }
+        for (char *p = d; lower && *p; p++) {
+            *p = (char)tolower((unsigned char)*p);
+        }
+        out.v[out.n++] = d;
+    }
+    return out;
+}
+
+static bool
+copy_id(const json_t *o, char out[SL_UUID_LEN + 1])
+{
+    const char *id = json_string_value(json_object_get(o, "id"));
+    if (id == NULL || strlen(id) != SL_UUID_LEN) {
+        return false;
+    }
+    for (size_t i = 0; i <= SL_UUID_LEN; i++) {
+        out[i] = (char)tolower((unsigned char)id[i]);
+    }
+    return true;
+}
+
+struct sl_service *
+sl_config_build_service(struct sl_arena *a, const json_t *e)
+{
+    struct sl_service *s = sl_arena_calloc(a, 1, sizeof(*s));
+    bool oom = s == NULL;
+    if (oom || !copy_id(e, s->id)) {
+        return NULL;
+    }
+    s->name = str_field(a, e, "name", &oom);
+    int proto = protocol_of(json_string_value(json_object_get(e, "protocol")));
+    s->protocol = proto < 0 ? SL_PROTO_HTTP : (enum sl_protocol)proto;
+    s->host = str_field(a, e, "host", &oom);
+    s->port = (uint16_t)int_field(e, "port", 80);
+    s->path = str_field(a, e, "path", &oom);
+    s->retries = (int)int_field(e, "retries", 5);
+    s->connect_timeout_ms = (int)int_field(e, "connect_timeout", 60000);
+    s->write_timeout_ms = (int)int_field(e, "write_timeout", 60000);
+    s->read_timeout_ms = (int)int_field(e, "read_timeout", 60000);
+    s->enabled = bool_field(e, "enabled", true);
+    s->tls_verify = tri_bool_field(e, "tls_verify");
+    s->tls_verify_depth = (int)int_field(e, "tls_verify_depth", -1);
+    s->tags = strv_field(a, json_object_get(e, "tags"), true, false, &oom);
+    s->created_at = (int64_t)int_field(e, "created_at", 0);
+    s->updated_at = (int64_t)int_field(e, "updated_at", s->created_at);
+    return oom || s->host == NULL ? NULL : s;
+}
+
+static bool
+build_headers(struct sl_arena *a, const json_t *map, struct sl_route *r)
+{
+    size_t n = json_object_size(map);
+    if (n == 0) {
+        return true;
+    }
+    r->headers = sl_arena_calloc(a, n, sizeof(*r->headers));
+    if (r->headers == NULL) {
+        return false;
+    }
+    bool oom = false;
+    const char *k;
+    json_t *vals;
+    json_object_foreach((json_t *)map, k, vals)
+    {
+        struct sl_route_header *h = &r->headers[r->nheaders++];
+        char *name = sl_arena_strndup(a, k, strlen(k));
+        if (name == NULL) {
+            return false;
+        }
+        for (char *p = name; *p; p++) {
+            *p = (char)tolower((unsigned char)*p);
+        }
+        h->name = name;
+        /* a single "~*" value is a case-insensitive regex: its case is the pattern's */
+        const char *first = json_string_value(json_array_get(vals, 0));
+        bool regex = json_array_size(vals) == 1 && first != NULL && strncmp(first, "~*", 2) == 0;
+        h->values = strv_field(a, vals, false, !regex, &oom);
+    }
+    return !oom;
+}
+
+struct sl_route *
+sl_config_build_route(struct sl_arena *a, const json_t *e)
+{
+    struct sl_route *r = sl_arena_calloc(a, 1, sizeof(*r));
+    bool oom = r == NULL;
+    if (oom || !copy_id(e, r->id)) {
+        return NULL;
+    }
+    r->name = str_field(a, e, "name", &oom);
+    const json_t *protos = json_object_get(e, "protocols");
+    size_t i;
+    json_t *p;
+    json_array_foreach(protos, i, p)
+    {
+        int pi = protocol_of(json_string_value(p));
+        if (pi >= 0) {
+            r->protocols |= SL_PROTO_BIT(pi);
+        }
+    }
+    if (r->protocols == 0) {
+        r->protocols = SL_PROTO_BIT(SL_PROTO_HTTP) | SL_PROTO_BIT(SL_PROTO_HTTPS);
+    }
+    r->methods = strv_field(a, json_object_get(e, "methods"), true, false, &oom);
+    r->hosts = strv_field(a, json_object_get(e, "hosts"), false, false, &oom);
+    r->paths = strv_field(a, json_object_get(e, "paths"), false, false, &oom);
+    r->snis = strv_field(a, json_object_get(e, "snis"), true, false, &oom);
+    r->tags = strv_field(a, json_object_get(e, "tags"), true, false, &oom);
+    if (!build_headers(a, json_object_get(e, "headers"), r)) {
+        oom = true;
+    }
+    r->https_redirect_status_code = (int)int_field(e, "https_redirect_status_code", 426);
+    r->regex_priority = (int)int_field(e, "regex_priority", 0);
+    r->strip_path = bool_field(e, "strip_path", true);
+    const char *ph = json_string_value(json_object_get(e, "path_handling"));
+    r->path_handling =
+        ph != NULL && strcmp(ph, "v1") == 0 ? SL_PATH_HANDLING_V1 : SL_PATH_HANDLING_V0;
+    r->preserve_host = bool_field(e, "preserve_host", false);
+    r->request_buffering = bool_field(e, "request_buffering", true);
+    r->response_buffering = bool_field(e, "response_buffering", true);
+    r->created_at = (int64_t)int_field(e, "created_at", 0);
+    r->updated_at = (int64_t)int_field(e, "updated_at", r->created_at);
+    return oom ? NULL : r;
+}
+
+const char *
+sl_config_route_service_id(const json_t *e)
+{
+    return json_string_value(json_object_get(json_object_get(e, "service"), "id"));
+}
