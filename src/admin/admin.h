@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The Admin API (kong.md §2): an HTTP/1.1 server on `admin_listen`, run by the control thread on
- * its own loop, parsing requests with the same strict parser as the proxy. This first part serves
- * the node endpoints (/, /status, /endpoints), read-only services and routes from the running
- * snapshot, and the DB-less /config endpoint; entity writes answer Kong's DB-less 405 until the
- * store exists. */
+ * its own loop, parsing requests with the same strict parser as the proxy. It serves the node
+ * endpoints (/, /status, /endpoints, /schemas, /tags), the entity CRUD over the store, and in
+ * DB-less mode the entities of the running snapshot and /config (writes answer Kong's 405). */
 #ifndef SL_ADMIN_H
 #define SL_ADMIN_H
 
@@ -19,6 +18,11 @@ int sl_admin_start(struct ev_loop *loop, const struct sl_conf *conf, char *err, 
  * as long as the server runs). NULL in DB-less mode. */
 struct sl_store;
 void sl_admin_set_store(struct sl_store *st);
+/* With a database: the mirror of the store's rows that every write recompiles the snapshot from
+ * (store_bridge.h; owned by the caller, shared with its own reloads). NULL: each write reads the
+ * whole store. */
+struct sl_config_mirror;
+void sl_admin_set_mirror(struct sl_config_mirror *m);
 /* Closes the listeners and every admin connection. */
 void sl_admin_stop(struct ev_loop *loop);
 

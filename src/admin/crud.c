@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "admin/admin.h"
 #include "admin/internal.h"
 #include "core/clock.h"
 #include "config/snapshot.h"
@@ -22,6 +23,8 @@
 struct entity {
     const struct sl_schema *schema;
     const struct sl_store_entity *store;
+    const struct sl_admin_hooks *hooks; /* entity specifics (hooks.c), or NULL */
+    const char *url_key;                /* the non-UUID URL key its id was resolved from */
 };
 
 static bool
@@ -29,7 +32,20 @@ find_entity(const char *name, struct entity *out)
 {
     out->schema = sl_schema_find(name);
     out->store = sl_store_core_entity(name, strlen(name));
+    out->hooks = sl_admin_hooks_find(name);
+    out->url_key = NULL;
     return out->schema != NULL && out->store != NULL;
+}
+
+/* The entity's computed members (a certificate's snis) on a row about to be returned. */
+static bool
+decorate(struct sl_store *st, const struct entity *e, json_t *row, struct sl_admin_response *res)
+{
+    if (e->hooks != NULL && e->hooks->decorate != NULL && !e->hooks->decorate(st, row)) {
+        sl_admin_message(res, 500, "An unexpected error occurred");
+        return false;
+    }
+    return true;
 }
 
 /* The foreign field of <child> that references <parent>, or NULL. */
@@ -126,11 +142,22 @@ schema_error(struct sl_admin_response *res, json_t *fields)
     json_decref(fields);
 }
 
+/* The copy of the store's data-plane rows snapshots are compiled from (store_bridge.h); owned by
+ * the process (src/cli/process.c). NULL: every compilation reads the whole store. */
+static struct sl_config_mirror *mirror;
+
+void
+sl_admin_set_mirror(struct sl_config_mirror *m)
+{
+    mirror = m;
+}
+
 /* Compiles the store (inside the open transaction) into a snapshot; NULL with <err>. */
 static struct sl_snapshot *
 compile(struct sl_store *st, char *err, size_t errlen)
 {
-    struct sl_config *cfg = sl_config_from_store(st, err, errlen);
+    struct sl_config *cfg = mirror ? sl_config_mirror_build(mirror, st, err, errlen)
+                                   : sl_config_from_store(st, err, errlen);
     return cfg ? sl_snapshot_build(cfg, err, errlen) : NULL;
 }
 
@@ -153,18 +180,26 @@ req_method_name(enum write_op op)
     return op == OP_INSERT ? "insert" : op == OP_UPDATE ? "update" : "delete";
 }
 
-/* Runs one write and the snapshot compilation in a transaction, commits, publishes. On failure
- * fills <res> and returns false; nothing is changed. */
+/* Runs one write (with the entity's own extra writes, e.g. a certificate's SNIs, from <extra>) and
+ * the snapshot compilation in a transaction, commits, publishes. On failure fills <res> and
+ * returns false; nothing is changed. */
 static bool
 write_and_publish(struct sl_store *st, const struct entity *e, enum write_op op, const char *id,
-                  json_t *row, struct sl_admin_response *res)
+                  json_t *row, const json_t *extra, struct sl_admin_response *res)
 {
     struct sl_store_err err = {0};
     enum sl_store_rc rc = sl_store_begin(st, &err);
+    bool hook = e->hooks != NULL && e->hooks->write != NULL;
+    if (rc == SL_STORE_OK && hook && op == OP_DELETE) {
+        rc = e->hooks->write(st, true, id, NULL, &err);
+    }
     if (rc == SL_STORE_OK) {
         rc = op == OP_INSERT   ? sl_store_insert(st, e->store, row, &err)
              : op == OP_UPDATE ? sl_store_update(st, e->store, id, row, &err)
                                : sl_store_delete(st, e->store, id, &err);
+    }
+    if (rc == SL_STORE_OK && hook && op != OP_DELETE) {
+        rc = e->hooks->write(st, false, json_string_value(json_object_get(row, "id")), extra, &err);
     }
     if (rc != SL_STORE_OK) {
         struct sl_store_err rb = {0};
@@ -175,9 +210,18 @@ write_and_publish(struct sl_store *st, const struct entity *e, enum write_op op,
     }
     char msg[8192];
     uint64_t t0 = sl_clock_mono_us();
-    struct sl_snapshot *snap = compile(st, msg, sizeof(msg));
+    const char *written = op == OP_DELETE ? id : json_string_value(json_object_get(row, "id"));
+    struct sl_snapshot *snap = NULL;
+    if (mirror == NULL || written == NULL ||
+        sl_config_mirror_refresh(mirror, st, e->schema->name, written, msg, sizeof(msg)) == 0) {
+        snap = compile(st, msg, sizeof(msg));
+    }
     if (snap == NULL) {
-        /* The schema accepted what the data plane's loader refuses: never store it. */
+        /* A write the data plane cannot compile is never stored. The mirror may hold the
+         * rolled-back row: it reloads at the next compilation. */
+        if (mirror != NULL) {
+            sl_config_mirror_reset(mirror);
+        }
         sl_store_rollback(st, &err);
         sl_store_err_clear(&err);
         res->status = 400;
@@ -187,9 +231,15 @@ write_and_publish(struct sl_store *st, const struct entity *e, enum write_op op,
     }
     rc = sl_store_commit(st, &err);
     if (rc != SL_STORE_OK) {
+        if (mirror != NULL) {
+            sl_config_mirror_reset(mirror);
+        }
         sl_snapshot_unref(snap);
         store_error(res, rc, &err);
         return false;
+    }
+    if (mirror != NULL) {
+        sl_config_mirror_committed(mirror, st);
     }
     size_t nroutes = snap->config->nroutes;
     sl_snapshot_publish(snap);
@@ -223,6 +273,15 @@ list(const struct sl_admin_request *req, struct sl_admin_response *res, struct s
         store_error(res, rc, &err);
         return;
     }
+    size_t i;
+    json_t *row;
+    json_array_foreach(page.rows, i, row)
+    {
+        if (!decorate(st, e, row, res)) {
+            sl_store_page_free(&page);
+            return;
+        }
+    }
     res->status = 200;
     res->body = json_pack("{s:O}", "data", page.rows);
     if (page.next_offset != NULL) {
@@ -248,17 +307,25 @@ create(const struct sl_admin_request *req, struct sl_admin_response *res, struct
     if (ffield != NULL) {
         json_object_set_new(body, ffield, json_pack("{s:s}", "id", fid));
     }
+    json_t *extra = NULL;
+    if (e->hooks != NULL && e->hooks->take_input != NULL &&
+        !e->hooks->take_input(st, req->method, body, NULL, NULL, &extra, res)) {
+        json_decref(body);
+        return;
+    }
     json_t *errf = NULL;
     json_t *row = sl_schema_process(e->schema, body, SL_SCHEMA_INSERT, NULL, &errf);
     json_decref(body);
     if (row == NULL) {
+        json_decref(extra);
         schema_error(res, errf);
         return;
     }
-    if (write_and_publish(st, e, OP_INSERT, NULL, row, res)) {
+    if (write_and_publish(st, e, OP_INSERT, NULL, row, extra, res) && decorate(st, e, row, res)) {
         res->status = 201;
         res->body = json_incref(row);
     }
+    json_decref(extra);
     json_decref(row);
 }
 
@@ -268,7 +335,8 @@ put_or_patch(const struct sl_admin_request *req, struct sl_admin_response *res, 
              const struct entity *e, const char *key, json_t *existing, const char *ffield,
              const char *fid)
 {
-    bool put = strcmp(req->method, "PUT") == 0;
+    /* Targets: PUT is an update (Kong's update_entity), never a create. */
+    bool put = strcmp(req->method, "PUT") == 0 && !(e->hooks && e->hooks->put_updates);
     if (!put && existing == NULL) {
         sl_admin_message(res, 404, "Not found");
         return;
@@ -289,19 +357,29 @@ put_or_patch(const struct sl_admin_request *req, struct sl_admin_response *res, 
             json_object_set_new(body, e->schema->endpoint_key, json_string(key));
         }
     }
+    const char *id = existing ? json_string_value(json_object_get(existing, "id")) : NULL;
+    const char *known_id = id != NULL ? id : sl_schema_is_uuid(key) ? key : NULL;
+    json_t *extra = NULL;
+    if (e->hooks != NULL && e->hooks->take_input != NULL &&
+        !e->hooks->take_input(st, req->method, body, known_id, e->url_key, &extra, res)) {
+        json_decref(body);
+        return;
+    }
     json_t *errf = NULL;
     json_t *row = sl_schema_process(e->schema, body, put ? SL_SCHEMA_UPSERT : SL_SCHEMA_UPDATE,
                                     existing, &errf);
     json_decref(body);
     if (row == NULL) {
+        json_decref(extra);
         schema_error(res, errf);
         return;
     }
-    const char *id = existing ? json_string_value(json_object_get(existing, "id")) : NULL;
-    if (write_and_publish(st, e, existing ? OP_UPDATE : OP_INSERT, id, row, res)) {
+    if (write_and_publish(st, e, existing ? OP_UPDATE : OP_INSERT, id, row, extra, res) &&
+        decorate(st, e, row, res)) {
         res->status = 200;
         res->body = json_incref(row);
     }
+    json_decref(extra);
     json_decref(row);
 }
 
@@ -309,7 +387,10 @@ static void
 one(const struct sl_admin_request *req, struct sl_admin_response *res, struct sl_store *st,
     const struct entity *e, const char *key, const char *ffield, const char *fid)
 {
-    json_t *row = lookup(st, e, key);
+    json_t *row = ffield != NULL && e->hooks != NULL && e->hooks->find_child != NULL &&
+                          !sl_schema_is_uuid(key)
+                      ? e->hooks->find_child(st, fid, key)
+                      : lookup(st, e, key);
     if (row != NULL && ffield != NULL) {
         /* Nested path: the child must belong to that parent. */
         const char *pid = json_string_value(json_object_get(json_object_get(row, ffield), "id"));
@@ -326,16 +407,18 @@ one(const struct sl_admin_request *req, struct sl_admin_response *res, struct sl
     if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0) {
         if (row == NULL) {
             sl_admin_message(res, 404, "Not found");
-        } else {
+        } else if (decorate(st, e, row, res)) {
             res->status = 200;
             res->body = json_incref(row);
         }
     } else if (strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0) {
         put_or_patch(req, res, st, e, key, row, ffield, fid);
     } else if (strcmp(m, "DELETE") == 0) {
-        if (row == NULL ||
-            write_and_publish(st, e, OP_DELETE, json_string_value(json_object_get(row, "id")), NULL,
-                              res)) {
+        if (row == NULL && e->hooks != NULL && e->hooks->delete_absent_404) {
+            sl_admin_message(res, 404, "Not found");
+        } else if (row == NULL || write_and_publish(st, e, OP_DELETE,
+                                                    json_string_value(json_object_get(row, "id")),
+                                                    NULL, NULL, res)) {
             res->status = 204; /* also when absent (Kong) */
         }
     } else {
@@ -351,8 +434,19 @@ sl_admin_crud(const struct sl_admin_request *req, struct sl_admin_response *res,
     struct entity e, parent;
     const char *m = req->method;
     bool read = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
-    if (n == 0 || n > 4 || !find_entity(seg[0], &e)) {
+    if (n == 0 || n > 4 || !find_entity(seg[0], &e) || (e.hooks && e.hooks->disabled)) {
         return false;
+    }
+    /* /E/{key}...: a key that is not a UUID may name the entity another way (a certificate by
+     * one of its SNIs); from here on the path carries the id. */
+    char resolved[37];
+    const char *raw_key = n >= 2 ? seg[1] : NULL;
+    if (n >= 2 && e.hooks && e.hooks->resolve_key && !sl_schema_is_uuid(seg[1])) {
+        if (!e.hooks->resolve_key(st, m, seg[1], resolved, res)) {
+            return true;
+        }
+        e.url_key = seg[1];
+        seg[1] = resolved;
     }
     if (n == 1) {
         if (read) {
@@ -376,6 +470,10 @@ sl_admin_crud(const struct sl_admin_request *req, struct sl_admin_response *res,
         if (n == 3 && strcmp(it->field, seg[2]) == 0) {
             f = it;
         }
+    }
+    if (f != NULL && e.hooks && e.hooks->no_parent_path) {
+        sl_admin_message(res, 404, "Not found");
+        return true;
     }
     if (f != NULL) {
         json_t *child = lookup(st, &e, seg[1]);
@@ -420,6 +518,11 @@ sl_admin_crud(const struct sl_admin_request *req, struct sl_admin_response *res,
         } else {
             sl_admin_message(res, 405, "Method not allowed");
         }
+    } else if (read && e.hooks && e.hooks->raw_list && strcmp(seg[3], e.hooks->raw_list) == 0) {
+        /* /upstreams/{u}/targets/all: next links name the upstream as the URL did (Kong). */
+        char base[1200];
+        snprintf(base, sizeof(base), "/%s/%.512s/%s/%s", seg[0], raw_key, seg[2], seg[3]);
+        list(req, res, st, &e, ffield, pid, base);
     } else {
         one(req, res, st, &e, seg[3], ffield, pid);
     }

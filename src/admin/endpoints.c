@@ -388,12 +388,22 @@ get_endpoints(struct sl_admin_response *res)
     }
     for (const struct sl_store_entity *const *e = sl_store_core_entities; *e != NULL; e++) {
         const char *n = (*e)->name;
-        json_array_append_new(a, json_sprintf("/%s", n));
-        json_array_append_new(a, json_sprintf("/%s/{%s}", n, n));
+        const struct sl_admin_hooks *h = sl_admin_hooks_find(n);
+        bool own = h == NULL || !h->disabled; /* Kong disables /targets* */
+        if (own) {
+            json_array_append_new(a, json_sprintf("/%s", n));
+            json_array_append_new(a, json_sprintf("/%s/{%s}", n, n));
+        }
         for (const struct sl_store_foreign *f = (*e)->foreign; f->field != NULL; f++) {
-            json_array_append_new(a, json_sprintf("/%s/{%s}/%s", n, n, f->field));
+            if (own && (h == NULL || !h->no_parent_path)) {
+                json_array_append_new(a, json_sprintf("/%s/{%s}/%s", n, n, f->field));
+            }
             json_array_append_new(a, json_sprintf("/%s/{%s}/%s", f->entity, f->entity, n));
             json_array_append_new(a, json_sprintf("/%s/{%s}/%s/{%s}", f->entity, f->entity, n, n));
+            if (h != NULL && h->raw_list != NULL) {
+                json_array_append_new(
+                    a, json_sprintf("/%s/{%s}/%s/%s", f->entity, f->entity, n, h->raw_list));
+            }
         }
     }
     /* sort for a stable listing */
@@ -667,15 +677,19 @@ dbless_write(struct sl_admin_response *res, const char *method, const char *enti
     kong_error(res, 405, 12, "operation unsupported", msg);
 }
 
-/* Splits "/a/b/c" into at most 4 segments. */
+/* Splits "/a/b/c" into at most 4 segments; 5 when there are more (no endpoint is that deep). */
 static size_t
 split_path(char *path, char *seg[4])
 {
     size_t n = 0;
-    for (char *p = strtok(path, "/"); p && n < 4; p = strtok(NULL, "/")) {
+    char *save = NULL;
+    for (char *p = strtok_r(path, "/", &save); p != NULL; p = strtok_r(NULL, "/", &save)) {
+        if (n == 4) {
+            return 5;
+        }
         seg[n++] = p;
     }
-    return strtok(NULL, "/") ? 5 : n;
+    return n;
 }
 
 static bool

@@ -9,6 +9,7 @@
 #include "config/conf.h"
 #include "core/buf.h"
 #include "sluice/str.h"
+#include "store/store.h"
 
 /* A request as the endpoint handlers see it; every pointer is valid until the handler returns. */
 struct sl_admin_request {
@@ -35,11 +36,45 @@ json_t *sl_admin_multipart_to_json(const char *body, size_t len, const char *cty
 
 /* Entity endpoints backed by the store (crud.c). Returns false when <seg> is not an entity path it
  * serves (the caller answers 404). */
-struct sl_store;
 bool sl_admin_crud(const struct sl_admin_request *req, struct sl_admin_response *res,
                    struct sl_store *st, char **seg, size_t nseg);
 /* Recompiles the snapshot from the store and publishes it; -1 with a message on failure. */
 int sl_admin_republish(struct sl_store *st, char *err, size_t errlen);
+
+/* Entity specifics layered on the generic endpoints of crud.c: Kong's custom routes and DAO
+ * overrides (kong/api/routes/{certificates,snis,upstreams}.lua, kong/db/dao/certificates.lua).
+ * Every member is optional; an entity without hooks is served by the generic code alone. */
+struct sl_admin_hooks {
+    const char *entity;     /* "certificates" */
+    bool disabled;          /* /E, /E/{e} and /E/{e}/f answer 404 (Kong's endpoints.disable) */
+    bool no_parent_path;    /* /E/{e}/f answers 404 */
+    bool put_updates;       /* PUT /F/{f}/E/{e} merges like PATCH, 404 when absent (targets) */
+    bool delete_absent_404; /* DELETE of an absent entity answers 404 instead of 204 */
+    const char *raw_list;   /* "all": GET /F/{f}/E/all pages the children like /F/{f}/E */
+    /* The child of <parent_id> named by <key> (not a UUID); new reference or NULL. */
+    json_t *(*find_child)(struct sl_store *st, const char *parent_id, const char *key);
+    /* A URL key that is not a UUID (/E/{key}...) as the entity's id into <id>; false after
+     * filling <res> (e.g. 404 "SNI not found"). <method> is the request's. */
+    bool (*resolve_key)(struct sl_store *st, const char *method, const char *key, char id[37],
+                        struct sl_admin_response *res);
+    /* Takes the entity's pseudo-fields out of <body> (POST, PUT, PATCH) before the schema sees it
+     * and checks them. <id> is the entity's id when known (NULL on POST), <url_key> the non-UUID
+     * key the id was resolved from (or NULL). Sets <*extra> to a new reference the write hook
+     * receives (NULL: nothing to write). False after filling <res>. */
+    bool (*take_input)(struct sl_store *st, const char *method, json_t *body, const char *id,
+                       const char *url_key, json_t **extra, struct sl_admin_response *res);
+    /* Inside the write's transaction: after the entity <id> was inserted or updated (with the
+     * <extra> of take_input), or before it is deleted (<deleting>). */
+    enum sl_store_rc (*write)(struct sl_store *st, bool deleting, const char *id,
+                              const json_t *extra, struct sl_store_err *err);
+    /* Adds computed members to <row> before it is returned; false on a store failure. */
+    bool (*decorate)(struct sl_store *st, json_t *row);
+};
+
+/* The hooks of <entity>, or NULL (hooks.c). */
+const struct sl_admin_hooks *sl_admin_hooks_find(const char *entity);
+/* The certificates' hooks (certificates.c): the `snis` shorthand and /certificates/{sni}. */
+extern const struct sl_admin_hooks sl_admin_certificate_hooks;
 
 #define SL_ADMIN_MAX_TAGS 5 /* Kong's limit on tag filter terms */
 

@@ -102,7 +102,9 @@ queue_response(struct admin_conn *c, const struct sl_admin_response *res, const 
     char *text = NULL;
     size_t len = 0;
     if (res->body != NULL) {
-        text = json_dumps(res->body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        /* 16 significant digits: a millisecond timestamp (targets' created_at) reads as Kong
+         * prints it, 1712345678.123, not as its binary expansion 1712345678.1229999. */
+        text = json_dumps(res->body, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(16));
         len = text ? strlen(text) : 0;
     }
     char date[40];

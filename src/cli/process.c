@@ -28,6 +28,7 @@ static struct sl_conf *run_conf;
 static const char *run_conf_path;
 static bool graceful_stop;
 static struct sl_store *run_store; /* database = sqlite: open for the life of the process */
+static struct sl_config_mirror *run_mirror; /* its rows, shared with the Admin API's writes */
 
 static void
 pid_path(const struct sl_conf *conf, char *buf, size_t len)
@@ -147,7 +148,12 @@ load_store_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
                  conf->sqlite_path, pending);
         return NULL;
     }
-    struct sl_config *cfg = sl_config_from_store(run_store, err, errlen);
+    if (run_mirror == NULL && (run_mirror = sl_config_mirror_new()) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    sl_config_mirror_reset(run_mirror); /* start and reload read everything */
+    struct sl_config *cfg = sl_config_mirror_build(run_mirror, run_store, err, errlen);
     return cfg ? sl_snapshot_build(cfg, err, errlen) : NULL;
 }
 
@@ -374,6 +380,9 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
             notify(notify_fd, err);
             return 1;
         }
+        if (run_mirror != NULL) {
+            sl_config_mirror_reset(run_mirror); /* a new handle counts generations anew */
+        }
     }
     if (sl_log_open(conf->proxy_error_log) < 0) {
         snprintf(err, sizeof(err), "could not open error log %s: %s", conf->proxy_error_log,
@@ -416,6 +425,7 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
     }
     struct ev_loop *loop = ev_default_loop(EVFLAG_SIGNALFD);
     sl_admin_set_store(run_store);
+    sl_admin_set_mirror(run_mirror);
     if (sl_admin_start(loop, conf, err, sizeof(err)) < 0) {
         sl_log(SL_LOG_CRIT, "%s", err);
         sl_proxy_stop(false, 0);
@@ -456,6 +466,8 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
     sl_proxy_stop(graceful_stop, conf->quit_timeout_s * 1000);
     sl_store_close(run_store);
     run_store = NULL;
+    sl_config_mirror_free(run_mirror);
+    run_mirror = NULL;
     sl_snapshot_clear();
     char path[PATH_MAX];
     pid_path(conf, path, sizeof(path));

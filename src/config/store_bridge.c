@@ -1,15 +1,268 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Store ↔ configuration (store_bridge.h). The store's documents are Kong-shaped entities, so a
- * snapshot is compiled by handing them to the declarative loader: one validation path for files,
- * /config and the database. */
+/* Store ↔ configuration (store_bridge.h). Snapshots are compiled from the mirror of the store's
+ * rows; the declarative loader is only used for files and POST /config, where input is untrusted.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config/declarative.h"
+#include "config/entity_build.h"
 #include "config/render.h"
 #include "config/store_bridge.h"
 
+/* ---- the mirror ------------------------------------------------------------------------------ */
+
+struct sl_config_mirror {
+    json_t *services; /* id → stored row (complete entity) */
+    json_t *routes;
+    bool loaded;
+    uint64_t generation; /* the store's generation the rows match */
+};
+
+struct sl_config_mirror *
+sl_config_mirror_new(void)
+{
+    struct sl_config_mirror *m = calloc(1, sizeof(*m));
+    if (m != NULL) {
+        m->services = json_object();
+        m->routes = json_object();
+        if (m->services == NULL || m->routes == NULL) {
+            sl_config_mirror_free(m);
+            return NULL;
+        }
+    }
+    return m;
+}
+
+void
+sl_config_mirror_free(struct sl_config_mirror *m)
+{
+    if (m != NULL) {
+        json_decref(m->services);
+        json_decref(m->routes);
+        free(m);
+    }
+}
+
+void
+sl_config_mirror_reset(struct sl_config_mirror *m)
+{
+    json_object_clear(m->services);
+    json_object_clear(m->routes);
+    m->loaded = false;
+}
+
+static json_t *
+table_of(struct sl_config_mirror *m, const char *entity)
+{
+    if (strcmp(entity, "services") == 0) {
+        return m->services;
+    }
+    if (strcmp(entity, "routes") == 0) {
+        return m->routes;
+    }
+    return NULL;
+}
+
+static void
+store_err(char *err, size_t errlen, const char *what, struct sl_store_err *serr)
+{
+    snprintf(err, errlen, "%s: %s", what, serr->message ? serr->message : "unknown error");
+    sl_store_err_clear(serr);
+}
+
+static int
+mirror_row(void *ud, json_t *row)
+{
+    const char *id = json_string_value(json_object_get(row, "id"));
+    /* the store hands over a fresh document per row: keep it */
+    return id == NULL || json_object_set(ud, id, row) != 0 ? -1 : 0;
+}
+
+static int
+load_table(struct sl_config_mirror *m, struct sl_store *st, const char *entity, char *err,
+           size_t errlen)
+{
+    const struct sl_store_entity *e = sl_store_core_entity(entity, strlen(entity));
+    struct sl_store_err serr = {0};
+    json_t *table = table_of(m, entity);
+    json_object_clear(table);
+    if (e == NULL) {
+        snprintf(err, errlen, "reading %s from the store: unknown entity", entity);
+        return -1;
+    }
+    if (sl_store_for_each(st, e, mirror_row, table, &serr) != SL_STORE_OK) {
+        store_err(err, errlen, "reading the store", &serr);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+mirror_load(struct sl_config_mirror *m, struct sl_store *st, char *err, size_t errlen)
+{
+    m->loaded = false;
+    if (load_table(m, st, "services", err, errlen) < 0 ||
+        load_table(m, st, "routes", err, errlen) < 0) {
+        sl_config_mirror_reset(m);
+        return -1;
+    }
+    m->loaded = true;
+    m->generation = st->generation;
+    return 0;
+}
+
+int
+sl_config_mirror_refresh(struct sl_config_mirror *m, struct sl_store *st, const char *entity,
+                         const char *id, char *err, size_t errlen)
+{
+    json_t *table = table_of(m, entity);
+    if (table == NULL || !m->loaded) {
+        return 0; /* not compiled into snapshots, or reloaded as a whole at the next build */
+    }
+    const struct sl_store_entity *e = sl_store_core_entity(entity, strlen(entity));
+    struct sl_store_err serr = {0};
+    json_t *row = NULL;
+    enum sl_store_rc rc = sl_store_select(st, e, id, &row, &serr);
+    if (rc == SL_STORE_NOT_FOUND) {
+        sl_store_err_clear(&serr);
+        json_object_del(table, id);
+        return 0;
+    }
+    if (rc != SL_STORE_OK || json_object_set_new(table, id, row) != 0) {
+        store_err(err, errlen, "reading the store", &serr);
+        sl_config_mirror_reset(m);
+        return -1;
+    }
+    return 0;
+}
+
+void
+sl_config_mirror_committed(struct sl_config_mirror *m, const struct sl_store *st)
+{
+    m->generation = st->generation;
+}
+
+/* ---- compiling the mirror -------------------------------------------------------------------- */
+
+struct keyed {
+    const char *id;
+    const json_t *row;
+};
+
+static int
+keyed_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct keyed *)a)->id, ((const struct keyed *)b)->id);
+}
+
+/* The rows of <table> ordered by id: the order the store's reads use, so a configuration compiled
+ * from the mirror is the one a restart compiles. malloc'd; NULL on ENOMEM (or an empty table). */
+static struct keyed *
+sorted_rows(const json_t *table, size_t *n)
+{
+    *n = json_object_size(table);
+    struct keyed *v = malloc((*n ? *n : 1) * sizeof(*v));
+    if (v == NULL) {
+        return NULL;
+    }
+    size_t i = 0;
+    const char *k;
+    json_t *row;
+    json_object_foreach((json_t *)table, k, row)
+    {
+        v[i++] = (struct keyed){k, row};
+    }
+    qsort(v, *n, sizeof(*v), keyed_cmp);
+    return v;
+}
+
+static int
+service_id_cmp(const void *key, const void *elem)
+{
+    return strcmp(key, (*(struct sl_service *const *)elem)->id);
+}
+
+static struct sl_config *
+compile_rows(const json_t *services, const json_t *routes, char *err, size_t errlen)
+{
+    size_t ns, nr;
+    struct keyed *srows = sorted_rows(services, &ns);
+    struct keyed *rrows = sorted_rows(routes, &nr);
+    struct sl_arena *arena = sl_arena_create(64 * 1024);
+    struct sl_config *cfg = arena ? sl_arena_calloc(arena, 1, sizeof(*cfg)) : NULL;
+    const char *bad = NULL;
+    if (cfg == NULL || srows == NULL || rrows == NULL) {
+        goto oom;
+    }
+    cfg->arena = arena;
+    cfg->services = sl_arena_calloc(arena, ns ? ns : 1, sizeof(*cfg->services));
+    cfg->routes = sl_arena_calloc(arena, nr ? nr : 1, sizeof(*cfg->routes));
+    if (cfg->services == NULL || cfg->routes == NULL) {
+        goto oom;
+    }
+    for (size_t i = 0; i < ns; i++) {
+        struct sl_service *s = sl_config_build_service(arena, srows[i].row);
+        if (s == NULL) {
+            bad = srows[i].id;
+            goto corrupt;
+        }
+        cfg->services[cfg->nservices++] = s; /* sorted by id: routes find theirs by bsearch */
+    }
+    for (size_t i = 0; i < nr; i++) {
+        struct sl_route *r = sl_config_build_route(arena, rrows[i].row);
+        if (r == NULL) {
+            bad = rrows[i].id;
+            goto corrupt;
+        }
+        const char *sid = sl_config_route_service_id(rrows[i].row);
+        struct sl_service **s =
+            sid ? bsearch(sid, cfg->services, cfg->nservices, sizeof(*cfg->services),
+                          service_id_cmp)
+                : NULL;
+        r->service = s ? *s : NULL; /* a route without a service answers 503 (Kong) */
+        cfg->routes[cfg->nroutes++] = r;
+    }
+    free(srows);
+    free(rrows);
+    return cfg;
+
+corrupt:
+    snprintf(err, errlen, "the store holds an entity that cannot be compiled (id %s)", bad);
+    goto fail;
+oom:
+    snprintf(err, errlen, "out of memory");
+fail:
+    free(srows);
+    free(rrows);
+    sl_arena_destroy(arena);
+    return NULL;
+}
+
+struct sl_config *
+sl_config_mirror_build(struct sl_config_mirror *m, struct sl_store *st, char *err, size_t errlen)
+{
+    if ((!m->loaded || m->generation != st->generation) && mirror_load(m, st, err, errlen) < 0) {
+        return NULL;
+    }
+    return compile_rows(m->services, m->routes, err, errlen);
+}
+
+struct sl_config *
+sl_config_from_store(struct sl_store *st, char *err, size_t errlen)
+{
+    struct sl_config_mirror *m = sl_config_mirror_new();
+    if (m == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    struct sl_config *cfg = sl_config_mirror_build(m, st, err, errlen);
+    sl_config_mirror_free(m);
+    return cfg;
+}
+
+/* ---- export and import ----------------------------------------------------------------------- */
 struct collect {
     json_t *array;
 };
@@ -61,18 +314,6 @@ sl_config_store_export(struct sl_store *st, char *err, size_t errlen)
         return NULL;
     }
     return doc;
-}
-
-struct sl_config *
-sl_config_from_store(struct sl_store *st, char *err, size_t errlen)
-{
-    json_t *doc = sl_config_store_export(st, err, errlen);
-    if (doc == NULL) {
-        return NULL;
-    }
-    struct sl_config *cfg = sl_declarative_load_json(doc, NULL, err, errlen);
-    json_decref(doc);
-    return cfg;
 }
 
 static int

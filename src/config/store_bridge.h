@@ -14,9 +14,44 @@
 /* The store's services and routes as a declarative document (new reference), or NULL with <err>. */
 json_t *sl_config_store_export(struct sl_store *st, char *err, size_t errlen);
 
-/* Compiles the store's content into a configuration, validated by the same rules as a declarative
- * file. NULL with <err> on failure (a store that holds what the loader refuses is reported, never
- * served partially). */
+/*
+ * The mirror: an in-memory copy of the store's rows that the data plane is compiled from
+ * (services and routes), kept by the control thread so that one Admin write recompiles from memory
+ * instead of reading and decoding the whole store again (docs/internals/store.md, "Snapshots from
+ * the store"). Rows are trusted: the schema engine validated them when they were written, so a
+ * build only converts them (entity_build.h) and links routes to their services.
+ *
+ * The protocol for a writer (src/admin/crud.c), inside its transaction:
+ *   write the row; sl_config_mirror_refresh(m, st, entity, id); build; commit;
+ *   then sl_config_mirror_committed(m, st) — or sl_config_mirror_reset(m) when anything failed
+ *   (the mirror may hold rows that were rolled back).
+ * A mirror that missed a commit (the store's generation moved without it) reloads everything at
+ * its next build, so a forgotten refresh costs time, never correctness.
+ */
+struct sl_config_mirror;
+
+/* A new, empty mirror (the first build loads the store). NULL on ENOMEM. */
+struct sl_config_mirror *sl_config_mirror_new(void);
+void sl_config_mirror_free(struct sl_config_mirror *m); /* NULL-safe */
+
+/* Forgets every row: the next build reads the whole store. */
+void sl_config_mirror_reset(struct sl_config_mirror *m);
+
+/* Re-reads row <id> of <entity> ("services", "routes"; other entities are ignored) from <st>:
+ * present → replaced, absent → dropped. Returns 0, or -1 with <err> (the mirror is then reset). */
+int sl_config_mirror_refresh(struct sl_config_mirror *m, struct sl_store *st, const char *entity,
+                             const char *id, char *err, size_t errlen);
+
+/* Records that the writer's transaction committed: the mirror matches the store's generation. */
+void sl_config_mirror_committed(struct sl_config_mirror *m, const struct sl_store *st);
+
+/* Compiles the mirror into a new configuration (its own arena; free with sl_config_free), loading
+ * the whole store first when the mirror is empty or missed a commit. NULL with <err> on failure
+ * (a read error, or a row that cannot be converted: never a partial configuration). */
+struct sl_config *sl_config_mirror_build(struct sl_config_mirror *m, struct sl_store *st,
+                                         char *err, size_t errlen);
+
+/* The whole store compiled once, without keeping a mirror (start-up, `sluice check`). */
 struct sl_config *sl_config_from_store(struct sl_store *st, char *err, size_t errlen);
 
 /* Inserts every entity of <cfg> into the store in one transaction (all or nothing). Returns 0, or

@@ -367,18 +367,19 @@ run_validators(const struct sl_field *f, const json_t *v, char *err, size_t errl
     }
     if (f->one_of_int != NULL) {
         bool ok = false;
-        size_t w = 0;
-        list[0] = 0;
-        for (size_t i = 0; i < f->one_of_int_n; i++) {
-            if (json_is_number(v) && num_value(v) == (double)f->one_of_int[i]) {
-                ok = true;
-            }
-            int n = snprintf(list + w, sizeof(list) - w, "%s%lld", i ? ", " : "", f->one_of_int[i]);
-            if (n > 0 && (size_t)n < sizeof(list) - w) {
-                w += (size_t)n;
-            }
+        for (size_t i = 0; i < f->one_of_int_n && !ok; i++) {
+            ok = json_is_number(v) && num_value(v) == (double)f->one_of_int[i];
         }
         if (!ok) {
+            size_t w = 0;
+            list[0] = 0;
+            for (size_t i = 0; i < f->one_of_int_n; i++) {
+                int n =
+                    snprintf(list + w, sizeof(list) - w, "%s%lld", i ? ", " : "", f->one_of_int[i]);
+                if (n > 0 && (size_t)n < sizeof(list) - w) {
+                    w += (size_t)n;
+                }
+            }
             snprintf(err, errlen, "expected one of: %s", list);
             return -1;
         }
@@ -778,19 +779,26 @@ any_nonempty(const json_t *entity, const char *const *names)
     return false;
 }
 
+/* An entity-level error "<what>: 'a', 'b'" naming <fields> (only formatted when a check fails). */
+static void
+fields_err(json_t *errors, const char *what, const char *const *fields)
+{
+    char list[1024], msg[1200];
+    quoted_list(fields, list, sizeof(list));
+    snprintf(msg, sizeof(msg), "%s: %s", what, list);
+    entity_err(errors, msg);
+}
+
 static void
 run_checks(const struct sl_field *fields, const struct sl_entity_check *checks,
            const json_t *entity, json_t *errors)
 {
     char list[1024], msg[ERRLEN + 1100];
     for (const struct sl_entity_check *c = checks; c != NULL && c->kind != SL_CHECK_NONE; c++) {
-        quoted_list(c->fields, list, sizeof(list));
         switch (c->kind) {
         case SL_CHECK_AT_LEAST_ONE_OF:
             if (!any_nonempty(entity, c->fields)) {
-                snprintf(msg, sizeof(msg), "at least one of these fields must be non-empty: %s",
-                         list);
-                entity_err(errors, msg);
+                fields_err(errors, "at least one of these fields must be non-empty", c->fields);
             }
             break;
         case SL_CHECK_ONLY_ONE_OF:
@@ -801,15 +809,11 @@ run_checks(const struct sl_field *fields, const struct sl_entity_check *checks,
                 set += is_nonempty(get_path(entity, c->fields[n])) ? 1 : 0;
             }
             if (c->kind == SL_CHECK_ONLY_ONE_OF && set != 1) {
-                snprintf(msg, sizeof(msg), "only one of these fields must be non-empty: %s", list);
-                entity_err(errors, msg);
+                fields_err(errors, "only one of these fields must be non-empty", c->fields);
             } else if (c->kind == SL_CHECK_MUTUALLY_EXCLUSIVE && set > 1) {
-                snprintf(msg, sizeof(msg), "only one or none of these fields must be set: %s",
-                         list);
-                entity_err(errors, msg);
+                fields_err(errors, "only one or none of these fields must be set", c->fields);
             } else if (c->kind == SL_CHECK_MUTUALLY_REQUIRED && set != 0 && set != n) {
-                snprintf(msg, sizeof(msg), "all or none of these fields must be set: %s", list);
-                entity_err(errors, msg);
+                fields_err(errors, "all or none of these fields must be set", c->fields);
             }
             break;
         }
@@ -819,9 +823,7 @@ run_checks(const struct sl_field *fields, const struct sl_entity_check *checks,
                 for (size_t j = 0; j < i && is_nonempty(a); j++) {
                     const json_t *b = get_path(entity, c->fields[j]);
                     if (is_nonempty(b) && json_equal((json_t *)a, (json_t *)b)) {
-                        snprintf(msg, sizeof(msg), "values of these fields must be distinct: %s",
-                                 list);
-                        entity_err(errors, msg);
+                        fields_err(errors, "values of these fields must be distinct", c->fields);
                         goto next;
                     }
                 }
@@ -902,10 +904,40 @@ run_checks(const struct sl_field *fields, const struct sl_entity_check *checks,
 
 static json_t *fill_record(const struct sl_field *fields, const json_t *in);
 
+/* Parsed defaults, cached by the address of their (static) literal: every entity fills a dozen of
+ * them, and a copy of a parsed value is far cheaper than parsing the text again. */
+#define DEFAULT_CACHE 256
+static struct {
+    const char *lit;
+    json_t *value;
+} default_cache[DEFAULT_CACHE];
+static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A new reference to the value of default literal <lit>, or NULL when it does not parse. */
 static json_t *
 parse_default(const char *lit)
 {
-    return json_loads(lit, JSON_DECODE_ANY, NULL);
+    json_t *v = NULL;
+    pthread_mutex_lock(&default_lock);
+    for (int i = 0; i < DEFAULT_CACHE; i++) {
+        if (default_cache[i].lit == lit) {
+            v = json_deep_copy(default_cache[i].value);
+            goto out;
+        }
+        if (default_cache[i].lit == NULL) {
+            json_t *parsed = json_loads(lit, JSON_DECODE_ANY, NULL);
+            if (parsed != NULL) {
+                default_cache[i].lit = lit;
+                default_cache[i].value = parsed;
+                v = json_deep_copy(parsed);
+            }
+            goto out;
+        }
+    }
+    v = json_loads(lit, JSON_DECODE_ANY, NULL); /* cache full: correct, only slower */
+out:
+    pthread_mutex_unlock(&default_lock);
+    return v;
 }
 
 /* Kong's handle_missing_field(). */
@@ -932,8 +964,9 @@ missing_value(const struct sl_field *f)
     return json_null();
 }
 
-/* A copy of record <in> with every field present (defaults, nulls) and nested records filled.
- * Unknown keys are kept so that validation reports them. */
+/* Record <in> with every field present (defaults, nulls) and nested records filled. Unknown keys
+ * are kept so that validation reports them. The values of <in> are shared, not copied: callers
+ * pass their own private tree (sl_schema_process deep-copies its input once). */
 static json_t *
 fill_record(const struct sl_field *fields, const json_t *in)
 {
@@ -945,7 +978,7 @@ fill_record(const struct sl_field *fields, const json_t *in)
         } else if (f->type == SL_FT_RECORD && json_is_object(v)) {
             json_object_set_new(out, f->name, fill_record(f->fields, v));
         } else {
-            json_object_set_new(out, f->name, json_deep_copy(v));
+            json_object_set(out, f->name, v);
         }
     }
     const char *k;
@@ -953,7 +986,7 @@ fill_record(const struct sl_field *fields, const json_t *in)
     json_object_foreach((json_t *)in, k, v)
     {
         if (sl_schema_fields_find(fields, k) == NULL) {
-            json_object_set_new(out, k, json_deep_copy(v));
+            json_object_set(out, k, v);
         }
     }
     return out;
@@ -979,39 +1012,53 @@ merge(const struct sl_field *fields, const json_t *bottom, const json_t *top)
     return out;
 }
 
-/* After validation: integral reals become integers, empty {} aggregates become [], foreign
- * references keep only their id. */
+static void normalise(const struct sl_field *fields, json_t *obj);
+
+/* After validation, field <f> of <obj> (value <v>): integral reals become integers, empty {}
+ * aggregates become [], foreign references keep only their id. */
+static void
+normalise_field(const struct sl_field *f, json_t *obj, json_t *v)
+{
+    if (v == NULL || json_is_null(v)) {
+        return;
+    }
+    if (f->type == SL_FT_INTEGER && json_is_real(v)) {
+        json_object_set_new(obj, f->name, json_integer((json_int_t)json_real_value(v)));
+    } else if ((f->type == SL_FT_ARRAY || f->type == SL_FT_SET) && json_is_object(v)) {
+        json_object_set_new(obj, f->name, json_array());
+    } else if ((f->type == SL_FT_MAP || f->type == SL_FT_RECORD) && json_is_array(v)) {
+        json_object_set_new(obj, f->name, json_object());
+    } else if (f->type == SL_FT_RECORD) {
+        normalise(f->fields, v);
+    } else if (f->type == SL_FT_FOREIGN && json_is_object(v)) {
+        json_t *ref = json_object();
+        json_object_set(ref, "id", json_object_get(v, "id"));
+        json_object_set_new(obj, f->name, ref);
+    } else if ((f->type == SL_FT_ARRAY || f->type == SL_FT_SET) && f->elements != NULL &&
+               f->elements->type == SL_FT_INTEGER) {
+        size_t i;
+        json_t *e;
+        bool copied = false; /* <v> may be the caller's array: copy before the first change */
+        json_array_foreach(v, i, e)
+        {
+            if (json_is_real(e)) {
+                if (!copied) {
+                    v = json_copy(v);
+                    json_object_set_new(obj, f->name, v);
+                    copied = true;
+                }
+                json_array_set_new(v, i, json_integer((json_int_t)json_real_value(e)));
+            }
+        }
+    }
+}
+
+/* normalise_field() over every field of a record. */
 static void
 normalise(const struct sl_field *fields, json_t *obj)
 {
     for (const struct sl_field *f = fields; f != NULL && f->name != NULL; f++) {
-        json_t *v = json_object_get(obj, f->name);
-        if (v == NULL || json_is_null(v)) {
-            continue;
-        }
-        if (f->type == SL_FT_INTEGER && json_is_real(v)) {
-            json_object_set_new(obj, f->name, json_integer((json_int_t)json_real_value(v)));
-        } else if ((f->type == SL_FT_ARRAY || f->type == SL_FT_SET) && json_is_object(v)) {
-            json_object_set_new(obj, f->name, json_array());
-        } else if ((f->type == SL_FT_MAP || f->type == SL_FT_RECORD) && json_is_array(v)) {
-            json_object_set_new(obj, f->name, json_object());
-        } else if (f->type == SL_FT_RECORD) {
-            normalise(f->fields, v);
-        } else if (f->type == SL_FT_FOREIGN && json_is_object(v)) {
-            json_t *ref = json_object();
-            json_object_set(ref, "id", json_object_get(v, "id"));
-            json_object_set_new(obj, f->name, ref);
-        } else if ((f->type == SL_FT_ARRAY || f->type == SL_FT_SET) && f->elements != NULL &&
-                   f->elements->type == SL_FT_INTEGER) {
-            size_t i;
-            json_t *e;
-            json_array_foreach(v, i, e)
-            {
-                if (json_is_real(e)) {
-                    json_array_set_new(v, i, json_integer((json_int_t)json_real_value(e)));
-                }
-            }
-        }
+        normalise_field(f, obj, json_object_get(obj, f->name));
     }
 }
 
@@ -1122,7 +1169,8 @@ sl_schema_process(const struct sl_schema *s, const json_t *input, enum sl_schema
 {
     json_t *errors = json_object();
     json_t *in = NULL, *merged = NULL, *out = NULL;
-    struct sl_field *fields = NULL;
+    struct sl_field *owned_fields = NULL; /* a subschema's merged list (malloc'd) */
+    const struct sl_field *fields = NULL;
     char err[ERRLEN];
 
     if (err_fields != NULL) {
@@ -1135,7 +1183,10 @@ sl_schema_process(const struct sl_schema *s, const json_t *input, enum sl_schema
         entity_err(errors, "expected a record");
         goto fail;
     }
-    in = json_deep_copy(input);
+    /* Shallow: shorthands and the ttl rewrite touch top-level keys only, and nothing below
+     * mutates a nested value of the input (records are rebuilt by fill_record, integer arrays
+     * copied by normalise), so the caller's tree is shared, never changed. */
+    in = json_copy((json_t *)input);
     if (s->ttl && json_object_get(in, "ttl") != NULL) {
         static const struct sl_field ttl_f = {
             .name = "ttl", .type = SL_FT_INTEGER, .has_between = true, .between_max = 100000000};
@@ -1173,10 +1224,14 @@ sl_schema_process(const struct sl_schema *s, const json_t *input, enum sl_schema
             json_object_set_new(errors, s->subschema_key, json_string(err));
         }
     }
-    fields = effective_fields(s, sub);
-    if (fields == NULL) {
-        goto fail;
+    /* only a subschema needs its own field list; without one the static table serves as is */
+    if (sub != NULL) {
+        owned_fields = effective_fields(s, sub);
+        if (owned_fields == NULL) {
+            goto fail;
+        }
     }
+    fields = sub != NULL ? owned_fields : s->fields;
 
     out = fill_record(fields, merged);
     for (const struct sl_field *f = fields; f->name != NULL; f++) {
@@ -1186,21 +1241,30 @@ sl_schema_process(const struct sl_schema *s, const json_t *input, enum sl_schema
         }
     }
 
-    const char *k;
-    json_t *v;
-    json_object_foreach(out, k, v)
-    {
-        if (json_object_get(errors, k) != NULL) {
-            continue;
-        }
-        const struct sl_field *f = sl_schema_fields_find(fields, k);
-        if (f == NULL) {
-            json_object_set_new(errors, k, json_string("unknown field"));
+    /* <out> holds every field (fill_record), in schema order, then any unknown keys: walk the
+     * fields by hash lookup, and scan for unknown keys only when there are some */
+    size_t nfields = 0;
+    for (const struct sl_field *f = fields; f->name != NULL; f++, nfields++) {
+        json_t *v = json_object_get(out, f->name);
+        if (v == NULL ||
+            (json_object_size(errors) > 0 && json_object_get(errors, f->name) != NULL)) {
             continue;
         }
         json_t *e = sl_schema_validate_field(f, v);
         if (e != NULL) {
-            json_object_set_new(errors, k, e);
+            json_object_set_new(errors, f->name, e);
+        } else {
+            normalise_field(f, out, v); /* the checks below see the normalised entity */
+        }
+    }
+    if (json_object_size(out) > nfields) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(out, k, v)
+        {
+            if (json_object_get(errors, k) == NULL && sl_schema_fields_find(fields, k) == NULL) {
+                json_object_set_new(errors, k, json_string("unknown field"));
+            }
         }
     }
     run_checks(fields, s->checks, out, errors);
@@ -1210,15 +1274,14 @@ sl_schema_process(const struct sl_schema *s, const json_t *input, enum sl_schema
     if (json_object_size(errors) > 0) {
         goto fail;
     }
-    normalise(fields, out);
-    free(fields);
+    free(owned_fields);
     json_decref(in);
     json_decref(merged);
     json_decref(errors);
     return out;
 
 fail:
-    free(fields);
+    free(owned_fields);
     json_decref(in);
     json_decref(merged);
     json_decref(out);

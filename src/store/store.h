@@ -252,8 +252,9 @@ struct sl_store_ops {
 /* The part of every back end's handle that callers may read. A back end embeds it first. */
 struct sl_store {
     const struct sl_store_ops *ops;
-    uint64_t generation; /* bumped by every committed write (snapshot rebuild trigger); starts
-                          * at 1 on open; only ever grows */
+    uint64_t generation; /* bumped by every committed write (snapshot rebuild trigger), and at
+                          * begin when another process committed meanwhile; starts at 1 on open;
+                          * only ever grows */
 };
 
 /* Opens the back end named by <opts->backend> (see ops->open). On success <*out> is the handle;

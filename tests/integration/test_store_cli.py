@@ -87,3 +87,27 @@ def test_invalid_import_lists_errors_and_writes_nothing(tmp_path, upstream):
     assert r.returncode != 0 and "required field missing" in r.stderr
     r = cli("migrations", "list", *conf_args(s))
     assert "Pending migrations:" in r.stdout  # the database was not even created
+
+
+def test_a_write_by_another_process_is_compiled_at_the_next_admin_write(tmp_path, upstream):
+    """Snapshots are compiled from an in-memory mirror of the store; a commit by another process
+    (here `config db_import` next to the running node) moves SQLite's data_version, so the next
+    Admin write reloads the mirror instead of publishing a configuration without it."""
+    s = Sluice(tmp_path, kong(service("echo", upstream.port, [{"name": "r", "paths": ["/db"]}])),
+               conf={"database": "sqlite", "declarative_config": None, "admin_listen": "auto"},
+               start=False)
+    assert cli("config", "db_import", s.kong_path, *conf_args(s)).returncode == 0
+    s.start()
+    assert requests.get(s.url("/db/x"), timeout=T).status_code == 200
+    more = os.path.join(str(tmp_path), "more.yml")
+    with open(more, "w") as f:
+        f.write(dump_yaml(kong(service("other", upstream.port,
+                                       [{"name": "ext", "paths": ["/ext"]}]))))
+    r = cli("config", "db_import", more, *conf_args(s))
+    assert r.returncode == 0, r.stderr
+    # an unrelated write through the Admin API recompiles: the imported route is served with it
+    r = requests.post(s.admin_url("/consumers"), json={"username": "bob"}, timeout=T)
+    assert r.status_code == 201, r.text
+    assert requests.get(s.url("/ext/y"), timeout=T).status_code == 200
+    assert requests.get(s.url("/db/x"), timeout=T).status_code == 200
+    s.stop()

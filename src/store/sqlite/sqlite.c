@@ -546,6 +546,24 @@ mig_reset(struct sl_store *base, struct sl_store_err *err)
 
 /* ---- transactions ---- */
 
+/* Another process (e.g. `sluice config db_import` next to a running node) may have committed since
+ * this handle last looked: SQLite's data_version moves only for other connections' commits, and
+ * each one found bumps the generation so that snapshot mirrors reload. */
+static void
+note_foreign_commits(struct sqlite_store *s)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        sqlite3_int64 v = sqlite3_column_int64(st, 0);
+        if (s->data_version != 0 && v != s->data_version) {
+            s->base.generation++;
+        }
+        s->data_version = v;
+    }
+    sqlite3_finalize(st);
+}
+
 static enum sl_store_rc
 tx_begin(struct sl_store *base, struct sl_store_err *err)
 {
@@ -559,6 +577,7 @@ tx_begin(struct sl_store *base, struct sl_store_err *err)
     if (rc == SL_STORE_OK) {
         s->in_tx = true;
         s->dirty = false;
+        note_foreign_commits(s); /* the write lock is held: nobody else commits until we end */
     }
     return rc;
 }
@@ -775,6 +794,7 @@ store_open(const struct sl_store_opts *opts, struct sl_store **out, struct sl_st
     if (rc != SL_STORE_OK) {
         goto fail;
     }
+    note_foreign_commits(s);
     *out = &s->base;
     return SL_STORE_OK;
 fail:

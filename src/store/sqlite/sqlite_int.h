@@ -21,6 +21,7 @@ struct sqlite_store {
     size_t nents;
     bool in_tx; /* inside an explicit begin() */
     bool dirty; /* the explicit transaction wrote something */
+    sqlite3_int64 data_version; /* PRAGMA data_version when last checked (0: never) */
 };
 
 /* A growable SQL text; <oom> sticks once an allocation failed. */

@@ -169,6 +169,28 @@ Test(engine, integral_real_is_an_integer)
     json_decref(o);
 }
 
+/* The engine shares the caller's values (no deep copy): nothing it normalises may change them. */
+Test(engine, input_is_never_modified)
+{
+    const char *text = "{\"i\":7.0,\"arr\":[1.0,2],\"rec\":{},\"set\":[\"must\"],"
+                       "\"map\":{\"k\":3.0},\"ref\":{\"id\":\"11111111-1111-4111-8111-"
+                       "111111111111\",\"extra\":1}}";
+    json_t *in = jparse(text);
+    char *before = json_dumps(in, JSON_SORT_KEYS);
+    json_t *errs = NULL;
+    json_t *out = sl_schema_process(&test_schema, in, SL_SCHEMA_INSERT, NULL, &errs);
+    cr_assert_not_null(out, "%s", errs ? jtext(errs) : "");
+    cr_assert(json_is_integer(json_array_get(json_object_get(out, "arr"), 0)));
+    cr_assert_null(json_object_get(json_object_get(out, "ref"), "extra"));
+    char *after = json_dumps(in, JSON_SORT_KEYS);
+    cr_assert_str_eq(after, before);
+    cr_assert(json_is_real(json_array_get(json_object_get(in, "arr"), 0)));
+    free(before);
+    free(after);
+    json_decref(out);
+    json_decref(in);
+}
+
 Test(engine, validator_messages)
 {
     cr_assert_str_eq(one_err("{\"i\":11}", "i"), "value should be between 0 and 10");
