@@ -3,7 +3,8 @@
 #   make test     install missing packages, build, run unit + integration suites
 #   make asan     ASan+UBSan build and the same suites against it
 #   make fuzz     build libFuzzer targets and run each for FUZZ_SECONDS
-#   make bench    wrk against nginx and Sluice side by side (bench/README.md)
+#   make bench    wrk against nginx and Sluice side by side, then the config-scale benchmark
+#                 (bench/README.md)
 #   make lint     clang-format check, cppcheck, exported-symbol prefix check
 
 BUILD     ?= build
@@ -131,6 +132,7 @@ fuzz:
 bench: all
 	@./scripts/install-deps.sh bench
 	./bench/run.sh
+	/usr/bin/python3 bench/config_scale.py
 
 lint: $(BUILD)/libsluice.a
 	clang-format --dry-run --Werror $$(find src include tests/unit fuzz -name '*.[ch]')

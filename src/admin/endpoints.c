@@ -13,6 +13,7 @@
 #include "admin/internal.h"
 #include "config/render.h"
 #include "config/declarative.h"
+#include "config/dbless_persist.h"
 #include "config/snapshot.h"
 #include "config/yaml_json.h"
 #include "core/clock.h"
@@ -140,7 +141,8 @@ sl_admin_config_hash(void)
 }
 
 int
-sl_admin_apply_declarative(const char *text, size_t len, const char *name, char *err, size_t errlen)
+sl_admin_apply_declarative(const char *text, size_t len, const char *name, const char *keep_prefix,
+                           char *err, size_t errlen)
 {
     char warn[4096] = "";
     struct sl_declarative_opts opts = {.warn = warn, .warnlen = sizeof(warn)};
@@ -154,6 +156,11 @@ sl_admin_apply_declarative(const char *text, size_t len, const char *name, char 
     struct sl_snapshot *snap = sl_snapshot_build(cfg, err, errlen);
     if (snap == NULL) {
         return -1;
+    }
+    /* kept before it is served: a configuration that answered 201 survives a restart */
+    if (keep_prefix != NULL && sl_dbless_save(keep_prefix, text, len, err, errlen) < 0) {
+        sl_snapshot_unref(snap);
+        return -2;
     }
     sl_snapshot_publish(snap);
     uint64_t t2 = sl_clock_mono_us();
@@ -627,7 +634,13 @@ post_config(const struct sl_admin_request *req, struct sl_admin_response *res)
     } else {
         size_t errlen = 65536;
         char *err = malloc(errlen);
-        if (err == NULL || sl_admin_apply_declarative(text, len, "config.yml", err, errlen) < 0) {
+        int rc = err == NULL ? -1
+                             : sl_admin_apply_declarative(text, len, "config.yml",
+                                                          req->conf->prefix, err, errlen);
+        if (rc == -2) {
+            sl_log(SL_LOG_ERR, "POST /config: %s", err);
+            sl_admin_message(res, 500, "An unexpected error occurred");
+        } else if (rc < 0) {
             json_t *fields = json_object();
             char *save = NULL;
             for (char *line = err ? strtok_r(err, "\n", &save) : NULL; line;

@@ -18,6 +18,7 @@
 #include "admin/admin.h"
 #include "cli/process.h"
 #include "config/declarative.h"
+#include "config/dbless_persist.h"
 #include "config/snapshot.h"
 #include "config/store_bridge.h"
 #include "core/version.h"
@@ -169,19 +170,25 @@ load_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
     if (conf->database == SL_DB_SQLITE) {
         return load_store_snapshot(conf, err, errlen);
     }
-    if (conf->declarative_config[0] != '\0') {
+    /* declarative_config wins; without one, the configuration last pushed with POST /config
+     * (kept under the prefix, as Kong keeps it in LMDB) is served again */
+    char kept[4096] = "";
+    const char *source = conf->declarative_config;
+    if (source[0] == '\0' && sl_dbless_exists(conf->prefix) &&
+        sl_dbless_path(conf->prefix, kept, sizeof(kept)) == 0) {
+        source = kept;
+    }
+    if (source[0] != '\0') {
         size_t head =
-            (size_t)snprintf(err, errlen, "failed parsing declarative configuration %s:\n",
-                             conf->declarative_config);
+            (size_t)snprintf(err, errlen, "failed parsing declarative configuration %s:\n", source);
         if (head >= errlen) {
             head = 0;
         }
         char warn[4096] = "";
         struct sl_declarative_opts opts = {.warn = warn, .warnlen = sizeof(warn)};
-        cfg = sl_declarative_load_file_opts(conf->declarative_config, &opts, err + head,
-                                            errlen - head);
+        cfg = sl_declarative_load_file_opts(source, &opts, err + head, errlen - head);
         for (char *line = strtok(warn, "\n"); cfg && line; line = strtok(NULL, "\n")) {
-            sl_log(SL_LOG_WARN, "%s: %s", conf->declarative_config, line);
+            sl_log(SL_LOG_WARN, "%s: %s", source, line);
         }
     } else {
         cfg = sl_config_new_empty();
@@ -192,8 +199,8 @@ load_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
     if (cfg == NULL) {
         return NULL;
     }
-    if (conf->declarative_config[0] != '\0') {
-        record_config_hash(conf->declarative_config);
+    if (source[0] != '\0') {
+        record_config_hash(source);
     }
     return sl_snapshot_build(cfg, err, errlen);
 }

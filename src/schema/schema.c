@@ -913,6 +913,14 @@ static struct {
 } default_cache[DEFAULT_CACHE];
 static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Scalars are never modified in place (the engine and its callers replace values), so one cached
+ * default scalar is shared by every entity; aggregates are copied, since a caller may edit them. */
+static json_t *
+shared_or_copy(json_t *v)
+{
+    return json_is_object(v) || json_is_array(v) ? json_deep_copy(v) : json_incref(v);
+}
+
 /* A new reference to the value of default literal <lit>, or NULL when it does not parse. */
 static json_t *
 parse_default(const char *lit)
@@ -921,7 +929,7 @@ parse_default(const char *lit)
     pthread_mutex_lock(&default_lock);
     for (int i = 0; i < DEFAULT_CACHE; i++) {
         if (default_cache[i].lit == lit) {
-            v = json_deep_copy(default_cache[i].value);
+            v = shared_or_copy(default_cache[i].value);
             goto out;
         }
         if (default_cache[i].lit == NULL) {
@@ -929,7 +937,7 @@ parse_default(const char *lit)
             if (parsed != NULL) {
                 default_cache[i].lit = lit;
                 default_cache[i].value = parsed;
-                v = json_deep_copy(parsed);
+                v = shared_or_copy(parsed);
             }
             goto out;
         }

@@ -152,3 +152,58 @@ def test_post_config_flatten_errors(admin):
     assert {"type": "field", "field": "host", "message": "required field missing"} in svc["errors"]
     route = items[("route", "rr")]
     assert route["errors"][0]["field"] == "paths.1"
+
+
+def test_pushed_config_survives_a_restart(tmp_path, upstream):
+    """Kong keeps a POST /config in LMDB (kong.md §6.2); Sluice keeps the accepted text verbatim in
+    <prefix>/dbless.config (mode 0600: it may hold credentials) and serves it again after a restart
+    when no declarative_config is set, with the same configuration hash."""
+    import os
+    import stat
+
+    from lib.sluice import Sluice, dump_yaml
+
+    s = Sluice(tmp_path, kong(), conf={"declarative_config": None, "admin_listen": "auto"})
+    a = s.admin_url("").rstrip("/")
+    assert requests.get(s.url("/kept"), timeout=T).status_code == 404
+    text = dump_yaml(kong(service("kept", upstream.port, [{"name": "k", "paths": ["/kept"]}])))
+    r = requests.post(a + "/config", data=text, headers={"Content-Type": "application/yaml"},
+                      timeout=T)
+    assert r.status_code == 201, r.text
+    h = requests.get(a + "/status", timeout=T).json()["configuration_hash"]
+    kept = os.path.join(s.prefix, "dbless.config")
+    assert open(kept).read() == text
+    assert stat.S_IMODE(os.stat(kept).st_mode) == 0o600
+    # a rejected configuration does not replace the kept one
+    r = requests.post(a + "/config", json={"_format_version": "3.0", "services": [{"port": 1}]},
+                      timeout=T)
+    assert r.status_code == 400
+    assert open(kept).read() == text
+
+    s.stop()
+    s.start()
+    a = s.admin_url("").rstrip("/")
+    assert requests.get(s.url("/kept/x"), timeout=T).status_code == 200
+    assert requests.get(a + "/status", timeout=T).json()["configuration_hash"] == h
+    r = requests.post(a + "/config?check_hash=1", data=text,
+                      headers={"Content-Type": "application/yaml"}, timeout=T)
+    assert r.status_code == 304
+    s.stop()
+
+
+def test_declarative_config_file_wins_over_the_kept_config(tmp_path, upstream):
+    from lib.sluice import Sluice, dump_yaml
+
+    s = Sluice(tmp_path, kong(service("file", upstream.port, [{"name": "f", "paths": ["/file"]}])),
+               conf={"admin_listen": "auto"})
+    a = s.admin_url("").rstrip("/")
+    text = dump_yaml(kong(service("pushed", upstream.port, [{"name": "p", "paths": ["/pushed"]}])))
+    r = requests.post(a + "/config", data=text, headers={"Content-Type": "application/yaml"},
+                      timeout=T)
+    assert r.status_code == 201
+    assert requests.get(s.url("/pushed"), timeout=T).status_code == 200
+    s.stop()
+    s.start()
+    assert requests.get(s.url("/file"), timeout=T).status_code == 200
+    assert requests.get(s.url("/pushed"), timeout=T).status_code == 404
+    s.stop()
