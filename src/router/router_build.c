@@ -10,8 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/sha.h>
-
+#include "core/uuid.h"
 #include "router/router_int.h"
 
 /* Bounds on one regex evaluation, so that a hostile path cannot pin a worker (Kong's traditional
@@ -318,41 +317,16 @@ sl_router_regex_literal_prefix(const char *re, size_t len)
 void
 sl_router_split_id(const char *route_id, unsigned group, char out[SL_UUID_LEN + 1])
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char buf[16 + SL_UUID_LEN + 1 + 16];
-    const char *ns = RT_SPLIT_NAMESPACE;
-    size_t k = 0;
-    for (size_t i = 0; ns[i] != '\0'; i++) {
-        if (ns[i] == '-') {
-            continue;
-        }
-        unsigned char c = (unsigned char)ns[i];
-        unsigned v = (c <= '9') ? (unsigned)(c - '0') : (unsigned)(c - 'a' + 10);
-        if (k % 2 == 0) {
-            buf[k / 2] = (unsigned char)(v << 4);
-        } else {
-            buf[k / 2] |= (unsigned char)v;
-        }
-        k++;
+    uint8_t ns[16], u[16];
+    char name[SL_UUID_LEN + 16];
+    int n = snprintf(name, sizeof(name), "%.*s#%u", SL_UUID_LEN, route_id, group);
+    size_t nlen = n < 0 ? 0 : (size_t)n < sizeof(name) ? (size_t)n : sizeof(name) - 1;
+    if (sl_uuid_parse(RT_SPLIT_NAMESPACE, SL_UUID_LEN, ns) != 0 ||
+        sl_uuid_v5(ns, name, nlen, u) != 0) {
+        /* a fixed namespace and SHA-1 do not fail short of OOM; a zero id still sorts stably */
+        memset(u, 0, sizeof(u));
     }
-    int n = snprintf((char *)buf + 16, sizeof(buf) - 16, "%.*s#%u", SL_UUID_LEN, route_id, group);
-    size_t nlen = n < 0 ? 0 : (size_t)n;
-    if (nlen >= sizeof(buf) - 16) {
-        nlen = sizeof(buf) - 17;
-    }
-    unsigned char md[SHA_DIGEST_LENGTH];
-    SHA1(buf, 16 + nlen, md);
-    md[6] = (unsigned char)((md[6] & 0x0f) | 0x50); /* version 5 */
-    md[8] = (unsigned char)((md[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-    size_t o = 0;
-    for (size_t i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) {
-            out[o++] = '-';
-        }
-        out[o++] = hex[md[i] >> 4];
-        out[o++] = hex[md[i] & 0x0f];
-    }
-    out[o] = '\0';
+    sl_uuid_format(u, out);
 }
 
 /* "example.com:8000" → ("example.com", 8000). Like Kong's split_host_port, the part after the first

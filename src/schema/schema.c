@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 #include <pcre2.h>
 
+#include "core/uuid.h"
 #include "schema/schema.h"
 
 const struct sl_schema *(*sl_plugin_schema_lookup)(const char *name);
@@ -24,40 +25,13 @@ const struct sl_schema *(*sl_plugin_schema_lookup)(const char *name);
 int
 sl_schema_uuid_v4(char out[37])
 {
-    unsigned char b[16];
-    if (RAND_bytes(b, sizeof(b)) != 1) {
-        return -1;
-    }
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
-    return 0;
-}
-
-static int
-is_hex(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    return sl_uuid_v4(out);
 }
 
 bool
 sl_schema_is_uuid(const char *s)
 {
-    if (s == NULL || strlen(s) != 36) {
-        return false;
-    }
-    for (int i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-') {
-                return false;
-            }
-        } else if (!is_hex(s[i])) {
-            return false;
-        }
-    }
-    return true;
+    return sl_uuid_valid(s);
 }
 
 const struct sl_field *

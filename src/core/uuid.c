@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* UUID parsing, formatting and version-5 generation (src/config/uuid.h). SHA-1 comes
- * from OpenSSL's EVP interface; nothing here keeps state, so every function is thread-safe. */
+/* UUIDs (src/core/uuid.h). SHA-1 and randomness come from OpenSSL; nothing here keeps state, so
+ * every function is thread-safe. */
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <string.h>
 
-#include "config/uuid.h"
-#include "schema/schema.h"
+#include "core/uuid.h"
 
 static int
 hexval(char c)
@@ -28,11 +28,24 @@ is_dash_pos(size_t i)
     return i == 8 || i == 13 || i == 18 || i == 23;
 }
 
+bool
+sl_uuid_valid(const char *s)
+{
+    if (s == NULL || strlen(s) != SL_UUID_STR_LEN) {
+        return false;
+    }
+    for (size_t i = 0; i < SL_UUID_STR_LEN; i++) {
+        if (is_dash_pos(i) ? s[i] != '-' : hexval(s[i]) < 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
 int
 sl_uuid_parse(const char *s, size_t len, uint8_t out[16])
 {
-    /* one UUID syntax check for the whole code base: the schema engine's (Kong's `uuid = true`) */
-    if (s == NULL || len != SL_UUID_STR_LEN || strlen(s) < len || !sl_schema_is_uuid(s)) {
+    if (len != SL_UUID_STR_LEN || !sl_uuid_valid(s)) {
         return -1;
     }
     size_t o = 0;
@@ -59,6 +72,19 @@ sl_uuid_format(const uint8_t in[16], char out[SL_UUID_STR_LEN + 1])
         out[o++] = hex[in[i] & 0xf];
     }
     out[o] = '\0';
+}
+
+int
+sl_uuid_v4(char out[SL_UUID_STR_LEN + 1])
+{
+    uint8_t b[16];
+    if (RAND_bytes(b, sizeof(b)) != 1) {
+        return -1;
+    }
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    sl_uuid_format(b, out);
+    return 0;
 }
 
 int
