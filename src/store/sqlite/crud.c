@@ -205,18 +205,12 @@ static bool
 taken(struct sqlite_store *s, const struct sl_store_entity *e, const char *col, const char *val,
       const char *self, enum sl_store_rc *rc, struct sl_store_err *err)
 {
-    struct sqlbuf b = {0};
     sqlite3_stmt *st;
     bool found = false;
 
-    sl_sqlite_buf_printf(&b, "SELECT 1 FROM \"%s\" WHERE \"%s\" = ? AND id <> ? LIMIT 1", e->name,
-                         col);
-    if (b.oom) {
-        *rc = sl_store_err_set(err, SL_STORE_DB_ERROR, "out of memory");
-        return false;
-    }
-    *rc = sl_sqlite_prepare(s, b.p, &st, err);
-    sl_sqlite_buf_free(&b);
+    *rc = sl_sqlite_preparef(s, &st, err,
+                             "SELECT 1 FROM \"%s\" WHERE \"%s\" = ? AND id <> ? LIMIT 1", e->name,
+                             col);
     if (*rc != SL_STORE_OK) {
         return false;
     }
@@ -400,25 +394,32 @@ write_tags(struct sqlite_store *s, const struct sl_store_entity *e, const char *
     return rc;
 }
 
-enum sl_store_rc
-sl_sqlite_write_columns(struct sqlite_store *s, const struct sl_store_entity *e, const char *id,
-                        json_t *doc, struct sl_store_err *err)
+/* Writes <doc> as row <id> of <e> with its derived columns <d>, then its tags: an INSERT for a new
+ * row, an UPDATE of the existing one. Both statements bind the same parameters in the same order
+ * (doc, created_at, the derived columns, id). */
+static enum sl_store_rc
+put_row(struct sqlite_store *s, const struct sl_store_entity *e, const char *id, json_t *doc,
+        const struct derived *d, bool insert, struct sl_store_err *err)
 {
     struct sqlbuf b = {0};
-    struct derived d;
     sqlite3_stmt *st;
     enum sl_store_rc rc;
-    char *text;
+    char *text = json_dumps(doc, JSON_COMPACT);
     const json_t *ca = json_object_get(doc, "created_at");
 
-    rc = derive(e, doc, &d, err);
-    if (rc != SL_STORE_OK) {
-        return rc;
+    if (insert) {
+        sl_sqlite_buf_printf(&b, "INSERT INTO \"%s\" (doc, created_at", e->name);
+        derived_cols(&b, e, "");
+        sl_sqlite_buf_printf(&b, ", id) VALUES (?, ?");
+        for (size_t i = 0; i < derived_count(e); i++) {
+            sl_sqlite_buf_printf(&b, ", ?");
+        }
+        sl_sqlite_buf_printf(&b, ", ?)");
+    } else {
+        sl_sqlite_buf_printf(&b, "UPDATE \"%s\" SET doc = ?, created_at = ?", e->name);
+        derived_cols(&b, e, " = ?");
+        sl_sqlite_buf_printf(&b, " WHERE id = ?");
     }
-    text = json_dumps(doc, JSON_COMPACT);
-    sl_sqlite_buf_printf(&b, "UPDATE \"%s\" SET doc = ?, created_at = ?", e->name);
-    derived_cols(&b, e, " = ?");
-    sl_sqlite_buf_printf(&b, " WHERE id = ?");
     if (b.oom || text == NULL) {
         rc = sl_store_err_set(err, SL_STORE_DB_ERROR, "out of memory");
         goto out;
@@ -431,9 +432,9 @@ sl_sqlite_write_columns(struct sqlite_store *s, const struct sl_store_entity *e,
     if (json_is_number(ca)) {
         sqlite3_bind_double(st, 2, json_number_value(ca));
     }
-    int p = bind_derived(st, 3, e, &d);
+    int p = bind_derived(st, 3, e, d);
     sqlite3_bind_text(st, p, id, -1, SQLITE_STATIC);
-    rc = step_done(s, st, "cannot update row", err);
+    rc = step_done(s, st, insert ? "cannot insert row" : "cannot update row", err);
     sqlite3_finalize(st);
     if (rc == SL_STORE_OK) {
         rc = write_tags(s, e, id, doc, err);
@@ -441,6 +442,19 @@ sl_sqlite_write_columns(struct sqlite_store *s, const struct sl_store_entity *e,
 out:
     free(text);
     sl_sqlite_buf_free(&b);
+    return rc;
+}
+
+enum sl_store_rc
+sl_sqlite_write_columns(struct sqlite_store *s, const struct sl_store_entity *e, const char *id,
+                        json_t *doc, struct sl_store_err *err)
+{
+    struct derived d;
+    enum sl_store_rc rc = derive(e, doc, &d, err);
+    if (rc != SL_STORE_OK) {
+        return rc;
+    }
+    rc = put_row(s, e, id, doc, &d, false, err);
     derived_free(&d);
     return rc;
 }
@@ -461,12 +475,8 @@ do_insert(struct sqlite_store *s, const struct sl_store_entity *e, json_t *row,
           struct sl_store_err *err)
 {
     const char *id = json_string_value(json_object_get(row, "id"));
-    struct sqlbuf b = {0};
     struct derived d;
-    sqlite3_stmt *st;
     enum sl_store_rc rc = SL_STORE_OK;
-    char *text = NULL;
-    const json_t *ca = json_object_get(row, "created_at");
 
     if (id == NULL) {
         return sl_store_err_set(err, SL_STORE_DB_ERROR, "a '%s' entity has no id", e->name);
@@ -481,39 +491,9 @@ do_insert(struct sqlite_store *s, const struct sl_store_entity *e, json_t *row,
         return rc;
     }
     rc = check_row(s, e, id, row, &d, err);
-    if (rc != SL_STORE_OK) {
-        goto out;
-    }
-    text = json_dumps(row, JSON_COMPACT);
-    sl_sqlite_buf_printf(&b, "INSERT INTO \"%s\" (id, created_at, doc", e->name);
-    derived_cols(&b, e, "");
-    sl_sqlite_buf_printf(&b, ") VALUES (?, ?, ?");
-    for (size_t i = 0; i < derived_count(e); i++) {
-        sl_sqlite_buf_printf(&b, ", ?");
-    }
-    sl_sqlite_buf_printf(&b, ")");
-    if (b.oom || text == NULL) {
-        rc = sl_store_err_set(err, SL_STORE_DB_ERROR, "out of memory");
-        goto out;
-    }
-    rc = sl_sqlite_prepare(s, b.p, &st, err);
-    if (rc != SL_STORE_OK) {
-        goto out;
-    }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (json_is_number(ca)) {
-        sqlite3_bind_double(st, 2, json_number_value(ca));
-    }
-    sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
-    bind_derived(st, 4, e, &d);
-    rc = step_done(s, st, "cannot insert row", err);
-    sqlite3_finalize(st);
     if (rc == SL_STORE_OK) {
-        rc = write_tags(s, e, id, row, err);
+        rc = put_row(s, e, id, row, &d, true, err);
     }
-out:
-    free(text);
-    sl_sqlite_buf_free(&b);
     derived_free(&d);
     return rc;
 }
@@ -723,7 +703,6 @@ delete_rec(struct sqlite_store *s, const struct sl_store_entity *e, const char *
            struct sl_store_err *err)
 {
     enum sl_store_rc rc = SL_STORE_OK;
-    struct sqlbuf b = {0};
     sqlite3_stmt *st;
 
     if (depth > MAX_CASCADE_DEPTH) {
@@ -789,12 +768,7 @@ delete_rec(struct sqlite_store *s, const struct sl_store_entity *e, const char *
     if (rc != SL_STORE_OK) {
         return rc;
     }
-    sl_sqlite_buf_printf(&b, "DELETE FROM \"%s\" WHERE id = ?", e->name);
-    if (b.oom) {
-        return sl_store_err_set(err, SL_STORE_DB_ERROR, "out of memory");
-    }
-    rc = sl_sqlite_prepare(s, b.p, &st, err);
-    sl_sqlite_buf_free(&b);
+    rc = sl_sqlite_preparef(s, &st, err, "DELETE FROM \"%s\" WHERE id = ?", e->name);
     if (rc != SL_STORE_OK) {
         return rc;
     }
@@ -961,7 +935,6 @@ sl_sqlite_count(struct sl_store *base, const struct sl_store_entity *e, size_t *
                 struct sl_store_err *err)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
-    struct sqlbuf b = {0};
     sqlite3_stmt *st;
     enum sl_store_rc rc = known(s, e, err);
 
@@ -969,12 +942,7 @@ sl_sqlite_count(struct sl_store *base, const struct sl_store_entity *e, size_t *
     if (rc != SL_STORE_OK) {
         return rc;
     }
-    sl_sqlite_buf_printf(&b, "SELECT count(*) FROM \"%s\"", e->name);
-    if (b.oom) {
-        return sl_store_err_set(err, SL_STORE_DB_ERROR, "out of memory");
-    }
-    rc = sl_sqlite_prepare(s, b.p, &st, err);
-    sl_sqlite_buf_free(&b);
+    rc = sl_sqlite_preparef(s, &st, err, "SELECT count(*) FROM \"%s\"", e->name);
     if (rc != SL_STORE_OK) {
         return rc;
     }
@@ -992,7 +960,6 @@ sl_sqlite_for_each(struct sl_store *base, const struct sl_store_entity *e, sl_st
                    void *ud, struct sl_store_err *err)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
-    struct sqlbuf b = {0};
     sqlite3_stmt *st;
     enum sl_store_rc rc = known(s, e, err);
     int r;
@@ -1000,12 +967,7 @@ sl_sqlite_for_each(struct sl_store *base, const struct sl_store_entity *e, sl_st
     if (rc != SL_STORE_OK) {
         return rc;
     }
-    sl_sqlite_buf_printf(&b, "SELECT doc FROM \"%s\" ORDER BY id", e->name);
-    if (b.oom) {
-        return sl_store_err_set(err, SL_STORE_DB_ERROR, "out of memory");
-    }
-    rc = sl_sqlite_prepare(s, b.p, &st, err);
-    sl_sqlite_buf_free(&b);
+    rc = sl_sqlite_preparef(s, &st, err, "SELECT doc FROM \"%s\" ORDER BY id", e->name);
     if (rc != SL_STORE_OK) {
         return rc;
     }

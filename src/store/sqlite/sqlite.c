@@ -68,6 +68,23 @@ sl_sqlite_exec(struct sqlite_store *s, const char *sql, struct sl_store_err *err
 }
 
 enum sl_store_rc
+sl_sqlite_preparef(struct sqlite_store *s, sqlite3_stmt **st, struct sl_store_err *err,
+                   const char *fmt, ...)
+{
+    char *sql = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&sql, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        return sl_store_err_set(err, SL_STORE_DB_ERROR, "out of memory");
+    }
+    enum sl_store_rc rc = sl_sqlite_prepare(s, sql, st, err);
+    free(sql);
+    return rc;
+}
+
+enum sl_store_rc
 sl_sqlite_prepare(struct sqlite_store *s, const char *sql, sqlite3_stmt **st,
                   struct sl_store_err *err)
 {

@@ -42,6 +42,11 @@ enum sl_store_rc sl_sqlite_db_error(struct sqlite_store *s, const char *what,
 enum sl_store_rc sl_sqlite_exec(struct sqlite_store *s, const char *sql, struct sl_store_err *err);
 enum sl_store_rc sl_sqlite_prepare(struct sqlite_store *s, const char *sql, sqlite3_stmt **st,
                                    struct sl_store_err *err);
+/* sl_sqlite_prepare of a statement formatted from <fmt> (table and column names: never values,
+ * which are bound). */
+enum sl_store_rc sl_sqlite_preparef(struct sqlite_store *s, sqlite3_stmt **st,
+                                    struct sl_store_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Every write runs between write_begin and write_end: alone it is its own IMMEDIATE transaction
  * (the write lock is taken first, so busy_timeout applies instead of a snapshot upgrade failure);
