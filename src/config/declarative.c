@@ -423,8 +423,8 @@ field_comment_ignore(struct ent *e, const json_t *obj)
 
 /* The keys a declarative entity may carry besides its schema's fields: nested entities and the
  * comment keys. They are checked here, then removed before the schema engine sees the entity. */
-static const char *const declarative_keys[] = {"routes", "plugins", "filter_chains", "_comment",
-                                               "_ignore", NULL};
+static const char *const declarative_keys[] = {"routes",   "plugins", "filter_chains",
+                                               "_comment", "_ignore", NULL};
 
 #define ID_PLACEHOLDER "00000000-0000-0000-0000-000000000000"
 
@@ -483,8 +483,8 @@ loader_fields(struct loader *L, const json_t *in, char id[SL_UUID_LEN + 1], int6
     v = json_object_get(in, "created_at");
     *created = json_is_number(v) ? (int64_t)json_number_value(v) : L->now;
     v = json_object_get(in, "updated_at");
-    *updated = json_is_number(v) && json_number_value(v) >= 1 ? (int64_t)json_number_value(v)
-                                                              : L->now;
+    *updated =
+        json_is_number(v) && json_number_value(v) >= 1 ? (int64_t)json_number_value(v) : L->now;
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -631,8 +631,7 @@ validate_route(struct loader *L, const json_t *in, struct route_rec *rec, bool n
         if (rec->route == NULL) {
             L->errs.oom = true;
         } else {
-            loader_fields(L, in, rec->route->id, &rec->route->created_at,
-                          &rec->route->updated_at);
+            loader_fields(L, in, rec->route->id, &rec->route->created_at, &rec->route->updated_at);
         }
     }
     json_decref(out);

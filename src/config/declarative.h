@@ -49,9 +49,11 @@ struct sl_config *sl_declarative_load_file_opts(const char *path,
 struct sl_config *sl_declarative_load_string_opts(const char *buf, size_t len, const char *name,
                                                   const struct sl_declarative_opts *opts, char *err,
                                                   size_t errlen);
-/* The same from an already parsed document (borrowed): the store's rows, without a text round trip. */
-struct sl_config *sl_declarative_load_json(const json_t *root, const struct sl_declarative_opts *opts,
-                                           char *err, size_t errlen);
+/* The same from an already parsed document (borrowed): the store's rows, without a text round trip.
+ */
+struct sl_config *sl_declarative_load_json(const json_t *root,
+                                           const struct sl_declarative_opts *opts, char *err,
+                                           size_t errlen);
 /* An empty configuration (no declarative file). NULL on ENOMEM. */
 struct sl_config *sl_config_new_empty(void);
 /* Frees <cfg> and everything in its arena. Accepts NULL. */

@@ -217,10 +217,9 @@ compile_rows(const json_t *services, const json_t *routes, char *err, size_t err
             goto corrupt;
         }
         const char *sid = sl_config_route_service_id(rrows[i].row);
-        struct sl_service **s =
-            sid ? bsearch(sid, cfg->services, cfg->nservices, sizeof(*cfg->services),
-                          service_id_cmp)
-                : NULL;
+        struct sl_service **s = sid ? bsearch(sid, cfg->services, cfg->nservices,
+                                              sizeof(*cfg->services), service_id_cmp)
+                                    : NULL;
         r->service = s ? *s : NULL; /* a route without a service answers 503 (Kong) */
         cfg->routes[cfg->nroutes++] = r;
     }

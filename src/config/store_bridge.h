@@ -48,8 +48,8 @@ void sl_config_mirror_committed(struct sl_config_mirror *m, const struct sl_stor
 /* Compiles the mirror into a new configuration (its own arena; free with sl_config_free), loading
  * the whole store first when the mirror is empty or missed a commit. NULL with <err> on failure
  * (a read error, or a row that cannot be converted: never a partial configuration). */
-struct sl_config *sl_config_mirror_build(struct sl_config_mirror *m, struct sl_store *st,
-                                         char *err, size_t errlen);
+struct sl_config *sl_config_mirror_build(struct sl_config_mirror *m, struct sl_store *st, char *err,
+                                         size_t errlen);
 
 /* The whole store compiled once, without keeping a mirror (start-up, `sluice check`). */
 struct sl_config *sl_config_from_store(struct sl_store *st, char *err, size_t errlen);

@@ -536,7 +536,8 @@ sl_typedef_regex(const char *re, uint32_t options, char *err, size_t errlen)
 {
     int ec;
     PCRE2_SIZE eo;
-    pcre2_code *code = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, options, &ec, &eo, NULL);
+    pcre2_code *code =
+        pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, options, &ec, &eo, NULL);
     if (code != NULL) {
         pcre2_code_free(code);
         return 0;

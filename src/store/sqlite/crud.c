@@ -208,9 +208,8 @@ taken(struct sqlite_store *s, const struct sl_store_entity *e, const char *col, 
     sqlite3_stmt *st;
     bool found = false;
 
-    *rc = sl_sqlite_preparef(s, &st, err,
-                             "SELECT 1 FROM \"%s\" WHERE \"%s\" = ? AND id <> ? LIMIT 1", e->name,
-                             col);
+    *rc = sl_sqlite_preparef(
+        s, &st, err, "SELECT 1 FROM \"%s\" WHERE \"%s\" = ? AND id <> ? LIMIT 1", e->name, col);
     if (*rc != SL_STORE_OK) {
         return false;
     }

@@ -19,8 +19,8 @@ struct sqlite_store {
     size_t nmigs;
     const struct sl_store_entity **ents; /* registry: every entity some migration creates */
     size_t nents;
-    bool in_tx; /* inside an explicit begin() */
-    bool dirty; /* the explicit transaction wrote something */
+    bool in_tx;                 /* inside an explicit begin() */
+    bool dirty;                 /* the explicit transaction wrote something */
     sqlite3_int64 data_version; /* PRAGMA data_version when last checked (0: never) */
 };
 

@@ -325,28 +325,28 @@ Test(routes, protocol_sets)
     /* no element names a subschema: validation stops there (Schema:validate) */
     cr_assert_str_eq(field_err(ROUTE, "{\"protocols\":[],\"paths\":[\"/\"]}", "protocols"),
                      "unknown type: nil");
-    cr_assert_str_eq(
-        field_err(ROUTE, "{\"protocols\":[\"ftp\"],\"paths\":[\"/\"]}", "protocols"),
-        "unknown type: ftp");
+    cr_assert_str_eq(field_err(ROUTE, "{\"protocols\":[\"ftp\"],\"paths\":[\"/\"]}", "protocols"),
+                     "unknown type: ftp");
     /* the first element that names one picks it; the others are validated */
-    cr_assert_str_eq(field_err(ROUTE, "{\"protocols\":[\"ftp\",\"http\"],\"paths\":[\"/\"]}",
-                               "protocols"),
-                     "[\"expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp, "
-                     "ws, wss\",null]");
+    cr_assert_str_eq(
+        field_err(ROUTE, "{\"protocols\":[\"ftp\",\"http\"],\"paths\":[\"/\"]}", "protocols"),
+        "[\"expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp, "
+        "ws, wss\",null]");
 }
 
 Test(routes, paths_hosts_headers_methods)
 {
-    cr_assert_str_eq(field_err(ROUTE,
-                               "{\"paths\":[\"/a\",\"x\",\"/a//b\",\"/a/../b\",\"~/(a\","
-                               "\"/%61\",\"\"]}",
-                               "paths"),
-                     "[null,\"should start with: / (fixed path) or ~/ (regex path)\",\"must not "
-                     "have empty segments\",\"non-normalized path, consider use '/b' instead\","
-                     "\"invalid regex: '/(a' (PCRE returned: pcre2_compile() failed: missing closing "
-                     "parenthesis in \\\"/(a\\\")\","
-                     "\"non-normalized path, consider use '/a' instead\",\"length must be at least "
-                     "1\"]");
+    cr_assert_str_eq(
+        field_err(ROUTE,
+                  "{\"paths\":[\"/a\",\"x\",\"/a//b\",\"/a/../b\",\"~/(a\","
+                  "\"/%61\",\"\"]}",
+                  "paths"),
+        "[null,\"should start with: / (fixed path) or ~/ (regex path)\",\"must not "
+        "have empty segments\",\"non-normalized path, consider use '/b' instead\","
+        "\"invalid regex: '/(a' (PCRE returned: pcre2_compile() failed: missing closing "
+        "parenthesis in \\\"/(a\\\")\","
+        "\"non-normalized path, consider use '/a' instead\",\"length must be at least "
+        "1\"]");
     json_decref(ok_insert(ROUTE, "{\"paths\":[\"~/users/(?<id>\\\\d+)$\",\"/a%2F\",\"/v1/\"]}"));
     cr_assert_str_eq(
         field_err(ROUTE, "{\"hosts\":[\"*.a.*\",\"a.*.b\",\"a b\",\"a.com:99999\"]}", "hosts"),
