@@ -191,3 +191,48 @@ def test_multipart_and_form_conventions(tmp_path):
         assert rt["regex_priority"] == 3 and rt["headers"] == {"x-env": ["prod"]}
     finally:
         s.stop()
+
+
+def test_writes_through_the_mirror_stay_consistent(tmp_path, upstream):
+    """Every write recompiles from the in-memory mirror of the store: a disabled service's routes
+    leave the router, a failed write leaves the served configuration as it was, and what is served
+    after many writes is what a restart (a full read of the store) serves."""
+    s, a = start(tmp_path)
+    try:
+        url = "http://127.0.0.1:%d" % upstream.port
+        assert requests.post(a + "/services", json={"name": "s", "url": url},
+                             timeout=T).status_code == 201
+        for i in range(20):
+            r = requests.post(a + "/services/s/routes", json={"name": "r%d" % i,
+                                                             "paths": ["/p%d" % i]}, timeout=T)
+            assert r.status_code == 201, r.text
+        assert requests.get(s.url("/p7"), timeout=T).status_code == 200
+        # disabled: its routes leave the router; enabled again: back
+        assert requests.patch(a + "/services/s", json={"enabled": False},
+                              timeout=T).status_code == 200
+        assert requests.get(s.url("/p7"), timeout=T).status_code == 404
+        assert requests.patch(a + "/services/s", json={"enabled": True},
+                              timeout=T).status_code == 200
+        assert requests.get(s.url("/p7"), timeout=T).status_code == 200
+        # a refused write (unique name) changes nothing that is served
+        r = requests.post(a + "/services/s/routes", json={"name": "r3", "paths": ["/dup"]},
+                          timeout=T)
+        assert r.status_code == 409
+        assert requests.get(s.url("/dup"), timeout=T).status_code == 404
+        # move, rename and delete some routes
+        assert requests.patch(a + "/routes/r1", json={"paths": ["/moved"]},
+                              timeout=T).status_code == 200
+        sid = requests.get(a + "/services/s", timeout=T).json()["id"]
+        assert requests.put(a + "/routes/r2", json={"paths": ["/put"], "service": {"id": sid}},
+                            timeout=T).status_code == 200
+        assert requests.delete(a + "/routes/r5", timeout=T).status_code == 204
+        served = {p: requests.get(s.url(p), timeout=T).status_code
+                  for p in ["/p1", "/moved", "/p2", "/put", "/p5", "/p6", "/p19"]}
+        assert served == {"/p1": 404, "/moved": 200, "/p2": 404, "/put": 200, "/p5": 404,
+                          "/p6": 200, "/p19": 200}
+        s.stop()
+        s.start()
+        after = {p: requests.get(s.url(p), timeout=T).status_code for p in served}
+        assert after == served
+    finally:
+        s.stop()
