@@ -3,6 +3,7 @@
  * every function is thread-safe. */
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "core/uuid.h"
@@ -87,17 +88,30 @@ sl_uuid_v4(char out[SL_UUID_STR_LEN + 1])
     return 0;
 }
 
+/* SHA-1, fetched once: a fetch per call costs more than hashing a name (a declarative file with
+ * 100k unnamed routes derives 100k ids). */
+static EVP_MD *sha1_md;
+static pthread_once_t sha1_once = PTHREAD_ONCE_INIT;
+
+static void
+fetch_sha1(void)
+{
+    sha1_md = EVP_MD_fetch(NULL, "SHA1", NULL);
+}
+
 int
 sl_uuid_v5(const uint8_t ns[16], const char *name, size_t len, uint8_t out[16])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     int rc = -1;
+    pthread_once(&sha1_once, fetch_sha1);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (ctx == NULL) {
+    if (ctx == NULL || sha1_md == NULL) {
+        EVP_MD_CTX_free(ctx);
         return -1;
     }
-    if (EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 && EVP_DigestUpdate(ctx, ns, 16) == 1 &&
+    if (EVP_DigestInit_ex(ctx, sha1_md, NULL) == 1 && EVP_DigestUpdate(ctx, ns, 16) == 1 &&
         (len == 0 || EVP_DigestUpdate(ctx, name, len) == 1) &&
         EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen >= 16) {
         memcpy(out, md, 16);

@@ -956,11 +956,11 @@ fill_record(const struct sl_field *fields, const json_t *in)
     for (const struct sl_field *f = fields; f != NULL && f->name != NULL; f++) {
         json_t *v = json_object_get(in, f->name);
         if (v == NULL) {
-            json_object_set_new(out, f->name, missing_value(f));
+            json_object_set_new_nocheck(out, f->name, missing_value(f)); /* ASCII names */
         } else if (f->type == SL_FT_RECORD && json_is_object(v)) {
-            json_object_set_new(out, f->name, fill_record(f->fields, v));
+            json_object_set_new_nocheck(out, f->name, fill_record(f->fields, v));
         } else {
-            json_object_set(out, f->name, v);
+            json_object_set_nocheck(out, f->name, v);
         }
     }
     const char *k;

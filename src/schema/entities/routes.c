@@ -205,12 +205,14 @@ forbid(const json_t *entity, json_t *errors, const char *f, const char *why)
 static int
 at_least(const json_t *entity, const char *const *fl, const char *who, char *err, size_t errlen)
 {
-    char list[256];
-    size_t w = 0;
     for (size_t i = 0; fl[i] != NULL; i++) {
         if (set(entity, fl[i])) {
             return 0;
         }
+    }
+    char list[256]; /* only a failing entity pays for its message */
+    size_t w = 0;
+    for (size_t i = 0; fl[i] != NULL && w < sizeof(list); i++) {
         w += (size_t)snprintf(list + w, sizeof(list) - w, "%s'%s'", i ? ", " : "", fl[i]);
     }
     snprintf(err, errlen, "must set one of %s when 'protocols' is %s", list, who);
