@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The Admin API (kong.md §2): an HTTP/1.1 server on `admin_listen`, run by the control thread on
- * its own loop, parsing requests with the same strict parser as the proxy. It serves the node
- * endpoints (/, /status, /endpoints, /schemas, /tags), the entity CRUD over the store, and in
- * DB-less mode the entities of the running snapshot and /config (writes answer Kong's 405). */
+/* The Admin API (kong.md §2): an HTTP/1.1 server on `admin_listen` (HTTPS on `ssl` entries), run
+ * by the control thread on its own loop, parsing requests with the same strict parser as the proxy.
+ * It serves the node endpoints (/, /status, /endpoints, /schemas, /tags), the entity CRUD over the
+ * store, and in DB-less mode the entities of the running snapshot and /config (writes answer Kong's
+ * 405). */
 #ifndef SL_ADMIN_H
 #define SL_ADMIN_H
 
@@ -11,8 +12,17 @@
 
 #include "config/conf.h"
 
-/* Opens the admin listeners on <loop>. <conf> outlives the server. Returns 0, or -1 with a message
- * in <err> (bind failures). Control thread only. */
+/* When an admin_listen entry has `ssl`: loads admin_ssl_cert/admin_ssl_cert_key into the TLS
+ * context of those listeners, or, when neither is set, Kong's default certificates
+ * <prefix>/ssl/admin-kong-default{,-ecdsa}.{crt,key}, generated first when missing (keys 0600)
+ * and kept for later starts. Does nothing without `ssl` listeners or when already prepared.
+ * Returns 0, or -1 with a message for `Error:` in <err> (an unreadable or invalid file, a key
+ * that does not match its certificate); messages name files, never their contents. Call it
+ * before threads start or from the control thread; sl_admin_start calls it if needed. */
+int sl_admin_prepare_tls(const struct sl_conf *conf, char *err, size_t errlen);
+/* Opens the admin listeners on <loop>: plain HTTP/1.1, or HTTPS on `ssl` entries (ALPN
+ * http/1.1; the handshake bounded by client_header_timeout). <conf> outlives the server. Returns
+ * 0, or -1 with a message in <err> (bind failures, certificates). Control thread only. */
 int sl_admin_start(struct ev_loop *loop, const struct sl_conf *conf, char *err, size_t errlen);
 /* With a database: the store the entity endpoints read and write (owned by the caller, open for
  * as long as the server runs). NULL in DB-less mode. */
@@ -23,7 +33,7 @@ void sl_admin_set_store(struct sl_store *st);
  * whole store. */
 struct sl_config_mirror;
 void sl_admin_set_mirror(struct sl_config_mirror *m);
-/* Closes the listeners and every admin connection. */
+/* Closes the listeners and every admin connection, and frees the TLS context. */
 void sl_admin_stop(struct ev_loop *loop);
 
 /* Loads <text> as a declarative configuration and publishes it (POST /config). With

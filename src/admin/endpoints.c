@@ -14,6 +14,7 @@
 #include "config/render.h"
 #include "config/declarative.h"
 #include "config/dbless_persist.h"
+#include "core/uuid.h"
 #include "config/snapshot.h"
 #include "config/yaml_json.h"
 #include "core/clock.h"
@@ -318,15 +319,8 @@ get_root(const struct sl_admin_request *req, struct sl_admin_response *res)
     const struct sl_conf *c = req->conf;
     char host[256] = "";
     gethostname(host, sizeof(host) - 1);
-    if (node_id[0] == '\0') {
-        unsigned char r[16];
-        arc4random_buf(r, sizeof(r));
-        r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
-        r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
-        snprintf(node_id, sizeof(node_id),
-                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1],
-                 r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
-                 r[15]);
+    if (node_id[0] == '\0' && sl_uuid_v4(node_id) != 0) {
+        node_id[0] = '\0';
     }
     json_t *conf = json_object();
     json_object_set_new(conf, "prefix", json_string(c->prefix));
@@ -341,6 +335,16 @@ get_root(const struct sl_admin_request *req, struct sl_admin_response *res)
         json_object_set_new(conf, "declarative_config", json_string(c->declarative_config));
     }
     json_object_set_new(conf, "router_flavor", json_string("traditional_compatible"));
+    /* file paths only: the key itself never leaves the process */
+    json_t *certs = json_array(), *keys = json_array();
+    for (size_t i = 0; i < c->nadmin_ssl_cert; i++) {
+        json_array_append_new(certs, json_string(c->admin_ssl_cert[i]));
+    }
+    for (size_t i = 0; i < c->nadmin_ssl_cert_key; i++) {
+        json_array_append_new(keys, json_string(c->admin_ssl_cert_key[i]));
+    }
+    json_object_set_new(conf, "admin_ssl_cert", certs);
+    json_object_set_new(conf, "admin_ssl_cert_key", keys);
     res->status = 200;
     res->body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:{s:i,s:i},s:{s:{},s:[]},s:o}", "tagline",
                           "Welcome to kong", "version", KONG_API_VERSION, "sluice_version",

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Admin API connections on the control loop: strict head parsing (src/http), a bounded body
- * (Kong's nginx_admin_client_max_body_size, 10 MiB), one request at a time, keep-alive. Responses
- * are JSON with Kong's headers and CORS (kong.md §2.4). */
+/* Admin API connections on the control loop: plain TCP or TLS (`ssl` listeners, src/net/tls.c),
+ * strict head parsing (src/http), a bounded body (Kong's nginx_admin_client_max_body_size, 10 MiB),
+ * one request at a time, keep-alive. Responses are JSON with Kong's headers and CORS (kong.md
+ * §2.4). TLS only changes how bytes move; the HTTP handling is the same for both. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "admin/admin.h"
@@ -17,6 +20,7 @@
 #include "core/version.h"
 #include "http/h1.h"
 #include "net/listen.h"
+#include "net/tls.h"
 #include "proxy/http_date.h"
 #include "sluice/log.h"
 
@@ -24,22 +28,32 @@
 #define ADMIN_MAX_HEAD (64 * 1024)
 #define ADMIN_MAX_LISTENERS SL_CONF_MAX_LISTEN
 #define ADMIN_IDLE_TIMEOUT 60.0
+#define ADMIN_MAX_IN (ADMIN_MAX_BODY + ADMIN_MAX_HEAD + 65536)
 
 struct admin_conn {
     int fd;
     ev_io rio, wio;
-    ev_timer timer;
+    ev_timer timer; /* the TLS handshake deadline, then the idle timeout */
     struct sl_buf in, out;
     bool close_after;
+    struct sl_tls_conn tls;      /* tls.ssl == NULL on a plain connection */
+    enum sl_tls_want read_want;  /* readiness the reading side waits for (READ, or WRITE in TLS) */
+    enum sl_tls_want write_want; /* readiness pending output waits for (WRITE, or READ in TLS) */
     struct admin_conn *next, *prev;
+};
+
+struct admin_listener {
+    ev_io io;
+    int fd;
+    bool ssl;
 };
 
 static struct {
     const struct sl_conf *conf;
-    ev_io listeners[ADMIN_MAX_LISTENERS];
-    int fds[ADMIN_MAX_LISTENERS];
+    struct admin_listener listeners[ADMIN_MAX_LISTENERS];
     size_t n;
     struct admin_conn *conns;
+    SSL_CTX *tls_ctx; /* the `ssl` listeners' context; NULL when there are none */
 } admin;
 
 static void
@@ -48,6 +62,12 @@ conn_close(struct ev_loop *loop, struct admin_conn *c)
     ev_io_stop(loop, &c->rio);
     ev_io_stop(loop, &c->wio);
     ev_timer_stop(loop, &c->timer);
+    if (c->tls.ssl != NULL) {
+        /* one attempt at close_notify: a peer that does not read gets no more of our time */
+        enum sl_tls_want want;
+        sl_tls_shutdown(&c->tls, &want);
+        sl_tls_conn_free(&c->tls);
+    }
     close(c->fd);
     sl_buf_free(&c->in);
     sl_buf_free(&c->out);
@@ -218,7 +238,9 @@ handle_one(struct admin_conn *c)
                 break;
             }
             body = nb;
-            memcpy(body + body_len, piece.p, piece.len);
+            if (piece.len > 0) { /* the last chunk yields an empty piece with a NULL pointer */
+                memcpy(body + body_len, piece.p, piece.len);
+            }
             body_len += piece.len;
             off += (size_t)used;
         }
@@ -267,11 +289,80 @@ handle_one(struct admin_conn *c)
     return c->close_after ? -1 : (long)consumed;
 }
 
+/* Reads what the peer sent into c->in: as sl_buf_read_fd (bytes, 0 at the end, -1 with errno
+ * EAGAIN or ENOBUFS or a failure). */
+static ssize_t
+conn_read(struct admin_conn *c)
+{
+    if (c->tls.ssl == NULL) {
+        return sl_buf_read_fd(&c->in, c->fd, ADMIN_MAX_IN);
+    }
+    size_t room = sl_buf_reserve(&c->in, 16384, ADMIN_MAX_IN);
+    if (room == (size_t)-1) {
+        errno = ENOMEM;
+        return -1;
+    }
+    if (room == 0) {
+        errno = ENOBUFS;
+        return -1;
+    }
+    enum sl_tls_want want;
+    ssize_t n = sl_tls_read(&c->tls, c->in.data + c->in.len, room, &want);
+    c->read_want = SL_TLS_WANT_READ;
+    if (n > 0) {
+        c->in.len += (size_t)n;
+        return n;
+    }
+    if (n == 0) {
+        return 0;
+    }
+    if (n == SL_AGAIN) {
+        c->read_want = want;
+        errno = EAGAIN;
+        return -1;
+    }
+    errno = ECONNRESET;
+    return -1;
+}
+
+/* Sends pending output: bytes written, or -1 with errno (EAGAIN: wait for c->write_want). */
+static ssize_t
+conn_write(struct admin_conn *c)
+{
+    if (c->tls.ssl == NULL) {
+        return sl_buf_write_fd(&c->out, c->fd);
+    }
+    enum sl_tls_want want;
+    ssize_t n = sl_tls_write(&c->tls, sl_buf_head(&c->out), sl_buf_pending(&c->out), &want);
+    c->write_want = SL_TLS_WANT_WRITE;
+    if (n > 0) {
+        sl_buf_consume(&c->out, (size_t)n);
+        return n;
+    }
+    if (n == SL_AGAIN) {
+        c->write_want = want;
+        errno = EAGAIN;
+        return -1;
+    }
+    errno = EPIPE;
+    return -1;
+}
+
 static void
-conn_flush_and_arm(struct ev_loop *loop, struct admin_conn *c, bool closing)
+watch(struct ev_loop *loop, ev_io *io, bool on)
+{
+    if (on) {
+        ev_io_start(loop, io);
+    } else {
+        ev_io_stop(loop, io);
+    }
+}
+
+static void
+conn_flush_and_arm(struct ev_loop *loop, struct admin_conn *c, bool closing, bool read_more)
 {
     while (sl_buf_pending(&c->out) > 0) {
-        ssize_t n = sl_buf_write_fd(&c->out, c->fd);
+        ssize_t n = conn_write(c);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 break;
@@ -284,28 +375,76 @@ conn_flush_and_arm(struct ev_loop *loop, struct admin_conn *c, bool closing)
         conn_close(loop, c);
         return;
     }
-    if (sl_buf_pending(&c->out) > 0) {
-        ev_io_start(loop, &c->wio);
-    } else {
-        ev_io_stop(loop, &c->wio);
-    }
-    if (closing) {
-        ev_io_stop(loop, &c->rio);
+    /* Over TLS either side may wait for either readiness (a read may have to send, a write may
+     * have to receive); on plain TCP read_want is always READ and write_want WRITE. */
+    bool out = sl_buf_pending(&c->out) > 0;
+    watch(loop, &c->rio,
+          (!closing && c->read_want == SL_TLS_WANT_READ) ||
+              (out && c->write_want == SL_TLS_WANT_READ));
+    watch(loop, &c->wio,
+          (out && c->write_want == SL_TLS_WANT_WRITE) ||
+              (!closing && c->read_want == SL_TLS_WANT_WRITE));
+    /* Records OpenSSL already decrypted do not make the socket readable: come back for them. */
+    if (read_more && !closing && c->tls.ssl != NULL && sl_tls_pending(&c->tls)) {
+        ev_feed_event(loop, &c->rio, EV_READ);
     }
     ev_timer_again(loop, &c->timer);
+}
+
+/* Advances the TLS handshake. True once it is complete; false while it waits (watchers armed for
+ * what it needs) or after it failed and closed the connection. The deadline set at accept is not
+ * pushed back by progress, so a peer trickling bytes cannot hold the connection. */
+static bool
+conn_handshake(struct ev_loop *loop, struct admin_conn *c)
+{
+    enum sl_tls_want want;
+    int rc = sl_tls_handshake(&c->tls, &want);
+    if (rc == SL_AGAIN) {
+        watch(loop, &c->rio, want == SL_TLS_WANT_READ);
+        watch(loop, &c->wio, want == SL_TLS_WANT_WRITE);
+        return false;
+    }
+    if (rc != SL_OK) {
+        char why[256], peer[INET6_ADDRSTRLEN] = "?";
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0) {
+            const void *a = ss.ss_family == AF_INET6
+                                ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                                : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+            inet_ntop(ss.ss_family, a, peer, sizeof(peer));
+        }
+        sl_log(SL_LOG_INFO, "admin: TLS handshake with %s failed: %s", peer,
+               sl_tls_error_string(why, sizeof(why)));
+        conn_close(loop, c);
+        return false;
+    }
+    c->read_want = SL_TLS_WANT_READ;
+    c->write_want = SL_TLS_WANT_WRITE;
+    c->timer.repeat = ADMIN_IDLE_TIMEOUT;
+    return true;
 }
 
 static void
 on_conn_io(struct ev_loop *loop, ev_io *io, int revents)
 {
     struct admin_conn *c = io->data;
+    if (c->tls.ssl != NULL && !c->tls.established) {
+        if (!conn_handshake(loop, c)) {
+            return;
+        }
+        revents |= EV_READ; /* the first request may have come with the client's Finished */
+    }
     bool closing = c->close_after;
-    if ((revents & EV_READ) && !closing) {
-        ssize_t n = sl_buf_read_fd(&c->in, c->fd, ADMIN_MAX_BODY + ADMIN_MAX_HEAD + 65536);
+    bool read_more = false;
+    /* TLS: any readiness may unblock the reading side (see read_want), so always try */
+    if (((revents & EV_READ) || c->tls.ssl != NULL) && !closing) {
+        ssize_t n = conn_read(c);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS)) {
             conn_close(loop, c);
             return;
         }
+        read_more = n > 0;
         for (;;) {
             long used = handle_one(c);
             if (used < 0) {
@@ -319,7 +458,7 @@ on_conn_io(struct ev_loop *loop, ev_io *io, int revents)
             sl_buf_consume(&c->in, (size_t)used);
         }
     }
-    conn_flush_and_arm(loop, c, closing);
+    conn_flush_and_arm(loop, c, closing, read_more);
 }
 
 static void
@@ -331,6 +470,7 @@ on_conn_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 static void
 on_accept(struct ev_loop *loop, ev_io *io, int revents)
 {
+    struct admin_listener *l = io->data;
     for (int i = 0; i < 16; i++) {
         int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
@@ -341,14 +481,30 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
             close(fd);
             return;
         }
+        double timeout = ADMIN_IDLE_TIMEOUT;
+        if (l->ssl) {
+            char why[256];
+            if (sl_tls_conn_init(&c->tls, admin.tls_ctx, fd, why, sizeof(why)) < 0) {
+                sl_log(SL_LOG_ERR, "admin: %s", why);
+                close(fd);
+                free(c);
+                return;
+            }
+            /* nginx bounds the handshake with client_header_timeout too */
+            if (admin.conf->client_header_timeout_ms > 0) {
+                timeout = admin.conf->client_header_timeout_ms / 1000.0;
+            }
+        }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         c->fd = fd;
+        c->read_want = SL_TLS_WANT_READ;
+        c->write_want = SL_TLS_WANT_WRITE;
         ev_io_init(&c->rio, on_conn_io, fd, EV_READ);
         ev_io_init(&c->wio, on_conn_io, fd, EV_WRITE);
         c->rio.data = c->wio.data = c;
         ev_init(&c->timer, on_conn_timeout);
-        c->timer.repeat = ADMIN_IDLE_TIMEOUT;
+        c->timer.repeat = timeout;
         c->timer.data = c;
         c->next = admin.conns;
         if (admin.conns) {
@@ -360,19 +516,106 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
     }
 }
 
+static bool
+wants_tls(const struct sl_conf *conf)
+{
+    for (size_t i = 0; i < conf->nadmin_listen; i++) {
+        if (conf->admin_listen[i].ssl) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Kong's default admin certificates (kong/conf_loader, prefix_handler.lua gen_default_ssl_cert):
+ * an RSA and an ECDSA pair under <prefix>/ssl, made when missing, kept across restarts. */
+static int
+default_pairs(const struct sl_conf *conf, char cert[][PATH_MAX], char key[][PATH_MAX], char *err,
+              size_t errlen)
+{
+    static const struct {
+        const char *stem;
+        enum sl_tls_key_type type;
+    } defs[] = {{"admin-kong-default", SL_TLS_KEY_RSA},
+                {"admin-kong-default-ecdsa", SL_TLS_KEY_ECDSA}};
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s/ssl", conf->prefix);
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "could not create %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    for (size_t i = 0; i < 2; i++) {
+        int a = snprintf(cert[i], PATH_MAX, "%s/%s.crt", dir, defs[i].stem);
+        int b = snprintf(key[i], PATH_MAX, "%s/%s.key", dir, defs[i].stem);
+        if (a < 0 || a >= PATH_MAX || b < 0 || b >= PATH_MAX) {
+            snprintf(err, errlen, "prefix %s is too long", conf->prefix);
+            return -1;
+        }
+        bool made = false;
+        if (sl_tls_ensure_self_signed(cert[i], key[i], defs[i].type, &made, err, errlen) < 0) {
+            return -1;
+        }
+        if (made) {
+            sl_log(SL_LOG_INFO, "admin: generated the default certificate %s and its key", cert[i]);
+        }
+    }
+    return 0;
+}
+
+int
+sl_admin_prepare_tls(const struct sl_conf *conf, char *err, size_t errlen)
+{
+    if (admin.tls_ctx != NULL || !wants_tls(conf)) {
+        return 0;
+    }
+    char def_cert[SL_CONF_MAX_SSL_PAIRS][PATH_MAX], def_key[SL_CONF_MAX_SSL_PAIRS][PATH_MAX];
+    const char *certs[SL_CONF_MAX_SSL_PAIRS], *keys[SL_CONF_MAX_SSL_PAIRS];
+    size_t n = conf->nadmin_ssl_cert;
+    if (n > 0) {
+        /* conf.c saw to it that the two lists have the same length */
+        for (size_t i = 0; i < n; i++) {
+            certs[i] = conf->admin_ssl_cert[i];
+            keys[i] = conf->admin_ssl_cert_key[i];
+        }
+    } else {
+        if (default_pairs(conf, def_cert, def_key, err, errlen) < 0) {
+            return -1;
+        }
+        n = 2;
+        for (size_t i = 0; i < n; i++) {
+            certs[i] = def_cert[i];
+            keys[i] = def_key[i];
+        }
+    }
+    struct sl_tls_server_opts opts = {
+        .cert_paths = certs,
+        .key_paths = keys,
+        .npairs = n,
+        .cert_label = "admin_ssl_cert",
+        .key_label = "admin_ssl_cert_key",
+        /* Kong's listener says http2, but the Admin API speaks HTTP/1.1 only */
+        .alpn = SL_TLS_ALPN_HTTP1,
+        .prefer_server_ciphers = false, /* Kong's intermediate suite */
+    };
+    admin.tls_ctx = sl_tls_server_ctx_new(&opts, err, errlen);
+    return admin.tls_ctx != NULL ? 0 : -1;
+}
+
 int
 sl_admin_start(struct ev_loop *loop, const struct sl_conf *conf, char *err, size_t errlen)
 {
     admin.conf = conf;
     admin.n = 0;
+    if (sl_admin_prepare_tls(conf, err, errlen) < 0) {
+        return -1;
+    }
     for (size_t i = 0; i < conf->nadmin_listen && admin.n < ADMIN_MAX_LISTENERS; i++) {
         const struct sl_listen *l = &conf->admin_listen[i];
-        if (l->ssl) {
-            sl_log(SL_LOG_WARN,
-                   "admin_listen %s:%u ssl: TLS is not implemented yet; this listener "
-                   "is not opened",
+        if (l->ssl && l->http2) {
+            sl_log(SL_LOG_INFO,
+                   "admin_listen %s:%u: http2 is ignored, the Admin API speaks HTTP/1.1 (ALPN "
+                   "offers http/1.1 only)",
                    l->host, (unsigned)l->port);
-            continue;
         }
         char why[512];
         int fd = sl_net_listen(l->host, l->port, l->backlog, false, why, sizeof(why));
@@ -383,9 +626,12 @@ sl_admin_start(struct ev_loop *loop, const struct sl_conf *conf, char *err, size
             sl_admin_stop(loop);
             return -1;
         }
-        admin.fds[admin.n] = fd;
-        ev_io_init(&admin.listeners[admin.n], on_accept, fd, EV_READ);
-        ev_io_start(loop, &admin.listeners[admin.n]);
+        struct admin_listener *al = &admin.listeners[admin.n];
+        al->fd = fd;
+        al->ssl = l->ssl;
+        ev_io_init(&al->io, on_accept, fd, EV_READ);
+        al->io.data = al;
+        ev_io_start(loop, &al->io);
         admin.n++;
     }
     return 0;
@@ -395,11 +641,13 @@ void
 sl_admin_stop(struct ev_loop *loop)
 {
     for (size_t i = 0; i < admin.n; i++) {
-        ev_io_stop(loop, &admin.listeners[i]);
-        close(admin.fds[i]);
+        ev_io_stop(loop, &admin.listeners[i].io);
+        close(admin.listeners[i].fd);
     }
     admin.n = 0;
     while (admin.conns != NULL) {
         conn_close(loop, admin.conns);
     }
+    SSL_CTX_free(admin.tls_ctx);
+    admin.tls_ctx = NULL;
 }

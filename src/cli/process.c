@@ -363,6 +363,12 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
         return 1;
     }
     sl_log_set_level((enum sl_log_level)conf->log_level);
+    /* The Admin API's certificates (made under the prefix when missing, as `kong prepare` does)
+     * are checked before anything starts, so a bad one fails here with its message on stderr. */
+    if (sl_admin_prepare_tls(conf, err, sizeof(err)) < 0) {
+        fprintf(stderr, "Error: %s\n", err);
+        return 1;
+    }
     struct sl_snapshot *snap = load_snapshot(conf, err, sizeof(err));
     if (snap == NULL) {
         fprintf(stderr, "Error: %s\n", err);

@@ -1094,6 +1094,67 @@ k_ssl_cert_key(struct ctx *c, const char *key, const char *v)
     parse_string_into(c, key, v, CONF_FIELD(ssl_cert_key), sizeof(CONF_FIELD(ssl_cert_key)));
 }
 
+/* Kong's certificate lists (admin_ssl_cert = a.crt, b.crt): file paths only. Kong also takes the
+ * PEM text itself or its base64 here; that is refused with a clear message instead of being
+ * mistaken for a file name. A value is never echoed: it may be a key. */
+static void
+parse_pem_path_list(struct ctx *c, const char *key, const char *v, char (*out)[1024], size_t *n)
+{
+    *n = 0;
+    if (v[0] == '\0') {
+        return;
+    }
+    char *copy = strdup(v);
+    if (copy == NULL) {
+        kerr(c, "out of memory");
+        return;
+    }
+    char *p = copy;
+    for (bool last = false; !last;) {
+        char *q = strchr(p, ',');
+        last = q == NULL;
+        if (q != NULL) {
+            *q = '\0';
+        }
+        char *item = trim(p);
+        if (q != NULL) {
+            p = q + 1;
+        }
+        if (item[0] == '\0') {
+            kerr(c, "%s: an entry of the list is empty", key);
+            break;
+        }
+        if (strncmp(item, "-----BEGIN", 10) == 0) {
+            kerr(c, "%s: PEM content is not supported here; give the path of a PEM file", key);
+            break;
+        }
+        if (*n == SL_CONF_MAX_SSL_PAIRS) {
+            kerr(c, "%s: at most %d entries are supported (one RSA and one ECDSA certificate)", key,
+                 SL_CONF_MAX_SSL_PAIRS);
+            break;
+        }
+        if (!copy_str(out[*n], sizeof(out[*n]), item)) {
+            kerr(c, "%s: an entry is too long (at most %zu bytes)", key, sizeof(out[*n]) - 1);
+            break;
+        }
+        (*n)++;
+    }
+    free(copy);
+}
+
+static void
+k_admin_ssl_cert(struct ctx *c, const char *key, const char *v)
+{
+    parse_pem_path_list(c, key, v, CONF_FIELD(admin_ssl_cert), &CONF_FIELD(nadmin_ssl_cert));
+}
+
+static void
+k_admin_ssl_cert_key(struct ctx *c, const char *key, const char *v)
+{
+    parse_pem_path_list(c, key, v, CONF_FIELD(admin_ssl_cert_key),
+                        &CONF_FIELD(nadmin_ssl_cert_key));
+}
+
 /* Every key, in the order of docs/configuration.md. The defaults are the documented ones. */
 static const struct key_def keys[] = {
     {"prefix", "/usr/local/sluice", k_prefix},
@@ -1139,6 +1200,8 @@ static const struct key_def keys[] = {
     {"plugins", "bundled", k_plugins},
     {"ssl_cert", "", k_ssl_cert},
     {"ssl_cert_key", "", k_ssl_cert_key},
+    {"admin_ssl_cert", "", k_admin_ssl_cert},
+    {"admin_ssl_cert_key", "", k_admin_ssl_cert_key},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -1331,6 +1394,34 @@ resolve_paths(struct sl_conf *conf, struct errs *e)
             errs_add(e, "%s is too long once made absolute", paths[i].key);
         }
     }
+    struct {
+        const char *key;
+        char (*v)[1024];
+        size_t n;
+    } lists[] = {
+        {"admin_ssl_cert", conf->admin_ssl_cert, conf->nadmin_ssl_cert},
+        {"admin_ssl_cert_key", conf->admin_ssl_cert_key, conf->nadmin_ssl_cert_key},
+    };
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        for (size_t j = 0; j < lists[i].n; j++) {
+            char *v = lists[i].v[j];
+            if (v[0] != '/' && (!join_path(tmp, sizeof(tmp), cwd, v) ||
+                                !copy_str(v, sizeof(lists[i].v[j]), tmp))) {
+                errs_add(e, "%s is too long once made absolute", lists[i].key);
+            }
+        }
+    }
+}
+
+static bool
+any_ssl(const struct sl_listen *l, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (l[i].ssl) {
+            return true;
+        }
+    }
+    return false;
 }
 
 static void
@@ -1343,6 +1434,20 @@ cross_checks(struct sl_conf *conf, struct errs *e)
         errs_add(e, "ssl_cert_key must be specified");
     } else if (conf->ssl_cert_key[0] != '\0' && conf->ssl_cert[0] == '\0') {
         errs_add(e, "ssl_cert must be specified");
+    }
+    /* Kong's conf_loader checks the admin pair only when an admin listener has `ssl` */
+    if (any_ssl(conf->admin_listen, conf->nadmin_listen)) {
+        size_t nc = conf->nadmin_ssl_cert, nk = conf->nadmin_ssl_cert_key;
+        if (nc > 0 && nk == 0) {
+            errs_add(e, "admin_ssl_cert_key must be specified");
+        } else if (nk > 0 && nc == 0) {
+            errs_add(e, "admin_ssl_cert must be specified");
+        } else if (nc != nk) {
+            errs_add(e,
+                     "admin_ssl_cert was specified %zu times while admin_ssl_cert_key was "
+                     "specified %zu times",
+                     nc, nk);
+        }
     }
 }
 

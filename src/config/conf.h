@@ -13,6 +13,7 @@
 
 #define SL_CONF_MAX_LISTEN 16
 #define SL_CONF_MAX_TRUSTED 64
+#define SL_CONF_MAX_SSL_PAIRS 2              /* certificate lists: one RSA and one ECDSA pair */
 #define SL_CONF_MAX_FILE_BYTES (1024 * 1024) /* a sluice.conf larger than this is refused */
 
 struct sl_listen {
@@ -96,6 +97,14 @@ struct sl_conf {
     char plugins[1024];      /* default "bundled" */
     char ssl_cert[1024];     /* empty: unset */
     char ssl_cert_key[1024]; /* empty: unset; a secret path */
+    /* The Admin API's `ssl` listeners (Kong's admin_ssl_cert / admin_ssl_cert_key): comma lists
+     * of PEM file paths, made absolute (relative ones from the cwd); none set: the default
+     * certificates under <prefix>/ssl are used, generated at start when missing. */
+    char admin_ssl_cert[SL_CONF_MAX_SSL_PAIRS][1024];
+    size_t nadmin_ssl_cert;
+    /* paths of secrets: log the paths, never the contents */
+    char admin_ssl_cert_key[SL_CONF_MAX_SSL_PAIRS][1024];
+    size_t nadmin_ssl_cert_key;
 };
 
 /* Fills <conf> with defaults, then reads <path> (NULL: no file), then the environment. On error
