@@ -211,12 +211,16 @@ write_and_publish(struct sl_store *st, const struct entity *e, enum write_op op,
     char msg[8192];
     uint64_t t0 = sl_clock_mono_us();
     const char *written = op == OP_DELETE ? id : json_string_value(json_object_get(row, "id"));
+    /* A write the data plane does not read (a consumer, a certificate...) keeps the running
+     * snapshot: nothing to compile, nothing to publish. */
+    bool unaffected = mirror != NULL && sl_config_mirror_unaffected(mirror, st, e->schema->name);
     struct sl_snapshot *snap = NULL;
-    if (mirror == NULL || written == NULL ||
-        sl_config_mirror_refresh(mirror, st, e->schema->name, written, msg, sizeof(msg)) == 0) {
+    if (!unaffected &&
+        (mirror == NULL || written == NULL ||
+         sl_config_mirror_refresh(mirror, st, e->schema->name, written, msg, sizeof(msg)) == 0)) {
         snap = compile(st, msg, sizeof(msg));
     }
-    if (snap == NULL) {
+    if (snap == NULL && !unaffected) {
         /* A write the data plane cannot compile is never stored. The mirror may hold the
          * rolled-back row: it reloads at the next compilation. */
         if (mirror != NULL) {
@@ -234,18 +238,22 @@ write_and_publish(struct sl_store *st, const struct entity *e, enum write_op op,
         if (mirror != NULL) {
             sl_config_mirror_reset(mirror);
         }
-        sl_snapshot_unref(snap);
+        if (snap != NULL) {
+            sl_snapshot_unref(snap);
+        }
         store_error(res, rc, &err);
         return false;
     }
     if (mirror != NULL) {
         sl_config_mirror_committed(mirror, st);
     }
-    size_t nroutes = snap->config->nroutes;
-    sl_snapshot_publish(snap);
-    sl_log(SL_LOG_INFO, "admin: %s %s: configuration with %zu routes recompiled in %.1f ms",
-           req_method_name(op), e->schema->name, nroutes,
-           (double)(sl_clock_mono_us() - t0) / 1000.0);
+    if (snap != NULL) {
+        size_t nroutes = snap->config->nroutes;
+        sl_snapshot_publish(snap);
+        sl_log(SL_LOG_INFO, "admin: %s %s: configuration with %zu routes recompiled in %.1f ms",
+               req_method_name(op), e->schema->name, nroutes,
+               (double)(sl_clock_mono_us() - t0) / 1000.0);
+    }
     return true;
 }
 

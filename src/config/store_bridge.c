@@ -138,6 +138,14 @@ sl_config_mirror_refresh(struct sl_config_mirror *m, struct sl_store *st, const 
     return 0;
 }
 
+bool
+sl_config_mirror_unaffected(const struct sl_config_mirror *m, const struct sl_store *st,
+                            const char *entity)
+{
+    return m->loaded && m->generation == st->generation &&
+           table_of((struct sl_config_mirror *)m, entity) == NULL;
+}
+
 void
 sl_config_mirror_committed(struct sl_config_mirror *m, const struct sl_store *st)
 {

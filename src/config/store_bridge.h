@@ -6,6 +6,7 @@
 #define SL_CONFIG_STORE_BRIDGE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "sluice/entity-t.h"
@@ -41,6 +42,13 @@ void sl_config_mirror_reset(struct sl_config_mirror *m);
  * present → replaced, absent → dropped. Returns 0, or -1 with <err> (the mirror is then reset). */
 int sl_config_mirror_refresh(struct sl_config_mirror *m, struct sl_store *st, const char *entity,
                              const char *id, char *err, size_t errlen);
+
+/* True when a write to <entity> cannot change the compiled configuration: the entity is not one the
+ * data plane reads (only services and routes today; entities join as the data plane starts using
+ * them), and the mirror is loaded and in step with <st> (no commit by another process since). The
+ * writer may then keep the running snapshot. */
+bool sl_config_mirror_unaffected(const struct sl_config_mirror *m, const struct sl_store *st,
+                                 const char *entity);
 
 /* Records that the writer's transaction committed: the mirror matches the store's generation. */
 void sl_config_mirror_committed(struct sl_config_mirror *m, const struct sl_store *st);

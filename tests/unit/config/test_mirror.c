@@ -240,3 +240,26 @@ Test(mirror, matches_a_full_read_of_the_store)
     sl_config_free(a);
     sl_config_free(b);
 }
+
+Test(mirror, writes_the_data_plane_does_not_read_keep_the_snapshot)
+{
+    insert(st, &sl_schema_services, "{\"id\":\"" SVC_ID "\",\"host\":\"a.test\"}");
+    cr_assert_not(sl_config_mirror_unaffected(m, st, "consumers"), "not loaded yet");
+    sl_config_free(build());
+    cr_assert(sl_config_mirror_unaffected(m, st, "consumers"));
+    cr_assert(sl_config_mirror_unaffected(m, st, "certificates"));
+    cr_assert_not(sl_config_mirror_unaffected(m, st, "services"));
+    cr_assert_not(sl_config_mirror_unaffected(m, st, "routes"));
+
+    /* after another connection's commit, even a consumer write must recompile */
+    struct sl_store *other = open_store();
+    insert(other, &sl_schema_services, "{\"id\":\"" SVC2_ID "\",\"host\":\"b.test\"}");
+    sl_store_close(other);
+    struct sl_store_err err = {0};
+    cr_assert_eq(sl_store_begin(st, &err), SL_STORE_OK);
+    cr_assert_not(sl_config_mirror_unaffected(m, st, "consumers"));
+    struct sl_config *c = build();
+    cr_assert_eq(c->nservices, 2);
+    sl_config_free(c);
+    cr_assert_eq(sl_store_rollback(st, &err), SL_STORE_OK);
+}
