@@ -470,6 +470,7 @@ machine() {
         echo "sluice:   $v"
     fi
     echo "date:     $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15-min load average before the run)"
     echo "settings: ROUNDS=$ROUNDS DURATION=${DURATION_S}s WARMUP=${WARMUP_S}s CONNECTIONS=$CONNECTIONS THREADS=$THREADS PIN=$PIN${PROXY_CPUS:+ (proxies on CPU $PROXY_CPUS, upstream+wrk on CPUs $LOAD_CPUS)}"
 }
 
@@ -531,6 +532,9 @@ for scen in $SCENARIOS; do
 done
 
 # --- report ----------------------------------------------------------------------------------------
+
+echo "load after the run: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15-min; wrk, the proxy and the upstream alone keep it near 3)"
+echo
 
 for scen in $SCENARIOS; do
     echo "== results '$scen': $("scenario_desc_$scen")"

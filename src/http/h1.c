@@ -9,6 +9,7 @@
 
 #include "http/ctype.h"
 #include "http/h1.h"
+#include "http/hdr_names.h"
 
 /* Flags of the byte classes are documented in ctype.h; tests/unit/http/test_ctype.c rebuilds the
  * table from the class definitions and compares, so this block is checked, not trusted. */
@@ -117,7 +118,7 @@ is_ows(unsigned char c)
     return c == ' ' || c == '\t';
 }
 
-static struct sl_str
+static inline struct sl_str
 trim_ows(struct sl_str s)
 {
     while (s.len > 0 && is_ows((unsigned char)s.p[0])) {
@@ -366,6 +367,18 @@ static int
 parse_version(const struct head *h, size_t *q, size_t lend, int over, int *major, int *minor)
 {
     static const char proto[] = "HTTP/";
+    if (*q + 8 <= lend) {
+        /* All eight bytes are inside the line: when they match, the loop below would accept them
+         * just so; when not, it finds the same first mismatch. */
+        const unsigned char *v = h->b + *q;
+        if (memcmp(v, proto, 5) == 0 && SL_HC_IS(v[5], SL_HC_DIGIT) && v[6] == '.' &&
+            SL_HC_IS(v[7], SL_HC_DIGIT)) {
+            *q += 8;
+            *major = v[5] - '0';
+            *minor = v[7] - '0';
+            return 1;
+        }
+    }
     for (int i = 0; i < 8; i++, (*q)++) {
         LINE_AT(h, *q, lend, over);
         unsigned char c = h->b[*q];
@@ -428,36 +441,29 @@ collect_fields(const struct sl_header *hdrs, size_t n, struct fields *f)
     memset(f, 0, sizeof(*f));
     for (size_t i = 0; i < n; i++) {
         const struct sl_header *hd = &hdrs[i];
-        switch (hd->name.len) {
-        case 4:
-            if (CASEEQ(hd->name, "host")) {
-                f->host = f->nhost++ ? f->host : hd;
-            }
+        /* one exact, case-insensitive name lookup per field (hdr_names.c) */
+        switch (sl_http_hn_lookup(hd->name)) {
+        case SL_HN_HOST:
+            f->host = f->nhost++ ? f->host : hd;
             break;
-        case 6:
-            if (CASEEQ(hd->name, "expect") && CASEEQ(hd->value, "100-continue")) {
+        case SL_HN_EXPECT:
+            if (CASEEQ(hd->value, "100-continue")) {
                 f->expect_continue = true;
             }
             break;
-        case 7:
-            if (CASEEQ(hd->name, "upgrade") && !f->upgrade) {
+        case SL_HN_UPGRADE:
+            if (!f->upgrade) {
                 f->upgrade = hd;
             }
             break;
-        case 10:
-            if (CASEEQ(hd->name, "connection")) {
-                scan_connection(hd->value, f);
-            }
+        case SL_HN_CONNECTION:
+            scan_connection(hd->value, f);
             break;
-        case 14:
-            if (CASEEQ(hd->name, "content-length")) {
-                f->cl = f->ncl++ ? f->cl : hd;
-            }
+        case SL_HN_CONTENT_LENGTH:
+            f->cl = f->ncl++ ? f->cl : hd;
             break;
-        case 17:
-            if (CASEEQ(hd->name, "transfer-encoding")) {
-                f->te = f->nte++ ? f->te : hd;
-            }
+        case SL_HN_TRANSFER_ENCODING:
+            f->te = f->nte++ ? f->te : hd;
             break;
         default:
             break;

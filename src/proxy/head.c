@@ -2,91 +2,42 @@
 /* The heads Sluice writes: the upstream request (kong.md §3.4: Host, X-Forwarded-*, X-Real-IP, Via,
  * request id, hop-by-hop removal) and the client response (§3.5: Via, Server, latency headers,
  * re-framing). Header values are copied from parsed heads, which the strict parser already
- * guaranteed free of CR, LF and NUL, so nothing here can inject a line. */
-#include <stdarg.h>
-#include <stdio.h>
+ * guaranteed free of CR, LF and NUL, so nothing here can inject a line.
+ *
+ * Both run for every proxied request, so each header name is looked up once (sl_http_hn_lookup)
+ * and the head is written straight into room reserved in the output buffer, without printf. */
+#include <stdint.h>
 #include <string.h>
-#include <strings.h>
 
 #include "core/clock.h"
 #include "core/version.h"
+#include "http/hdr_names.h"
 #include "net/cidr.h"
 #include "proxy/internal.h"
 #include "router/upstream_uri.h"
 
 #define HEAD_MAX (128 * 1024)
 #define MAX_CONN_TOKENS 16
+/* Lines built from joined header values (X-Forwarded-For, Via) of this many bytes or more fail the
+ * head, as they did when they were formatted into an 8 KiB line buffer. */
+#define JOINED_LINE_MAX 8192
 
-/* Header names whose meaning is per-connection or that Sluice sets itself. */
-static bool
-is_request_header_dropped(struct sl_str name)
-{
-    static const char *const names[] = {
-        "host",
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "proxy",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "content-length",
-        "upgrade",
-        "expect",
-        "x-forwarded-for",
-        "x-forwarded-proto",
-        "x-forwarded-host",
-        "x-forwarded-port",
-        "x-forwarded-path",
-        "x-forwarded-prefix",
-        "x-real-ip",
-        "via",
-        "x-sluice-request-id",
-    };
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (sl_str_caseeq_cstr(name, names[i])) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool
-is_response_header_dropped(struct sl_str name)
-{
-    static const char *const names[] = {
-        "connection", "keep-alive", "proxy-connection", "transfer-encoding",
-        "te",         "trailer",    "upgrade",          "content-length",
-    };
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (sl_str_caseeq_cstr(name, names[i])) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Collects the tokens of every Connection header: the headers they name are hop-by-hop. */
+/* Collects the tokens of the Connection header <v> into <tok> (at most <max> in all, counting the
+ * <count> already there): the headers they name are hop-by-hop. Returns the new count. */
 static size_t
-connection_tokens(const struct sl_header *h, size_t n, struct sl_str *tok, size_t max)
+connection_tokens(struct sl_str v, struct sl_str *tok, size_t count, size_t max)
 {
-    size_t count = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!sl_str_caseeq_cstr(h[i].name, "connection")) {
-            continue;
+    const char *p = v.p, *end = p + v.len;
+    while (p < end && count < max) {
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ',')) {
+            p++;
         }
-        const char *p = h[i].value.p, *end = p + h[i].value.len;
-        while (p < end && count < max) {
-            while (p < end && (*p == ' ' || *p == '\t' || *p == ',')) {
-                p++;
-            }
-            const char *t = p;
-            while (p < end && *p != ',' && *p != ' ' && *p != '\t') {
-                p++;
-            }
-            if (p > t) {
-                tok[count++] = (struct sl_str){t, (size_t)(p - t)};
-            }
+        const char *t = p;
+        while (p < end && *p != ',' && *p != ' ' && *p != '\t') {
+            p++;
+        }
+        if (p > t) {
+            tok[count++] = (struct sl_str){t, (size_t)(p - t)};
         }
     }
     return count;
@@ -103,7 +54,8 @@ named_by(struct sl_str name, const struct sl_str *tok, size_t n)
     return false;
 }
 
-/* All values of header <name>, joined with ", " (RFC 9110 §5.3), into the arena. */
+/* All values of header <name>, joined with ", " (RFC 9110 §5.3), into the arena. Only for a name
+ * that occurs more than once: a single value is used as it is (struct seen). */
 static struct sl_str
 joined(struct sl_session *s, const struct sl_header *h, size_t n, const char *name)
 {
@@ -142,6 +94,27 @@ joined(struct sl_session *s, const struct sl_header *h, size_t n, const char *na
     return (struct sl_str){buf, len};
 }
 
+/* Where each well-known header of a request occurs: filled by one pass over the ids. */
+struct seen {
+    unsigned count[SL_HN_MAX];
+    size_t first[SL_HN_MAX]; /* index of the first occurrence; valid when count > 0 */
+};
+
+/* The value of header <id> as joined() gives it: absent, the single value, or (rarely) every
+ * value joined in the arena. */
+static struct sl_str
+value_of(struct sl_session *s, const struct sl_h1_request *req, const struct seen *seen,
+         enum sl_hn id)
+{
+    if (seen->count[id] == 0) {
+        return SL_STR_NULL;
+    }
+    if (seen->count[id] == 1) {
+        return req->headers[seen->first[id]].value;
+    }
+    return joined(s, req->headers, req->nheaders, sl_http_hn_name(id));
+}
+
 static bool
 valid_ip_text(struct sl_str v, struct sl_cidr *out)
 {
@@ -170,7 +143,7 @@ static struct sl_str
 real_ip(struct sl_session *s, const struct sl_h1_request *req, bool trusted)
 {
     const struct sl_conf *conf = s->worker->settings->conf;
-    struct sl_str peer = sl_str_from_cstr(s->peer_ip);
+    struct sl_str peer = {s->peer_ip, s->peer_ip_len};
     if (!trusted) {
         return peer;
     }
@@ -201,60 +174,132 @@ real_ip(struct sl_session *s, const struct sl_h1_request *req, bool trusted)
     return chosen.len ? chosen : peer;
 }
 
-/* A head being written: appends stop at <cap> and the first failure sticks, so a head is either
- * complete or reported as failed, never silently truncated. */
+/* ---- the head writer ------------------------------------------------------------------------ */
+
+/* A head being written straight into its buffer: room is reserved once (growing on the rare
+ * shortage), so an append is a bounds check and a copy. A head is at most HEAD_MAX bytes; the
+ * first failure (too large, ENOMEM) sticks, so a head is either complete or reported as failed,
+ * never silently truncated. p and end are never NULL: a failed writer points both at <sink>. */
 struct head_writer {
     struct sl_buf *b;
-    size_t cap;
+    size_t base; /* offset in b->data of the head's first byte */
+    char *p;     /* next byte to write */
+    char *end;   /* end of the reserved room, never past base + HEAD_MAX */
     bool failed;
+    char sink[1];
 };
 
-static void __attribute__((format(printf, 2, 3)))
-hw_printf(struct head_writer *w, const char *fmt, ...)
+static void
+hw_fail(struct head_writer *w)
+{
+    w->failed = true;
+    w->p = w->end = w->sink;
+}
+
+/* Reserves room for at least <want> more bytes after the <written> bytes of head that end at
+ * b->len (hw_grow committed them, so that a compaction moves them too) and points p/end at it;
+ * b->len is back at the head's start afterwards. Returns false (failed) when the head
+ * would pass HEAD_MAX or memory runs out. */
+static bool
+hw_reserve(struct head_writer *w, size_t written, size_t want)
+{
+    struct sl_buf *b = w->b;
+    if (w->failed || want > HEAD_MAX - written) {
+        b->len -= written;
+        hw_fail(w);
+        return false;
+    }
+    size_t room = want < 1024 ? 1024 : want; /* grow in steps, not per header */
+    if (room > HEAD_MAX - written) {
+        room = HEAD_MAX - written;
+    }
+    /* sl_buf_reserve may move the pending bytes to the front: offsets, not pointers, survive. */
+    size_t got = sl_buf_reserve(b, room, b->len + HEAD_MAX);
+    b->len -= written;
+    if (got == (size_t)-1 || got < want) {
+        hw_fail(w);
+        return false;
+    }
+    w->base = b->len;
+    w->p = b->data + b->len + written;
+    size_t limit = HEAD_MAX - written;
+    w->end = w->p + (got < limit ? got : limit);
+    return true;
+}
+
+/* Starts a head at the end of <b>'s pending bytes with room for about <want> bytes. */
+static void
+hw_begin(struct head_writer *w, struct sl_buf *b, size_t want)
+{
+    w->b = b;
+    w->failed = false;
+    w->base = b->len;
+    w->p = w->end = w->sink;
+    hw_reserve(w, 0, want);
+}
+
+/* The slow path of an append: commits what was written and reserves room for <len> more. */
+static bool
+hw_grow(struct head_writer *w, size_t len)
 {
     if (w->failed) {
-        return;
+        return false;
     }
-    char line[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(line) || sl_buf_append(w->b, line, (size_t)n, w->cap) < 0) {
-        w->failed = true;
-    }
+    size_t written = (size_t)(w->p - (w->b->data + w->base));
+    w->b->len = w->base + written;
+    return hw_reserve(w, written, len);
 }
 
-static void
-hw_append(struct head_writer *w, const char *p, size_t len)
+static inline bool
+hw_room(struct head_writer *w, size_t len)
 {
-    if (!w->failed && sl_buf_append(w->b, p, len, w->cap) < 0) {
-        w->failed = true;
-    }
+    return (size_t)(w->end - w->p) >= len || hw_grow(w, len);
 }
 
-/* "<name>: <value>\r\n" without formatting: the copy loop runs for every proxied header. */
-static void
-hw_header(struct head_writer *w, struct sl_str name, struct sl_str value)
+static inline void
+hw_append(struct head_writer *w, const char *src, size_t len)
 {
-    hw_append(w, name.p, name.len);
-    hw_append(w, ": ", 2);
-    hw_append(w, value.p, value.len);
-    hw_append(w, "\r\n", 2);
+    if (len != 0 && hw_room(w, len)) {
+        memcpy(w->p, src, len);
+        w->p += len;
+    }
 }
 
 #define HW_LIT(w, lit) hw_append((w), (lit), sizeof(lit) - 1)
 
-static void
-hw_cstr(struct head_writer *w, const char *str)
+/* "<name>: <value>\r\n" with one bounds check: this runs for every proxied header. */
+static inline void
+hw_header(struct head_writer *w, struct sl_str name, struct sl_str value)
 {
-    hw_append(w, str, strlen(str));
+    if (!hw_room(w, name.len + value.len + 4)) {
+        return;
+    }
+    char *p = w->p;
+    memcpy(p, name.p, name.len);
+    p += name.len;
+    p[0] = ':';
+    p[1] = ' ';
+    p += 2;
+    if (value.len != 0) {
+        memcpy(p, value.p, value.len);
+        p += value.len;
+    }
+    p[0] = '\r';
+    p[1] = '\n';
+    w->p = p + 2;
 }
+
+#define HW_HEADER(w, lit, value) hw_header((w), SL_STR(lit), (value))
 
 /* Decimal without printf: heads are written for every proxied request. */
 static void
 hw_u64(struct head_writer *w, unsigned long long v)
 {
+    if (v < 10) {
+        char digit = (char)('0' + v); /* latencies in ms are mostly 0 */
+        hw_append(w, &digit, 1);
+        return;
+    }
     char buf[24];
     size_t i = sizeof(buf);
     do {
@@ -264,15 +309,35 @@ hw_u64(struct head_writer *w, unsigned long long v)
     hw_append(w, buf + i, sizeof(buf) - i);
 }
 
-static void
-add_header(struct head_writer *w, const char *name, struct sl_str value)
+/* A line holding a joined header value: fails the head when it would reach JOINED_LINE_MAX. */
+static bool
+hw_joined_line_fits(struct head_writer *w, size_t line_len)
 {
-    hw_header(w, sl_str_from_cstr(name), value);
+    if (line_len >= JOINED_LINE_MAX) {
+        hw_fail(w);
+        return false;
+    }
+    return true;
 }
+
+/* Ends the head: commits it to the buffer, or on failure leaves the buffer's pending bytes as
+ * they were before hw_begin. Returns the head's length or -1. */
+static long
+hw_end(struct head_writer *w)
+{
+    if (w->failed) {
+        return -1;
+    }
+    w->b->len = (size_t)(w->p - w->b->data);
+    return (long)(w->b->len - w->base);
+}
+
+/* ---- upstream request ----------------------------------------------------------------------- */
 
 int
 sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request *req,
-                               const struct sl_router_match *m, struct sl_buf *out)
+                               const uint8_t *ids, const struct sl_router_match *m,
+                               struct sl_buf *out)
 {
     const struct sl_conf *conf = s->worker->settings->conf;
     bool trusted =
@@ -291,35 +356,76 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
     if (ulen < 0) {
         return -1;
     }
-    size_t start_len = out->len;
-    struct head_writer w = {out, out->len + HEAD_MAX, false};
+
+    /* One pass over the ids: where each header Sluice reads occurs, the Connection tokens (the
+     * headers they name are hop-by-hop too), and whether a TE header asks for trailers. */
+    struct seen seen;
+    memset(seen.count, 0, sizeof(seen.count));
+    struct sl_str tokens[MAX_CONN_TOKENS];
+    size_t ntok = 0;
+    bool te_trailers = false;
+    for (size_t i = 0; i < req->nheaders; i++) {
+        enum sl_hn id = ids[i];
+        if (id == SL_HN_OTHER) {
+            continue;
+        }
+        if (seen.count[id]++ == 0) {
+            seen.first[id] = i;
+        }
+        if (id == SL_HN_CONNECTION) {
+            ntok = connection_tokens(req->headers[i].value, tokens, ntok, MAX_CONN_TOKENS);
+        } else if (id == SL_HN_TE) {
+            te_trailers = te_trailers || sl_http_token_list_has(req->headers[i].value, "trailers");
+        }
+    }
+
+    struct head_writer w;
+    hw_begin(&w, out, req->head_len + (size_t)ulen + 1024);
     hw_append(&w, req->method.p, req->method.len);
     HW_LIT(&w, " ");
     hw_append(&w, uri, (size_t)ulen);
     HW_LIT(&w, " HTTP/1.1\r\n");
     if (route->preserve_host && req->host.len) {
-        add_header(&w, "Host", req->host);
+        HW_HEADER(&w, "Host", req->host);
     } else {
-        HW_LIT(&w, "Host: ");
-        hw_cstr(&w, s->target_addrs->host_header);
-        HW_LIT(&w, "\r\n");
+        HW_HEADER(&w, "Host", sl_str_from_cstr(s->target_addrs->host_header));
     }
 
-    struct sl_str tokens[MAX_CONN_TOKENS];
-    size_t ntok = connection_tokens(req->headers, req->nheaders, tokens, MAX_CONN_TOKENS);
-    bool te_trailers = false;
     for (size_t i = 0; i < req->nheaders; i++) {
-        const struct sl_header *h = &req->headers[i];
-        if (sl_str_caseeq_cstr(h->name, "te")) {
-            te_trailers = te_trailers || sl_http_token_list_has(h->value, "trailers");
+        switch ((enum sl_hn)ids[i]) {
+        /* Per-connection, framing, or set by Sluice below. */
+        case SL_HN_HOST:
+        case SL_HN_CONNECTION:
+        case SL_HN_KEEP_ALIVE:
+        case SL_HN_PROXY_CONNECTION:
+        case SL_HN_PROXY:
+        case SL_HN_TE:
+        case SL_HN_TRAILER:
+        case SL_HN_TRANSFER_ENCODING:
+        case SL_HN_CONTENT_LENGTH:
+        case SL_HN_UPGRADE:
+        case SL_HN_EXPECT:
+        case SL_HN_X_FORWARDED_FOR:
+        case SL_HN_X_FORWARDED_PROTO:
+        case SL_HN_X_FORWARDED_HOST:
+        case SL_HN_X_FORWARDED_PORT:
+        case SL_HN_X_FORWARDED_PATH:
+        case SL_HN_X_FORWARDED_PREFIX:
+        case SL_HN_X_REAL_IP:
+        case SL_HN_VIA:
+        case SL_HN_X_SLUICE_REQUEST_ID:
+            continue;
+        default:
+            break;
         }
-        if (is_request_header_dropped(h->name) || named_by(h->name, tokens, ntok)) {
+        const struct sl_header *h = &req->headers[i];
+        if (ntok != 0 && named_by(h->name, tokens, ntok)) {
             continue;
         }
         hw_header(&w, h->name, h->value);
     }
     if (te_trailers) {
-        hw_printf(&w, "TE: trailers\r\n");
+        HW_LIT(&w, "TE: trailers\r\n");
     }
 
     /* Framing towards the upstream mirrors the client's: length stays length, chunked is
@@ -329,74 +435,86 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
         hw_u64(&w, req->content_length);
         HW_LIT(&w, "\r\n");
     } else if (req->body == SL_H1_BODY_CHUNKED) {
-        hw_printf(&w, "Transfer-Encoding: chunked\r\n");
+        HW_LIT(&w, "Transfer-Encoding: chunked\r\n");
     }
 
-    struct sl_str xff = joined(s, req->headers, req->nheaders, "x-forwarded-for");
+    struct sl_str peer = {s->peer_ip, s->peer_ip_len};
+    struct sl_str xff = value_of(s, req, &seen, SL_HN_X_FORWARDED_FOR);
     if (xff.len) {
-        hw_printf(&w, "X-Forwarded-For: %.*s, %s\r\n", (int)xff.len, xff.p, s->peer_ip);
+        if (hw_joined_line_fits(&w, sizeof("X-Forwarded-For: , \r\n") - 1 + xff.len + peer.len)) {
+            HW_LIT(&w, "X-Forwarded-For: ");
+            hw_append(&w, xff.p, xff.len);
+            HW_LIT(&w, ", ");
+            hw_append(&w, peer.p, peer.len);
+            HW_LIT(&w, "\r\n");
+        }
     } else {
-        HW_LIT(&w, "X-Forwarded-For: ");
-        hw_cstr(&w, s->peer_ip);
-        HW_LIT(&w, "\r\n");
+        HW_HEADER(&w, "X-Forwarded-For", peer);
     }
 
     struct sl_str v;
-    v = trusted ? joined(s, req->headers, req->nheaders, "x-forwarded-proto") : SL_STR_NULL;
-    add_header(&w, "X-Forwarded-Proto", v.len ? v : SL_STR("http"));
+    v = trusted ? value_of(s, req, &seen, SL_HN_X_FORWARDED_PROTO) : SL_STR_NULL;
+    HW_HEADER(&w, "X-Forwarded-Proto", v.len ? v : SL_STR("http"));
 
-    v = trusted ? joined(s, req->headers, req->nheaders, "x-forwarded-host") : SL_STR_NULL;
+    v = trusted ? value_of(s, req, &seen, SL_HN_X_FORWARDED_HOST) : SL_STR_NULL;
     if (v.len == 0) {
         v = s->host_noport;
     }
     if (v.len) {
-        add_header(&w, "X-Forwarded-Host", v);
+        HW_HEADER(&w, "X-Forwarded-Host", v);
     }
 
-    v = trusted ? joined(s, req->headers, req->nheaders, "x-forwarded-port") : SL_STR_NULL;
+    v = trusted ? value_of(s, req, &seen, SL_HN_X_FORWARDED_PORT) : SL_STR_NULL;
     if (v.len) {
-        add_header(&w, "X-Forwarded-Port", v);
+        HW_HEADER(&w, "X-Forwarded-Port", v);
     } else {
         HW_LIT(&w, "X-Forwarded-Port: ");
         hw_u64(&w, s->local_port);
         HW_LIT(&w, "\r\n");
     }
 
-    v = trusted ? joined(s, req->headers, req->nheaders, "x-forwarded-path") : SL_STR_NULL;
-    add_header(&w, "X-Forwarded-Path", v.len ? v : req->path);
+    v = trusted ? value_of(s, req, &seen, SL_HN_X_FORWARDED_PATH) : SL_STR_NULL;
+    HW_HEADER(&w, "X-Forwarded-Path", v.len ? v : req->path);
 
-    v = trusted ? joined(s, req->headers, req->nheaders, "x-forwarded-prefix") : SL_STR_NULL;
+    v = trusted ? value_of(s, req, &seen, SL_HN_X_FORWARDED_PREFIX) : SL_STR_NULL;
     if (v.len == 0) {
         v = sl_upstream_forwarded_prefix(route, s->path_norm, m->strip_len);
     }
     if (v.len) {
-        add_header(&w, "X-Forwarded-Prefix", v);
+        HW_HEADER(&w, "X-Forwarded-Prefix", v);
     }
 
-    add_header(&w, "X-Real-IP", real_ip(s, req, trusted));
+    HW_HEADER(&w, "X-Real-IP", real_ip(s, req, trusted));
 
-    struct sl_str via = joined(s, req->headers, req->nheaders, "via");
+    struct sl_str via = value_of(s, req, &seen, SL_HN_VIA);
     if (via.len) {
-        hw_printf(&w, "Via: %.*s, 1.%d %s\r\n", (int)via.len, via.p, req->minor, SL_SERVER_TOKEN);
+        static const char tail[] = " " SL_SERVER_TOKEN "\r\n";
+        if (hw_joined_line_fits(&w, sizeof("Via: , 1.0") - 1 + via.len + sizeof(tail) - 1)) {
+            char version[] = ", 1.0";
+            version[4] = (char)('0' + req->minor); /* the client's HTTP/1.<minor> */
+            HW_LIT(&w, "Via: ");
+            hw_append(&w, via.p, via.len);
+            hw_append(&w, version, sizeof(version) - 1);
+            HW_LIT(&w, tail);
+        }
+    } else if (req->minor) {
+        HW_LIT(&w, "Via: 1.1 " SL_SERVER_TOKEN "\r\n");
     } else {
-        hw_cstr(&w, req->minor ? "Via: 1.1 " SL_SERVER_TOKEN "\r\n"
-                               : "Via: 1.0 " SL_SERVER_TOKEN "\r\n");
+        HW_LIT(&w, "Via: 1.0 " SL_SERVER_TOKEN "\r\n");
     }
     HW_LIT(&w, "X-Sluice-Request-Id: ");
     hw_append(&w, s->request_id, 32);
     HW_LIT(&w, "\r\n");
     if (s->upgrade_websocket) {
-        hw_printf(&w, "Connection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n");
+        HW_LIT(&w, "Connection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n");
     } else {
         HW_LIT(&w, "Connection: keep-alive\r\n");
     }
     HW_LIT(&w, "\r\n");
-    if (w.failed) {
-        out->len = start_len;
-        return -1;
-    }
-    return 0;
+    return hw_end(&w) < 0 ? -1 : 0;
 }
+
+/* ---- client response ------------------------------------------------------------------------ */
 
 static bool
 status_has_no_body(int status)
@@ -426,37 +544,64 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
         s->close_after = true;
     }
 
-    size_t start_len = out->len;
-    struct head_writer w = {out, out->len + HEAD_MAX, false};
+    /* First pass: the id of every header (kept for the second) and the Connection tokens, which
+     * must be known before the first header is copied. */
+    uint8_t *ids = s->worker->hdr_ids;
+    struct sl_str tokens[MAX_CONN_TOKENS];
+    size_t ntok = 0;
+    for (size_t i = 0; i < res->nheaders; i++) {
+        ids[i] = (uint8_t)sl_http_hn_lookup(res->headers[i].name);
+        if (ids[i] == SL_HN_CONNECTION) {
+            ntok = connection_tokens(res->headers[i].value, tokens, ntok, MAX_CONN_TOKENS);
+        }
+    }
+    /* Content-Length is kept as sent for length framing, and for HEAD/304 where it describes the
+     * entity. */
+    bool keep_cl = s->out_framing == SL_OUT_LENGTH ||
+                   ((s->head_request || res->status == 304) && res->status != 101);
+
+    sl_proxy_out_take(s->worker, out);
+    struct head_writer w;
+    hw_begin(&w, out, res->head_len + 512);
     HW_LIT(&w, "HTTP/1.1 ");
     hw_u64(&w, (unsigned)res->status);
     HW_LIT(&w, " ");
     hw_append(&w, res->reason.p, res->reason.len);
     HW_LIT(&w, "\r\n");
-    struct sl_str tokens[MAX_CONN_TOKENS];
-    size_t ntok = connection_tokens(res->headers, res->nheaders, tokens, MAX_CONN_TOKENS);
     bool has_server = false;
     struct sl_str via = SL_STR_NULL;
     for (size_t i = 0; i < res->nheaders; i++) {
         const struct sl_header *h = &res->headers[i];
-        if (sl_str_caseeq_cstr(h->name, "content-length")) {
-            /* Kept as sent for length framing, and for HEAD/304 where it describes the entity. */
-            bool keep = s->out_framing == SL_OUT_LENGTH ||
-                        ((s->head_request || res->status == 304) && res->status != 101);
-            if (!keep) {
+        switch ((enum sl_hn)ids[i]) {
+        case SL_HN_CONTENT_LENGTH:
+            if (!keep_cl) {
                 continue;
             }
-        } else if (res->status == 101 && sl_str_caseeq_cstr(h->name, "upgrade")) {
-            /* forwarded for the switch */
-        } else if (is_response_header_dropped(h->name) || named_by(h->name, tokens, ntok)) {
+            break;
+        case SL_HN_UPGRADE:
+            if (res->status != 101) {
+                continue;
+            }
+            break; /* forwarded for the switch */
+        case SL_HN_CONNECTION:
+        case SL_HN_KEEP_ALIVE:
+        case SL_HN_PROXY_CONNECTION:
+        case SL_HN_TRANSFER_ENCODING:
+        case SL_HN_TE:
+        case SL_HN_TRAILER:
             continue;
-        }
-        if (sl_str_caseeq_cstr(h->name, "via")) {
-            via = h->value;
-            continue;
-        }
-        if (sl_str_caseeq_cstr(h->name, "server")) {
-            has_server = true;
+        default:
+            if (ntok != 0 && named_by(h->name, tokens, ntok)) {
+                continue;
+            }
+            if (ids[i] == SL_HN_VIA) {
+                via = h->value; /* the last one; Sluice's own Via is appended to it below */
+                continue;
+            }
+            if (ids[i] == SL_HN_SERVER) {
+                has_server = true;
+            }
+            break;
         }
         hw_header(&w, h->name, h->value);
     }
@@ -464,7 +609,7 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
         HW_LIT(&w, "Transfer-Encoding: chunked\r\n");
     }
     if (res->status == 101) {
-        hw_printf(&w, "Connection: upgrade\r\n");
+        HW_LIT(&w, "Connection: upgrade\r\n");
     } else if (s->close_after) {
         HW_LIT(&w, "Connection: close\r\n");
     } else {
@@ -472,12 +617,17 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
     }
     if (st->headers & SL_HDR_VIA) {
         if (via.len) {
-            hw_printf(&w, "Via: %.*s, 1.1 %s\r\n", (int)via.len, via.p, SL_SERVER_TOKEN);
+            static const char tail[] = ", 1.1 " SL_SERVER_TOKEN "\r\n";
+            if (hw_joined_line_fits(&w, sizeof("Via: ") - 1 + via.len + sizeof(tail) - 1)) {
+                HW_LIT(&w, "Via: ");
+                hw_append(&w, via.p, via.len);
+                HW_LIT(&w, tail);
+            }
         } else {
             HW_LIT(&w, "Via: 1.1 " SL_SERVER_TOKEN "\r\n");
         }
     } else if (via.len) {
-        add_header(&w, "Via", via);
+        HW_HEADER(&w, "Via", via);
     }
     if ((st->headers & SL_HDR_SERVER) && !has_server) {
         HW_LIT(&w, "Server: " SL_SERVER_TOKEN "\r\n");
@@ -493,7 +643,9 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
         HW_LIT(&w, "\r\n");
     }
     if (st->headers & SL_HDR_UPSTREAM_STATUS) {
-        hw_printf(&w, "X-Sluice-Upstream-Status: %d\r\n", res->status);
+        HW_LIT(&w, "X-Sluice-Upstream-Status: ");
+        hw_u64(&w, (unsigned)res->status);
+        HW_LIT(&w, "\r\n");
     }
     if (st->headers & SL_HDR_REQUEST_ID) {
         HW_LIT(&w, "X-Sluice-Request-Id: ");
@@ -501,10 +653,10 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
         HW_LIT(&w, "\r\n");
     }
     HW_LIT(&w, "\r\n");
-    if (w.failed) {
-        out->len = start_len;
+    long head_len = hw_end(&w);
+    if (head_len < 0) {
         return -1;
     }
-    s->out_total_before = out->len - start_len;
+    s->out_total_before = (uint64_t)head_len;
     return 0;
 }

@@ -25,6 +25,10 @@
 /* Bytes of a request kept for a transparent replay on a new upstream connection. */
 #define SL_PROXY_REPLAY_MAX (64 * 1024)
 #define SL_POOL_BUCKETS 64
+/* Client output buffers kept by a worker between responses (so a keep-alive connection needs no
+ * malloc/free per response and an idle one holds none): at most this many, of at most this size. */
+#define SL_OUT_SPARES 64
+#define SL_OUT_SPARE_MAX_CAP (16 * 1024)
 
 struct sl_worker;
 struct sl_session;
@@ -77,8 +81,11 @@ struct sl_worker {
     size_t nlisteners;
     struct sl_snapshot *snap; /* this worker's reference to the current snapshot */
     struct sl_header
-        *hdr_scratch;            /* parsed header views, reused by every head this worker parses */
-    struct sl_buf head_scratch;  /* upstream request heads are built here, then copied */
+        *hdr_scratch; /* parsed header views, reused by every head this worker parses */
+    uint8_t *hdr_ids; /* enum sl_hn of each header in hdr_scratch (max_headers + 1 entries) */
+    struct sl_buf head_scratch;             /* upstream request heads are built here, then copied */
+    struct sl_buf out_spare[SL_OUT_SPARES]; /* empty client output buffers, reused LIFO */
+    size_t nout_spare;
     struct sl_session *sessions; /* every open client session (for drain and stop) */
     size_t nsessions;
     struct sl_pool pool;
@@ -113,6 +120,7 @@ struct sl_session {
     struct sl_lazy_timer timer; /* header deadline, body/send/keep-alive idle */
     struct sockaddr_storage peer;
     char peer_ip[64];
+    size_t peer_ip_len;
     uint16_t peer_port;
     uint16_t local_port;
     struct sl_buf in;  /* client bytes */
@@ -134,7 +142,6 @@ struct sl_session {
     size_t head_scanned; /* bytes of the pending head already parsed without result */
     const char *method;  /* arena copies for logs and retries */
     const char *target;
-    const char *host;
     const char *user_agent;
     const char *referer;
     const char *accept;
@@ -204,9 +211,18 @@ void sl_upconn_close(struct sl_upconn *c);
 /* Arms the connection's watchers for its owner session. */
 void sl_upconn_attach(struct sl_upconn *c, struct sl_session *s);
 
-/* head.c: writes the upstream request head into <out>. Returns 0 or -1 (too large / ENOMEM). */
+/* Gives the empty client output buffer <b> (data == NULL) one of the worker's spare buffers, if it
+ * has one; otherwise <b> allocates on its first append as usual. */
+void sl_proxy_out_take(struct sl_worker *w, struct sl_buf *b);
+/* Takes the memory of <b> when it is empty: kept as a spare when small and there is room, freed
+ * otherwise. <b> is left empty without memory. */
+void sl_proxy_out_release(struct sl_worker *w, struct sl_buf *b);
+
+/* head.c: writes the upstream request head into <out>. <ids> holds the enum sl_hn of each of
+ * <req>'s headers. Returns 0 or -1 (too large / ENOMEM). */
 int sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request *req,
-                                   const struct sl_router_match *m, struct sl_buf *out);
+                                   const uint8_t *ids, const struct sl_router_match *m,
+                                   struct sl_buf *out);
 /* Writes the client response head for the upstream response <res> into s->out and decides framing.
  * Returns 0 or -1. */
 int sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response *res);

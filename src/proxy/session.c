@@ -15,6 +15,7 @@
 
 #include "core/clock.h"
 #include "core/rand.h"
+#include "http/hdr_names.h"
 #include "http/path.h"
 #include "net/cidr.h"
 #include "proxy/internal.h"
@@ -41,6 +42,31 @@ in_cap(const struct sl_session *s)
 {
     size_t cap = s->worker->settings->max_header_bytes + 4096;
     return cap > SL_PROXY_HIGH_WATER ? cap : SL_PROXY_HIGH_WATER;
+}
+
+/* sl_buf_read_fd for a socket: recv(2) instead of read(2), so the kernel goes straight to the
+ * socket (no file-position lock or vfs iterator setup) on the two reads of every request. Same
+ * results: bytes read, 0 on EOF, -1 with errno (EAGAIN included; ENOBUFS at <max_cap>; ENOMEM). */
+static ssize_t
+sock_read(struct sl_buf *b, int fd, size_t max_cap)
+{
+    size_t room = sl_buf_reserve(b, 16384, max_cap);
+    if (room == (size_t)-1) {
+        errno = ENOMEM;
+        return -1;
+    }
+    if (room == 0) {
+        errno = ENOBUFS;
+        return -1;
+    }
+    ssize_t n;
+    do {
+        n = recv(fd, b->data + b->len, room, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        b->len += (size_t)n;
+    }
+    return n;
 }
 
 static size_t
@@ -103,7 +129,8 @@ sl_session_close(struct sl_session *s)
     sl_lazy_timer_stop(w->loop, &s->timer);
     close(s->fd);
     sl_buf_free(&s->in);
-    sl_buf_free(&s->out);
+    s->out.off = s->out.len = 0;
+    sl_proxy_out_release(w, &s->out);
     sl_arena_destroy(s->arena);
     sl_worker_session_closed(w, s);
     free(s);
@@ -155,7 +182,7 @@ flush_client(struct sl_session *s)
             set_client_timer(s, s->worker->settings->send_timeout_ms);
         }
     }
-    sl_buf_release_if_empty(&s->out);
+    sl_proxy_out_release(s->worker, &s->out);
     return 0;
 }
 
@@ -238,22 +265,61 @@ arena_str(struct sl_session *s, struct sl_str v)
 }
 
 static const char *
-header_copy(struct sl_session *s, const struct sl_h1_request *req, const char *name)
+header_copy(struct sl_session *s, const struct sl_header *h)
 {
-    const struct sl_header *h = sl_h1_find_header(req->headers, req->nheaders, name);
     return h ? arena_str(s, h->value) : NULL;
+}
+
+/* Looks every header name of <req> up once, into <ids> (for the upstream head), and copies the
+ * values kept for logs and error pages (the first of each name, as sl_h1_find_header would). */
+static void
+index_request_headers(struct sl_session *s, const struct sl_h1_request *req, uint8_t *ids)
+{
+    const struct sl_header *ua = NULL, *referer = NULL, *accept = NULL, *ctype = NULL;
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const struct sl_header *h = &req->headers[i];
+        enum sl_hn id = sl_http_hn_lookup(h->name);
+        ids[i] = (uint8_t)id;
+        switch (id) {
+        case SL_HN_USER_AGENT:
+            ua = ua ? ua : h;
+            break;
+        case SL_HN_REFERER:
+            referer = referer ? referer : h;
+            break;
+        case SL_HN_ACCEPT:
+            accept = accept ? accept : h;
+            break;
+        case SL_HN_CONTENT_TYPE:
+            ctype = ctype ? ctype : h;
+            break;
+        default:
+            break;
+        }
+    }
+    s->user_agent = header_copy(s, ua);
+    s->referer = header_copy(s, referer);
+    /* error_handlers.lua falls back to Content-Type for the error format. */
+    s->accept = header_copy(s, accept ? accept : ctype);
 }
 
 static bool
 method_is_idempotent(struct sl_str m)
 {
-    static const char *const idem[] = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"};
-    for (size_t i = 0; i < sizeof(idem) / sizeof(idem[0]); i++) {
-        if (sl_str_eq(m, sl_str_from_cstr(idem[i]))) {
-            return true;
-        }
+    switch (m.len) {
+    case 3:
+        return memcmp(m.p, "GET", 3) == 0 || memcmp(m.p, "PUT", 3) == 0;
+    case 4:
+        return memcmp(m.p, "HEAD", 4) == 0;
+    case 5:
+        return memcmp(m.p, "TRACE", 5) == 0;
+    case 6:
+        return memcmp(m.p, "DELETE", 6) == 0;
+    case 7:
+        return memcmp(m.p, "OPTIONS", 7) == 0;
+    default:
+        return false;
     }
-    return false;
 }
 
 /* Splits the Host value into a lowercased name and an optional port. */
@@ -418,14 +484,7 @@ process_head(struct sl_session *s)
     s->head_done_us = sl_clock_mono_us();
     s->method = arena_str(s, req.method);
     s->target = arena_str(s, req.target);
-    s->host = arena_str(s, req.host);
-    s->user_agent = header_copy(s, &req, "user-agent");
-    s->referer = header_copy(s, &req, "referer");
-    s->accept = header_copy(s, &req, "accept");
-    if (s->accept == NULL) {
-        /* error_handlers.lua falls back to Content-Type for the error format. */
-        s->accept = header_copy(s, &req, "content-type");
-    }
+    index_request_headers(s, &req, w->hdr_ids);
     s->minor = req.minor;
     s->head_request = sl_str_eq(req.method, SL_STR("HEAD"));
     s->idempotent = method_is_idempotent(req.method);
@@ -514,7 +573,7 @@ process_head(struct sl_session *s)
      * for a retry that cannot replay from a connection buffer. */
     struct sl_buf *head = &w->head_scratch;
     head->off = head->len = 0;
-    if (sl_head_build_upstream_request(s, &req, &m, head) < 0) {
+    if (sl_head_build_upstream_request(s, &req, w->hdr_ids, &m, head) < 0) {
         s->close_after = true;
         sl_local_response(s, 494, NULL, false, NULL);
         sl_buf_consume(&s->in, sl_buf_pending(&s->in));
@@ -660,8 +719,15 @@ pump_request_body(struct sl_session *s)
     struct sl_upconn *c = s->up;
     int progress = 0;
     while (!s->req_done && sl_buf_pending(&s->in) > 0 && up_unsent(c) < SL_PROXY_HIGH_WATER) {
+        /* At most one high-water's worth per step: with unsent below the mark the append then
+         * always fits the buffer's cap, whatever max_header_bytes makes the client buffer hold
+         * (a failed append would leave the body waiting with no watcher armed). */
+        size_t avail = sl_buf_pending(&s->in);
+        if (avail > SL_PROXY_HIGH_WATER) {
+            avail = SL_PROXY_HIGH_WATER;
+        }
         if (s->req_body == SL_H1_BODY_LENGTH) {
-            size_t n = sl_buf_pending(&s->in);
+            size_t n = avail;
             if (n > s->req_remaining) {
                 n = (size_t)s->req_remaining;
             }
@@ -674,8 +740,7 @@ pump_request_body(struct sl_session *s)
             s->req_done = s->req_remaining == 0;
         } else {
             struct sl_str data;
-            ssize_t used = sl_h1_chunked_decode(&s->req_chunked, sl_buf_head(&s->in),
-                                                sl_buf_pending(&s->in), &data);
+            ssize_t used = sl_h1_chunked_decode(&s->req_chunked, sl_buf_head(&s->in), avail, &data);
             if (used < 0) {
                 fail_request(s, 400, NULL, false);
                 return 1;
@@ -962,6 +1027,11 @@ run(struct sl_session *s)
         switch (s->phase) {
         case SL_PHASE_HEAD:
             r = process_head(s);
+            if (r == 1 && s->phase == SL_PHASE_PROXY) {
+                /* Routed: the body bytes that came with the head are queued behind it in the
+                 * next round, so head and body leave in one send instead of two. */
+                continue;
+            }
             break;
         case SL_PHASE_PROXY:
             if (s->up != NULL && s->up->connected) {
@@ -1016,14 +1086,27 @@ run(struct sl_session *s)
         if (r == CLOSED) {
             return CLOSED;
         }
+        /* A pump stops at a buffer's high-water mark. When the flush below drains that buffer
+         * under the mark, no watcher would call us again for the bytes still waiting (the client
+         * read is off while its buffer is full, and response bytes may all sit in the upstream
+         * buffer already), so draining counts as progress and the pumps run once more. */
+        bool out_was_full = sl_buf_pending(&s->out) >= SL_PROXY_HIGH_WATER;
         if (flush_client(s) == CLOSED) {
             return CLOSED;
         }
-        if (s->up != NULL && s->up->connected && flush_upstream(s->up) < 0) {
-            if (upstream_failed(s, UP_IO_ERROR) == CLOSED) {
-                return CLOSED;
-            }
+        if (out_was_full && sl_buf_pending(&s->out) < SL_PROXY_HIGH_WATER) {
             r = 1;
+        }
+        if (s->up != NULL && s->up->connected) {
+            bool up_was_full = up_unsent(s->up) >= SL_PROXY_HIGH_WATER;
+            if (flush_upstream(s->up) < 0) {
+                if (upstream_failed(s, UP_IO_ERROR) == CLOSED) {
+                    return CLOSED;
+                }
+                r = 1;
+            } else if (up_was_full && up_unsent(s->up) < SL_PROXY_HIGH_WATER) {
+                r = 1;
+            }
         }
         if (r == 0) {
             break;
@@ -1044,7 +1127,7 @@ on_client_io(struct ev_loop *loop, ev_io *io, int revents)
 {
     struct sl_session *s = io->data;
     if (revents & EV_READ) {
-        ssize_t n = sl_buf_read_fd(&s->in, s->fd, in_cap(s));
+        ssize_t n = sock_read(&s->in, s->fd, in_cap(s));
         if (n == 0) {
             s->peer_eof = true;
         } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
@@ -1120,8 +1203,8 @@ sl_session_upstream_event(struct sl_session *s, int revents)
         }
     }
     if (revents & EV_READ) {
-        ssize_t n = sl_buf_read_fd(&c->in, c->fd,
-                                   s->worker->settings->max_header_bytes + SL_PROXY_HIGH_WATER);
+        ssize_t n =
+            sock_read(&c->in, c->fd, s->worker->settings->max_header_bytes + SL_PROXY_HIGH_WATER);
         if (n == 0) {
             c->eof = true;
         } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -1182,6 +1265,7 @@ sl_session_start(struct sl_worker *w, int fd, const struct sockaddr *peer, sockl
     s->fd = fd;
     memcpy(&s->peer, peer, plen);
     sl_sockaddr_ip(peer, s->peer_ip, sizeof(s->peer_ip));
+    s->peer_ip_len = strlen(s->peer_ip);
     s->peer_port =
         ntohs(peer->sa_family == AF_INET6 ? ((const struct sockaddr_in6 *)peer)->sin6_port
                                           : ((const struct sockaddr_in *)peer)->sin_port);

@@ -50,6 +50,28 @@ sl_worker_session_closed(struct sl_worker *w, struct sl_session *s)
     }
 }
 
+void
+sl_proxy_out_take(struct sl_worker *w, struct sl_buf *b)
+{
+    if (b->data == NULL && w->nout_spare > 0) {
+        *b = w->out_spare[--w->nout_spare];
+    }
+}
+
+void
+sl_proxy_out_release(struct sl_worker *w, struct sl_buf *b)
+{
+    if (b->data == NULL || b->off != b->len) {
+        return;
+    }
+    if (b->cap <= SL_OUT_SPARE_MAX_CAP && w->nout_spare < SL_OUT_SPARES) {
+        w->out_spare[w->nout_spare++] = (struct sl_buf){b->data, 0, 0, b->cap};
+        *b = (struct sl_buf){0};
+        return;
+    }
+    sl_buf_free(b);
+}
+
 static void
 on_accept(struct ev_loop *loop, ev_io *io, int revents)
 {
@@ -140,6 +162,9 @@ worker_main(void *arg)
     }
     close_listeners(w);
     sl_pool_close_all(w);
+    while (w->nout_spare > 0) {
+        sl_buf_free(&w->out_spare[--w->nout_spare]);
+    }
     sl_snapshot_unref(w->snap);
     w->snap = NULL;
     return NULL;
@@ -182,8 +207,10 @@ sl_proxy_start(const struct sl_proxy_settings *settings, int n, char *err, size_
         w->settings = settings;
         w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
         w->hdr_scratch = calloc(settings->max_headers + 1, sizeof(struct sl_header));
+        w->hdr_ids = calloc(settings->max_headers + 1, sizeof(*w->hdr_ids));
         w->listeners = calloc(conf->nproxy_listen + 1, sizeof(struct sl_listener));
-        if (w->loop == NULL || w->hdr_scratch == NULL || w->listeners == NULL) {
+        if (w->loop == NULL || w->hdr_scratch == NULL || w->hdr_ids == NULL ||
+            w->listeners == NULL) {
             snprintf(err, errlen, "out of memory");
             return -1;
         }
@@ -233,6 +260,7 @@ sl_proxy_stop(bool graceful, int timeout_ms)
         pthread_join(workers[k].thread, NULL);
         ev_loop_destroy(workers[k].loop);
         free(workers[k].hdr_scratch);
+        free(workers[k].hdr_ids);
         sl_buf_free(&workers[k].head_scratch);
         free(workers[k].listeners);
     }

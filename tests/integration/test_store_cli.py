@@ -63,9 +63,12 @@ def test_db_import_then_start_serves_and_survives_restart(tmp_path, upstream):
 def test_start_bootstraps_a_new_database_by_itself(tmp_path, upstream):
     s = make(tmp_path, upstream)
     s.start()
-    assert os.path.exists(os.path.join(s.prefix, "sluice.db"))
-    r = requests.get(s.url("/db"), timeout=T)
-    assert r.status_code == 404  # an empty configuration, on purpose: nothing was imported
+    try:
+        assert os.path.exists(os.path.join(s.prefix, "sluice.db"))
+        r = requests.get(s.url("/db"), timeout=T)
+        assert r.status_code == 404  # an empty configuration, on purpose: nothing was imported
+    finally:
+        s.stop()
 
 
 def test_corrupt_database_refuses_to_start(tmp_path, upstream):
@@ -98,6 +101,13 @@ def test_a_write_by_another_process_is_compiled_at_the_next_admin_write(tmp_path
                start=False)
     assert cli("config", "db_import", s.kong_path, *conf_args(s)).returncode == 0
     s.start()
+    try:
+        check_foreign_import_is_compiled(s, tmp_path, upstream)
+    finally:
+        s.stop()
+
+
+def check_foreign_import_is_compiled(s, tmp_path, upstream):
     assert requests.get(s.url("/db/x"), timeout=T).status_code == 200
     more = os.path.join(str(tmp_path), "more.yml")
     with open(more, "w") as f:
@@ -110,4 +120,3 @@ def test_a_write_by_another_process_is_compiled_at_the_next_admin_write(tmp_path
     assert r.status_code == 201, r.text
     assert requests.get(s.url("/ext/y"), timeout=T).status_code == 200
     assert requests.get(s.url("/db/x"), timeout=T).status_code == 200
-    s.stop()

@@ -24,7 +24,8 @@ except ImportError:  # JSON is valid YAML, so the declarative file can still be 
 
 def sluice_bin():
     """The binary under test: $SLUICE_BIN, else <repo>/build/sluice."""
-    return os.environ.get("SLUICE_BIN") or os.path.join(REPO, "build", "sluice")
+    # absolute: the harness starts the binary from other working directories
+    return os.path.abspath(os.environ.get("SLUICE_BIN") or os.path.join(REPO, "build", "sluice"))
 
 
 def have_binary():
