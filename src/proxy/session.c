@@ -190,24 +190,27 @@ flush_client(struct sl_session *s)
 static int
 flush_upstream(struct sl_upconn *c)
 {
+    int rc = 0;
     while (up_unsent(c) > 0) {
         ssize_t n = send(c->fd, sl_buf_head(&c->out) + c->sent, up_unsent(c), MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
             }
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                return 0;
-            }
-            return -1;
+            rc = errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+            break;
         }
         c->sent += (size_t)n;
     }
+    /* Sent bytes leave the buffer at once (unless kept for a replay), also after a partial send:
+     * the request-body pump appends while fewer than a high-water's worth are *unsent*, so sent
+     * bytes left in place would fill the buffer's cap, fail the append, and stall the body with
+     * no watcher armed (the stall tests/wire/test_wire_backpressure.py reproduced). */
     if (!c->replayable) {
         sl_buf_consume(&c->out, c->sent);
         c->sent = 0;
     }
-    return 0;
+    return rc;
 }
 
 /* Queues request bytes for the upstream. While the request stays small its bytes are kept after
