@@ -189,8 +189,9 @@ first_duplicate(const json_t *names)
     if (r != NULL) {
         qsort(r, n, sizeof(*r), cmp_ranked);
         for (size_t i = 1; i < n; i++) {
-            bool second = strcmp(r[i].name, r[i - 1].name) == 0 &&
-                          (i < 2 || strcmp(r[i - 1].name, r[i - 2].name) != 0);
+            /* the second of a run of equal names (i starts at 1, so i - 2 needs i > 1) */
+            bool first_repeat = i == 1 || strcmp(r[i - 1].name, r[i - 2].name) != 0;
+            bool second = first_repeat && strcmp(r[i].name, r[i - 1].name) == 0;
             if (second && r[i].pos < best) {
                 best = r[i].pos;
                 dup = r[i].name;

@@ -68,7 +68,7 @@ parse_ipv4(const char *s, long *port, char *err, size_t errlen)
     *port = -1;
     for (int octet = 0; octet < 4; octet++) {
         size_t n = 0;
-        while (is_digit(p[n]) && n < 4) {
+        while (n < 4 && is_digit(p[n])) {
             n++;
         }
         if (n == 0 || n > 3 || digits_value(p, n) > 255) {
