@@ -394,7 +394,12 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
             return 1;
         }
         if (run_mirror != NULL) {
-            sl_config_mirror_reset(run_mirror); /* a new handle counts generations anew */
+            /* a new handle counts generations anew: reload the rows under it now, not at the
+             * first Admin write (a failure only defers the load to that write) */
+            char merr[512];
+            if (sl_config_mirror_load(run_mirror, run_store, merr, sizeof(merr)) < 0) {
+                sl_log(SL_LOG_WARN, "store: %s", merr);
+            }
         }
     }
     if (sl_log_open(conf->proxy_error_log) < 0) {

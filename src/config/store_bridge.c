@@ -10,6 +10,7 @@
 #include "config/entity_build.h"
 #include "config/render.h"
 #include "config/store_bridge.h"
+#include "sluice/log.h"
 
 /* ---- the mirror ------------------------------------------------------------------------------ */
 
@@ -99,8 +100,8 @@ load_table(struct sl_config_mirror *m, struct sl_store *st, const char *entity, 
     return 0;
 }
 
-static int
-mirror_load(struct sl_config_mirror *m, struct sl_store *st, char *err, size_t errlen)
+int
+sl_config_mirror_load(struct sl_config_mirror *m, struct sl_store *st, char *err, size_t errlen)
 {
     m->loaded = false;
     if (load_table(m, st, "services", err, errlen) < 0 ||
@@ -250,7 +251,13 @@ fail:
 struct sl_config *
 sl_config_mirror_build(struct sl_config_mirror *m, struct sl_store *st, char *err, size_t errlen)
 {
-    if ((!m->loaded || m->generation != st->generation) && mirror_load(m, st, err, errlen) < 0) {
+    if (m->loaded && m->generation != st->generation) {
+        sl_log(SL_LOG_INFO, "store mirror: the store changed outside this node's writes "
+                            "(generation %llu, mirror %llu): reloading every row",
+               (unsigned long long)st->generation, (unsigned long long)m->generation);
+    }
+    if ((!m->loaded || m->generation != st->generation) &&
+        sl_config_mirror_load(m, st, err, errlen) < 0) {
         return NULL;
     }
     return compile_rows(m->services, m->routes, err, errlen);

@@ -35,6 +35,11 @@ struct sl_config_mirror;
 struct sl_config_mirror *sl_config_mirror_new(void);
 void sl_config_mirror_free(struct sl_config_mirror *m); /* NULL-safe */
 
+/* Reads every row of <st> now (a build would do it on demand): for a new store handle, so that the
+ * first write pays for one row, not the whole store. Returns 0, or -1 with <err> (reset). */
+int sl_config_mirror_load(struct sl_config_mirror *m, struct sl_store *st, char *err,
+                          size_t errlen);
+
 /* Forgets every row: the next build reads the whole store. */
 void sl_config_mirror_reset(struct sl_config_mirror *m);
 
