@@ -289,13 +289,13 @@ handle_one(struct admin_conn *c)
     return c->close_after ? -1 : (long)consumed;
 }
 
-/* Reads what the peer sent into c->in: as sl_buf_read_fd (bytes, 0 at the end, -1 with errno
+/* Reads what the peer sent into c->in: as sl_buf_recv (bytes, 0 at the end, -1 with errno
  * EAGAIN or ENOBUFS or a failure). */
 static ssize_t
 conn_read(struct admin_conn *c)
 {
     if (c->tls.ssl == NULL) {
-        return sl_buf_read_fd(&c->in, c->fd, ADMIN_MAX_IN);
+        return sl_buf_recv(&c->in, c->fd, ADMIN_MAX_IN);
     }
     size_t room = sl_buf_reserve(&c->in, 16384, ADMIN_MAX_IN);
     if (room == (size_t)-1) {

@@ -100,7 +100,7 @@ sl_buf_free(struct sl_buf *b)
 }
 
 ssize_t
-sl_buf_read_fd(struct sl_buf *b, int fd, size_t max_cap)
+sl_buf_recv(struct sl_buf *b, int fd, size_t max_cap)
 {
     size_t room = sl_buf_reserve(b, 16384, max_cap);
     if (room == (size_t)-1) {
@@ -113,7 +113,7 @@ sl_buf_read_fd(struct sl_buf *b, int fd, size_t max_cap)
     }
     ssize_t n;
     do {
-        n = read(fd, b->data + b->len, room);
+        n = recv(fd, b->data + b->len, room, 0);
     } while (n < 0 && errno == EINTR);
     if (n > 0) {
         b->len += (size_t)n;

@@ -42,9 +42,11 @@ void sl_buf_consume(struct sl_buf *b, size_t n);
 void sl_buf_release_if_empty(struct sl_buf *b);
 void sl_buf_free(struct sl_buf *b);
 
-/* read(2) into the tail (at most <max_cap> total). Returns bytes read, 0 on EOF, -1 with errno
- * (EAGAIN included); ENOBUFS when the buffer is at its cap. */
-ssize_t sl_buf_read_fd(struct sl_buf *b, int fd, size_t max_cap);
+/* recv(2) from socket <fd> into the tail (at most <max_cap> total): recv rather than read, so the
+ * kernel goes straight to the socket (no file-position lock) on every client and upstream read.
+ * Returns bytes read, 0 on EOF, -1 with errno (EAGAIN included); ENOBUFS when the buffer is at
+ * its cap. */
+ssize_t sl_buf_recv(struct sl_buf *b, int fd, size_t max_cap);
 /* write(2) pending bytes and consume what was written; returns bytes written or -1 with errno. */
 ssize_t sl_buf_write_fd(struct sl_buf *b, int fd);
 

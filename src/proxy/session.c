@@ -44,31 +44,6 @@ in_cap(const struct sl_session *s)
     return cap > SL_PROXY_HIGH_WATER ? cap : SL_PROXY_HIGH_WATER;
 }
 
-/* sl_buf_read_fd for a socket: recv(2) instead of read(2), so the kernel goes straight to the
- * socket (no file-position lock or vfs iterator setup) on the two reads of every request. Same
- * results: bytes read, 0 on EOF, -1 with errno (EAGAIN included; ENOBUFS at <max_cap>; ENOMEM). */
-static ssize_t
-sock_read(struct sl_buf *b, int fd, size_t max_cap)
-{
-    size_t room = sl_buf_reserve(b, 16384, max_cap);
-    if (room == (size_t)-1) {
-        errno = ENOMEM;
-        return -1;
-    }
-    if (room == 0) {
-        errno = ENOBUFS;
-        return -1;
-    }
-    ssize_t n;
-    do {
-        n = recv(fd, b->data + b->len, room, 0);
-    } while (n < 0 && errno == EINTR);
-    if (n > 0) {
-        b->len += (size_t)n;
-    }
-    return n;
-}
-
 static size_t
 up_unsent(const struct sl_upconn *c)
 {
@@ -1130,7 +1105,7 @@ on_client_io(struct ev_loop *loop, ev_io *io, int revents)
 {
     struct sl_session *s = io->data;
     if (revents & EV_READ) {
-        ssize_t n = sock_read(&s->in, s->fd, in_cap(s));
+        ssize_t n = sl_buf_recv(&s->in, s->fd, in_cap(s));
         if (n == 0) {
             s->peer_eof = true;
         } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
@@ -1207,7 +1182,7 @@ sl_session_upstream_event(struct sl_session *s, int revents)
     }
     if (revents & EV_READ) {
         ssize_t n =
-            sock_read(&c->in, c->fd, s->worker->settings->max_header_bytes + SL_PROXY_HIGH_WATER);
+            sl_buf_recv(&c->in, c->fd, s->worker->settings->max_header_bytes + SL_PROXY_HIGH_WATER);
         if (n == 0) {
             c->eof = true;
         } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
