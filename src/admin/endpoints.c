@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "core/hex.h"
 #include "admin/admin.h"
 #include "admin/internal.h"
 #include "config/render.h"
@@ -54,21 +55,6 @@ kong_error(struct sl_admin_response *res, int status, int code, const char *name
     res->body = json_pack("{s:i,s:s,s:s}", "code", code, "name", name, "message", message);
 }
 
-static int
-hexval(int c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 long
 sl_admin_url_decode(const char *in, size_t len, char *out, size_t outlen, bool form)
 {
@@ -82,8 +68,8 @@ sl_admin_url_decode(const char *in, size_t len, char *out, size_t outlen, bool f
             if (i + 2 >= len) {
                 return -1;
             }
-            int hi = hexval((unsigned char)in[i + 1]);
-            int lo = hexval((unsigned char)in[i + 2]);
+            int hi = sl_hex_value((unsigned char)in[i + 1]);
+            int lo = sl_hex_value((unsigned char)in[i + 2]);
             if (hi < 0 || lo < 0) {
                 return -1;
             }

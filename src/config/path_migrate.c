@@ -3,14 +3,9 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "core/hex.h"
 #include "config/path_migrate.h"
 #include "schema/typedefs.h"
-
-static int
-hexval(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : (tolower((unsigned char)c) - 'a' + 10);
-}
 
 /* RFC 3986 reserved characters stay encoded (kong.tools.uri RESERVED_CHARS). */
 static bool
@@ -38,7 +33,7 @@ sl_config_migrate_path(const char *in, char *out, size_t outlen)
     for (size_t i = 0; i < len; i++) {
         if (in[i] == '%' && i + 2 < len && isxdigit((unsigned char)in[i + 1]) &&
             isxdigit((unsigned char)in[i + 2])) {
-            int c = hexval(in[i + 1]) * 16 + hexval(in[i + 2]);
+            int c = sl_hex_value(in[i + 1]) * 16 + sl_hex_value(in[i + 2]);
             if (is_reserved(c)) {
                 out[w++] = '%';
                 out[w++] = (char)toupper((unsigned char)in[i + 1]);

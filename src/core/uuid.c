@@ -6,22 +6,8 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "core/hex.h"
 #include "core/uuid.h"
-
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 static bool
 is_dash_pos(size_t i)
@@ -36,7 +22,7 @@ sl_uuid_valid(const char *s)
         return false;
     }
     for (size_t i = 0; i < SL_UUID_STR_LEN; i++) {
-        if (is_dash_pos(i) ? s[i] != '-' : hexval(s[i]) < 0) {
+        if (is_dash_pos(i) ? s[i] != '-' : sl_hex_value(s[i]) < 0) {
             return false;
         }
     }
@@ -54,7 +40,8 @@ sl_uuid_parse(const char *s, size_t len, uint8_t out[16])
         if (is_dash_pos(i)) {
             continue;
         }
-        out[o / 2] = (uint8_t)((o % 2 == 0) ? hexval(s[i]) << 4 : (out[o / 2] | hexval(s[i])));
+        out[o / 2] =
+            (uint8_t)((o % 2 == 0) ? sl_hex_value(s[i]) << 4 : (out[o / 2] | sl_hex_value(s[i])));
         o++;
     }
     return 0;

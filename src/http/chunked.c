@@ -5,6 +5,7 @@
  * hold. */
 #include <string.h>
 
+#include "core/hex.h"
 #include "http/ctype.h"
 #include "http/h1.h"
 
@@ -32,15 +33,6 @@ enum {
     CH_DONE,
     CH_ERROR,
 };
-
-static int
-hexval(unsigned char c)
-{
-    if (c <= '9') {
-        return c - '0';
-    }
-    return (c | 0x20) - 'a' + 10;
-}
 
 /* qdtext / quoted-pair bytes of RFC 9110 §5.6.4 (no CTL but HTAB, no DEL). */
 static bool
@@ -72,7 +64,7 @@ step(struct sl_h1_chunked *st, unsigned char c)
             if (st->line_bytes > 16) {
                 return CH_ERROR;
             }
-            st->remaining = (st->remaining << 4) | (uint64_t)hexval(c);
+            st->remaining = (st->remaining << 4) | (uint64_t)sl_hex_value(c);
             return CH_SIZE;
         }
         if (st->line_bytes == 1) {

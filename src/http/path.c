@@ -6,17 +6,9 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "core/hex.h"
 #include "http/ctype.h"
 #include "http/path.h"
-
-static int
-hexval(unsigned char c)
-{
-    if (c <= '9') {
-        return c - '0';
-    }
-    return (c | 0x20) - 'a' + 10;
-}
 
 /* Start of the last segment in out[0..w) (the index of its '/'); 0 when there is none. */
 static size_t
@@ -53,7 +45,7 @@ sl_http_path_normalize(const char *in, size_t len, char *out)
                     return -1;
                 }
                 unsigned char hi = (unsigned char)in[i + 1], lo = (unsigned char)in[i + 2];
-                unsigned char v = (unsigned char)(hexval(hi) << 4 | hexval(lo));
+                unsigned char v = (unsigned char)(sl_hex_value(hi) << 4 | sl_hex_value(lo));
                 if (v == 0) {
                     return -1;
                 }

@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 #include <pcre2.h>
 
+#include "core/hex.h"
 #include "schema/typedefs.h"
 
 /* Kong's constants.PROTOCOLS (sorted as /schemas shows them) */
@@ -414,15 +415,6 @@ sl_typedef_path(const json_t *v, char *err, size_t errlen)
     return path_check(json_string_value(v), err, errlen) == 0 ? 0 : -1;
 }
 
-static int
-hexval(char c)
-{
-    if (is_digit(c)) {
-        return c - '0';
-    }
-    return (c | 0x20) - 'a' + 10;
-}
-
 int
 sl_typedef_normalize_path(const char *in, char *out, size_t outlen)
 {
@@ -435,7 +427,7 @@ sl_typedef_normalize_path(const char *in, char *out, size_t outlen)
     for (size_t i = 0; i < len; i++) {
         if (in[i] == '%' && i + 2 < len && isxdigit((unsigned char)in[i + 1]) &&
             isxdigit((unsigned char)in[i + 2])) {
-            char c = (char)(hexval(in[i + 1]) * 16 + hexval(in[i + 2]));
+            char c = (char)(sl_hex_value(in[i + 1]) * 16 + sl_hex_value(in[i + 2]));
             if (c != 0 && strchr("!*'();:@&=+$,/?%#[]", c) != NULL) {
                 dec[d++] = '%';
                 dec[d++] = (char)toupper((unsigned char)in[i + 1]);
