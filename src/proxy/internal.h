@@ -89,6 +89,10 @@ struct sl_worker {
     struct sl_session *sessions; /* every open client session (for drain and stop) */
     size_t nsessions;
     struct sl_pool pool;
+    /* Sessions with I/O events from the current poll, in the order libev delivered them (the
+     * reverse of the kernel's); dispatched oldest-ready first once libev is done (dispatch.c). */
+    struct sl_session **ready;
+    size_t nready, ready_cap;
     bool draining;
     bool stopping;
 };
@@ -129,6 +133,10 @@ struct sl_session {
     bool close_after; /* close once the current response is written */
     bool peer_eof;
     unsigned requests;
+    /* Events waiting in the worker's ready list (dispatch.c); ready_index is the slot, or -1. */
+    int client_revents;
+    int up_revents;
+    ssize_t ready_index;
 
     /* --- per request; reset between requests --- */
     struct sl_arena *arena;   /* request arena */
@@ -168,6 +176,14 @@ struct sl_session {
     bool pool_retry_used; /* the one transparent retry after a stale pooled connection */
     char *up_head;        /* the upstream request head (arena), kept for retries */
     size_t up_head_len;
+    /* The request bytes every retry sends: the head plus each body byte already taken out of
+     * s->in, copied from the buffer of the last attempt that got a connection. An attempt that
+     * fails before getting one leaves them as they are, so the attempt after it replays the same
+     * bytes. NULL until the first retry (the first attempt sends up_head). Allocated in the request
+     * arena and cleared with the request (reset_request); at most SL_PROXY_REPLAY_MAX bytes. */
+    char *replay;
+    size_t replay_len;
+    size_t replay_cap;       /* bytes allocated at replay */
     bool got_response_bytes; /* a response head was parsed on this attempt */
     bool aborted;            /* the response was cut short (logged as such) */
     size_t addr_index;
@@ -188,7 +204,17 @@ struct sl_session {
 /* worker.c */
 void sl_worker_session_closed(struct sl_worker *w, struct sl_session *s);
 
+/* dispatch.c */
+void sl_dispatch_init(struct sl_worker *w);
+/* Queues <revents> of the session's client socket or, with <upstream>, of its upstream. Returns -1
+ * when the list cannot grow (the caller then handles the event at once). */
+int sl_dispatch_queue(struct sl_session *s, int revents, bool upstream);
+/* Takes <s> off the ready list (it is closing). */
+void sl_dispatch_forget(struct sl_session *s);
+
 /* session.c */
+/* Handles client socket events; returns -1 if the session was closed. */
+int sl_session_client_event(struct sl_session *s, int revents);
 void sl_session_start(struct sl_worker *w, int fd, const struct sockaddr *peer, socklen_t plen,
                       uint16_t local_port);
 void sl_session_close(struct sl_session *s);

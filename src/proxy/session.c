@@ -70,6 +70,7 @@ release_upstream(struct sl_session *s, bool reusable)
         return;
     }
     s->up = NULL;
+    s->up_revents = 0; /* they were the released connection's */
     if (reusable) {
         c->requests++;
         sl_pool_put(s->worker, c);
@@ -98,6 +99,7 @@ void
 sl_session_close(struct sl_session *s)
 {
     struct sl_worker *w = s->worker;
+    sl_dispatch_forget(s);
     reset_request(s);
     ev_io_stop(w->loop, &s->rio);
     ev_io_stop(w->loop, &s->wio);
@@ -585,10 +587,11 @@ process_head(struct sl_session *s)
 
 /* ---- upstream ------------------------------------------------------------------------------- */
 
-/* Connects (or takes a pooled connection) and queues the request head, plus every request byte
- * kept from an earlier attempt in <replay>. */
+/* Connects (or takes a pooled connection) and queues the request head, or on a retry every request
+ * byte kept from the failed attempts (s->replay). On failure s->up stays NULL: a connection is only
+ * handed to the session once its bytes are queued, so the next retry still has them all. */
 static int
-connect_attempt(struct sl_session *s, const char *replay, size_t replay_len, bool allow_pool)
+connect_attempt(struct sl_session *s, bool allow_pool)
 {
     const struct sl_service_target *t = s->target_addrs;
     size_t i = s->addr_index % t->naddrs;
@@ -601,16 +604,14 @@ connect_attempt(struct sl_session *s, const char *replay, size_t replay_len, boo
     if (c == NULL) {
         return -1;
     }
-    sl_upconn_attach(c, s);
-    s->up = c;
-    if (replay != NULL) {
-        if (sl_buf_append(&c->out, replay, replay_len, SL_PROXY_REPLAY_MAX + SL_PROXY_HIGH_WATER) <
-            0) {
-            return -1;
-        }
-    } else if (up_append(c, s->up_head, s->up_head_len) < 0) {
+    const char *bytes = s->replay != NULL ? s->replay : s->up_head;
+    size_t len = s->replay != NULL ? s->replay_len : s->up_head_len;
+    if (up_append(c, bytes, len) < 0) {
+        sl_upconn_close(c);
         return -1;
     }
+    sl_upconn_attach(c, s);
+    s->up = c;
     if (c->reused) {
         c->connected = true;
         set_upstream_timer(s, s->service->write_timeout_ms);
@@ -620,12 +621,45 @@ connect_attempt(struct sl_session *s, const char *replay, size_t replay_len, boo
     return 0;
 }
 
+/* Keeps the request bytes queued on the failed connection <c> for the next attempts. <c> is
+ * replayable, so its buffer holds the request from its first byte; it began with the bytes replayed
+ * into it, so it is never shorter than s->replay. The copy grows geometrically within the arena
+ * (at most about twice SL_PROXY_REPLAY_MAX however many retries). Returns 0 or -1 (ENOMEM). */
+static int
+keep_replay(struct sl_session *s, const struct sl_upconn *c)
+{
+    size_t len = c->out.len;
+    if (s->replay != NULL && len <= s->replay_len) {
+        return 0;
+    }
+    if (len > s->replay_cap) {
+        size_t cap = s->replay_cap * 2;
+        if (cap > SL_PROXY_REPLAY_MAX) {
+            cap = SL_PROXY_REPLAY_MAX;
+        }
+        if (cap < len) {
+            cap = len;
+        }
+        char *p = sl_arena_alloc(s->arena, cap);
+        if (p == NULL) {
+            return -1;
+        }
+        s->replay = p;
+        s->replay_cap = cap;
+    }
+    if (len > 0) {
+        memcpy(s->replay, c->out.data, len);
+    }
+    s->replay_len = len;
+    return 0;
+}
+
 static int upstream_failed(struct sl_session *s, enum upstream_failure why);
 
 static int
 start_upstream(struct sl_session *s)
 {
-    if (connect_attempt(s, NULL, 0, true) < 0) {
+    if (connect_attempt(s, true) < 0) {
         return upstream_failed(s, UP_CONNECT_ERROR);
     }
     return 0;
@@ -669,17 +703,12 @@ upstream_failed(struct sl_session *s, enum upstream_failure why)
         bool sent_nothing = why == UP_CONNECT_ERROR || why == UP_CONNECT_TIMEOUT;
         retry = sent_nothing || s->idempotent;
     }
-    if (retry) {
-        /* Keep the bytes of the failed attempt to replay them. */
-        char *replay = NULL;
-        size_t rlen = 0;
-        if (c != NULL) {
-            rlen = c->out.len; /* replayable: the buffer still starts at the request's first byte */
-            replay = sl_arena_strndup(s->arena, c->out.data ? c->out.data : "", rlen);
-        }
+    if (retry && (c == NULL || keep_replay(s, c) == 0)) {
+        /* With c == NULL the attempt that failed queued nothing: s->replay (or, before any retry,
+         * the head alone) is still the whole request so far. */
         release_upstream(s, false);
         s->addr_index++;
-        if (connect_attempt(s, replay, rlen, false) == 0) {
+        if (connect_attempt(s, false) == 0) {
             return 0;
         }
         return upstream_failed(s, UP_CONNECT_ERROR);
@@ -1100,25 +1129,33 @@ run(struct sl_session *s)
 
 /* ---- events --------------------------------------------------------------------------------- */
 
-static void
-on_client_io(struct ev_loop *loop, ev_io *io, int revents)
+int
+sl_session_client_event(struct sl_session *s, int revents)
 {
-    struct sl_session *s = io->data;
     if (revents & EV_READ) {
         ssize_t n = sl_buf_recv(&s->in, s->fd, in_cap(s));
         if (n == 0) {
             s->peer_eof = true;
         } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
             sl_session_close(s);
-            return;
+            return CLOSED;
         } else if (n > 0 && s->phase == SL_PHASE_PROXY && !s->req_done) {
             set_client_timer(s, s->worker->settings->client_body_timeout_ms);
         }
     }
     if ((revents & EV_WRITE) && flush_client(s) == CLOSED) {
-        return;
+        return CLOSED;
     }
-    run(s);
+    return run(s) == CLOSED ? CLOSED : 0;
+}
+
+static void
+on_client_io(struct ev_loop *loop, ev_io *io, int revents)
+{
+    struct sl_session *s = io->data;
+    if (sl_dispatch_queue(s, revents, false) < 0) {
+        sl_session_client_event(s, revents);
+    }
 }
 
 static void
@@ -1241,6 +1278,7 @@ sl_session_start(struct sl_worker *w, int fd, const struct sockaddr *peer, sockl
     }
     s->worker = w;
     s->fd = fd;
+    s->ready_index = -1;
     memcpy(&s->peer, peer, plen);
     sl_sockaddr_ip(peer, s->peer_ip, sizeof(s->peer_ip));
     s->peer_ip_len = strlen(s->peer_ip);

@@ -100,7 +100,9 @@ on_upconn_io(struct ev_loop *loop, ev_io *io, int revents)
         sl_upconn_close(c);
         return;
     }
-    sl_session_upstream_event(c->owner, revents);
+    if (sl_dispatch_queue(c->owner, revents, true) < 0) {
+        sl_session_upstream_event(c->owner, revents);
+    }
 }
 
 static void

@@ -215,6 +215,7 @@ sl_proxy_start(const struct sl_proxy_settings *settings, int n, char *err, size_
             return -1;
         }
         sl_pool_init(&w->pool);
+        sl_dispatch_init(w);
         for (size_t i = 0; i < conf->nproxy_listen; i++) {
             const struct sl_listen *l = &conf->proxy_listen[i];
             if (l->ssl) {
@@ -261,6 +262,7 @@ sl_proxy_stop(bool graceful, int timeout_ms)
         ev_loop_destroy(workers[k].loop);
         free(workers[k].hdr_scratch);
         free(workers[k].hdr_ids);
+        free(workers[k].ready);
         sl_buf_free(&workers[k].head_scratch);
         free(workers[k].listeners);
     }
