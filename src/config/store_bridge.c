@@ -252,8 +252,9 @@ struct sl_config *
 sl_config_mirror_build(struct sl_config_mirror *m, struct sl_store *st, char *err, size_t errlen)
 {
     if (m->loaded && m->generation != st->generation) {
-        sl_log(SL_LOG_INFO, "store mirror: the store changed outside this node's writes "
-                            "(generation %llu, mirror %llu): reloading every row",
+        sl_log(SL_LOG_INFO,
+               "store mirror: the store changed outside this node's writes "
+               "(generation %llu, mirror %llu): reloading every row",
                (unsigned long long)st->generation, (unsigned long long)m->generation);
     }
     if ((!m->loaded || m->generation != st->generation) &&
