@@ -10,7 +10,8 @@ It answers "did this change help, and why" on a noisy VM: the binaries run side 
 minutes, so a drift of the machine hits them alike (bench/README.md, "Current status"). It is a
 measurement, never a test.
 
-usage: bench/ab.py [--rounds N] [--duration 8s] [--connections 64] BIN [BIN ...]
+usage: bench/ab.py [--rounds N] [--duration 8s] [--connections 64] [--pin] BIN [BIN ...]
+    --pin: the proxies on CPU 0, the upstream and wrk on the other CPUs (as run.sh's PIN=1)
     e.g. bench/ab.py /tmp/sluice-before build/sluice
 Ports 19080 (upstream), 19081 (nginx) and 19082.. (one per binary) must be free."""
 
@@ -29,7 +30,12 @@ UPSTREAM_PORT, NGINX_PORT, FIRST_SLUICE_PORT = 19080, 19081, 19082
 BODY = "sluice bench: static upstream body from nginx return 200, no disk I/O".ljust(100, ".")
 
 
-def nginx(tmp, name, port, http_body):
+def pinned(cpus, argv):
+    """argv under taskset when cpus (a taskset list) is set."""
+    return ["taskset", "-c", cpus] + argv if cpus else argv
+
+
+def nginx(tmp, name, port, http_body, cpus):
     """Starts an nginx (one worker, everything under tmp/name) and returns its Popen."""
     d = os.path.join(tmp, name)
     os.makedirs(d)
@@ -40,8 +46,8 @@ def nginx(tmp, name, port, http_body):
                 "events { worker_connections 16384; }\n"
                 "http { access_log off; %s %s }\n"
                 % (d, d, temp_paths, http_body.replace("PORT", str(port))))
-    return subprocess.Popen([NGINX, "-p", d + "/", "-c", os.path.join(d, "nginx.conf"),
-                             "-g", "daemon off;"])
+    return subprocess.Popen(pinned(cpus, [NGINX, "-p", d + "/", "-c", os.path.join(d, "nginx.conf"),
+                                          "-g", "daemon off;"]))
 
 
 def child_pid(pid):
@@ -87,8 +93,15 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--duration", default="8s")
     ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--pin", action="store_true",
+                    help="proxies on CPU 0, upstream and wrk on the other CPUs")
     ap.add_argument("binaries", nargs="+")
     a = ap.parse_args()
+    proxy_cpus = load_cpus = None
+    if a.pin:
+        if os.cpu_count() < 2 or shutil.which("taskset") is None:
+            sys.exit("ab: --pin needs 2 CPUs and taskset (util-linux)")
+        proxy_cpus, load_cpus = "0", "1-%d" % (os.cpu_count() - 1)
     for tool in (NGINX, "wrk", "pgrep"):
         if shutil.which(tool) is None:
             sys.exit("ab: %s not found (scripts/install-deps.sh bench)" % tool)
@@ -100,13 +113,13 @@ def main():
         procs.append(nginx(tmp, "upstream", UPSTREAM_PORT,
                            'keepalive_requests 100000; server { listen 127.0.0.1:PORT reuseport '
                            'backlog=16384; location / { default_type text/plain; return 200 "%s"; '
-                           '} }' % BODY))
+                           '} }' % BODY, load_cpus))
         procs.append(nginx(tmp, "nginx", NGINX_PORT,
                            'keepalive_requests 10000; upstream backend { server 127.0.0.1:%d; '
                            'keepalive 512; keepalive_requests 10000; keepalive_timeout 60s; } '
                            'server { listen 127.0.0.1:PORT reuseport backlog=16384; location / { '
                            'proxy_pass http://backend; proxy_http_version 1.1; '
-                           'proxy_set_header Connection ""; } }' % UPSTREAM_PORT))
+                           'proxy_set_header Connection ""; } }' % UPSTREAM_PORT, proxy_cpus))
         with open(os.path.join(tmp, "kong.yml"), "w") as f:
             f.write('_format_version: "3.0"\nservices:\n- name: bench\n  url: http://127.0.0.1:%d\n'
                     '  routes:\n  - paths: ["/"]\n' % UPSTREAM_PORT)
@@ -123,7 +136,8 @@ def main():
                         "proxy_listen = 127.0.0.1:%d reuseport backlog=16384\n"
                         "admin_listen = off\nstatus_listen = off\nproxy_access_log = off\n"
                         "log_level = error\n" % (tmp, port))
-            p = subprocess.Popen([binary, "start", "-c", d + ".conf", "-p", d], env=env)
+            p = subprocess.Popen(pinned(proxy_cpus, [binary, "start", "-c", d + ".conf", "-p", d]),
+                                 env=env)
             procs.append(p)
             targets.append(("B%d" % i, port, p.pid, worker_tid(p.pid)))
         print("B<n> = the n-th binary: " + ", ".join(
@@ -137,8 +151,9 @@ def main():
                 before, up_before, idle_before = (sched(pid, tid),
                                                   sched(upstream_worker, upstream_worker),
                                                   idle_ticks())
-                w = subprocess.Popen(["wrk", "--latency", "-t1", "-c%d" % a.connections,
-                                      "-d" + a.duration, url % port],
+                w = subprocess.Popen(pinned(load_cpus, ["wrk", "--latency", "-t1",
+                                                        "-c%d" % a.connections, "-d" + a.duration,
+                                                        url % port]),
                                      stdout=subprocess.PIPE, text=True)
                 out = w.stdout.read()
                 _, status, usage = os.wait4(w.pid, 0)
