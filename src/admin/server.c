@@ -27,13 +27,17 @@
 #define ADMIN_MAX_BODY (10 * 1024 * 1024)
 #define ADMIN_MAX_HEAD (64 * 1024)
 #define ADMIN_MAX_LISTENERS SL_CONF_MAX_LISTEN
-#define ADMIN_IDLE_TIMEOUT 60.0
+/* Open Admin connections beyond this are closed at accept (an operator interface needs few; the
+ * bound keeps a flood of idle connections from exhausting descriptors and memory). */
+#define ADMIN_MAX_CONNS 1024
 #define ADMIN_MAX_IN (ADMIN_MAX_BODY + ADMIN_MAX_HEAD + 65536)
 
 struct admin_conn {
     int fd;
     ev_io rio, wio;
-    ev_timer timer; /* the TLS handshake deadline, then the idle timeout */
+    ev_timer timer;         /* the deadline of the current state (conn_arm_timer) */
+    ev_tstamp head_started; /* when the pending request head began; 0 when none is pending */
+    bool served;            /* a response was queued (keepalive_timeout = 0 closes after it) */
     struct sl_buf in, out;
     bool close_after;
     struct sl_tls_conn tls;      /* tls.ssl == NULL on a plain connection */
@@ -53,6 +57,7 @@ static struct {
     struct admin_listener listeners[ADMIN_MAX_LISTENERS];
     size_t n;
     struct admin_conn *conns;
+    size_t nconns;
     SSL_CTX *tls_ctx; /* the `ssl` listeners' context; NULL when there are none */
 } admin;
 
@@ -79,6 +84,7 @@ conn_close(struct ev_loop *loop, struct admin_conn *c)
     if (c->next) {
         c->next->prev = c->prev;
     }
+    admin.nconns--;
     free(c);
 }
 
@@ -358,6 +364,58 @@ watch(struct ev_loop *loop, ev_io *io, bool on)
     }
 }
 
+static double
+seconds(int ms)
+{
+    return ms > 0 ? ms / 1000.0 : 0;
+}
+
+/* Arms the connection's one timer for its state, with the proxy's timeouts (nginx semantics):
+ * - a request head being received: client_header_timeout from its first byte (for the first
+ *   request of a connection, from the accept or the end of the TLS handshake), a deadline that
+ *   progress does not push back (a client trickling bytes cannot hold the connection);
+ * - a request body being received: client_body_timeout between two reads;
+ * - a response being sent: send_timeout between two writes;
+ * - idle between requests: keepalive_timeout.
+ * A zero timeout leaves that state unbounded, as the proxy does. */
+static void
+conn_arm_timer(struct ev_loop *loop, struct admin_conn *c, bool out_pending)
+{
+    const struct sl_conf *conf = admin.conf;
+    double t;
+    size_t pending = sl_buf_pending(&c->in);
+    bool awaiting_first = pending == 0 && !out_pending && !c->served;
+    if (awaiting_first ||
+        (pending > 0 && memmem(sl_buf_head(&c->in), pending, "\r\n\r\n", 4) == NULL)) {
+        /* A new connection waits for its first request under client_header_timeout too. */
+        if (c->head_started == 0) {
+            c->head_started = ev_now(loop);
+        }
+        t = seconds(conf->client_header_timeout_ms);
+        if (t > 0) {
+            t = c->head_started + t - ev_now(loop);
+            if (t < 0.001) {
+                t = 0.001;
+            }
+        }
+    } else if (pending > 0) {
+        c->head_started = 0;
+        t = seconds(conf->client_body_timeout_ms);
+    } else if (out_pending) {
+        c->head_started = 0;
+        t = seconds(conf->send_timeout_ms);
+    } else {
+        c->head_started = 0;
+        t = seconds(conf->keepalive_timeout_ms);
+    }
+    c->timer.repeat = t;
+    if (t > 0) {
+        ev_timer_again(loop, &c->timer);
+    } else {
+        ev_timer_stop(loop, &c->timer);
+    }
+}
+
 static void
 conn_flush_and_arm(struct ev_loop *loop, struct admin_conn *c, bool closing, bool read_more)
 {
@@ -388,7 +446,12 @@ conn_flush_and_arm(struct ev_loop *loop, struct admin_conn *c, bool closing, boo
     if (read_more && !closing && c->tls.ssl != NULL && sl_tls_pending(&c->tls)) {
         ev_feed_event(loop, &c->rio, EV_READ);
     }
-    ev_timer_again(loop, &c->timer);
+    if (!closing && !out && sl_buf_pending(&c->in) == 0 && c->served &&
+        admin.conf->keepalive_timeout_ms <= 0) {
+        conn_close(loop, c); /* keepalive_timeout = 0: no keep-alive (nginx) */
+        return;
+    }
+    conn_arm_timer(loop, c, out);
 }
 
 /* Advances the TLS handshake. True once it is complete; false while it waits (watchers armed for
@@ -421,7 +484,7 @@ conn_handshake(struct ev_loop *loop, struct admin_conn *c)
     }
     c->read_want = SL_TLS_WANT_READ;
     c->write_want = SL_TLS_WANT_WRITE;
-    c->timer.repeat = ADMIN_IDLE_TIMEOUT;
+    c->head_started = ev_now(loop); /* nginx starts the request wait afresh after the handshake */
     return true;
 }
 
@@ -456,6 +519,8 @@ on_conn_io(struct ev_loop *loop, ev_io *io, int revents)
                 break;
             }
             sl_buf_consume(&c->in, (size_t)used);
+            c->served = true;
+            c->head_started = 0; /* the next head's deadline starts with its own bytes */
         }
     }
     conn_flush_and_arm(loop, c, closing, read_more);
@@ -476,12 +541,21 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
         if (fd < 0) {
             return;
         }
+        if (admin.nconns >= ADMIN_MAX_CONNS) {
+            sl_log(SL_LOG_WARN, "admin: %d connections are open, closing a new one",
+                   ADMIN_MAX_CONNS);
+            close(fd);
+            continue;
+        }
         struct admin_conn *c = calloc(1, sizeof(*c));
         if (c == NULL) {
             close(fd);
             return;
         }
-        double timeout = ADMIN_IDLE_TIMEOUT;
+        /* Plain: the first request head's deadline starts now (client_header_timeout), as if its
+         * first byte had come with the connection. */
+        double timeout = seconds(admin.conf->client_header_timeout_ms);
+        c->head_started = ev_now(loop);
         if (l->ssl) {
             char why[256];
             if (sl_tls_conn_init(&c->tls, admin.tls_ctx, fd, why, sizeof(why)) < 0) {
@@ -511,8 +585,11 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
             admin.conns->prev = c;
         }
         admin.conns = c;
+        admin.nconns++;
         ev_io_start(loop, &c->rio);
-        ev_timer_again(loop, &c->timer);
+        if (timeout > 0) {
+            ev_timer_again(loop, &c->timer);
+        }
     }
 }
 

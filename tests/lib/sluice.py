@@ -211,7 +211,9 @@ class Sluice:
             if not self.daemon and self._exited.is_set():
                 raise SluiceError("sluice exited with %s before listening\n%s"
                                   % (self._rc, self.logs()))
-            if port_open(self.port):
+            # with admin_listen = "auto" the Admin listener must be up too (it opens after the
+            # proxy's, so a test that goes straight to it could otherwise be refused)
+            if port_open(self.port) and (self.admin_port is None or port_open(self.admin_port)):
                 if self.daemon:
                     self._pid = self._read_pidfile(deadline)
                 return self

@@ -1,0 +1,163 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The Admin API server bounds every connection state with the proxy's timeouts, with nginx's
+semantics (docs/admin-api.md, "Connections"):
+- a request head must arrive within client_header_timeout of its first byte, however slowly the
+  bytes trickle in (slowloris); a new connection waits for its first request that long too;
+- a request body may pause at most client_body_timeout between two reads;
+- an idle keep-alive connection is closed after keepalive_timeout; 0 disables keep-alive;
+- at most 1024 Admin connections are open at once; more are closed at accept."""
+
+import resource
+import socket
+import time
+
+import pytest
+
+from lib.sluice import kong
+
+T = 10
+
+
+@pytest.fixture
+def admin(sluice_factory):
+    """admin(**conf) -> a started Sluice with a plain Admin listener (stopped after the test)."""
+    def make(**conf):
+        c = {"admin_listen": "auto"}
+        c.update(conf)
+        return sluice_factory(kong(), conf=c)
+    return make
+
+
+def closed_after(sock, limit):
+    """Seconds until the peer closes <sock> (EOF or reset), reading and dropping whatever comes;
+    fails if it is still open after <limit> seconds."""
+    t0 = time.monotonic()
+    sock.settimeout(0.2)
+    while time.monotonic() - t0 < limit:
+        try:
+            data = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            return time.monotonic() - t0
+        if not data:
+            return time.monotonic() - t0
+    pytest.fail("the connection is still open after %.1f s" % limit)
+
+
+def read_response(sock):
+    sock.settimeout(T)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, "closed before a response"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            length = int(v)
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head.split(b"\r\n")[0]
+
+
+def test_trickled_head_is_cut_at_client_header_timeout(admin):
+    s = admin(client_header_timeout="2s", keepalive_timeout="30s")
+    with socket.create_connection(("127.0.0.1", s.admin_port), timeout=T) as c:
+        c.sendall(b"GET /status HTTP/1.1\r\n")
+        t0 = time.monotonic()
+        closed = None
+        # one header byte every 0.4 s: each byte is progress, the deadline must hold regardless
+        for i in range(25):
+            try:
+                c.sendall(b"X-a: b\r\n"[i % 8:i % 8 + 1])
+            except (BrokenPipeError, ConnectionResetError):
+                closed = time.monotonic() - t0
+                break
+            c.settimeout(0.4)
+            try:
+                got = c.recv(1024)
+            except socket.timeout:
+                continue
+            except ConnectionResetError:
+                got = b""
+            if not got or got.startswith(b"HTTP/1.1 408"):
+                closed = time.monotonic() - t0
+                break
+        assert closed is not None, "a trickled head held the connection for 10 s"
+        assert 1.5 < closed < 4.5, closed
+
+
+def test_new_connection_waits_client_header_timeout_for_its_first_request(admin):
+    s = admin(client_header_timeout="1s", keepalive_timeout="30s")
+    with socket.create_connection(("127.0.0.1", s.admin_port), timeout=T) as c:
+        took = closed_after(c, 6)
+    assert 0.7 < took < 3.5, took
+
+
+def test_idle_keepalive_uses_keepalive_timeout(admin):
+    s = admin(client_header_timeout="1s", keepalive_timeout="3s")
+    with socket.create_connection(("127.0.0.1", s.admin_port), timeout=T) as c:
+        c.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_response(c).startswith(b"HTTP/1.1 200")
+        # past client_header_timeout, within keepalive_timeout: still served
+        time.sleep(1.8)
+        c.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_response(c).startswith(b"HTTP/1.1 200")
+        took = closed_after(c, 8)
+    assert 2.5 < took < 5.5, took
+
+
+def test_keepalive_timeout_zero_closes_after_each_response(admin):
+    s = admin(keepalive_timeout="0")
+    with socket.create_connection(("127.0.0.1", s.admin_port), timeout=T) as c:
+        c.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_response(c).startswith(b"HTTP/1.1 200")
+        assert closed_after(c, 2) < 1
+
+
+def test_body_pause_is_cut_at_client_body_timeout(admin):
+    s = admin(client_header_timeout="1s", client_body_timeout="2s",
+              keepalive_timeout="30s")
+    with socket.create_connection(("127.0.0.1", s.admin_port), timeout=T) as c:
+        c.sendall(b"POST /services HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 40\r\n\r\n{\"name\":")
+        # body bytes every 0.7 s keep it alive past the header timeout...
+        for _ in range(3):
+            time.sleep(0.7)
+            c.sendall(b" ")
+        # ...then a pause longer than client_body_timeout closes it
+        took = closed_after(c, 6)
+    assert 1.5 < took < 4.5, took
+
+
+def test_connections_beyond_the_limit_are_closed_at_accept(admin):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = 1200
+    if hard != resource.RLIM_INFINITY and hard < need:
+        pytest.skip("RLIMIT_NOFILE hard limit %d < %d" % (hard, need))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, need), hard))
+    s = admin(client_header_timeout="60s")
+    conns = []
+    try:
+        for _ in range(1024):
+            conns.append(socket.create_connection(("127.0.0.1", s.admin_port), timeout=T))
+        # all 1024 are served: ask on the last one
+        conns[-1].sendall(b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_response(conns[-1]).startswith(b"HTTP/1.1 200")
+        extra = socket.create_connection(("127.0.0.1", s.admin_port), timeout=T)
+        conns.append(extra)
+        assert closed_after(extra, 5) < 4
+        assert "admin: 1024 connections are open" in s.error_log()
+        # one closes: a new connection is served again
+        conns.pop(0).close()
+        time.sleep(0.3)
+        again = socket.create_connection(("127.0.0.1", s.admin_port), timeout=T)
+        conns.append(again)
+        again.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_response(again).startswith(b"HTTP/1.1 200")
+    finally:
+        for c in conns:
+            c.close()
