@@ -58,7 +58,8 @@ static struct {
     size_t n;
     struct admin_conn *conns;
     size_t nconns;
-    SSL_CTX *tls_ctx; /* the `ssl` listeners' context; NULL when there are none */
+    ev_timer accept_backoff; /* listeners paused after accept() ran out of descriptors */
+    SSL_CTX *tls_ctx;        /* the `ssl` listeners' context; NULL when there are none */
 } admin;
 
 static void
@@ -533,12 +534,37 @@ on_conn_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 }
 
 static void
+listeners_watch(struct ev_loop *loop, bool on)
+{
+    for (size_t i = 0; i < admin.n; i++) {
+        watch(loop, &admin.listeners[i].io, on);
+    }
+}
+
+static void
+on_accept_backoff_end(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    listeners_watch(loop, true);
+}
+
+static void
 on_accept(struct ev_loop *loop, ev_io *io, int revents)
 {
     struct admin_listener *l = io->data;
     for (int i = 0; i < 16; i++) {
         int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* As the proxy's workers do: pause rather than spin on a listener that stays
+                 * readable while no descriptor is free. */
+                sl_log(SL_LOG_CRIT,
+                       "admin: accept() failed: %s (raise the open files limit, ulimit -n); "
+                       "accepting again in 500 ms",
+                       strerror(errno));
+                listeners_watch(loop, false);
+                ev_timer_set(&admin.accept_backoff, 0.5, 0);
+                ev_timer_start(loop, &admin.accept_backoff);
+            }
             return;
         }
         if (admin.nconns >= ADMIN_MAX_CONNS) {
@@ -683,6 +709,7 @@ sl_admin_start(struct ev_loop *loop, const struct sl_conf *conf, char *err, size
 {
     admin.conf = conf;
     admin.n = 0;
+    ev_init(&admin.accept_backoff, on_accept_backoff_end);
     if (sl_admin_prepare_tls(conf, err, errlen) < 0) {
         return -1;
     }
@@ -717,6 +744,7 @@ sl_admin_start(struct ev_loop *loop, const struct sl_conf *conf, char *err, size
 void
 sl_admin_stop(struct ev_loop *loop)
 {
+    ev_timer_stop(loop, &admin.accept_backoff);
     for (size_t i = 0; i < admin.n; i++) {
         ev_io_stop(loop, &admin.listeners[i].io);
         close(admin.listeners[i].fd);

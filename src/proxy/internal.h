@@ -76,6 +76,7 @@ struct sl_worker {
     struct ev_loop *loop;
     ev_async wakeup; /* set by sl_proxy_stop */
     ev_timer drain_timer;
+    ev_timer accept_backoff; /* listeners paused after accept() ran out of descriptors */
     const struct sl_proxy_settings *settings;
     struct sl_listener *listeners;
     size_t nlisteners;

@@ -72,6 +72,32 @@ sl_proxy_out_release(struct sl_worker *w, struct sl_buf *b)
     sl_buf_free(b);
 }
 
+/* How long listeners pause after accept() ran out of descriptors or memory (nginx waits 500 ms
+ * too): the pending connection keeps the listener readable, so retrying at once would spin the
+ * worker at 100% CPU and flood the error log until a descriptor frees up. */
+#define ACCEPT_BACKOFF_S 0.5
+
+static void
+listeners_watch(struct sl_worker *w, bool on)
+{
+    for (size_t i = 0; i < w->nlisteners; i++) {
+        if (on) {
+            ev_io_start(w->loop, &w->listeners[i].io);
+        } else {
+            ev_io_stop(w->loop, &w->listeners[i].io);
+        }
+    }
+}
+
+static void
+on_accept_backoff_end(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    struct sl_worker *w = t->data;
+    if (!w->draining) {
+        listeners_watch(w, true);
+    }
+}
+
 static void
 on_accept(struct ev_loop *loop, ev_io *io, int revents)
 {
@@ -82,9 +108,14 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
         socklen_t plen = sizeof(peer);
         int fd = accept4(l->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE) {
-                sl_log(SL_LOG_CRIT, "accept() failed: %s (worker_rlimit too low?)",
-                       strerror(errno));
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                sl_log(SL_LOG_CRIT,
+                       "accept() failed: %s (raise the open files limit, ulimit -n); "
+                       "accepting again in %d ms",
+                       strerror(errno), (int)(ACCEPT_BACKOFF_S * 1000));
+                listeners_watch(w, false);
+                ev_timer_set(&w->accept_backoff, ACCEPT_BACKOFF_S, 0);
+                ev_timer_start(loop, &w->accept_backoff);
             }
             return;
         }
@@ -98,6 +129,7 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 static void
 close_listeners(struct sl_worker *w)
 {
+    ev_timer_stop(w->loop, &w->accept_backoff);
     for (size_t i = 0; i < w->nlisteners; i++) {
         ev_io_stop(w->loop, &w->listeners[i].io);
         if (w->listeners[i].owned && w->listeners[i].fd >= 0) {
@@ -152,9 +184,7 @@ worker_main(void *arg)
     snprintf(name, sizeof(name), "sluice-w%d", w->id);
     pthread_setname_np(pthread_self(), name);
     w->snap = sl_snapshot_acquire();
-    for (size_t i = 0; i < w->nlisteners; i++) {
-        ev_io_start(w->loop, &w->listeners[i].io);
-    }
+    listeners_watch(w, true);
     ev_run(w->loop, 0);
 
     while (w->sessions != NULL) {
@@ -236,6 +266,8 @@ sl_proxy_start(const struct sl_proxy_settings *settings, int n, char *err, size_
             ev_io_init(&li->io, on_accept, li->fd, EV_READ);
             li->io.data = li;
         }
+        ev_init(&w->accept_backoff, on_accept_backoff_end);
+        w->accept_backoff.data = w;
         ev_async_init(&w->wakeup, on_wakeup);
         w->wakeup.data = w;
         ev_async_start(w->loop, &w->wakeup);

@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Out of file descriptors (hardening.md §15, EMFILE): when accept() fails for want of a
+descriptor, the proxy's workers and the Admin server pause their listeners for 500 ms (as nginx
+does) instead of retrying at once. The connection still waiting keeps the listener readable, so
+retrying at once spun a core at 100% and wrote the error line hundreds of thousands of times a
+second. Service resumes by itself once descriptors are free again."""
+
+import os
+import resource
+import socket
+import time
+
+from lib.sluice import kong, service
+
+T = 10
+FD_LIMIT = 64     # Sluice's RLIMIT_NOFILE in this test
+CLIENTS = 100     # more than it can hold
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_with_fd_limit(sluice_factory, doc, conf):
+    """Starts Sluice with RLIMIT_NOFILE = FD_LIMIT (inherited from this process at fork)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (FD_LIMIT, hard))
+    try:
+        return sluice_factory(doc, conf=conf)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_accept_backs_off_when_out_of_descriptors(upstream, sluice_factory):
+    s = start_with_fd_limit(sluice_factory,
+                            kong(service("echo", upstream.port, [{"paths": ["/"]}])),
+                            {"admin_listen": "auto"})
+    conns = []
+    try:
+        for _ in range(CLIENTS):  # the kernel completes them all; Sluice can accept ~50
+            conns.append(socket.create_connection(("127.0.0.1", s.port), timeout=T))
+        time.sleep(0.5)
+        assert "accept() failed: Too many open files" in s.error_log()
+        # the Admin listener meets the same shortage
+        admin = socket.create_connection(("127.0.0.1", s.admin_port), timeout=T)
+        conns.append(admin)
+        time.sleep(0.3)
+        lines_before = s.error_log().count("accept() failed")
+        cpu_before = cpu_seconds(s.pid)
+        time.sleep(2)
+        cpu_used = cpu_seconds(s.pid) - cpu_before
+        lines = s.error_log().count("accept() failed") - lines_before
+        assert cpu_used < 0.5, "%.2f s of CPU in 2 s while out of descriptors" % cpu_used
+        # one line per listener and pause: 2 s / 500 ms, for the proxy and the Admin listener
+        assert 1 <= lines <= 16, lines
+        assert "admin: accept() failed: Too many open files" in s.error_log()
+
+        # Free descriptors: the connections left in the backlog are accepted and served.
+        for c in conns[:60]:
+            c.close()
+        del conns[:60]
+        time.sleep(1.0)
+        last = conns[-2]  # the last proxy client, queued in the backlog until now
+        last.sendall(b"GET /after HTTP/1.1\r\nHost: x\r\n\r\n")
+        last.settimeout(T)
+        assert last.recv(100).startswith(b"HTTP/1.1 200"), "not served after descriptors freed"
+    finally:
+        for c in conns:
+            c.close()
