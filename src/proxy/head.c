@@ -560,7 +560,7 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
     bool keep_cl = s->out_framing == SL_OUT_LENGTH ||
                    ((s->head_request || res->status == 304) && res->status != 101);
 
-    sl_proxy_out_take(s->worker, out);
+    sl_proxy_buf_take(s->worker, out);
     struct head_writer w;
     hw_begin(&w, out, res->head_len + 512);
     HW_LIT(&w, "HTTP/1.1 ");

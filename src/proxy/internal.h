@@ -25,10 +25,12 @@
 /* Bytes of a request kept for a transparent replay on a new upstream connection. */
 #define SL_PROXY_REPLAY_MAX (64 * 1024)
 #define SL_POOL_BUCKETS 64
-/* Client output buffers kept by a worker between responses (so a keep-alive connection needs no
- * malloc/free per response and an idle one holds none): at most this many, of at most this size. */
-#define SL_OUT_SPARES 64
-#define SL_OUT_SPARE_MAX_CAP (16 * 1024)
+/* Client buffers and request arenas kept by a worker between requests, so that a keep-alive
+ * connection needs no malloc/free per request and an idle one holds none (nginx frees an idle
+ * connection's buffers too): at most this many of each, buffers of at most this size. */
+#define SL_SPARES 64
+#define SL_SPARE_BUF_MAX_CAP (16 * 1024)
+#define SL_REQUEST_ARENA_BLOCK 8192
 
 struct sl_worker;
 struct sl_session;
@@ -84,9 +86,11 @@ struct sl_worker {
     struct sl_header
         *hdr_scratch; /* parsed header views, reused by every head this worker parses */
     uint8_t *hdr_ids; /* enum sl_hn of each header in hdr_scratch (max_headers + 1 entries) */
-    struct sl_buf head_scratch;             /* upstream request heads are built here, then copied */
-    struct sl_buf out_spare[SL_OUT_SPARES]; /* empty client output buffers, reused LIFO */
-    size_t nout_spare;
+    struct sl_buf head_scratch;         /* upstream request heads are built here, then copied */
+    struct sl_buf buf_spare[SL_SPARES]; /* empty client input/output buffers, reused LIFO */
+    size_t nbuf_spare;
+    struct sl_arena *arena_spare[SL_SPARES]; /* reset request arenas, reused LIFO */
+    size_t narena_spare;
     struct sl_session *sessions; /* every open client session (for drain and stop) */
     size_t nsessions;
     struct sl_pool pool;
@@ -238,12 +242,17 @@ void sl_upconn_close(struct sl_upconn *c);
 /* Arms the connection's watchers for its owner session. */
 void sl_upconn_attach(struct sl_upconn *c, struct sl_session *s);
 
-/* Gives the empty client output buffer <b> (data == NULL) one of the worker's spare buffers, if it
- * has one; otherwise <b> allocates on its first append as usual. */
-void sl_proxy_out_take(struct sl_worker *w, struct sl_buf *b);
-/* Takes the memory of <b> when it is empty: kept as a spare when small and there is room, freed
- * otherwise. <b> is left empty without memory. */
-void sl_proxy_out_release(struct sl_worker *w, struct sl_buf *b);
+/* Gives the empty client buffer <b> (data == NULL) one of the worker's spare buffers, if it has
+ * one; otherwise <b> allocates on its first append or read as usual. */
+void sl_proxy_buf_take(struct sl_worker *w, struct sl_buf *b);
+/* Takes the memory of <b> when it is empty (nothing pending; a buffer with pending bytes is left
+ * alone): kept as a spare when small and there is room, freed otherwise. <b> is left without
+ * memory. */
+void sl_proxy_buf_release(struct sl_worker *w, struct sl_buf *b);
+/* A request arena: a spare one, else a new one (NULL when out of memory). */
+struct sl_arena *sl_proxy_arena_take(struct sl_worker *w);
+/* Returns <a> (may be NULL) after a request: reset and kept as a spare, or destroyed. */
+void sl_proxy_arena_release(struct sl_worker *w, struct sl_arena *a);
 
 /* head.c: writes the upstream request head into <out>. <ids> holds the enum sl_hn of each of
  * <req>'s headers. Returns 0 or -1 (too large / ENOMEM). */

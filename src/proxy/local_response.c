@@ -255,7 +255,7 @@ sl_local_response(struct sl_session *s, int status, const char *message, bool de
 
     /* Anything queued for the client that is not a complete earlier response is dropped. */
     s->out.off = s->out.len = 0;
-    sl_proxy_out_take(s->worker, &s->out);
+    sl_proxy_buf_take(s->worker, &s->out);
     char date[40];
     sl_http_date(date, sizeof(date));
     sl_buf_appendf(&s->out, SIZE_MAX, "HTTP/1.1 %d %s\r\nDate: %s\r\n", wire_status,

@@ -105,10 +105,11 @@ sl_session_close(struct sl_session *s)
     ev_io_stop(w->loop, &s->wio);
     sl_lazy_timer_stop(w->loop, &s->timer);
     close(s->fd);
-    sl_buf_free(&s->in);
+    s->in.off = s->in.len = 0; /* unsent or unread bytes die with the connection */
+    sl_proxy_buf_release(w, &s->in);
     s->out.off = s->out.len = 0;
-    sl_proxy_out_release(w, &s->out);
-    sl_arena_destroy(s->arena);
+    sl_proxy_buf_release(w, &s->out);
+    sl_proxy_arena_release(w, s->arena);
     sl_worker_session_closed(w, s);
     free(s);
 }
@@ -126,7 +127,7 @@ static int
 begin_request(struct sl_session *s)
 {
     if (s->arena == NULL) {
-        s->arena = sl_arena_create(8192);
+        s->arena = sl_proxy_arena_take(s->worker);
         if (s->arena == NULL) {
             return -1;
         }
@@ -159,7 +160,7 @@ flush_client(struct sl_session *s)
             set_client_timer(s, s->worker->settings->send_timeout_ms);
         }
     }
-    sl_proxy_out_release(s->worker, &s->out);
+    sl_proxy_buf_release(s->worker, &s->out);
     return 0;
 }
 
@@ -924,6 +925,12 @@ finish_request(struct sl_session *s)
     } else {
         s->phase = SL_PHASE_HEAD;
         set_client_timer(s, w->settings->keepalive_timeout_ms);
+        /* Idle in keep-alive: the arena and an empty input buffer go back to the worker (a
+         * pipelined request still in the buffer keeps it), so an idle connection holds little
+         * more than its session. */
+        sl_proxy_arena_release(w, s->arena);
+        s->arena = NULL;
+        sl_proxy_buf_release(w, &s->in);
     }
 }
 
@@ -1133,6 +1140,7 @@ int
 sl_session_client_event(struct sl_session *s, int revents)
 {
     if (revents & EV_READ) {
+        sl_proxy_buf_take(s->worker, &s->in);
         ssize_t n = sl_buf_recv(&s->in, s->fd, in_cap(s));
         if (n == 0) {
             s->peer_eof = true;

@@ -51,25 +51,48 @@ sl_worker_session_closed(struct sl_worker *w, struct sl_session *s)
 }
 
 void
-sl_proxy_out_take(struct sl_worker *w, struct sl_buf *b)
+sl_proxy_buf_take(struct sl_worker *w, struct sl_buf *b)
 {
-    if (b->data == NULL && w->nout_spare > 0) {
-        *b = w->out_spare[--w->nout_spare];
+    if (b->data == NULL && w->nbuf_spare > 0) {
+        *b = w->buf_spare[--w->nbuf_spare];
     }
 }
 
 void
-sl_proxy_out_release(struct sl_worker *w, struct sl_buf *b)
+sl_proxy_buf_release(struct sl_worker *w, struct sl_buf *b)
 {
     if (b->data == NULL || b->off != b->len) {
         return;
     }
-    if (b->cap <= SL_OUT_SPARE_MAX_CAP && w->nout_spare < SL_OUT_SPARES) {
-        w->out_spare[w->nout_spare++] = (struct sl_buf){b->data, 0, 0, b->cap};
+    if (b->cap <= SL_SPARE_BUF_MAX_CAP && w->nbuf_spare < SL_SPARES) {
+        w->buf_spare[w->nbuf_spare++] = (struct sl_buf){b->data, 0, 0, b->cap};
         *b = (struct sl_buf){0};
         return;
     }
     sl_buf_free(b);
+}
+
+struct sl_arena *
+sl_proxy_arena_take(struct sl_worker *w)
+{
+    if (w->narena_spare > 0) {
+        return w->arena_spare[--w->narena_spare];
+    }
+    return sl_arena_create(SL_REQUEST_ARENA_BLOCK);
+}
+
+void
+sl_proxy_arena_release(struct sl_worker *w, struct sl_arena *a)
+{
+    if (a == NULL) {
+        return;
+    }
+    if (w->narena_spare < SL_SPARES) {
+        sl_arena_reset(a); /* keeps one block: the next request allocates nothing */
+        w->arena_spare[w->narena_spare++] = a;
+        return;
+    }
+    sl_arena_destroy(a);
 }
 
 /* How long listeners pause after accept() ran out of descriptors or memory (nginx waits 500 ms
@@ -192,8 +215,11 @@ worker_main(void *arg)
     }
     close_listeners(w);
     sl_pool_close_all(w);
-    while (w->nout_spare > 0) {
-        sl_buf_free(&w->out_spare[--w->nout_spare]);
+    while (w->narena_spare > 0) {
+        sl_arena_destroy(w->arena_spare[--w->narena_spare]);
+    }
+    while (w->nbuf_spare > 0) {
+        sl_buf_free(&w->buf_spare[--w->nbuf_spare]);
     }
     sl_snapshot_unref(w->snap);
     w->snap = NULL;

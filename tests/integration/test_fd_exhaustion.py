@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Out of file descriptors (hardening.md §15, EMFILE): when accept() fails for want of a
+"""Many connections (hardening.md §15). Out of file descriptors (EMFILE): when accept() fails for want of a
 descriptor, the proxy's workers and the Admin server pause their listeners for 500 ms (as nginx
 does) instead of retrying at once. The connection still waiting keeps the listener readable, so
 retrying at once spun a core at 100% and wrote the error line hundreds of thousands of times a
@@ -9,6 +9,8 @@ import os
 import resource
 import socket
 import time
+
+import pytest
 
 from lib.sluice import kong, service
 
@@ -66,6 +68,54 @@ def test_accept_backs_off_when_out_of_descriptors(upstream, sluice_factory):
         last.sendall(b"GET /after HTTP/1.1\r\nHost: x\r\n\r\n")
         last.settimeout(T)
         assert last.recv(100).startswith(b"HTTP/1.1 200"), "not served after descriptors freed"
+    finally:
+        for c in conns:
+            c.close()
+
+
+IDLE_CONNS = 2000
+
+
+def test_idle_keepalive_connection_holds_little_memory(upstream, sluice_factory):
+    """hardening.md §15: the memory an idle keep-alive connection keeps. After its request, a
+    connection gives its request arena and its empty input buffer back to the worker, so 2000
+    connections that each made one request (one at a time) cost about what 2000 fresh ones do
+    (about 1 KiB each: the session), not one set of buffers each (about 10 KiB before)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = IDLE_CONNS * 2 + 200  # this process's sockets and Sluice's (it inherits the limit)
+    if hard != resource.RLIM_INFINITY and hard < need:
+        pytest.skip("RLIMIT_NOFILE hard limit %d < %d" % (hard, need))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, need), hard))
+    try:
+        s = sluice_factory(kong(service("echo", upstream.port, [{"paths": ["/"]}])),
+                           conf={"proxy_access_log": "off"})
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    conns = []
+    try:
+        warm = socket.create_connection(("127.0.0.1", s.port), timeout=T)
+        conns.append(warm)
+        warm.sendall(b"GET /warm HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert warm.recv(65536).startswith(b"HTTP/1.1 200")
+        base = s.rss_kb()
+        for _ in range(IDLE_CONNS):
+            c = socket.create_connection(("127.0.0.1", s.port), timeout=T)
+            conns.append(c)
+            c.sendall(b"GET /idle HTTP/1.1\r\nHost: x\r\n\r\n")
+            got = b""
+            while b"\r\n\r\n" not in got:
+                chunk = c.recv(65536)
+                assert chunk, "closed before the response"
+                got += chunk
+            assert got.startswith(b"HTTP/1.1 200")
+        time.sleep(0.3)
+        per_conn = (s.rss_kb() - base) * 1024 / IDLE_CONNS
+        if s.sanitized():
+            pytest.skip("memory figures are not meaningful under a sanitizer build")
+        assert per_conn < 4096, "%.0f bytes of RSS per idle keep-alive connection" % per_conn
+        # and they are all still usable
+        conns[-1].sendall(b"GET /again HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert conns[-1].recv(65536).startswith(b"HTTP/1.1 200")
     finally:
         for c in conns:
             c.close()
