@@ -38,6 +38,12 @@ struct admin_conn {
     ev_timer timer;         /* the deadline of the current state (conn_arm_timer) */
     ev_tstamp head_started; /* when the pending request head began; 0 when none is pending */
     bool served;            /* a response was queued (keepalive_timeout = 0 closes after it) */
+    /* A chunked request body is decoded as it arrives, not again from its start at every read:
+     * the request's bytes stay at the head of c->in until it is complete, so chunk_off (the offset
+     * of the next undecoded byte from that head; 0 before the body) stays valid. */
+    struct sl_h1_chunked chunk_state;
+    size_t chunk_off;
+    struct sl_buf chunk_body; /* decoded so far; freed after the request */
     struct sl_buf in, out;
     bool close_after;
     struct sl_tls_conn tls;      /* tls.ssl == NULL on a plain connection */
@@ -77,6 +83,7 @@ conn_close(struct ev_loop *loop, struct admin_conn *c)
     close(c->fd);
     sl_buf_free(&c->in);
     sl_buf_free(&c->out);
+    sl_buf_free(&c->chunk_body);
     if (c->prev) {
         c->prev->next = c->next;
     } else {
@@ -179,6 +186,54 @@ header_dup(const struct sl_h1_request *req, const char *name)
     return h ? strndup(h->value.p, h->value.len) : NULL;
 }
 
+static void
+reset_chunked(struct admin_conn *c)
+{
+    c->chunk_state = (struct sl_h1_chunked){0};
+    c->chunk_off = 0;
+    sl_buf_free(&c->chunk_body);
+}
+
+/* Decodes the chunked body that follows the <head> bytes of the request at <data,avail> (the head
+ * of c->in), from where the previous call stopped. Returns 0 when the body is complete (then
+ * c->chunk_body holds it, NUL-terminated, and *consumed the request's length), 1 when more bytes
+ * are needed (the state is kept; the caller must not reset it), or -status (400, 413, 500). */
+static long
+decode_chunked_body(struct admin_conn *c, const char *data, size_t avail, size_t head,
+                    size_t *consumed)
+{
+    if (c->chunk_off == 0) {
+        c->chunk_off = head;
+    }
+    size_t off = c->chunk_off;
+    while (!c->chunk_state.done) {
+        struct sl_str piece;
+        ssize_t used = sl_h1_chunked_decode(&c->chunk_state, data + off, avail - off, &piece);
+        if (used < 0) {
+            return -400;
+        }
+        if (used == 0) {
+            c->chunk_off = off;
+            /* framing bytes beyond any body we would accept: refuse rather than buffer */
+            return avail - off > ADMIN_MAX_BODY + 65536 ? -413 : 1;
+        }
+        if (c->chunk_body.len + piece.len > ADMIN_MAX_BODY) {
+            return -413;
+        }
+        /* the last chunk yields an empty piece with a NULL pointer */
+        if (piece.len > 0 &&
+            sl_buf_append(&c->chunk_body, piece.p, piece.len, ADMIN_MAX_BODY + 1) < 0) {
+            return -500;
+        }
+        off += (size_t)used;
+    }
+    if (sl_buf_append(&c->chunk_body, "", 1, ADMIN_MAX_BODY + 1) < 0) {
+        return -500;
+    }
+    *consumed = off;
+    return 0;
+}
+
 /* Handles one complete request at the head of c->in. Returns the bytes consumed, 0 when more are
  * needed, -1 when the connection must close after the queued bytes. */
 static long
@@ -218,46 +273,21 @@ handle_one(struct admin_conn *c)
         }
         memcpy(body, data + head, body_len);
     } else if (req.body == SL_H1_BODY_CHUNKED) {
-        struct sl_h1_chunked st = {0};
-        size_t off = head;
-        body = malloc(1);
-        while (body != NULL && !st.done) {
-            struct sl_str piece;
-            ssize_t used = sl_h1_chunked_decode(&st, data + off, avail - off, &piece);
-            if (used < 0) {
-                free(body);
-                error_response(c, 400);
-                return -1;
-            }
-            if (used == 0) {
-                free(body);
-                return avail - off > ADMIN_MAX_BODY + 65536 ? (error_response(c, 413), -1) : 0;
-            }
-            if (body_len + piece.len > ADMIN_MAX_BODY) {
-                free(body);
-                error_response(c, 413);
-                return -1;
-            }
-            char *nb = realloc(body, body_len + piece.len + 1);
-            if (nb == NULL) {
-                free(body);
-                body = NULL;
-                break;
-            }
-            body = nb;
-            if (piece.len > 0) { /* the last chunk yields an empty piece with a NULL pointer */
-                memcpy(body + body_len, piece.p, piece.len);
-            }
-            body_len += piece.len;
-            off += (size_t)used;
-        }
-        if (body == NULL) {
-            error_response(c, 500);
+        long status = decode_chunked_body(c, data, avail, head, &consumed);
+        if (status < 0) {
+            reset_chunked(c);
+            error_response(c, (int)-status);
             return -1;
         }
-        consumed = off;
+        if (status > 0) {
+            return 0; /* more bytes needed; the decoding state is kept */
+        }
+        body = c->chunk_body.data; /* NUL-terminated by decode_chunked_body */
+        body_len = c->chunk_body.len - 1;
+        c->chunk_body = (struct sl_buf){0}; /* ownership moves to this function (freed below) */
+        reset_chunked(c);
     }
-    if (body != NULL) {
+    if (body != NULL && req.body == SL_H1_BODY_LENGTH) {
         body[body_len] = '\0';
     }
 

@@ -1,17 +1,20 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The Admin API server bounds every connection state with the proxy's timeouts, with nginx's
-semantics (docs/admin-api.md, "Connections"):
+"""Admin API connections (docs/admin-api.md, "Connections"). Every connection state is bounded by
+the proxy's timeouts, with nginx's semantics:
 - a request head must arrive within client_header_timeout of its first byte, however slowly the
   bytes trickle in (slowloris); a new connection waits for its first request that long too;
 - a request body may pause at most client_body_timeout between two reads;
 - an idle keep-alive connection is closed after keepalive_timeout; 0 disables keep-alive;
-- at most 1024 Admin connections are open at once; more are closed at accept."""
+- at most 1024 Admin connections are open at once; more are closed at accept.
+A chunked request body is decoded as it arrives, across reads."""
 
+import json
 import resource
 import socket
 import time
 
 import pytest
+import requests
 
 from lib.sluice import kong
 
@@ -161,3 +164,32 @@ def test_connections_beyond_the_limit_are_closed_at_accept(admin):
     finally:
         for c in conns:
             c.close()
+
+
+def test_chunked_body_split_across_many_reads(admin):
+    """A chunked body is decoded as it arrives (the decoder's state is kept between reads): a body
+    whose size lines, data and CRLFs are cut at every possible place across writes, with pauses so
+    each piece is a separate read, arrives whole; a bad chunk in a later read is still a 400."""
+    s = admin(database="sqlite", declarative_config=None)
+    doc = json.dumps({"name": "split-" + "x" * 40, "host": "example.com"}).encode()
+    chunks = [doc[i:i + 7] for i in range(0, len(doc), 7)]
+    framed = b"".join(b"%x\r\n" % len(p) + p + b"\r\n" for p in chunks) + b"0\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", s.admin_port), timeout=T) as c:
+        c.sendall(b"POST /services HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n")
+        for i in range(0, len(framed), 3):
+            c.sendall(framed[i:i + 3])
+            time.sleep(0.002)
+        status = read_response(c)
+        assert status.startswith(b"HTTP/1.1 201"), status
+        # the same connection goes on: a second chunked request, broken in its third chunk
+        c.sendall(b"POST /services HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n3\r\n{\"n\r\n")
+        time.sleep(0.05)
+        c.sendall(b"2\r\na\"\r\n")
+        time.sleep(0.05)
+        c.sendall(b"zz\r\n")
+        assert read_response(c).startswith(b"HTTP/1.1 400")
+    r = requests.get("http://127.0.0.1:%d/services/split-%s" % (s.admin_port, "x" * 40),
+                     timeout=T)
+    assert r.status_code == 200 and r.json()["host"] == "example.com"
