@@ -50,6 +50,7 @@ struct sl_upconn {
     bool connected;
     bool eof;                    /* the upstream closed its side */
     bool reused;                 /* taken from the pool */
+    bool wrote;                  /* a byte of the current request reached the socket */
     unsigned requests;           /* requests carried so far */
     struct sl_session *owner;    /* NULL while idle in the pool */
     struct sl_upconn *pool_next; /* bucket chain while idle */

@@ -179,6 +179,7 @@ flush_upstream(struct sl_upconn *c)
             break;
         }
         c->sent += (size_t)n;
+        c->wrote = true;
     }
     /* Sent bytes leave the buffer at once (unless kept for a replay), also after a partial send:
      * the request-body pump appends while fewer than a high-water's worth are *unsent*, so sent
@@ -693,8 +694,12 @@ upstream_failed(struct sl_session *s, enum upstream_failure why)
         return CLOSED;
     }
     bool retry = false;
-    bool stale_pooled =
-        c != NULL && c->reused && why == UP_IO_ERROR && nothing_received && !s->pool_retry_used;
+    /* The stale keep-alive race (the upstream closed a pooled connection as it was reused): retried
+     * once, transparently, when the method is idempotent or no byte reached the socket. A request
+     * that was written may have been acted on, so a POST is not sent twice (nginx
+     * proxy_next_upstream without non_idempotent; hardening.md §12). */
+    bool stale_pooled = c != NULL && c->reused && why == UP_IO_ERROR && nothing_received &&
+                        !s->pool_retry_used && (s->idempotent || !c->wrote);
     if (stale_pooled && replayable) {
         s->pool_retry_used = true;
         s->tries--; /* the stale attempt does not count against service.retries */

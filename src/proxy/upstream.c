@@ -128,6 +128,7 @@ sl_pool_take(struct sl_worker *w, const struct sockaddr *addr, socklen_t len)
             pool_unlink(w, c);
             c->timer.deadline = 0;
             c->reused = true;
+            c->wrote = false; /* per request: the previous request's bytes say nothing */
             return c;
         }
     }

@@ -3,6 +3,8 @@
 _idle_timeout), safe reuse when the upstream closes, listeners and workers, client body limits."""
 
 import json
+import socket
+import struct
 import threading
 import time
 
@@ -182,3 +184,83 @@ def test_sluice_survives_upstream_going_away(upstream_factory, sluice_factory):
     r = requests.get(s.url("/b"), timeout=T)
     assert r.status_code == 502
     assert s.alive() and port_open(s.port)
+
+
+class ResetOnReuse:
+    """A raw upstream: on each connection it answers the first request (keep-alive); a second
+    request on the same connection is read whole and answered with a reset (SO_LINGER 0), as when
+    the upstream closes an idle keep-alive connection just as the proxy reuses it. Records the
+    request lines it received, in order."""
+
+    def __init__(self):
+        self.seen = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _read_request(self, c, buf):
+        while b"\r\n\r\n" not in buf:
+            chunk = c.recv(65536)
+            if not chunk:
+                return None, b""
+            buf += chunk
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            k, _, v = line.partition(b":")
+            if k.strip().lower() == b"content-length":
+                length = int(v)
+        while len(rest) < length:
+            rest += c.recv(65536)
+        self.seen.append(head.split(b"\r\n")[0].decode())
+        return head, rest[length:]
+
+    def _serve(self, c):
+        c.settimeout(T)
+        try:
+            head, rest = self._read_request(c, b"")
+            if head is None:
+                return
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nfirst")
+            head, _ = self._read_request(c, rest)
+            if head is not None:
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def close(self):
+        self.sock.close()
+
+
+def test_stale_pooled_connection_retried_only_when_safe(sluice_factory):
+    """hardening.md §12, the keep-alive reuse race: a GET that meets a pooled connection reset
+    after the request was written is retried once on a new connection (even with retries = 0); a
+    POST is not, since the upstream may have acted on it: 502, and the upstream saw it once."""
+    up = ResetOnReuse()
+    try:
+        s = sluice_factory(_doc(up, retries=0))
+        assert requests.get(s.url("/warm"), timeout=T).text == "first"
+        r = requests.get(s.url("/get-again"), timeout=T)
+        assert r.status_code == 200 and r.text == "first", (r.status_code, r.text[:200])
+        assert up.seen == ["GET /warm HTTP/1.1", "GET /get-again HTTP/1.1",
+                           "GET /get-again HTTP/1.1"], up.seen
+
+        # the pooled connection is now the retry's, which served one request: the POST reuses it
+        r = requests.post(s.url("/post"), data=b"pay once", timeout=T)
+        assert r.status_code == 502, (r.status_code, r.text[:200])
+        assert up.seen.count("POST /post HTTP/1.1") == 1, up.seen
+    finally:
+        up.close()
