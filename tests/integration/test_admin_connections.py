@@ -16,9 +16,11 @@ import time
 import pytest
 import requests
 
+from lib.rawhttp import RawConn
 from lib.sluice import kong
 
 T = 10
+STATUS = b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n"
 
 
 @pytest.fixture
@@ -46,24 +48,6 @@ def closed_after(sock, limit):
         if not data:
             return time.monotonic() - t0
     pytest.fail("the connection is still open after %.1f s" % limit)
-
-
-def read_response(sock):
-    sock.settimeout(T)
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        assert chunk, "closed before a response"
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        k, _, v = line.partition(b":")
-        if k.strip().lower() == b"content-length":
-            length = int(v)
-    while len(body) < length:
-        body += sock.recv(65536)
-    return head.split(b"\r\n")[0]
 
 
 def test_trickled_head_is_cut_at_client_header_timeout(admin):
@@ -102,23 +86,23 @@ def test_new_connection_waits_client_header_timeout_for_its_first_request(admin)
 
 def test_idle_keepalive_uses_keepalive_timeout(admin):
     s = admin(client_header_timeout="1s", keepalive_timeout="3s")
-    with socket.create_connection(("127.0.0.1", s.admin_port), timeout=T) as c:
-        c.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert read_response(c).startswith(b"HTTP/1.1 200")
+    with RawConn("127.0.0.1", s.admin_port, timeout=T) as c:
+        c.send(STATUS)
+        assert c.read_response().status == 200
         # past client_header_timeout, within keepalive_timeout: still served
         time.sleep(1.8)
-        c.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert read_response(c).startswith(b"HTTP/1.1 200")
-        took = closed_after(c, 8)
+        c.send(STATUS)
+        assert c.read_response().status == 200
+        took = closed_after(c.sock, 8)
     assert 2.5 < took < 5.5, took
 
 
 def test_keepalive_timeout_zero_closes_after_each_response(admin):
     s = admin(keepalive_timeout="0")
-    with socket.create_connection(("127.0.0.1", s.admin_port), timeout=T) as c:
-        c.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert read_response(c).startswith(b"HTTP/1.1 200")
-        assert closed_after(c, 2) < 1
+    with RawConn("127.0.0.1", s.admin_port, timeout=T) as c:
+        c.send(STATUS)
+        assert c.read_response().status == 200
+        assert closed_after(c.sock, 2) < 1
 
 
 def test_body_pause_is_cut_at_client_body_timeout(admin):
@@ -146,21 +130,21 @@ def test_connections_beyond_the_limit_are_closed_at_accept(admin):
     conns = []
     try:
         for _ in range(1024):
-            conns.append(socket.create_connection(("127.0.0.1", s.admin_port), timeout=T))
+            conns.append(RawConn("127.0.0.1", s.admin_port, timeout=T))
         # all 1024 are served: ask on the last one
-        conns[-1].sendall(b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert read_response(conns[-1]).startswith(b"HTTP/1.1 200")
-        extra = socket.create_connection(("127.0.0.1", s.admin_port), timeout=T)
+        conns[-1].send(STATUS)
+        assert conns[-1].read_response().status == 200
+        extra = RawConn("127.0.0.1", s.admin_port, timeout=T)
         conns.append(extra)
-        assert closed_after(extra, 5) < 4
+        assert closed_after(extra.sock, 5) < 4
         assert "admin: 1024 connections are open" in s.error_log()
         # one closes: a new connection is served again
         conns.pop(0).close()
         time.sleep(0.3)
-        again = socket.create_connection(("127.0.0.1", s.admin_port), timeout=T)
+        again = RawConn("127.0.0.1", s.admin_port, timeout=T)
         conns.append(again)
-        again.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert read_response(again).startswith(b"HTTP/1.1 200")
+        again.send(STATUS)
+        assert again.read_response().status == 200
     finally:
         for c in conns:
             c.close()
@@ -174,22 +158,22 @@ def test_chunked_body_split_across_many_reads(admin):
     doc = json.dumps({"name": "split-" + "x" * 40, "host": "example.com"}).encode()
     chunks = [doc[i:i + 7] for i in range(0, len(doc), 7)]
     framed = b"".join(b"%x\r\n" % len(p) + p + b"\r\n" for p in chunks) + b"0\r\n\r\n"
-    with socket.create_connection(("127.0.0.1", s.admin_port), timeout=T) as c:
-        c.sendall(b"POST /services HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                  b"Transfer-Encoding: chunked\r\n\r\n")
+    with RawConn("127.0.0.1", s.admin_port, timeout=T) as c:
+        c.send(b"POST /services HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Transfer-Encoding: chunked\r\n\r\n")
         for i in range(0, len(framed), 3):
-            c.sendall(framed[i:i + 3])
+            c.send(framed[i:i + 3])
             time.sleep(0.002)
-        status = read_response(c)
-        assert status.startswith(b"HTTP/1.1 201"), status
+        r = c.read_response()
+        assert r.status == 201, (r.status, r.body[:200])
         # the same connection goes on: a second chunked request, broken in its third chunk
-        c.sendall(b"POST /services HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                  b"Transfer-Encoding: chunked\r\n\r\n3\r\n{\"n\r\n")
+        c.send(b"POST /services HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Transfer-Encoding: chunked\r\n\r\n3\r\n{\"n\r\n")
         time.sleep(0.05)
-        c.sendall(b"2\r\na\"\r\n")
+        c.send(b"2\r\na\"\r\n")
         time.sleep(0.05)
-        c.sendall(b"zz\r\n")
-        assert read_response(c).startswith(b"HTTP/1.1 400")
+        c.send(b"zz\r\n")
+        assert c.read_response().status == 400
     r = requests.get("http://127.0.0.1:%d/services/split-%s" % (s.admin_port, "x" * 40),
                      timeout=T)
     assert r.status_code == 200 and r.json()["host"] == "example.com"
