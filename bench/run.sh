@@ -564,6 +564,21 @@ for scen in $SCENARIOS; do
         pr=$(ratio "$msp" "$mnp")
         echo "sluice/nginx rps: $rr  (target >= 1: $(verdict "$rr" ge))"
         echo "sluice/nginx p99: $pr  (target <= 1, lower is better: $(verdict "$pr" le))"
+        # Paired view: each Sluice round against the nginx round just before it, which ran in
+        # nearly the same state of the machine (bench/README.md: the VM changes state within a run).
+        pair_rr=() pair_pr=() won_r=0 won_p=0 paired=0
+        for ((r = 1; r <= ROUNDS; r++)); do
+            a=$(ratio "${RPS[$scen:sluice:$r]:--}" "${RPS[$scen:nginx:$r]}")
+            b=$(ratio "${P99[$scen:sluice:$r]:--}" "${P99[$scen:nginx:$r]}")
+            [ "$a" = - ] || [ "$b" = - ] && continue
+            paired=$((paired + 1))
+            pair_rr+=("$a")
+            pair_pr+=("$b")
+            awk -v v="$a" 'BEGIN { exit !(v >= 1) }' && won_r=$((won_r + 1))
+            awk -v v="$b" 'BEGIN { exit !(v <= 1) }' && won_p=$((won_p + 1))
+        done
+        echo "paired rounds: median ratio rps $(median %.3f "${pair_rr[@]}"), p99 $(median %.3f "${pair_pr[@]}");" \
+            "Sluice rps >= nginx in $won_r of $paired rounds, p99 <= nginx in $won_p of $paired"
     elif [ "$NGINX_ONLY" = 1 ]; then
         echo "(--nginx-only: no Sluice figures, no ratios)"
     else
