@@ -4,8 +4,10 @@ starts `sluice start -c <conf> -p <prefix>` on a free 127.0.0.1 port, waits unti
 gives access to its logs, pid and signals. Also runs one-shot CLI verbs (`cli()`).
 """
 
+import contextlib
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -46,6 +48,21 @@ def cli(*args, env=None, timeout=20, cwd=None):
         e.update(env)
     return subprocess.run([sluice_bin()] + [str(a) for a in args], capture_output=True, text=True,
                           timeout=timeout, env=e, cwd=cwd)
+
+
+@contextlib.contextmanager
+def open_files(n):
+    """Raises this process's soft RLIMIT_NOFILE to at least n for the block (a test that opens many
+    sockets itself), restoring it after. Skips the test when the hard limit is below n."""
+    import pytest
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < n:
+        pytest.skip("RLIMIT_NOFILE hard limit %d < %d" % (hard, n))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, n), hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 def _pid_alive(pid):
@@ -334,6 +351,15 @@ class Sluice:
         except OSError:
             return False
         return any(lib in maps for lib in ("libasan", "libtsan", "libubsan", "libhwasan"))
+
+    def set_open_files(self, n):
+        """Sets the running process's soft RLIMIT_NOFILE to n (prlimit; may lower it). Skips the
+        test when n is above the hard limit."""
+        import pytest
+        _, hard = resource.prlimit(self.pid, resource.RLIMIT_NOFILE)
+        if hard != resource.RLIM_INFINITY and hard < n:
+            pytest.skip("RLIMIT_NOFILE hard limit %d < %d" % (hard, n))
+        resource.prlimit(self.pid, resource.RLIMIT_NOFILE, (n, hard))
 
     def rss_kb(self):
         """VmRSS of the process in KiB (from /proc)."""
