@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Snapshot compilation and publication (snapshot.h). Publication takes a mutex only on the swap and
  * when a worker picks up a new generation; the request path compares one atomic counter. */
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -17,8 +18,102 @@ static struct sl_snapshot *current;
 static atomic_uint_fast64_t current_generation;
 static uint64_t next_generation = 1;
 
+/* The addresses of one host name, looked up once per build however many services name it. Ports
+ * are 0: each service sets its own. */
+struct resolved_host {
+    char *host;
+    struct sockaddr_in6 addrs[SL_SNAPSHOT_MAX_ADDRS]; /* large enough for AF_INET and AF_INET6 */
+    socklen_t addrlens[SL_SNAPSHOT_MAX_ADDRS];
+    size_t naddrs;
+    int gai_error; /* 0, or getaddrinfo's error */
+};
+
+/* Open-addressing table of the build's host names (heap; freed when the build ends). */
+struct host_table {
+    struct resolved_host **slots;
+    size_t mask;
+};
+
+static uint64_t
+host_hash(const char *h)
+{
+    uint64_t x = 1469598103934665603ULL; /* FNV-1a */
+    for (; *h; h++) {
+        x = (x ^ (unsigned char)*h) * 1099511628211ULL;
+    }
+    return x;
+}
+
 static void
-resolve_target(struct sl_service_target *t, const struct sl_service *svc)
+resolve_into(struct resolved_host *r, const char *host)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    r->gai_error = getaddrinfo(host, NULL, &hints, &res);
+    if (r->gai_error != 0) {
+        return;
+    }
+    for (struct addrinfo *ai = res; ai && r->naddrs < SL_SNAPSHOT_MAX_ADDRS; ai = ai->ai_next) {
+        if (ai->ai_addrlen > sizeof(r->addrs[0])) {
+            continue;
+        }
+        memcpy(&r->addrs[r->naddrs], ai->ai_addr, ai->ai_addrlen);
+        r->addrlens[r->naddrs] = ai->ai_addrlen;
+        r->naddrs++;
+    }
+    freeaddrinfo(res);
+}
+
+/* The addresses of <host>: an IP literal is converted in place (<scratch>); a name is looked up
+ * with the system resolver once per build and kept in <t>. NULL when out of memory. */
+static const struct resolved_host *
+resolve_host(struct host_table *t, const char *host, struct resolved_host *scratch)
+{
+    memset(scratch, 0, sizeof(*scratch));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&scratch->addrs[0];
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        scratch->addrlens[0] = sizeof(*v4);
+        scratch->naddrs = 1;
+        return scratch;
+    }
+    if (inet_pton(AF_INET6, host, &scratch->addrs[0].sin6_addr) == 1) {
+        scratch->addrs[0].sin6_family = AF_INET6;
+        scratch->addrlens[0] = sizeof(scratch->addrs[0]);
+        scratch->naddrs = 1;
+        return scratch;
+    }
+    size_t i = (size_t)host_hash(host) & t->mask;
+    while (t->slots[i] != NULL) {
+        if (strcmp(t->slots[i]->host, host) == 0) {
+            return t->slots[i];
+        }
+        i = (i + 1) & t->mask;
+    }
+    struct resolved_host *r = calloc(1, sizeof(*r));
+    if (r == NULL || (r->host = strdup(host)) == NULL) {
+        free(r);
+        return NULL;
+    }
+    resolve_into(r, host);
+    t->slots[i] = r;
+    return r;
+}
+
+static void
+host_table_free(struct host_table *t)
+{
+    for (size_t i = 0; t->slots != NULL && i <= t->mask; i++) {
+        if (t->slots[i] != NULL) {
+            free(t->slots[i]->host);
+            free(t->slots[i]);
+        }
+    }
+    free(t->slots);
+}
+
+static void
+resolve_target(struct sl_service_target *t, const struct sl_service *svc, struct host_table *hosts)
 {
     t->service = svc;
     t->naddrs = 0;
@@ -33,22 +128,26 @@ resolve_target(struct sl_service_target *t, const struct sl_service *svc)
                  (unsigned)svc->port);
     }
 
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-    struct addrinfo *res = NULL;
-    char port[8];
-    snprintf(port, sizeof(port), "%u", (unsigned)svc->port);
-    int rc = getaddrinfo(svc->host, port, &hints, &res);
-    if (rc != 0) {
+    struct resolved_host scratch;
+    const struct resolved_host *r = resolve_host(hosts, svc->host, &scratch);
+    if (r == NULL || r->gai_error != 0) {
         sl_log(SL_LOG_ERR, "service %s: name resolution of '%s' failed: %s",
-               svc->name ? svc->name : svc->id, svc->host, gai_strerror(rc));
+               svc->name ? svc->name : svc->id, svc->host,
+               r == NULL ? "out of memory" : gai_strerror(r->gai_error));
         return;
     }
-    for (struct addrinfo *ai = res; ai && t->naddrs < SL_SNAPSHOT_MAX_ADDRS; ai = ai->ai_next) {
-        memcpy(&t->addrs[t->naddrs], ai->ai_addr, ai->ai_addrlen);
-        t->addrlens[t->naddrs] = ai->ai_addrlen;
-        t->naddrs++;
+    uint16_t port = htons(svc->port);
+    for (size_t i = 0; i < r->naddrs; i++) {
+        memset(&t->addrs[i], 0, sizeof(t->addrs[i]));
+        memcpy(&t->addrs[i], &r->addrs[i], r->addrlens[i]);
+        t->addrlens[i] = r->addrlens[i];
+        if (t->addrs[i].ss_family == AF_INET6) {
+            ((struct sockaddr_in6 *)&t->addrs[i])->sin6_port = port;
+        } else {
+            ((struct sockaddr_in *)&t->addrs[i])->sin_port = port;
+        }
     }
-    freeaddrinfo(res);
+    t->naddrs = r->naddrs;
 }
 
 struct sl_snapshot *
@@ -76,14 +175,29 @@ sl_snapshot_build(struct sl_config *config, char *err, size_t errlen)
         sl_config_free(config);
         return NULL;
     }
+    /* Each distinct host is resolved once per build: many services usually share a few hosts,
+     * and every lookup blocks this (the control) thread. */
+    struct host_table hosts = {0};
+    size_t nslots = 16;
+    while (nslots < 2 * config->nservices) {
+        nslots *= 2;
+    }
+    hosts.slots = calloc(nslots, sizeof(*hosts.slots));
+    hosts.mask = nslots - 1;
+    if (hosts.slots == NULL) {
+        snprintf(err, errlen, "out of memory");
+        sl_config_free(config);
+        return NULL;
+    }
     for (size_t i = 0; i < config->nservices; i++) {
         config->services[i]->index = i;
         if (config->services[i]->enabled) {
-            resolve_target(&targets[i], config->services[i]);
+            resolve_target(&targets[i], config->services[i], &hosts);
         } else {
             targets[i].service = config->services[i];
         }
     }
+    host_table_free(&hosts);
     snap->config = config;
     snap->targets = targets;
     atomic_init(&snap->refs, 1);

@@ -397,3 +397,21 @@ def test_persistent_conn_mixed_routes(env):
                 assert r.status == 404
             else:
                 assert r.status == 200 and json.loads(r.body)["path"] == want
+
+
+def test_services_sharing_a_host_name_keep_their_ports(upstream_factory, sluice_factory):
+    """A host name is resolved once per configuration build however many services name it
+    (src/config/snapshot.c); each service still goes to its own port."""
+    a, b = upstream_factory(), upstream_factory()
+    doc = {"_format_version": "3.0", "services": [
+        {"name": "a", "url": "http://localhost:%d" % a.port, "routes": [{"paths": ["/a"]}]},
+        {"name": "b", "url": "http://localhost:%d" % b.port, "routes": [{"paths": ["/b"]}]},
+        {"name": "c", "url": "http://127.0.0.1:%d/c-base" % b.port,
+         "routes": [{"paths": ["/c"]}]},
+    ]}
+    s = sluice_factory(doc)
+    for path, up in (("/a", a), ("/b", b), ("/a", a), ("/c", b)):
+        before = len(up.requests)
+        r = requests.get(s.url(path), timeout=T)
+        assert r.status_code == 200, (path, r.status_code, r.text[:200])
+        assert len(up.requests) == before + 1, path
