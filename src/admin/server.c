@@ -38,6 +38,7 @@ struct admin_conn {
     ev_timer timer;         /* the deadline of the current state (conn_arm_timer) */
     ev_tstamp head_started; /* when the pending request head began; 0 when none is pending */
     bool served;            /* a response was queued (keepalive_timeout = 0 closes after it) */
+    bool in_body;           /* the pending request's head is parsed; its body is still coming */
     /* A chunked request body is decoded as it arrives, not again from its start at every read:
      * the request's bytes stay at the head of c->in until it is complete, so chunk_off (the offset
      * of the next undecoded byte from that head; 0 before the body) stays valid. */
@@ -244,6 +245,7 @@ handle_one(struct admin_conn *c)
     struct sl_h1_limits lim = {8192, 8192, ADMIN_MAX_HEAD, 100};
     const char *data = sl_buf_head(&c->in);
     size_t avail = sl_buf_pending(&c->in);
+    c->in_body = false;
     int rc = sl_h1_parse_request(data, avail, &lim, &req, hdrs, 100);
     if (rc == 0) {
         return 0;
@@ -262,6 +264,7 @@ handle_one(struct admin_conn *c)
             return -1;
         }
         if (avail - head < req.content_length) {
+            c->in_body = true;
             return 0;
         }
         body_len = (size_t)req.content_length;
@@ -280,6 +283,7 @@ handle_one(struct admin_conn *c)
             return -1;
         }
         if (status > 0) {
+            c->in_body = true;
             return 0; /* more bytes needed; the decoding state is kept */
         }
         body = c->chunk_body.data; /* NUL-terminated by decode_chunked_body */
@@ -416,8 +420,7 @@ conn_arm_timer(struct ev_loop *loop, struct admin_conn *c, bool out_pending)
     double t;
     size_t pending = sl_buf_pending(&c->in);
     bool awaiting_first = pending == 0 && !out_pending && !c->served;
-    if (awaiting_first ||
-        (pending > 0 && memmem(sl_buf_head(&c->in), pending, "\r\n\r\n", 4) == NULL)) {
+    if (awaiting_first || (pending > 0 && !c->in_body)) {
         /* A new connection waits for its first request under client_header_timeout too. */
         if (c->head_started == 0) {
             c->head_started = ev_now(loop);
@@ -584,15 +587,13 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
     for (int i = 0; i < 16; i++) {
         int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                /* As the proxy's workers do: pause rather than spin on a listener that stays
-                 * readable while no descriptor is free. */
+            if (sl_net_accept_should_pause(errno)) {
                 sl_log(SL_LOG_CRIT,
                        "admin: accept() failed: %s (raise the open files limit, ulimit -n); "
-                       "accepting again in 500 ms",
-                       strerror(errno));
+                       "accepting again in %d ms",
+                       strerror(errno), SL_NET_ACCEPT_PAUSE_MS);
                 listeners_watch(loop, false);
-                ev_timer_set(&admin.accept_backoff, 0.5, 0);
+                ev_timer_set(&admin.accept_backoff, SL_NET_ACCEPT_PAUSE_MS / 1000.0, 0);
                 ev_timer_start(loop, &admin.accept_backoff);
             }
             return;

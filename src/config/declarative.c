@@ -22,6 +22,7 @@
 #include "config/entity_build.h"
 #include "config/path_migrate.h"
 #include "config/yaml_json.h"
+#include "core/strmap.h"
 #include "core/uuid.h"
 #include "schema/entities/entities.h"
 #include "schema/schema.h"
@@ -95,76 +96,6 @@ lines_export(const struct lines *l, char *out, size_t outlen)
     int w = snprintf(out, outlen, "%s", l->buf ? l->buf : "");
     if (l->dropped > 0 && w >= 0 && (size_t)w < outlen) {
         snprintf(out + w, outlen - (size_t)w, "%s... and %u more", w > 0 ? "\n" : "", l->dropped);
-    }
-}
-
-/* ------------------------------------------------------------------------------------------------
- */
-/* A small string → index hash map for uniqueness and references */
-
-struct strmap {
-    const char **keys;
-    size_t *vals;
-    size_t cap; /* power of two */
-    size_t n;
-};
-
-static uint64_t
-hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
-static bool
-strmap_init(struct strmap *m, size_t n, struct sl_arena *a)
-{
-    size_t cap = 16;
-    while (cap < n * 2 + 1) {
-        cap *= 2;
-    }
-    m->keys = sl_arena_calloc(a, cap, sizeof(*m->keys));
-    m->vals = sl_arena_calloc(a, cap, sizeof(*m->vals));
-    m->cap = cap;
-    m->n = 0;
-    return m->keys != NULL && m->vals != NULL;
-}
-
-static bool
-strmap_get(const struct strmap *m, const char *k, size_t *out)
-{
-    if (m->cap == 0) {
-        return false;
-    }
-    for (size_t i = hash_str(k) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-        if (m->keys[i] == NULL) {
-            return false;
-        }
-        if (strcmp(m->keys[i], k) == 0) {
-            *out = m->vals[i];
-            return true;
-        }
-    }
-}
-
-/* Inserts <k> unless present; false when it already was (the map never fills: cap > 2n). */
-static bool
-strmap_put(struct strmap *m, const char *k, size_t v)
-{
-    for (size_t i = hash_str(k) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-        if (m->keys[i] == NULL) {
-            m->keys[i] = k;
-            m->vals[i] = v;
-            m->n++;
-            return true;
-        }
-        if (strcmp(m->keys[i], k) == 0) {
-            return false;
-        }
     }
 }
 
@@ -703,14 +634,14 @@ assign_ids(struct loader *L)
 }
 
 static void
-uniqueness_route(struct loader *L, struct strmap *names, struct strmap *ids, size_t i)
+uniqueness_route(struct loader *L, struct sl_strmap *names, struct sl_strmap *ids, size_t i)
 {
     struct route_rec *rr = &L->routes[i];
     if (rr->route == NULL) {
         return;
     }
     const char *name = rr->route->name;
-    if (name != NULL && !strmap_put(names, name, i)) {
+    if (name != NULL && !sl_strmap_put(names, name, i)) {
         lines_addf(&L->errs,
                    "%s: uniqueness violation: 'routes' entity with name set to '%s' already "
                    "declared",
@@ -718,7 +649,7 @@ uniqueness_route(struct loader *L, struct strmap *names, struct strmap *ids, siz
         rr->ok = false;
         return;
     }
-    if (rr->route->id[0] != '\0' && !strmap_put(ids, rr->route->id, i)) {
+    if (rr->route->id[0] != '\0' && !sl_strmap_put(ids, rr->route->id, i)) {
         lines_addf(&L->errs,
                    "%s: uniqueness violation: 'routes' entity with primary key set to '%s' "
                    "already declared",
@@ -733,10 +664,11 @@ uniqueness_route(struct loader *L, struct strmap *names, struct strmap *ids, siz
 static void
 check_uniqueness_and_references(struct loader *L)
 {
-    struct strmap svc_names, svc_ids, route_names, route_ids;
-    if (!strmap_init(&svc_names, L->nsvcs, L->tmp) || !strmap_init(&svc_ids, L->nsvcs, L->tmp) ||
-        !strmap_init(&route_names, L->nroutes, L->tmp) ||
-        !strmap_init(&route_ids, L->nroutes, L->tmp)) {
+    struct sl_strmap svc_names, svc_ids, route_names, route_ids;
+    if (!sl_strmap_init(&svc_names, L->nsvcs, L->tmp) ||
+        !sl_strmap_init(&svc_ids, L->nsvcs, L->tmp) ||
+        !sl_strmap_init(&route_names, L->nroutes, L->tmp) ||
+        !sl_strmap_init(&route_ids, L->nroutes, L->tmp)) {
         L->errs.oom = true;
         return;
     }
@@ -749,7 +681,7 @@ check_uniqueness_and_references(struct loader *L)
         if (sr->svc == NULL) {
             continue;
         }
-        if (sr->svc->name != NULL && !strmap_put(&svc_names, sr->svc->name, i)) {
+        if (sr->svc->name != NULL && !sl_strmap_put(&svc_names, sr->svc->name, i)) {
             lines_addf(&L->errs,
                        "%s: uniqueness violation: 'services' entity with name set to '%s' "
                        "already declared",
@@ -757,7 +689,7 @@ check_uniqueness_and_references(struct loader *L)
             sr->ok = false;
             continue;
         }
-        if (sr->svc->id[0] != '\0' && !strmap_put(&svc_ids, sr->svc->id, i)) {
+        if (sr->svc->id[0] != '\0' && !sl_strmap_put(&svc_ids, sr->svc->id, i)) {
             lines_addf(&L->errs,
                        "%s: uniqueness violation: 'services' entity with primary key set to '%s' "
                        "already declared",
@@ -795,14 +727,14 @@ check_uniqueness_and_references(struct loader *L)
                 name = id;
             }
         }
-        if (name != NULL && strmap_get(&svc_names, name, &idx)) {
+        if (name != NULL && sl_strmap_get(&svc_names, name, &idx)) {
             found = true;
         } else if (id != NULL && strlen(id) == SL_UUID_LEN) {
             char low[SL_UUID_LEN + 1];
             for (size_t k = 0; k <= SL_UUID_LEN; k++) {
                 low[k] = (char)tolower((unsigned char)id[k]);
             }
-            found = strmap_get(&svc_ids, low, &idx);
+            found = sl_strmap_get(&svc_ids, low, &idx);
         }
         if (found) {
             rr->route->service = L->svcs[idx].svc;

@@ -10,6 +10,7 @@
 
 #include "config/declarative.h"
 #include "config/snapshot.h"
+#include "core/strmap.h"
 #include "sluice/arena.h"
 #include "sluice/log.h"
 
@@ -21,28 +22,11 @@ static uint64_t next_generation = 1;
 /* The addresses of one host name, looked up once per build however many services name it. Ports
  * are 0: each service sets its own. */
 struct resolved_host {
-    char *host;
     struct sockaddr_in6 addrs[SL_SNAPSHOT_MAX_ADDRS]; /* large enough for AF_INET and AF_INET6 */
     socklen_t addrlens[SL_SNAPSHOT_MAX_ADDRS];
     size_t naddrs;
     int gai_error; /* 0, or getaddrinfo's error */
 };
-
-/* Open-addressing table of the build's host names (heap; freed when the build ends). */
-struct host_table {
-    struct resolved_host **slots;
-    size_t mask;
-};
-
-static uint64_t
-host_hash(const char *h)
-{
-    uint64_t x = 1469598103934665603ULL; /* FNV-1a */
-    for (; *h; h++) {
-        x = (x ^ (unsigned char)*h) * 1099511628211ULL;
-    }
-    return x;
-}
 
 static void
 resolve_into(struct resolved_host *r, const char *host)
@@ -64,10 +48,19 @@ resolve_into(struct resolved_host *r, const char *host)
     freeaddrinfo(res);
 }
 
+/* The names a build has resolved (build_hosts): each distinct name once, kept in a temporary
+ * arena that the build drops when it ends. */
+struct host_cache {
+    struct sl_strmap index;         /* host name → entries[] */
+    struct resolved_host **entries; /* one slot per service; filled per distinct name */
+    struct sl_arena *arena;
+    size_t n;
+};
+
 /* The addresses of <host>: an IP literal is converted in place (<scratch>); a name is looked up
- * with the system resolver once per build and kept in <t>. NULL when out of memory. */
+ * with the system resolver once per build and kept in <hc>. */
 static const struct resolved_host *
-resolve_host(struct host_table *t, const char *host, struct resolved_host *scratch)
+resolve_host(struct host_cache *hc, const char *host, struct resolved_host *scratch)
 {
     memset(scratch, 0, sizeof(*scratch));
     struct sockaddr_in *v4 = (struct sockaddr_in *)&scratch->addrs[0];
@@ -83,37 +76,23 @@ resolve_host(struct host_table *t, const char *host, struct resolved_host *scrat
         scratch->naddrs = 1;
         return scratch;
     }
-    size_t i = (size_t)host_hash(host) & t->mask;
-    while (t->slots[i] != NULL) {
-        if (strcmp(t->slots[i]->host, host) == 0) {
-            return t->slots[i];
+    size_t i;
+    if (!sl_strmap_get(&hc->index, host, &i)) {
+        struct resolved_host *r = sl_arena_calloc(hc->arena, 1, sizeof(*r));
+        if (r == NULL) {
+            scratch->gai_error = EAI_MEMORY;
+            return scratch;
         }
-        i = (i + 1) & t->mask;
+        resolve_into(r, host);
+        i = hc->n++;
+        hc->entries[i] = r;
+        sl_strmap_put(&hc->index, host, i);
     }
-    struct resolved_host *r = calloc(1, sizeof(*r));
-    if (r == NULL || (r->host = strdup(host)) == NULL) {
-        free(r);
-        return NULL;
-    }
-    resolve_into(r, host);
-    t->slots[i] = r;
-    return r;
+    return hc->entries[i];
 }
 
 static void
-host_table_free(struct host_table *t)
-{
-    for (size_t i = 0; t->slots != NULL && i <= t->mask; i++) {
-        if (t->slots[i] != NULL) {
-            free(t->slots[i]->host);
-            free(t->slots[i]);
-        }
-    }
-    free(t->slots);
-}
-
-static void
-resolve_target(struct sl_service_target *t, const struct sl_service *svc, struct host_table *hosts)
+resolve_target(struct sl_service_target *t, const struct sl_service *svc, struct host_cache *hosts)
 {
     t->service = svc;
     t->naddrs = 0;
@@ -130,10 +109,9 @@ resolve_target(struct sl_service_target *t, const struct sl_service *svc, struct
 
     struct resolved_host scratch;
     const struct resolved_host *r = resolve_host(hosts, svc->host, &scratch);
-    if (r == NULL || r->gai_error != 0) {
+    if (r->gai_error != 0) {
         sl_log(SL_LOG_ERR, "service %s: name resolution of '%s' failed: %s",
-               svc->name ? svc->name : svc->id, svc->host,
-               r == NULL ? "out of memory" : gai_strerror(r->gai_error));
+               svc->name ? svc->name : svc->id, svc->host, gai_strerror(r->gai_error));
         return;
     }
     uint16_t port = htons(svc->port);
@@ -177,14 +155,12 @@ sl_snapshot_build(struct sl_config *config, char *err, size_t errlen)
     }
     /* Each distinct host is resolved once per build: many services usually share a few hosts,
      * and every lookup blocks this (the control) thread. */
-    struct host_table hosts = {0};
-    size_t nslots = 16;
-    while (nslots < 2 * config->nservices) {
-        nslots *= 2;
-    }
-    hosts.slots = calloc(nslots, sizeof(*hosts.slots));
-    hosts.mask = nslots - 1;
-    if (hosts.slots == NULL) {
+    struct sl_arena *tmp = sl_arena_create(16384);
+    struct host_cache hosts = {.arena = tmp};
+    if (tmp == NULL || !sl_strmap_init(&hosts.index, config->nservices, tmp) ||
+        (hosts.entries = sl_arena_calloc(tmp, config->nservices + 1, sizeof(*hosts.entries))) ==
+            NULL) {
+        sl_arena_destroy(tmp);
         snprintf(err, errlen, "out of memory");
         sl_config_free(config);
         return NULL;
@@ -197,7 +173,7 @@ sl_snapshot_build(struct sl_config *config, char *err, size_t errlen)
             targets[i].service = config->services[i];
         }
     }
-    host_table_free(&hosts);
+    sl_arena_destroy(tmp);
     snap->config = config;
     snap->targets = targets;
     atomic_init(&snap->refs, 1);

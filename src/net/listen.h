@@ -3,6 +3,7 @@
 #ifndef SL_NET_LISTEN_H
 #define SL_NET_LISTEN_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,5 +14,18 @@
  */
 int sl_net_listen(const char *host, uint16_t port, int backlog, bool reuseport, char *err,
                   size_t errlen);
+
+/* How long a listener's owner stops accepting after accept() failed for want of descriptors or
+ * memory (nginx waits 500 ms too): the pending connection keeps the listener readable, so an
+ * immediate retry would spin at 100% CPU and flood the error log until something is freed. */
+#define SL_NET_ACCEPT_PAUSE_MS 500
+
+/* True when accept() failing with <err> calls for that pause (EMFILE, ENFILE, ENOBUFS, ENOMEM);
+ * other errors (EAGAIN, a connection aborted before it was accepted) do not. */
+static inline bool
+sl_net_accept_should_pause(int err)
+{
+    return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
 
 #endif

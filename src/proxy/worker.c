@@ -95,11 +95,6 @@ sl_proxy_arena_release(struct sl_worker *w, struct sl_arena *a)
     sl_arena_destroy(a);
 }
 
-/* How long listeners pause after accept() ran out of descriptors or memory (nginx waits 500 ms
- * too): the pending connection keeps the listener readable, so retrying at once would spin the
- * worker at 100% CPU and flood the error log until a descriptor frees up. */
-#define ACCEPT_BACKOFF_S 0.5
-
 static void
 listeners_watch(struct sl_worker *w, bool on)
 {
@@ -131,13 +126,13 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
         socklen_t plen = sizeof(peer);
         int fd = accept4(l->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            if (sl_net_accept_should_pause(errno)) {
                 sl_log(SL_LOG_CRIT,
                        "accept() failed: %s (raise the open files limit, ulimit -n); "
                        "accepting again in %d ms",
-                       strerror(errno), (int)(ACCEPT_BACKOFF_S * 1000));
+                       strerror(errno), SL_NET_ACCEPT_PAUSE_MS);
                 listeners_watch(w, false);
-                ev_timer_set(&w->accept_backoff, ACCEPT_BACKOFF_S, 0);
+                ev_timer_set(&w->accept_backoff, SL_NET_ACCEPT_PAUSE_MS / 1000.0, 0);
                 ev_timer_start(loop, &w->accept_backoff);
             }
             return;
