@@ -22,6 +22,7 @@
 #include "config/snapshot.h"
 #include "config/store_bridge.h"
 #include "core/version.h"
+#include "net/dns.h"
 #include "proxy/proxy.h"
 #include "sluice/log.h"
 
@@ -349,6 +350,19 @@ notify(int fd, const char *msg)
     }
 }
 
+/* A start that failed once threads may run: logged, and told to the waiting parent (daemon) or on
+ * stderr (foreground). Returns the exit status. */
+static int
+start_failed(int notify_fd, const char *err)
+{
+    sl_log(SL_LOG_CRIT, "%s", err);
+    if (notify_fd < 0) {
+        fprintf(stderr, "Error: %s\n", err);
+    }
+    notify(notify_fd, err);
+    return 1;
+}
+
 int
 sl_cli_start(struct sl_conf *conf, const char *conf_path)
 {
@@ -369,6 +383,9 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
         fprintf(stderr, "Error: %s\n", err);
         return 1;
     }
+    /* The resolver's settings are fixed for the process (a reload does not change them); its
+     * hosts file is read at the first lookup, in the build below. */
+    sl_dns_configure(&conf->dns);
     struct sl_snapshot *snap = load_snapshot(conf, err, sizeof(err));
     if (snap == NULL) {
         fprintf(stderr, "Error: %s\n", err);
@@ -434,24 +451,20 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
         n = cpus > 0 ? (int)cpus : 1;
     }
     if (sl_proxy_start(&settings, n, err, sizeof(err)) < 0) {
-        sl_log(SL_LOG_CRIT, "%s", err);
-        if (notify_fd < 0) {
-            fprintf(stderr, "Error: %s\n", err);
-        }
-        notify(notify_fd, err);
-        return 1;
+        return start_failed(notify_fd, err);
     }
     struct ev_loop *loop = ev_default_loop(EVFLAG_SIGNALFD);
+    /* After the fork and the workers: names the first snapshot holds start resolving now, and
+     * requests for them wait until their first answer arrives. */
+    if (sl_dns_start(loop, sl_proxy_dns_settled, err, sizeof(err)) < 0) {
+        sl_proxy_stop(false, 0);
+        return start_failed(notify_fd, err);
+    }
     sl_admin_set_store(run_store);
     sl_admin_set_mirror(run_mirror);
     if (sl_admin_start(loop, conf, err, sizeof(err)) < 0) {
-        sl_log(SL_LOG_CRIT, "%s", err);
         sl_proxy_stop(false, 0);
-        if (notify_fd < 0) {
-            fprintf(stderr, "Error: %s\n", err);
-        }
-        notify(notify_fd, err);
-        return 1;
+        return start_failed(notify_fd, err);
     }
     if (write_pid_file(conf) < 0) {
         sl_log(SL_LOG_WARN, "could not write the pid file: %s", strerror(errno));
@@ -487,6 +500,7 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
     sl_config_mirror_free(run_mirror);
     run_mirror = NULL;
     sl_snapshot_clear();
+    sl_dns_stop();
     char path[PATH_MAX];
     pid_path(conf, path, sizeof(path));
     unlink(path);

@@ -967,6 +967,71 @@ k_client_max_body_size(struct ctx *c, const char *key, const char *v)
 }
 
 static void
+k_dns_resolver(struct ctx *c, const char *key, const char *v)
+{
+    char msg[256];
+    if (sl_dns_parse_resolver(v, CONF_FIELD(dns.servers), sizeof(CONF_FIELD(dns.servers)), msg,
+                              sizeof(msg)) < 0) {
+        kerr(c, "%s: %s", key, msg);
+    }
+}
+
+static void
+k_dns_hostsfile(struct ctx *c, const char *key, const char *v)
+{
+    parse_string_into(c, key, v, CONF_FIELD(dns.hostsfile), sizeof(CONF_FIELD(dns.hostsfile)));
+}
+
+static void
+k_dns_order(struct ctx *c, const char *key, const char *v)
+{
+    char msg[256];
+    if (sl_dns_parse_order(v, CONF_FIELD(dns.order), &CONF_FIELD(dns.norder), msg, sizeof(msg)) <
+        0) {
+        kerr(c, "%s: %s", key, msg);
+    }
+}
+
+static void
+k_dns_valid_ttl(struct ctx *c, const char *key, const char *v)
+{
+    CONF_FIELD(dns.valid_ttl) = -1; /* unset: the records' own TTLs */
+    if (v[0] != '\0') {
+        parse_nonneg(c, key, v, &CONF_FIELD(dns.valid_ttl));
+    }
+}
+
+static void
+k_dns_stale_ttl(struct ctx *c, const char *key, const char *v)
+{
+    parse_nonneg(c, key, v, &CONF_FIELD(dns.stale_ttl));
+}
+
+static void
+k_dns_not_found_ttl(struct ctx *c, const char *key, const char *v)
+{
+    parse_nonneg(c, key, v, &CONF_FIELD(dns.not_found_ttl));
+}
+
+static void
+k_dns_error_ttl(struct ctx *c, const char *key, const char *v)
+{
+    parse_nonneg(c, key, v, &CONF_FIELD(dns.error_ttl));
+}
+
+static void
+k_dns_cache_size(struct ctx *c, const char *key, const char *v)
+{
+    parse_nonneg(c, key, v, &CONF_FIELD(dns_cache_size));
+}
+
+static void
+k_dns_no_sync(struct ctx *c, const char *key, const char *v)
+{
+    parse_bool(c, key, v, &CONF_FIELD(dns_no_sync));
+}
+
+static void
 k_large_client_header_buffers(struct ctx *c, const char *key, const char *v)
 {
     /* nginx's form is "<number> <size>" ("4 8k"): Sluice has no buffer count, only the size */
@@ -1190,6 +1255,15 @@ static const struct key_def keys[] = {
     {"max_header_bytes", "64k", k_max_header_bytes},
     {"lua_max_req_headers", "100", k_lua_max_req_headers},
     {"quit_timeout", "10", k_quit_timeout},
+    {"dns_resolver", "", k_dns_resolver},
+    {"dns_hostsfile", "/etc/hosts", k_dns_hostsfile},
+    {"dns_order", "LAST,SRV,A,CNAME", k_dns_order},
+    {"dns_valid_ttl", "", k_dns_valid_ttl},
+    {"dns_stale_ttl", "3600", k_dns_stale_ttl},
+    {"dns_not_found_ttl", "30", k_dns_not_found_ttl},
+    {"dns_error_ttl", "1", k_dns_error_ttl},
+    {"dns_cache_size", "10000", k_dns_cache_size},
+    {"dns_no_sync", "off", k_dns_no_sync},
     {"pg_host", "127.0.0.1", k_pg_host},
     {"pg_port", "5432", k_pg_port},
     {"pg_database", "sluice", k_pg_database},

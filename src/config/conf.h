@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "net/cidr.h"
+#include "net/dns.h"
 
 #define SL_CONF_MAX_LISTEN 16
 #define SL_CONF_MAX_TRUSTED 64
@@ -84,6 +85,11 @@ struct sl_conf {
     size_t max_header_bytes;         /* total head, default 64k */
     int lua_max_req_headers;         /* header count limit, default 100 (Kong's name) */
     int quit_timeout_s;              /* graceful drain bound, default 10 */
+    /* dns_resolver, dns_hostsfile, dns_order, dns_valid_ttl, dns_stale_ttl, dns_not_found_ttl,
+     * dns_error_ttl (Kong's names and defaults; net/dns.h) */
+    struct sl_dns_settings dns;
+    int dns_cache_size; /* default 10000; accepted: the cache holds exactly the names in use */
+    bool dns_no_sync;   /* default off; accepted: one resolver serves every worker already */
     /* PostgreSQL (database = postgres); parsed and validated, used once the postgres store exists
      */
     char pg_host[256];     /* default 127.0.0.1 */

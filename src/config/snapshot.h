@@ -11,18 +11,19 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "net/dns.h"
 #include "router/router.h"
 #include "sluice/entity-t.h"
 
-#define SL_SNAPSHOT_MAX_ADDRS 8
-
-/* Where a service's traffic goes, resolved when the snapshot is compiled (control thread). */
+/* Where a service's traffic goes. An IP literal or a hosts-file name is resolved when the snapshot
+ * is compiled (<fixed>); any other name is a resolver entry (<dns>) whose addresses the control
+ * thread keeps current, read per request with sl_snapshot_target_addrs. */
 struct sl_service_target {
     const struct sl_service *service;
-    struct sockaddr_storage addrs[SL_SNAPSHOT_MAX_ADDRS];
-    socklen_t addrlens[SL_SNAPSHOT_MAX_ADDRS];
-    size_t naddrs;         /* 0: name resolution failed → 503 */
-    char host_header[300]; /* host[:port] unless the port is the scheme's default */
+    struct sl_addrs fixed;   /* ports applied; n = 0 with dns NULL: unresolvable (503) */
+    struct sl_dns_name *dns; /* NULL unless the host needs DNS; one reference held */
+    uint16_t port_be;        /* the service's port, network order */
+    char host_header[300];   /* host[:port] unless the port is the scheme's default */
 };
 
 struct sl_snapshot {
@@ -33,13 +34,19 @@ struct sl_snapshot {
     struct sl_service_target *targets; /* indexed like config->services */
 };
 
-/* Compiles <config> (taking ownership; freed on failure too). Resolves service hosts with the
- * system resolver: call from the control thread only. NULL with a message in <err> on failure. */
+/* Compiles <config> (taking ownership; freed on failure too). Takes a resolver entry for each
+ * service host that needs DNS (net/dns.h): call from the control thread only. NULL with a message
+ * in <err> on failure. */
 struct sl_snapshot *sl_snapshot_build(struct sl_config *config, char *err, size_t errlen);
 
 /* The target of <svc> in <snap> (services are indexed at build time). */
 const struct sl_service_target *sl_snapshot_target(const struct sl_snapshot *snap,
                                                    const struct sl_service *svc);
+/* The addresses to try for <t> now: <t>'s fixed set, or a copy of its DNS entry's current answer
+ * made in <scratch>. Sets *state (SL_DNS_PENDING: the first answer has not arrived; wait for the
+ * resolver's settled callback and ask again). Any thread holding the snapshot. */
+const struct sl_addrs *sl_snapshot_target_addrs(const struct sl_service_target *t,
+                                                struct sl_addrs *scratch, enum sl_dns_state *state);
 
 /* Publishes <snap> as current (the publisher's reference moves to the global slot); the previous
  * snapshot loses the global reference. Any thread. */

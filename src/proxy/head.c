@@ -388,7 +388,7 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
     if (route->preserve_host && req->host.len) {
         HW_HEADER(&w, "Host", req->host);
     } else {
-        HW_HEADER(&w, "Host", sl_str_from_cstr(s->target_addrs->host_header));
+        HW_HEADER(&w, "Host", sl_str_from_cstr(s->svc_target->host_header));
     }
 
     for (size_t i = 0; i < req->nheaders; i++) {

@@ -77,7 +77,11 @@ struct sl_worker {
     int id;
     pthread_t thread;
     struct ev_loop *loop;
-    ev_async wakeup; /* set by sl_proxy_stop */
+    ev_async wakeup;         /* set by sl_proxy_stop and sl_proxy_dns_settled */
+    atomic_bool dns_settled; /* a resolver entry left PENDING: retry the parked sessions */
+    /* Sessions waiting for the first answer for their service's host name (dns_parked list). */
+    struct sl_session *dns_parked;
+    size_t addr_rr; /* round-robin start over a service's addresses (Kong's implicit balancer) */
     ev_timer drain_timer;
     ev_timer accept_backoff; /* listeners paused after accept() ran out of descriptors */
     const struct sl_proxy_settings *settings;
@@ -143,6 +147,8 @@ struct sl_session {
     int client_revents;
     int up_revents;
     ssize_t ready_index;
+    /* On the worker's dns_parked list while its request waits for a name's first answer. */
+    struct sl_session *park_next, **park_pprev;
 
     /* --- per request; reset between requests --- */
     struct sl_arena *arena;   /* request arena */
@@ -168,7 +174,9 @@ struct sl_session {
     struct sl_str host_noport; /* Host without port, lowercased (arena) */
     const struct sl_route *route;
     const struct sl_service *service;
-    const struct sl_service_target *target_addrs;
+    const struct sl_service_target *svc_target;
+    const struct sl_addrs *addrs; /* the target's addresses for this request */
+    struct sl_addrs *addrs_copy;  /* arena copy of a DNS entry's answer, or NULL */
     /* request body, client → upstream */
     enum sl_h1_body req_body;
     uint64_t req_remaining;
@@ -228,6 +236,9 @@ void sl_session_close_if_idle(struct sl_session *s);
 /* Upstream events, called from upstream.c with the owning session. */
 void sl_session_upstream_event(struct sl_session *s, int revents);
 void sl_session_upstream_timeout(struct sl_session *s);
+/* Retries the requests parked on <w> waiting for a name's first answer (the resolver settled one
+ * entry or more). */
+void sl_session_dns_settled(struct sl_worker *w);
 
 /* upstream.c */
 void sl_pool_init(struct sl_pool *p);

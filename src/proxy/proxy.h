@@ -45,6 +45,10 @@ extern struct sl_proxy_stats sl_proxy_stats;
  * message in <err>. Control thread only. */
 int sl_proxy_start(const struct sl_proxy_settings *settings, int n, char *err, size_t errlen);
 
+/* Tells every worker that a resolver entry left SL_DNS_PENDING, so requests waiting for a name's
+ * first answer go on (net/dns.h's settled callback). Control thread. */
+void sl_proxy_dns_settled(void);
+
 /* Asks every worker to stop: <graceful> closes listeners and lets in-flight requests finish for up
  * to <timeout_ms>; otherwise connections are closed at once. Joins the threads. */
 void sl_proxy_stop(bool graceful, int timeout_ms);

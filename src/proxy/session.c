@@ -34,6 +34,7 @@ enum upstream_failure {
 };
 
 static int run(struct sl_session *s);
+static void dns_unpark(struct sl_session *s);
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
@@ -100,6 +101,7 @@ sl_session_close(struct sl_session *s)
 {
     struct sl_worker *w = s->worker;
     sl_dispatch_forget(s);
+    dns_unpark(s);
     reset_request(s);
     ev_io_stop(w->loop, &s->rio);
     ev_io_stop(w->loop, &s->wio);
@@ -379,6 +381,7 @@ https_redirect(struct sl_session *s, const struct sl_route *route, const struct 
 }
 
 static int start_upstream(struct sl_session *s);
+static int resolve_and_start(struct sl_session *s);
 
 /* Bodies are streamed, so the upstream sees the request before its body has arrived. The chunked
  * bytes that did arrive with the head are checked before any upstream connection is made: a request
@@ -535,13 +538,7 @@ process_head(struct sl_session *s)
         sl_buf_consume(&s->in, (size_t)rc);
         return 1;
     }
-    s->target_addrs = sl_snapshot_target(s->snap, m.service);
-    if (s->target_addrs->naddrs == 0) {
-        s->close_after = s->close_after || body_unread;
-        sl_local_response(s, 503, "name resolution failed", true, NULL);
-        sl_buf_consume(&s->in, (size_t)rc);
-        return 1;
-    }
+    s->svc_target = sl_snapshot_target(s->snap, m.service);
     if (st->max_body_bytes && req.body == SL_H1_BODY_LENGTH &&
         req.content_length > st->max_body_bytes) {
         s->close_after = true;
@@ -584,7 +581,7 @@ process_head(struct sl_session *s)
     s->phase = SL_PHASE_PROXY;
     set_client_timer(s, s->req_done ? 0 : st->client_body_timeout_ms);
     s->upstream_start_us = sl_clock_mono_us();
-    return start_upstream(s) == CLOSED ? CLOSED : 1;
+    return resolve_and_start(s) == CLOSED ? CLOSED : 1;
 }
 
 /* ---- upstream ------------------------------------------------------------------------------- */
@@ -595,12 +592,12 @@ process_head(struct sl_session *s)
 static int
 connect_attempt(struct sl_session *s, bool allow_pool)
 {
-    const struct sl_service_target *t = s->target_addrs;
-    size_t i = s->addr_index % t->naddrs;
-    const struct sockaddr *addr = (const struct sockaddr *)&t->addrs[i];
-    struct sl_upconn *c = allow_pool ? sl_pool_take(s->worker, addr, t->addrlens[i]) : NULL;
+    const struct sl_addrs *t = s->addrs;
+    size_t i = s->addr_index % t->n;
+    const struct sockaddr *addr = (const struct sockaddr *)&t->addr[i];
+    struct sl_upconn *c = allow_pool ? sl_pool_take(s->worker, addr, t->len[i]) : NULL;
     if (c == NULL) {
-        c = sl_upconn_connect(s->worker, addr, t->addrlens[i]);
+        c = sl_upconn_connect(s->worker, addr, t->len[i]);
     }
     s->tries++;
     if (c == NULL) {
@@ -665,6 +662,79 @@ start_upstream(struct sl_session *s)
         return upstream_failed(s, UP_CONNECT_ERROR);
     }
     return 0;
+}
+
+/* ---- name resolution ------------------------------------------------------------------------ */
+
+static void
+dns_park(struct sl_session *s)
+{
+    struct sl_worker *w = s->worker;
+    s->park_next = w->dns_parked;
+    if (s->park_next != NULL) {
+        s->park_next->park_pprev = &s->park_next;
+    }
+    w->dns_parked = s;
+    s->park_pprev = &w->dns_parked;
+}
+
+static void
+dns_unpark(struct sl_session *s)
+{
+    if (s->park_pprev != NULL) {
+        *s->park_pprev = s->park_next;
+        if (s->park_next != NULL) {
+            s->park_next->park_pprev = s->park_pprev;
+        }
+        s->park_next = NULL;
+        s->park_pprev = NULL;
+    }
+}
+
+/* Takes the addresses of the request's target and connects. A host name whose first answer has
+ * not arrived parks the request (the client side keeps being read, within its buffer and timers)
+ * until the resolver settles it: then sl_session_dns_settled calls this again. A name that could
+ * not be resolved answers 503, as Kong does. */
+static int
+resolve_and_start(struct sl_session *s)
+{
+    enum sl_dns_state state;
+    if (s->svc_target->dns != NULL && s->addrs_copy == NULL &&
+        (s->addrs_copy = sl_arena_alloc(s->arena, sizeof(*s->addrs_copy))) == NULL) {
+        sl_session_close(s);
+        return CLOSED;
+    }
+    s->addrs = sl_snapshot_target_addrs(s->svc_target, s->addrs_copy, &state);
+    if (state == SL_DNS_PENDING) {
+        dns_park(s);
+        return 0;
+    }
+    if (s->addrs->n == 0) {
+        fail_request(s, 503, "name resolution failed", true);
+        return 1;
+    }
+    /* Successive requests start at successive addresses, as Kong's balancer spreads a name's
+     * records round-robin; retries go on from there. */
+    s->addr_index = s->addrs->n > 1 ? s->worker->addr_rr++ : 0;
+    return start_upstream(s);
+}
+
+void
+sl_session_dns_settled(struct sl_worker *w)
+{
+    /* The list is taken whole: a request whose name is still pending parks again on the new one. */
+    struct sl_session *list = w->dns_parked;
+    w->dns_parked = NULL;
+    if (list != NULL) {
+        list->park_pprev = &list;
+    }
+    while (list != NULL) {
+        struct sl_session *s = list;
+        dns_unpark(s);
+        if (resolve_and_start(s) != CLOSED) {
+            run(s);
+        }
+    }
 }
 
 static const char *const failure_names[UP_FAILURE_MAX] = {

@@ -169,6 +169,9 @@ static void
 on_wakeup(struct ev_loop *loop, ev_async *a, int revents)
 {
     struct sl_worker *w = a->data;
+    if (atomic_exchange(&w->dns_settled, false)) {
+        sl_session_dns_settled(w);
+    }
     int mode = atomic_load(&stop_mode);
     if (mode == 2) {
         ev_break(loop, EVBREAK_ALL);
@@ -300,6 +303,15 @@ sl_proxy_start(const struct sl_proxy_settings *settings, int n, char *err, size_
         }
     }
     return 0;
+}
+
+void
+sl_proxy_dns_settled(void)
+{
+    for (int k = 0; k < nworkers; k++) {
+        atomic_store(&workers[k].dns_settled, true);
+        ev_async_send(workers[k].loop, &workers[k].wakeup);
+    }
 }
 
 void

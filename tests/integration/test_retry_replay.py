@@ -4,12 +4,12 @@ attempt had queued (the head and the body bytes already taken from the client), 
 attempt too, and a non-idempotent request whose body was partly sent is never retried.
 
 The regression scenario needs an attempt whose connect() fails at once, not through the event loop,
-between two attempts that reach the upstream. It runs in a private network and mount namespace
-(`unshare --net --mount`, as root): there the service's host name gets two addresses from a private
-/etc/hosts, 127.0.0.1 and ::1, and IPv6 is disabled, so connect() to ::1 fails at once with
-EADDRNOTAVAIL (the usual container whose /etc/hosts lists ::1 on a host without IPv6). Sluice
-tries the addresses in turn: 127.0.0.1 (reset mid-body), ::1 (fails at once), 127.0.0.1 again.
-The machine's own network and /etc/hosts are left untouched. This file is also the program run
+between two attempts that reach the upstream. It runs in a private network namespace
+(`unshare --net`, as root): there the service's host name gets two addresses from a private
+hosts file (`dns_hostsfile`), 127.0.0.1 and 192.0.2.1 (TEST-NET-1), and the namespace has no
+route but loopback, so connect() to 192.0.2.1 fails at once with ENETUNREACH. Sluice tries the
+addresses in turn: 127.0.0.1 (reset mid-body), 192.0.2.1 (fails at once), 127.0.0.1 again. The
+machine's own network and /etc/hosts are left untouched. This file is also the program run
 inside the namespace (`python3 test_retry_replay.py --in-namespace DIR`)."""
 
 import errno
@@ -36,6 +36,7 @@ from lib.sluice import Sluice, kong, service, sluice_bin  # noqa: E402
 
 T = 10
 HOST_NAME = "retry.sluice.test"
+UNROUTABLE = "192.0.2.1"  # TEST-NET-1; the namespace routes nothing but loopback
 BODY_LEN = 48 * 1024     # head + body stay under SL_PROXY_REPLAY_MAX (64 KiB): replayable
 FIRST_PART = 16 * 1024   # sent before the failure; the rest only after it
 RESET_AFTER = 8 * 1024   # body bytes the failing upstream connection reads before its reset
@@ -197,18 +198,18 @@ def test_post_partly_sent_is_not_retried(sluice_factory):
         up.stop()
 
 
-# ---- in a private network and mount namespace --------------------------------------------------
+# ---- in a private network namespace ------------------------------------------------------------
 
 def _namespace_unusable():
     """Why the namespace scenario cannot run here, or None."""
     if os.geteuid() != 0:
-        return "needs root for unshare --net --mount"
-    for tool in ("unshare", "ip", "mount"):
+        return "needs root for unshare --net"
+    for tool in ("unshare", "ip"):
         if shutil.which(tool) is None:
             return "%s is not installed" % tool
-    r = subprocess.run(["unshare", "--net", "--mount", "true"], capture_output=True, text=True)
+    r = subprocess.run(["unshare", "--net", "true"], capture_output=True, text=True)
     if r.returncode != 0:
-        return "unshare --net --mount failed: %s" % r.stderr.strip()
+        return "unshare --net failed: %s" % r.stderr.strip()
     return None
 
 
@@ -217,7 +218,7 @@ def test_retries_replay_body_after_connect_fails_at_once(tmp_path):
     if why:
         pytest.skip(why)
     env = dict(os.environ, SLUICE_BIN=sluice_bin())
-    r = subprocess.run(["unshare", "--net", "--mount", "--", sys.executable,
+    r = subprocess.run(["unshare", "--net", "--", sys.executable,
                         os.path.abspath(__file__), "--in-namespace", str(tmp_path)],
                        capture_output=True, text=True, timeout=90, env=env)
     lines = r.stdout.strip().splitlines()
@@ -232,45 +233,33 @@ def test_retries_replay_body_after_connect_fails_at_once(tmp_path):
 
 
 def _setup_namespace(tmpdir):
-    """Inside the fresh namespaces: loopback up, IPv6 off, HOST_NAME → 127.0.0.1 and ::1. Returns
-    None, or why the scenario cannot run."""
+    """Inside the fresh network namespace: loopback up and no other route; HOST_NAME → 127.0.0.1
+    and UNROUTABLE in a private hosts file. Returns (hosts file path, None), or (None, why the
+    scenario cannot run)."""
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    for knob in ("all", "default", "lo"):  # per network namespace
-        path = "/proc/sys/net/ipv6/conf/%s/disable_ipv6" % knob
-        if os.path.exists(path):
-            with open(path, "w") as f:
-                f.write("1\n")
     hosts = os.path.join(tmpdir, "hosts")
     with open(hosts, "w") as f:
-        f.write("127.0.0.1 localhost\n::1 %s\n127.0.0.1 %s\n" % (HOST_NAME, HOST_NAME))
-    # unshare --mount made mount propagation private: the bind stays inside the namespace.
-    subprocess.run(["mount", "--bind", hosts, "/etc/hosts"], check=True)
-    # Sluice resolves with getaddrinfo(AF_UNSPEC, SOCK_STREAM) and tries the addresses in order.
-    order = [ai[4][0] for ai in socket.getaddrinfo(HOST_NAME, 80, type=socket.SOCK_STREAM)]
-    if order != ["127.0.0.1", "::1"]:
-        return "%s resolves to %r here, not [127.0.0.1, ::1]" % (HOST_NAME, order)
-    try:
-        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-    except OSError:
-        return None  # no IPv6 at all: socket() fails at once, which is just as good
+        f.write("127.0.0.1 localhost\n127.0.0.1 %s\n%s %s\n" % (HOST_NAME, UNROUTABLE, HOST_NAME))
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setblocking(False)
-    err = s.connect_ex(("::1", free_port()))
+    err = s.connect_ex((UNROUTABLE, free_port()))
     s.close()
     if err in (0, errno.EINPROGRESS):
-        return "a non-blocking connect() to ::1 does not fail at once here (%d)" % err
-    return None
+        return None, "a non-blocking connect() to %s does not fail at once here (%d)" % (
+            UNROUTABLE, err)
+    return hosts, None
 
 
 def _namespace_scenario(tmpdir):
-    why = _setup_namespace(tmpdir)
+    hosts, why = _setup_namespace(tmpdir)
     if why:
         return {"skip": why}
-    # Every even connection is reset mid-body: each request fails once at 127.0.0.1, once at ::1
-    # (at once), then succeeds at 127.0.0.1.
+    # Every even connection is reset mid-body: each request fails once at 127.0.0.1, once at
+    # UNROUTABLE (at once), then succeeds at 127.0.0.1.
     up = FlakyUpstream(lambda i: i % 2 == 0)
     doc = kong({"name": "u", "host": HOST_NAME, "port": up.port, "protocol": "http",
                 "retries": 5, "routes": [{"paths": ["/"], "strip_path": False}]})
-    s = Sluice(tmpdir, doc)
+    s = Sluice(tmpdir, doc, conf={"dns_hostsfile": hosts})
     res = {}
     try:
         with RawConn("127.0.0.1", s.port, timeout=T) as c:
@@ -284,7 +273,8 @@ def _namespace_scenario(tmpdir):
             raise AssertionError("expected 4 upstream connections, saw %d" % len(up.conns))
         log = s.error_log()
         if log.count("connect() failed") < 2:
-            raise AssertionError("expected one connect() failure (::1) per request:\n" + log)
+            raise AssertionError("expected one connect() failure (%s) per request:\n%s" % (
+                UNROUTABLE, log))
     except Exception as e:  # reported with the logs by the test in the parent process
         res["failure"] = "%s: %s" % (type(e).__name__, e)
     finally:
@@ -301,4 +291,4 @@ if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--in-namespace":
         print(json.dumps(_namespace_scenario(sys.argv[2])))
     else:
-        sys.exit("usage: %s --in-namespace DIR (inside unshare --net --mount)" % sys.argv[0])
+        sys.exit("usage: %s --in-namespace DIR (inside unshare --net)" % sys.argv[0])

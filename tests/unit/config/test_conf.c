@@ -642,3 +642,36 @@ Test(shipped, example_conf_loads)
     cr_assert(strstr(conf.proxy_access_log, "/build/run/logs/access.log") != NULL);
     free(text);
 }
+
+Test(conf, dns_keys)
+{
+    must_load("");
+    cr_assert_str_eq(conf.dns.servers, "");
+    cr_assert_str_eq(conf.dns.hostsfile, "/etc/hosts");
+    cr_assert_eq(conf.dns.norder, 4);
+    cr_assert_eq(conf.dns.order[0], SL_DNS_LAST);
+    cr_assert_eq(conf.dns.order[2], SL_DNS_A);
+    cr_assert_eq(conf.dns.valid_ttl, -1);
+    cr_assert_eq(conf.dns.stale_ttl, 3600);
+    cr_assert_eq(conf.dns.not_found_ttl, 30);
+    cr_assert_eq(conf.dns.error_ttl, 1);
+    cr_assert_eq(conf.dns_cache_size, 10000);
+    cr_assert_not(conf.dns_no_sync);
+    must_load("dns_resolver = 127.0.0.1:5353,[::1]\ndns_order = AAAA,A\ndns_valid_ttl = 0\n"
+              "dns_stale_ttl = 5\ndns_not_found_ttl = 2\ndns_error_ttl = 0\n"
+              "dns_hostsfile = /tmp/hosts\ndns_no_sync = on\n");
+    cr_assert_str_eq(conf.dns.servers, "127.0.0.1:5353,[::1]:53");
+    cr_assert_eq(conf.dns.norder, 2);
+    cr_assert_eq(conf.dns.order[0], SL_DNS_AAAA);
+    cr_assert_eq(conf.dns.valid_ttl, 0);
+    cr_assert_eq(conf.dns.stale_ttl, 5);
+    cr_assert_eq(conf.dns.not_found_ttl, 2);
+    cr_assert_eq(conf.dns.error_ttl, 0);
+    cr_assert_str_eq(conf.dns.hostsfile, "/tmp/hosts");
+    cr_assert(conf.dns_no_sync);
+    must_fail("dns_resolver = nope\n", "dns_resolver: invalid name server: nope");
+    must_fail("dns_resolver = 1.2.3.4:99999\n", "dns_resolver: invalid name server: 1.2.3.4:99999");
+    must_fail("dns_order = A,MX\n", "dns_order: invalid dns record type: MX");
+    must_fail("dns_stale_ttl = -1\n", "dns_stale_ttl must be 0 or greater");
+    must_fail("dns_valid_ttl = soon\n", "dns_valid_ttl is not a number: 'soon'");
+}
