@@ -107,7 +107,7 @@ sl_snapshot_target_addrs(const struct sl_service_target *t, struct sl_addrs *scr
                          enum sl_dns_state *state)
 {
     if (t->dns == NULL) {
-        *state = t->fixed.n > 0 ? SL_DNS_OK : SL_DNS_FAILED;
+        *state = t->fixed.n > 0 ? SL_DNS_OK : SL_DNS_ERROR; /* no entry: out of memory */
         return &t->fixed;
     }
     *state = sl_dns_read(t->dns, t->port_be, scratch);

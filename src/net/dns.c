@@ -516,7 +516,7 @@ lookup_failed(struct sl_dns_name *e, bool not_found, const char *why)
     }
     sl_log(first ? SL_LOG_ERR : SL_LOG_INFO, "dns: %s could not be resolved: %s", e->name, why);
     e->next_query = now + (not_found ? settings.not_found_ttl : settings.error_ttl);
-    publish(e, SL_DNS_FAILED, NULL);
+    publish(e, not_found ? SL_DNS_NOT_FOUND : SL_DNS_ERROR, NULL);
 }
 
 static void
@@ -714,7 +714,7 @@ on_tick(struct ev_loop *loop, ev_timer *w, int revents)
             }
             if (!e->in_flight && e->state == SL_DNS_OK && now >= e->stale_until) {
                 sl_log(SL_LOG_ERR, "dns: the answer for %s expired (dns_stale_ttl)", e->name);
-                publish(e, SL_DNS_FAILED, NULL);
+                publish(e, SL_DNS_ERROR, NULL);
             }
             if (!e->in_flight && now >= e->next_query) {
                 start_lookup(e);

@@ -44,7 +44,8 @@ struct sl_dns_settings {
 enum sl_dns_state {
     SL_DNS_PENDING = 0, /* the first answer has not arrived */
     SL_DNS_OK,          /* addresses to use (possibly stale) */
-    SL_DNS_FAILED,      /* no address: the request gets 503 "name resolution failed" */
+    SL_DNS_NOT_FOUND,   /* NXDOMAIN or no record: 503 "name resolution failed" (Kong) */
+    SL_DNS_ERROR,       /* the name servers failed, nothing stale to serve: 500 (Kong) */
 };
 
 struct sl_dns_name;

@@ -693,8 +693,8 @@ dns_unpark(struct sl_session *s)
 
 /* Takes the addresses of the request's target and connects. A host name whose first answer has
  * not arrived parks the request (the client side keeps being read, within its buffer and timers)
- * until the resolver settles it: then sl_session_dns_settled calls this again. A name that could
- * not be resolved answers 503, as Kong does. */
+ * until the resolver settles it: then sl_session_dns_settled calls this again. A name that does
+ * not exist answers 503, a failure of the name servers 500, as Kong does. */
 static int
 resolve_and_start(struct sl_session *s)
 {
@@ -709,8 +709,14 @@ resolve_and_start(struct sl_session *s)
         dns_park(s);
         return 0;
     }
-    if (s->addrs->n == 0) {
+    if (state == SL_DNS_NOT_FOUND) {
         fail_request(s, 503, "name resolution failed", true);
+        return 1;
+    }
+    if (state != SL_DNS_OK || s->addrs->n == 0) {
+        /* Kong: a DNS failure other than "no such name" is an internal error, 500 with the
+         * default message; the cause is in the error log. */
+        fail_request(s, 500, NULL, true);
         return 1;
     }
     /* Successive requests start at successive addresses, as Kong's balancer spreads a name's

@@ -392,14 +392,17 @@ def websocket_echo():
 
 
 class Upstream:
-    """Threaded HTTP/1.1 upstream on 127.0.0.1.
+    """Threaded HTTP/1.1 upstream, on 127.0.0.1 and a free port unless host (another loopback
+    address such as 127.0.0.2 or ::1) and port are given.
 
     handler: default behaviour (echo). route(prefix, handler) adds a behaviour for request paths
     starting with prefix (the longest prefix wins). Records: .requests (list of Request),
     .connections (number of accepted connections)."""
 
-    def __init__(self, handler=None, send_100=True, conn_timeout=30.0):
+    def __init__(self, handler=None, send_100=True, conn_timeout=30.0, host="127.0.0.1", port=0):
         self.handler = handler or echo
+        self.host = host
+        self.want_port = port
         self.routes = []
         self.send_100 = send_100
         self.conn_timeout = conn_timeout
@@ -436,9 +439,14 @@ class Upstream:
 
     # -- lifecycle
     def start(self):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET,
+                          socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", 0))
+        try:
+            s.bind((self.host, self.want_port))
+        except OSError:
+            s.close()
+            raise
         s.listen(1024)
         s.settimeout(0.2)
         self._lsock = s

@@ -1,0 +1,565 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Service host names resolved by Sluice's non-blocking resolver against a stub DNS server
+(tests/lib/dnsstub.py; kong.md §4.2, hardening.md §12-13, docs/internals/dns.md): TTLs and
+dns_valid_ttl, stale answers while the resolver fails and their end (dns_stale_ttl), NXDOMAIN (503
+"name resolution failed") and server errors (500, as Kong's balancer) with their not-found/error
+TTLs, the hosts file, CNAME chains, TCP after a truncated answer, AAAA only when dns_order lists it,
+several addresses per name, no thundering herd, and a slow lookup never delaying other traffic."""
+
+import socket
+import threading
+import time
+
+import pytest
+import requests
+
+from lib.dnsstub import DNSStub
+from lib.sluice import Sluice, SluiceError, kong, service
+from lib.upstream import Upstream
+
+T = 15          # client timeout: a request may wait for a lookup (a dead resolver takes ~6-7 s)
+MSG = "name resolution failed"           # NXDOMAIN or no record: 503 (Kong)
+MSG_500 = "An unexpected error occurred"  # the name servers failed, nothing stale: 500 (Kong)
+
+
+# ------------------------------------------------------------------------------- helpers
+
+
+@pytest.fixture
+def dns():
+    """A started stub DNS server; every name unknown (NXDOMAIN) until the test sets it."""
+    d = DNSStub().start()
+    yield d
+    d.stop()
+
+
+def conf(dns, **kw):
+    """sluice.conf overrides pointing the resolver at the stub."""
+    c = {"dns_resolver": dns.addr}
+    c.update(kw)
+    return c
+
+
+def hsvc(name, host, port, paths=("/",), **fields):
+    """A kong.yml service whose host is a name, with one route (strip_path false)."""
+    s = {"name": name, "host": host, "port": port, "protocol": "http"}
+    s.update(fields)
+    s["routes"] = [{"name": name, "paths": list(paths), "strip_path": False}]
+    return s
+
+
+def wait_until(fn, timeout, step=0.1):
+    """Polls fn() until it returns a true value or timeout seconds pass; returns the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v or time.monotonic() >= deadline:
+            return v
+        time.sleep(step)
+
+
+def get(s, path, **kw):
+    kw.setdefault("timeout", T)
+    return requests.get(s.url(path), **kw)
+
+
+def timed_get(s, path, **kw):
+    t0 = time.monotonic()
+    r = get(s, path, **kw)
+    return r, time.monotonic() - t0
+
+
+def assert_name_failed(r, status=503, msg=MSG):
+    """Kong's answer for a name that does not resolve, in the usual JSON error format: 503 "name
+    resolution failed" for a name that does not exist; 500 (default message) when the name servers
+    fail (kong/runloop/balancer/init.lua)."""
+    assert r.status_code == status, (r.status_code, r.text[:300])
+    rid = r.headers.get("X-Sluice-Request-Id")
+    assert r.headers["Content-Type"].startswith("application/json"), r.headers
+    assert r.json() == {"message": msg, "request_id": rid}
+
+
+def assert_servers_failed(r):
+    assert_name_failed(r, 500, MSG_500)
+
+
+@pytest.fixture
+def pair():
+    """Two echo upstreams on the same port: one on 127.0.0.1, one on 127.0.0.2."""
+    for _ in range(20):
+        one = Upstream(host="127.0.0.1").start()
+        try:
+            two = Upstream(host="127.0.0.2", port=one.port).start()
+        except OSError:
+            one.stop()
+            continue
+        break
+    else:
+        pytest.skip("no port free on both 127.0.0.1 and 127.0.0.2")
+    yield one, two
+    one.stop()
+    two.stop()
+
+
+def have_ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+# ------------------------------------------------------------------------------- resolution
+
+
+def test_hostname_service_resolved_through_stub(dns, upstream, sluice_factory):
+    dns.set_a("svc.test", "127.0.0.1", ttl=60)
+    s = sluice_factory(kong(hsvc("h", "svc.test", upstream.port)), conf(dns))
+    r = get(s, "/hello?x=1")
+    assert r.status_code == 200, (r.status_code, r.text[:300])
+    assert upstream.wait_requests(1, 5) == 1
+    assert upstream.last().target == "/hello?x=1"
+    # the upstream is addressed by its name, not by the address it resolved to
+    assert upstream.last().header("host") == "svc.test:%d" % upstream.port
+    assert dns.count("svc.test", "A") >= 1
+
+
+def test_cname_chain_followed(dns, upstream, sluice_factory):
+    dns.set_cname("alias.test", "real.test", ttl=60)
+    dns.set_a("real.test", "127.0.0.1", ttl=60)
+    s = sluice_factory(kong(hsvc("c", "alias.test", upstream.port)), conf(dns))
+    r = get(s, "/c")
+    assert r.status_code == 200, (r.status_code, r.text[:300])
+    assert upstream.wait_requests(1, 5) == 1
+    assert upstream.last().header("host") == "alias.test:%d" % upstream.port
+    assert dns.count("alias.test", "A") >= 1
+
+
+def test_large_answer_retried_over_tcp(dns, upstream, sluice_factory):
+    # 60 A records do not fit a 512-byte UDP answer: the stub sets TC and the resolver must ask
+    # again over TCP (hardening.md §13 "TC bit", "a huge answer set").
+    dns.set_a("huge.test", ["127.0.0.1"] * 60, ttl=60)
+    s = sluice_factory(kong(hsvc("h", "huge.test", upstream.port)), conf(dns))
+    for i in range(3):
+        r = get(s, "/h/%d" % i)
+        assert r.status_code == 200, (i, r.status_code, r.text[:300])
+    assert any(name == "huge.test" and proto == "tcp" for _, name, _, proto in dns.log), dns.log
+
+
+def test_cname_loop_fails_cleanly(dns, upstream, sluice_factory):
+    # a -> b -> a ...: the stub sends 8 CNAMEs and no address; the name fails, nothing hangs.
+    dns.set_cname("loop1.test", "loop2.test")
+    dns.set_cname("loop2.test", "loop1.test")
+    s = sluice_factory(kong(hsvc("l", "loop1.test", upstream.port)),
+                       conf(dns, dns_not_found_ttl=1, dns_error_ttl=1))
+    r, dt = timed_get(s, "/l")
+    assert_name_failed(r)
+    assert dt < 3.0, dt
+    assert not upstream.requests
+    assert s.alive()
+
+
+def test_ttl_expiry_refreshes_the_address(dns, pair, sluice_factory):
+    one, two = pair
+    dns.set_a("flip.test", "127.0.0.1", ttl=1)
+    s = sluice_factory(kong(hsvc("f", "flip.test", one.port)), conf(dns))
+    r = get(s, "/a")
+    assert r.status_code == 200, (r.status_code, r.text[:300])
+    assert len(one.requests) == 1 and not two.requests
+
+    dns.set_a("flip.test", "127.0.0.2", ttl=1)
+
+    def reached_two():
+        r = get(s, "/b")
+        assert r.status_code == 200, (r.status_code, r.text[:300])
+        return len(two.requests) > 0
+    assert wait_until(reached_two, 5.0), "still sending to 127.0.0.1 5 s after a 1 s TTL ended"
+
+    # Traffic does not cause lookups: 100 requests, about one refresh per second.
+    n_one = len(one.requests)
+    q0 = dns.count("flip.test", "*")
+    t0 = time.monotonic()
+    with requests.Session() as sess:
+        for i in range(100):
+            r = sess.get(s.url("/n/%d" % i), timeout=T)
+            assert r.status_code == 200, (i, r.status_code, r.text[:300])
+    elapsed = time.monotonic() - t0
+    q = dns.count("flip.test", "*") - q0
+    assert q <= 3 * (elapsed + 1) + 3, "%d queries for 100 requests in %.1f s" % (q, elapsed)
+    assert len(one.requests) == n_one, "requests still reach the old address"
+
+
+def test_ttl_zero_refreshed_about_once_a_second(dns, upstream, sluice_factory):
+    dns.set_a("zero.test", "127.0.0.1", ttl=0)
+    s = sluice_factory(kong(hsvc("z", "zero.test", upstream.port)), conf(dns))
+    assert get(s, "/z").status_code == 200
+    q0 = dns.count("zero.test", "A")
+    t0 = time.monotonic()
+    with requests.Session() as sess:
+        while time.monotonic() - t0 < 3.0:
+            r = sess.get(s.url("/z"), timeout=T)
+            assert r.status_code == 200, (r.status_code, r.text[:300])
+            time.sleep(0.01)
+    time.sleep(1.0)   # idle too: a TTL of 0 must not turn into a query loop
+    elapsed = time.monotonic() - t0
+    q = dns.count("zero.test", "A") - q0
+    assert q >= 2, "TTL 0 answer never refreshed (%d queries in %.1f s)" % (q, elapsed)
+    assert q <= 2 * elapsed + 3, "%d queries in %.1f s for a TTL 0 name" % (q, elapsed)
+
+
+def test_valid_ttl_overrides_record_ttl(dns, pair, sluice_factory):
+    one, two = pair
+    dns.set_a("long.test", "127.0.0.1", ttl=3600)
+    s = sluice_factory(kong(hsvc("v", "long.test", one.port)), conf(dns, dns_valid_ttl=1))
+    assert get(s, "/a").status_code == 200
+    assert len(one.requests) == 1
+    dns.set_a("long.test", "127.0.0.2", ttl=3600)
+
+    def reached_two():
+        assert get(s, "/b").status_code == 200
+        return len(two.requests) > 0
+    assert wait_until(reached_two, 5.0), "dns_valid_ttl = 1 did not replace a 3600 s TTL"
+
+
+# ------------------------------------------------------------------------------- failures
+
+
+def test_nxdomain_503_fast_then_recovers(dns, upstream, sluice_factory):
+    s = sluice_factory(kong(hsvc("nx", "missing.test", upstream.port)),
+                       conf(dns, dns_not_found_ttl=1))
+    r, dt = timed_get(s, "/x")
+    assert_name_failed(r)
+    assert dt < 3.0, dt
+    assert dns.count("missing.test", "A") >= 1
+    r = get(s, "/x", headers={"Accept": "text/plain"})
+    assert r.status_code == 503
+    assert r.text == "%s\nrequest_id: %s\n" % (MSG, r.headers["X-Sluice-Request-Id"])
+    assert not upstream.requests
+
+    dns.set_a("missing.test", "127.0.0.1", ttl=60)
+    assert wait_until(lambda: get(s, "/y").status_code == 200, 5.0), \
+        "name still failing 5 s after it appeared (dns_not_found_ttl = 1)"
+    assert upstream.last().path == "/y"
+
+
+def test_not_found_remembered_for_not_found_ttl(dns, upstream, sluice_factory):
+    # Default dns_not_found_ttl (30 s): once NXDOMAIN came back, requests fail at once from the
+    # cache and the stub is not asked again, even though it now knows the name.
+    s = sluice_factory(kong(hsvc("nx", "missing.test", upstream.port)), conf(dns))
+    assert_name_failed(get(s, "/x"))
+    q0 = dns.count("missing.test", "A")
+    dns.set_a("missing.test", "127.0.0.1", ttl=60)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 2.0:
+        r, dt = timed_get(s, "/x")
+        assert_name_failed(r)
+        assert dt < 1.0, dt
+        time.sleep(0.05)
+    assert dns.count("missing.test", "A") == q0, "negative answer not cached"
+    assert not upstream.requests
+
+
+def test_nodata_is_not_found(dns, upstream, sluice_factory):
+    dns.set_nodata("empty.test")
+    s = sluice_factory(kong(hsvc("e", "empty.test", upstream.port)), conf(dns))
+    r, dt = timed_get(s, "/x")
+    assert_name_failed(r)
+    assert dt < 3.0, dt
+    assert dns.count("empty.test", "A") >= 1
+
+
+@pytest.mark.parametrize("mode", ["SERVFAIL", "REFUSED", "drop"])
+def test_server_error_without_stale_500_then_recovers(dns, upstream, sluice_factory, mode):
+    dns.set_a("err.test", "127.0.0.1", ttl=60)
+    if mode == "drop":
+        dns.set_drop("err.test")
+    else:
+        dns.set_rcode("err.test", mode)
+    s = sluice_factory(kong(hsvc("e", "err.test", upstream.port)), conf(dns, dns_error_ttl=1))
+    r, dt = timed_get(s, "/x")
+    assert_servers_failed(r)
+    # a timeout takes the resolver's 2 tries (~6-7 s from Sluice's start); an error answer is quick
+    assert dt < (10.0 if mode == "drop" else 3.0), dt
+    assert dns.count("err.test", "A") >= 1
+    assert not upstream.requests
+
+    dns.set_drop("err.test", False)
+    dns.set_rcode("err.test", None)
+    assert wait_until(lambda: get(s, "/y").status_code == 200, 5.0), \
+        "name still failing 5 s after the server recovered (dns_error_ttl = 1)"
+    assert upstream.last().path == "/y"
+
+
+@pytest.mark.parametrize("mode", ["dead", "SERVFAIL"])
+def test_stale_answer_served_while_refresh_fails(dns, upstream, sluice_factory, mode):
+    dns.set_a("stale.test", "127.0.0.1", ttl=1)
+    s = sluice_factory(kong(hsvc("st", "stale.test", upstream.port)), conf(dns))
+    assert get(s, "/first").status_code == 200
+    q0 = dns.count("stale.test", "*")
+    if mode == "dead":
+        dns.set_dead()
+    else:
+        dns.set_rcode("stale.test", "SERVFAIL")
+    # 9 s: the TTL ends after 1 s, then a whole failing refresh (a dead server: 2 tries, ~6-7 s)
+    # and the start of the next one.
+    t0 = time.monotonic()
+    lat = []
+    while time.monotonic() - t0 < 9.0:
+        r, dt = timed_get(s, "/s/%d" % len(lat))
+        assert r.status_code == 200, (len(lat), time.monotonic() - t0, r.status_code, r.text[:300])
+        lat.append(dt)
+        time.sleep(0.1)
+    elapsed = time.monotonic() - t0
+    assert len(upstream.requests) == 1 + len(lat)
+    assert all(q.header("host") == "stale.test:%d" % upstream.port for q in upstream.requests)
+    # the stale answer is served at once, not after the failing refresh
+    assert max(lat) < 1.5, "slowest request %.2f s" % max(lat)
+    q = dns.count("stale.test", "*") - q0
+    assert q >= 1, "the TTL ran out but no refresh was tried: not a stale-serving test"
+    assert q <= 4 * elapsed + 4, "%d queries in %.1f s" % (q, elapsed)
+
+
+def test_stale_answer_ends_after_stale_ttl(dns, upstream, sluice_factory):
+    dns.set_a("brief.test", "127.0.0.1", ttl=1)
+    s = sluice_factory(kong(hsvc("b", "brief.test", upstream.port)),
+                       conf(dns, dns_stale_ttl=2, dns_error_ttl=1))
+    assert get(s, "/first").status_code == 200
+    dns.set_rcode("brief.test", "SERVFAIL")
+    t0 = time.monotonic()
+    last = None
+    while time.monotonic() - t0 < 8.0:
+        last = get(s, "/s")
+        if last.status_code != 200:
+            break
+        time.sleep(0.1)
+    failed_after = time.monotonic() - t0
+    assert last is not None and last.status_code != 200, "stale answer served past dns_stale_ttl"
+    assert_servers_failed(last)
+    # served stale beyond the 1 s TTL, up to about TTL + dns_stale_ttl = 3 s after the answer
+    assert failed_after >= 1.5, failed_after
+
+
+def test_several_addresses_spread_and_retried(dns, pair, sluice_factory):
+    one, two = pair
+    dns.set_a("many.test", ["127.0.0.1", "127.0.0.2"], ttl=60)
+    # 127.0.0.3 refuses connections: requests starting there go on to the next address
+    dns.set_a("half.test", ["127.0.0.3", "127.0.0.1"], ttl=60)
+    doc = kong(hsvc("many", "many.test", one.port, ["/many"]),
+               hsvc("half", "half.test", one.port, ["/half"]))
+    s = sluice_factory(doc, conf(dns))
+    for i in range(10):
+        r = get(s, "/many/%d" % i)
+        assert r.status_code == 200, (i, r.status_code, r.text[:300])
+    assert one.requests and two.requests, (len(one.requests), len(two.requests))
+    n_one = len(one.requests)
+    for i in range(10):
+        r = get(s, "/half/%d" % i)
+        assert r.status_code == 200, (i, r.status_code, r.text[:300])
+    assert len(one.requests) == n_one + 10
+
+
+# ------------------------------------------------------------------------------- isolation
+
+
+def test_slow_lookup_does_not_delay_other_services(dns, upstream, sluice_factory):
+    dns.set_a("slow.test", "127.0.0.1", ttl=60)
+    dns.set_delay("slow.test", 3.0)
+    doc = kong(hsvc("slow", "slow.test", upstream.port, ["/slow"]),
+               service("fast", upstream.port, [{"name": "fast", "paths": ["/fast"],
+                                                "strip_path": False}]))
+    s = sluice_factory(doc, conf(dns))
+    res = {}
+
+    def slow():
+        t0 = time.monotonic()
+        try:
+            res["r"] = get(s, "/slow")
+        except requests.RequestException as e:
+            res["e"] = e
+        res["dt"] = time.monotonic() - t0
+    th = threading.Thread(target=slow)
+    th.start()
+    lat = []
+    with requests.Session() as sess:
+        while th.is_alive() and len(lat) < 2000:
+            t0 = time.monotonic()
+            r = sess.get(s.url("/fast"), timeout=T)
+            lat.append(time.monotonic() - t0)
+            assert r.status_code == 200, (r.status_code, r.text[:300])
+            time.sleep(0.02)
+    th.join(T)
+    assert "e" not in res, res.get("e")
+    assert res["r"].status_code == 200, (res["r"].status_code, res["r"].text[:300])
+    assert res["dt"] >= 1.0, "the slow request did not wait for the lookup (%.2f s)" % res["dt"]
+    assert len(lat) >= 3, "too few requests while the lookup was pending: %d" % len(lat)
+    assert max(lat) < 0.3, "a request to another service took %.3f s" % max(lat)
+    assert any(q.path == "/slow" for q in upstream.requests)
+
+
+def test_hosts_file_preferred(dns, upstream, sluice_factory, tmp_path):
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost\n127.0.0.1 hosted.test hosted-alias.test\n")
+    dns.set_a("hosted.test", "127.0.0.3", ttl=60)    # nothing listens there
+    dns.set_a("other.test", "127.0.0.1", ttl=60)
+    doc = kong(hsvc("h", "hosted.test", upstream.port, ["/h"], retries=0),
+               hsvc("o", "other.test", upstream.port, ["/o"]))
+    s = sluice_factory(doc, conf(dns, dns_hostsfile=str(hosts)))
+    for i in range(3):
+        r = get(s, "/h/%d" % i)
+        assert r.status_code == 200, (i, r.status_code, r.text[:300])
+    # names missing from the file still go to the resolver
+    assert get(s, "/o").status_code == 200
+    assert dns.count("other.test", "A") >= 1
+    assert dns.count("hosted.test", "*") == 0, dns.log
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_no_thundering_herd(dns, upstream, sluice_factory, workers):
+    dns.set_a("herd.test", "127.0.0.1", ttl=60)
+    dns.set_delay("herd.test", 1.0)
+    s = sluice_factory(kong(hsvc("h", "herd.test", upstream.port)),
+                       conf(dns, worker_processes=workers))
+    n = 50
+    barrier = threading.Barrier(n)
+    results = []
+    lock = threading.Lock()
+
+    def one(i):
+        try:
+            barrier.wait(10)
+            r = get(s, "/h/%d" % i)
+            v = r.status_code
+        except Exception as e:  # noqa: BLE001
+            v = repr(e)
+        with lock:
+            results.append(v)
+    ths = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join(T + 5)
+    assert results == [200] * n, results
+    assert len(upstream.requests) == n
+    assert dns.count("herd.test", "A") <= 2, dns.count("herd.test", "A")
+
+
+# ------------------------------------------------------------------------------- run time, config
+
+
+def test_admin_api_service_with_hostname(dns, upstream, pair, tmp_path):
+    _, two = pair
+    dns.set_a("admin.test", "127.0.0.1", ttl=60)
+    s = Sluice(tmp_path, kong(), conf=conf(dns, database="sqlite", declarative_config=None,
+                                           admin_listen="auto"), name="adm")
+    try:
+        a = s.admin_url("").rstrip("/")
+        r = requests.post(a + "/services", json={"name": "adm", "host": "admin.test",
+                                                 "port": upstream.port, "protocol": "http"},
+                          timeout=T)
+        assert r.status_code == 201, r.text
+        assert r.json()["host"] == "admin.test"
+        r = requests.post(a + "/services/adm/routes", json={"name": "adm", "paths": ["/adm"]},
+                          timeout=T)
+        assert r.status_code == 201, r.text
+        assert wait_until(lambda: get(s, "/adm/x").status_code == 200, 5.0), \
+            get(s, "/adm/x").text[:300]
+        assert upstream.last().header("host") == "admin.test:%d" % upstream.port
+        assert dns.count("admin.test", "A") >= 1
+
+        # a host changed at run time is resolved anew: an unknown name fails ...
+        r = requests.patch(a + "/services/adm", json={"host": "gone.test"}, timeout=T)
+        assert r.status_code == 200, r.text
+        assert wait_until(lambda: get(s, "/adm/x").status_code == 503, 5.0)
+        assert_name_failed(get(s, "/adm/x"))
+        # ... and a known one goes to its own address
+        dns.set_a("moved.test", "127.0.0.2", ttl=60)
+        r = requests.patch(a + "/services/adm", json={"host": "moved.test", "port": two.port},
+                           timeout=T)
+        assert r.status_code == 200, r.text
+        assert wait_until(lambda: get(s, "/adm/y").status_code == 200, 5.0)
+        assert two.last().header("host") == "moved.test:%d" % two.port
+    finally:
+        s.stop()
+
+
+def test_reload_with_new_hostname(dns, pair, sluice_factory):
+    one, two = pair
+    dns.set_a("first.test", "127.0.0.1", ttl=60)
+    dns.set_a("second.test", "127.0.0.2", ttl=60)
+    s = sluice_factory(kong(hsvc("r", "first.test", one.port)), conf(dns))
+    assert get(s, "/a").status_code == 200
+    assert len(one.requests) == 1
+    s.write_kong(kong(hsvc("r", "second.test", two.port)))
+    s.reload(wait=0)
+
+    def reached_two():
+        assert get(s, "/b").status_code == 200
+        return len(two.requests) > 0
+    assert wait_until(reached_two, 5.0), "the reloaded host name is not used"
+    assert two.last().header("host") == "second.test:%d" % two.port
+    assert dns.count("second.test", "A") >= 1
+
+
+@pytest.mark.parametrize("key,value", [
+    ("dns_resolver", "nope"),
+    ("dns_resolver", "1.2.3.4:99999"),
+    ("dns_resolver", "127.0.0.1:53, bogus"),
+    ("dns_order", "A,MX"),
+])
+def test_bad_dns_settings_refuse_to_start(tmp_path, key, value):
+    s = Sluice(tmp_path, kong(), {key: value}, start=False)
+    try:
+        with pytest.raises(SluiceError):
+            s.start()
+        assert s.returncode not in (None, 0)
+        lines = s.stderr().splitlines()
+        assert any(line.startswith("Error:") for line in lines), s.stderr()
+    finally:
+        s.kill()
+
+
+def test_all_dns_settings_accepted(dns, upstream, sluice_factory, tmp_path):
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost\n")
+    dns.set_a("ok.test", "127.0.0.1", ttl=60)
+    s = sluice_factory(kong(hsvc("ok", "ok.test", upstream.port)), {
+        "dns_resolver": "%s, [::1]:%d" % (dns.addr, dns.port),
+        "dns_hostsfile": str(hosts),
+        "dns_order": "LAST,SRV,A,CNAME",
+        "dns_valid_ttl": "30",
+        "dns_stale_ttl": "60",
+        "dns_not_found_ttl": "5",
+        "dns_error_ttl": "2",
+        "dns_cache_size": "100",
+        "dns_no_sync": "on",
+    })
+    assert get(s, "/x").status_code == 200
+
+
+# ------------------------------------------------------------------------------- AAAA
+
+
+@pytest.mark.skipif(not have_ipv6_loopback(), reason="no IPv6 loopback")
+def test_aaaa_used_when_listed(dns, sluice_factory):
+    up6 = Upstream(host="::1").start()
+    try:
+        dns.set_aaaa("six.test", "::1", ttl=60)     # no A record: only AAAA can work
+        s = sluice_factory(kong(hsvc("six", "six.test", up6.port)),
+                           conf(dns, dns_order="AAAA,A"))
+        r = get(s, "/six")
+        assert r.status_code == 200, (r.status_code, r.text[:300])
+        assert up6.wait_requests(1, 5) == 1
+        assert dns.count("six.test", "AAAA") >= 1
+    finally:
+        up6.stop()
+
+
+def test_aaaa_not_asked_by_default(dns, upstream, sluice_factory):
+    dns.set_aaaa("six.test", "::1", ttl=60)
+    s = sluice_factory(kong(hsvc("six", "six.test", upstream.port)), conf(dns))
+    r, dt = timed_get(s, "/six")
+    assert_name_failed(r)
+    assert dt < 3.0, dt
+    assert dns.count("six.test", "A") >= 1
+    assert dns.count("six.test", "AAAA") == 0
