@@ -417,6 +417,32 @@ parse_wrk() {
     }' "$1"
 }
 
+# proxy_pids PROXY: the processes of the proxy under test (nginx: master and workers; Sluice: its one
+# process, from the pid files each writes under $TMP).
+proxy_pids() {
+    local master
+    if [ "$1" = nginx ]; then
+        master=$(cat "$TMP/nginx/nginx.pid" 2>/dev/null) || return 0
+        echo "$master"
+        pgrep -P "$master" || true
+    else
+        cat "$TMP/sluice/pids/sluice.pid" 2>/dev/null || true
+    fi
+}
+
+# cpu_ns PROXY: CPU time used so far by every thread of the proxy, in ns (schedstat's first field).
+# Per request, it is the proxy's own cost, which the machine's scheduling state moves far less
+# than rps (bench/README.md, "Current status").
+cpu_ns() {
+    local pid total=0 t
+    for pid in $(proxy_pids "$1"); do
+        for t in /proc/"$pid"/task/*/schedstat; do
+            [ -r "$t" ] && total=$((total + $(cut -d' ' -f1 "$t" 2>/dev/null || echo 0)))
+        done
+    done
+    echo "$total"
+}
+
 # run_wrk OUTFILE SECONDS PORT SCENARIO: one bounded wrk run; never fails the script.
 run_wrk() {
     local out=$1 secs=$2 port=$3 scen=$4 rc=0 args
@@ -486,7 +512,7 @@ fi
 PROXIES=(nginx)
 [ "$SLUICE_STATUS" = ok ] && PROXIES+=(sluice)
 declare -A PORT=([nginx]=$NGINX_PORT [sluice]=$SLUICE_PORT)
-declare -A RPS P99 NOTE
+declare -A RPS P99 CPU NOTE
 INVALID=0
 
 echo "sluice bench: wrk -> proxy -> nginx upstream (127.0.0.1:$UPSTREAM_PORT), all on this machine"
@@ -513,10 +539,15 @@ for scen in $SCENARIOS; do
                 continue
             fi
             echo "   round $r/$ROUNDS: $px (${DURATION_S}s)"
+            cpu0=$(cpu_ns "$px")
             run_wrk "$out" "$DURATION_S" "${PORT[$px]}" "$scen"
+            cpu1=$(cpu_ns "$px")
             read -r rps p99 reqs bad err < <(parse_wrk "$out")
             RPS[$key]=$rps
             P99[$key]=$p99
+            CPU[$key]=-
+            ((reqs > 0 && cpu1 > cpu0)) &&
+                CPU[$key]=$(awk -v d=$((cpu1 - cpu0)) -v n="$reqs" 'BEGIN { printf "%.1f", d / n / 1000 }')
             note=""
             ((err > 0)) && note="$err socket errors"
             if ((bad > 0)) || [ "$rps" = - ] || [ "$p99" = - ] || ((reqs == 0)); then
@@ -538,32 +569,38 @@ echo
 
 for scen in $SCENARIOS; do
     echo "== results '$scen': $("scenario_desc_$scen")"
-    printf '%-8s %12s %12s %12s %12s  %s\n' round "nginx rps" "nginx p99ms" "sluice rps" "sluice p99ms" notes
+    printf '%-8s %12s %12s %9s %12s %12s %9s  %s\n' round "nginx rps" "nginx p99ms" "cpu us/req" \
+        "sluice rps" "sluice p99ms" "cpu us/req" notes
     for ((r = 1; r <= ROUNDS; r++)); do
         nk=$scen:nginx:$r
         sk=$scen:sluice:$r
         notes=${NOTE[$nk]:+nginx: ${NOTE[$nk]}}
         [ -n "${NOTE[$sk]:-}" ] && notes="${notes:+$notes; }sluice: ${NOTE[$sk]}"
-        printf '%-8s %12s %12s %12s %12s  %s\n' "$r" "${RPS[$nk]}" "${P99[$nk]}" \
-            "${RPS[$sk]:--}" "${P99[$sk]:--}" "$notes" | sed 's/ *$//'
+        printf '%-8s %12s %12s %9s %12s %12s %9s  %s\n' "$r" "${RPS[$nk]}" "${P99[$nk]}" \
+            "${CPU[$nk]:--}" "${RPS[$sk]:--}" "${P99[$sk]:--}" "${CPU[$sk]:--}" "$notes" | sed 's/ *$//'
     done
-    nr=() np=() sr=() sp=()
+    nr=() np=() nc=() sr=() sp=() sc=()
     for ((r = 1; r <= ROUNDS; r++)); do
         nr+=("${RPS[$scen:nginx:$r]}")
         np+=("${P99[$scen:nginx:$r]}")
+        nc+=("${CPU[$scen:nginx:$r]:--}")
         sr+=("${RPS[$scen:sluice:$r]:--}")
         sp+=("${P99[$scen:sluice:$r]:--}")
+        sc+=("${CPU[$scen:sluice:$r]:--}")
     done
     mnr=$(median %.2f "${nr[@]}")
     mnp=$(median %.3f "${np[@]}")
+    mnc=$(median %.1f "${nc[@]}")
     msr=$(median %.2f "${sr[@]}")
     msp=$(median %.3f "${sp[@]}")
-    printf '%-8s %12s %12s %12s %12s\n' median "$mnr" "$mnp" "$msr" "$msp"
+    msc=$(median %.1f "${sc[@]}")
+    printf '%-8s %12s %12s %9s %12s %12s %9s\n' median "$mnr" "$mnp" "$mnc" "$msr" "$msp" "$msc"
     if [ "$SLUICE_STATUS" = ok ]; then
         rr=$(ratio "$msr" "$mnr")
         pr=$(ratio "$msp" "$mnp")
         echo "sluice/nginx rps: $rr  (target >= 1: $(verdict "$rr" ge))"
         echo "sluice/nginx p99: $pr  (target <= 1, lower is better: $(verdict "$pr" le))"
+        echo "sluice/nginx proxy CPU per request: $(ratio "$msc" "$mnc")  (lower is better; not a target)"
         # Paired view: each Sluice round against the nginx round just before it, which ran in
         # nearly the same state of the machine (bench/README.md: the VM changes state within a run).
         pair_rr=() pair_pr=() won_r=0 won_p=0 paired=0
