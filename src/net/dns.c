@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The resolver of dns.h: a hosts-file table read once, and a table of entries, one per name the
- * configuration references, each resolved and refreshed by c-ares on the control loop. */
+/* The resolver of dns.h: a table of entries, one per name the configuration references, each
+ * resolved (A, AAAA, SRV and its targets) and refreshed by c-ares on the control loop. */
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
 #include <ares.h>
@@ -12,9 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/strmap.h"
-#include "net/dns.h"
-#include "sluice/arena.h"
+#include "net/dns_internal.h"
 #include "sluice/log.h"
 
 /* c-ares' own bounds per query: 2 s per try, 2 tries, so a dead resolver fails a lookup within
@@ -33,7 +31,7 @@ struct sl_dns_name {
     pthread_mutex_t lock;
     /* under lock: what workers read */
     enum sl_dns_state state;
-    struct sl_addrs addrs; /* port 0 */
+    struct sl_addrs addrs; /* ports 0, except SRV answers' own */
     /* control thread only */
     struct sl_dns_name *next; /* bucket chain */
     char *name;
@@ -43,35 +41,31 @@ struct sl_dns_name {
     uint8_t last_type;               /* the type that answered last (dns_order LAST), 0: none yet */
     uint8_t tries[SL_DNS_MAX_ORDER]; /* the types of the lookup in progress, in order */
     size_t ntries, try_index;
-    bool saw_error; /* a type of the lookup in progress failed with a server error */
-    bool failing;   /* the last lookup failed: repeated failures are logged at info only */
+    bool saw_error;         /* a type of the lookup in progress failed with a server error */
+    bool failing;           /* the last lookup failed: repeated failures are logged at info only */
+    struct srv_lookup *srv; /* an SRV answer whose targets are being resolved, or NULL */
 };
 
-struct hosts_entry {
-    const char *name;
-    struct sl_addrs v4, v6;
+/* An SRV answer's targets being resolved: each record's host gives addresses, which take the
+ * record's port and weight. The entry's lookup ends when the last target does. */
+struct srv_target {
+    struct srv_lookup *l;
+    struct sl_dns_srv rec;
+    uint8_t types[2]; /* A and/or AAAA, in dns_order */
+    size_t ntypes, ti;
 };
 
-static struct sl_dns_settings settings = {
-    .hostsfile = "/etc/hosts",
-    .order = {SL_DNS_LAST, SL_DNS_SRV, SL_DNS_A, SL_DNS_CNAME},
-    .norder = 4,
-    .valid_ttl = -1,
-    .stale_ttl = 3600,
-    .not_found_ttl = 30,
-    .error_ttl = 1,
+struct srv_lookup {
+    struct sl_dns_name *e;
+    size_t pending; /* targets whose queries have not ended, plus one while starting them */
+    bool saw_error;
+    int ttl; /* smallest TTL of the SRV records and the targets' answers; -1: none yet */
+    struct sl_addrs addrs;
+    struct srv_target t[SL_DNS_MAX_ADDRS];
 };
 
 static struct sl_dns_name *table[TABLE_SIZE];
 static size_t nentries;
-
-static struct {
-    bool loaded;
-    struct sl_arena *arena;
-    struct sl_strmap index; /* name → entries[] */
-    struct hosts_entry *entries;
-    size_t n;
-} hosts;
 
 static struct {
     struct ev_loop *loop;
@@ -83,318 +77,6 @@ static struct {
     int fds[MAX_SOCKETS]; /* -1: free slot */
     void (*settled)(void);
 } res;
-
-/* ---- settings ---------------------------------------------------------------------------------
- */
-
-/* The next item of a list separated by commas and/or blanks (Kong's list values): its start and
- * *len, advancing *p past it; NULL at the end. */
-static const char *
-next_item(const char **p, size_t *len)
-{
-    const char *s = *p;
-    while (*s == ' ' || *s == '\t' || *s == ',') {
-        s++;
-    }
-    const char *start = s;
-    while (*s && *s != ',' && *s != ' ' && *s != '\t') {
-        s++;
-    }
-    *p = s;
-    *len = (size_t)(s - start);
-    return *len > 0 ? start : NULL;
-}
-
-static bool
-token_is(const char *p, size_t len, const char *word)
-{
-    return strlen(word) == len && strncasecmp(p, word, len) == 0;
-}
-
-int
-sl_dns_parse_order(const char *v, uint8_t *out, size_t *n, char *err, size_t errlen)
-{
-    static const struct {
-        const char *name;
-        uint8_t type;
-    } names[] = {{"LAST", SL_DNS_LAST},
-                 {"SRV", SL_DNS_SRV},
-                 {"A", SL_DNS_A},
-                 {"AAAA", SL_DNS_AAAA},
-                 {"CNAME", SL_DNS_CNAME}};
-    *n = 0;
-    const char *p = v, *start;
-    size_t len;
-    while ((start = next_item(&p, &len)) != NULL) {
-        uint8_t type = 0;
-        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-            if (token_is(start, len, names[i].name)) {
-                type = names[i].type;
-            }
-        }
-        if (type == 0) {
-            snprintf(err, errlen, "invalid dns record type: %.*s (LAST, SRV, A, AAAA or CNAME)",
-                     (int)len, start);
-            return -1;
-        }
-        for (size_t i = 0; i < *n; i++) {
-            if (out[i] == type) {
-                type = 0; /* listed twice: the first place counts */
-            }
-        }
-        if (type != 0) {
-            out[(*n)++] = type; /* five distinct types fit in SL_DNS_MAX_ORDER */
-        }
-    }
-    if (*n == 0) {
-        snprintf(err, errlen, "must list at least one record type (LAST, SRV, A, AAAA, CNAME)");
-        return -1;
-    }
-    return 0;
-}
-
-/* One dns_resolver entry: "ip", "ip:port", "[ip6]" or "[ip6]:port" (a bare IPv6 address too).
- * Appends c-ares' form to <csv>. */
-static int
-parse_server(const char *p, size_t len, char *csv, size_t cap, char *err, size_t errlen)
-{
-    char host[64], buf[80];
-    const char *port = NULL;
-    size_t hl = len;
-    bool v6 = false;
-    if (len >= sizeof(buf)) {
-        snprintf(err, errlen, "invalid name server: %.*s", (int)len, p);
-        return -1;
-    }
-    memcpy(buf, p, len);
-    buf[len] = '\0';
-    if (buf[0] == '[') {
-        char *close = strchr(buf, ']');
-        if (close == NULL || (close[1] != '\0' && close[1] != ':')) {
-            snprintf(err, errlen, "invalid name server: %s", buf);
-            return -1;
-        }
-        hl = (size_t)(close - buf - 1);
-        memcpy(host, buf + 1, hl);
-        port = close[1] == ':' ? close + 2 : NULL;
-        v6 = true;
-    } else {
-        char *colon = strchr(buf, ':');
-        if (colon != NULL && strchr(colon + 1, ':') != NULL) {
-            v6 = true; /* a bare IPv6 address */
-        } else if (colon != NULL) {
-            hl = (size_t)(colon - buf);
-            port = colon + 1;
-        }
-        if (hl >= sizeof(host)) {
-            snprintf(err, errlen, "invalid name server: %s", buf);
-            return -1;
-        }
-        memcpy(host, buf, hl);
-    }
-    host[hl] = '\0';
-    unsigned char tmp[sizeof(struct in6_addr)];
-    if (inet_pton(v6 ? AF_INET6 : AF_INET, host, tmp) != 1) {
-        snprintf(err, errlen, "invalid name server: %s (an IP address, optionally with a port)",
-                 buf);
-        return -1;
-    }
-    long portn = 53;
-    if (port != NULL) {
-        char *end;
-        errno = 0;
-        portn = strtol(port, &end, 10);
-        if (*port == '\0' || *end != '\0' || errno != 0 || portn < 1 || portn > 65535) {
-            snprintf(err, errlen, "invalid name server: %s (port between 1 and 65535)", buf);
-            return -1;
-        }
-    }
-    size_t used = strlen(csv);
-    int w = snprintf(csv + used, cap - used, v6 ? "%s[%s]:%ld" : "%s%s:%ld", used ? "," : "", host,
-                     portn);
-    if (w < 0 || (size_t)w >= cap - used) {
-        snprintf(err, errlen, "too many name servers");
-        return -1;
-    }
-    return 0;
-}
-
-int
-sl_dns_parse_resolver(const char *v, char *csv, size_t cap, char *err, size_t errlen)
-{
-    csv[0] = '\0';
-    const char *p = v, *start;
-    size_t len;
-    while ((start = next_item(&p, &len)) != NULL) {
-        if (parse_server(start, len, csv, cap, err, errlen) < 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
-void
-sl_dns_configure(const struct sl_dns_settings *st)
-{
-    settings = *st;
-}
-
-static bool
-order_has(uint8_t type)
-{
-    for (size_t i = 0; i < settings.norder; i++) {
-        if (settings.order[i] == type) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* ---- hosts file -------------------------------------------------------------------------------
- */
-
-static void
-addrs_add(struct sl_addrs *a, const void *sa, socklen_t len)
-{
-    if (a->n < SL_DNS_MAX_ADDRS) {
-        memset(&a->addr[a->n], 0, sizeof(a->addr[a->n]));
-        memcpy(&a->addr[a->n], sa, len);
-        a->len[a->n++] = len;
-    }
-}
-
-static void
-addrs_add_v4(struct sl_addrs *a, const struct in_addr *ip)
-{
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr = *ip};
-    addrs_add(a, &sin, sizeof(sin));
-}
-
-static void
-addrs_add_v6(struct sl_addrs *a, const struct in6_addr *ip)
-{
-    struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6, .sin6_addr = *ip};
-    addrs_add(a, &sin6, sizeof(sin6));
-}
-
-/* Reads the hosts file once ("address name [aliases...]", '#' comments); names are matched
- * case-insensitively, as DNS does, so they are kept lower-cased. A missing file means no entries.
- */
-static void
-hosts_load(void)
-{
-    hosts.loaded = true;
-    FILE *f = fopen(settings.hostsfile, "re");
-    if (f == NULL) {
-        if (errno != ENOENT) {
-            sl_log(SL_LOG_WARN, "dns: cannot read hosts file %s: %s", settings.hostsfile,
-                   strerror(errno));
-        }
-        return;
-    }
-    size_t cap = 0, nlines = 0;
-    char line[4096];
-    while (fgets(line, sizeof(line), f) != NULL) {
-        nlines++;
-    }
-    cap = nlines * 4 + 1; /* an address line names a few hosts at most, usually */
-    hosts.arena = sl_arena_create(16384);
-    if (hosts.arena == NULL || !sl_strmap_init(&hosts.index, cap, hosts.arena) ||
-        (hosts.entries = sl_arena_calloc(hosts.arena, cap, sizeof(*hosts.entries))) == NULL) {
-        fclose(f);
-        return;
-    }
-    rewind(f);
-    while (fgets(line, sizeof(line), f) != NULL) {
-        char *hash = strchr(line, '#');
-        if (hash != NULL) {
-            *hash = '\0';
-        }
-        char *save = NULL;
-        char *ip = strtok_r(line, " \t\r\n", &save);
-        struct in_addr v4;
-        struct in6_addr v6;
-        bool is4 = ip != NULL && inet_pton(AF_INET, ip, &v4) == 1;
-        bool is6 = ip != NULL && !is4 && inet_pton(AF_INET6, ip, &v6) == 1;
-        if (!is4 && !is6) {
-            continue;
-        }
-        for (char *name = strtok_r(NULL, " \t\r\n", &save); name != NULL;
-             name = strtok_r(NULL, " \t\r\n", &save)) {
-            for (char *c = name; *c; c++) {
-                *c = (char)tolower((unsigned char)*c);
-            }
-            size_t i;
-            if (!sl_strmap_get(&hosts.index, name, &i)) {
-                if (hosts.n == cap) {
-                    break;
-                }
-                char *copy = sl_arena_strndup(hosts.arena, name, strlen(name));
-                if (copy == NULL) {
-                    break;
-                }
-                i = hosts.n++;
-                hosts.entries[i].name = copy;
-                sl_strmap_put(&hosts.index, copy, i);
-            }
-            if (is4) {
-                addrs_add_v4(&hosts.entries[i].v4, &v4);
-            } else {
-                addrs_add_v6(&hosts.entries[i].v6, &v6);
-            }
-        }
-    }
-    fclose(f);
-}
-
-bool
-sl_dns_static(const char *name, struct sl_addrs *out)
-{
-    out->n = 0;
-    struct in_addr v4;
-    struct in6_addr v6;
-    if (inet_pton(AF_INET, name, &v4) == 1) {
-        addrs_add_v4(out, &v4);
-        return true;
-    }
-    if (inet_pton(AF_INET6, name, &v6) == 1) {
-        addrs_add_v6(out, &v6);
-        return true;
-    }
-    if (!hosts.loaded) {
-        hosts_load();
-    }
-    char lower[256];
-    size_t len = strlen(name), i;
-    if (hosts.n == 0 || len >= sizeof(lower)) {
-        return false;
-    }
-    for (size_t k = 0; k <= len; k++) {
-        lower[k] = (char)tolower((unsigned char)name[k]);
-    }
-    if (!sl_strmap_get(&hosts.index, lower, &i)) {
-        return false;
-    }
-    /* Kong asks the hosts file per record type, in dns_order: IPv6 entries only count when AAAA
-     * is listed, and come first when AAAA is listed before A. */
-    const struct hosts_entry *h = &hosts.entries[i];
-    bool want6 = order_has(SL_DNS_AAAA);
-    bool six_first = false;
-    for (size_t k = 0; k < settings.norder; k++) {
-        if (settings.order[k] == SL_DNS_A || settings.order[k] == SL_DNS_AAAA) {
-            six_first = settings.order[k] == SL_DNS_AAAA;
-            break;
-        }
-    }
-    const struct sl_addrs *first = six_first ? &h->v6 : &h->v4;
-    const struct sl_addrs *second = six_first ? &h->v4 : &h->v6;
-    if (first->n > 0 && (want6 || !six_first)) {
-        *out = *first;
-    } else if (second->n > 0 && (want6 || six_first)) {
-        *out = *second;
-    }
-    return out->n > 0;
-}
 
 /* ---- entries ----------------------------------------------------------------------------------
  */
@@ -458,7 +140,9 @@ sl_dns_read(struct sl_dns_name *e, uint16_t port_be, struct sl_addrs *out)
         out->n = 0;
     }
     for (size_t i = 0; i < out->n; i++) {
-        out->addr[i].sin6_port = port_be; /* sin_port sits at the same offset */
+        if (out->addr[i].sin6_port == 0) { /* sin_port sits at the same offset */
+            out->addr[i].sin6_port = port_be;
+        }
     }
     return st;
 }
@@ -492,6 +176,24 @@ entry_free(struct sl_dns_name *e)
 /* ---- lookups ----------------------------------------------------------------------------------
  */
 
+static const char *
+type_name(uint8_t type)
+{
+    return type == SL_DNS_A ? "A" : type == SL_DNS_AAAA ? "AAAA" : "SRV";
+}
+
+static int
+qtype_of(uint8_t type)
+{
+    return type == SL_DNS_A ? ns_t_a : type == SL_DNS_AAAA ? ns_t_aaaa : ns_t_srv;
+}
+
+static int
+min_ttl(int a, int b)
+{
+    return a < 0 ? b : b < 0 ? a : (a < b ? a : b);
+}
+
 static void query_next_type(struct sl_dns_name *e);
 
 /* The lookup of <e> ended without an answer: <not_found> (NXDOMAIN or no record of any type
@@ -511,11 +213,11 @@ lookup_failed(struct sl_dns_name *e, bool not_found, const char *why)
         /* Kong's dns_stale_ttl: the expired answer is served while refreshes fail. */
         sl_log(first ? SL_LOG_WARN : SL_LOG_INFO,
                "dns: refreshing %s failed (%s); serving the previous answer", e->name, why);
-        e->next_query = now + settings.error_ttl;
+        e->next_query = now + sl_dns_cfg.error_ttl;
         return;
     }
     sl_log(first ? SL_LOG_ERR : SL_LOG_INFO, "dns: %s could not be resolved: %s", e->name, why);
-    e->next_query = now + (not_found ? settings.not_found_ttl : settings.error_ttl);
+    e->next_query = now + (not_found ? sl_dns_cfg.not_found_ttl : sl_dns_cfg.error_ttl);
     publish(e, not_found ? SL_DNS_NOT_FOUND : SL_DNS_ERROR, NULL);
 }
 
@@ -523,8 +225,8 @@ static void
 lookup_answered(struct sl_dns_name *e, uint8_t type, const struct sl_addrs *addrs, int ttl)
 {
     double now = ev_now(res.loop);
-    if (settings.valid_ttl >= 0) {
-        ttl = settings.valid_ttl;
+    if (sl_dns_cfg.valid_ttl >= 0) {
+        ttl = sl_dns_cfg.valid_ttl;
     }
     if (ttl < 0) {
         ttl = 0;
@@ -536,9 +238,116 @@ lookup_answered(struct sl_dns_name *e, uint8_t type, const struct sl_addrs *addr
     }
     e->last_type = type;
     e->next_query = now + (ttl < MIN_REFRESH_S ? MIN_REFRESH_S : (double)ttl);
-    e->stale_until = now + ttl + settings.stale_ttl;
+    e->stale_until = now + ttl + sl_dns_cfg.stale_ttl;
     publish(e, SL_DNS_OK, addrs);
 }
+
+/* ---- SRV targets ---- */
+
+static void srv_target_query(struct srv_target *tg);
+
+static void
+srv_finish(struct srv_lookup *l)
+{
+    struct sl_dns_name *e = l->e;
+    e->srv = NULL;
+    if (!res.running) {
+        e->in_flight = false; /* the resolver is being destroyed: nothing to publish */
+    } else if (l->addrs.n > 0) {
+        lookup_answered(e, SL_DNS_SRV, &l->addrs, l->ttl);
+    } else {
+        lookup_failed(e, !l->saw_error,
+                      l->saw_error ? "the name servers failed for its SRV targets"
+                                   : "no SRV target has an address");
+    }
+    free(l);
+}
+
+static void
+srv_target_done(struct srv_lookup *l)
+{
+    if (--l->pending == 0) {
+        srv_finish(l);
+    }
+}
+
+static void
+on_srv_target(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+    struct srv_target *tg = arg;
+    struct srv_lookup *l = tg->l;
+    (void)timeouts;
+    if (status == ARES_SUCCESS && res.running) {
+        struct sl_addrs got;
+        int ttl;
+        status = sl_dns_answer_addrs(abuf, alen, tg->types[tg->ti] == SL_DNS_AAAA, &got, &ttl);
+        for (size_t i = 0; status == ARES_SUCCESS && i < got.n; i++) {
+            sl_dns_addrs_add(&l->addrs, &got.addr[i], got.len[i], htons(tg->rec.port),
+                             tg->rec.weight);
+        }
+        if (status == ARES_SUCCESS) {
+            l->ttl = min_ttl(l->ttl, ttl);
+            srv_target_done(l);
+            return;
+        }
+    }
+    if (status == ARES_ENODATA && res.running && ++tg->ti < tg->ntypes) {
+        srv_target_query(tg); /* the next address type for this target */
+        return;
+    }
+    if (status != ARES_ENODATA && status != ARES_ENOTFOUND) {
+        l->saw_error = true;
+    }
+    srv_target_done(l);
+}
+
+static void
+srv_target_query(struct srv_target *tg)
+{
+    ares_search(res.channel, tg->rec.host, ns_c_in, qtype_of(tg->types[tg->ti]), on_srv_target, tg);
+}
+
+/* The SRV records of <e>'s answer: targets that are IP literals or hosts-file names give their
+ * addresses at once; the others are asked for A/AAAA records (dns_order's order). */
+static void
+srv_resolve_targets(struct sl_dns_name *e, const struct sl_dns_srv *recs, size_t n, int srv_ttl)
+{
+    struct srv_lookup *l = calloc(1, sizeof(*l));
+    if (l == NULL) {
+        lookup_failed(e, false, "out of memory");
+        return;
+    }
+    l->e = e;
+    l->ttl = srv_ttl;
+    l->pending = 1; /* held while starting: a query may end inside ares_search */
+    e->srv = l;
+    for (size_t i = 0; i < n; i++) {
+        struct srv_target *tg = &l->t[i];
+        tg->l = l;
+        tg->rec = recs[i];
+        struct sl_addrs fixed;
+        if (sl_dns_static(tg->rec.host, &fixed)) {
+            for (size_t k = 0; k < fixed.n; k++) {
+                sl_dns_addrs_add(&l->addrs, &fixed.addr[k], fixed.len[k], htons(tg->rec.port),
+                                 tg->rec.weight);
+            }
+            continue;
+        }
+        for (size_t k = 0; k < e->ntries; k++) {
+            if (e->tries[k] != SL_DNS_SRV && tg->ntypes < 2) {
+                tg->types[tg->ntypes++] = e->tries[k];
+            }
+        }
+        if (tg->ntypes == 0) {
+            tg->types[tg->ntypes++] = SL_DNS_A;
+        }
+        l->pending++;
+        srv_target_query(tg);
+    }
+    srv_target_done(l);
+}
+
+/* ---- the name's own queries ---- */
 
 static void
 on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
@@ -550,69 +359,62 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
         return;
     }
     uint8_t type = e->tries[e->try_index];
-    if (status == ARES_SUCCESS) {
-        struct sl_addrs addrs = {0};
-        int ttl = -1, n = SL_DNS_MAX_ADDRS;
-        if (type == SL_DNS_A) {
-            struct ares_addrttl rr[SL_DNS_MAX_ADDRS];
-            status = ares_parse_a_reply(abuf, alen, NULL, rr, &n);
-            for (int i = 0; status == ARES_SUCCESS && i < n; i++) {
-                addrs_add_v4(&addrs, &rr[i].ipaddr);
-                ttl = ttl < 0 || rr[i].ttl < ttl ? rr[i].ttl : ttl;
-            }
-        } else {
-            struct ares_addr6ttl rr[SL_DNS_MAX_ADDRS];
-            status = ares_parse_aaaa_reply(abuf, alen, NULL, rr, &n);
-            for (int i = 0; status == ARES_SUCCESS && i < n; i++) {
-                struct in6_addr ip;
-                memcpy(&ip, &rr[i].ip6addr, sizeof(ip));
-                addrs_add_v6(&addrs, &ip);
-                ttl = ttl < 0 || rr[i].ttl < ttl ? rr[i].ttl : ttl;
-            }
+    if (status == ARES_SUCCESS && type == SL_DNS_SRV) {
+        struct sl_dns_srv recs[SL_DNS_MAX_ADDRS];
+        size_t n;
+        int ttl;
+        status = sl_dns_answer_srv(abuf, alen, recs, SL_DNS_MAX_ADDRS, &n, &ttl);
+        if (status == ARES_SUCCESS) {
+            srv_resolve_targets(e, recs, n, ttl);
+            return;
         }
-        if (status == ARES_SUCCESS && addrs.n > 0) {
+    } else if (status == ARES_SUCCESS) {
+        struct sl_addrs addrs;
+        int ttl;
+        status = sl_dns_answer_addrs(abuf, alen, type == SL_DNS_AAAA, &addrs, &ttl);
+        if (status == ARES_SUCCESS) {
             lookup_answered(e, type, &addrs, ttl);
             return;
         }
-        if (status == ARES_SUCCESS) {
-            status = ARES_ENODATA;
-        }
     }
-    if (status == ARES_ENOTFOUND) {
-        /* NXDOMAIN: the name does not exist, whatever the type. */
-        lookup_failed(e, true, ares_strerror(status));
-        return;
-    }
-    if (status != ARES_ENODATA) {
+    /* NXDOMAIN should hold for every type, yet some servers give it for one type only: like
+     * Kong, the next type is still asked. */
+    if (status != ARES_ENODATA && status != ARES_ENOTFOUND) {
         e->saw_error = true;
-        sl_log(SL_LOG_INFO, "dns: %s %s query failed: %s", e->name, type == SL_DNS_A ? "A" : "AAAA",
+        sl_log(SL_LOG_INFO, "dns: %s %s query failed: %s", e->name, type_name(type),
                ares_strerror(status));
+        if (status == ARES_ETIMEOUT) {
+            /* No name server answered: the next type would wait out the same timeouts again
+             * (about 6 s each) before the waiting requests get their answer. Errors that come
+             * back fast (SERVFAIL and REFUSED, which c-ares 1.18 reports as ECONNREFUSED once
+             * every server gave one) still let the next type be asked, as Kong does. */
+            lookup_failed(e, false, ares_strerror(status));
+            return;
+        }
     }
     e->try_index++;
     if (e->try_index < e->ntries) {
         query_next_type(e);
         return;
     }
-    lookup_failed(e, !e->saw_error,
-                  e->saw_error ? "the name servers failed" : "no A or AAAA record");
+    lookup_failed(e, !e->saw_error, e->saw_error ? "the name servers failed" : "no record");
 }
 
 static void
 query_next_type(struct sl_dns_name *e)
 {
-    int qtype = e->tries[e->try_index] == SL_DNS_A ? ns_t_a : ns_t_aaaa;
-    ares_search(res.channel, e->name, ns_c_in, qtype, on_answer, e);
+    ares_search(res.channel, e->name, ns_c_in, qtype_of(e->tries[e->try_index]), on_answer, e);
 }
 
-/* Kong's dns_order, reduced to what is asked: LAST first when known, then A and AAAA in the
- * listed order. CNAME chains come inside the A/AAAA answers; SRV is not queried yet. */
+/* Kong's dns_order, reduced to what is asked: LAST first when known, then SRV, A and AAAA in the
+ * listed order (CNAME chains come inside those answers). */
 static void
 start_lookup(struct sl_dns_name *e)
 {
     e->ntries = 0;
-    for (size_t i = 0; i < settings.norder; i++) {
-        uint8_t t = settings.order[i] == SL_DNS_LAST ? e->last_type : settings.order[i];
-        if (t != SL_DNS_A && t != SL_DNS_AAAA) {
+    for (size_t i = 0; i < sl_dns_cfg.norder; i++) {
+        uint8_t t = sl_dns_cfg.order[i] == SL_DNS_LAST ? e->last_type : sl_dns_cfg.order[i];
+        if (t != SL_DNS_A && t != SL_DNS_AAAA && t != SL_DNS_SRV) {
             continue;
         }
         bool dup = false;
@@ -624,7 +426,7 @@ start_lookup(struct sl_dns_name *e)
         }
     }
     if (e->ntries == 0) {
-        e->tries[e->ntries++] = SL_DNS_A; /* dns_order without A or AAAA: Kong would ask A */
+        e->tries[e->ntries++] = SL_DNS_A; /* dns_order of LAST and CNAME only: Kong asks A */
     }
     e->try_index = 0;
     e->saw_error = false;
@@ -743,8 +545,8 @@ sl_dns_start(struct ev_loop *loop, void (*settled)(void), char *err, size_t errl
     };
     rc = ares_init_options(&res.channel, &opts,
                            ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB);
-    if (rc == ARES_SUCCESS && settings.servers[0] != '\0') {
-        rc = ares_set_servers_ports_csv(res.channel, settings.servers);
+    if (rc == ARES_SUCCESS && sl_dns_cfg.servers[0] != '\0') {
+        rc = ares_set_servers_ports_csv(res.channel, sl_dns_cfg.servers);
     }
     if (rc != ARES_SUCCESS) {
         snprintf(err, errlen, "c-ares: %s", ares_strerror(rc));

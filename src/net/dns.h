@@ -20,14 +20,21 @@
 #define SL_DNS_MAX_ADDRS 8
 #define SL_DNS_MAX_ORDER 8
 
-/* Up to SL_DNS_MAX_ADDRS addresses; an IPv4 address sits in a sockaddr_in6-sized slot. */
+/* Up to SL_DNS_MAX_ADDRS addresses; an IPv4 address sits in a sockaddr_in6-sized slot. Ports are
+ * in the addresses (an SRV record's own port, or the service's). */
 struct sl_addrs {
     size_t n;
     socklen_t len[SL_DNS_MAX_ADDRS];
+    uint16_t weight[SL_DNS_MAX_ADDRS]; /* SRV weights; 1 for A/AAAA records */
     struct sockaddr_in6 addr[SL_DNS_MAX_ADDRS];
 };
 
-/* dns_order tokens (Kong): LAST is the type that last answered for the name. */
+/* The address the <counter>-th request starts at: weighted round-robin over <a> (plain round-robin
+ * when the weights are equal), as Kong's balancer spreads a name's records. */
+size_t sl_addrs_pick(const struct sl_addrs *a, size_t counter);
+
+/* dns_order tokens (Kong): LAST is the type that last answered for the name. CNAME chains are
+ * followed inside A/AAAA/SRV answers, so CNAME asks nothing of its own. */
 enum sl_dns_type { SL_DNS_LAST = 1, SL_DNS_SRV, SL_DNS_A, SL_DNS_AAAA, SL_DNS_CNAME };
 
 struct sl_dns_settings {
@@ -60,7 +67,8 @@ int sl_dns_parse_resolver(const char *v, char *csv, size_t cap, char *err, size_
 void sl_dns_configure(const struct sl_dns_settings *st);
 
 /* Answers <name> without a query: an IP literal, or a name of the hosts file (A entries, and AAAA
- * entries when dns_order lists AAAA). Fills <out> with port 0 and returns true; false otherwise. */
+ * entries when dns_order lists AAAA). Fills <out> with ports 0 and returns true; false otherwise.
+ * Reads the hosts file at its first call. Control thread (or before threads start). */
 bool sl_dns_static(const char *name, struct sl_addrs *out);
 
 /* The entry of <name>, with one more reference; a new entry starts resolving (at sl_dns_start if
@@ -69,8 +77,9 @@ struct sl_dns_name *sl_dns_acquire(const char *name);
 /* Drops a reference taken by sl_dns_acquire. Any thread; the entry is freed later by the control
  * thread once nothing references it. */
 void sl_dns_release(struct sl_dns_name *e);
-/* Copies the entry's current addresses into <out> with <port> (network order) applied and returns
- * the entry's state (out->n is 0 unless SL_DNS_OK). Any thread holding a reference. */
+/* Copies the entry's current addresses into <out>, <port_be> (network order) applied to those
+ * without a port of their own (all but SRV answers), and returns the entry's state (out->n is 0
+ * unless SL_DNS_OK). Any thread holding a reference. */
 enum sl_dns_state sl_dns_read(struct sl_dns_name *e, uint16_t port_be, struct sl_addrs *out);
 
 /* Starts the resolver on <loop> (after any fork). <settled> is called on the control thread each

@@ -720,8 +720,8 @@ resolve_and_start(struct sl_session *s)
         return 1;
     }
     /* Successive requests start at successive addresses, as Kong's balancer spreads a name's
-     * records round-robin; retries go on from there. */
-    s->addr_index = s->addrs->n > 1 ? s->worker->addr_rr++ : 0;
+     * records (weighted by SRV weights); retries go on from there. */
+    s->addr_index = s->addrs->n > 1 ? sl_addrs_pick(s->addrs, s->worker->addr_rr++) : 0;
     return start_upstream(s);
 }
 

@@ -281,7 +281,10 @@ def test_server_error_without_stale_500_then_recovers(dns, upstream, sluice_fact
     assert_servers_failed(r)
     # a timeout takes the resolver's 2 tries (~6-7 s from Sluice's start); an error answer is quick
     assert dt < (10.0 if mode == "drop" else 3.0), dt
-    assert dns.count("err.test", "A") >= 1
+    # SRV is asked first (dns_order LAST,SRV,A,CNAME); after a timeout no other type is asked
+    assert dns.count("err.test", "SRV") >= 1
+    if mode != "drop":
+        assert dns.count("err.test", "A") >= 1
     assert not upstream.requests
 
     dns.set_drop("err.test", False)
@@ -357,6 +360,92 @@ def test_several_addresses_spread_and_retried(dns, pair, sluice_factory):
         r = get(s, "/half/%d" % i)
         assert r.status_code == 200, (i, r.status_code, r.text[:300])
     assert len(one.requests) == n_one + 10
+
+
+# ------------------------------------------------------------------------------- SRV
+
+
+@pytest.fixture
+def ports():
+    """Two upstreams on 127.0.0.1 with ports of their own, as SRV targets name them."""
+    a = Upstream().start()
+    b = Upstream().start()
+    yield a, b
+    a.stop()
+    b.stop()
+
+
+def test_srv_records_give_addresses_and_ports(dns, ports, sluice_factory):
+    a, b = ports
+    # The service's own port has nothing behind it: the SRV records' ports are the ones used.
+    dns.set_srv("_http._tcp.srv.test", [(10, 1, a.port, "t1.test"), (10, 1, b.port, "t2.test")],
+                ttl=60)
+    dns.set_a("t1.test", "127.0.0.1")
+    dns.set_a("t2.test", "127.0.0.1")
+    s = sluice_factory(kong(hsvc("srv", "_http._tcp.srv.test", 1)), conf(dns))
+    for i in range(10):
+        r = get(s, "/s/%d" % i)
+        assert r.status_code == 200, (i, r.status_code, r.text[:300])
+    assert len(a.requests) == 5 and len(b.requests) == 5, (len(a.requests), len(b.requests))
+    assert dns.count("t1.test", "A") >= 1 and dns.count("t2.test", "A") >= 1
+    # the Host header keeps the service's host and port (docs/internals/dns.md)
+    assert a.last().header("host") == "_http._tcp.srv.test:1"
+
+
+def test_srv_lowest_priority_and_weights(dns, ports, sluice_factory):
+    a, b = ports
+    c = Upstream().start()
+    try:
+        # priority 20 is a backup Kong never uses while priority 10 has records; weights 3:1
+        dns.set_srv("w.test", [(10, 3, a.port, "t.test"), (10, 1, b.port, "t.test"),
+                               (20, 100, c.port, "t.test")], ttl=60)
+        dns.set_a("t.test", "127.0.0.1")
+        s = sluice_factory(kong(hsvc("w", "w.test", 1)), conf(dns))
+        for i in range(40):
+            assert get(s, "/w/%d" % i).status_code == 200, i
+        assert (len(a.requests), len(b.requests), len(c.requests)) == (30, 10, 0)
+    finally:
+        c.stop()
+
+
+def test_srv_ttl_refresh_moves_traffic(dns, ports, sluice_factory):
+    a, b = ports
+    dns.set_srv("move.test", [(1, 1, a.port, "t.test")], ttl=1)
+    dns.set_a("t.test", "127.0.0.1", ttl=60)
+    s = sluice_factory(kong(hsvc("m", "move.test", 1)), conf(dns))
+    assert get(s, "/before").status_code == 200
+    assert a.last().path == "/before"
+    dns.set_srv("move.test", [(1, 1, b.port, "t.test")], ttl=1)
+    assert wait_until(lambda: get(s, "/after").status_code == 200 and b.requests, 5.0), \
+        "the SRV record's new port not used 5 s after its TTL of 1 s"
+
+
+def test_srv_target_without_address_fails_the_name(dns, sluice_factory):
+    dns.set_srv("dangling.test", [(1, 1, 8080, "nowhere.test")], ttl=60)
+    s = sluice_factory(kong(hsvc("d", "dangling.test", 1)), conf(dns, dns_not_found_ttl=30))
+    r, dt = timed_get(s, "/d")
+    assert_name_failed(r)
+    assert dt < 3.0, dt
+    assert dns.count("nowhere.test", "A") >= 1
+
+
+def test_srv_not_asked_when_dns_order_omits_it(dns, upstream, sluice_factory):
+    dns.set_a("plain.test", "127.0.0.1")
+    s = sluice_factory(kong(hsvc("p", "plain.test", upstream.port)),
+                       conf(dns, dns_order="LAST,A,CNAME"))
+    assert get(s, "/p").status_code == 200
+    assert dns.count("plain.test", "SRV") == 0
+    assert dns.count("plain.test", "A") >= 1
+
+
+def test_default_order_asks_srv_first_then_a_and_remembers(dns, upstream, sluice_factory):
+    dns.set_a("last.test", "127.0.0.1", ttl=1)
+    s = sluice_factory(kong(hsvc("l", "last.test", upstream.port)), conf(dns))
+    assert get(s, "/l").status_code == 200
+    assert dns.count("last.test", "SRV") == 1, dns.log
+    # refreshes ask the type that answered last (dns_order LAST) first: A, and no SRV again
+    assert dns.wait_queries("last.test", "A", n=3, timeout=6.0) >= 3
+    assert dns.count("last.test", "SRV") == 1, dns.log
 
 
 # ------------------------------------------------------------------------------- isolation

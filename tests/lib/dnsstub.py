@@ -11,6 +11,7 @@ API (all names are case-insensitive, a trailing dot is ignored):
     dns.set_aaaa(name, ips, ttl=60)  # AAAA records
     dns.set_cname(name, target, ttl=60)  # name is an alias; A/AAAA questions get the whole chain
                                          # (at most 8 hops, so a CNAME loop ends without an address)
+    dns.set_srv(name, [(priority, weight, port, target)], ttl=60)  # SRV records (A answers for targets)
     dns.set_nodata(name)             # the name exists but has no records: NOERROR, empty answer
     dns.set_rcode(name, "SERVFAIL", qtype="*")  # answer with this rcode (NXDOMAIN, SERVFAIL,
                                      # REFUSED, ...) for that type or "*"; None removes it
@@ -37,7 +38,7 @@ import struct
 import threading
 import time
 
-from dnslib import AAAA, CNAME, QTYPE, RCODE, RR, A, DNSRecord
+from dnslib import AAAA, CNAME, QTYPE, RCODE, RR, SRV, A, DNSRecord
 
 MAX_CHAIN = 8
 
@@ -87,6 +88,12 @@ class DNSStub:
     def set_cname(self, name, target, ttl=60):
         with self.lock:
             self.records.setdefault(_norm(name), {})["CNAME"] = (_norm(target), int(ttl))
+
+    def set_srv(self, name, records, ttl=60):
+        """SRV records for name: [(priority, weight, port, target host)]."""
+        with self.lock:
+            self.records.setdefault(_norm(name), {})["SRV"] = (
+                [(int(p), int(w), int(port), _norm(tg)) for p, w, port, tg in records], int(ttl))
 
     def set_nodata(self, name):
         with self.lock:
@@ -189,6 +196,12 @@ class DNSStub:
                     cls = A if qtype == "A" else AAAA
                     for ip in ips:
                         reply.add_answer(RR(cur, getattr(QTYPE, qtype), rdata=cls(ip), ttl=ttl))
+                elif qtype == "SRV" and "SRV" in entry:
+                    recs, ttl = entry["SRV"]
+                    for prio, weight, port, target in recs:
+                        reply.add_answer(RR(cur, QTYPE.SRV, ttl=ttl,
+                                            rdata=SRV(priority=prio, weight=weight, port=port,
+                                                      target=target)))
                 elif qtype == "CNAME" and "CNAME" in entry:
                     target, ttl = entry["CNAME"]
                     reply.add_answer(RR(cur, QTYPE.CNAME, rdata=CNAME(target), ttl=ttl))

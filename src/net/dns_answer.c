@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* DNS answers (untrusted bytes from the network) into address sets: A/AAAA through c-ares'
+ * parsers, SRV records reduced to their lowest priority, and the TTLs c-ares 1.18 does not give
+ * for SRV read by a bounded walk of the answer section. Also the address-set helpers. */
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <ares.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "net/dns_internal.h"
+
+void
+sl_dns_addrs_add(struct sl_addrs *a, const void *sa, socklen_t len, uint16_t port_be,
+                 uint16_t weight)
+{
+    if (a->n < SL_DNS_MAX_ADDRS && len <= sizeof(a->addr[0])) {
+        memset(&a->addr[a->n], 0, sizeof(a->addr[a->n]));
+        memcpy(&a->addr[a->n], sa, len);
+        a->addr[a->n].sin6_port = port_be; /* sin_port sits at the same offset */
+        a->len[a->n] = len;
+        a->weight[a->n] = weight == 0 ? 1 : weight;
+        a->n++;
+    }
+}
+
+void
+sl_dns_addrs_add_v4(struct sl_addrs *a, const struct in_addr *ip, uint16_t port_be, uint16_t weight)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr = *ip, .sin_port = port_be};
+    sl_dns_addrs_add(a, &sin, sizeof(sin), port_be, weight);
+}
+
+void
+sl_dns_addrs_add_v6(struct sl_addrs *a, const struct in6_addr *ip, uint16_t port_be,
+                    uint16_t weight)
+{
+    struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6, .sin6_addr = *ip, .sin6_port = port_be};
+    sl_dns_addrs_add(a, &sin6, sizeof(sin6), port_be, weight);
+}
+
+size_t
+sl_addrs_pick(const struct sl_addrs *a, size_t counter)
+{
+    unsigned total = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        total += a->weight[i] ? a->weight[i] : 1;
+    }
+    if (a->n == 0 || total == 0) {
+        return 0;
+    }
+    /* Weighted round-robin: successive counters walk the addresses, each taking as many turns
+     * as its weight (equal weights: plain round-robin). */
+    unsigned slot = (unsigned)(counter % total);
+    for (size_t i = 0; i < a->n; i++) {
+        unsigned w = a->weight[i] ? a->weight[i] : 1;
+        if (slot < w) {
+            return i;
+        }
+        slot -= w;
+    }
+    return 0;
+}
+
+/* ---- the answer section ---------------------------------------------------------------------- */
+
+/* The length of the (possibly compressed) name at p, or 0 if it runs past end. */
+static size_t
+name_len(const unsigned char *p, const unsigned char *end)
+{
+    const unsigned char *s = p;
+    for (int labels = 0; s < end && labels < 128; labels++) {
+        unsigned len = *s;
+        if ((len & 0xC0) == 0xC0) {
+            return s + 2 <= end ? (size_t)(s + 2 - p) : 0;
+        }
+        if ((len & 0xC0) != 0) {
+            return 0; /* reserved label types */
+        }
+        if (len == 0) {
+            return (size_t)(s + 1 - p);
+        }
+        s += 1 + len;
+    }
+    return 0;
+}
+
+/* The smallest TTL of the answer records of <rrtype>, or -1 when there is none or the message is
+ * malformed. */
+static int
+answer_min_ttl(const unsigned char *abuf, int alen, int rrtype)
+{
+    if (alen < NS_HFIXEDSZ) {
+        return -1;
+    }
+    const unsigned char *p = abuf + NS_HFIXEDSZ, *end = abuf + alen;
+    unsigned qd = ((unsigned)abuf[4] << 8) | abuf[5];
+    unsigned an = ((unsigned)abuf[6] << 8) | abuf[7];
+    for (unsigned i = 0; i < qd; i++) {
+        size_t n = name_len(p, end);
+        if (n == 0 || (size_t)(end - p) < n + NS_QFIXEDSZ) {
+            return -1;
+        }
+        p += n + NS_QFIXEDSZ;
+    }
+    long best = -1;
+    for (unsigned i = 0; i < an; i++) {
+        size_t n = name_len(p, end);
+        if (n == 0 || (size_t)(end - p) < n + NS_RRFIXEDSZ) {
+            return -1;
+        }
+        p += n;
+        int type = (p[0] << 8) | p[1];
+        long ttl = (long)(((unsigned long)p[4] << 24) | ((unsigned long)p[5] << 16) |
+                          ((unsigned long)p[6] << 8) | p[7]);
+        size_t rdlen = ((size_t)p[8] << 8) | p[9];
+        p += NS_RRFIXEDSZ;
+        if ((size_t)(end - p) < rdlen) {
+            return -1;
+        }
+        p += rdlen;
+        if (type == rrtype && ttl >= 0 && (best < 0 || ttl < best)) {
+            best = ttl; /* a TTL with the top bit set counts as 0 per RFC 2181: skipped here */
+        }
+    }
+    return best > INT32_MAX ? INT32_MAX : (int)best;
+}
+
+int
+sl_dns_answer_addrs(const unsigned char *abuf, int alen, bool v6, struct sl_addrs *out, int *ttl)
+{
+    int n = SL_DNS_MAX_ADDRS, status;
+    *ttl = -1;
+    out->n = 0;
+    if (!v6) {
+        struct ares_addrttl rr[SL_DNS_MAX_ADDRS];
+        status = ares_parse_a_reply(abuf, alen, NULL, rr, &n);
+        for (int i = 0; status == ARES_SUCCESS && i < n; i++) {
+            sl_dns_addrs_add_v4(out, &rr[i].ipaddr, 0, 1);
+            *ttl = *ttl < 0 || rr[i].ttl < *ttl ? rr[i].ttl : *ttl;
+        }
+    } else {
+        struct ares_addr6ttl rr[SL_DNS_MAX_ADDRS];
+        status = ares_parse_aaaa_reply(abuf, alen, NULL, rr, &n);
+        for (int i = 0; status == ARES_SUCCESS && i < n; i++) {
+            struct in6_addr ip;
+            memcpy(&ip, &rr[i].ip6addr, sizeof(ip));
+            sl_dns_addrs_add_v6(out, &ip, 0, 1);
+            *ttl = *ttl < 0 || rr[i].ttl < *ttl ? rr[i].ttl : *ttl;
+        }
+    }
+    if (status == ARES_SUCCESS && out->n == 0) {
+        status = ARES_ENODATA;
+    }
+    return status;
+}
+
+int
+sl_dns_answer_srv(const unsigned char *abuf, int alen, struct sl_dns_srv *out, size_t max,
+                  size_t *n, int *ttl)
+{
+    struct ares_srv_reply *list = NULL;
+    *n = 0;
+    *ttl = -1;
+    int status = ares_parse_srv_reply(abuf, alen, &list);
+    if (status != ARES_SUCCESS) {
+        return status;
+    }
+    /* Kong uses only the records of the lowest priority value; a target of "." (RFC 2782: the
+     * service is not available at this name) counts for nothing. */
+    int lowest = -1;
+    for (struct ares_srv_reply *r = list; r != NULL; r = r->next) {
+        if (r->host[0] != '\0' && strcmp(r->host, ".") != 0 &&
+            (lowest < 0 || r->priority < lowest)) {
+            lowest = r->priority;
+        }
+    }
+    for (struct ares_srv_reply *r = list; r != NULL && *n < max; r = r->next) {
+        size_t hl = strlen(r->host);
+        if (r->priority != lowest || hl == 0 || hl >= sizeof(out[0].host) ||
+            strcmp(r->host, ".") == 0) {
+            continue;
+        }
+        memcpy(out[*n].host, r->host, hl + 1);
+        out[*n].port = r->port;
+        out[*n].weight = r->weight;
+        (*n)++;
+    }
+    ares_free_data(list);
+    if (*n == 0) {
+        return ARES_ENODATA;
+    }
+    *ttl = answer_min_ttl(abuf, alen, ns_t_srv);
+    return ARES_SUCCESS;
+}
