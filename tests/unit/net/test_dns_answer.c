@@ -118,6 +118,15 @@ ip_of(const struct sl_addrs *a, size_t i)
     return buf;
 }
 
+/* The SRV records of <m> (kept in a static array: one test at a time per process). */
+static struct sl_dns_srv recs[SL_DNS_MAX_ADDRS];
+
+static int
+srv_of(const struct msg *m, size_t len, size_t *n, int *ttl)
+{
+    return sl_dns_answer_srv(m->b, (int)len, recs, SL_DNS_MAX_ADDRS, n, ttl);
+}
+
 Test(dns_answer, a_records_and_smallest_ttl)
 {
     struct msg m;
@@ -182,10 +191,9 @@ Test(dns_answer, srv_lowest_priority_ports_weights_and_ttl)
     rr_srv(&m, "_http._tcp.svc.test", 10, 3, 8001, "one.test", 120);
     rr_srv(&m, "_http._tcp.svc.test", 10, 0, 8002, "two.test", 60);
     rr_srv(&m, "_http._tcp.svc.test", 5, 1, 1, "", 60); /* "." : no service there */
-    struct sl_dns_srv recs[SL_DNS_MAX_ADDRS];
     size_t n;
     int ttl;
-    cr_assert_eq(sl_dns_answer_srv(m.b, (int)m.n, recs, SL_DNS_MAX_ADDRS, &n, &ttl), ARES_SUCCESS);
+    cr_assert_eq(srv_of(&m, m.n, &n, &ttl), ARES_SUCCESS);
     cr_assert_eq(n, 2, "only priority 10 (the root target does not count)");
     cr_assert_str_eq(recs[0].host, "one.test");
     cr_assert_eq(recs[0].port, 8001);
@@ -200,10 +208,9 @@ Test(dns_answer, srv_only_root_target_is_nodata)
     struct msg m;
     begin(&m, "gone.test", ns_t_srv, 1);
     rr_srv(&m, "gone.test", 0, 0, 0, "", 60);
-    struct sl_dns_srv recs[SL_DNS_MAX_ADDRS];
     size_t n;
     int ttl;
-    cr_assert_eq(sl_dns_answer_srv(m.b, (int)m.n, recs, SL_DNS_MAX_ADDRS, &n, &ttl), ARES_ENODATA);
+    cr_assert_eq(srv_of(&m, m.n, &n, &ttl), ARES_ENODATA);
     cr_assert_eq(n, 0);
 }
 
@@ -213,10 +220,9 @@ Test(dns_answer, truncated_messages_are_errors_not_crashes)
     begin(&m, "svc.test", ns_t_srv, 1);
     rr_srv(&m, "svc.test", 1, 1, 80, "t.test", 60);
     for (size_t cut = 0; cut < m.n; cut++) {
-        struct sl_dns_srv recs[SL_DNS_MAX_ADDRS];
         size_t n;
         int ttl;
-        int st = sl_dns_answer_srv(m.b, (int)cut, recs, SL_DNS_MAX_ADDRS, &n, &ttl);
+        int st = srv_of(&m, cut, &n, &ttl);
         cr_assert_neq(st, ARES_SUCCESS, "accepted a message cut at %zu of %zu bytes", cut, m.n);
         struct sl_addrs a;
         cr_assert_neq(sl_dns_answer_addrs(m.b, (int)cut, false, &a, &ttl), ARES_SUCCESS);
@@ -229,10 +235,9 @@ Test(dns_answer, srv_ttl_read_from_the_answer_section)
     struct msg m;
     begin(&m, "svc.test", ns_t_srv, 1);
     rr_srv(&m, "svc.test", 1, 1, 80, "t.test", 42);
-    struct sl_dns_srv recs[SL_DNS_MAX_ADDRS];
     size_t n;
     int ttl;
-    cr_assert_eq(sl_dns_answer_srv(m.b, (int)m.n, recs, SL_DNS_MAX_ADDRS, &n, &ttl), ARES_SUCCESS);
+    cr_assert_eq(srv_of(&m, m.n, &n, &ttl), ARES_SUCCESS);
     cr_assert_eq(ttl, 42);
 }
 
