@@ -252,6 +252,15 @@ on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
     ev_break(loop, EVBREAK_ALL);
 }
 
+/* During a graceful drain: ends the control loop once every worker is done. */
+static void
+on_drain_check(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    if (sl_proxy_stopped()) {
+        ev_break(loop, EVBREAK_ALL);
+    }
+}
+
 /* SIGHUP: re-read sluice.conf for the values that can change while running (log_level) and
  * reload the declarative configuration; listeners and workers stay as they are. */
 static void
@@ -494,6 +503,17 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
     ev_run(loop, 0);
 
     sl_admin_stop(loop);
+    if (graceful_stop) {
+        /* The resolver runs on this loop: it keeps turning while the workers drain, so that
+         * requests waiting for a name's first answer get it and finish. A TERM now ends the
+         * drain (on_stop_signal clears graceful_stop). */
+        sl_proxy_begin_stop(true, conf->quit_timeout_s * 1000);
+        ev_timer drained;
+        ev_timer_init(&drained, on_drain_check, 0.02, 0.02);
+        ev_timer_start(loop, &drained);
+        ev_run(loop, 0);
+        ev_timer_stop(loop, &drained);
+    }
     sl_proxy_stop(graceful_stop, conf->quit_timeout_s * 1000);
     sl_store_close(run_store);
     run_store = NULL;

@@ -102,6 +102,14 @@ sl_snapshot_target(const struct sl_snapshot *snap, const struct sl_service *svc)
     return &snap->targets[svc->index];
 }
 
+size_t
+sl_snapshot_target_turn(const struct sl_service_target *t)
+{
+    /* The counter is the target's only mutable field; a relaxed add is all a turn needs. */
+    struct sl_service_target *mut = (struct sl_service_target *)t;
+    return atomic_fetch_add_explicit(&mut->turns, 1, memory_order_relaxed);
+}
+
 const struct sl_addrs *
 sl_snapshot_target_addrs(const struct sl_service_target *t, struct sl_addrs *scratch,
                          enum sl_dns_state *state)

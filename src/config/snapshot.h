@@ -24,6 +24,9 @@ struct sl_service_target {
     struct sl_dns_name *dns; /* NULL unless the host needs DNS; one reference held */
     uint16_t port_be;        /* the service's port, network order */
     char host_header[300];   /* host[:port] unless the port is the scheme's default */
+    /* The one field that changes in a published snapshot: requests to the service taken so far,
+     * for the round-robin over its addresses (sl_snapshot_target_turn). */
+    atomic_size_t turns;
 };
 
 struct sl_snapshot {
@@ -33,6 +36,12 @@ struct sl_snapshot {
     struct sl_router *router;          /* in config->arena */
     struct sl_service_target *targets; /* indexed like config->services */
 };
+
+/* The turn of a new request to <t>, for sl_addrs_pick: one counter per service shared by every
+ * worker, so the service's requests go round its addresses, as Kong's balancer does per name
+ * (a counter per worker would pin a service to one address when requests alternate between
+ * services). Any thread. */
+size_t sl_snapshot_target_turn(const struct sl_service_target *t);
 
 /* Compiles <config> (taking ownership; freed on failure too). Takes a resolver entry for each
  * service host that needs DNS (net/dns.h): call from the control thread only. NULL with a message

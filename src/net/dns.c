@@ -15,16 +15,20 @@
 #include "net/dns_internal.h"
 #include "sluice/log.h"
 
-/* c-ares' own bounds per query: 2 s per try, 2 tries, so a dead resolver fails a lookup within
- * about 6 s (the second try waits twice as long) and requests waiting for it get their 503. */
+/* c-ares' own bounds per query: 2 s per try, 2 tries per server, each round waiting twice as long.
+ * With several dead servers and types a lookup can take far longer than that, so requests waiting
+ * for a name's first answer have their own bound: past FIRST_ANSWER_MAX_S the name fails (500)
+ * while its lookup goes on, and its answer, when it comes, is used from then on. */
 #define QUERY_TIMEOUT_MS 2000
 #define QUERY_TRIES 2
+#define FIRST_ANSWER_MAX_S 10.0
 /* Refreshes and stale deadlines are checked this often; TTLs are whole seconds. */
 #define TICK_S 0.25
 /* A TTL of 0 would mean a query per request in Kong; here it means one refresh a second. */
 #define MIN_REFRESH_S 1.0
 #define TABLE_SIZE 1024 /* buckets; chains grow past it */
-#define MAX_SOCKETS 16  /* c-ares uses one UDP (and maybe one TCP) socket per server */
+/* c-ares uses one UDP socket per server, and one TCP socket per server after a truncated answer */
+#define MAX_SOCKETS (2 * SL_DNS_MAX_SERVERS + 8)
 
 struct sl_dns_name {
     atomic_uint refs; /* references from snapshots; freed by the sweep at 0 */
@@ -38,11 +42,13 @@ struct sl_dns_name {
     double stale_until; /* an answer is served until then while refreshes fail */
     double next_query;  /* when to ask again (0: as soon as the resolver runs) */
     bool in_flight;
+    double lookup_started;           /* when the lookup in flight began */
     uint8_t last_type;               /* the type that answered last (dns_order LAST), 0: none yet */
     uint8_t tries[SL_DNS_MAX_ORDER]; /* the types of the lookup in progress, in order */
     size_t ntries, try_index;
-    bool saw_error;         /* a type of the lookup in progress failed with a server error */
     bool failing;           /* the last lookup failed: repeated failures are logged at info only */
+    bool stale_is_nodata;   /* the refreshes keeping a stale answer got NODATA, not errors */
+    atomic_bool used;       /* a request read the entry since its last lookup began */
     struct srv_lookup *srv; /* an SRV answer whose targets are being resolved, or NULL */
 };
 
@@ -132,6 +138,9 @@ sl_dns_release(struct sl_dns_name *e)
 enum sl_dns_state
 sl_dns_read(struct sl_dns_name *e, uint16_t port_be, struct sl_addrs *out)
 {
+    if (!atomic_load_explicit(&e->used, memory_order_relaxed)) {
+        atomic_store_explicit(&e->used, true, memory_order_relaxed); /* once per refresh */
+    }
     pthread_mutex_lock(&e->lock);
     enum sl_dns_state st = e->state;
     *out = e->addrs;
@@ -196,12 +205,28 @@ min_ttl(int a, int b)
 
 static void query_next_type(struct sl_dns_name *e);
 
-/* The lookup of <e> ended without an answer: <not_found> (NXDOMAIN or no record of any type
- * asked) or a server error (timeout, SERVFAIL, refused ...). */
+/* How a lookup that gave no address ended (the last type asked decides, as in Kong). */
+enum lookup_failure {
+    FAIL_NXDOMAIN, /* the name does not exist: it fails (503), stale answer or not */
+    FAIL_NODATA,   /* the name has no record asked for: a stale answer is kept (Kong) */
+    FAIL_ERROR,    /* the name servers failed (timeout, SERVFAIL, REFUSED): stale kept */
+};
+
+static enum lookup_failure
+failure_of(int status)
+{
+    return status == ARES_ENOTFOUND ? FAIL_NXDOMAIN
+           : status == ARES_ENODATA ? FAIL_NODATA
+                                    : FAIL_ERROR;
+}
+
+/* The lookup of <e> ended without an address. A previous answer still within dns_stale_ttl keeps
+ * being served, unless the name is gone (NXDOMAIN), which Kong also takes at once. */
 static void
-lookup_failed(struct sl_dns_name *e, bool not_found, const char *why)
+lookup_failed(struct sl_dns_name *e, enum lookup_failure how, const char *why)
 {
     double now = ev_now(res.loop);
+    double retry = how == FAIL_ERROR ? sl_dns_cfg.error_ttl : sl_dns_cfg.not_found_ttl;
     e->in_flight = false;
     bool have_stale = false;
     pthread_mutex_lock(&e->lock);
@@ -209,16 +234,15 @@ lookup_failed(struct sl_dns_name *e, bool not_found, const char *why)
     pthread_mutex_unlock(&e->lock);
     bool first = !e->failing;
     e->failing = true;
-    if (!not_found && have_stale && now < e->stale_until) {
-        /* Kong's dns_stale_ttl: the expired answer is served while refreshes fail. */
+    e->next_query = now + retry;
+    if (how != FAIL_NXDOMAIN && have_stale && now < e->stale_until) {
+        e->stale_is_nodata = how == FAIL_NODATA;
         sl_log(first ? SL_LOG_WARN : SL_LOG_INFO,
                "dns: refreshing %s failed (%s); serving the previous answer", e->name, why);
-        e->next_query = now + sl_dns_cfg.error_ttl;
         return;
     }
     sl_log(first ? SL_LOG_ERR : SL_LOG_INFO, "dns: %s could not be resolved: %s", e->name, why);
-    e->next_query = now + (not_found ? sl_dns_cfg.not_found_ttl : sl_dns_cfg.error_ttl);
-    publish(e, not_found ? SL_DNS_NOT_FOUND : SL_DNS_ERROR, NULL);
+    publish(e, how == FAIL_ERROR ? SL_DNS_ERROR : SL_DNS_NOT_FOUND, NULL);
 }
 
 static void
@@ -256,7 +280,7 @@ srv_finish(struct srv_lookup *l)
     } else if (l->addrs.n > 0) {
         lookup_answered(e, SL_DNS_SRV, &l->addrs, l->ttl);
     } else {
-        lookup_failed(e, !l->saw_error,
+        lookup_failed(e, l->saw_error ? FAIL_ERROR : FAIL_NODATA,
                       l->saw_error ? "the name servers failed for its SRV targets"
                                    : "no SRV target has an address");
     }
@@ -314,7 +338,7 @@ srv_resolve_targets(struct sl_dns_name *e, const struct sl_dns_srv *recs, size_t
 {
     struct srv_lookup *l = calloc(1, sizeof(*l));
     if (l == NULL) {
-        lookup_failed(e, false, "out of memory");
+        lookup_failed(e, FAIL_ERROR, "out of memory");
         return;
     }
     l->e = e;
@@ -380,7 +404,6 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
     /* NXDOMAIN should hold for every type, yet some servers give it for one type only: like
      * Kong, the next type is still asked. */
     if (status != ARES_ENODATA && status != ARES_ENOTFOUND) {
-        e->saw_error = true;
         sl_log(SL_LOG_INFO, "dns: %s %s query failed: %s", e->name, type_name(type),
                ares_strerror(status));
         if (status == ARES_ETIMEOUT) {
@@ -388,7 +411,7 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
              * (about 6 s each) before the waiting requests get their answer. Errors that come
              * back fast (SERVFAIL and REFUSED, which c-ares 1.18 reports as ECONNREFUSED once
              * every server gave one) still let the next type be asked, as Kong does. */
-            lookup_failed(e, false, ares_strerror(status));
+            lookup_failed(e, FAIL_ERROR, ares_strerror(status));
             return;
         }
     }
@@ -397,7 +420,8 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
         query_next_type(e);
         return;
     }
-    lookup_failed(e, !e->saw_error, e->saw_error ? "the name servers failed" : "no record");
+    lookup_failed(e, failure_of(status),
+                  status == ARES_ENODATA ? "no record of the types asked" : ares_strerror(status));
 }
 
 static void
@@ -429,8 +453,8 @@ start_lookup(struct sl_dns_name *e)
         e->tries[e->ntries++] = SL_DNS_A; /* dns_order of LAST and CNAME only: Kong asks A */
     }
     e->try_index = 0;
-    e->saw_error = false;
     e->in_flight = true;
+    e->lookup_started = ev_now(res.loop);
     query_next_type(e);
 }
 
@@ -514,13 +538,34 @@ on_tick(struct ev_loop *loop, ev_timer *w, int revents)
                 entry_free(e);
                 continue;
             }
-            if (!e->in_flight && e->state == SL_DNS_OK && now >= e->stale_until) {
-                sl_log(SL_LOG_ERR, "dns: the answer for %s expired (dns_stale_ttl)", e->name);
+            if (e->in_flight && e->state == SL_DNS_PENDING &&
+                now - e->lookup_started >= FIRST_ANSWER_MAX_S) {
+                sl_log(SL_LOG_ERR, "dns: no answer for %s after %.0f s; failing its requests",
+                       e->name, FIRST_ANSWER_MAX_S);
+                e->failing = true;
                 publish(e, SL_DNS_ERROR, NULL);
             }
+            if (!e->in_flight && e->state == SL_DNS_OK && now >= e->stale_until) {
+                if (e->failing) {
+                    sl_log(SL_LOG_ERR, "dns: the answer for %s expired (dns_stale_ttl)", e->name);
+                    publish(e, e->stale_is_nodata ? SL_DNS_NOT_FOUND : SL_DNS_ERROR, NULL);
+                } else {
+                    /* Unused past its TTL and dns_stale_ttl: forgotten, so the next request
+                     * waits for a fresh answer, as it would with Kong's cache. */
+                    publish(e, SL_DNS_PENDING, NULL);
+                }
+            }
+            /* Refreshes on demand, as Kong's: a due name is asked again only once a request used
+             * it since its last answer (meanwhile that request got the stale answer). A failure
+             * that is due and unused is forgotten: the next request waits for a new lookup, as
+             * with Kong's expired negative cache, rather than getting the old error. */
             if (!e->in_flight && now >= e->next_query) {
-                start_lookup(e);
-                started = true;
+                if (atomic_exchange_explicit(&e->used, false, memory_order_relaxed)) {
+                    start_lookup(e);
+                    started = true;
+                } else if (e->state == SL_DNS_NOT_FOUND || e->state == SL_DNS_ERROR) {
+                    publish(e, SL_DNS_PENDING, NULL);
+                }
             }
             link = &e->next;
         }

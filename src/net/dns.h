@@ -19,6 +19,7 @@
 
 #define SL_DNS_MAX_ADDRS 8
 #define SL_DNS_MAX_ORDER 8
+#define SL_DNS_MAX_SERVERS 16 /* dns_resolver entries */
 
 /* Up to SL_DNS_MAX_ADDRS addresses; an IPv4 address sits in a sockaddr_in6-sized slot. Ports are
  * in the addresses (an SRV record's own port, or the service's). */

@@ -25,74 +25,117 @@ static struct {
     size_t n;
 } hosts;
 
-/* Reads the hosts file once ("address name [aliases...]", '#' comments); names are matched
- * case-insensitively, as DNS does, so they are kept lower-cased. A missing file means no entries.
- */
+/* Starts reading one hosts-file line: its address into *v4 or *v6 and its family (AF_INET,
+ * AF_INET6) into *family; false for a line without an address. next_name then gives its names,
+ * lower-cased in place (DNS names match case-insensitively). */
+static bool
+hosts_line(char *line, int *family, struct in_addr *v4, struct in6_addr *v6, char **save)
+{
+    char *hash = strchr(line, '#');
+    if (hash != NULL) {
+        *hash = '\0';
+    }
+    char *ip = strtok_r(line, " \t\r\n", save);
+    if (ip != NULL && inet_pton(AF_INET, ip, v4) == 1) {
+        *family = AF_INET;
+        return true;
+    }
+    if (ip != NULL && inet_pton(AF_INET6, ip, v6) == 1) {
+        *family = AF_INET6;
+        return true;
+    }
+    return false;
+}
+
+static char *
+next_name(char **save)
+{
+    char *name = strtok_r(NULL, " \t\r\n", save);
+    for (char *c = name; c != NULL && *c; c++) {
+        *c = (char)tolower((unsigned char)*c);
+    }
+    return name;
+}
+
+/* The entry of <name>, created if new (NULL when the table is full or out of memory). */
+static struct hosts_entry *
+hosts_entry(const char *name, size_t cap)
+{
+    size_t i;
+    if (sl_strmap_get(&hosts.index, name, &i)) {
+        return &hosts.entries[i];
+    }
+    char *copy = hosts.n < cap ? sl_arena_strndup(hosts.arena, name, strlen(name)) : NULL;
+    if (copy == NULL) {
+        return NULL;
+    }
+    i = hosts.n++;
+    hosts.entries[i].name = copy;
+    sl_strmap_put(&hosts.index, copy, i);
+    return &hosts.entries[i];
+}
+
+/* Reads the hosts file once ("address name [aliases...]", '#' comments). As Kong's parser: the
+ * first address of each family given for a name wins, and `localhost` is 127.0.0.1 and ::1 when
+ * the file does not name it. A missing file means no entries but localhost. */
 static void
 hosts_load(void)
 {
     hosts.loaded = true;
+    size_t cap = 1; /* localhost */
+    char line[4096], *save = NULL;
+    int family;
+    struct in_addr v4;
+    struct in6_addr v6;
     FILE *f = fopen(sl_dns_cfg.hostsfile, "re");
-    if (f == NULL) {
-        if (errno != ENOENT) {
-            sl_log(SL_LOG_WARN, "dns: cannot read hosts file %s: %s", sl_dns_cfg.hostsfile,
-                   strerror(errno));
+    if (f == NULL && errno != ENOENT) {
+        sl_log(SL_LOG_WARN, "dns: cannot read hosts file %s: %s", sl_dns_cfg.hostsfile,
+               strerror(errno));
+    }
+    /* First pass: count the names, so the one-shot map is sized for all of them. */
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+        if (hosts_line(line, &family, &v4, &v6, &save)) {
+            while (next_name(&save) != NULL) {
+                cap++;
+            }
         }
-        return;
     }
-    size_t cap = 0, nlines = 0;
-    char line[4096];
-    while (fgets(line, sizeof(line), f) != NULL) {
-        nlines++;
-    }
-    cap = nlines * 4 + 1; /* an address line names a few hosts at most, usually */
     hosts.arena = sl_arena_create(16384);
     if (hosts.arena == NULL || !sl_strmap_init(&hosts.index, cap, hosts.arena) ||
         (hosts.entries = sl_arena_calloc(hosts.arena, cap, sizeof(*hosts.entries))) == NULL) {
-        fclose(f);
+        sl_log(SL_LOG_ERR, "dns: out of memory reading the hosts file");
+        hosts.n = 0;
+        if (f != NULL) {
+            fclose(f);
+        }
         return;
     }
-    rewind(f);
-    while (fgets(line, sizeof(line), f) != NULL) {
-        char *hash = strchr(line, '#');
-        if (hash != NULL) {
-            *hash = '\0';
-        }
-        char *save = NULL;
-        char *ip = strtok_r(line, " \t\r\n", &save);
-        struct in_addr v4;
-        struct in6_addr v6;
-        bool is4 = ip != NULL && inet_pton(AF_INET, ip, &v4) == 1;
-        bool is6 = ip != NULL && !is4 && inet_pton(AF_INET6, ip, &v6) == 1;
-        if (!is4 && !is6) {
+    if (f != NULL) {
+        rewind(f);
+    }
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+        if (!hosts_line(line, &family, &v4, &v6, &save)) {
             continue;
         }
-        for (char *name = strtok_r(NULL, " \t\r\n", &save); name != NULL;
-             name = strtok_r(NULL, " \t\r\n", &save)) {
-            for (char *c = name; *c; c++) {
-                *c = (char)tolower((unsigned char)*c);
-            }
-            size_t i;
-            if (!sl_strmap_get(&hosts.index, name, &i)) {
-                if (hosts.n == cap) {
-                    break;
-                }
-                char *copy = sl_arena_strndup(hosts.arena, name, strlen(name));
-                if (copy == NULL) {
-                    break;
-                }
-                i = hosts.n++;
-                hosts.entries[i].name = copy;
-                sl_strmap_put(&hosts.index, copy, i);
-            }
-            if (is4) {
-                sl_dns_addrs_add_v4(&hosts.entries[i].v4, &v4, 0, 1);
-            } else {
-                sl_dns_addrs_add_v6(&hosts.entries[i].v6, &v6, 0, 1);
+        for (char *name = next_name(&save); name != NULL; name = next_name(&save)) {
+            struct hosts_entry *h = hosts_entry(name, cap);
+            if (h != NULL && family == AF_INET && h->v4.n == 0) {
+                sl_dns_addrs_add_v4(&h->v4, &v4, 0, 1);
+            } else if (h != NULL && family == AF_INET6 && h->v6.n == 0) {
+                sl_dns_addrs_add_v6(&h->v6, &v6, 0, 1);
             }
         }
     }
-    fclose(f);
+    if (f != NULL) {
+        fclose(f);
+    }
+    struct hosts_entry *lo = hosts_entry("localhost", cap);
+    if (lo != NULL && lo->v4.n == 0 && lo->v6.n == 0) {
+        inet_pton(AF_INET, "127.0.0.1", &v4);
+        inet_pton(AF_INET6, "::1", &v6);
+        sl_dns_addrs_add_v4(&lo->v4, &v4, 0, 1);
+        sl_dns_addrs_add_v6(&lo->v6, &v6, 0, 1);
+    }
 }
 
 bool
@@ -123,23 +166,20 @@ sl_dns_static(const char *name, struct sl_addrs *out)
     if (!sl_strmap_get(&hosts.index, lower, &i)) {
         return false;
     }
-    /* Kong asks the hosts file per record type, in dns_order: IPv6 entries only count when AAAA
-     * is listed, and come first when AAAA is listed before A. */
+    /* Kong asks the hosts file per record type, in dns_order. LAST is the family the name has
+     * (Kong records AAAA as LAST for a name with only an IPv6 entry, so the default order finds
+     * it); A and AAAA are themselves; SRV and CNAME find nothing in a hosts file. */
     const struct hosts_entry *h = &hosts.entries[i];
-    bool want6 = sl_dns_order_has(SL_DNS_AAAA);
-    bool six_first = false;
     for (size_t k = 0; k < sl_dns_cfg.norder; k++) {
-        if (sl_dns_cfg.order[k] == SL_DNS_A || sl_dns_cfg.order[k] == SL_DNS_AAAA) {
-            six_first = sl_dns_cfg.order[k] == SL_DNS_AAAA;
-            break;
+        uint8_t t = sl_dns_cfg.order[k];
+        if ((t == SL_DNS_A || t == SL_DNS_LAST) && h->v4.n > 0) {
+            *out = h->v4;
+            return true;
+        }
+        if ((t == SL_DNS_AAAA || t == SL_DNS_LAST) && h->v6.n > 0) {
+            *out = h->v6;
+            return true;
         }
     }
-    const struct sl_addrs *first = six_first ? &h->v6 : &h->v4;
-    const struct sl_addrs *second = six_first ? &h->v4 : &h->v6;
-    if (first->n > 0 && (want6 || !six_first)) {
-        *out = *first;
-    } else if (second->n > 0 && (want6 || six_first)) {
-        *out = *second;
-    }
-    return out->n > 0;
+    return false;
 }

@@ -108,6 +108,10 @@ parse_server(const char *p, size_t len, char *csv, size_t cap, char *err, size_t
             return -1;
         }
         hl = (size_t)(close - buf - 1);
+        if (hl >= sizeof(host)) {
+            snprintf(err, errlen, "invalid name server: %s", buf);
+            return -1;
+        }
         memcpy(host, buf + 1, hl);
         port = close[1] == ':' ? close + 2 : NULL;
         v6 = true;
@@ -157,8 +161,12 @@ sl_dns_parse_resolver(const char *v, char *csv, size_t cap, char *err, size_t er
 {
     csv[0] = '\0';
     const char *p = v, *start;
-    size_t len;
+    size_t len, n = 0;
     while ((start = next_item(&p, &len)) != NULL) {
+        if (++n > SL_DNS_MAX_SERVERS) {
+            snprintf(err, errlen, "at most %d name servers", SL_DNS_MAX_SERVERS);
+            return -1;
+        }
         if (parse_server(start, len, csv, cap, err, errlen) < 0) {
             return -1;
         }

@@ -81,7 +81,6 @@ struct sl_worker {
     atomic_bool dns_settled; /* a resolver entry left PENDING: retry the parked sessions */
     /* Sessions waiting for the first answer for their service's host name (dns_parked list). */
     struct sl_session *dns_parked;
-    size_t addr_rr; /* round-robin start over a service's addresses (Kong's implicit balancer) */
     ev_timer drain_timer;
     ev_timer accept_backoff; /* listeners paused after accept() ran out of descriptors */
     const struct sl_proxy_settings *settings;

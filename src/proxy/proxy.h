@@ -49,6 +49,12 @@ int sl_proxy_start(const struct sl_proxy_settings *settings, int n, char *err, s
  * first answer go on (net/dns.h's settled callback). Control thread. */
 void sl_proxy_dns_settled(void);
 
+/* Asks every worker to stop, without waiting: <graceful> as for sl_proxy_stop. The control loop
+ * can go on running meanwhile (the resolver lives there); sl_proxy_stopped says when every worker
+ * is done. Control thread. */
+void sl_proxy_begin_stop(bool graceful, int timeout_ms);
+bool sl_proxy_stopped(void);
+
 /* Asks every worker to stop: <graceful> closes listeners and lets in-flight requests finish for up
  * to <timeout_ms>; otherwise connections are closed at once. Joins the threads. */
 void sl_proxy_stop(bool graceful, int timeout_ms);

@@ -233,6 +233,7 @@ emit_client_body(struct sl_session *s, const char *p, size_t len)
 static void
 fail_request(struct sl_session *s, int status, const char *message, bool default_json)
 {
+    dns_unpark(s); /* e.g. a 408 while waiting for a name: the request is over */
     release_upstream(s, false);
     if (!s->req_done || s->phase == SL_PHASE_HEAD) {
         s->close_after = true;
@@ -721,7 +722,8 @@ resolve_and_start(struct sl_session *s)
     }
     /* Successive requests start at successive addresses, as Kong's balancer spreads a name's
      * records (weighted by SRV weights); retries go on from there. */
-    s->addr_index = s->addrs->n > 1 ? sl_addrs_pick(s->addrs, s->worker->addr_rr++) : 0;
+    s->addr_index =
+        s->addrs->n > 1 ? sl_addrs_pick(s->addrs, sl_snapshot_target_turn(s->svc_target)) : 0;
     return start_upstream(s);
 }
 
@@ -737,6 +739,9 @@ sl_session_dns_settled(struct sl_worker *w)
     while (list != NULL) {
         struct sl_session *s = list;
         dns_unpark(s);
+        if (s->phase != SL_PHASE_PROXY || s->up != NULL) {
+            continue; /* no longer waiting (fail_request unparks too; this is the backstop) */
+        }
         if (resolve_and_start(s) != CLOSED) {
             run(s);
         }

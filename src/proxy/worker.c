@@ -23,7 +23,8 @@ static struct sl_worker *workers;
 static int nworkers;
 static int *shared_fds; /* one per listen entry without reuseport, else -1 */
 static size_t nlisten;
-static atomic_int stop_mode; /* 0 run, 1 graceful, 2 fast */
+static atomic_int stop_mode;       /* 0 run, 1 graceful, 2 fast */
+static atomic_int workers_running; /* worker threads whose loop has not ended */
 static int drain_timeout_ms;
 
 static int
@@ -221,6 +222,7 @@ worker_main(void *arg)
     }
     sl_snapshot_unref(w->snap);
     w->snap = NULL;
+    atomic_fetch_sub(&workers_running, 1);
     return NULL;
 }
 
@@ -297,7 +299,9 @@ sl_proxy_start(const struct sl_proxy_settings *settings, int n, char *err, size_
         ev_async_start(w->loop, &w->wakeup);
     }
     for (int k = 0; k < n; k++) {
+        atomic_fetch_add(&workers_running, 1);
         if (pthread_create(&workers[k].thread, NULL, worker_main, &workers[k]) != 0) {
+            atomic_fetch_sub(&workers_running, 1);
             snprintf(err, errlen, "pthread_create failed");
             return -1;
         }
@@ -315,13 +319,25 @@ sl_proxy_dns_settled(void)
 }
 
 void
-sl_proxy_stop(bool graceful, int timeout_ms)
+sl_proxy_begin_stop(bool graceful, int timeout_ms)
 {
     drain_timeout_ms = timeout_ms;
     atomic_store(&stop_mode, graceful ? 1 : 2);
     for (int k = 0; k < nworkers; k++) {
         ev_async_send(workers[k].loop, &workers[k].wakeup);
     }
+}
+
+bool
+sl_proxy_stopped(void)
+{
+    return atomic_load(&workers_running) == 0;
+}
+
+void
+sl_proxy_stop(bool graceful, int timeout_ms)
+{
+    sl_proxy_begin_stop(graceful, timeout_ms);
     for (int k = 0; k < nworkers; k++) {
         pthread_join(workers[k].thread, NULL);
         ev_loop_destroy(workers[k].loop);

@@ -6,6 +6,7 @@ dns_valid_ttl, stale answers while the resolver fails and their end (dns_stale_t
 TTLs, the hosts file, CNAME chains, TCP after a truncated answer, AAAA only when dns_order lists it,
 several addresses per name, no thundering herd, and a slow lookup never delaying other traffic."""
 
+import signal
 import socket
 import threading
 import time
@@ -443,9 +444,27 @@ def test_default_order_asks_srv_first_then_a_and_remembers(dns, upstream, sluice
     s = sluice_factory(kong(hsvc("l", "last.test", upstream.port)), conf(dns))
     assert get(s, "/l").status_code == 200
     assert dns.count("last.test", "SRV") == 1, dns.log
-    # refreshes ask the type that answered last (dns_order LAST) first: A, and no SRV again
-    assert dns.wait_queries("last.test", "A", n=3, timeout=6.0) >= 3
+    # refreshes (on demand: requests keep using the name) ask the type that answered last
+    # (dns_order LAST) first: A, and no SRV again
+    assert wait_until(lambda: get(s, "/l").status_code == 200 and
+                      dns.count("last.test", "A") >= 3, 8.0), dns.log
     assert dns.count("last.test", "SRV") == 1, dns.log
+
+
+def test_refresh_on_demand_only(dns, upstream, sluice_factory):
+    # Kong refreshes a name when a request needs it after its TTL: an unused name is not asked
+    # again however short its TTL, and its next request gets the stale answer at once while the
+    # refresh runs.
+    dns.set_a("idle.test", "127.0.0.1", ttl=1)
+    s = sluice_factory(kong(hsvc("i", "idle.test", upstream.port)), conf(dns))
+    assert get(s, "/i").status_code == 200
+    time.sleep(1.6)   # that request's use is paid for by one refresh when the TTL ends
+    q0 = dns.count("idle.test", "*")
+    time.sleep(3.0)
+    assert dns.count("idle.test", "*") == q0, dns.log
+    r, dt = timed_get(s, "/again")
+    assert r.status_code == 200 and dt < 1.0, (r.status_code, dt)
+    assert dns.wait_queries("idle.test", "A", n=dns.count("idle.test", "A") + 1, timeout=3.0)
 
 
 # ------------------------------------------------------------------------------- isolation
@@ -652,3 +671,87 @@ def test_aaaa_not_asked_by_default(dns, upstream, sluice_factory):
     assert dt < 3.0, dt
     assert dns.count("six.test", "A") >= 1
     assert dns.count("six.test", "AAAA") == 0
+
+
+# ------------------------------------------------------------------------------- review fixes
+
+
+def test_empty_answer_after_a_good_one_keeps_the_stale_answer(dns, upstream, sluice_factory):
+    # Kong replaces a record only on NXDOMAIN: an empty answer on refresh keeps the old one.
+    dns.set_a("thin.test", "127.0.0.1", ttl=1)
+    s = sluice_factory(kong(hsvc("t", "thin.test", upstream.port)),
+                       conf(dns, dns_not_found_ttl=1))
+    assert get(s, "/a").status_code == 200
+    dns.set_nodata("thin.test")
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 4.0:
+        r = get(s, "/b")
+        assert r.status_code == 200, (time.monotonic() - t0, r.status_code, r.text[:200])
+        time.sleep(0.1)
+    assert dns.count("thin.test", "A") >= 2, dns.log
+    # NXDOMAIN, however, ends it
+    dns.forget("thin.test")
+    assert wait_until(lambda: get(s, "/c").status_code == 503, 5.0)
+    assert_name_failed(get(s, "/d"))
+
+
+def test_round_robin_is_per_service(dns, pair, sluice_factory):
+    # Requests alternating between two services: each service still spreads over its own
+    # addresses (a counter shared by the services would pin each to one address).
+    one, two = pair
+    dns.set_a("ra.test", ["127.0.0.1", "127.0.0.2"])
+    dns.set_a("rb.test", ["127.0.0.1", "127.0.0.2"])
+    s = sluice_factory(kong(hsvc("ra", "ra.test", one.port, ["/a"]),
+                            hsvc("rb", "rb.test", one.port, ["/b"])), conf(dns))
+    for i in range(10):
+        assert get(s, "/a/%d" % i).status_code == 200
+        assert get(s, "/b/%d" % i).status_code == 200
+    for prefix in ("/a/", "/b/"):
+        n1 = sum(1 for q in one.requests if q.path.startswith(prefix))
+        n2 = sum(1 for q in two.requests if q.path.startswith(prefix))
+        assert (n1, n2) == (5, 5), (prefix, n1, n2)
+
+
+def test_graceful_quit_lets_a_request_waiting_for_dns_finish(dns, upstream, sluice_factory):
+    # The resolver runs on the control loop, which keeps running while the workers drain.
+    dns.set_a("late.test", "127.0.0.1", ttl=60)
+    dns.set_delay("late.test", 2.0, qtype="SRV")
+    s = sluice_factory(kong(hsvc("l", "late.test", upstream.port)),
+                       conf(dns, quit_timeout=8))
+    res = {}
+
+    def call():
+        try:
+            res["r"] = get(s, "/late")
+        except requests.RequestException as e:
+            res["e"] = e
+    th = threading.Thread(target=call)
+    th.start()
+    assert dns.wait_queries("late.test", "SRV", n=1, timeout=5.0) >= 1
+    time.sleep(0.5)   # the request is in, waiting for the answer (the lookup began at start)
+    assert "r" not in res and "e" not in res, res
+    t0 = time.monotonic()
+    s.signal(signal.SIGQUIT)
+    th.join(T)
+    assert "e" not in res, res.get("e")
+    assert res["r"].status_code == 200, (res["r"].status_code, res["r"].text[:300])
+    assert s.wait(10.0) == 0
+    assert time.monotonic() - t0 < 6.0, "the drain waited for its timeout"
+
+
+def test_first_answer_bounded_with_several_dead_servers(dns, upstream, sluice_factory):
+    # Three servers that never answer: c-ares alone would take tries x servers x growing
+    # timeouts; a request waiting for the name's first answer gets a 500 within ~10 s.
+    others = [DNSStub().start(), DNSStub().start()]
+    try:
+        for d in [dns] + others:
+            d.set_dead()
+        resolvers = ",".join(d.addr for d in [dns] + others)
+        s = sluice_factory(kong(hsvc("d", "dead.test", upstream.port)),
+                           {"dns_resolver": resolvers})
+        r, dt = timed_get(s, "/d", timeout=30)
+        assert_servers_failed(r)
+        assert dt < 12.0, dt
+    finally:
+        for d in others:
+            d.stop()

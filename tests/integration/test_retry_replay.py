@@ -5,8 +5,8 @@ attempt too, and a non-idempotent request whose body was partly sent is never re
 
 The regression scenario needs an attempt whose connect() fails at once, not through the event loop,
 between two attempts that reach the upstream. It runs in a private network namespace
-(`unshare --net`, as root): there the service's host name gets two addresses from a private
-hosts file (`dns_hostsfile`), 127.0.0.1 and 192.0.2.1 (TEST-NET-1), and the namespace has no
+(`unshare --net`, as root): there the service's host name gets two addresses from a stub DNS
+server (tests/lib/dnsstub.py), 127.0.0.1 and 192.0.2.1 (TEST-NET-1), and the namespace has no
 route but loopback, so connect() to 192.0.2.1 fails at once with ENETUNREACH. Sluice tries the
 addresses in turn: 127.0.0.1 (reset mid-body), 192.0.2.1 (fails at once), 127.0.0.1 again. The
 machine's own network and /etc/hosts are left untouched. This file is also the program run
@@ -30,6 +30,7 @@ _TESTS = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 if _TESTS not in sys.path:  # run as a program inside the namespace, without conftest.py
     sys.path.insert(0, _TESTS)
 
+from lib.dnsstub import DNSStub  # noqa: E402
 from lib.ports import free_port  # noqa: E402
 from lib.rawhttp import RawConn  # noqa: E402
 from lib.sluice import Sluice, kong, service, sluice_bin  # noqa: E402
@@ -232,14 +233,11 @@ def test_retries_replay_body_after_connect_fails_at_once(tmp_path):
         res["failure"], res.get("error_log", ""), json.dumps(res.get("conns"), indent=1))
 
 
-def _setup_namespace(tmpdir):
-    """Inside the fresh network namespace: loopback up and no other route; HOST_NAME → 127.0.0.1
-    and UNROUTABLE in a private hosts file. Returns (hosts file path, None), or (None, why the
+def _setup_namespace():
+    """Inside the fresh network namespace: loopback up and no other route; a stub DNS server
+    answering HOST_NAME with 127.0.0.1 and UNROUTABLE. Returns (stub, None), or (None, why the
     scenario cannot run)."""
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    hosts = os.path.join(tmpdir, "hosts")
-    with open(hosts, "w") as f:
-        f.write("127.0.0.1 localhost\n127.0.0.1 %s\n%s %s\n" % (HOST_NAME, UNROUTABLE, HOST_NAME))
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setblocking(False)
     err = s.connect_ex((UNROUTABLE, free_port()))
@@ -247,11 +245,13 @@ def _setup_namespace(tmpdir):
     if err in (0, errno.EINPROGRESS):
         return None, "a non-blocking connect() to %s does not fail at once here (%d)" % (
             UNROUTABLE, err)
-    return hosts, None
+    dns = DNSStub().start()
+    dns.set_a(HOST_NAME, ["127.0.0.1", UNROUTABLE], ttl=3600)
+    return dns, None
 
 
 def _namespace_scenario(tmpdir):
-    hosts, why = _setup_namespace(tmpdir)
+    dns, why = _setup_namespace()
     if why:
         return {"skip": why}
     # Every even connection is reset mid-body: each request fails once at 127.0.0.1, once at
@@ -259,7 +259,7 @@ def _namespace_scenario(tmpdir):
     up = FlakyUpstream(lambda i: i % 2 == 0)
     doc = kong({"name": "u", "host": HOST_NAME, "port": up.port, "protocol": "http",
                 "retries": 5, "routes": [{"paths": ["/"], "strip_path": False}]})
-    s = Sluice(tmpdir, doc, conf={"dns_hostsfile": hosts})
+    s = Sluice(tmpdir, doc, conf={"dns_resolver": dns.addr})
     res = {}
     try:
         with RawConn("127.0.0.1", s.port, timeout=T) as c:
@@ -281,6 +281,7 @@ def _namespace_scenario(tmpdir):
         s.stop(timeout=5)
         s.kill()
         up.stop()
+        dns.stop()
     res["sanitizer"] = s.sanitizer_report()
     res["error_log"] = s.error_log()[-4000:]
     res["conns"] = [{k: v for k, v in rec.items() if k != "head"} for rec in up.conns]

@@ -72,6 +72,11 @@ Test(dns_resolver, forms)
 
 Test(dns_resolver, rejects)
 {
+    /* a bracketed address longer than any IPv6 literal (it once overflowed a 64-byte buffer) */
+    cr_assert_null(
+        resolver("[1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:bbbb:cccc:dddd:eeee]"));
+    cr_assert_null(
+        resolver("[1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:bbbb:cccc:dddd:eeee]:53"));
     const char *bad[] = {
         "nope",      "1.2.3.4:0", "1.2.3.4:65536", "1.2.3.4:",    "1.2.3.4:x",   "[::1", "[::1]x",
         "[nope]:53", "1.2.3",     "999.1.1.1",     "example.com", "[1.2.3.4]:5", NULL};
@@ -88,6 +93,15 @@ Test(dns_resolver, bounded_list)
     }
     char csv[1024], err[256];
     cr_assert_eq(sl_dns_parse_resolver(big, csv, sizeof(csv), err, sizeof(err)), -1);
+    char seventeen[512] = "";
+    for (int i = 0; i < SL_DNS_MAX_SERVERS + 1; i++) {
+        strcat(seventeen, "10.0.0.1,");
+    }
+    cr_assert_eq(sl_dns_parse_resolver(seventeen, csv, sizeof(csv), err, sizeof(err)), -1);
+    cr_assert(strstr(err, "at most 16 name servers") != NULL, "%s", err);
+    seventeen[strlen(seventeen) - strlen("10.0.0.1,")] = '\0';
+    cr_assert_eq(sl_dns_parse_resolver(seventeen, csv, sizeof(csv), err, sizeof(err)), 0, "%s",
+                 err);
 }
 
 static char hosts_path[64];
@@ -139,7 +153,7 @@ Test(dns_static, ip_literals_need_no_lookup)
     cr_assert_eq(a.len[0], sizeof(struct sockaddr_in6));
 }
 
-Test(dns_static, hosts_file_entries_in_file_order, .fini = remove_hosts)
+Test(dns_static, hosts_file_first_address_per_family_wins, .fini = remove_hosts)
 {
     with_hosts("# comment\n"
                "127.0.0.1 localhost\n"
@@ -151,9 +165,8 @@ Test(dns_static, hosts_file_entries_in_file_order, .fini = remove_hosts)
                "LAST,SRV,A,CNAME");
     struct sl_addrs a;
     cr_assert(sl_dns_static("svc.test", &a));
-    cr_assert_eq(a.n, 2, "AAAA is not in dns_order: only the A entries");
+    cr_assert_eq(a.n, 1, "Kong's hosts parser: the first address of a family wins");
     cr_assert_str_eq(addr_text(&a, 0), "10.0.0.1");
-    cr_assert_str_eq(addr_text(&a, 1), "10.0.0.2");
     cr_assert(sl_dns_static("SVC.TEST", &a), "names match case-insensitively");
     cr_assert(sl_dns_static("alias.test", &a));
     cr_assert_str_eq(addr_text(&a, 0), "10.0.0.1");
@@ -174,33 +187,53 @@ Test(dns_static, aaaa_first_when_listed_first, .fini = remove_hosts)
     cr_assert_str_eq(addr_text(&a, 0), "::2");
 }
 
-Test(dns_static, ipv6_only_name_needs_aaaa_in_the_order, .fini = remove_hosts)
+Test(dns_static, ipv6_only_name_found_through_last, .fini = remove_hosts)
 {
-    with_hosts("::2 six.test\n", "LAST,A,CNAME");
+    /* Kong records AAAA as LAST for a hosts name with only an IPv6 entry: the default order finds
+     * it; an order with neither LAST nor AAAA does not. */
+    with_hosts("::2 six.test\n10.0.0.1 both.test\n::3 both.test\n", "LAST,SRV,A,CNAME");
+    struct sl_addrs a;
+    cr_assert(sl_dns_static("six.test", &a));
+    cr_assert_str_eq(addr_text(&a, 0), "::2");
+    cr_assert(sl_dns_static("both.test", &a));
+    cr_assert_str_eq(addr_text(&a, 0), "10.0.0.1", "LAST prefers the IPv4 entry");
+}
+
+Test(dns_static, ipv6_only_name_needs_last_or_aaaa, .fini = remove_hosts)
+{
+    with_hosts("::2 six.test\n", "SRV,A,CNAME");
     struct sl_addrs a;
     cr_assert_not(sl_dns_static("six.test", &a));
 }
 
-Test(dns_static, at_most_max_addrs, .fini = remove_hosts)
+Test(dns_static, many_names_on_few_lines, .fini = remove_hosts)
 {
-    char text[4096] = "";
-    for (int i = 1; i <= SL_DNS_MAX_ADDRS + 5; i++) {
-        char line[64];
-        snprintf(line, sizeof(line), "10.0.0.%d many.test\n", i);
-        strcat(text, line);
+    /* The table is sized from the names counted, not from the lines (a line may name many). */
+    char text[4096] = "127.0.0.1 localhost\n10.0.0.9";
+    for (int i = 1; i <= 40; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), " n%d.test", i);
+        strcat(text, name);
     }
+    strcat(text, "\n");
     with_hosts(text, "A");
     struct sl_addrs a;
-    cr_assert(sl_dns_static("many.test", &a));
-    cr_assert_eq(a.n, SL_DNS_MAX_ADDRS);
+    for (int i = 1; i <= 40; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "n%d.test", i);
+        cr_assert(sl_dns_static(name, &a), "%s lost", name);
+        cr_assert_str_eq(addr_text(&a, 0), "10.0.0.9");
+    }
 }
 
-Test(dns_static, missing_hosts_file_means_no_entries)
+Test(dns_static, missing_hosts_file_still_has_localhost)
 {
     struct sl_dns_settings st = {.valid_ttl = -1, .norder = 1, .order = {SL_DNS_A}};
     snprintf(st.hostsfile, sizeof(st.hostsfile), "/nonexistent/hosts");
     sl_dns_configure(&st);
     struct sl_addrs a;
-    cr_assert_not(sl_dns_static("localhost", &a));
+    cr_assert(sl_dns_static("localhost", &a), "Kong adds localhost when the file lacks it");
+    cr_assert_str_eq(addr_text(&a, 0), "127.0.0.1");
+    cr_assert_not(sl_dns_static("svc.test", &a));
     cr_assert(sl_dns_static("127.0.0.1", &a));
 }
