@@ -29,6 +29,7 @@
 static struct sl_conf *run_conf;
 static const char *run_conf_path;
 static bool graceful_stop;
+static bool draining; /* a graceful stop is under way: another QUIT changes nothing */
 static struct sl_store *run_store; /* database = sqlite: open for the life of the process */
 static struct sl_config_mirror *run_mirror; /* its rows, shared with the Admin API's writes */
 
@@ -246,6 +247,10 @@ open_access_log(const struct sl_conf *conf)
 static void
 on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
+    if (draining && w->signum == SIGQUIT) {
+        sl_log(SL_LOG_NOTICE, "signal %d received, already draining", w->signum);
+        return;
+    }
     graceful_stop = w->signum == SIGQUIT;
     sl_log(SL_LOG_NOTICE, "signal %d received, %s", w->signum,
            graceful_stop ? "draining (graceful quit)" : "stopping");
@@ -507,6 +512,7 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
         /* The resolver runs on this loop: it keeps turning while the workers drain, so that
          * requests waiting for a name's first answer get it and finish. A TERM now ends the
          * drain (on_stop_signal clears graceful_stop). */
+        draining = true;
         sl_proxy_begin_stop(true, conf->quit_timeout_s * 1000);
         ev_timer drained;
         ev_timer_init(&drained, on_drain_check, 0.02, 0.02);

@@ -66,6 +66,7 @@ struct srv_lookup {
     size_t pending; /* targets whose queries have not ended, plus one while starting them */
     bool saw_error;
     int ttl; /* smallest TTL of the SRV records and the targets' answers; -1: none yet */
+    size_t ntargets;
     struct sl_addrs addrs;
     struct srv_target t[SL_DNS_MAX_ADDRS];
 };
@@ -270,6 +271,23 @@ lookup_answered(struct sl_dns_name *e, uint8_t type, const struct sl_addrs *addr
 
 static void srv_target_query(struct srv_target *tg);
 
+/* Adds a target's addresses to its lookup's set with the record's port. As in Kong, the record's
+ * weight is the target's, shared by its addresses (a target with three addresses does not get
+ * three shares), and each target keeps an equal part of the SL_DNS_MAX_ADDRS slots, so one
+ * target with many addresses cannot crowd the others out. */
+static void
+srv_target_addrs(struct srv_target *tg, const struct sl_addrs *got)
+{
+    struct srv_lookup *l = tg->l;
+    size_t cap = SL_DNS_MAX_ADDRS / (l->ntargets ? l->ntargets : 1);
+    size_t keep = got->n < cap ? got->n : (cap ? cap : 1);
+    unsigned w = (tg->rec.weight ? tg->rec.weight : 1) * 8u / (keep ? keep : 1);
+    uint16_t weight = w == 0 ? 1 : w > 65535 ? 65535 : (uint16_t)w;
+    for (size_t i = 0; i < keep; i++) {
+        sl_dns_addrs_add(&l->addrs, &got->addr[i], got->len[i], htons(tg->rec.port), weight);
+    }
+}
+
 static void
 srv_finish(struct srv_lookup *l)
 {
@@ -305,11 +323,8 @@ on_srv_target(void *arg, int status, int timeouts, unsigned char *abuf, int alen
         struct sl_addrs got;
         int ttl;
         status = sl_dns_answer_addrs(abuf, alen, tg->types[tg->ti] == SL_DNS_AAAA, &got, &ttl);
-        for (size_t i = 0; status == ARES_SUCCESS && i < got.n; i++) {
-            sl_dns_addrs_add(&l->addrs, &got.addr[i], got.len[i], htons(tg->rec.port),
-                             tg->rec.weight);
-        }
         if (status == ARES_SUCCESS) {
+            srv_target_addrs(tg, &got);
             l->ttl = min_ttl(l->ttl, ttl);
             srv_target_done(l);
             return;
@@ -343,6 +358,7 @@ srv_resolve_targets(struct sl_dns_name *e, const struct sl_dns_srv *recs, size_t
     }
     l->e = e;
     l->ttl = srv_ttl;
+    l->ntargets = n;
     l->pending = 1; /* held while starting: a query may end inside ares_search */
     e->srv = l;
     for (size_t i = 0; i < n; i++) {
@@ -351,10 +367,7 @@ srv_resolve_targets(struct sl_dns_name *e, const struct sl_dns_srv *recs, size_t
         tg->rec = recs[i];
         struct sl_addrs fixed;
         if (sl_dns_static(tg->rec.host, &fixed)) {
-            for (size_t k = 0; k < fixed.n; k++) {
-                sl_dns_addrs_add(&l->addrs, &fixed.addr[k], fixed.len[k], htons(tg->rec.port),
-                                 tg->rec.weight);
-            }
+            srv_target_addrs(tg, &fixed);
             continue;
         }
         for (size_t k = 0; k < e->ntries; k++) {
@@ -520,6 +533,31 @@ on_sock_state(void *data, ares_socket_t fd, int readable, int writable)
     ev_io_start(res.loop, &res.io[slot]);
 }
 
+/* One idle entry's turn (no lookup in flight); true when it started one.
+ * - Refreshes are on demand, as Kong's: a due name is asked again only if a request used it since
+ *   its last lookup began (that request got the stale answer meanwhile).
+ * - An answer past TTL + dns_stale_ttl fails once refreshes have been failing; unused, it is
+ *   forgotten (PENDING) once due, so the next request waits for a fresh answer, as with Kong's
+ *   cache. A due, unused failure is forgotten the same way (Kong's negative cache expiring).
+ *   "Once due" keeps a TTL-0 answer (next query 1 s on) from being forgotten while in use. */
+static bool
+tick_entry(struct sl_dns_name *e, double now)
+{
+    bool due = now >= e->next_query;
+    if (due && atomic_exchange_explicit(&e->used, false, memory_order_relaxed)) {
+        start_lookup(e);
+        return true;
+    }
+    if (e->state == SL_DNS_OK && now >= e->stale_until && e->failing) {
+        sl_log(SL_LOG_ERR, "dns: the answer for %s expired (dns_stale_ttl)", e->name);
+        publish(e, e->stale_is_nodata ? SL_DNS_NOT_FOUND : SL_DNS_ERROR, NULL);
+    } else if (due && ((e->state == SL_DNS_OK && now >= e->stale_until) ||
+                       e->state == SL_DNS_NOT_FOUND || e->state == SL_DNS_ERROR)) {
+        publish(e, SL_DNS_PENDING, NULL);
+    }
+    return false;
+}
+
 /* Starts due refreshes, ends stale answers past dns_stale_ttl, frees what nothing references. */
 static void
 on_tick(struct ev_loop *loop, ev_timer *w, int revents)
@@ -545,27 +583,8 @@ on_tick(struct ev_loop *loop, ev_timer *w, int revents)
                 e->failing = true;
                 publish(e, SL_DNS_ERROR, NULL);
             }
-            if (!e->in_flight && e->state == SL_DNS_OK && now >= e->stale_until) {
-                if (e->failing) {
-                    sl_log(SL_LOG_ERR, "dns: the answer for %s expired (dns_stale_ttl)", e->name);
-                    publish(e, e->stale_is_nodata ? SL_DNS_NOT_FOUND : SL_DNS_ERROR, NULL);
-                } else {
-                    /* Unused past its TTL and dns_stale_ttl: forgotten, so the next request
-                     * waits for a fresh answer, as it would with Kong's cache. */
-                    publish(e, SL_DNS_PENDING, NULL);
-                }
-            }
-            /* Refreshes on demand, as Kong's: a due name is asked again only once a request used
-             * it since its last answer (meanwhile that request got the stale answer). A failure
-             * that is due and unused is forgotten: the next request waits for a new lookup, as
-             * with Kong's expired negative cache, rather than getting the old error. */
-            if (!e->in_flight && now >= e->next_query) {
-                if (atomic_exchange_explicit(&e->used, false, memory_order_relaxed)) {
-                    start_lookup(e);
-                    started = true;
-                } else if (e->state == SL_DNS_NOT_FOUND || e->state == SL_DNS_ERROR) {
-                    publish(e, SL_DNS_PENDING, NULL);
-                }
+            if (!e->in_flight) {
+                started |= tick_entry(e, now);
             }
             link = &e->next;
         }

@@ -7,6 +7,7 @@
 #include <ares.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include "net/dns_internal.h"
 
@@ -39,27 +40,53 @@ sl_dns_addrs_add_v6(struct sl_addrs *a, const struct in6_addr *ip, uint16_t port
     sl_dns_addrs_add(a, &sin6, sizeof(sin6), port_be, weight);
 }
 
+static unsigned
+gcd(unsigned a, unsigned b)
+{
+    while (b != 0) {
+        unsigned r = a % b;
+        a = b;
+        b = r;
+    }
+    return a;
+}
+
+/* Weights above this (after dividing by their greatest common divisor) are scaled down to it:
+ * the proportions stay within about 1/PICK_MAX_WEIGHT, and a pick stays a short loop. */
+#define PICK_MAX_WEIGHT 64
+
 size_t
 sl_addrs_pick(const struct sl_addrs *a, size_t counter)
 {
-    unsigned total = 0;
-    for (size_t i = 0; i < a->n; i++) {
-        total += a->weight[i] ? a->weight[i] : 1;
-    }
-    if (a->n == 0 || total == 0) {
+    if (a->n < 2) {
         return 0;
     }
-    /* Weighted round-robin: successive counters walk the addresses, each taking as many turns
-     * as its weight (equal weights: plain round-robin). */
-    unsigned slot = (unsigned)(counter % total);
+    unsigned w[SL_DNS_MAX_ADDRS], g = 0, max = 0, total = 0;
     for (size_t i = 0; i < a->n; i++) {
-        unsigned w = a->weight[i] ? a->weight[i] : 1;
-        if (slot < w) {
-            return i;
-        }
-        slot -= w;
+        w[i] = a->weight[i] ? a->weight[i] : 1;
+        g = gcd(w[i], g);
     }
-    return 0;
+    for (size_t i = 0; i < a->n; i++) {
+        w[i] /= g; /* equal weights become 1: plain round-robin */
+        max = w[i] > max ? w[i] : max;
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        if (max > PICK_MAX_WEIGHT) {
+            w[i] = (w[i] * PICK_MAX_WEIGHT + max - 1) / max;
+        }
+        total += w[i];
+    }
+    /* Interleaved weighted round-robin, as Kong spreads weighted records: turn r of a cycle
+     * visits, in order, every address whose weight is above r, so an address never gets its
+     * weight's worth of requests in a row. */
+    unsigned slot = (unsigned)(counter % total);
+    for (unsigned r = 0;; r++) {
+        for (size_t i = 0; i < a->n; i++) {
+            if (w[i] > r && slot-- == 0) {
+                return i;
+            }
+        }
+    }
 }
 
 /* ---- the answer section ---------------------------------------------------------------------- */
@@ -119,8 +146,11 @@ answer_min_ttl(const unsigned char *abuf, int alen, int rrtype)
             return -1;
         }
         p += rdlen;
-        if (type == rrtype && ttl >= 0 && (best < 0 || ttl < best)) {
-            best = ttl; /* a TTL with the top bit set counts as 0 per RFC 2181: skipped here */
+        if (ttl > 0x7fffffffL) {
+            ttl = 0; /* RFC 2181 §8: a TTL with the top bit set is taken as 0 */
+        }
+        if (type == rrtype && (best < 0 || ttl < best)) {
+            best = ttl;
         }
     }
     return best > INT32_MAX ? INT32_MAX : (int)best;
@@ -155,6 +185,16 @@ sl_dns_answer_addrs(const unsigned char *abuf, int alen, bool v6, struct sl_addr
     return status;
 }
 
+/* DNS names compare case-insensitively, with or without their final dot. */
+static bool
+same_name(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    la -= la > 0 && a[la - 1] == '.';
+    lb -= lb > 0 && b[lb - 1] == '.';
+    return la == lb && strncasecmp(a, b, la) == 0;
+}
+
 int
 sl_dns_answer_srv(const unsigned char *abuf, int alen, struct sl_dns_srv *out, size_t max,
                   size_t *n, int *ttl)
@@ -165,6 +205,21 @@ sl_dns_answer_srv(const unsigned char *abuf, int alen, struct sl_dns_srv *out, s
     int status = ares_parse_srv_reply(abuf, alen, &list);
     if (status != ARES_SUCCESS) {
         return status;
+    }
+    /* Records that all point back at the name asked are no SRV service (Kubernetes DNS answers
+     * an SRV question for a Service's own name with one such record per port): like Kong
+     * ("recursion detected"), they count for nothing and the next record type is asked. */
+    char *qname = NULL;
+    long qlen = 0;
+    bool self_only = alen > NS_HFIXEDSZ && ares_expand_name(abuf + NS_HFIXEDSZ, abuf, alen, &qname,
+                                                            &qlen) == ARES_SUCCESS;
+    for (struct ares_srv_reply *r = list; self_only && r != NULL; r = r->next) {
+        self_only = same_name(r->host, qname);
+    }
+    ares_free_string(qname);
+    if (self_only) {
+        ares_free_data(list);
+        return ARES_ENODATA;
     }
     /* Kong uses only the records of the lowest priority value; a target of "." (RFC 2782: the
      * service is not available at this name) counts for nothing. */

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/strmap.h"
@@ -12,10 +13,18 @@
 #include "sluice/arena.h"
 #include "sluice/log.h"
 
+/* One name: its first address of each family (Kong's "first one wins"). Kept small, as a
+ * blocklist hosts file can name hundreds of thousands of hosts. */
 struct hosts_entry {
     const char *name;
-    struct sl_addrs v4, v6;
+    struct in_addr v4;
+    struct in6_addr v6;
+    bool has4, has6;
 };
+
+/* Lines longer than this are skipped whole (with a warning), never cut into pieces: a cut could
+ * turn the tail of a comment into a live mapping. */
+#define HOSTS_MAX_LINE 65536
 
 static struct {
     bool loaded;
@@ -82,8 +91,9 @@ static void
 hosts_load(void)
 {
     hosts.loaded = true;
-    size_t cap = 1; /* localhost */
-    char line[4096], *save = NULL;
+    size_t cap = 1, linecap = 0; /* localhost */
+    char *line = NULL, *save = NULL;
+    ssize_t len;
     int family;
     struct in_addr v4;
     struct in6_addr v6;
@@ -93,8 +103,8 @@ hosts_load(void)
                strerror(errno));
     }
     /* First pass: count the names, so the one-shot map is sized for all of them. */
-    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
-        if (hosts_line(line, &family, &v4, &v6, &save)) {
+    while (f != NULL && (len = getline(&line, &linecap, f)) >= 0) {
+        if (len <= HOSTS_MAX_LINE && hosts_line(line, &family, &v4, &v6, &save)) {
             while (next_name(&save) != NULL) {
                 cap++;
             }
@@ -105,6 +115,7 @@ hosts_load(void)
         (hosts.entries = sl_arena_calloc(hosts.arena, cap, sizeof(*hosts.entries))) == NULL) {
         sl_log(SL_LOG_ERR, "dns: out of memory reading the hosts file");
         hosts.n = 0;
+        free(line);
         if (f != NULL) {
             fclose(f);
         }
@@ -113,28 +124,34 @@ hosts_load(void)
     if (f != NULL) {
         rewind(f);
     }
-    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+    while (f != NULL && (len = getline(&line, &linecap, f)) >= 0) {
+        if (len > HOSTS_MAX_LINE) {
+            sl_log(SL_LOG_WARN, "dns: %s: a line of %zd bytes skipped (at most %d)",
+                   sl_dns_cfg.hostsfile, len, HOSTS_MAX_LINE);
+            continue;
+        }
         if (!hosts_line(line, &family, &v4, &v6, &save)) {
             continue;
         }
         for (char *name = next_name(&save); name != NULL; name = next_name(&save)) {
             struct hosts_entry *h = hosts_entry(name, cap);
-            if (h != NULL && family == AF_INET && h->v4.n == 0) {
-                sl_dns_addrs_add_v4(&h->v4, &v4, 0, 1);
-            } else if (h != NULL && family == AF_INET6 && h->v6.n == 0) {
-                sl_dns_addrs_add_v6(&h->v6, &v6, 0, 1);
+            if (h != NULL && family == AF_INET && !h->has4) {
+                h->v4 = v4;
+                h->has4 = true;
+            } else if (h != NULL && family == AF_INET6 && !h->has6) {
+                h->v6 = v6;
+                h->has6 = true;
             }
         }
     }
+    free(line);
     if (f != NULL) {
         fclose(f);
     }
     struct hosts_entry *lo = hosts_entry("localhost", cap);
-    if (lo != NULL && lo->v4.n == 0 && lo->v6.n == 0) {
-        inet_pton(AF_INET, "127.0.0.1", &v4);
-        inet_pton(AF_INET6, "::1", &v6);
-        sl_dns_addrs_add_v4(&lo->v4, &v4, 0, 1);
-        sl_dns_addrs_add_v6(&lo->v6, &v6, 0, 1);
+    if (lo != NULL && !lo->has4 && !lo->has6) {
+        lo->has4 = inet_pton(AF_INET, "127.0.0.1", &lo->v4) == 1;
+        lo->has6 = inet_pton(AF_INET6, "::1", &lo->v6) == 1;
     }
 }
 
@@ -166,18 +183,27 @@ sl_dns_static(const char *name, struct sl_addrs *out)
     if (!sl_strmap_get(&hosts.index, lower, &i)) {
         return false;
     }
-    /* Kong asks the hosts file per record type, in dns_order. LAST is the family the name has
-     * (Kong records AAAA as LAST for a name with only an IPv6 entry, so the default order finds
-     * it); A and AAAA are themselves; SRV and CNAME find nothing in a hosts file. */
+    /* Kong asks the hosts file per record type, in dns_order; A and AAAA are themselves, SRV and
+     * CNAME find nothing there. LAST is the family Kong records for the name: the only one it
+     * has (so the default order finds an IPv6-only name), or with both, the one dns_order lists
+     * first (A when it lists neither). */
     const struct hosts_entry *h = &hosts.entries[i];
+    bool six_first = false;
+    for (size_t k = 0; k < sl_dns_cfg.norder; k++) {
+        if (sl_dns_cfg.order[k] == SL_DNS_A || sl_dns_cfg.order[k] == SL_DNS_AAAA) {
+            six_first = sl_dns_cfg.order[k] == SL_DNS_AAAA;
+            break;
+        }
+    }
     for (size_t k = 0; k < sl_dns_cfg.norder; k++) {
         uint8_t t = sl_dns_cfg.order[k];
-        if ((t == SL_DNS_A || t == SL_DNS_LAST) && h->v4.n > 0) {
-            *out = h->v4;
+        bool last6 = h->has6 && (!h->has4 || six_first);
+        if ((t == SL_DNS_A || (t == SL_DNS_LAST && !last6)) && h->has4) {
+            sl_dns_addrs_add_v4(out, &h->v4, 0, 1);
             return true;
         }
-        if ((t == SL_DNS_AAAA || t == SL_DNS_LAST) && h->v6.n > 0) {
-            *out = h->v6;
+        if ((t == SL_DNS_AAAA || (t == SL_DNS_LAST && last6)) && h->has6) {
+            sl_dns_addrs_add_v6(out, &h->v6, 0, 1);
             return true;
         }
     }

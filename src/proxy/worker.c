@@ -303,6 +303,8 @@ sl_proxy_start(const struct sl_proxy_settings *settings, int n, char *err, size_
         if (pthread_create(&workers[k].thread, NULL, worker_main, &workers[k]) != 0) {
             atomic_fetch_sub(&workers_running, 1);
             snprintf(err, errlen, "pthread_create failed");
+            nworkers = k; /* the ones started stop before the process exits */
+            sl_proxy_stop(false, 0);
             return -1;
         }
     }

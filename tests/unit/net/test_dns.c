@@ -237,3 +237,30 @@ Test(dns_static, missing_hosts_file_still_has_localhost)
     cr_assert_not(sl_dns_static("svc.test", &a));
     cr_assert(sl_dns_static("127.0.0.1", &a));
 }
+
+Test(dns_static, last_follows_the_order_of_a_and_aaaa, .fini = remove_hosts)
+{
+    with_hosts("127.0.0.1 both.test\n::1 both.test\n", "LAST,AAAA,A");
+    struct sl_addrs a;
+    cr_assert(sl_dns_static("both.test", &a));
+    cr_assert_str_eq(addr_text(&a, 0), "::1", "Kong records AAAA as LAST when listed first");
+}
+
+Test(dns_static, long_lines_are_read_whole, .fini = remove_hosts)
+{
+    /* a comment longer than any fixed buffer, ending in what looks like a mapping: the whole
+     * line is a comment (a cut line would make its tail a live entry) */
+    static char text[32768];
+    strcpy(text, "#");
+    memset(text + 1, 'x', 8000);
+    strcpy(text + 8001, " 10.9.9.9 db.internal\n10.0.0.1 real.test");
+    for (int i = 0; i < 600; i++) {
+        strcat(text, " alias-number-padding.test");
+    }
+    strcat(text, " last-alias.test\n");
+    with_hosts(text, "A");
+    struct sl_addrs a;
+    cr_assert_not(sl_dns_static("db.internal", &a));
+    cr_assert(sl_dns_static("last-alias.test", &a), "the end of a long line is read");
+    cr_assert_str_eq(addr_text(&a, 0), "10.0.0.1");
+}

@@ -272,3 +272,61 @@ Test(dns_addrs, pick_round_robin_and_weighted)
     struct sl_addrs empty = {0};
     cr_assert_eq(sl_addrs_pick(&empty, 7), 0);
 }
+
+Test(dns_addrs, pick_interleaves_instead_of_bursting)
+{
+    /* Kubernetes-style equal SRV weights of 50: plain alternation, not 50 in a row each */
+    uint16_t w[2] = {50, 50};
+    struct sl_addrs a = weighted(w, 2);
+    for (size_t c = 0; c < 10; c++) {
+        cr_assert_eq(sl_addrs_pick(&a, c), c % 2, "turn %zu", c);
+    }
+    /* 3:1 → 0,1,0,0 (an address never waits a whole cycle behind another's burst) */
+    uint16_t w31[2] = {300, 100};
+    a = weighted(w31, 2);
+    size_t seq[4];
+    for (size_t c = 0; c < 4; c++) {
+        seq[c] = sl_addrs_pick(&a, c);
+    }
+    cr_assert(seq[0] == 0 && seq[1] == 1 && seq[2] == 0 && seq[3] == 0);
+    /* large uneven weights keep their proportions within ~2% */
+    uint16_t big[3] = {65535, 1000, 30000};
+    a = weighted(big, 3);
+    size_t hits[3] = {0};
+    for (size_t c = 0; c < 96000; c++) {
+        hits[sl_addrs_pick(&a, c)]++;
+    }
+    cr_assert(hits[0] > hits[2] && hits[2] > hits[1] && hits[1] > 0);
+    double share0 = (double)hits[0] / 96000, want0 = 65535.0 / 96535;
+    cr_assert(share0 > want0 - 0.02 && share0 < want0 + 0.02, "%f vs %f", share0, want0);
+}
+
+Test(dns_answer, srv_records_pointing_at_the_name_itself_count_for_nothing)
+{
+    /* what Kubernetes DNS answers for a Service's own name: one record per port, each naming the
+     * Service itself (Kong: "recursion detected", then A is asked) */
+    struct msg m;
+    begin(&m, "my-svc.ns.svc.cluster.local", ns_t_srv, 2);
+    rr_srv(&m, "my-svc.ns.svc.cluster.local", 0, 50, 80, "my-svc.ns.svc.cluster.local", 30);
+    rr_srv(&m, "my-svc.ns.svc.cluster.local", 0, 50, 9090, "MY-SVC.ns.svc.cluster.local", 30);
+    size_t n;
+    int ttl;
+    cr_assert_eq(srv_of(&m, m.n, &n, &ttl), ARES_ENODATA);
+    /* one real target among them: the records are used */
+    begin(&m, "svc.test", ns_t_srv, 2);
+    rr_srv(&m, "svc.test", 0, 1, 80, "svc.test", 30);
+    rr_srv(&m, "svc.test", 0, 1, 81, "other.test", 30);
+    cr_assert_eq(srv_of(&m, m.n, &n, &ttl), ARES_SUCCESS);
+    cr_assert_eq(n, 2);
+}
+
+Test(dns_answer, srv_ttl_with_the_top_bit_set_is_zero)
+{
+    struct msg m;
+    begin(&m, "svc.test", ns_t_srv, 1);
+    rr_srv(&m, "svc.test", 1, 1, 80, "t.test", 0x80000005UL);
+    size_t n;
+    int ttl;
+    cr_assert_eq(srv_of(&m, m.n, &n, &ttl), ARES_SUCCESS);
+    cr_assert_eq(ttl, 0, "RFC 2181 §8");
+}
