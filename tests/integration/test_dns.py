@@ -755,3 +755,32 @@ def test_first_answer_bounded_with_several_dead_servers(dns, upstream, sluice_fa
     finally:
         for d in others:
             d.stop()
+
+
+def test_srv_records_naming_the_service_itself_are_ignored(dns, upstream, ports, sluice_factory):
+    # Kubernetes DNS: an SRV question for a Service's own name gets one record per port, each
+    # naming the Service; Kong ignores them and uses the A record with the service's own port.
+    a, b = ports
+    dns.set_srv("k8s.test", [(0, 50, a.port, "k8s.test"), (0, 50, b.port, "k8s.test")])
+    dns.set_a("k8s.test", "127.0.0.1")
+    s = sluice_factory(kong(hsvc("k", "k8s.test", upstream.port)), conf(dns))
+    for i in range(6):
+        assert get(s, "/k/%d" % i).status_code == 200
+    assert len(upstream.requests) == 6 and not a.requests and not b.requests
+    assert dns.count("k8s.test", "A") >= 1
+
+
+def test_ttl_zero_without_stale_never_makes_requests_wait(dns, upstream, sluice_factory):
+    dns.set_a("z0.test", "127.0.0.1", ttl=0)
+    s = sluice_factory(kong(hsvc("z", "z0.test", upstream.port)), conf(dns, dns_stale_ttl=0))
+    assert get(s, "/first").status_code == 200
+    lat = []
+    t0 = time.monotonic()
+    with requests.Session() as sess:
+        while time.monotonic() - t0 < 3.0:
+            t1 = time.monotonic()
+            assert sess.get(s.url("/z"), timeout=T).status_code == 200
+            lat.append(time.monotonic() - t1)
+            time.sleep(0.02)
+    assert max(lat) < 0.2, "a request waited %.3f s for a refresh of a name in use" % max(lat)
+    assert dns.count("z0.test", "A") >= 2
