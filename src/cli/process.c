@@ -29,7 +29,7 @@
 static struct sl_conf *run_conf;
 static const char *run_conf_path;
 static bool graceful_stop;
-static bool draining; /* a graceful stop is under way: another QUIT changes nothing */
+static bool draining;              /* a graceful stop is under way: another QUIT changes nothing */
 static struct sl_store *run_store; /* database = sqlite: open for the life of the process */
 static struct sl_config_mirror *run_mirror; /* its rows, shared with the Admin API's writes */
 
