@@ -79,6 +79,9 @@ sl_addrs_pick(const struct sl_addrs *a, size_t counter)
     /* Interleaved weighted round-robin, as Kong spreads weighted records: turn r of a cycle
      * visits, in order, every address whose weight is above r, so an address never gets its
      * weight's worth of requests in a row. */
+    if (total == 0) {
+        return 0; /* cannot happen (n >= 2, weights >= 1); keeps the modulo visibly safe */
+    }
     unsigned slot = (unsigned)(counter % total);
     for (unsigned r = 0;; r++) {
         for (size_t i = 0; i < a->n; i++) {
