@@ -281,8 +281,8 @@ srv_target_addrs(struct srv_target *tg, const struct sl_addrs *got)
     struct srv_lookup *l = tg->l;
     size_t cap = SL_DNS_MAX_ADDRS / (l->ntargets ? l->ntargets : 1);
     size_t keep = got->n < cap ? got->n : (cap ? cap : 1);
-    unsigned w = (tg->rec.weight ? tg->rec.weight : 1) * 8u / (keep ? keep : 1);
-    uint16_t weight = w == 0 ? 1 : w > 65535 ? 65535 : (uint16_t)w;
+    /* 840 = lcm(1..8): the record's weight splits evenly over any number of kept addresses. */
+    uint32_t weight = (tg->rec.weight ? tg->rec.weight : 1u) * (840u / (uint32_t)(keep ? keep : 1));
     for (size_t i = 0; i < keep; i++) {
         sl_dns_addrs_add(&l->addrs, &got->addr[i], got->len[i], htons(tg->rec.port), weight);
     }
@@ -544,15 +544,17 @@ static bool
 tick_entry(struct sl_dns_name *e, double now)
 {
     bool due = now >= e->next_query;
+    if (e->state == SL_DNS_OK && now >= e->stale_until && e->failing) {
+        /* checked first: a refresh starting now must not stretch the answer past its end */
+        sl_log(SL_LOG_ERR, "dns: the answer for %s expired (dns_stale_ttl)", e->name);
+        publish(e, e->stale_is_nodata ? SL_DNS_NOT_FOUND : SL_DNS_ERROR, NULL);
+    }
     if (due && atomic_exchange_explicit(&e->used, false, memory_order_relaxed)) {
         start_lookup(e);
         return true;
     }
-    if (e->state == SL_DNS_OK && now >= e->stale_until && e->failing) {
-        sl_log(SL_LOG_ERR, "dns: the answer for %s expired (dns_stale_ttl)", e->name);
-        publish(e, e->stale_is_nodata ? SL_DNS_NOT_FOUND : SL_DNS_ERROR, NULL);
-    } else if (due && ((e->state == SL_DNS_OK && now >= e->stale_until) ||
-                       e->state == SL_DNS_NOT_FOUND || e->state == SL_DNS_ERROR)) {
+    if (due && ((e->state == SL_DNS_OK && now >= e->stale_until) ||
+                e->state == SL_DNS_NOT_FOUND || e->state == SL_DNS_ERROR)) {
         publish(e, SL_DNS_PENDING, NULL);
     }
     return false;

@@ -26,12 +26,13 @@
 struct sl_addrs {
     size_t n;
     socklen_t len[SL_DNS_MAX_ADDRS];
-    uint16_t weight[SL_DNS_MAX_ADDRS]; /* SRV weights; 1 for A/AAAA records */
+    uint32_t weight[SL_DNS_MAX_ADDRS]; /* relative shares (SRV weights); 1 for A/AAAA */
     struct sockaddr_in6 addr[SL_DNS_MAX_ADDRS];
 };
 
 /* The address the <counter>-th request starts at: weighted round-robin over <a> (plain round-robin
- * when the weights are equal), as Kong's balancer spreads a name's records. */
+ * when the weights are equal), as Kong's balancer spreads a name's records. Exact shares over each
+ * cycle of sum(weights)/gcd(weights) requests. */
 size_t sl_addrs_pick(const struct sl_addrs *a, size_t counter);
 
 /* dns_order tokens (Kong): LAST is the type that last answered for the name. CNAME chains are

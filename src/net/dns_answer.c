@@ -13,7 +13,7 @@
 
 void
 sl_dns_addrs_add(struct sl_addrs *a, const void *sa, socklen_t len, uint16_t port_be,
-                 uint16_t weight)
+                 uint32_t weight)
 {
     if (a->n < SL_DNS_MAX_ADDRS && len <= sizeof(a->addr[0])) {
         memset(&a->addr[a->n], 0, sizeof(a->addr[a->n]));
@@ -26,7 +26,7 @@ sl_dns_addrs_add(struct sl_addrs *a, const void *sa, socklen_t len, uint16_t por
 }
 
 void
-sl_dns_addrs_add_v4(struct sl_addrs *a, const struct in_addr *ip, uint16_t port_be, uint16_t weight)
+sl_dns_addrs_add_v4(struct sl_addrs *a, const struct in_addr *ip, uint16_t port_be, uint32_t weight)
 {
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr = *ip, .sin_port = port_be};
     sl_dns_addrs_add(a, &sin, sizeof(sin), port_be, weight);
@@ -34,26 +34,33 @@ sl_dns_addrs_add_v4(struct sl_addrs *a, const struct in_addr *ip, uint16_t port_
 
 void
 sl_dns_addrs_add_v6(struct sl_addrs *a, const struct in6_addr *ip, uint16_t port_be,
-                    uint16_t weight)
+                    uint32_t weight)
 {
     struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6, .sin6_addr = *ip, .sin6_port = port_be};
     sl_dns_addrs_add(a, &sin6, sizeof(sin6), port_be, weight);
 }
 
-static unsigned
-gcd(unsigned a, unsigned b)
+static uint32_t
+gcd(uint32_t a, uint32_t b)
 {
     while (b != 0) {
-        unsigned r = a % b;
+        uint32_t r = a % b;
         a = b;
         b = r;
     }
     return a;
 }
 
-/* Weights above this (after dividing by their greatest common divisor) are scaled down to it:
- * the proportions stay within about 1/PICK_MAX_WEIGHT, and a pick stays a short loop. */
-#define PICK_MAX_WEIGHT 64
+/* Picks made in rounds 0..r-1 of a cycle: round r visits every address whose weight is above r. */
+static uint64_t
+picks_before(const uint32_t *w, size_t n, uint64_t r)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        sum += w[i] < r ? w[i] : r;
+    }
+    return sum;
+}
 
 size_t
 sl_addrs_pick(const struct sl_addrs *a, size_t counter)
@@ -61,7 +68,8 @@ sl_addrs_pick(const struct sl_addrs *a, size_t counter)
     if (a->n < 2) {
         return 0;
     }
-    unsigned w[SL_DNS_MAX_ADDRS], g = 0, max = 0, total = 0;
+    uint32_t w[SL_DNS_MAX_ADDRS], g = 0, max = 0;
+    uint64_t total = 0;
     for (size_t i = 0; i < a->n; i++) {
         w[i] = a->weight[i] ? a->weight[i] : 1;
         g = gcd(w[i], g);
@@ -69,27 +77,31 @@ sl_addrs_pick(const struct sl_addrs *a, size_t counter)
     for (size_t i = 0; i < a->n; i++) {
         w[i] /= g; /* equal weights become 1: plain round-robin */
         max = w[i] > max ? w[i] : max;
-    }
-    for (size_t i = 0; i < a->n; i++) {
-        if (max > PICK_MAX_WEIGHT) {
-            w[i] = (w[i] * PICK_MAX_WEIGHT + max - 1) / max;
-        }
         total += w[i];
     }
-    /* Interleaved weighted round-robin, as Kong spreads weighted records: turn r of a cycle
-     * visits, in order, every address whose weight is above r, so an address never gets its
-     * weight's worth of requests in a row. */
-    if (total == 0) {
-        return 0; /* cannot happen (n >= 2, weights >= 1); keeps the modulo visibly safe */
-    }
-    unsigned slot = (unsigned)(counter % total);
-    for (unsigned r = 0;; r++) {
-        for (size_t i = 0; i < a->n; i++) {
-            if (w[i] > r && slot-- == 0) {
-                return i;
-            }
+    /* Interleaved weighted round-robin over one cycle of <total> picks: round r visits, in order,
+     * every address whose weight is above r. Every address gets exactly its share per cycle, and
+     * equal weights alternate; a weight far above the others still ends its cycle with a run of
+     * its own (rounds the lighter addresses no longer take part in). The round of a pick is found
+     * by binary search on the picks made before it, so a pick costs about log2(max) steps of at
+     * most SL_DNS_MAX_ADDRS, whatever the weights. */
+    uint64_t slot = counter % total;
+    uint64_t lo = 0, hi = max; /* the round r with picks_before(r) <= slot < picks_before(r + 1) */
+    while (hi - lo > 1) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (picks_before(w, a->n, mid) <= slot) {
+            lo = mid;
+        } else {
+            hi = mid;
         }
     }
+    slot -= picks_before(w, a->n, lo);
+    for (size_t i = 0; i < a->n; i++) {
+        if (w[i] > lo && slot-- == 0) {
+            return i;
+        }
+    }
+    return 0; /* not reached: round lo has more than slot members */
 }
 
 /* ---- the answer section ---------------------------------------------------------------------- */

@@ -66,6 +66,25 @@ next_name(char **save)
     return name;
 }
 
+/* Reads one line of at most HOSTS_MAX_LINE bytes into <buf> (HOSTS_MAX_LINE + 2 bytes): its
+ * length, 0 for a longer line (read to its end and dropped, so memory stays bounded whatever the
+ * file holds), or -1 at the end of the file. */
+static long
+read_line(FILE *f, char *buf)
+{
+    if (fgets(buf, HOSTS_MAX_LINE + 2, f) == NULL) {
+        return -1;
+    }
+    size_t len = strlen(buf);
+    if (len <= HOSTS_MAX_LINE || buf[len - 1] == '\n') {
+        return (long)len;
+    }
+    int c;
+    while ((c = getc(f)) != EOF && c != '\n') {
+    }
+    return 0;
+}
+
 /* The entry of <name>, created if new (NULL when the table is full or out of memory). */
 static struct hosts_entry *
 hosts_entry(const char *name, size_t cap)
@@ -91,20 +110,20 @@ static void
 hosts_load(void)
 {
     hosts.loaded = true;
-    size_t cap = 1, linecap = 0; /* localhost */
-    char *line = NULL, *save = NULL;
-    ssize_t len;
+    size_t cap = 1; /* localhost */
+    char *line = malloc(HOSTS_MAX_LINE + 2), *save = NULL;
+    long len;
     int family;
     struct in_addr v4;
     struct in6_addr v6;
-    FILE *f = fopen(sl_dns_cfg.hostsfile, "re");
-    if (f == NULL && errno != ENOENT) {
+    FILE *f = line != NULL ? fopen(sl_dns_cfg.hostsfile, "re") : NULL;
+    if (f == NULL && line != NULL && errno != ENOENT) {
         sl_log(SL_LOG_WARN, "dns: cannot read hosts file %s: %s", sl_dns_cfg.hostsfile,
                strerror(errno));
     }
     /* First pass: count the names, so the one-shot map is sized for all of them. */
-    while (f != NULL && (len = getline(&line, &linecap, f)) >= 0) {
-        if (len <= HOSTS_MAX_LINE && hosts_line(line, &family, &v4, &v6, &save)) {
+    while (f != NULL && (len = read_line(f, line)) >= 0) {
+        if (len > 0 && hosts_line(line, &family, &v4, &v6, &save)) {
             while (next_name(&save) != NULL) {
                 cap++;
             }
@@ -124,10 +143,10 @@ hosts_load(void)
     if (f != NULL) {
         rewind(f);
     }
-    while (f != NULL && (len = getline(&line, &linecap, f)) >= 0) {
-        if (len > HOSTS_MAX_LINE) {
-            sl_log(SL_LOG_WARN, "dns: %s: a line of %zd bytes skipped (at most %d)",
-                   sl_dns_cfg.hostsfile, len, HOSTS_MAX_LINE);
+    while (f != NULL && (len = read_line(f, line)) >= 0) {
+        if (len == 0) {
+            sl_log(SL_LOG_WARN, "dns: %s: a line longer than %d bytes skipped",
+                   sl_dns_cfg.hostsfile, HOSTS_MAX_LINE);
             continue;
         }
         if (!hosts_line(line, &family, &v4, &v6, &save)) {
@@ -183,26 +202,18 @@ sl_dns_static(const char *name, struct sl_addrs *out)
     if (!sl_strmap_get(&hosts.index, lower, &i)) {
         return false;
     }
-    /* Kong asks the hosts file per record type, in dns_order; A and AAAA are themselves, SRV and
-     * CNAME find nothing there. LAST is the family Kong records for the name: the only one it
-     * has (so the default order finds an IPv6-only name), or with both, the one dns_order lists
-     * first (A when it lists neither). */
+    /* Kong asks the hosts file per record type, in dns_order: A gives the IPv4 entry, AAAA the
+     * IPv6 one, SRV and CNAME nothing. LAST adds nothing here: Kong only records as LAST a type
+     * that dns_order lists, which is then found at its own place in the order. So with the
+     * default order an IPv6-only name is not taken from the hosts file (it is asked over DNS). */
     const struct hosts_entry *h = &hosts.entries[i];
-    bool six_first = false;
-    for (size_t k = 0; k < sl_dns_cfg.norder; k++) {
-        if (sl_dns_cfg.order[k] == SL_DNS_A || sl_dns_cfg.order[k] == SL_DNS_AAAA) {
-            six_first = sl_dns_cfg.order[k] == SL_DNS_AAAA;
-            break;
-        }
-    }
     for (size_t k = 0; k < sl_dns_cfg.norder; k++) {
         uint8_t t = sl_dns_cfg.order[k];
-        bool last6 = h->has6 && (!h->has4 || six_first);
-        if ((t == SL_DNS_A || (t == SL_DNS_LAST && !last6)) && h->has4) {
+        if (t == SL_DNS_A && h->has4) {
             sl_dns_addrs_add_v4(out, &h->v4, 0, 1);
             return true;
         }
-        if ((t == SL_DNS_AAAA || (t == SL_DNS_LAST && last6)) && h->has6) {
+        if (t == SL_DNS_AAAA && h->has6) {
             sl_dns_addrs_add_v6(out, &h->v6, 0, 1);
             return true;
         }

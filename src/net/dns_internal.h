@@ -18,11 +18,11 @@ bool sl_dns_order_has(uint8_t type);
 /* Appends an address (at most SL_DNS_MAX_ADDRS; more are dropped) with <port_be> (network order;
  * 0: the service's port applies) and <weight> (0 counts as 1, as Kong's SRV weights). */
 void sl_dns_addrs_add(struct sl_addrs *a, const void *sa, socklen_t len, uint16_t port_be,
-                      uint16_t weight);
+                      uint32_t weight);
 void sl_dns_addrs_add_v4(struct sl_addrs *a, const struct in_addr *ip, uint16_t port_be,
-                         uint16_t weight);
+                         uint32_t weight);
 void sl_dns_addrs_add_v6(struct sl_addrs *a, const struct in6_addr *ip, uint16_t port_be,
-                         uint16_t weight);
+                         uint32_t weight);
 
 /* One SRV record kept from an answer. */
 struct sl_dns_srv {

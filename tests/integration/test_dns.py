@@ -784,3 +784,26 @@ def test_ttl_zero_without_stale_never_makes_requests_wait(dns, upstream, sluice_
             time.sleep(0.02)
     assert max(lat) < 0.2, "a request waited %.3f s for a refresh of a name in use" % max(lat)
     assert dns.count("z0.test", "A") >= 2
+
+
+def test_srv_large_weights_and_multi_address_targets_keep_their_split(dns, ports, sluice_factory):
+    # Weights are relative shares however large (10000:50000 is 1:5), and a target's addresses
+    # share its record's weight (a target with two addresses does not get two shares).
+    a, b = ports
+    dns.set_srv("big.test", [(10, 10000, a.port, "t1.test"), (10, 50000, b.port, "t2.test")])
+    dns.set_a("t1.test", "127.0.0.1")
+    dns.set_a("t2.test", "127.0.0.1")
+    s = sluice_factory(kong(hsvc("big", "big.test", 1, ["/big"])), conf(dns))
+    for i in range(60):
+        assert get(s, "/big/%d" % i).status_code == 200, i
+    assert (len(a.requests), len(b.requests)) == (10, 50), (len(a.requests), len(b.requests))
+    a.reset()
+    b.reset()
+    # two.test has two addresses (the same one twice) and weight 1, t2 one address and weight 1:
+    # t2 still gets half of the requests.
+    dns.set_srv("split.test", [(10, 1, b.port, "t2.test"), (10, 1, a.port, "two.test")])
+    dns.set_a("two.test", ["127.0.0.1", "127.0.0.1"])
+    s2 = sluice_factory(kong(hsvc("sp", "split.test", 1, ["/sp"])), conf(dns))
+    for i in range(40):
+        assert get(s2, "/sp/%d" % i).status_code == 200, i
+    assert len(b.requests) == 20, (len(a.requests), len(b.requests))

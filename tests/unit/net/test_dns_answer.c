@@ -289,16 +289,23 @@ Test(dns_addrs, pick_interleaves_instead_of_bursting)
         seq[c] = sl_addrs_pick(&a, c);
     }
     cr_assert(seq[0] == 0 && seq[1] == 1 && seq[2] == 0 && seq[3] == 0);
-    /* large uneven weights keep their proportions within ~2% */
-    uint16_t big[3] = {65535, 1000, 30000};
-    a = weighted(big, 3);
-    size_t hits[3] = {0};
-    for (size_t c = 0; c < 96000; c++) {
+    /* large uneven weights keep their exact shares over a cycle (a 1% canary stays 1%) */
+    uint16_t canary[2] = {99, 1};
+    a = weighted(canary, 2);
+    size_t hits[2] = {0};
+    for (size_t c = 0; c < 1000; c++) {
         hits[sl_addrs_pick(&a, c)]++;
     }
-    cr_assert(hits[0] > hits[2] && hits[2] > hits[1] && hits[1] > 0);
-    double share0 = (double)hits[0] / 96000, want0 = 65535.0 / 96535;
-    cr_assert(share0 > want0 - 0.02 && share0 < want0 + 0.02, "%f vs %f", share0, want0);
+    cr_assert(hits[0] == 990 && hits[1] == 10, "%zu %zu", hits[0], hits[1]);
+    uint16_t big[3] = {65535, 1000, 30000};
+    a = weighted(big, 3); /* gcd 5: a cycle of 19307 picks */
+    size_t share[3] = {0};
+    for (size_t c = 0; c < 19307; c++) {
+        share[sl_addrs_pick(&a, c)]++;
+    }
+    cr_assert(share[0] == 13107 && share[1] == 200 && share[2] == 6000, "%zu %zu %zu", share[0],
+              share[1], share[2]);
+    cr_assert_lt(sl_addrs_pick(&a, SIZE_MAX), 3);
 }
 
 Test(dns_answer, srv_records_pointing_at_the_name_itself_count_for_nothing)
