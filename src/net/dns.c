@@ -553,8 +553,8 @@ tick_entry(struct sl_dns_name *e, double now)
         start_lookup(e);
         return true;
     }
-    if (due && ((e->state == SL_DNS_OK && now >= e->stale_until) ||
-                e->state == SL_DNS_NOT_FOUND || e->state == SL_DNS_ERROR)) {
+    if (due && ((e->state == SL_DNS_OK && now >= e->stale_until) || e->state == SL_DNS_NOT_FOUND ||
+                e->state == SL_DNS_ERROR)) {
         publish(e, SL_DNS_PENDING, NULL);
     }
     return false;
