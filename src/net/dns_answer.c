@@ -85,6 +85,9 @@ sl_addrs_pick(const struct sl_addrs *a, size_t counter)
      * its own (rounds the lighter addresses no longer take part in). The round of a pick is found
      * by binary search on the picks made before it, so a pick costs about log2(max) steps of at
      * most SL_DNS_MAX_ADDRS, whatever the weights. */
+    if (total == 0) {
+        return 0; /* cannot happen (n >= 2, weights >= 1); keeps the modulo visibly safe */
+    }
     uint64_t slot = counter % total;
     uint64_t lo = 0, hi = max; /* the round r with picks_before(r) <= slot < picks_before(r + 1) */
     while (hi - lo > 1) {
