@@ -588,13 +588,9 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
         int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (sl_net_accept_should_pause(errno)) {
-                sl_log(SL_LOG_CRIT,
-                       "admin: accept() failed: %s (raise the open files limit, ulimit -n); "
-                       "accepting again in %d ms",
-                       strerror(errno), SL_NET_ACCEPT_PAUSE_MS);
+                int err = errno;
                 listeners_watch(loop, false);
-                ev_timer_set(&admin.accept_backoff, SL_NET_ACCEPT_PAUSE_MS / 1000.0, 0);
-                ev_timer_start(loop, &admin.accept_backoff);
+                sl_net_accept_pause(loop, &admin.accept_backoff, "admin: ", err);
             }
             return;
         }

@@ -35,9 +35,7 @@ resolve_target(struct sl_service_target *t, const struct sl_service *svc)
                  (unsigned)svc->port);
     }
     if (sl_dns_static(svc->host, &t->fixed)) {
-        for (size_t i = 0; i < t->fixed.n; i++) {
-            t->fixed.addr[i].sin6_port = t->port_be; /* sin_port sits at the same offset */
-        }
+        sl_addrs_default_port(&t->fixed, t->port_be);
         return;
     }
     /* Many services usually share a few names: they share one entry, resolved once. */

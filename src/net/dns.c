@@ -72,7 +72,6 @@ struct srv_lookup {
 };
 
 static struct sl_dns_name *table[TABLE_SIZE];
-static size_t nentries;
 
 static struct {
     struct ev_loop *loop;
@@ -120,7 +119,6 @@ sl_dns_acquire(const char *name)
     atomic_init(&e->refs, 1);
     e->next = table[b];
     table[b] = e;
-    nentries++;
     if (res.running) {
         start_lookup(e);
         rearm_ares_timer();
@@ -149,11 +147,7 @@ sl_dns_read(struct sl_dns_name *e, uint16_t port_be, struct sl_addrs *out)
     if (st != SL_DNS_OK) {
         out->n = 0;
     }
-    for (size_t i = 0; i < out->n; i++) {
-        if (out->addr[i].sin6_port == 0) { /* sin_port sits at the same offset */
-            out->addr[i].sin6_port = port_be;
-        }
-    }
+    sl_addrs_default_port(out, port_be);
     return st;
 }
 
@@ -560,7 +554,25 @@ tick_entry(struct sl_dns_name *e, double now)
     return false;
 }
 
-/* Starts due refreshes, ends stale answers past dns_stale_ttl, frees what nothing references. */
+/* Frees the entries no snapshot references and no lookup is using. Control thread. */
+static void
+sweep(void)
+{
+    for (size_t b = 0; b < TABLE_SIZE; b++) {
+        struct sl_dns_name **link = &table[b];
+        while (*link != NULL) {
+            struct sl_dns_name *e = *link;
+            if (atomic_load_explicit(&e->refs, memory_order_acquire) == 0 && !e->in_flight) {
+                *link = e->next;
+                entry_free(e);
+            } else {
+                link = &e->next;
+            }
+        }
+    }
+}
+
+/* Frees what nothing references, starts due refreshes, ends stale answers past dns_stale_ttl. */
 static void
 on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -568,16 +580,9 @@ on_tick(struct ev_loop *loop, ev_timer *w, int revents)
     (void)revents;
     double now = ev_now(loop);
     bool started = false;
+    sweep();
     for (size_t b = 0; b < TABLE_SIZE; b++) {
-        struct sl_dns_name **link = &table[b];
-        while (*link != NULL) {
-            struct sl_dns_name *e = *link;
-            if (atomic_load_explicit(&e->refs, memory_order_acquire) == 0 && !e->in_flight) {
-                *link = e->next;
-                nentries--;
-                entry_free(e);
-                continue;
-            }
+        for (struct sl_dns_name *e = table[b]; e != NULL; e = e->next) {
             if (e->in_flight && e->state == SL_DNS_PENDING &&
                 now - e->lookup_started >= FIRST_ANSWER_MAX_S) {
                 sl_log(SL_LOG_ERR, "dns: no answer for %s after %.0f s; failing its requests",
@@ -588,7 +593,6 @@ on_tick(struct ev_loop *loop, ev_timer *w, int revents)
             if (!e->in_flight) {
                 started |= tick_entry(e, now);
             }
-            link = &e->next;
         }
     }
     if (started) {
@@ -654,17 +658,5 @@ sl_dns_stop(void)
         }
         ares_library_cleanup();
     }
-    for (size_t b = 0; b < TABLE_SIZE; b++) {
-        struct sl_dns_name **link = &table[b];
-        while (*link != NULL) {
-            struct sl_dns_name *e = *link;
-            if (atomic_load_explicit(&e->refs, memory_order_acquire) == 0) {
-                *link = e->next;
-                nentries--;
-                entry_free(e);
-            } else {
-                link = &e->next;
-            }
-        }
-    }
+    sweep(); /* ares_destroy ended every lookup: only referenced entries stay */
 }

@@ -34,6 +34,9 @@ struct sl_addrs {
  * when the weights are equal), as Kong's balancer spreads a name's records. Exact shares over each
  * cycle of sum(weights)/gcd(weights) requests. */
 size_t sl_addrs_pick(const struct sl_addrs *a, size_t counter);
+/* Gives <port_be> (network order) to the addresses of <a> without a port of their own (every one
+ * but SRV answers'). */
+void sl_addrs_default_port(struct sl_addrs *a, uint16_t port_be);
 
 /* dns_order tokens (Kong): LAST is the type that last answered for the name. CNAME chains are
  * followed inside A/AAAA/SRV answers, so CNAME asks nothing of its own. */

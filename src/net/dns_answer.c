@@ -40,6 +40,16 @@ sl_dns_addrs_add_v6(struct sl_addrs *a, const struct in6_addr *ip, uint16_t port
     sl_dns_addrs_add(a, &sin6, sizeof(sin6), port_be, weight);
 }
 
+void
+sl_addrs_default_port(struct sl_addrs *a, uint16_t port_be)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->addr[i].sin6_port == 0) { /* sin_port sits at the same offset */
+            a->addr[i].sin6_port = port_be;
+        }
+    }
+}
+
 static uint32_t
 gcd(uint32_t a, uint32_t b)
 {

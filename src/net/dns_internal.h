@@ -12,9 +12,6 @@
 /* The settings in force (sl_dns_configure; Kong's defaults until then). */
 extern struct sl_dns_settings sl_dns_cfg;
 
-/* Whether dns_order lists <type>. */
-bool sl_dns_order_has(uint8_t type);
-
 /* Appends an address (at most SL_DNS_MAX_ADDRS; more are dropped) with <port_be> (network order;
  * 0: the service's port applies) and <weight> (0 counts as 1, as Kong's SRV weights). */
 void sl_dns_addrs_add(struct sl_addrs *a, const void *sa, socklen_t len, uint16_t port_be,

@@ -179,14 +179,3 @@ sl_dns_configure(const struct sl_dns_settings *st)
 {
     sl_dns_cfg = *st;
 }
-
-bool
-sl_dns_order_has(uint8_t type)
-{
-    for (size_t i = 0; i < sl_dns_cfg.norder; i++) {
-        if (sl_dns_cfg.order[i] == type) {
-            return true;
-        }
-    }
-    return false;
-}

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "net/listen.h"
+#include "sluice/log.h"
 
 int
 sl_net_listen(const char *host, uint16_t port, int backlog, bool reuseport, char *err,
@@ -56,4 +57,15 @@ sl_net_listen(const char *host, uint16_t port, int backlog, bool reuseport, char
         return -1;
     }
     return fd;
+}
+
+void
+sl_net_accept_pause(struct ev_loop *loop, ev_timer *timer, const char *who, int err)
+{
+    sl_log(SL_LOG_CRIT,
+           "%saccept() failed: %s (raise the open files limit, ulimit -n); accepting again in %d "
+           "ms",
+           who, strerror(err), SL_NET_ACCEPT_PAUSE_MS);
+    ev_timer_set(timer, SL_NET_ACCEPT_PAUSE_MS / 1000.0, 0);
+    ev_timer_start(loop, timer);
 }

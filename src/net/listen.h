@@ -4,6 +4,7 @@
 #define SL_NET_LISTEN_H
 
 #include <errno.h>
+#include <ev.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,5 +28,9 @@ sl_net_accept_should_pause(int err)
 {
     return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
 }
+
+/* Logs such a failure (<err>; <who> prefixes the message, e.g. "admin: ") and arms <timer>, whose
+ * callback resumes accepting, for SL_NET_ACCEPT_PAUSE_MS. The caller has stopped its listeners. */
+void sl_net_accept_pause(struct ev_loop *loop, ev_timer *timer, const char *who, int err);
 
 #endif

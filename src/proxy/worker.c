@@ -128,13 +128,9 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
         int fd = accept4(l->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (sl_net_accept_should_pause(errno)) {
-                sl_log(SL_LOG_CRIT,
-                       "accept() failed: %s (raise the open files limit, ulimit -n); "
-                       "accepting again in %d ms",
-                       strerror(errno), SL_NET_ACCEPT_PAUSE_MS);
+                int err = errno;
                 listeners_watch(w, false);
-                ev_timer_set(&w->accept_backoff, SL_NET_ACCEPT_PAUSE_MS / 1000.0, 0);
-                ev_timer_start(loop, &w->accept_backoff);
+                sl_net_accept_pause(loop, &w->accept_backoff, "", err);
             }
             return;
         }
