@@ -24,9 +24,13 @@ int sl_log_level_parse(const char *name);
 const char *sl_log_level_name(enum sl_log_level level);
 
 /* Sends the log to <path> (opened for append; "off" discards; NULL or "stderr" is stderr).
- * Returns 0, or -1 with errno set. Call before threads start or from the control thread. */
+ * Returns 0, or -1 with errno set (the log is unchanged). Call before threads start or from the
+ * control thread; threads writing meanwhile never see a closed descriptor (core/log_file.h). */
 int sl_log_open(const char *path);
-/* Reopens the same file (after rotation, on SIGHUP/USR1). */
+/* As sl_log_open with <fd> already opened by sl_log_file_open (reload opens every file before
+ * it switches any); takes ownership of <fd>. */
+void sl_log_use(int fd, const char *path);
+/* Reopens the same file (after rotation, on USR1). */
 int sl_log_reopen(void);
 void sl_log_set_level(enum sl_log_level level);
 extern enum sl_log_level sl_log_current_level;

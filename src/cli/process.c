@@ -21,6 +21,7 @@
 #include "config/dbless_persist.h"
 #include "config/snapshot.h"
 #include "config/store_bridge.h"
+#include "core/log_file.h"
 #include "core/version.h"
 #include "net/dns.h"
 #include "proxy/proxy.h"
@@ -207,41 +208,35 @@ load_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
     return sl_snapshot_build(cfg, err, errlen);
 }
 
-static void
-fill_settings(struct sl_proxy_settings *st, const struct sl_conf *conf)
-{
-    memset(st, 0, sizeof(*st));
-    st->conf = conf;
-    st->max_request_line = conf->large_client_header_buffers;
-    st->max_header_line = conf->large_client_header_buffers;
-    st->max_header_bytes = conf->max_header_bytes;
-    st->max_headers = (size_t)conf->lua_max_req_headers;
-    st->max_body_bytes = conf->client_max_body_size;
-    st->client_header_timeout_ms = conf->client_header_timeout_ms;
-    st->client_body_timeout_ms = conf->client_body_timeout_ms;
-    st->send_timeout_ms = conf->send_timeout_ms;
-    st->keepalive_timeout_ms = conf->keepalive_timeout_ms;
-    st->pool_size = conf->upstream_keepalive_pool_size;
-    st->pool_max_requests = conf->upstream_keepalive_max_requests;
-    st->pool_idle_timeout_ms = conf->upstream_keepalive_idle_timeout_s * 1000;
-    st->headers = conf->headers;
-    st->access_log_fd = -1;
-    st->access_log_json = conf->proxy_access_log_format == SL_ACCESS_LOG_JSON;
-}
-
+/* Opens the error log and the access log of <conf> (sl_log_file_open), both or neither: on failure
+ * a message in <err> and -1. */
 static int
-open_access_log(const struct sl_conf *conf)
+open_logs(const struct sl_conf *conf, int *error_fd, int *access_fd, char *err, size_t errlen)
 {
-    if (conf->proxy_access_log[0] == '\0' || strcmp(conf->proxy_access_log, "off") == 0) {
+    *error_fd = sl_log_file_open(conf->proxy_error_log);
+    if (*error_fd == -1) {
+        snprintf(err, errlen, "could not open error log %s: %s", conf->proxy_error_log,
+                 strerror(errno));
         return -1;
     }
-    if (strcmp(conf->proxy_access_log, "stdout") == 0) {
-        return STDOUT_FILENO;
+    *access_fd = sl_log_file_open(conf->proxy_access_log);
+    if (*access_fd == -1) {
+        snprintf(err, errlen, "could not open access log %s: %s", conf->proxy_access_log,
+                 strerror(errno));
+        if (*error_fd >= 0) {
+            close(*error_fd);
+        }
+        return -1;
     }
-    if (strcmp(conf->proxy_access_log, "stderr") == 0) {
-        return STDERR_FILENO;
+    return 0;
+}
+
+static void
+close_log_fd(int fd)
+{
+    if (fd >= 0) {
+        close(fd);
     }
-    return open(conf->proxy_access_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 }
 
 static void
@@ -266,8 +261,20 @@ on_drain_check(struct ev_loop *loop, ev_timer *w, int revents)
     }
 }
 
-/* SIGHUP: re-read sluice.conf for the values that can change while running (log_level) and
- * reload the declarative configuration; listeners and workers stay as they are. */
+static void
+restart_only_changed(const char *key, void *ctx)
+{
+    (void)ctx;
+    sl_log(SL_LOG_WARN, "reload: %s changed; it takes effect at the next start", key);
+}
+
+/* SIGHUP: re-reads sluice.conf and applies every value a running process can change (limits,
+ * timeouts, headers, trusted_ips, logs, keep-alive pools, the resolver's TTLs, order and hosts
+ * file, log_level) with the configuration it serves (declarative file or database) in one step:
+ * the new files are opened and the new snapshot compiled first, and anything failing leaves the
+ * whole running configuration in place. Listeners, workers and the store stay as they are
+ * (sl_conf_keep_restart_only says which keys need a restart). Requests pick the new values up
+ * from their next head; in-flight ones finish with the values they started with. */
 static void
 on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 {
@@ -281,21 +288,49 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
         free(fresh);
         return;
     }
-    sl_log_set_level((enum sl_log_level)fresh->log_level);
-    struct sl_snapshot *snap = load_snapshot(fresh, err, sizeof(err));
-    if (snap == NULL) {
+    sl_conf_keep_restart_only(fresh, run_conf, restart_only_changed, NULL);
+    int error_fd, access_fd;
+    if (open_logs(fresh, &error_fd, &access_fd, err, sizeof(err)) < 0) {
         sl_log(SL_LOG_ERR, "reload: %s; keeping the running configuration", err);
-    } else {
-        sl_snapshot_publish(snap);
-        sl_log(SL_LOG_NOTICE, "reload: configuration reloaded");
+        free(fresh);
+        return;
     }
+    struct sl_proxy_settings *settings = sl_proxy_settings_new(fresh);
+    /* The snapshot's fixed addresses come from the hosts file: read it under the new settings. */
+    sl_dns_reconfigure(&fresh->dns);
+    struct sl_snapshot *snap = settings != NULL ? load_snapshot(fresh, err, sizeof(err)) : NULL;
+    if (snap == NULL) {
+        sl_log(SL_LOG_ERR, "reload: %s; keeping the running configuration",
+               settings != NULL ? err : "out of memory");
+        sl_dns_reconfigure(&run_conf->dns);
+        sl_proxy_settings_unref(settings);
+        close_log_fd(error_fd);
+        close_log_fd(access_fd);
+        free(fresh);
+        return;
+    }
+    sl_log_use(error_fd, fresh->proxy_error_log);
+    sl_access_log_use(access_fd, fresh->proxy_access_log);
+    sl_log_set_level((enum sl_log_level)fresh->log_level);
+    sl_proxy_settings_publish(settings);
+    sl_snapshot_publish(snap);
+    /* The Admin server and the control loop read run_conf (Admin timeouts, quit_timeout). */
+    *run_conf = *fresh;
+    sl_log(SL_LOG_NOTICE, "reload: configuration reloaded");
     free(fresh);
 }
 
+/* SIGUSR1: reopens the error log and the access log at their paths (after rotation: the renamed
+ * files are released, new ones created), as nginx does. */
 static void
 on_reopen(struct ev_loop *loop, ev_signal *w, int revents)
 {
-    sl_log_reopen();
+    if (sl_log_reopen() < 0) {
+        sl_log(SL_LOG_ERR, "could not reopen the error log: %s", strerror(errno));
+    }
+    if (sl_access_log_reopen() < 0) {
+        sl_log(SL_LOG_ERR, "could not reopen the access log: %s", strerror(errno));
+    }
 }
 
 static int
@@ -397,8 +432,8 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
         fprintf(stderr, "Error: %s\n", err);
         return 1;
     }
-    /* The resolver's settings are fixed for the process (a reload does not change them); its
-     * hosts file is read at the first lookup, in the build below. */
+    /* The resolver's settings (a reload changes all but its servers); its hosts file is read at
+     * the first lookup, in the build below. */
     sl_dns_configure(&conf->dns);
     struct sl_snapshot *snap = load_snapshot(conf, err, sizeof(err));
     if (snap == NULL) {
@@ -433,19 +468,21 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
             }
         }
     }
-    if (sl_log_open(conf->proxy_error_log) < 0) {
-        snprintf(err, sizeof(err), "could not open error log %s: %s", conf->proxy_error_log,
-                 strerror(errno));
+    int error_fd, access_fd;
+    struct sl_proxy_settings *settings = sl_proxy_settings_new(conf);
+    if (settings == NULL) {
+        snprintf(err, sizeof(err), "out of memory");
+    }
+    if (settings == NULL || open_logs(conf, &error_fd, &access_fd, err, sizeof(err)) < 0) {
         if (notify_fd < 0) {
             fprintf(stderr, "Error: %s\n", err);
         }
         notify(notify_fd, err);
         return 1;
     }
-
-    static struct sl_proxy_settings settings;
-    fill_settings(&settings, conf);
-    settings.access_log_fd = open_access_log(conf);
+    sl_log_use(error_fd, conf->proxy_error_log);
+    sl_access_log_use(access_fd, conf->proxy_access_log);
+    sl_proxy_settings_publish(settings);
 
     /* Workers inherit a mask with every handled signal blocked; the control loop receives them
      * through signalfd. */
@@ -464,7 +501,7 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         n = cpus > 0 ? (int)cpus : 1;
     }
-    if (sl_proxy_start(&settings, n, err, sizeof(err)) < 0) {
+    if (sl_proxy_start(conf, n, err, sizeof(err)) < 0) {
         return start_failed(notify_fd, err);
     }
     struct ev_loop *loop = ev_default_loop(EVFLAG_SIGNALFD);

@@ -113,6 +113,13 @@ struct sl_conf {
     size_t nadmin_ssl_cert_key;
 };
 
+/* For a reload: every key a running process cannot change (listeners, worker_processes, daemon,
+ * the database, the resolver's servers, ...) is set in <fresh> back to its value in <running>, and
+ * <changed>(key, ctx) is called once per such key whose value the file changed, so the caller can
+ * say that it takes effect only at the next start. Every other key is applied by the reload. */
+void sl_conf_keep_restart_only(struct sl_conf *fresh, const struct sl_conf *running,
+                               void (*changed)(const char *key, void *ctx), void *ctx);
+
 /* Fills <conf> with defaults, then reads <path> (NULL: no file), then the environment. On error
  * writes every problem found, one per line, as "<file>:<line>: <message>" (a file value) or
  * "SLUICE_<KEY>: <message>" (an environment value), into <err> and returns -1. Not thread-safe (it

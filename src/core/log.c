@@ -10,12 +10,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/log_file.h"
 #include "sluice/log.h"
 
 enum sl_log_level sl_log_current_level = SL_LOG_NOTICE;
 
-static int log_fd = STDERR_FILENO;
-static char log_path[4096];
+/* Starts as stderr (not owned: the first file set gets a descriptor of its own). */
+static struct sl_log_file error_log = SL_LOG_FILE_INIT(STDERR_FILENO);
 
 static const char *const level_names[SL_LOG_MAX] = {
     "emerg", "alert", "crit", "error", "warn", "notice", "info", "debug",
@@ -38,43 +39,27 @@ sl_log_level_name(enum sl_log_level level)
     return (unsigned)level < SL_LOG_MAX ? level_names[level] : "?";
 }
 
-static int
-open_path(const char *path)
-{
-    if (path == NULL || strcmp(path, "stderr") == 0) {
-        return STDERR_FILENO;
-    }
-    if (strcmp(path, "off") == 0 || strcmp(path, "/dev/null") == 0) {
-        return -1;
-    }
-    return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-}
-
 int
 sl_log_open(const char *path)
 {
-    int fd = open_path(path);
-    if (fd < 0 && path != NULL && strcmp(path, "off") != 0 && strcmp(path, "/dev/null") != 0) {
+    int fd = sl_log_file_open(path);
+    if (fd == -1) {
         return -1;
     }
-    int old = log_fd;
-    log_fd = fd;
-    if (old > STDERR_FILENO) {
-        close(old);
-    }
-    snprintf(log_path, sizeof(log_path), "%s", path ? path : "stderr");
+    sl_log_use(fd, path);
     return 0;
+}
+
+void
+sl_log_use(int fd, const char *path)
+{
+    sl_log_file_set(&error_log, fd, path);
 }
 
 int
 sl_log_reopen(void)
 {
-    if (log_path[0] == '\0') {
-        return 0;
-    }
-    char path[sizeof(log_path)];
-    memcpy(path, log_path, sizeof(path));
-    return sl_log_open(path);
+    return sl_log_file_reopen(&error_log);
 }
 
 void
@@ -86,7 +71,8 @@ sl_log_set_level(enum sl_log_level level)
 void
 sl_log_vwrite(enum sl_log_level level, const char *fmt, va_list ap)
 {
-    if (log_fd < 0) {
+    int fd = sl_log_file_fd(&error_log);
+    if (fd < 0) {
         return;
     }
     char line[2048];
@@ -112,7 +98,7 @@ sl_log_vwrite(enum sl_log_level level, const char *fmt, va_list ap)
         }
     }
     line[n++] = '\n';
-    ssize_t w = write(log_fd, line, (size_t)n);
+    ssize_t w = write(fd, line, (size_t)n);
     (void)w;
 }
 

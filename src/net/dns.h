@@ -70,6 +70,11 @@ int sl_dns_parse_resolver(const char *v, char *csv, size_t cap, char *err, size_
 
 /* Takes the settings (copied). Without a call, the defaults are Kong's. */
 void sl_dns_configure(const struct sl_dns_settings *st);
+/* A reload's settings, while the resolver runs (control thread): the TTLs and dns_order apply to
+ * the next lookups and the hosts file is read again at the next sl_dns_static. The name servers
+ * must be the running ones (c-ares cannot change them with queries in flight; a reload keeps
+ * them, config/conf.h). Cached answers stay until their TTL. */
+void sl_dns_reconfigure(const struct sl_dns_settings *st);
 
 /* Answers <name> without a query: an IP literal, or a name of the hosts file (A entries, and AAAA
  * entries when dns_order lists AAAA). Fills <out> with ports 0 and returns true; false otherwise.

@@ -174,6 +174,14 @@ hosts_load(void)
     }
 }
 
+/* Forgets the hosts table: the next lookup reads the file again (a reload). */
+void
+sl_dns_hosts_forget(void)
+{
+    sl_arena_destroy(hosts.arena); /* the index and the entries live in it */
+    memset(&hosts, 0, sizeof(hosts));
+}
+
 bool
 sl_dns_static(const char *name, struct sl_addrs *out)
 {

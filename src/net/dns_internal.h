@@ -21,6 +21,9 @@ void sl_dns_addrs_add_v4(struct sl_addrs *a, const struct in_addr *ip, uint16_t 
 void sl_dns_addrs_add_v6(struct sl_addrs *a, const struct in6_addr *ip, uint16_t port_be,
                          uint32_t weight);
 
+/* dns_hosts.c: drops the hosts table so the next lookup reads the file again. */
+void sl_dns_hosts_forget(void);
+
 /* One SRV record kept from an answer. */
 struct sl_dns_srv {
     char host[256];

@@ -179,3 +179,10 @@ sl_dns_configure(const struct sl_dns_settings *st)
 {
     sl_dns_cfg = *st;
 }
+
+void
+sl_dns_reconfigure(const struct sl_dns_settings *st)
+{
+    sl_dns_cfg = *st;
+    sl_dns_hosts_forget();
+}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The access log: one line per request, after its last byte was queued (it never delays the
  * response). nginx's `combined` format, or one JSON object per line. One write(2) per line on an
- * O_APPEND descriptor shared by all workers, so lines never interleave. */
+ * O_APPEND descriptor shared by all workers, so lines never interleave; rotation and reload switch
+ * the file under that descriptor (core/log_file.h). */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/log_file.h"
 #include "proxy/internal.h"
 
 /* Copies <s> into <out> escaping quotes, backslashes and control bytes (nginx escape=default for
@@ -33,13 +35,28 @@ escape(char *out, size_t cap, const char *s, bool json)
     return n;
 }
 
+static struct sl_log_file access_log = SL_LOG_FILE_INIT(-1);
+
+void
+sl_access_log_use(int fd, const char *path)
+{
+    sl_log_file_set(&access_log, fd, path);
+}
+
+int
+sl_access_log_reopen(void)
+{
+    return sl_log_file_reopen(&access_log);
+}
+
 void
 sl_access_log_write(struct sl_session *s)
 {
-    const struct sl_proxy_settings *st = s->worker->settings;
+    const struct sl_proxy_settings *st = s->settings;
     /* Called once per finished request, so it also counts them for the Status API. */
     atomic_fetch_add_explicit(&sl_proxy_stats.total_requests, 1, memory_order_relaxed);
-    if (st->access_log_fd < 0) {
+    int fd = sl_log_file_fd(&access_log);
+    if (!st->access_log_on || fd < 0) {
         return;
     }
     char method[64], target[2048], ua[512], referer[512], line[4096];
@@ -79,7 +96,7 @@ sl_access_log_write(struct sl_session *s)
             n = sizeof(line) - 1;
             line[n - 1] = '\n';
         }
-        ssize_t w = write(st->access_log_fd, line, (size_t)n);
+        ssize_t w = write(fd, line, (size_t)n);
         (void)w;
     }
 }

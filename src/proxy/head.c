@@ -142,7 +142,7 @@ trim(struct sl_str v)
 static struct sl_str
 real_ip(struct sl_session *s, const struct sl_h1_request *req, bool trusted)
 {
-    const struct sl_conf *conf = s->worker->settings->conf;
+    const struct sl_conf *conf = &s->settings->conf;
     struct sl_str peer = {s->peer_ip, s->peer_ip_len};
     if (!trusted) {
         return peer;
@@ -339,7 +339,7 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
                                const uint8_t *ids, const struct sl_router_match *m,
                                struct sl_buf *out)
 {
-    const struct sl_conf *conf = s->worker->settings->conf;
+    const struct sl_conf *conf = &s->settings->conf;
     bool trusted =
         conf->ntrusted_ips > 0 && sl_cidr_list_match_sockaddr(conf->trusted_ips, conf->ntrusted_ips,
                                                               (const struct sockaddr *)&s->peer);
@@ -525,7 +525,7 @@ status_has_no_body(int status)
 int
 sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response *res)
 {
-    const struct sl_proxy_settings *st = s->worker->settings;
+    const struct sl_proxy_settings *st = s->settings;
     struct sl_buf *out = &s->out;
 
     if (res->status == 101) {

@@ -83,7 +83,10 @@ struct sl_worker {
     struct sl_session *dns_parked;
     ev_timer drain_timer;
     ev_timer accept_backoff; /* listeners paused after accept() ran out of descriptors */
-    const struct sl_proxy_settings *settings;
+    /* This worker's reference to the newest settings it has seen, refreshed at each request head
+     * (sl_worker_refresh_settings); sessions take their own reference from it. */
+    struct sl_proxy_settings *settings;
+    size_t hdr_cap; /* entries in hdr_scratch and hdr_ids: the largest max_headers + 1 seen */
     struct sl_listener *listeners;
     size_t nlisteners;
     struct sl_snapshot *snap; /* this worker's reference to the current snapshot */
@@ -148,6 +151,9 @@ struct sl_session {
     ssize_t ready_index;
     /* On the worker's dns_parked list while its request waits for a name's first answer. */
     struct sl_session *park_next, **park_pprev;
+    /* Reference to the settings of the current (or, between requests, the last) request; moved
+     * to the worker's newest at each request head (proxy.h). */
+    struct sl_proxy_settings *settings;
 
     /* --- per request; reset between requests --- */
     struct sl_arena *arena;   /* request arena */
@@ -216,6 +222,9 @@ struct sl_session {
 
 /* worker.c */
 void sl_worker_session_closed(struct sl_worker *w, struct sl_session *s);
+/* Moves the worker to the published settings, growing its header scratch when their header
+ * count limit is larger; on failure (out of memory) it keeps the settings it had. */
+void sl_worker_refresh_settings(struct sl_worker *w);
 
 /* dispatch.c */
 void sl_dispatch_init(struct sl_worker *w);

@@ -210,7 +210,7 @@ void
 sl_local_response(struct sl_session *s, int status, const char *message, bool default_json,
                   const char *extra_headers)
 {
-    const struct sl_proxy_settings *st = s->worker->settings;
+    const struct sl_proxy_settings *st = s->settings;
     int wire_status = status == 494 || status == 431 ? 400 : status;
     if (message == NULL) {
         message = sl_local_status_message(status);

@@ -11,10 +11,14 @@
 
 #include "config/conf.h"
 
-/* Settings the data plane reads on every request, derived once from sluice.conf at start (and
- * replaced wholesale on reload). Immutable while workers run. */
+/* The sluice.conf values the data plane reads, derived from one loaded sluice.conf. Immutable and
+ * reference-counted: the control thread publishes a new object at start and on each reload, and a
+ * worker picks it up at the start of the next request it parses (one atomic load per request, as
+ * for snapshots). A session holds a reference to the settings of its current request, so a reload
+ * never changes a limit or a timeout under a request; an idle keep-alive connection keeps its last
+ * request's settings until its next request. */
 struct sl_proxy_settings {
-    const struct sl_conf *conf; /* owned by the caller; outlives the workers */
+    struct sl_conf conf; /* this object's own copy (trusted_ips, real_ip_header, ...) */
     size_t max_request_line;
     size_t max_header_line;
     size_t max_header_bytes;
@@ -27,10 +31,32 @@ struct sl_proxy_settings {
     int pool_size; /* idle upstream connections kept per address, per worker */
     int pool_max_requests;
     int pool_idle_timeout_ms;
-    unsigned headers;  /* enum sl_header_flag */
-    int access_log_fd; /* -1 when off */
+    unsigned headers; /* enum sl_header_flag */
+    bool access_log_on;
     bool access_log_json;
+    uint64_t generation; /* set by sl_proxy_settings_publish */
+    _Atomic unsigned refs;
 };
+
+/* Derives settings from <conf> (copied); one reference for the caller. NULL when out of memory. */
+struct sl_proxy_settings *sl_proxy_settings_new(const struct sl_conf *conf);
+struct sl_proxy_settings *sl_proxy_settings_ref(struct sl_proxy_settings *st);
+void sl_proxy_settings_unref(struct sl_proxy_settings *st); /* NULL is a no-op; any thread */
+
+/* Makes <st> the settings workers use from their next request on; takes over the caller's
+ * reference. Control thread. */
+void sl_proxy_settings_publish(struct sl_proxy_settings *st);
+/* A reference to the published settings (NULL before the first publish). Any thread. */
+struct sl_proxy_settings *sl_proxy_settings_acquire(void);
+/* The generation of the published settings: workers compare it with their own. */
+uint64_t sl_proxy_settings_generation(void);
+
+/* Points the access log at <fd> (from sl_log_file_open, whose ownership passes here; or
+ * SL_LOG_FILE_OFF) and remembers <path> for sl_access_log_reopen. Whether a request is logged,
+ * and in which format, is its settings' access_log_on and access_log_json. Control thread. */
+void sl_access_log_use(int fd, const char *path);
+/* Reopens the access log's file (rotation, USR1). Returns 0, or -1 with errno set. */
+int sl_access_log_reopen(void);
 
 /* Process-wide counters for the Status API (relaxed atomics: exact totals, no ordering). */
 struct sl_proxy_stats {
@@ -40,10 +66,10 @@ struct sl_proxy_stats {
 };
 extern struct sl_proxy_stats sl_proxy_stats;
 
-/* Starts <n> worker threads serving the conf's proxy_listen addresses. Listening sockets are
- * opened here (so bind errors are reported before daemonizing completes). Returns 0, or -1 with a
- * message in <err>. Control thread only. */
-int sl_proxy_start(const struct sl_proxy_settings *settings, int n, char *err, size_t errlen);
+/* Starts <n> worker threads serving <conf>'s proxy_listen addresses, with the published settings
+ * (sl_proxy_settings_publish first). Listening sockets are opened here (so bind errors are reported
+ * before daemonizing completes). Returns 0, or -1 with a message in <err>. Control thread only. */
+int sl_proxy_start(const struct sl_conf *conf, int n, char *err, size_t errlen);
 
 /* Tells every worker that a resolver entry left SL_DNS_PENDING, so requests waiting for a name's
  * first answer go on (net/dns.h's settled callback). Control thread. */

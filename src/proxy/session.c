@@ -41,7 +41,7 @@ static void dns_unpark(struct sl_session *s);
 static size_t
 in_cap(const struct sl_session *s)
 {
-    size_t cap = s->worker->settings->max_header_bytes + 4096;
+    size_t cap = s->settings->max_header_bytes + 4096;
     return cap > SL_PROXY_HIGH_WATER ? cap : SL_PROXY_HIGH_WATER;
 }
 
@@ -112,6 +112,7 @@ sl_session_close(struct sl_session *s)
     s->out.off = s->out.len = 0;
     sl_proxy_buf_release(w, &s->out);
     sl_proxy_arena_release(w, s->arena);
+    sl_proxy_settings_unref(s->settings);
     sl_worker_session_closed(w, s);
     free(s);
 }
@@ -159,7 +160,7 @@ flush_client(struct sl_session *s)
         }
         /* Progress towards a slow reader resets the send timeout (nginx send_timeout). */
         if (s->phase != SL_PHASE_HEAD) {
-            set_client_timer(s, s->worker->settings->send_timeout_ms);
+            set_client_timer(s, s->settings->send_timeout_ms);
         }
     }
     sl_proxy_buf_release(s->worker, &s->out);
@@ -353,7 +354,7 @@ split_host(struct sl_session *s, struct sl_str host, uint16_t *port)
 static bool
 forwarded_https(const struct sl_session *s, const struct sl_h1_request *req)
 {
-    const struct sl_conf *conf = s->worker->settings->conf;
+    const struct sl_conf *conf = &s->settings->conf;
     if (conf->ntrusted_ips == 0 ||
         !sl_cidr_list_match_sockaddr(conf->trusted_ips, conf->ntrusted_ips,
                                      (const struct sockaddr *)&s->peer)) {
@@ -395,7 +396,7 @@ prevalidate_chunked_body(const struct sl_session *s)
     const char *p = sl_buf_head(&s->in);
     size_t left = sl_buf_pending(&s->in);
     uint64_t total = 0;
-    uint64_t max = s->worker->settings->max_body_bytes;
+    uint64_t max = s->settings->max_body_bytes;
     while (left > 0 && !st.done) {
         struct sl_str data;
         ssize_t used = sl_h1_chunked_decode(&st, p, left, &data);
@@ -420,7 +421,6 @@ static int
 process_head(struct sl_session *s)
 {
     struct sl_worker *w = s->worker;
-    const struct sl_proxy_settings *st = w->settings;
     if (sl_buf_pending(&s->in) == 0) {
         if (s->peer_eof) {
             sl_session_close(s);
@@ -428,7 +428,18 @@ process_head(struct sl_session *s)
         }
         return 0;
     }
+    const struct sl_proxy_settings *st = s->settings;
     if (!s->got_bytes) {
+        /* A new request: it runs with the newest settings (a reload's limits and timeouts apply
+         * from the next request of every connection). */
+        if (w->settings->generation != sl_proxy_settings_generation()) {
+            sl_worker_refresh_settings(w);
+        }
+        if (s->settings != w->settings) {
+            sl_proxy_settings_unref(s->settings);
+            s->settings = sl_proxy_settings_ref(w->settings);
+            st = s->settings;
+        }
         s->got_bytes = true;
         s->start_us = sl_clock_mono_us();
         /* A total deadline for the whole head, not an idle timer: one byte every few seconds
@@ -809,7 +820,7 @@ upstream_failed(struct sl_session *s, enum upstream_failure why)
 static int
 pump_request_body(struct sl_session *s)
 {
-    const struct sl_proxy_settings *st = s->worker->settings;
+    const struct sl_proxy_settings *st = s->settings;
     struct sl_upconn *c = s->up;
     int progress = 0;
     while (!s->req_done && sl_buf_pending(&s->in) > 0 && up_unsent(c) < SL_PROXY_HIGH_WATER) {
@@ -881,7 +892,7 @@ static int
 pump_response(struct sl_session *s)
 {
     struct sl_worker *w = s->worker;
-    const struct sl_proxy_settings *st = w->settings;
+    const struct sl_proxy_settings *st = s->settings;
     struct sl_upconn *c = s->up;
     int progress = 0;
 
@@ -1010,7 +1021,7 @@ finish_request(struct sl_session *s)
         s->phase = SL_PHASE_CLOSING;
     } else {
         s->phase = SL_PHASE_HEAD;
-        set_client_timer(s, w->settings->keepalive_timeout_ms);
+        set_client_timer(s, s->settings->keepalive_timeout_ms);
         /* Idle in keep-alive: the arena and an empty input buffer go back to the worker (a
          * pipelined request still in the buffer keeps it), so an idle connection holds little
          * more than its session. */
@@ -1234,7 +1245,7 @@ sl_session_client_event(struct sl_session *s, int revents)
             sl_session_close(s);
             return CLOSED;
         } else if (n > 0 && s->phase == SL_PHASE_PROXY && !s->req_done) {
-            set_client_timer(s, s->worker->settings->client_body_timeout_ms);
+            set_client_timer(s, s->settings->client_body_timeout_ms);
         }
     }
     if ((revents & EV_WRITE) && flush_client(s) == CLOSED) {
@@ -1312,8 +1323,7 @@ sl_session_upstream_event(struct sl_session *s, int revents)
         }
     }
     if (revents & EV_READ) {
-        ssize_t n =
-            sl_buf_recv(&c->in, c->fd, s->worker->settings->max_header_bytes + SL_PROXY_HIGH_WATER);
+        ssize_t n = sl_buf_recv(&c->in, c->fd, s->settings->max_header_bytes + SL_PROXY_HIGH_WATER);
         if (n == 0) {
             c->eof = true;
         } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -1394,6 +1404,7 @@ sl_session_start(struct sl_worker *w, int fd, const struct sockaddr *peer, sockl
     w->nsessions++;
     atomic_fetch_add_explicit(&sl_proxy_stats.connections_active, 1, memory_order_relaxed);
     /* The first request gets the header timeout from accept (nginx client_header_timeout). */
-    set_client_timer(s, w->settings->client_header_timeout_ms);
+    s->settings = sl_proxy_settings_ref(w->settings);
+    set_client_timer(s, s->settings->client_header_timeout_ms);
     ev_io_start(w->loop, &s->rio);
 }

@@ -222,10 +222,44 @@ worker_main(void *arg)
     return NULL;
 }
 
-int
-sl_proxy_start(const struct sl_proxy_settings *settings, int n, char *err, size_t errlen)
+/* Grows hdr_scratch and hdr_ids to <cap> entries; hdr_cap says how many both have. */
+static int
+grow_header_scratch(struct sl_worker *w, size_t cap)
 {
-    const struct sl_conf *conf = settings->conf;
+    struct sl_header *scratch = realloc(w->hdr_scratch, cap * sizeof(*scratch));
+    if (scratch == NULL) {
+        return -1;
+    }
+    w->hdr_scratch = scratch;
+    uint8_t *ids = realloc(w->hdr_ids, cap * sizeof(*ids));
+    if (ids == NULL) {
+        return -1;
+    }
+    w->hdr_ids = ids;
+    w->hdr_cap = cap;
+    return 0;
+}
+
+void
+sl_worker_refresh_settings(struct sl_worker *w)
+{
+    struct sl_proxy_settings *fresh = sl_proxy_settings_acquire();
+    if (fresh == NULL || fresh == w->settings) {
+        sl_proxy_settings_unref(fresh);
+        return;
+    }
+    if (fresh->max_headers + 1 > w->hdr_cap && grow_header_scratch(w, fresh->max_headers + 1) < 0) {
+        sl_log(SL_LOG_ERR, "worker %d: out of memory taking the reloaded settings", w->id);
+        sl_proxy_settings_unref(fresh);
+        return;
+    }
+    sl_proxy_settings_unref(w->settings);
+    w->settings = fresh;
+}
+
+int
+sl_proxy_start(const struct sl_conf *conf, int n, char *err, size_t errlen)
+{
     nworkers = n;
     nlisten = 0;
     workers = calloc((size_t)n, sizeof(*workers));
@@ -256,12 +290,14 @@ sl_proxy_start(const struct sl_proxy_settings *settings, int n, char *err, size_
     for (int k = 0; k < n; k++) {
         struct sl_worker *w = &workers[k];
         w->id = k;
-        w->settings = settings;
+        w->settings = sl_proxy_settings_acquire();
+        if (w->settings == NULL) {
+            snprintf(err, errlen, "no settings published");
+            return -1;
+        }
         w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
-        w->hdr_scratch = calloc(settings->max_headers + 1, sizeof(struct sl_header));
-        w->hdr_ids = calloc(settings->max_headers + 1, sizeof(*w->hdr_ids));
         w->listeners = calloc(conf->nproxy_listen + 1, sizeof(struct sl_listener));
-        if (w->loop == NULL || w->hdr_scratch == NULL || w->hdr_ids == NULL ||
+        if (w->loop == NULL || grow_header_scratch(w, w->settings->max_headers + 1) < 0 ||
             w->listeners == NULL) {
             snprintf(err, errlen, "out of memory");
             return -1;
@@ -341,6 +377,7 @@ sl_proxy_stop(bool graceful, int timeout_ms)
         ev_loop_destroy(workers[k].loop);
         free(workers[k].hdr_scratch);
         free(workers[k].hdr_ids);
+        sl_proxy_settings_unref(workers[k].settings);
         free(workers[k].ready);
         sl_buf_free(&workers[k].head_scratch);
         free(workers[k].listeners);

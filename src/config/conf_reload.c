@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Which sluice.conf keys a reload (HUP, `sluice reload`) applies, and which need a restart. */
+#include <string.h>
+
+#include "config/conf.h"
+
+/* Keeps <field> of the running configuration in <fresh>, reporting <key> when the file changed
+ * it. Both configurations were zero-filled before parsing (sl_conf_load), so bytewise equality is
+ * value equality, arrays and their unused tails included. */
+#define SAME(field) (memcmp(&fresh->field, &running->field, sizeof(fresh->field)) == 0)
+#define RESTORE(field) memcpy(&fresh->field, &running->field, sizeof(fresh->field))
+#define KEEP(field, key)                                                                           \
+    do {                                                                                           \
+        if (!SAME(field)) {                                                                        \
+            RESTORE(field);                                                                        \
+            changed(key, ctx);                                                                     \
+        }                                                                                          \
+    } while (0)
+/* A list and its count: one key, reported once. */
+#define KEEP_LIST(count, list, key)                                                                \
+    do {                                                                                           \
+        if (!SAME(count) || !SAME(list)) {                                                         \
+            RESTORE(count);                                                                        \
+            RESTORE(list);                                                                         \
+            changed(key, ctx);                                                                     \
+        }                                                                                          \
+    } while (0)
+
+void
+sl_conf_keep_restart_only(struct sl_conf *fresh, const struct sl_conf *running,
+                          void (*changed)(const char *key, void *ctx), void *ctx)
+{
+    /* The process's shape: threads, sockets, daemon state. */
+    KEEP(daemon, "daemon");
+    KEEP(worker_processes, "worker_processes");
+    KEEP_LIST(nproxy_listen, proxy_listen, "proxy_listen");
+    KEEP_LIST(nadmin_listen, admin_listen, "admin_listen");
+    KEEP_LIST(nstatus_listen, status_listen, "status_listen");
+    KEEP_LIST(nadmin_ssl_cert, admin_ssl_cert, "admin_ssl_cert");
+    KEEP_LIST(nadmin_ssl_cert_key, admin_ssl_cert_key, "admin_ssl_cert_key");
+    KEEP(ssl_cert, "ssl_cert");
+    KEEP(ssl_cert_key, "ssl_cert_key");
+    /* The store the process opened. */
+    KEEP(database, "database");
+    KEEP(sqlite_path, "sqlite_path");
+    KEEP(pg_host, "pg_host");
+    KEEP(pg_port, "pg_port");
+    KEEP(pg_database, "pg_database");
+    KEEP(pg_user, "pg_user");
+    KEEP(pg_password, "pg_password");
+    KEEP(pg_timeout_ms, "pg_timeout");
+    KEEP(pg_ssl, "pg_ssl");
+    KEEP(plugins, "plugins");
+    /* The resolver's name servers: c-ares cannot change them while queries are in flight. */
+    KEEP(dns.servers, "dns_resolver");
+    KEEP(dns_cache_size, "dns_cache_size");
+    KEEP(dns_no_sync, "dns_no_sync");
+}

@@ -1,0 +1,269 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Reload (HUP, `sluice reload`) of sluice.conf values a running process can change (DESIGN.md §1),
+and log rotation (USR1):
+
+- limits, timeouts, `headers`, trusted_ips, keep-alive settings and the logs change without a
+  restart, from the next request of every connection (also an open keep-alive one);
+- keys that need a restart (proxy_listen, worker_processes, ...) keep their running value and the
+  error log says so;
+- a reload that cannot be applied whole (a log file that cannot be opened, an invalid file)
+  changes nothing;
+- the hosts file is read again;
+- USR1 reopens both logs at their paths (after a rename by logrotate).
+"""
+
+import json
+import os
+import signal
+import socket
+import threading
+import time
+
+import pytest
+import requests
+
+from lib import upstream as U
+from lib.ports import free_port
+from lib.rawhttp import RawConn, request_bytes
+from lib.sluice import kong, service
+
+T = 5
+RELOADED = "reload: configuration reloaded"
+
+
+def wait_until(fn, timeout=5.0, step=0.05):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if fn():
+            return True
+        time.sleep(step)
+    return fn()
+
+
+def doc(up):
+    return kong(service("e", up.port, [{"name": "r", "paths": ["/"], "strip_path": False}]))
+
+
+def reload(s, **conf):
+    """Rewrites sluice.conf with <conf> and reloads; waits for the reload's notice line."""
+    before = s.error_log().count(RELOADED)
+    s.write_conf(**conf)
+    s.signal(signal.SIGHUP)
+    assert wait_until(lambda: s.error_log().count(RELOADED) > before), s.error_log()[-2000:]
+
+
+def get(s, target="/x", headers=(), body=None, method="GET", conn=None):
+    data = request_bytes(method, target, host="client.test", headers=list(headers), body=body)
+    if conn is not None:
+        conn.send(data)
+        return conn.read_response()
+    with RawConn("127.0.0.1", s.port, timeout=T) as c:
+        c.send(data)
+        return c.read_response()
+
+
+def test_headers_setting_reloaded_on_open_keepalive_connection(upstream, sluice_factory):
+    s = sluice_factory(doc(upstream))
+    with RawConn("127.0.0.1", s.port, timeout=T) as c:
+        r = get(s, conn=c)
+        assert r.status == 200 and r.has("Via") and r.has("X-Sluice-Upstream-Latency")
+        reload(s, headers="off")
+        # The same connection's next request runs with the reloaded settings.
+        r = get(s, conn=c)
+        assert r.status == 200
+        assert not r.has("Via") and not r.has("X-Sluice-Upstream-Latency"), r.headers
+        assert not r.has("X-Sluice-Proxy-Latency")
+    r = get(s)
+    assert r.status == 200 and not r.has("Via")
+    reload(s, headers="server_tokens, latency_tokens")
+    r = get(s)
+    assert r.has("Via") and r.has("X-Sluice-Upstream-Latency")
+
+
+def test_body_limit_reloaded_both_ways(upstream, sluice_factory):
+    s = sluice_factory(doc(upstream), {"client_max_body_size": "1k"})
+    body = b"b" * 2048
+    assert get(s, method="POST", body=body).status == 413
+    reload(s, client_max_body_size="4k")
+    r = get(s, method="POST", body=body)
+    assert r.status == 200, r
+    assert json.loads(r.body)["body_len"] == 2048
+    reload(s, client_max_body_size="1k")
+    assert get(s, method="POST", body=body).status == 413
+
+
+def test_header_count_limit_can_grow_past_the_start_value(upstream, sluice_factory):
+    # The worker's header scratch is sized by lua_max_req_headers at start; a reload that raises
+    # the limit must grow it (a request with 150 headers is parsed whole, then proxied).
+    s = sluice_factory(doc(upstream), {"lua_max_req_headers": "10"})
+    many = [("X-H%d" % i, "v%d" % i) for i in range(150)]
+    assert get(s, headers=many).status == 400
+    reload(s, lua_max_req_headers="200")
+    r = get(s, headers=many)
+    assert r.status == 200, r
+    seen = json.loads(r.body)["headers"]
+    assert seen["x-h0"] == "v0" and seen["x-h149"] == "v149"
+    reload(s, lua_max_req_headers="10")
+    assert get(s, headers=many).status == 400
+    assert get(s).status == 200
+
+
+def test_trusted_ips_reloaded(upstream, sluice_factory):
+    s = sluice_factory(doc(upstream))
+    spoof = [("X-Forwarded-Proto", "https")]
+    seen = json.loads(get(s, headers=spoof).body)["headers"]
+    assert seen["x-forwarded-proto"] == "http"  # untrusted peer: overwritten
+    reload(s, trusted_ips="127.0.0.1")
+    seen = json.loads(get(s, headers=spoof).body)["headers"]
+    assert seen["x-forwarded-proto"] == "https"  # trusted now: kept
+    reload(s, trusted_ips="10.0.0.0/8")
+    seen = json.loads(get(s, headers=spoof).body)["headers"]
+    assert seen["x-forwarded-proto"] == "http"
+
+
+def test_keepalive_timeout_reloaded(upstream, sluice_factory):
+    s = sluice_factory(doc(upstream), {"keepalive_timeout": "60s"})
+    reload(s, keepalive_timeout="1s")
+    with RawConn("127.0.0.1", s.port, timeout=T) as c:
+        assert get(s, conn=c).status == 200
+        t0 = time.monotonic()
+        assert c.closed(timeout=4.0), "idle keep-alive connection not closed after 1 s"
+        assert 0.7 < time.monotonic() - t0 < 3.5
+
+
+def test_restart_only_keys_keep_running_values_and_are_logged(upstream, sluice_factory):
+    s = sluice_factory(doc(upstream))
+    old_port = s.port
+    new_port = free_port()
+    reload(s, proxy_listen="127.0.0.1:%d" % new_port, worker_processes="2", headers="off")
+    log = s.error_log()
+    assert "reload: proxy_listen changed; it takes effect at the next start" in log, log
+    assert "reload: worker_processes changed; it takes effect at the next start" in log, log
+    # The listener stays; the reloadable key in the same file was applied.
+    r = get(s)
+    assert r.status == 200 and not r.has("Via")
+    assert old_port == s.port
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        assert probe.connect_ex(("127.0.0.1", new_port)) != 0
+
+
+def test_reload_that_cannot_open_its_logs_changes_nothing(upstream, sluice_factory, tmp_path):
+    s = sluice_factory(doc(upstream))
+    before = s.error_log().count(RELOADED)
+    access = s.access_log_path
+    bad = str(tmp_path / "no-such-dir" / "access.log")
+    s.write_conf(proxy_access_log=bad, headers="off", client_max_body_size="1")
+    s.signal(signal.SIGHUP)
+    assert wait_until(lambda: "could not open access log " + bad in s.error_log()), s.error_log()
+    assert "keeping the running configuration" in s.error_log()
+    assert s.error_log().count(RELOADED) == before
+    r = get(s, method="POST", body=b"x" * 100)
+    assert r.status == 200 and r.has("Via")  # neither the headers nor the limit changed
+    # ... and the access log is still the running one.
+    assert wait_until(lambda: open(access).read().count('"POST /x HTTP/1.1" 200') == 1)
+
+
+def test_access_log_path_and_format_reloaded(upstream, sluice_factory, tmp_path):
+    s = sluice_factory(doc(upstream))
+    assert get(s, "/before").status == 200
+    assert wait_until(lambda: "GET /before" in s.access_log())
+    new_log = str(tmp_path / "json-access.log")
+    old_log = s.access_log_path
+    reload(s, proxy_access_log=new_log, proxy_access_log_format="json")
+    assert get(s, "/after").status == 200
+
+    def lines():
+        try:
+            with open(new_log) as f:
+                return [json.loads(l) for l in f if l.strip()]
+        except FileNotFoundError:
+            return []
+    assert wait_until(lambda: any(l["uri"] == "/after" for l in lines())), lines()
+    with open(old_log) as f:
+        assert "/after" not in f.read()
+    reload(s, proxy_access_log="off")
+    assert get(s, "/off").status == 200
+    time.sleep(0.3)
+    assert not any(l["uri"] == "/off" for l in lines())
+
+
+def test_usr1_reopens_both_logs_after_rotation(sluice_factory, upstream):
+    s = sluice_factory(kong(service("e", upstream.port, [{"name": "r", "paths": ["/"]}]),
+                            service("dead", free_port(), [{"name": "d", "paths": ["/dead"]}])))
+    access, error = s.access_log_path, s.error_log_path
+    assert get(s, "/one").status == 200
+    assert wait_until(lambda: "GET /one" in s.access_log())
+    os.rename(access, access + ".1")
+    os.rename(error, error + ".1")
+    # Before USR1 the renamed files still receive the lines (the descriptors follow them).
+    assert get(s, "/two").status == 200
+    assert wait_until(lambda: "GET /two" in open(access + ".1").read())
+    s.signal(signal.SIGUSR1)
+    assert wait_until(lambda: os.path.exists(access) and os.path.exists(error))
+    assert get(s, "/three").status == 200
+    assert get(s, "/dead").status == 502  # writes an error line
+    assert wait_until(lambda: "GET /three" in open(access).read()), open(access).read()
+    assert wait_until(lambda: "[error]" in open(error).read()), open(error).read()
+    assert "GET /three" not in open(access + ".1").read()
+
+
+def test_hosts_file_read_again_on_reload(sluice_factory, tmp_path):
+    one = U.Upstream(host="127.0.0.1").start()
+    try:
+        two = U.Upstream(host="127.0.0.2", port=one.port).start()
+    except OSError:
+        one.stop()
+        pytest.skip("the port is taken on 127.0.0.2")
+    try:
+        hosts = tmp_path / "hosts"
+        hosts.write_text("127.0.0.1 backend.internal\n")
+        svc = {"name": "e", "host": "backend.internal", "port": one.port, "protocol": "http",
+               "routes": [{"name": "r", "paths": ["/"]}]}
+        s = sluice_factory(kong(svc), {"dns_hostsfile": str(hosts),
+                                       "dns_resolver": "127.0.0.1:%d" % free_port()})
+        assert get(s).status == 200
+        assert len(one.requests) == 1 and len(two.requests) == 0
+        hosts.write_text("127.0.0.2 backend.internal\n")
+        reload(s)
+        assert get(s).status == 200
+        assert len(one.requests) == 1 and len(two.requests) == 1
+    finally:
+        one.stop()
+        two.stop()
+
+
+def test_settings_reloads_under_traffic_lose_nothing(upstream, sluice_factory):
+    # Requests in flight keep the settings they started with while reloads swap them; every
+    # request succeeds and none stalls (run under ASan this also checks the references).
+    s = sluice_factory(doc(upstream))
+    stop = threading.Event()
+    errors, count = [], [0]
+
+    def client():
+        with requests.Session() as sess:
+            while not stop.is_set():
+                try:
+                    r = sess.post(s.url("/x"), data=b"p" * 3000,
+                                  headers={"X-A": "1", "X-B": "2"}, timeout=T)
+                    if r.status_code != 200:
+                        errors.append(r.status_code)
+                    count[0] += 1
+                except requests.RequestException as e:
+                    errors.append(repr(e))
+    ts = [threading.Thread(target=client) for _ in range(4)]
+    for t in ts:
+        t.start()
+    try:
+        for i in range(12):
+            reload(s, headers="off" if i % 2 else "server_tokens, latency_tokens",
+                   lua_max_req_headers=str(50 + 40 * (i % 3)),
+                   client_max_body_size="%dk" % (8 + i))
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        for t in ts:
+            t.join(10)
+    assert not errors, errors[:5]
+    assert count[0] > 50
+    assert s.alive()
