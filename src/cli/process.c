@@ -22,6 +22,7 @@
 #include "config/snapshot.h"
 #include "config/store_bridge.h"
 #include "core/log_file.h"
+#include "core/mem_trim.h"
 #include "core/version.h"
 #include "net/dns.h"
 #include "proxy/proxy.h"
@@ -268,13 +269,14 @@ restart_only_changed(const char *key, void *ctx)
     sl_log(SL_LOG_WARN, "reload: %s changed; it takes effect at the next start", key);
 }
 
-/* SIGHUP: re-reads sluice.conf and applies every value a running process can change (limits,
- * timeouts, headers, trusted_ips, logs, keep-alive pools, the resolver's TTLs, order and hosts
- * file, log_level) with the configuration it serves (declarative file or database) in one step:
- * the new files are opened and the new snapshot compiled first, and anything failing leaves the
- * whole running configuration in place. Listeners, workers and the store stay as they are
- * (sl_conf_keep_restart_only says which keys need a restart). Requests pick the new values up
- * from their next head; in-flight ones finish with the values they started with. */
+/* SIGHUP: re-reads sluice.conf and applies every value a running process can change (proxy
+ * listeners, limits, timeouts, headers, trusted_ips, logs, keep-alive pools, the resolver's TTLs,
+ * order and hosts file, log_level) with the configuration it serves (declarative file or
+ * database) in one step: the new files and sockets are opened and the new snapshot compiled
+ * first, and anything failing leaves the whole running configuration in place. Workers and the
+ * store stay as they are (sl_conf_keep_restart_only says which keys need a restart). Requests pick
+ * the new values up from their next head; in-flight ones finish with the values they started with.
+ */
 static void
 on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 {
@@ -289,25 +291,38 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
         return;
     }
     sl_conf_keep_restart_only(fresh, run_conf, restart_only_changed, NULL);
-    int error_fd, access_fd;
-    if (open_logs(fresh, &error_fd, &access_fd, err, sizeof(err)) < 0) {
-        sl_log(SL_LOG_ERR, "reload: %s; keeping the running configuration", err);
-        free(fresh);
-        return;
+    if (draining) {
+        /* the workers have closed their listeners for good */
+        fresh->nproxy_listen = run_conf->nproxy_listen;
+        memcpy(fresh->proxy_listen, run_conf->proxy_listen, sizeof(fresh->proxy_listen));
     }
-    struct sl_proxy_settings *settings = sl_proxy_settings_new(fresh);
+    bool relisten =
+        fresh->nproxy_listen != run_conf->nproxy_listen ||
+        memcmp(fresh->proxy_listen, run_conf->proxy_listen, sizeof(fresh->proxy_listen)) != 0;
+    int error_fd = -1, access_fd = -1;
+    struct sl_listen_plan *plan = NULL;
+    struct sl_proxy_settings *settings = NULL;
+    struct sl_snapshot *snap = NULL;
+    if (open_logs(fresh, &error_fd, &access_fd, err, sizeof(err)) < 0 ||
+        (relisten && (plan = sl_proxy_listen_prepare(fresh, err, sizeof(err))) == NULL)) {
+        goto keep;
+    }
+    settings = sl_proxy_settings_new(fresh);
     /* The snapshot's fixed addresses come from the hosts file: read it under the new settings. */
     sl_dns_reconfigure(&fresh->dns);
-    struct sl_snapshot *snap = settings != NULL ? load_snapshot(fresh, err, sizeof(err)) : NULL;
+    snap = settings != NULL ? load_snapshot(fresh, err, sizeof(err)) : NULL;
     if (snap == NULL) {
-        sl_log(SL_LOG_ERR, "reload: %s; keeping the running configuration",
-               settings != NULL ? err : "out of memory");
+        if (settings == NULL) {
+            snprintf(err, sizeof(err), "out of memory");
+        }
         sl_dns_reconfigure(&run_conf->dns);
-        sl_proxy_settings_unref(settings);
-        close_log_fd(error_fd);
-        close_log_fd(access_fd);
-        free(fresh);
-        return;
+        goto keep;
+    }
+    if (plan != NULL && sl_proxy_listen_commit(plan) < 0) {
+        plan = NULL; /* discarded by the failed commit */
+        snprintf(err, sizeof(err), "out of memory switching the listeners");
+        sl_dns_reconfigure(&run_conf->dns);
+        goto keep;
     }
     sl_log_use(error_fd, fresh->proxy_error_log);
     sl_access_log_use(access_fd, fresh->proxy_access_log);
@@ -318,6 +333,27 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
     *run_conf = *fresh;
     sl_log(SL_LOG_NOTICE, "reload: configuration reloaded");
     free(fresh);
+    return;
+
+keep:
+    sl_log(SL_LOG_ERR, "reload: %s; keeping the running configuration", err);
+    sl_snapshot_unref(snap);
+    sl_proxy_settings_unref(settings);
+    sl_proxy_listen_discard(plan);
+    close_log_fd(error_fd);
+    close_log_fd(access_fd);
+    free(fresh);
+}
+
+/* Every MEMORY_CHECK_S: memory freed after a burst of connections goes back to the system
+ * (core/mem_trim.h). */
+#define MEMORY_CHECK_S 2.0
+
+static void
+on_memory_check(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    sl_mem_trim_tick(
+        w->data, atomic_load_explicit(&sl_proxy_stats.connections_active, memory_order_relaxed));
 }
 
 /* SIGUSR1: reopens the error log and the access log at their paths (after rotation: the renamed
@@ -501,6 +537,8 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         n = cpus > 0 ? (int)cpus : 1;
     }
+    /* The memory baseline is taken before the first connection (on_memory_check). */
+    struct sl_mem_trim trim = {.base_rss = sl_mem_rss()};
     if (sl_proxy_start(conf, n, err, sizeof(err)) < 0) {
         return start_failed(notify_fd, err);
     }
@@ -542,7 +580,12 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
     ev_signal_start(loop, &sig_quit);
     ev_signal_start(loop, &sig_hup);
     ev_signal_start(loop, &sig_usr1);
+    ev_timer mem_timer;
+    ev_timer_init(&mem_timer, on_memory_check, MEMORY_CHECK_S, MEMORY_CHECK_S);
+    mem_timer.data = &trim;
+    ev_timer_start(loop, &mem_timer);
     ev_run(loop, 0);
+    ev_timer_stop(loop, &mem_timer);
 
     sl_admin_stop(loop);
     if (graceful_stop) {

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Which sluice.conf keys a reload (HUP, `sluice reload`) applies, and which need a restart. */
+/* Which sluice.conf keys a reload (HUP, `sluice reload`) applies, and which need a restart.
+ * proxy_listen is applied (the proxy reopens its listeners, src/proxy/listeners.c); the Admin and
+ * Status listeners are not yet. */
 #include <string.h>
 
 #include "config/conf.h"
@@ -33,7 +35,6 @@ sl_conf_keep_restart_only(struct sl_conf *fresh, const struct sl_conf *running,
     /* The process's shape: threads, sockets, daemon state. */
     KEEP(daemon, "daemon");
     KEEP(worker_processes, "worker_processes");
-    KEEP_LIST(nproxy_listen, proxy_listen, "proxy_listen");
     KEEP_LIST(nadmin_listen, admin_listen, "admin_listen");
     KEEP_LIST(nstatus_listen, status_listen, "status_listen");
     KEEP_LIST(nadmin_ssl_cert, admin_ssl_cert, "admin_ssl_cert");

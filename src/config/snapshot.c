@@ -17,6 +17,20 @@ static struct sl_snapshot *current;
 static atomic_uint_fast64_t current_generation;
 static uint64_t next_generation = 1;
 
+void
+sl_service_host_header(const struct sl_service *svc, uint16_t port, char *out, size_t cap)
+{
+    bool default_port =
+        (port == 80 && (svc->protocol == SL_PROTO_HTTP || svc->protocol == SL_PROTO_GRPC)) ||
+        (port == 443 && (svc->protocol == SL_PROTO_HTTPS || svc->protocol == SL_PROTO_GRPCS));
+    bool v6 = strchr(svc->host, ':') != NULL;
+    if (default_port) {
+        snprintf(out, cap, v6 ? "[%s]" : "%s", svc->host);
+    } else {
+        snprintf(out, cap, v6 ? "[%s]:%u" : "%s:%u", svc->host, (unsigned)port);
+    }
+}
+
 /* Fills <t> for <svc>: its Host header, and either its fixed addresses (an IP literal or a
  * hosts-file name) or a reference to the resolver's entry for its name. */
 static void
@@ -24,16 +38,7 @@ resolve_target(struct sl_service_target *t, const struct sl_service *svc)
 {
     t->service = svc;
     t->port_be = htons(svc->port);
-    bool default_port =
-        (svc->port == 80 && (svc->protocol == SL_PROTO_HTTP || svc->protocol == SL_PROTO_GRPC)) ||
-        (svc->port == 443 && (svc->protocol == SL_PROTO_HTTPS || svc->protocol == SL_PROTO_GRPCS));
-    bool v6 = strchr(svc->host, ':') != NULL;
-    if (default_port) {
-        snprintf(t->host_header, sizeof(t->host_header), v6 ? "[%s]" : "%s", svc->host);
-    } else {
-        snprintf(t->host_header, sizeof(t->host_header), v6 ? "[%s]:%u" : "%s:%u", svc->host,
-                 (unsigned)svc->port);
-    }
+    sl_service_host_header(svc, svc->port, t->host_header, sizeof(t->host_header));
     if (sl_dns_static(svc->host, &t->fixed)) {
         sl_addrs_default_port(&t->fixed, t->port_be);
         return;

@@ -29,6 +29,11 @@ struct sl_service_target {
     atomic_size_t turns;
 };
 
+/* The upstream Host header for <svc> reached on <port>, as Kong sets it: the service's host, with
+ * ":<port>" unless the port is the scheme's default (80 for http and grpc, 443 for https and
+ * grpcs); an IPv6 literal in brackets. */
+void sl_service_host_header(const struct sl_service *svc, uint16_t port, char *out, size_t cap);
+
 struct sl_snapshot {
     atomic_uint refs;
     uint64_t generation;

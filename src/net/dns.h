@@ -12,6 +12,7 @@
 
 #include <ev.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +38,12 @@ size_t sl_addrs_pick(const struct sl_addrs *a, size_t counter);
 /* Gives <port_be> (network order) to the addresses of <a> without a port of their own (every one
  * but SRV answers'). */
 void sl_addrs_default_port(struct sl_addrs *a, uint16_t port_be);
+/* The port of address <i> of <a>, host order. */
+static inline uint16_t
+sl_addrs_port(const struct sl_addrs *a, size_t i)
+{
+    return ntohs(a->addr[i].sin6_port); /* sin_port sits at the same offset */
+}
 
 /* dns_order tokens (Kong): LAST is the type that last answered for the name. CNAME chains are
  * followed inside A/AAAA/SRV answers, so CNAME asks nothing of its own. */

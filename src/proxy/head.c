@@ -385,7 +385,9 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
     HW_LIT(&w, " ");
     hw_append(&w, uri, (size_t)ulen);
     HW_LIT(&w, " HTTP/1.1\r\n");
-    if (route->preserve_host && req->host.len) {
+    /* Host is the head's first field: sl_head_set_host_port relies on it. */
+    s->host_from_service = !(route->preserve_host && req->host.len);
+    if (!s->host_from_service) {
         HW_HEADER(&w, "Host", req->host);
     } else {
         HW_HEADER(&w, "Host", sl_str_from_cstr(s->svc_target->host_header));
@@ -658,5 +660,38 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
         return -1;
     }
     s->out_total_before = (uint64_t)head_len;
+    return 0;
+}
+
+int
+sl_head_set_host_port(struct sl_session *s, uint16_t port)
+{
+    char host[sizeof(s->svc_target->host_header)];
+    sl_service_host_header(s->service, port, host, sizeof(host));
+    const char *head = s->up_head, *end = head + s->up_head_len;
+    const char *line = memchr(head, '\n', s->up_head_len); /* end of the request line */
+    const char *next = line != NULL ? memchr(line + 1, '\n', (size_t)(end - line - 1)) : NULL;
+    if (next == NULL) {
+        return -1;
+    }
+    line++;
+    next++; /* the Host line is [line, next) */
+    size_t hlen = strlen(host);
+    size_t len = (size_t)(line - head) + 6 + hlen + 2 + (size_t)(end - next);
+    char *out = sl_arena_alloc(s->arena, len + 1);
+    if (out == NULL) {
+        return -1;
+    }
+    char *p = out;
+    memcpy(p, head, (size_t)(line - head));
+    p += line - head;
+    memcpy(p, "Host: ", 6);
+    memcpy(p + 6, host, hlen);
+    memcpy(p + 6 + hlen, "\r\n", 2);
+    p += 6 + hlen + 2;
+    memcpy(p, next, (size_t)(end - next));
+    out[len] = '\0';
+    s->up_head = out;
+    s->up_head_len = len;
     return 0;
 }

@@ -65,12 +65,18 @@ struct sl_pool {
     size_t idle;                        /* connections idle in all buckets */
 };
 
+/* One listening descriptor of a worker; the worker owns it (listeners.c). */
 struct sl_listener {
     int fd;
     ev_io io;
     uint16_t port;
-    bool owned; /* this worker's own SO_REUSEPORT socket (close it on exit) */
     struct sl_worker *worker;
+};
+
+/* A new listener array handed from the control thread to a worker (listeners.c). */
+struct sl_listener_swap {
+    struct sl_listener *set;
+    size_t n;
 };
 
 struct sl_worker {
@@ -87,8 +93,10 @@ struct sl_worker {
      * (sl_worker_refresh_settings); sessions take their own reference from it. */
     struct sl_proxy_settings *settings;
     size_t hdr_cap; /* entries in hdr_scratch and hdr_ids: the largest max_headers + 1 seen */
-    struct sl_listener *listeners;
+    struct sl_listener *listeners; /* owned; replaced only on this worker's thread */
     size_t nlisteners;
+    _Atomic(struct sl_listener_swap *) pending_listeners; /* set by a reload, taken on wakeup */
+    bool running;             /* its thread was started (set before pthread_create) */
     struct sl_snapshot *snap; /* this worker's reference to the current snapshot */
     struct sl_header
         *hdr_scratch; /* parsed header views, reused by every head this worker parses */
@@ -195,6 +203,7 @@ struct sl_session {
     bool pool_retry_used; /* the one transparent retry after a stale pooled connection */
     char *up_head;        /* the upstream request head (arena), kept for retries */
     size_t up_head_len;
+    bool host_from_service; /* its Host is the service's (not preserve_host) */
     /* The request bytes every retry sends: the head plus each body byte already taken out of
      * s->in, copied from the buffer of the last attempt that got a connection. An attempt that
      * fails before getting one leaves them as they are, so the attempt after it replays the same
@@ -225,6 +234,26 @@ void sl_worker_session_closed(struct sl_worker *w, struct sl_session *s);
 /* Moves the worker to the published settings, growing its header scratch when their header
  * count limit is larger; on failure (out of memory) it keeps the settings it had. */
 void sl_worker_refresh_settings(struct sl_worker *w);
+
+/* listeners.c */
+struct sl_listen_plan;
+void sl_worker_listeners_watch(struct sl_worker *w, bool on);
+/* Worker thread: installs the listener array a reload handed over, if any. */
+void sl_worker_take_listeners(struct sl_worker *w);
+/* Worker thread: closes every listener this worker owns (drain, exit). */
+void sl_worker_close_listeners(struct sl_worker *w);
+/* Control thread: the sockets for <conf>'s proxy_listen, keeping those in force and opening the
+ * others for all <n> workers; NULL with a message in <err> (nothing changed). */
+struct sl_listen_plan *sl_listen_plan_make(struct sl_worker *ws, int n, const struct sl_conf *conf,
+                                           char *err, size_t errlen);
+/* Control thread: hands the plan's sockets to the workers (directly to one whose thread has not
+ * started, else through its async watcher) and makes it the set in force. -1 when out of memory
+ * (the plan is discarded, nothing changed). */
+int sl_listen_plan_install(struct sl_listen_plan *p, struct sl_worker *ws, int n);
+/* Control thread: closes the sockets a plan opened and frees it (NULL is a no-op). */
+void sl_listen_plan_discard(struct sl_listen_plan *p);
+/* Control thread, after the workers stopped: frees the record of the set in force. */
+void sl_listen_plan_forget(void);
 
 /* dispatch.c */
 void sl_dispatch_init(struct sl_worker *w);
@@ -279,6 +308,10 @@ void sl_proxy_arena_release(struct sl_worker *w, struct sl_arena *a);
 int sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request *req,
                                    const uint8_t *ids, const struct sl_router_match *m,
                                    struct sl_buf *out);
+/* Rewrites the Host line of s->up_head to the service's host with <port> (an SRV answer's port,
+ * as Kong's balancer does), in a new arena copy. Before the first attempt only: retries replay
+ * the bytes the first attempt sent. 0, or -1 when out of memory. */
+int sl_head_set_host_port(struct sl_session *s, uint16_t port);
 /* Writes the client response head for the upstream response <res> into s->out and decides framing.
  * Returns 0 or -1. */
 int sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response *res);

@@ -71,6 +71,18 @@ extern struct sl_proxy_stats sl_proxy_stats;
  * before daemonizing completes). Returns 0, or -1 with a message in <err>. Control thread only. */
 int sl_proxy_start(const struct sl_conf *conf, int n, char *err, size_t errlen);
 
+/* Reload of proxy_listen, in two steps so that a reload fails whole: prepare opens the sockets of
+ * <conf>'s entries that are not open yet (entries with the same address, port and reuseport keep
+ * their sockets and queued connections); NULL with a message in <err> on a bind error, nothing
+ * changed. commit hands the sockets to the workers, which close the ones no longer listed (-1
+ * when out of memory: nothing changed); discard closes what prepare opened. Accepted connections
+ * are never touched. Control thread, while the workers run and are not draining. */
+struct sl_listen_plan;
+struct sl_listen_plan *sl_proxy_listen_prepare(const struct sl_conf *conf, char *err,
+                                               size_t errlen);
+int sl_proxy_listen_commit(struct sl_listen_plan *plan);
+void sl_proxy_listen_discard(struct sl_listen_plan *plan);
+
 /* Tells every worker that a resolver entry left SL_DNS_PENDING, so requests waiting for a name's
  * first answer go on (net/dns.h's settled callback). Control thread. */
 void sl_proxy_dns_settled(void);

@@ -735,6 +735,14 @@ resolve_and_start(struct sl_session *s)
      * records (weighted by SRV weights); retries go on from there. */
     s->addr_index =
         s->addrs->n > 1 ? sl_addrs_pick(s->addrs, sl_snapshot_target_turn(s->svc_target)) : 0;
+    /* An SRV answer names its own port, and Kong's Host header follows it (retries keep the
+     * first attempt's head). */
+    uint16_t port = sl_addrs_port(s->addrs, s->addr_index);
+    if (s->host_from_service && s->tries == 0 && port != s->service->port &&
+        sl_head_set_host_port(s, port) < 0) {
+        sl_session_close(s);
+        return CLOSED;
+    }
     return start_upstream(s);
 }
 

@@ -21,17 +21,9 @@ struct sl_proxy_stats sl_proxy_stats;
 
 static struct sl_worker *workers;
 static int nworkers;
-static int *shared_fds; /* one per listen entry without reuseport, else -1 */
-static size_t nlisten;
 static atomic_int stop_mode;       /* 0 run, 1 graceful, 2 fast */
 static atomic_int workers_running; /* worker threads whose loop has not ended */
 static int drain_timeout_ms;
-
-static int
-open_listener(const struct sl_listen *l, bool reuseport, char *err, size_t errlen)
-{
-    return sl_net_listen(l->host, l->port, l->backlog, reuseport, err, errlen);
-}
 
 void
 sl_worker_session_closed(struct sl_worker *w, struct sl_session *s)
@@ -97,60 +89,11 @@ sl_proxy_arena_release(struct sl_worker *w, struct sl_arena *a)
 }
 
 static void
-listeners_watch(struct sl_worker *w, bool on)
-{
-    for (size_t i = 0; i < w->nlisteners; i++) {
-        if (on) {
-            ev_io_start(w->loop, &w->listeners[i].io);
-        } else {
-            ev_io_stop(w->loop, &w->listeners[i].io);
-        }
-    }
-}
-
-static void
 on_accept_backoff_end(struct ev_loop *loop, ev_timer *t, int revents)
 {
     struct sl_worker *w = t->data;
     if (!w->draining) {
-        listeners_watch(w, true);
-    }
-}
-
-static void
-on_accept(struct ev_loop *loop, ev_io *io, int revents)
-{
-    struct sl_listener *l = io->data;
-    struct sl_worker *w = l->worker;
-    for (int i = 0; i < 64; i++) {
-        struct sockaddr_storage peer;
-        socklen_t plen = sizeof(peer);
-        int fd = accept4(l->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (sl_net_accept_should_pause(errno)) {
-                int err = errno;
-                listeners_watch(w, false);
-                sl_net_accept_pause(loop, &w->accept_backoff, "", err);
-            }
-            return;
-        }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        atomic_fetch_add_explicit(&sl_proxy_stats.connections_accepted, 1, memory_order_relaxed);
-        sl_session_start(w, fd, (struct sockaddr *)&peer, plen, l->port);
-    }
-}
-
-static void
-close_listeners(struct sl_worker *w)
-{
-    ev_timer_stop(w->loop, &w->accept_backoff);
-    for (size_t i = 0; i < w->nlisteners; i++) {
-        ev_io_stop(w->loop, &w->listeners[i].io);
-        if (w->listeners[i].owned && w->listeners[i].fd >= 0) {
-            close(w->listeners[i].fd);
-            w->listeners[i].fd = -1;
-        }
+        sl_worker_listeners_watch(w, true);
     }
 }
 
@@ -166,6 +109,7 @@ static void
 on_wakeup(struct ev_loop *loop, ev_async *a, int revents)
 {
     struct sl_worker *w = a->data;
+    sl_worker_take_listeners(w);
     if (atomic_exchange(&w->dns_settled, false)) {
         sl_session_dns_settled(w);
     }
@@ -176,7 +120,7 @@ on_wakeup(struct ev_loop *loop, ev_async *a, int revents)
     }
     if (mode == 1 && !w->draining) {
         w->draining = true;
-        close_listeners(w);
+        sl_worker_close_listeners(w);
         sl_pool_close_all(w);
         struct sl_session *s = w->sessions;
         while (s != NULL) {
@@ -202,13 +146,13 @@ worker_main(void *arg)
     snprintf(name, sizeof(name), "sluice-w%d", w->id);
     pthread_setname_np(pthread_self(), name);
     w->snap = sl_snapshot_acquire();
-    listeners_watch(w, true);
+    sl_worker_listeners_watch(w, true);
     ev_run(w->loop, 0);
 
     while (w->sessions != NULL) {
         sl_session_close(w->sessions);
     }
-    close_listeners(w);
+    sl_worker_close_listeners(w);
     sl_pool_close_all(w);
     while (w->narena_spare > 0) {
         sl_arena_destroy(w->arena_spare[--w->narena_spare]);
@@ -261,32 +205,11 @@ int
 sl_proxy_start(const struct sl_conf *conf, int n, char *err, size_t errlen)
 {
     nworkers = n;
-    nlisten = 0;
     workers = calloc((size_t)n, sizeof(*workers));
-    shared_fds = calloc(conf->nproxy_listen + 1, sizeof(int));
-    if (workers == NULL || shared_fds == NULL) {
+    if (workers == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    /* Shared sockets first, so that a bind error is reported before any thread exists. */
-    for (size_t i = 0; i < conf->nproxy_listen; i++) {
-        const struct sl_listen *l = &conf->proxy_listen[i];
-        shared_fds[i] = -1;
-        if (l->ssl) {
-            sl_log(SL_LOG_WARN,
-                   "proxy_listen %s:%u ssl: TLS termination is not implemented yet; "
-                   "this listener is not opened",
-                   l->host, (unsigned)l->port);
-            continue;
-        }
-        if (!l->reuseport) {
-            shared_fds[i] = open_listener(l, false, err, errlen);
-            if (shared_fds[i] < 0) {
-                return -1;
-            }
-        }
-    }
-    nlisten = conf->nproxy_listen;
     for (int k = 0; k < n; k++) {
         struct sl_worker *w = &workers[k];
         w->id = k;
@@ -296,44 +219,32 @@ sl_proxy_start(const struct sl_conf *conf, int n, char *err, size_t errlen)
             return -1;
         }
         w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
-        w->listeners = calloc(conf->nproxy_listen + 1, sizeof(struct sl_listener));
-        if (w->loop == NULL || grow_header_scratch(w, w->settings->max_headers + 1) < 0 ||
-            w->listeners == NULL) {
+        if (w->loop == NULL || grow_header_scratch(w, w->settings->max_headers + 1) < 0) {
             snprintf(err, errlen, "out of memory");
             return -1;
         }
         sl_pool_init(&w->pool);
         sl_dispatch_init(w);
-        for (size_t i = 0; i < conf->nproxy_listen; i++) {
-            const struct sl_listen *l = &conf->proxy_listen[i];
-            if (l->ssl) {
-                continue;
-            }
-            struct sl_listener *li = &w->listeners[w->nlisteners++];
-            li->worker = w;
-            li->port = l->port;
-            if (l->reuseport) {
-                li->fd = open_listener(l, true, err, errlen);
-                if (li->fd < 0) {
-                    return -1;
-                }
-                li->owned = true;
-            } else {
-                li->fd = shared_fds[i];
-            }
-            ev_io_init(&li->io, on_accept, li->fd, EV_READ);
-            li->io.data = li;
-        }
         ev_init(&w->accept_backoff, on_accept_backoff_end);
         w->accept_backoff.data = w;
         ev_async_init(&w->wakeup, on_wakeup);
         w->wakeup.data = w;
         ev_async_start(w->loop, &w->wakeup);
     }
+    /* Every listening socket before any thread exists, so that a bind error fails the start. */
+    struct sl_listen_plan *plan = sl_listen_plan_make(workers, n, conf, err, errlen);
+    if (plan == NULL || sl_listen_plan_install(plan, workers, n) < 0) {
+        if (plan != NULL) {
+            snprintf(err, errlen, "out of memory");
+        }
+        return -1;
+    }
     for (int k = 0; k < n; k++) {
         atomic_fetch_add(&workers_running, 1);
+        workers[k].running = true;
         if (pthread_create(&workers[k].thread, NULL, worker_main, &workers[k]) != 0) {
             atomic_fetch_sub(&workers_running, 1);
+            workers[k].running = false;
             snprintf(err, errlen, "pthread_create failed");
             nworkers = k; /* the ones started stop before the process exits */
             sl_proxy_stop(false, 0);
@@ -341,6 +252,24 @@ sl_proxy_start(const struct sl_conf *conf, int n, char *err, size_t errlen)
         }
     }
     return 0;
+}
+
+struct sl_listen_plan *
+sl_proxy_listen_prepare(const struct sl_conf *conf, char *err, size_t errlen)
+{
+    return sl_listen_plan_make(workers, nworkers, conf, err, errlen);
+}
+
+int
+sl_proxy_listen_commit(struct sl_listen_plan *plan)
+{
+    return sl_listen_plan_install(plan, workers, nworkers);
+}
+
+void
+sl_proxy_listen_discard(struct sl_listen_plan *plan)
+{
+    sl_listen_plan_discard(plan);
 }
 
 void
@@ -382,12 +311,7 @@ sl_proxy_stop(bool graceful, int timeout_ms)
         sl_buf_free(&workers[k].head_scratch);
         free(workers[k].listeners);
     }
-    for (size_t i = 0; i < nlisten; i++) {
-        if (shared_fds[i] >= 0) {
-            close(shared_fds[i]);
-        }
-    }
-    free(shared_fds);
+    sl_listen_plan_forget();
     free(workers);
     workers = NULL;
     nworkers = 0;

@@ -389,8 +389,18 @@ def test_srv_records_give_addresses_and_ports(dns, ports, sluice_factory):
         assert r.status_code == 200, (i, r.status_code, r.text[:300])
     assert len(a.requests) == 5 and len(b.requests) == 5, (len(a.requests), len(b.requests))
     assert dns.count("t1.test", "A") >= 1 and dns.count("t2.test", "A") >= 1
-    # the Host header keeps the service's host and port (docs/internals/dns.md)
-    assert a.last().header("host") == "_http._tcp.srv.test:1"
+    # the Host header is the service's host with the SRV record's port, as Kong's balancer sets it
+    assert a.last().header("host") == "_http._tcp.srv.test:%d" % a.port
+    assert b.last().header("host") == "_http._tcp.srv.test:%d" % b.port
+    # preserve_host keeps the client's Host whatever the port
+    svc = hsvc("srv", "_http._tcp.srv.test", 1)
+    svc["routes"][0]["preserve_host"] = True
+    s.write_kong(kong(svc))
+    s.signal(signal.SIGHUP)
+    assert wait_until(lambda: get(s, "/p", headers={"Host": "client.test"}).status_code == 200
+                      and a.last().header("host") == "client.test", 5), a.last().headers
+    assert get(s, "/p", headers={"Host": "client.test"}).status_code == 200
+    assert b.last().header("host") == "client.test"
 
 
 def test_srv_lowest_priority_and_weights(dns, ports, sluice_factory):

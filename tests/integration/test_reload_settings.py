@@ -16,6 +16,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import threading
 import time
 
@@ -133,19 +134,88 @@ def test_keepalive_timeout_reloaded(upstream, sluice_factory):
 
 def test_restart_only_keys_keep_running_values_and_are_logged(upstream, sluice_factory):
     s = sluice_factory(doc(upstream))
-    old_port = s.port
-    new_port = free_port()
-    reload(s, proxy_listen="127.0.0.1:%d" % new_port, worker_processes="2", headers="off")
+    admin_port = free_port()
+    reload(s, admin_listen="127.0.0.1:%d" % admin_port, worker_processes="2", headers="off")
     log = s.error_log()
-    assert "reload: proxy_listen changed; it takes effect at the next start" in log, log
+    assert "reload: admin_listen changed; it takes effect at the next start" in log, log
     assert "reload: worker_processes changed; it takes effect at the next start" in log, log
-    # The listener stays; the reloadable key in the same file was applied.
+    # The reloadable key in the same file was applied; the Admin API was not started.
     r = get(s)
     assert r.status == 200 and not r.has("Via")
-    assert old_port == s.port
     with socket.socket() as probe:
         probe.settimeout(1)
-        assert probe.connect_ex(("127.0.0.1", new_port)) != 0
+        assert probe.connect_ex(("127.0.0.1", admin_port)) != 0
+
+
+def connects(port):
+    with socket.socket() as c:
+        c.settimeout(1)
+        return c.connect_ex(("127.0.0.1", port)) == 0
+
+
+def listen_backlog(port):
+    """The backlog of the listening socket on <port>, from `ss` (its Send-Q column)."""
+    out = subprocess.run(["ss", "-Hltn", "sport = :%d" % port], capture_output=True, text=True,
+                         check=True).stdout.split()
+    return int(out[2]) if len(out) >= 3 else None
+
+
+@pytest.mark.parametrize("workers,reuseport", [(1, True), (2, True), (2, False)])
+def test_proxy_listen_reloaded_without_dropping_connections(upstream, sluice_factory, workers,
+                                                            reuseport):
+    flag = " reuseport" if reuseport else ""
+    s = sluice_factory(doc(upstream), {"worker_processes": str(workers),
+                                       "proxy_listen": "127.0.0.1:{port}" + flag})
+    old = s.port
+    new = free_port()
+    with RawConn("127.0.0.1", old, timeout=T) as kept:
+        assert get(s, conn=kept).status == 200
+        # add a listener
+        reload(s, proxy_listen="127.0.0.1:%d%s, 127.0.0.1:%d%s" % (old, flag, new, flag))
+        for _ in range(2 * workers):
+            with RawConn("127.0.0.1", new, timeout=T) as c:
+                r = get(s, conn=c)
+                assert r.status == 200
+                assert json.loads(r.body)["headers"]["x-forwarded-port"] == str(new)
+        assert get(s).status == 200  # the old one still serves
+        # remove the first: it stops accepting, the connection it accepted goes on
+        reload(s, proxy_listen="127.0.0.1:%d%s" % (new, flag))
+        assert wait_until(lambda: not connects(old)), "the removed listener still accepts"
+        assert get(s, conn=kept).status == 200
+    with RawConn("127.0.0.1", new, timeout=T) as c:
+        assert get(s, conn=c).status == 200
+
+
+def test_proxy_listen_backlog_change_keeps_the_socket(upstream, sluice_factory):
+    s = sluice_factory(doc(upstream), {"proxy_listen": "127.0.0.1:{port} reuseport backlog=100"})
+    assert listen_backlog(s.port) == 100
+    with RawConn("127.0.0.1", s.port, timeout=T) as kept:
+        assert get(s, conn=kept).status == 200
+        reload(s, proxy_listen="127.0.0.1:%d reuseport backlog=200" % s.port)
+        assert listen_backlog(s.port) == 200
+        assert get(s, conn=kept).status == 200
+    assert get(s).status == 200
+    # reuseport cannot change on an open socket: the listener stays, and the log says so
+    reload(s, proxy_listen="127.0.0.1:%d backlog=200" % s.port)
+    assert "reuseport changes at the next start" in s.error_log()
+    assert get(s).status == 200
+
+
+def test_proxy_listen_bind_error_fails_the_reload_whole(upstream, sluice_factory):
+    s = sluice_factory(doc(upstream))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        busy = taken.getsockname()[1]
+        before = s.error_log().count(RELOADED)
+        s.write_conf(proxy_listen="127.0.0.1:%d, 127.0.0.1:%d" % (s.port, busy),
+                     headers="off")
+        s.signal(signal.SIGHUP)
+        assert wait_until(lambda: "keeping the running configuration" in s.error_log())
+        assert s.error_log().count(RELOADED) == before
+        assert "%d" % busy in s.error_log()
+        r = get(s)
+        assert r.status == 200 and r.has("Via")  # headers = off was not applied either
 
 
 def test_reload_that_cannot_open_its_logs_changes_nothing(upstream, sluice_factory, tmp_path):

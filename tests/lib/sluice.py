@@ -104,7 +104,7 @@ class Sluice:
     tmpdir: a directory (str or path) owned by the test; conf files and the prefix go inside it.
     kong_yml: the declarative config, a YAML/JSON string or a dict.
     conf: extra sluice.conf keys (they override the defaults below); values are written verbatim
-          (True/False become on/off).
+          (True/False become on/off; "{port}" in a string becomes the proxy port chosen here).
     start: start immediately (default). env: extra environment for the process.
     name: sub-directory name, to run several instances in one tmpdir.
 
@@ -177,6 +177,8 @@ class Sluice:
                     v = "on"
                 elif v is False:
                     v = "off"
+                elif isinstance(v, str):
+                    v = v.replace("{port}", str(self.port))
                 f.write("%s = %s\n" % (k, v))
 
     @property

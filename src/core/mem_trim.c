@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Returning freed heap pages after a burst (mem_trim.h). */
+#include <malloc.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "core/mem_trim.h"
+#include "sluice/log.h"
+
+size_t
+sl_mem_rss(void)
+{
+    FILE *f = fopen("/proc/self/statm", "re");
+    unsigned long size = 0, resident = 0;
+    if (f == NULL) {
+        return 0;
+    }
+    if (fscanf(f, "%lu %lu", &size, &resident) != 2) {
+        resident = 0;
+    }
+    fclose(f);
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+bool
+sl_mem_trim_tick(struct sl_mem_trim *t, unsigned long long connections)
+{
+    size_t rss = sl_mem_rss();
+    if (rss == 0) {
+        return false;
+    }
+    if (t->base_rss == 0 || rss < t->base_rss) {
+        t->base_rss = rss; /* first tick, or memory went back by itself */
+    }
+    if (connections > t->peak) {
+        t->peak = connections;
+    }
+    if (rss - t->base_rss < SL_MEM_TRIM_GROWTH || connections > t->peak / 2) {
+        return false;
+    }
+    malloc_trim(0);
+    size_t after = sl_mem_rss();
+    sl_log(SL_LOG_INFO, "memory: returned %zu KiB to the system after a burst (RSS %zu KiB)",
+           (rss - (after < rss ? after : rss)) / 1024, after / 1024);
+    t->base_rss = after ? after : rss;
+    t->peak = connections;
+    return true;
+}

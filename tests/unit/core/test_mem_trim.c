@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests of src/core/mem_trim.c's decision: trim once RSS has grown by SL_MEM_TRIM_GROWTH and
+ * the connections have fallen to half their peak; the RSS after a trim is the new baseline. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem_trim.h"
+
+#define CHUNKS 4096
+#define CHUNK (16u << 10) /* under glibc's mmap threshold: heap memory that free() keeps */
+
+static void *chunks[CHUNKS];
+
+static void
+grow(void)
+{
+    for (int i = 0; i < CHUNKS; i++) {
+        chunks[i] = malloc(CHUNK);
+        cr_assert_not_null(chunks[i]);
+        memset(chunks[i], 0x5a, CHUNK); /* resident */
+    }
+}
+
+/* Frees all but the last chunk: as after a burst, a live allocation above the freed memory keeps
+ * free() from shrinking the heap by itself, so only a trim returns the pages. */
+static void
+release(void)
+{
+    for (int i = 0; i < CHUNKS - 1; i++) {
+        free(chunks[i]);
+    }
+}
+
+Test(mem_trim, no_trim_without_growth)
+{
+    struct sl_mem_trim t = {.base_rss = sl_mem_rss()};
+    cr_assert_gt(t.base_rss, 0);
+    cr_assert_not(sl_mem_trim_tick(&t, 0));
+}
+
+Test(mem_trim, no_trim_while_the_burst_goes_on_then_once_after)
+{
+    struct sl_mem_trim t = {.base_rss = sl_mem_rss()};
+    grow();
+    cr_assert_geq(sl_mem_rss() - t.base_rss, SL_MEM_TRIM_GROWTH, "64 MiB touched");
+    cr_assert_not(sl_mem_trim_tick(&t, 1000), "connections at their peak: no trim");
+    cr_assert_not(sl_mem_trim_tick(&t, 600), "still above half the peak");
+    release();
+    cr_assert(sl_mem_trim_tick(&t, 400), "burst over: trim");
+    cr_assert_not(sl_mem_trim_tick(&t, 0), "the new baseline: nothing more to do");
+    free(chunks[CHUNKS - 1]);
+}
