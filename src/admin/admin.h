@@ -33,6 +33,16 @@ void sl_admin_set_store(struct sl_store *st);
  * whole store. */
 struct sl_config_mirror;
 void sl_admin_set_mirror(struct sl_config_mirror *m);
+/* Reload, in two steps so that a reload fails whole: prepare opens the listeners of <conf>'s
+ * admin_listen entries not open yet (one at an address already listened on keeps its socket and
+ * queued connections; a new backlog applies) and reads the admin certificates again; NULL with a
+ * message in <err> (bind failure, certificates), nothing changed. commit switches to them,
+ * closing the listeners no longer named; open connections go on with the context they had.
+ * discard undoes prepare. Control thread. */
+struct sl_admin_plan;
+struct sl_admin_plan *sl_admin_reload_prepare(const struct sl_conf *conf, char *err, size_t errlen);
+void sl_admin_reload_commit(struct ev_loop *loop, struct sl_admin_plan *p);
+void sl_admin_reload_discard(struct sl_admin_plan *p);
 /* Closes the listeners and every admin connection, and frees the TLS context. */
 void sl_admin_stop(struct ev_loop *loop);
 

@@ -57,6 +57,7 @@ struct admin_listener {
     ev_io io;
     int fd;
     bool ssl;
+    struct sl_listen entry; /* the admin_listen entry it was opened for (reload matches it) */
 };
 
 static struct {
@@ -692,12 +693,10 @@ default_pairs(const struct sl_conf *conf, char cert[][PATH_MAX], char key[][PATH
     return 0;
 }
 
-int
-sl_admin_prepare_tls(const struct sl_conf *conf, char *err, size_t errlen)
+/* A TLS context for <conf>'s admin certificates (or the default ones). NULL with <err>. */
+static SSL_CTX *
+tls_ctx_new(const struct sl_conf *conf, char *err, size_t errlen)
 {
-    if (admin.tls_ctx != NULL || !wants_tls(conf)) {
-        return 0;
-    }
     char def_cert[SL_CONF_MAX_SSL_PAIRS][PATH_MAX], def_key[SL_CONF_MAX_SSL_PAIRS][PATH_MAX];
     const char *certs[SL_CONF_MAX_SSL_PAIRS], *keys[SL_CONF_MAX_SSL_PAIRS];
     size_t n = conf->nadmin_ssl_cert;
@@ -709,7 +708,7 @@ sl_admin_prepare_tls(const struct sl_conf *conf, char *err, size_t errlen)
         }
     } else {
         if (default_pairs(conf, def_cert, def_key, err, errlen) < 0) {
-            return -1;
+            return NULL;
         }
         n = 2;
         for (size_t i = 0; i < n; i++) {
@@ -727,8 +726,138 @@ sl_admin_prepare_tls(const struct sl_conf *conf, char *err, size_t errlen)
         .alpn = SL_TLS_ALPN_HTTP1,
         .prefer_server_ciphers = false, /* Kong's intermediate suite */
     };
-    admin.tls_ctx = sl_tls_server_ctx_new(&opts, err, errlen);
+    return sl_tls_server_ctx_new(&opts, err, errlen);
+}
+
+int
+sl_admin_prepare_tls(const struct sl_conf *conf, char *err, size_t errlen)
+{
+    if (admin.tls_ctx != NULL || !wants_tls(conf)) {
+        return 0;
+    }
+    admin.tls_ctx = tls_ctx_new(conf, err, errlen);
     return admin.tls_ctx != NULL ? 0 : -1;
+}
+
+/* The listeners and TLS context a configuration asks for, made before anything switches (start,
+ * reload). Entries at an address already listened on keep that socket and its queued
+ * connections; the others are opened here. */
+struct sl_admin_plan {
+    struct admin_listener listeners[ADMIN_MAX_LISTENERS];
+    size_t n;
+    bool opened[ADMIN_MAX_LISTENERS];  /* sockets this plan opened (closed if it is discarded) */
+    int relisten[ADMIN_MAX_LISTENERS]; /* kept sockets whose backlog changed: the new one */
+    SSL_CTX *tls_ctx;                  /* a context read from the files now, or NULL */
+};
+
+void
+sl_admin_reload_discard(struct sl_admin_plan *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->opened[i]) {
+            close(p->listeners[i].fd);
+        }
+    }
+    SSL_CTX_free(p->tls_ctx);
+    free(p);
+}
+
+static const struct admin_listener *
+listening_on(const struct sl_listen *l, const bool *taken)
+{
+    for (size_t j = 0; j < admin.n; j++) {
+        const struct sl_listen *o = &admin.listeners[j].entry;
+        if (!taken[j] && o->port == l->port && strcmp(o->host, l->host) == 0) {
+            return &admin.listeners[j];
+        }
+    }
+    return NULL;
+}
+
+/* <reread_tls>: a reload reads the certificate files again (rotation); the start uses the
+ * context sl_admin_prepare_tls made before daemonizing. */
+static struct sl_admin_plan *
+plan_make(const struct sl_conf *conf, bool reread_tls, char *err, size_t errlen)
+{
+    struct sl_admin_plan *p = calloc(1, sizeof(*p));
+    bool taken[ADMIN_MAX_LISTENERS] = {false};
+    if (p == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (wants_tls(conf) && (reread_tls || admin.tls_ctx == NULL) &&
+        (p->tls_ctx = tls_ctx_new(conf, err, errlen)) == NULL) {
+        free(p);
+        return NULL;
+    }
+    for (size_t i = 0; i < conf->nadmin_listen && p->n < ADMIN_MAX_LISTENERS; i++) {
+        const struct sl_listen *l = &conf->admin_listen[i];
+        struct admin_listener *al = &p->listeners[p->n];
+        const struct admin_listener *old = listening_on(l, taken);
+        if (old != NULL) {
+            taken[old - admin.listeners] = true;
+            al->fd = old->fd;
+            if (old->entry.backlog != l->backlog) {
+                p->relisten[p->n] = l->backlog > 0 ? l->backlog : 511;
+            }
+        } else {
+            char why[512];
+            al->fd = sl_net_listen(l->host, l->port, l->backlog, false, why, sizeof(why));
+            if (al->fd < 0) {
+                snprintf(err, errlen, "admin_listen: %s", why);
+                sl_admin_reload_discard(p);
+                return NULL;
+            }
+            p->opened[p->n] = true;
+        }
+        if (l->ssl && l->http2) {
+            sl_log(SL_LOG_INFO,
+                   "admin_listen %s:%u: http2 is ignored, the Admin API speaks HTTP/1.1 (ALPN "
+                   "offers http/1.1 only)",
+                   l->host, (unsigned)l->port);
+        }
+        al->ssl = l->ssl;
+        al->entry = *l;
+        p->n++;
+    }
+    return p;
+}
+
+/* Switches to the plan's listeners (closing the sockets it does not keep) and TLS context; open
+ * connections keep theirs (an SSL object holds a reference to its context). */
+static void
+plan_install(struct ev_loop *loop, struct sl_admin_plan *p)
+{
+    listeners_watch(loop, false);
+    for (size_t j = 0; j < admin.n; j++) {
+        bool kept = false;
+        for (size_t i = 0; i < p->n && !kept; i++) {
+            kept = p->listeners[i].fd == admin.listeners[j].fd;
+        }
+        if (!kept) {
+            close(admin.listeners[j].fd);
+        }
+    }
+    memcpy(admin.listeners, p->listeners, p->n * sizeof(p->listeners[0]));
+    admin.n = p->n;
+    for (size_t i = 0; i < admin.n; i++) {
+        if (p->relisten[i] > 0) {
+            listen(admin.listeners[i].fd, p->relisten[i]); /* takes the new backlog */
+        }
+        ev_io_init(&admin.listeners[i].io, on_accept, admin.listeners[i].fd, EV_READ);
+        admin.listeners[i].io.data = &admin.listeners[i];
+    }
+    if (!ev_is_active(&admin.accept_backoff)) {
+        listeners_watch(loop, true);
+    }
+    if (p->tls_ctx != NULL) {
+        SSL_CTX_free(admin.tls_ctx);
+        admin.tls_ctx = p->tls_ctx;
+    }
+    free(p);
 }
 
 int
@@ -740,32 +869,24 @@ sl_admin_start(struct ev_loop *loop, const struct sl_conf *conf, char *err, size
     if (sl_admin_prepare_tls(conf, err, errlen) < 0) {
         return -1;
     }
-    for (size_t i = 0; i < conf->nadmin_listen && admin.n < ADMIN_MAX_LISTENERS; i++) {
-        const struct sl_listen *l = &conf->admin_listen[i];
-        if (l->ssl && l->http2) {
-            sl_log(SL_LOG_INFO,
-                   "admin_listen %s:%u: http2 is ignored, the Admin API speaks HTTP/1.1 (ALPN "
-                   "offers http/1.1 only)",
-                   l->host, (unsigned)l->port);
-        }
-        char why[512];
-        int fd = sl_net_listen(l->host, l->port, l->backlog, false, why, sizeof(why));
-        if (fd < 0) {
-            snprintf(err, errlen, "admin_listen: %s", why);
-        }
-        if (fd < 0) {
-            sl_admin_stop(loop);
-            return -1;
-        }
-        struct admin_listener *al = &admin.listeners[admin.n];
-        al->fd = fd;
-        al->ssl = l->ssl;
-        ev_io_init(&al->io, on_accept, fd, EV_READ);
-        al->io.data = al;
-        ev_io_start(loop, &al->io);
-        admin.n++;
+    struct sl_admin_plan *p = plan_make(conf, false, err, errlen);
+    if (p == NULL) {
+        return -1;
     }
+    plan_install(loop, p);
     return 0;
+}
+
+struct sl_admin_plan *
+sl_admin_reload_prepare(const struct sl_conf *conf, char *err, size_t errlen)
+{
+    return plan_make(conf, true, err, errlen);
+}
+
+void
+sl_admin_reload_commit(struct ev_loop *loop, struct sl_admin_plan *p)
+{
+    plan_install(loop, p);
 }
 
 void

@@ -17,6 +17,7 @@
 
 #include "admin/admin.h"
 #include "cli/process.h"
+#include "cli/reload.h"
 #include "config/declarative.h"
 #include "config/dbless_persist.h"
 #include "config/snapshot.h"
@@ -209,37 +210,6 @@ load_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
     return sl_snapshot_build(cfg, err, errlen);
 }
 
-/* Opens the error log and the access log of <conf> (sl_log_file_open), both or neither: on failure
- * a message in <err> and -1. */
-static int
-open_logs(const struct sl_conf *conf, int *error_fd, int *access_fd, char *err, size_t errlen)
-{
-    *error_fd = sl_log_file_open(conf->proxy_error_log);
-    if (*error_fd == -1) {
-        snprintf(err, errlen, "could not open error log %s: %s", conf->proxy_error_log,
-                 strerror(errno));
-        return -1;
-    }
-    *access_fd = sl_log_file_open(conf->proxy_access_log);
-    if (*access_fd == -1) {
-        snprintf(err, errlen, "could not open access log %s: %s", conf->proxy_access_log,
-                 strerror(errno));
-        if (*error_fd >= 0) {
-            close(*error_fd);
-        }
-        return -1;
-    }
-    return 0;
-}
-
-static void
-close_log_fd(int fd)
-{
-    if (fd >= 0) {
-        close(fd);
-    }
-}
-
 static void
 on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
@@ -262,87 +232,17 @@ on_drain_check(struct ev_loop *loop, ev_timer *w, int revents)
     }
 }
 
-static void
-restart_only_changed(const char *key, void *ctx)
-{
-    (void)ctx;
-    sl_log(SL_LOG_WARN, "reload: %s changed; it takes effect at the next start", key);
-}
-
-/* SIGHUP: re-reads sluice.conf and applies every value a running process can change (proxy
- * listeners, limits, timeouts, headers, trusted_ips, logs, keep-alive pools, the resolver's TTLs,
- * order and hosts file, log_level) with the configuration it serves (declarative file or
- * database) in one step: the new files and sockets are opened and the new snapshot compiled
- * first, and anything failing leaves the whole running configuration in place. Workers and the
- * store stay as they are (sl_conf_keep_restart_only says which keys need a restart). Requests pick
- * the new values up from their next head; in-flight ones finish with the values they started with.
- */
+/* SIGHUP: reload (src/cli/reload.c). */
 static void
 on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 {
-    char err[8192];
-    struct sl_conf *fresh = calloc(1, sizeof(*fresh));
-    if (fresh == NULL) {
-        return;
-    }
-    if (sl_conf_load_with_prefix(fresh, run_conf_path, run_conf->prefix, err, sizeof(err)) < 0) {
-        sl_log(SL_LOG_ERR, "reload: %s; keeping the running configuration", err);
-        free(fresh);
-        return;
-    }
-    sl_conf_keep_restart_only(fresh, run_conf, restart_only_changed, NULL);
-    if (draining) {
-        /* the workers have closed their listeners for good */
-        fresh->nproxy_listen = run_conf->nproxy_listen;
-        memcpy(fresh->proxy_listen, run_conf->proxy_listen, sizeof(fresh->proxy_listen));
-    }
-    bool relisten =
-        fresh->nproxy_listen != run_conf->nproxy_listen ||
-        memcmp(fresh->proxy_listen, run_conf->proxy_listen, sizeof(fresh->proxy_listen)) != 0;
-    int error_fd = -1, access_fd = -1;
-    struct sl_listen_plan *plan = NULL;
-    struct sl_proxy_settings *settings = NULL;
-    struct sl_snapshot *snap = NULL;
-    if (open_logs(fresh, &error_fd, &access_fd, err, sizeof(err)) < 0 ||
-        (relisten && (plan = sl_proxy_listen_prepare(fresh, err, sizeof(err))) == NULL)) {
-        goto keep;
-    }
-    settings = sl_proxy_settings_new(fresh);
-    /* The snapshot's fixed addresses come from the hosts file: read it under the new settings. */
-    sl_dns_reconfigure(&fresh->dns);
-    snap = settings != NULL ? load_snapshot(fresh, err, sizeof(err)) : NULL;
-    if (snap == NULL) {
-        if (settings == NULL) {
-            snprintf(err, sizeof(err), "out of memory");
-        }
-        sl_dns_reconfigure(&run_conf->dns);
-        goto keep;
-    }
-    if (plan != NULL && sl_proxy_listen_commit(plan) < 0) {
-        plan = NULL; /* discarded by the failed commit */
-        snprintf(err, sizeof(err), "out of memory switching the listeners");
-        sl_dns_reconfigure(&run_conf->dns);
-        goto keep;
-    }
-    sl_log_use(error_fd, fresh->proxy_error_log);
-    sl_access_log_use(access_fd, fresh->proxy_access_log);
-    sl_log_set_level((enum sl_log_level)fresh->log_level);
-    sl_proxy_settings_publish(settings);
-    sl_snapshot_publish(snap);
-    /* The Admin server and the control loop read run_conf (Admin timeouts, quit_timeout). */
-    *run_conf = *fresh;
-    sl_log(SL_LOG_NOTICE, "reload: configuration reloaded");
-    free(fresh);
-    return;
-
-keep:
-    sl_log(SL_LOG_ERR, "reload: %s; keeping the running configuration", err);
-    sl_snapshot_unref(snap);
-    sl_proxy_settings_unref(settings);
-    sl_proxy_listen_discard(plan);
-    close_log_fd(error_fd);
-    close_log_fd(access_fd);
-    free(fresh);
+    struct sl_reload_env env = {
+        .running = run_conf,
+        .conf_path = run_conf_path,
+        .draining = draining,
+        .load_snapshot = load_snapshot,
+    };
+    sl_cli_reload(loop, &env);
 }
 
 /* Every MEMORY_CHECK_S: memory freed after a burst of connections goes back to the system
@@ -509,7 +409,7 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
     if (settings == NULL) {
         snprintf(err, sizeof(err), "out of memory");
     }
-    if (settings == NULL || open_logs(conf, &error_fd, &access_fd, err, sizeof(err)) < 0) {
+    if (settings == NULL || sl_cli_open_logs(conf, &error_fd, &access_fd, err, sizeof(err)) < 0) {
         if (notify_fd < 0) {
             fprintf(stderr, "Error: %s\n", err);
         }
@@ -566,6 +466,15 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
         if (devnull >= 0) {
             dup2(devnull, STDERR_FILENO);
             close(devnull);
+        }
+        /* A log sent to "stderr" holds a duplicate of the launcher's stderr: point it at the
+         * daemon's (/dev/null), or whoever reads the launcher's output never sees its end. */
+        if (strcmp(conf->proxy_error_log, "stderr") == 0) {
+            sl_log_reopen();
+        }
+        if (strcmp(conf->proxy_access_log, "stderr") == 0 ||
+            strcmp(conf->proxy_access_log, "stdout") == 0) {
+            sl_access_log_reopen();
         }
     }
 

@@ -113,7 +113,7 @@ struct sl_conf {
     size_t nadmin_ssl_cert_key;
 };
 
-/* For a reload: every key a running process cannot change (admin_listen, worker_processes, daemon,
+/* For a reload: every key a running process cannot change (worker_processes, daemon,
  * the database, the resolver's servers, ...) is set in <fresh> back to its value in <running>, and
  * <changed>(key, ctx) is called once per such key whose value the file changed, so the caller can
  * say that it takes effect only at the next start. Every other key is applied by the reload. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Which sluice.conf keys a reload (HUP, `sluice reload`) applies, and which need a restart.
- * proxy_listen is applied (the proxy reopens its listeners, src/proxy/listeners.c); the Admin and
- * Status listeners are not yet. */
+ * proxy_listen, admin_listen and the admin certificates are applied (the proxy and the Admin
+ * server reopen their listeners, src/proxy/listeners.c, src/admin/server.c); status_listen is not
+ * (the Status API is not served yet). */
 #include <string.h>
 
 #include "config/conf.h"
@@ -35,10 +36,7 @@ sl_conf_keep_restart_only(struct sl_conf *fresh, const struct sl_conf *running,
     /* The process's shape: threads, sockets, daemon state. */
     KEEP(daemon, "daemon");
     KEEP(worker_processes, "worker_processes");
-    KEEP_LIST(nadmin_listen, admin_listen, "admin_listen");
     KEEP_LIST(nstatus_listen, status_listen, "status_listen");
-    KEEP_LIST(nadmin_ssl_cert, admin_ssl_cert, "admin_ssl_cert");
-    KEEP_LIST(nadmin_ssl_cert_key, admin_ssl_cert_key, "admin_ssl_cert_key");
     KEEP(ssl_cert, "ssl_cert");
     KEEP(ssl_cert_key, "ssl_cert_key");
     /* The store the process opened. */
@@ -52,8 +50,4 @@ sl_conf_keep_restart_only(struct sl_conf *fresh, const struct sl_conf *running,
     KEEP(pg_timeout_ms, "pg_timeout");
     KEEP(pg_ssl, "pg_ssl");
     KEEP(plugins, "plugins");
-    /* The resolver's name servers: c-ares cannot change them while queries are in flight. */
-    KEEP(dns.servers, "dns_resolver");
-    KEEP(dns_cache_size, "dns_cache_size");
-    KEEP(dns_no_sync, "dns_no_sync");
 }

@@ -572,6 +572,64 @@ sweep(void)
     }
 }
 
+/* ---- name servers changed by a reload ------------------------------------------------------- */
+
+/* c-ares refuses to change a channel's servers while a query is in flight (ARES_ENOTIMP), so a
+ * reload's dns_resolver waits here until a tick finds none. */
+static struct {
+    bool pending;
+    char csv[sizeof(sl_dns_cfg.servers)];
+} servers_change;
+
+/* The servers of /etc/resolv.conf (dns_resolver unset), read through a throwaway channel. */
+static int
+set_servers_from_resolv_conf(void)
+{
+    ares_channel tmp;
+    struct ares_options none = {0};
+    struct ares_addr_port_node *list = NULL;
+    int rc = ares_init_options(&tmp, &none, 0);
+    if (rc != ARES_SUCCESS) {
+        return rc;
+    }
+    rc = ares_get_servers_ports(tmp, &list);
+    if (rc == ARES_SUCCESS) {
+        rc = ares_set_servers_ports(res.channel, list);
+    }
+    ares_free_data(list);
+    ares_destroy(tmp);
+    return rc;
+}
+
+static void
+apply_servers(void)
+{
+    if (!servers_change.pending || !res.running) {
+        return;
+    }
+    int rc = servers_change.csv[0] != '\0'
+                 ? ares_set_servers_ports_csv(res.channel, servers_change.csv)
+                 : set_servers_from_resolv_conf();
+    if (rc == ARES_ENOTIMP) {
+        return; /* a query is in flight: the next tick tries again */
+    }
+    servers_change.pending = false;
+    if (rc != ARES_SUCCESS) {
+        sl_log(SL_LOG_ERR, "dns: could not change the name servers: %s", ares_strerror(rc));
+    } else {
+        sl_log(SL_LOG_NOTICE, "dns: name servers changed to %s",
+               servers_change.csv[0] != '\0' ? servers_change.csv : "those of /etc/resolv.conf");
+    }
+}
+
+void
+sl_dns_servers_changed(void)
+{
+    servers_change.pending = true;
+    snprintf(servers_change.csv, sizeof(servers_change.csv), "%s", sl_dns_cfg.servers);
+    apply_servers();
+}
+
 /* Frees what nothing references, starts due refreshes, ends stale answers past dns_stale_ttl. */
 static void
 on_tick(struct ev_loop *loop, ev_timer *w, int revents)
@@ -580,6 +638,7 @@ on_tick(struct ev_loop *loop, ev_timer *w, int revents)
     (void)revents;
     double now = ev_now(loop);
     bool started = false;
+    apply_servers(); /* before this tick's queries start */
     sweep();
     for (size_t b = 0; b < TABLE_SIZE; b++) {
         for (struct sl_dns_name *e = table[b]; e != NULL; e = e->next) {

@@ -77,11 +77,14 @@ int sl_dns_parse_resolver(const char *v, char *csv, size_t cap, char *err, size_
 
 /* Takes the settings (copied). Without a call, the defaults are Kong's. */
 void sl_dns_configure(const struct sl_dns_settings *st);
-/* A reload's settings, while the resolver runs (control thread): the TTLs and dns_order apply to
- * the next lookups and the hosts file is read again at the next sl_dns_static. The name servers
- * must be the running ones (c-ares cannot change them with queries in flight; a reload keeps
- * them, config/conf.h). Cached answers stay until their TTL. */
-void sl_dns_reconfigure(const struct sl_dns_settings *st);
+/* A reload's settings, while the resolver runs (control thread), in two steps around the new
+ * snapshot's compilation: begin puts <st> in force and sets the hosts table aside, so the build's
+ * lookups read the hosts file again; end(true) keeps all that (the TTLs and dns_order apply to the
+ * next lookups; cached answers stay until their TTL), end(false) restores the previous settings
+ * and hosts table. New name servers (dns_resolver) are taken as soon as no query is in flight
+ * (c-ares refuses to change them before); queries already sent finish with the old ones. */
+void sl_dns_reconfigure_begin(const struct sl_dns_settings *st);
+void sl_dns_reconfigure_end(bool commit);
 
 /* Answers <name> without a query: an IP literal, or a name of the hosts file (A entries, and AAAA
  * entries when dns_order lists AAAA). Fills <out> with ports 0 and returns true; false otherwise.

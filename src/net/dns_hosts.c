@@ -174,12 +174,27 @@ hosts_load(void)
     }
 }
 
-/* Forgets the hosts table: the next lookup reads the file again (a reload). */
+/* The table in force while a reload compiles against a fresh one (sl_dns_hosts_stage). */
+static __typeof__(hosts) staged_out;
+
 void
-sl_dns_hosts_forget(void)
+sl_dns_hosts_stage(void)
 {
-    sl_arena_destroy(hosts.arena); /* the index and the entries live in it */
-    memset(&hosts, 0, sizeof(hosts));
+    sl_arena_destroy(staged_out.arena); /* a stage never ended: drop it */
+    staged_out = hosts;
+    memset(&hosts, 0, sizeof(hosts)); /* the next lookup reads the file */
+}
+
+void
+sl_dns_hosts_unstage(bool keep_new)
+{
+    if (keep_new) {
+        sl_arena_destroy(staged_out.arena); /* the index and the entries live in it */
+    } else {
+        sl_arena_destroy(hosts.arena);
+        hosts = staged_out;
+    }
+    memset(&staged_out, 0, sizeof(staged_out));
 }
 
 bool

@@ -21,8 +21,14 @@ void sl_dns_addrs_add_v4(struct sl_addrs *a, const struct in_addr *ip, uint16_t 
 void sl_dns_addrs_add_v6(struct sl_addrs *a, const struct in6_addr *ip, uint16_t port_be,
                          uint32_t weight);
 
-/* dns_hosts.c: drops the hosts table so the next lookup reads the file again. */
-void sl_dns_hosts_forget(void);
+/* dns.c: sl_dns_cfg.servers was changed by a reload; the channel takes them once no query is in
+ * flight (at once if none is). Control thread. */
+void sl_dns_servers_changed(void);
+
+/* dns_hosts.c: sets the hosts table aside so the next lookup reads the file again; unstage then
+ * keeps the new table (dropping the old) or goes back to the old one. */
+void sl_dns_hosts_stage(void);
+void sl_dns_hosts_unstage(bool keep_new);
 
 /* One SRV record kept from an answer. */
 struct sl_dns_srv {

@@ -180,9 +180,24 @@ sl_dns_configure(const struct sl_dns_settings *st)
     sl_dns_cfg = *st;
 }
 
+static struct sl_dns_settings staged_cfg;
+
 void
-sl_dns_reconfigure(const struct sl_dns_settings *st)
+sl_dns_reconfigure_begin(const struct sl_dns_settings *st)
 {
+    staged_cfg = sl_dns_cfg;
     sl_dns_cfg = *st;
-    sl_dns_hosts_forget();
+    sl_dns_hosts_stage();
+}
+
+void
+sl_dns_reconfigure_end(bool commit)
+{
+    if (!commit) {
+        sl_dns_cfg = staged_cfg;
+    }
+    sl_dns_hosts_unstage(commit);
+    if (commit && strcmp(staged_cfg.servers, sl_dns_cfg.servers) != 0) {
+        sl_dns_servers_changed();
+    }
 }

@@ -1412,6 +1412,10 @@ sl_session_start(struct sl_worker *w, int fd, const struct sockaddr *peer, sockl
     w->nsessions++;
     atomic_fetch_add_explicit(&sl_proxy_stats.connections_active, 1, memory_order_relaxed);
     /* The first request gets the header timeout from accept (nginx client_header_timeout). */
+    /* A new connection runs with the newest settings (its header timeout included). */
+    if (w->settings->generation != sl_proxy_settings_generation()) {
+        sl_worker_refresh_settings(w);
+    }
     s->settings = sl_proxy_settings_ref(w->settings);
     set_client_timer(s, s->settings->client_header_timeout_ms);
     ev_io_start(w->loop, &s->rio);

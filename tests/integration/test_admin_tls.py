@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
 import ssl
 import stat
@@ -562,5 +563,74 @@ def test_openssl_s_client_negotiates_http11(tmp_path):
         r = openssl("s_client", "-connect", "127.0.0.1:%d" % a.tls_port, "-tls1_1", input="")
         assert "Cipher is (NONE)" in r.stdout
         assert a.s.alive()
+    finally:
+        a.stop()
+
+
+# ------------------------------------------------------------------------------- reload
+
+
+def reload_admin(a, **conf):
+    """Rewrites sluice.conf with <conf>, sends HUP, waits for the reload's notice line."""
+    before = a.s.error_log().count("reload: configuration reloaded")
+    a.s.write_conf(**conf)
+    a.s.signal(signal.SIGHUP)
+    deadline = time.monotonic() + T
+    while time.monotonic() < deadline:
+        if a.s.error_log().count("reload: configuration reloaded") > before:
+            return
+        time.sleep(0.05)
+    raise AssertionError(a.s.error_log()[-2000:])
+
+
+def test_reload_rotates_the_admin_certificate_and_moves_listeners(tmp_path):
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    crt1, key1 = make_pair(str(certs), "one", "localhost")
+    crt2, key2 = make_pair(str(certs), "two", "localhost")
+    a = Admin(tmp_path, database="off", conf={"admin_ssl_cert": crt1, "admin_ssl_cert_key": key1})
+    try:
+        assert sha256(served_cert(a.tls_port)) == sha256(file_der(crt1))
+        kept = tls_connect(a.tls_port)  # opened before the reload: keeps its session
+        kept.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_responses(kept, 1)[0].status == 200
+        plain = socket.create_connection(("127.0.0.1", a.plain_port), timeout=T)
+        # same addresses, new certificate files: the rotation a renewal needs
+        reload_admin(a, admin_ssl_cert=crt2, admin_ssl_cert_key=key2)
+        assert sha256(served_cert(a.tls_port)) == sha256(file_der(crt2))
+        kept.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_responses(kept, 1)[0].status == 200
+        # move the plain listener; the TLS one stays; open connections go on
+        new_plain = free_port()
+        reload_admin(a, admin_listen="127.0.0.1:%d, 127.0.0.1:%d ssl" % (new_plain, a.tls_port))
+        assert requests.get("http://127.0.0.1:%d/status" % new_plain, timeout=T).status_code == 200
+        assert not port_open(a.plain_port)
+        plain.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_responses(plain, 1)[0].status == 200
+        assert sha256(served_cert(a.tls_port)) == sha256(file_der(crt2))
+        plain.close()
+        kept.close()
+    finally:
+        a.stop()
+
+
+def test_reload_with_a_bad_admin_certificate_changes_nothing(tmp_path):
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    crt1, key1 = make_pair(str(certs), "one", "localhost")
+    _, key2 = make_pair(str(certs), "two", "localhost")
+    a = Admin(tmp_path, database="off", conf={"admin_ssl_cert": crt1, "admin_ssl_cert_key": key1})
+    try:
+        before = a.s.error_log().count("reload: configuration reloaded")
+        a.s.write_conf(admin_ssl_cert=crt1, admin_ssl_cert_key=key2, headers="off")
+        a.s.signal(signal.SIGHUP)
+        deadline = time.monotonic() + T
+        while "keeping the running configuration" not in a.s.error_log():
+            assert time.monotonic() < deadline, a.s.error_log()[-2000:]
+            time.sleep(0.05)
+        assert "does not match the certificate" in a.s.error_log()
+        assert a.s.error_log().count("reload: configuration reloaded") == before
+        assert sha256(served_cert(a.tls_port)) == sha256(file_der(crt1))
+        assert requests.get(a.http + "/status", timeout=T).status_code == 200
     finally:
         a.stop()

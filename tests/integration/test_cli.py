@@ -6,6 +6,7 @@ environment overrides."""
 import os
 import signal
 import socket
+import subprocess
 import threading
 import time
 
@@ -14,7 +15,8 @@ import requests
 
 from lib import upstream as U
 from lib.ports import free_port
-from lib.sluice import Sluice, SluiceError, cli, dump_yaml, kong, port_open, service
+from lib.sluice import (Sluice, SluiceError, cli, dump_yaml, kong, port_open, service,
+                        sluice_bin)
 
 T = 10
 
@@ -330,6 +332,23 @@ def test_daemon_mode_start_then_stop(upstream, tmp_path):
         assert wait_until(lambda: not s.alive(), timeout=5)
         assert not port_open(s.port)
     finally:
+        s.kill()
+
+
+@pytest.mark.parametrize("log", ["proxy_error_log", "proxy_access_log"])
+def test_daemon_with_a_log_on_stderr_lets_go_of_the_launchers_output(upstream, tmp_path, log):
+    # `out=$(sluice start)` must return: the daemon keeps no descriptor of the launcher's stderr,
+    # even for a log sent to "stderr" (it writes to the daemon's /dev/null instead).
+    s = Sluice(tmp_path, kong(service("e", upstream.port, [{"paths": ["/"]}])),
+               {"daemon": "on", log: "stderr"}, start=False)
+    try:
+        r = subprocess.run([sluice_bin(), "start", "-c", s.conf_path, "-p", s.prefix],
+                           capture_output=True, timeout=15)
+        assert r.returncode == 0, r.stderr
+        assert wait_until(lambda: port_open(s.port))
+        assert requests.get(s.url("/x"), timeout=T).status_code == 200
+    finally:
+        subprocess.run([sluice_bin(), "stop", "-p", s.prefix], capture_output=True, timeout=15)
         s.kill()
 
 

@@ -817,3 +817,41 @@ def test_srv_large_weights_and_multi_address_targets_keep_their_split(dns, ports
     for i in range(40):
         assert get(s2, "/sp/%d" % i).status_code == 200, i
     assert len(b.requests) == 20, (len(a.requests), len(b.requests))
+
+
+# ------------------------------------------------------------------------------- reload
+
+
+def test_reload_switches_name_servers(dns, sluice_factory):
+    # dns_resolver changes with a reload: the next lookups go to the new server (c-ares takes the
+    # change once no query is in flight, within a tick), and cached answers live out their TTL.
+    other = DNSStub().start()
+    one = Upstream(host="127.0.0.1").start()
+    try:
+        try:
+            two = Upstream(host="127.0.0.2", port=one.port).start()
+        except OSError:
+            pytest.skip("no port free on both 127.0.0.1 and 127.0.0.2")
+        dns.set_a("api.test", "127.0.0.1", ttl=1)
+        other.set_a("api.test", "127.0.0.2", ttl=1)
+        s = sluice_factory(kong(hsvc("api", "api.test", one.port)), conf(dns))
+        assert get(s, "/a").status_code == 200 and len(one.requests) == 1
+        before = s.error_log().count("reload: configuration reloaded")
+        s.write_conf(dns_resolver=other.addr)
+        s.signal(signal.SIGHUP)
+        assert wait_until(lambda: "dns: name servers changed to %s" % other.addr
+                          in s.error_log(), 5), s.error_log()[-2000:]
+        assert s.error_log().count("reload: configuration reloaded") == before + 1
+        # after the 1 s TTL the name is asked again, of the new server
+        assert wait_until(lambda: get(s, "/b").status_code == 200 and len(two.requests) > 0,
+                          8), (len(one.requests), len(two.requests))
+        assert other.count("api.test", "A") >= 1
+        n = len(two.requests)
+        assert get(s, "/c").status_code == 200 and len(two.requests) == n + 1
+    finally:
+        one.stop()
+        other.stop()
+        try:
+            two.stop()
+        except NameError:
+            pass

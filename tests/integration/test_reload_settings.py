@@ -134,17 +134,16 @@ def test_keepalive_timeout_reloaded(upstream, sluice_factory):
 
 def test_restart_only_keys_keep_running_values_and_are_logged(upstream, sluice_factory):
     s = sluice_factory(doc(upstream))
-    admin_port = free_port()
-    reload(s, admin_listen="127.0.0.1:%d" % admin_port, worker_processes="2", headers="off")
+    status_port = free_port()
+    reload(s, status_listen="127.0.0.1:%d" % status_port, worker_processes="2", headers="off")
     log = s.error_log()
-    assert "reload: admin_listen changed; it takes effect at the next start" in log, log
+    assert "reload: status_listen changed; it takes effect at the next start" in log, log
     assert "reload: worker_processes changed; it takes effect at the next start" in log, log
-    # The reloadable key in the same file was applied; the Admin API was not started.
+    # The reloadable key in the same file was applied; still one worker.
     r = get(s)
     assert r.status == 200 and not r.has("Via")
-    with socket.socket() as probe:
-        probe.settimeout(1)
-        assert probe.connect_ex(("127.0.0.1", admin_port)) != 0
+    assert sum(1 for t in os.listdir("/proc/%d/task" % s.pid)
+               if open("/proc/%d/task/%s/comm" % (s.pid, t)).read().startswith("sluice-w")) == 1
 
 
 def connects(port):
@@ -278,29 +277,40 @@ def test_usr1_reopens_both_logs_after_rotation(sluice_factory, upstream):
     assert "GET /three" not in open(access + ".1").read()
 
 
-def test_hosts_file_read_again_on_reload(sluice_factory, tmp_path):
+@pytest.fixture
+def pair():
+    """Two echo upstreams on one port: 127.0.0.1 and 127.0.0.2 (a hosts file picks one)."""
     one = U.Upstream(host="127.0.0.1").start()
     try:
         two = U.Upstream(host="127.0.0.2", port=one.port).start()
     except OSError:
         one.stop()
         pytest.skip("the port is taken on 127.0.0.2")
-    try:
-        hosts = tmp_path / "hosts"
-        hosts.write_text("127.0.0.1 backend.internal\n")
-        svc = {"name": "e", "host": "backend.internal", "port": one.port, "protocol": "http",
-               "routes": [{"name": "r", "paths": ["/"]}]}
-        s = sluice_factory(kong(svc), {"dns_hostsfile": str(hosts),
-                                       "dns_resolver": "127.0.0.1:%d" % free_port()})
-        assert get(s).status == 200
-        assert len(one.requests) == 1 and len(two.requests) == 0
-        hosts.write_text("127.0.0.2 backend.internal\n")
-        reload(s)
-        assert get(s).status == 200
-        assert len(one.requests) == 1 and len(two.requests) == 1
-    finally:
-        one.stop()
-        two.stop()
+    yield one, two
+    one.stop()
+    two.stop()
+
+
+def hosts_backed(sluice_factory, tmp_path, port, **conf):
+    """A Sluice whose one service is `backend.internal`, which its own hosts file maps to
+    127.0.0.1 (no name server answers); returns (sluice, hosts file)."""
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 backend.internal\n")
+    svc = {"name": "e", "host": "backend.internal", "port": port, "protocol": "http",
+           "routes": [{"name": "r", "paths": ["/"]}]}
+    conf.update({"dns_hostsfile": str(hosts), "dns_resolver": "127.0.0.1:%d" % free_port()})
+    return sluice_factory(kong(svc), conf), hosts, svc
+
+
+def test_hosts_file_read_again_on_reload(sluice_factory, tmp_path, pair):
+    one, two = pair
+    s, hosts, _ = hosts_backed(sluice_factory, tmp_path, one.port)
+    assert get(s).status == 200
+    assert len(one.requests) == 1 and len(two.requests) == 0
+    hosts.write_text("127.0.0.2 backend.internal\n")
+    reload(s)
+    assert get(s).status == 200
+    assert len(one.requests) == 1 and len(two.requests) == 1
 
 
 def test_settings_reloads_under_traffic_lose_nothing(upstream, sluice_factory):
@@ -337,3 +347,48 @@ def test_settings_reloads_under_traffic_lose_nothing(upstream, sluice_factory):
     assert not errors, errors[:5]
     assert count[0] > 50
     assert s.alive()
+
+
+def test_admin_listen_turned_on_and_off_by_reload(upstream, sluice_factory):
+    s = sluice_factory(doc(upstream))  # admin_listen = off
+    port = free_port()
+    assert not connects(port)
+    reload(s, admin_listen="127.0.0.1:%d" % port)
+    r = requests.get("http://127.0.0.1:%d/services/e" % port, timeout=T)
+    assert r.status_code == 200 and r.json()["name"] == "e"
+    reload(s, admin_listen="off")
+    assert not connects(port)
+    assert get(s).status == 200
+
+
+def test_new_connection_on_an_idle_worker_gets_the_reloaded_header_timeout(upstream,
+                                                                           sluice_factory):
+    # The worker has served nothing since the reload: the connection's first deadline must
+    # still be the new client_header_timeout.
+    s = sluice_factory(doc(upstream), {"client_header_timeout": "30s"})
+    reload(s, client_header_timeout="1s")
+    with socket.create_connection(("127.0.0.1", s.port), timeout=T) as c:
+        t0 = time.monotonic()
+        c.settimeout(4)
+        try:
+            data = c.recv(1024)
+        except socket.timeout:
+            data = None
+        assert data is not None, "still open after 4 s"
+        assert time.monotonic() - t0 < 3.5
+
+
+def test_failed_reload_keeps_the_hosts_table_it_had(sluice_factory, tmp_path, pair):
+    one, two = pair
+    s, hosts, svc = hosts_backed(sluice_factory, tmp_path, one.port, admin_listen="auto")
+    assert get(s).status == 200 and len(one.requests) == 1
+    # the hosts file changes, but the reload fails (an invalid declarative file) ...
+    hosts.write_text("127.0.0.2 backend.internal\n")
+    s.write_kong("_format_version: '3.0'\nservices: [{name: 1}]\n")
+    s.signal(signal.SIGHUP)
+    assert wait_until(lambda: "keeping the running configuration" in s.error_log())
+    # ... so a snapshot compiled later (an Admin API write) still uses the table it had
+    r = requests.post(s.admin_url("/config"), json=kong(svc), timeout=T)
+    assert r.status_code == 201, r.text
+    assert get(s).status == 200
+    assert len(one.requests) == 2 and len(two.requests) == 0

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Reload (SIGHUP, `sluice reload`): sluice.conf and the configuration it serves, applied all or
+ * nothing (reload.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "admin/admin.h"
+#include "cli/reload.h"
+#include "config/snapshot.h"
+#include "core/log_file.h"
+#include "net/dns.h"
+#include "proxy/proxy.h"
+#include "sluice/log.h"
+
+/* Opens the error log and the access log of <conf> (sl_log_file_open), both or neither: on failure
+ * a message in <err> and -1. */
+int
+sl_cli_open_logs(const struct sl_conf *conf, int *error_fd, int *access_fd, char *err,
+                 size_t errlen)
+{
+    *error_fd = sl_log_file_open(conf->proxy_error_log);
+    if (*error_fd == -1) {
+        snprintf(err, errlen, "could not open error log %s: %s", conf->proxy_error_log,
+                 strerror(errno));
+        return -1;
+    }
+    *access_fd = sl_log_file_open(conf->proxy_access_log);
+    if (*access_fd == -1) {
+        snprintf(err, errlen, "could not open access log %s: %s", conf->proxy_access_log,
+                 strerror(errno));
+        if (*error_fd >= 0) {
+            close(*error_fd);
+        }
+        return -1;
+    }
+    return 0;
+}
+
+static void
+close_log_fd(int fd)
+{
+    if (fd >= 0) {
+        close(fd);
+    }
+}
+
+static void
+restart_only_changed(const char *key, void *ctx)
+{
+    (void)ctx;
+    sl_log(SL_LOG_WARN, "reload: %s changed; it takes effect at the next start", key);
+}
+
+void
+sl_cli_reload(struct ev_loop *loop, const struct sl_reload_env *env)
+{
+    struct sl_conf *run_conf = env->running;
+    bool draining = env->draining;
+    char err[8192];
+    struct sl_conf *fresh = calloc(1, sizeof(*fresh));
+    if (fresh == NULL) {
+        return;
+    }
+    if (sl_conf_load_with_prefix(fresh, env->conf_path, run_conf->prefix, err, sizeof(err)) < 0) {
+        sl_log(SL_LOG_ERR, "reload: %s; keeping the running configuration", err);
+        free(fresh);
+        return;
+    }
+    sl_conf_keep_restart_only(fresh, run_conf, restart_only_changed, NULL);
+    if (draining) {
+        /* the workers and the Admin server have closed their listeners for good */
+        fresh->nproxy_listen = run_conf->nproxy_listen;
+        memcpy(fresh->proxy_listen, run_conf->proxy_listen, sizeof(fresh->proxy_listen));
+        fresh->nadmin_listen = run_conf->nadmin_listen;
+        memcpy(fresh->admin_listen, run_conf->admin_listen, sizeof(fresh->admin_listen));
+    }
+    bool relisten =
+        fresh->nproxy_listen != run_conf->nproxy_listen ||
+        memcmp(fresh->proxy_listen, run_conf->proxy_listen, sizeof(fresh->proxy_listen)) != 0;
+    int error_fd = -1, access_fd = -1;
+    struct sl_listen_plan *plan = NULL;
+    struct sl_admin_plan *admin_plan = NULL;
+    struct sl_proxy_settings *settings = NULL;
+    struct sl_snapshot *snap = NULL;
+    if (sl_cli_open_logs(fresh, &error_fd, &access_fd, err, sizeof(err)) < 0 ||
+        (relisten && (plan = sl_proxy_listen_prepare(fresh, err, sizeof(err))) == NULL) ||
+        (!draining && (admin_plan = sl_admin_reload_prepare(fresh, err, sizeof(err))) == NULL)) {
+        goto keep;
+    }
+    settings = sl_proxy_settings_new(fresh);
+    /* The snapshot's fixed addresses come from the hosts file: read it under the new settings. */
+    sl_dns_reconfigure_begin(&fresh->dns);
+    snap = settings != NULL ? env->load_snapshot(fresh, err, sizeof(err)) : NULL;
+    if (snap == NULL) {
+        if (settings == NULL) {
+            snprintf(err, sizeof(err), "out of memory");
+        }
+        sl_dns_reconfigure_end(false);
+        goto keep;
+    }
+    if (plan != NULL && sl_proxy_listen_commit(plan) < 0) {
+        plan = NULL; /* discarded by the failed commit */
+        snprintf(err, sizeof(err), "out of memory switching the listeners");
+        sl_dns_reconfigure_end(false);
+        goto keep;
+    }
+    sl_dns_reconfigure_end(true);
+    if (admin_plan != NULL) {
+        sl_admin_reload_commit(loop, admin_plan);
+    }
+    sl_log_use(error_fd, fresh->proxy_error_log);
+    sl_access_log_use(access_fd, fresh->proxy_access_log);
+    sl_log_set_level((enum sl_log_level)fresh->log_level);
+    sl_proxy_settings_publish(settings);
+    sl_snapshot_publish(snap);
+    /* The Admin server and the control loop read run_conf (Admin timeouts, quit_timeout). */
+    *run_conf = *fresh;
+    sl_log(SL_LOG_NOTICE, "reload: configuration reloaded");
+    free(fresh);
+    return;
+
+keep:
+    sl_log(SL_LOG_ERR, "reload: %s; keeping the running configuration", err);
+    sl_snapshot_unref(snap);
+    sl_proxy_settings_unref(settings);
+    sl_proxy_listen_discard(plan);
+    sl_admin_reload_discard(admin_plan);
+    close_log_fd(error_fd);
+    close_log_fd(access_fd);
+    free(fresh);
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Reload (SIGHUP, `sluice reload`; docs/configuration.md §1.6): re-reads sluice.conf and applies
+ * every value a running process can change (proxy and Admin listeners, the Admin certificates,
+ * limits, timeouts, headers, trusted_ips, logs, keep-alive pools, the resolver's settings and
+ * hosts file, log_level) with the configuration it serves (declarative file or database), in one
+ * step: the new files and sockets are opened and the new snapshot compiled first, and anything
+ * failing leaves the whole running configuration in place. Workers and the store stay as they are
+ * (sl_conf_keep_restart_only says which keys need a restart). Requests pick the new values up
+ * from their next head; in-flight ones finish with the values they started with. */
+#ifndef SL_CLI_RELOAD_H
+#define SL_CLI_RELOAD_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/conf.h"
+
+struct sl_snapshot;
+
+struct sl_reload_env {
+    struct sl_conf *running; /* the configuration in force; replaced in place on success */
+    const char *conf_path;   /* the file to read again (NULL: defaults and environment) */
+    bool draining;           /* a graceful stop is under way: listeners stay closed */
+    /* compiles the configuration <conf> serves (process.c: declarative file or database) */
+    struct sl_snapshot *(*load_snapshot)(const struct sl_conf *conf, char *err, size_t errlen);
+};
+
+/* Control thread. Logs the outcome ("reload: configuration reloaded", or the reason and
+ * "keeping the running configuration"). */
+void sl_cli_reload(struct ev_loop *loop, const struct sl_reload_env *env);
+
+/* Opens the error log and the access log of <conf> (sl_log_file_open), both or neither: on failure
+ * a message in <err> and -1. */
+int sl_cli_open_logs(const struct sl_conf *conf, int *error_fd, int *access_fd, char *err,
+                     size_t errlen);
+
+#endif
