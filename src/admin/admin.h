@@ -56,5 +56,7 @@ int sl_admin_apply_declarative(const char *text, size_t len, const char *name,
 /* The MD5 hex of the running configuration (32 zeros when empty), as /status reports it. */
 const char *sl_admin_config_hash(void);
 void sl_admin_set_config_hash(const char *text, size_t len);
+/* The same from a hash already computed (sl_declarative_md5). Control thread. */
+void sl_admin_set_config_hash_hex(const char *hex);
 
 #endif

@@ -108,17 +108,13 @@ sl_admin_query_param(const char *query, const char *name, char *out, size_t outl
 void
 sl_admin_set_config_hash(const char *text, size_t len)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (len == 0) {
-        memset(config_hash, '0', 32);
-        config_hash[32] = '\0';
-        return;
-    }
-    EVP_Digest(text, len, md, &mdlen, EVP_md5(), NULL);
-    for (unsigned i = 0; i < mdlen && i < 16; i++) {
-        snprintf(config_hash + 2 * i, 3, "%02x", md[i]);
-    }
+    sl_declarative_md5(text, len, config_hash);
+}
+
+void
+sl_admin_set_config_hash_hex(const char *hex)
+{
+    snprintf(config_hash, sizeof(config_hash), "%s", hex);
 }
 
 const char *
@@ -569,12 +565,9 @@ add_error_line(json_t *fields, const char *line)
 static bool
 same_hash(const char *text, size_t len)
 {
-    char old[33];
-    memcpy(old, config_hash, sizeof(old));
-    sl_admin_set_config_hash(text, len);
-    bool same = strcmp(old, config_hash) == 0;
-    memcpy(config_hash, old, sizeof(old));
-    return same;
+    char hex[33];
+    sl_declarative_md5(text, len, hex);
+    return strcmp(hex, config_hash) == 0;
 }
 
 static void

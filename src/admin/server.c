@@ -748,6 +748,7 @@ struct sl_admin_plan {
     bool opened[ADMIN_MAX_LISTENERS];  /* sockets this plan opened (closed if it is discarded) */
     int relisten[ADMIN_MAX_LISTENERS]; /* kept sockets whose backlog changed: the new one */
     SSL_CTX *tls_ctx;                  /* a context read from the files now, or NULL */
+    bool tls;                          /* some listener is `ssl` */
 };
 
 void
@@ -788,7 +789,8 @@ plan_make(const struct sl_conf *conf, bool reread_tls, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if (wants_tls(conf) && (reread_tls || admin.tls_ctx == NULL) &&
+    p->tls = wants_tls(conf);
+    if (p->tls && (reread_tls || admin.tls_ctx == NULL) &&
         (p->tls_ctx = tls_ctx_new(conf, err, errlen)) == NULL) {
         free(p);
         return NULL;
@@ -853,7 +855,8 @@ plan_install(struct ev_loop *loop, struct sl_admin_plan *p)
     if (!ev_is_active(&admin.accept_backoff)) {
         listeners_watch(loop, true);
     }
-    if (p->tls_ctx != NULL) {
+    if (p->tls_ctx != NULL || !p->tls) {
+        /* TLS connections already accepted hold their own reference to the old context */
         SSL_CTX_free(admin.tls_ctx);
         admin.tls_ctx = p->tls_ctx;
     }

@@ -104,27 +104,20 @@ sl_cli_prepare_prefix(const struct sl_conf *conf)
     return 0;
 }
 
-/* /status reports the MD5 of the configuration text, as Kong's configuration_hash. */
+/* /status reports the MD5 of the declarative text being served, as Kong's configuration_hash.
+ * load_snapshot computes it from the text it compiled; it is shown once that snapshot is
+ * published, so a reload that fails keeps the hash of the configuration still served. */
+static struct {
+    bool loaded;
+    char md5[33];
+} loaded_hash;
+
 static void
-record_config_hash(const char *path)
+publish_loaded_hash(void)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        return;
-    }
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    char chunk[65536];
-    size_t n;
-    while (mem != NULL && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        fwrite(chunk, 1, n, mem);
-    }
-    fclose(f);
-    if (mem != NULL) {
-        fclose(mem);
-        sl_admin_set_config_hash(text, len);
-        free(text);
+    if (loaded_hash.loaded) {
+        sl_admin_set_config_hash_hex(loaded_hash.md5);
+        loaded_hash.loaded = false;
     }
 }
 
@@ -190,7 +183,8 @@ load_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
             head = 0;
         }
         char warn[4096] = "";
-        struct sl_declarative_opts opts = {.warn = warn, .warnlen = sizeof(warn)};
+        struct sl_declarative_opts opts = {
+            .warn = warn, .warnlen = sizeof(warn), .md5 = loaded_hash.md5};
         cfg = sl_declarative_load_file_opts(source, &opts, err + head, errlen - head);
         for (char *line = strtok(warn, "\n"); cfg && line; line = strtok(NULL, "\n")) {
             sl_log(SL_LOG_WARN, "%s: %s", source, line);
@@ -204,10 +198,9 @@ load_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
     if (cfg == NULL) {
         return NULL;
     }
-    if (source[0] != '\0') {
-        record_config_hash(source);
-    }
-    return sl_snapshot_build(cfg, err, errlen);
+    struct sl_snapshot *snap = sl_snapshot_build(cfg, err, errlen);
+    loaded_hash.loaded = snap != NULL && source[0] != '\0';
+    return snap;
 }
 
 static void
@@ -241,6 +234,7 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
         .conf_path = run_conf_path,
         .draining = draining,
         .load_snapshot = load_snapshot,
+        .snapshot_published = publish_loaded_hash,
     };
     sl_cli_reload(loop, &env);
 }
@@ -377,6 +371,7 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
         return 1;
     }
     sl_snapshot_publish(snap);
+    publish_loaded_hash();
 
     int notify_fd = -1;
     if (conf->daemon && daemonize(&notify_fd) < 0) {

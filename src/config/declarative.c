@@ -16,6 +16,7 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <pcre2.h>
 
 #include "config/declarative.h"
@@ -1020,7 +1021,24 @@ sl_declarative_load_string_opts(const char *buf, size_t len, const char *name,
     }
     struct sl_config *cfg = sl_declarative_load_json(root, opts, err, errlen);
     json_decref(root);
+    if (cfg != NULL && opts != NULL && opts->md5 != NULL) {
+        sl_declarative_md5(buf, len, opts->md5);
+    }
     return cfg;
+}
+
+void
+sl_declarative_md5(const char *text, size_t len, char hex[33])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    memset(hex, '0', 32);
+    hex[32] = '\0';
+    if (len > 0 && EVP_Digest(text, len, md, &mdlen, EVP_md5(), NULL) == 1) {
+        for (unsigned i = 0; i < mdlen && i < 16; i++) {
+            snprintf(hex + 2 * i, 3, "%02x", md[i]);
+        }
+    }
 }
 
 struct sl_config *

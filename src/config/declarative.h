@@ -28,7 +28,12 @@ struct sl_declarative_opts {
     char *warn; /* receives warnings (ignored entities and fields), one per line; may be NULL */
     size_t warnlen;
     int64_t now; /* unix seconds for created_at/updated_at not given; 0: the current time */
+    char *md5;   /* receives the text's sl_declarative_md5 (33 bytes) when it loads; may be NULL */
 };
+
+/* Kong's configuration_hash: the MD5 of a declarative text in lowercase hex; 32 zeros for an empty
+ * text. <hex> receives 33 bytes. */
+void sl_declarative_md5(const char *text, size_t len, char hex[33]);
 
 /* Loads and validates <path>. On success returns a config owning its own arena (free with
  * sl_config_free). On failure returns NULL and writes every error found, one per line, into <err>

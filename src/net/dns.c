@@ -49,6 +49,7 @@ struct sl_dns_name {
     bool failing;           /* the last lookup failed: repeated failures are logged at info only */
     bool stale_is_nodata;   /* the refreshes keeping a stale answer got NODATA, not errors */
     atomic_bool used;       /* a request read the entry since its last lookup began */
+    bool restart;           /* its lookup is being cancelled to be asked of new name servers */
     struct srv_lookup *srv; /* an SRV answer whose targets are being resolved, or NULL */
 };
 
@@ -65,7 +66,8 @@ struct srv_lookup {
     struct sl_dns_name *e;
     size_t pending; /* targets whose queries have not ended, plus one while starting them */
     bool saw_error;
-    int ttl; /* smallest TTL of the SRV records and the targets' answers; -1: none yet */
+    bool cancelled; /* a query was cancelled: the answer is incomplete, nothing is published */
+    int ttl;        /* smallest TTL of the SRV records and the targets' answers; -1: none yet */
     size_t ntargets;
     struct sl_addrs addrs;
     struct srv_target t[SL_DNS_MAX_ADDRS];
@@ -287,8 +289,8 @@ srv_finish(struct srv_lookup *l)
 {
     struct sl_dns_name *e = l->e;
     e->srv = NULL;
-    if (!res.running) {
-        e->in_flight = false; /* the resolver is being destroyed: nothing to publish */
+    if (!res.running || l->cancelled) {
+        e->in_flight = false; /* resolver destroyed, or the lookup restarts: nothing to publish */
     } else if (l->addrs.n > 0) {
         lookup_answered(e, SL_DNS_SRV, &l->addrs, l->ttl);
     } else {
@@ -313,6 +315,11 @@ on_srv_target(void *arg, int status, int timeouts, unsigned char *abuf, int alen
     struct srv_target *tg = arg;
     struct srv_lookup *l = tg->l;
     (void)timeouts;
+    if (status == ARES_ECANCELLED) {
+        l->cancelled = true;
+        srv_target_done(l);
+        return;
+    }
     if (status == ARES_SUCCESS && res.running) {
         struct sl_addrs got;
         int ttl;
@@ -574,11 +581,11 @@ sweep(void)
 
 /* ---- name servers changed by a reload ------------------------------------------------------- */
 
-/* c-ares refuses to change a channel's servers while a query is in flight (ARES_ENOTIMP), so a
- * reload's dns_resolver waits here until a tick finds none. */
+/* The name servers a reload asked for, and those the channel has. */
 static struct {
     bool pending;
-    char csv[sizeof(sl_dns_cfg.servers)];
+    char wanted[sizeof(sl_dns_cfg.servers)];
+    char applied[sizeof(sl_dns_cfg.servers)]; /* empty: those of /etc/resolv.conf */
 } servers_change;
 
 /* The servers of /etc/resolv.conf (dns_resolver unset), read through a throwaway channel. */
@@ -601,32 +608,71 @@ set_servers_from_resolv_conf(void)
     return rc;
 }
 
+static int
+set_servers(void)
+{
+    return servers_change.wanted[0] != '\0'
+               ? ares_set_servers_ports_csv(res.channel, servers_change.wanted)
+               : set_servers_from_resolv_conf();
+}
+
+/* c-ares 1.18 refuses to change a channel's servers while a query is in flight (ARES_ENOTIMP).
+ * Waiting for a moment with none could wait forever under steady traffic, and the queries in
+ * flight may be stuck on the very servers the reload replaces, so they are cancelled and asked
+ * again of the new servers. A restarted lookup keeps its start time: a name's first answer is
+ * still bounded by FIRST_ANSWER_MAX_S from its first query. */
+static void
+cancel_and_set_servers(int *rc)
+{
+    for (size_t b = 0; b < TABLE_SIZE; b++) {
+        for (struct sl_dns_name *e = table[b]; e != NULL; e = e->next) {
+            e->restart = e->in_flight;
+        }
+    }
+    ares_cancel(res.channel); /* every callback runs now, with ARES_ECANCELLED */
+    *rc = set_servers();
+    for (size_t b = 0; b < TABLE_SIZE; b++) {
+        for (struct sl_dns_name *e = table[b]; e != NULL; e = e->next) {
+            if (e->restart && !e->in_flight) {
+                double started = e->lookup_started;
+                start_lookup(e);
+                e->lookup_started = started;
+            }
+            e->restart = false;
+        }
+    }
+    rearm_ares_timer();
+}
+
 static void
 apply_servers(void)
 {
     if (!servers_change.pending || !res.running) {
         return;
     }
-    int rc = servers_change.csv[0] != '\0'
-                 ? ares_set_servers_ports_csv(res.channel, servers_change.csv)
-                 : set_servers_from_resolv_conf();
+    int rc = set_servers();
     if (rc == ARES_ENOTIMP) {
-        return; /* a query is in flight: the next tick tries again */
+        cancel_and_set_servers(&rc);
+    }
+    if (rc == ARES_ENOTIMP) {
+        return; /* a query started inside a cancelled one's callback: the next tick tries again */
     }
     servers_change.pending = false;
     if (rc != ARES_SUCCESS) {
+        /* the channel keeps its servers; a later reload asking for these tries again */
         sl_log(SL_LOG_ERR, "dns: could not change the name servers: %s", ares_strerror(rc));
-    } else {
-        sl_log(SL_LOG_NOTICE, "dns: name servers changed to %s",
-               servers_change.csv[0] != '\0' ? servers_change.csv : "those of /etc/resolv.conf");
+        return;
     }
+    memcpy(servers_change.applied, servers_change.wanted, sizeof(servers_change.applied));
+    sl_log(SL_LOG_NOTICE, "dns: name servers changed to %s",
+           servers_change.wanted[0] != '\0' ? servers_change.wanted : "those of /etc/resolv.conf");
 }
 
 void
 sl_dns_servers_changed(void)
 {
-    servers_change.pending = true;
-    snprintf(servers_change.csv, sizeof(servers_change.csv), "%s", sl_dns_cfg.servers);
+    snprintf(servers_change.wanted, sizeof(servers_change.wanted), "%s", sl_dns_cfg.servers);
+    servers_change.pending = strcmp(servers_change.wanted, servers_change.applied) != 0;
     apply_servers();
 }
 
@@ -681,6 +727,8 @@ sl_dns_start(struct ev_loop *loop, void (*settled)(void), char *err, size_t errl
         snprintf(err, errlen, "c-ares: %s", ares_strerror(rc));
         return -1;
     }
+    snprintf(servers_change.applied, sizeof(servers_change.applied), "%s", sl_dns_cfg.servers);
+    servers_change.pending = false;
     for (int i = 0; i < MAX_SOCKETS; i++) {
         res.fds[i] = -1;
     }

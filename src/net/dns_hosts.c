@@ -176,12 +176,17 @@ hosts_load(void)
 
 /* The table in force while a reload compiles against a fresh one (sl_dns_hosts_stage). */
 static __typeof__(hosts) staged_out;
+static bool staged;
 
 void
 sl_dns_hosts_stage(void)
 {
-    sl_arena_destroy(staged_out.arena); /* a stage never ended: drop it */
-    staged_out = hosts;
+    if (staged) {
+        sl_arena_destroy(hosts.arena); /* a stage never ended: the table in force stays aside */
+    } else {
+        staged_out = hosts;
+        staged = true;
+    }
     memset(&hosts, 0, sizeof(hosts)); /* the next lookup reads the file */
 }
 
@@ -195,6 +200,7 @@ sl_dns_hosts_unstage(bool keep_new)
         hosts = staged_out;
     }
     memset(&staged_out, 0, sizeof(staged_out));
+    staged = false;
 }
 
 bool

@@ -21,8 +21,9 @@ void sl_dns_addrs_add_v4(struct sl_addrs *a, const struct in_addr *ip, uint16_t 
 void sl_dns_addrs_add_v6(struct sl_addrs *a, const struct in6_addr *ip, uint16_t port_be,
                          uint32_t weight);
 
-/* dns.c: sl_dns_cfg.servers was changed by a reload; the channel takes them once no query is in
- * flight (at once if none is). Control thread. */
+/* dns.c: a reload committed sl_dns_cfg.servers; when they differ from the channel's, the channel
+ * takes them at once (lookups in flight are cancelled and asked again of the new servers), or at
+ * the next tick if c-ares still refuses. Control thread. */
 void sl_dns_servers_changed(void);
 
 /* dns_hosts.c: sets the hosts table aside so the next lookup reads the file again; unstage then

@@ -180,12 +180,16 @@ sl_dns_configure(const struct sl_dns_settings *st)
     sl_dns_cfg = *st;
 }
 
-static struct sl_dns_settings staged_cfg;
+static struct sl_dns_settings staged_cfg; /* the settings in force before the reload */
+static bool staging;
 
 void
 sl_dns_reconfigure_begin(const struct sl_dns_settings *st)
 {
-    staged_cfg = sl_dns_cfg;
+    if (!staging) { /* a begin without its end keeps the settings in force first */
+        staged_cfg = sl_dns_cfg;
+        staging = true;
+    }
     sl_dns_cfg = *st;
     sl_dns_hosts_stage();
 }
@@ -196,8 +200,9 @@ sl_dns_reconfigure_end(bool commit)
     if (!commit) {
         sl_dns_cfg = staged_cfg;
     }
+    staging = false;
     sl_dns_hosts_unstage(commit);
-    if (commit && strcmp(staged_cfg.servers, sl_dns_cfg.servers) != 0) {
-        sl_dns_servers_changed();
+    if (commit) {
+        sl_dns_servers_changed(); /* compares with the servers the channel has */
     }
 }

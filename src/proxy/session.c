@@ -1411,8 +1411,8 @@ sl_session_start(struct sl_worker *w, int fd, const struct sockaddr *peer, sockl
     w->sessions = s;
     w->nsessions++;
     atomic_fetch_add_explicit(&sl_proxy_stats.connections_active, 1, memory_order_relaxed);
-    /* The first request gets the header timeout from accept (nginx client_header_timeout). */
-    /* A new connection runs with the newest settings (its header timeout included). */
+    /* A new connection runs with the newest settings; its first request's header timeout
+     * counts from accept (nginx client_header_timeout). */
     if (w->settings->generation != sl_proxy_settings_generation()) {
         sl_worker_refresh_settings(w);
     }

@@ -822,6 +822,85 @@ def test_srv_large_weights_and_multi_address_targets_keep_their_split(dns, ports
 # ------------------------------------------------------------------------------- reload
 
 
+def _in_background(fn):
+    """Runs fn() in a thread; returns a list that holds its result (or exception) once done."""
+    out = []
+
+    def run():
+        try:
+            out.append(fn())
+        except Exception as e:  # noqa: BLE001 - handed to the test
+            out.append(e)
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return out, t
+
+
+@pytest.mark.parametrize("kind", ["A", "SRV"])
+def test_reload_moves_lookups_in_flight_to_the_new_name_servers(kind, dns, sluice_factory):
+    # The usual reason to change dns_resolver: the old server stopped answering. A lookup stuck on
+    # it is cancelled and asked again of the new server at once (c-ares 1.18 cannot change the
+    # servers of a channel with queries in flight); waiting for a moment with no query in flight
+    # could wait forever under steady traffic, and the waiting request would get a 500.
+    other = DNSStub().start()
+    up = Upstream(host="127.0.0.1").start()
+    try:
+        if kind == "A":
+            host = "api.test"
+            dns.set_dead(True)  # nothing answered: the first query (SRV) waits out its timeouts
+            other.set_a(host, "127.0.0.1", ttl=60)
+            stuck = ("api.test", "SRV")
+        else:
+            host = "_http._tcp.api.test"  # the SRV answer comes; its target's A query is dropped
+            dns.set_srv(host, [(1, 1, up.port, "t.test")], ttl=60)
+            dns.set_drop("t.test")
+            other.set_srv(host, [(1, 1, up.port, "t.test")], ttl=60)
+            other.set_a("t.test", "127.0.0.1", ttl=60)
+            stuck = ("t.test", "A")
+        s = sluice_factory(kong(hsvc("api", host, up.port if kind == "A" else 1)), conf(dns))
+        out, t = _in_background(lambda: get(s, "/x"))
+        assert dns.wait_queries(*stuck, n=1, timeout=5) >= 1
+        time.sleep(0.3)
+        assert not out, "the request should still be waiting for its lookup"
+        t0 = time.monotonic()
+        s.write_conf(dns_resolver=other.addr)
+        s.signal(signal.SIGHUP)
+        t.join(T)
+        took = time.monotonic() - t0
+        assert out and not isinstance(out[0], Exception), out
+        assert out[0].status_code == 200, (out[0].status_code, out[0].text[:300])
+        assert took < 2.5, took  # the old server's timeouts (about 6 s) were not waited out
+        assert "dns: name servers changed to %s" % other.addr in s.error_log()
+        assert other.count(*stuck) >= 1 and len(up.requests) == 1
+        # the cancelled lookup published nothing: no failure was logged for the name
+        assert "could not be resolved" not in s.error_log(), s.error_log()[-2000:]
+    finally:
+        up.stop()
+        other.stop()
+
+
+def test_reload_back_to_the_servers_in_use_changes_nothing(dns, upstream, sluice_factory):
+    # Reloads compare dns_resolver with the servers the resolver has: going A -> B -> A switches
+    # twice, and a reload that leaves the value alone does not touch the resolver.
+    other = DNSStub().start()
+    try:
+        dns.set_a("api.test", "127.0.0.1", ttl=60)
+        s = sluice_factory(kong(hsvc("api", "api.test", upstream.port)), conf(dns))
+        assert get(s, "/a").status_code == 200
+        n = s.error_log().count("reload: configuration reloaded")
+        s.signal(signal.SIGHUP)
+        assert wait_until(lambda: s.error_log().count("reload: configuration reloaded") == n + 1, 5)
+        assert "name servers changed" not in s.error_log()
+        for addr, times in ((other.addr, 1), (dns.addr, 1)):
+            s.write_conf(dns_resolver=addr)
+            s.signal(signal.SIGHUP)
+            msg = "dns: name servers changed to %s" % addr
+            assert wait_until(lambda: s.error_log().count(msg) == times, 5), s.error_log()[-2000:]
+        assert get(s, "/b").status_code == 200
+    finally:
+        other.stop()
+
+
 def test_reload_switches_name_servers(dns, sluice_factory):
     # dns_resolver changes with a reload: the next lookups go to the new server (c-ares takes the
     # change once no query is in flight, within a tick), and cached answers live out their TTL.

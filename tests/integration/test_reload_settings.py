@@ -392,3 +392,34 @@ def test_failed_reload_keeps_the_hosts_table_it_had(sluice_factory, tmp_path, pa
     assert r.status_code == 201, r.text
     assert get(s).status == 200
     assert len(one.requests) == 2 and len(two.requests) == 0
+
+
+def test_configuration_hash_follows_the_file_a_reload_serves(upstream, sluice_factory):
+    # /status's configuration_hash is the MD5 of the declarative text being served (Kong's): a
+    # reload that serves a new file shows its hash; one that fails keeps the hash of the file
+    # still served, not of the file on disk.
+    import hashlib
+
+    from lib.sluice import dump_yaml
+    s = sluice_factory(doc(upstream), {"admin_listen": "auto"})
+    status = s.admin_url("/status")
+
+    def served_hash():
+        return requests.get(status, timeout=T).json()["configuration_hash"]
+
+    def md5_of_file():
+        with open(s.kong_path, "rb") as f:
+            return hashlib.md5(f.read()).hexdigest()
+    first = md5_of_file()
+    assert served_hash() == first
+    s.write_kong(dump_yaml(kong(service("e2", upstream.port,
+                                        [{"name": "r2", "paths": ["/two"]}]))))
+    second = md5_of_file()
+    assert second != first
+    reload(s)
+    assert served_hash() == second
+    s.write_kong("_format_version: '3.0'\nservices:\n- name: bad\n  port: 70000\n")
+    before = s.error_log().count("keeping the running configuration")
+    s.signal(signal.SIGHUP)
+    assert wait_until(lambda: s.error_log().count("keeping the running configuration") > before)
+    assert served_hash() == second
