@@ -633,7 +633,8 @@ cancel_and_set_servers(int *rc)
     *rc = set_servers();
     for (size_t b = 0; b < TABLE_SIZE; b++) {
         for (struct sl_dns_name *e = table[b]; e != NULL; e = e->next) {
-            if (e->restart && !e->in_flight) {
+            if (e->restart && !e->in_flight &&
+                atomic_load_explicit(&e->refs, memory_order_acquire) > 0) {
                 double started = e->lookup_started;
                 start_lookup(e);
                 e->lookup_started = started;
