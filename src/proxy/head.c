@@ -385,8 +385,9 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
     HW_LIT(&w, " ");
     hw_append(&w, uri, (size_t)ulen);
     HW_LIT(&w, " HTTP/1.1\r\n");
-    /* Host is the head's first field: sl_head_set_host_port relies on it. */
+    /* Host is the head's first field: sl_head_with_host_port relies on it. */
     s->host_from_service = !(route->preserve_host && req->host.len);
+    s->host_port = s->service->port;
     if (!s->host_from_service) {
         HW_HEADER(&w, "Host", req->host);
     } else {
@@ -663,35 +664,35 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
     return 0;
 }
 
-int
-sl_head_set_host_port(struct sl_session *s, uint16_t port)
+char *
+sl_head_with_host_port(struct sl_session *s, const char *bytes, size_t len, uint16_t port,
+                       size_t *out_len)
 {
     char host[sizeof(s->svc_target->host_header)];
     sl_service_host_header(s->service, port, host, sizeof(host));
-    const char *head = s->up_head, *end = head + s->up_head_len;
-    const char *line = memchr(head, '\n', s->up_head_len); /* end of the request line */
+    const char *end = bytes + len;
+    const char *line = memchr(bytes, '\n', len); /* end of the request line */
     const char *next = line != NULL ? memchr(line + 1, '\n', (size_t)(end - line - 1)) : NULL;
     if (next == NULL) {
-        return -1;
+        return NULL;
     }
     line++;
     next++; /* the Host line is [line, next) */
     size_t hlen = strlen(host);
-    size_t len = (size_t)(line - head) + 6 + hlen + 2 + (size_t)(end - next);
-    char *out = sl_arena_alloc(s->arena, len + 1);
+    size_t n = (size_t)(line - bytes) + 6 + hlen + 2 + (size_t)(end - next);
+    char *out = sl_arena_alloc(s->arena, n + 1);
     if (out == NULL) {
-        return -1;
+        return NULL;
     }
     char *p = out;
-    memcpy(p, head, (size_t)(line - head));
-    p += line - head;
+    memcpy(p, bytes, (size_t)(line - bytes));
+    p += line - bytes;
     memcpy(p, "Host: ", 6);
     memcpy(p + 6, host, hlen);
     memcpy(p + 6 + hlen, "\r\n", 2);
     p += 6 + hlen + 2;
     memcpy(p, next, (size_t)(end - next));
-    out[len] = '\0';
-    s->up_head = out;
-    s->up_head_len = len;
-    return 0;
+    out[n] = '\0';
+    *out_len = n;
+    return out;
 }

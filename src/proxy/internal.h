@@ -204,6 +204,7 @@ struct sl_session {
     char *up_head;        /* the upstream request head (arena), kept for retries */
     size_t up_head_len;
     bool host_from_service; /* its Host is the service's (not preserve_host) */
+    uint16_t host_port;     /* the port that Host names (host_from_service): each attempt's own */
     /* The request bytes every retry sends: the head plus each body byte already taken out of
      * s->in, copied from the buffer of the last attempt that got a connection. An attempt that
      * fails before getting one leaves them as they are, so the attempt after it replays the same
@@ -308,10 +309,13 @@ void sl_proxy_arena_release(struct sl_worker *w, struct sl_arena *a);
 int sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request *req,
                                    const uint8_t *ids, const struct sl_router_match *m,
                                    struct sl_buf *out);
-/* Rewrites the Host line of s->up_head to the service's host with <port> (an SRV answer's port,
- * as Kong's balancer does), in a new arena copy. Before the first attempt only: retries replay
- * the bytes the first attempt sent. 0, or -1 when out of memory. */
-int sl_head_set_host_port(struct sl_session *s, uint16_t port);
+/* The request bytes <bytes> (a head, perhaps followed by body bytes) with their Host line, the
+ * head's first field, naming the service's host with <port>: an attempt at an SRV answer's
+ * address names that record's port, as Kong's balancer sets Host for every try. A new arena copy
+ * of <len> bytes give or take the port's digits, in <*out_len>; NULL when out of memory or when
+ * <bytes> has no Host line. */
+char *sl_head_with_host_port(struct sl_session *s, const char *bytes, size_t len, uint16_t port,
+                             size_t *out_len);
 /* Writes the client response head for the upstream response <res> into s->out and decides framing.
  * Returns 0 or -1. */
 int sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response *res);

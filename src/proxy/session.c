@@ -598,6 +598,35 @@ process_head(struct sl_session *s)
 
 /* ---- upstream ------------------------------------------------------------------------------- */
 
+/* An SRV answer gives each address its own port, and Kong sets Host for every try from the
+ * address it picked (ngx.balancer.recreate_request): the bytes this attempt sends name <port>,
+ * unless the client's Host is kept (preserve_host). 0, or -1 when out of memory. */
+static int
+follow_port_in_host(struct sl_session *s, uint16_t port)
+{
+    if (!s->host_from_service || port == s->host_port) {
+        return 0;
+    }
+    size_t len;
+    if (s->replay != NULL) {
+        char *p = sl_head_with_host_port(s, s->replay, s->replay_len, port, &len);
+        if (p == NULL) {
+            return -1;
+        }
+        s->replay = p;
+        s->replay_len = s->replay_cap = len;
+    } else {
+        char *p = sl_head_with_host_port(s, s->up_head, s->up_head_len, port, &len);
+        if (p == NULL) {
+            return -1;
+        }
+        s->up_head = p;
+        s->up_head_len = len;
+    }
+    s->host_port = port;
+    return 0;
+}
+
 /* Connects (or takes a pooled connection) and queues the request head, or on a retry every request
  * byte kept from the failed attempts (s->replay). On failure s->up stays NULL: a connection is only
  * handed to the session once its bytes are queued, so the next retry still has them all. */
@@ -613,6 +642,10 @@ connect_attempt(struct sl_session *s, bool allow_pool)
     }
     s->tries++;
     if (c == NULL) {
+        return -1;
+    }
+    if (follow_port_in_host(s, sl_addrs_port(t, i)) < 0) {
+        sl_upconn_close(c);
         return -1;
     }
     const char *bytes = s->replay != NULL ? s->replay : s->up_head;
@@ -735,14 +768,6 @@ resolve_and_start(struct sl_session *s)
      * records (weighted by SRV weights); retries go on from there. */
     s->addr_index =
         s->addrs->n > 1 ? sl_addrs_pick(s->addrs, sl_snapshot_target_turn(s->svc_target)) : 0;
-    /* An SRV answer names its own port, and Kong's Host header follows it (retries keep the
-     * first attempt's head). */
-    uint16_t port = sl_addrs_port(s->addrs, s->addr_index);
-    if (s->host_from_service && s->tries == 0 && port != s->service->port &&
-        sl_head_set_host_port(s, port) < 0) {
-        sl_session_close(s);
-        return CLOSED;
-    }
     return start_upstream(s);
 }
 

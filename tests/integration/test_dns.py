@@ -440,6 +440,68 @@ def test_srv_target_without_address_fails_the_name(dns, sluice_factory):
     assert dns.count("nowhere.test", "A") >= 1
 
 
+def test_srv_retry_names_the_port_of_the_address_it_goes_to(dns, upstream, sluice_factory):
+    # Kong sets Host for every try from the address its balancer picked: a request whose first
+    # SRV target refuses the connection is retried at the next one, with that record's port in
+    # Host, not the port of the address that failed.
+    from lib.ports import free_port
+    dead = free_port()  # nothing listens there: the connection is refused
+    dns.set_srv("_http._tcp.r.test", [(1, 1, dead, "t.test"), (1, 1, upstream.port, "t.test")])
+    dns.set_a("t.test", "127.0.0.1")
+    s = sluice_factory(kong(hsvc("r", "_http._tcp.r.test", 1)), conf(dns))
+    for i in range(4):  # successive requests start at successive addresses: two start at `dead`
+        r = get(s, "/r/%d" % i)
+        assert r.status_code == 200, (i, r.status_code, r.text[:300])
+    assert len(upstream.requests) == 4
+    hosts = {q.header("host") for q in upstream.requests}
+    assert hosts == {"_http._tcp.r.test:%d" % upstream.port}, hosts
+    assert s.error_log().count("connect() failed") == 2, s.error_log()[-2000:]
+
+
+def test_srv_replayed_request_names_the_port_of_its_new_address(dns, upstream, sluice_factory):
+    # A PUT whose bytes reached a target that then closed without answering is replayed (an
+    # idempotent method) at the next target: the replayed bytes, head and body, carry that
+    # target's port in Host, and the body arrives whole.
+    closer = socket.socket()
+    closer.bind(("127.0.0.1", 0))
+    closer.listen(16)
+    stop = threading.Event()
+
+    def accept_and_close():
+        closer.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                c, _ = closer.accept()
+            except OSError:
+                continue
+            try:
+                c.settimeout(2)
+                c.recv(65536)  # the request reached it ...
+            except OSError:
+                pass
+            c.close()  # ... and no response came
+    t = threading.Thread(target=accept_and_close, daemon=True)
+    t.start()
+    try:
+        dns.set_srv("_http._tcp.p.test", [(1, 1, closer.getsockname()[1], "t.test"),
+                                          (1, 1, upstream.port, "t.test")])
+        dns.set_a("t.test", "127.0.0.1")
+        s = sluice_factory(kong(hsvc("p", "_http._tcp.p.test", 1)), conf(dns))
+        body = b"x" * 3000
+        for i in range(2):  # one of the two starts at the closer
+            r = requests.put(s.url("/p/%d" % i), data=body, timeout=T)
+            assert r.status_code == 200, (i, r.status_code, r.text[:300])
+        assert len(upstream.requests) == 2
+        for q in upstream.requests:
+            assert q.header("host") == "_http._tcp.p.test:%d" % upstream.port
+            assert q.body == body
+        assert "closed prematurely" in s.error_log(), s.error_log()[-2000:]
+    finally:
+        stop.set()
+        t.join()
+        closer.close()
+
+
 def test_srv_not_asked_when_dns_order_omits_it(dns, upstream, sluice_factory):
     dns.set_a("plain.test", "127.0.0.1")
     s = sluice_factory(kong(hsvc("p", "plain.test", upstream.port)),
