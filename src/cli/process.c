@@ -161,6 +161,8 @@ static struct sl_snapshot *
 load_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
 {
     struct sl_config *cfg;
+    char md5[33];
+    loaded_hash.loaded = false; /* only a load that compiles sets the hash to publish */
     if (conf->database == SL_DB_POSTGRES) {
         snprintf(err, errlen, "database = postgres is not available yet (use sqlite or off)");
         return NULL;
@@ -183,13 +185,13 @@ load_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
             head = 0;
         }
         char warn[4096] = "";
-        struct sl_declarative_opts opts = {
-            .warn = warn, .warnlen = sizeof(warn), .md5 = loaded_hash.md5};
+        struct sl_declarative_opts opts = {.warn = warn, .warnlen = sizeof(warn), .md5 = md5};
         cfg = sl_declarative_load_file_opts(source, &opts, err + head, errlen - head);
         for (char *line = strtok(warn, "\n"); cfg && line; line = strtok(NULL, "\n")) {
             sl_log(SL_LOG_WARN, "%s: %s", source, line);
         }
     } else {
+        sl_declarative_md5("", 0, md5); /* an empty configuration: 32 zeros, as Kong's */
         cfg = sl_config_new_empty();
         if (cfg == NULL) {
             snprintf(err, errlen, "out of memory");
@@ -199,7 +201,10 @@ load_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
         return NULL;
     }
     struct sl_snapshot *snap = sl_snapshot_build(cfg, err, errlen);
-    loaded_hash.loaded = snap != NULL && source[0] != '\0';
+    if (snap != NULL) {
+        memcpy(loaded_hash.md5, md5, sizeof(md5));
+        loaded_hash.loaded = true;
+    }
     return snap;
 }
 

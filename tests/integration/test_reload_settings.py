@@ -423,3 +423,8 @@ def test_configuration_hash_follows_the_file_a_reload_serves(upstream, sluice_fa
     s.signal(signal.SIGHUP)
     assert wait_until(lambda: s.error_log().count("keeping the running configuration") > before)
     assert served_hash() == second
+    # no declarative file any more: the configuration served is empty, and its hash is Kong's
+    # 32 zeros
+    reload(s, declarative_config=None)
+    assert get(s, "/two").status == 404
+    assert served_hash() == "0" * 32
