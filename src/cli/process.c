@@ -442,6 +442,7 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
     if (sl_proxy_start(conf, n, err, sizeof(err)) < 0) {
         return start_failed(notify_fd, err);
     }
+    sl_snapshot_set_publish_hook(sl_proxy_config_published);
     struct ev_loop *loop = ev_default_loop(EVFLAG_SIGNALFD);
     /* After the fork and the workers: names the first snapshot holds start resolving now, and
      * requests for them wait until their first answer arrives. */

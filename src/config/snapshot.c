@@ -9,6 +9,7 @@
 
 #include "config/declarative.h"
 #include "config/snapshot.h"
+#include "core/mem_trim.h"
 #include "sluice/arena.h"
 #include "sluice/log.h"
 
@@ -16,6 +17,7 @@ static pthread_mutex_t publish_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sl_snapshot *current;
 static atomic_uint_fast64_t current_generation;
 static uint64_t next_generation = 1;
+static void (*publish_hook)(void); /* sl_snapshot_set_publish_hook */
 
 void
 sl_service_host_header(const struct sl_service *svc, uint16_t port, char *out, size_t cap)
@@ -130,7 +132,9 @@ sl_snapshot_unref(struct sl_snapshot *s)
 {
     if (s != NULL && atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1) {
         release_targets(s->targets, s->config->nservices);
+        size_t bytes = sl_arena_used(s->config->arena);
         sl_config_free(s->config); /* the snapshot itself lives in the config arena */
+        sl_mem_note_freed(bytes);
     }
 }
 
@@ -144,6 +148,15 @@ sl_snapshot_publish(struct sl_snapshot *snap)
     atomic_store_explicit(&current_generation, snap->generation, memory_order_release);
     pthread_mutex_unlock(&publish_lock);
     sl_snapshot_unref(old);
+    if (publish_hook != NULL) {
+        publish_hook();
+    }
+}
+
+void
+sl_snapshot_set_publish_hook(void (*hook)(void))
+{
+    publish_hook = hook;
 }
 
 struct sl_snapshot *

@@ -63,8 +63,12 @@ const struct sl_addrs *sl_snapshot_target_addrs(const struct sl_service_target *
                                                 struct sl_addrs *scratch, enum sl_dns_state *state);
 
 /* Publishes <snap> as current (the publisher's reference moves to the global slot); the previous
- * snapshot loses the global reference. Any thread. */
+ * snapshot loses the global reference, then the publish hook runs. Any thread. */
 void sl_snapshot_publish(struct sl_snapshot *snap);
+/* Called after each publish, on the publishing thread: the proxy wakes its workers so that idle
+ * ones drop the snapshot they hold (and the memory of a large old configuration goes at once,
+ * not at their next request). Set once at start, before anything publishes; NULL for none. */
+void sl_snapshot_set_publish_hook(void (*hook)(void));
 /* A new reference to the current snapshot, or NULL if none is published. Any thread. */
 struct sl_snapshot *sl_snapshot_acquire(void);
 /* The generation of the current snapshot: a cheap test of whether a worker's copy is stale. */

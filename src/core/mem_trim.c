@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Returning freed heap pages after a burst (mem_trim.h). */
 #include <malloc.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -22,9 +23,18 @@ sl_mem_rss(void)
     return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
 }
 
+static atomic_size_t freed_bytes;
+
+void
+sl_mem_note_freed(size_t bytes)
+{
+    atomic_fetch_add_explicit(&freed_bytes, bytes, memory_order_relaxed);
+}
+
 bool
 sl_mem_trim_tick(struct sl_mem_trim *t, unsigned long long connections)
 {
+    t->freed += atomic_exchange_explicit(&freed_bytes, 0, memory_order_relaxed);
     size_t rss = sl_mem_rss();
     if (rss == 0) {
         return false;
@@ -35,14 +45,18 @@ sl_mem_trim_tick(struct sl_mem_trim *t, unsigned long long connections)
     if (connections > t->peak) {
         t->peak = connections;
     }
-    if (rss - t->base_rss < SL_MEM_TRIM_GROWTH || connections > t->peak / 2) {
+    bool burst_over = rss - t->base_rss >= SL_MEM_TRIM_GROWTH && connections <= t->peak / 2;
+    bool config_freed = t->freed >= SL_MEM_TRIM_FREED;
+    if (!burst_over && !config_freed) {
         return false;
     }
     malloc_trim(0);
     size_t after = sl_mem_rss();
-    sl_log(SL_LOG_INFO, "memory: returned %zu KiB to the system after a burst (RSS %zu KiB)",
-           (rss - (after < rss ? after : rss)) / 1024, after / 1024);
+    sl_log(SL_LOG_INFO, "memory: returned %zu KiB to the system after %s (RSS %zu KiB)",
+           (rss - (after < rss ? after : rss)) / 1024,
+           burst_over ? "a burst" : "a configuration change", after / 1024);
     t->base_rss = after ? after : rss;
     t->peak = connections;
+    t->freed = 0;
     return true;
 }

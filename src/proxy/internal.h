@@ -235,6 +235,8 @@ void sl_worker_session_closed(struct sl_worker *w, struct sl_session *s);
 /* Moves the worker to the published settings, growing its header scratch when their header
  * count limit is larger; on failure (out of memory) it keeps the settings it had. */
 void sl_worker_refresh_settings(struct sl_worker *w);
+/* Moves the worker to the published snapshot when it holds an older one (or none). */
+void sl_worker_refresh_snapshot(struct sl_worker *w);
 
 /* listeners.c */
 struct sl_listen_plan;

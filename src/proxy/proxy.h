@@ -83,6 +83,10 @@ struct sl_listen_plan *sl_proxy_listen_prepare(const struct sl_conf *conf, char 
 int sl_proxy_listen_commit(struct sl_listen_plan *plan);
 void sl_proxy_listen_discard(struct sl_listen_plan *plan);
 
+/* Wakes every worker after a configuration (snapshot) or settings publish, so that idle workers
+ * release what they held (sl_snapshot_set_publish_hook). Control thread. */
+void sl_proxy_config_published(void);
+
 /* Tells every worker that a resolver entry left SL_DNS_PENDING, so requests waiting for a name's
  * first answer go on (net/dns.h's settled callback). Control thread. */
 void sl_proxy_dns_settled(void);

@@ -495,13 +495,7 @@ process_head(struct sl_session *s)
     }
 
     /* Refresh the worker's snapshot when a newer one was published, then pin it for the request. */
-    if (w->snap == NULL || w->snap->generation != sl_snapshot_current_generation()) {
-        struct sl_snapshot *fresh = sl_snapshot_acquire();
-        if (fresh != NULL) {
-            sl_snapshot_unref(w->snap);
-            w->snap = fresh;
-        }
-    }
+    sl_worker_refresh_snapshot(w);
     s->snap = w->snap ? sl_snapshot_ref(w->snap) : NULL;
 
     char *norm = sl_arena_alloc(s->arena, req.path.len + 1);

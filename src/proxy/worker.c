@@ -110,6 +110,13 @@ on_wakeup(struct ev_loop *loop, ev_async *a, int revents)
 {
     struct sl_worker *w = a->data;
     sl_worker_take_listeners(w);
+    /* A new configuration or new settings: an idle worker lets go of the old ones now */
+    if (w->snap != NULL) {
+        sl_worker_refresh_snapshot(w);
+    }
+    if (w->settings->generation != sl_proxy_settings_generation()) {
+        sl_worker_refresh_settings(w);
+    }
     if (atomic_exchange(&w->dns_settled, false)) {
         sl_session_dns_settled(w);
     }
@@ -199,6 +206,26 @@ sl_worker_refresh_settings(struct sl_worker *w)
     }
     sl_proxy_settings_unref(w->settings);
     w->settings = fresh;
+}
+
+void
+sl_worker_refresh_snapshot(struct sl_worker *w)
+{
+    if (w->snap == NULL || w->snap->generation != sl_snapshot_current_generation()) {
+        struct sl_snapshot *fresh = sl_snapshot_acquire();
+        if (fresh != NULL) {
+            sl_snapshot_unref(w->snap);
+            w->snap = fresh;
+        }
+    }
+}
+
+void
+sl_proxy_config_published(void)
+{
+    for (int k = 0; k < nworkers; k++) {
+        ev_async_send(workers[k].loop, &workers[k].wakeup);
+    }
 }
 
 int

@@ -103,3 +103,32 @@ def test_memory_returned_after_a_burst(sluice_factory):
             c.close()
         release.set()
         up.stop()
+
+
+def test_memory_of_a_replaced_configuration_goes_back(upstream, sluice_factory):
+    # A large configuration replaced by a small one: idle workers let go of the old snapshot when
+    # it is published (not at their next request, which may never come), and its pages go back
+    # to the system (glibc keeps them otherwise).
+    import requests
+
+    from lib.sluice import dump_yaml
+    routes = [{"name": "r%d" % i, "paths": ["/p%d" % i]} for i in range(30000)]
+    s = sluice_factory(kong(service("e", upstream.port, routes)),
+                       conf={"worker_processes": 2, "admin_listen": "auto", "log_level": "info"})
+    if s.sanitized():
+        pytest.skip("memory figures are not meaningful under a sanitizer build")
+    for i in range(40):  # new connections: both workers serve some and hold the snapshot
+        r = requests.get(s.url("/p%d" % (i * 7)), headers={"Connection": "close"}, timeout=T)
+        assert r.status_code == 200
+    before = s.rss_kb()
+    text = dump_yaml(kong(service("e", upstream.port, [{"name": "x", "paths": ["/"]}])))
+    r = requests.post(s.admin_url("/config"), data=text,
+                      headers={"Content-Type": "application/yaml"}, timeout=30)
+    assert r.status_code == 201, r.text
+    deadline = time.monotonic() + 6  # the memory check runs every 2 s
+    while time.monotonic() < deadline and s.rss_kb() > before - 16 * 1024:
+        time.sleep(0.2)
+    after = s.rss_kb()
+    assert after <= before - 16 * 1024, (before, after)
+    assert "returned" in s.error_log() and "after a configuration change" in s.error_log()
+    assert requests.get(s.url("/p7"), timeout=T).status_code == 200  # the new route "/" serves

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of src/core/mem_trim.c's decision: trim once RSS has grown by SL_MEM_TRIM_GROWTH and
- * the connections have fallen to half their peak; the RSS after a trim is the new baseline. */
+ * the connections have fallen to half their peak, or once enough configuration memory was freed;
+ * the RSS after a trim is the new baseline. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,4 +51,16 @@ Test(mem_trim, no_trim_while_the_burst_goes_on_then_once_after)
     cr_assert(sl_mem_trim_tick(&t, 400), "burst over: trim");
     cr_assert_not(sl_mem_trim_tick(&t, 0), "the new baseline: nothing more to do");
     free(chunks[CHUNKS - 1]);
+}
+
+Test(mem_trim, freed_configuration_trims_whatever_the_traffic)
+{
+    struct sl_mem_trim t = {.base_rss = sl_mem_rss()};
+    cr_assert_not(sl_mem_trim_tick(&t, 1000));
+    sl_mem_note_freed(SL_MEM_TRIM_FREED / 2);
+    cr_assert_not(sl_mem_trim_tick(&t, 1000), "under SL_MEM_TRIM_FREED: not worth a trim");
+    sl_mem_note_freed(SL_MEM_TRIM_FREED / 2); /* notes add up across ticks */
+    cr_assert(sl_mem_trim_tick(&t, 1000), "a large configuration freed: trim under traffic");
+    cr_assert_eq(t.freed, 0);
+    cr_assert_not(sl_mem_trim_tick(&t, 1000), "counted once");
 }
