@@ -438,7 +438,8 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
         n = cpus > 0 ? (int)cpus : 1;
     }
     /* The memory baseline is taken before the first connection (on_memory_check). */
-    struct sl_mem_trim trim = {.base_rss = sl_mem_rss()};
+    struct sl_mem_trim trim;
+    sl_mem_trim_init(&trim);
     if (sl_proxy_start(conf, n, err, sizeof(err)) < 0) {
         return start_failed(notify_fd, err);
     }

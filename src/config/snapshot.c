@@ -134,7 +134,7 @@ sl_snapshot_unref(struct sl_snapshot *s)
         release_targets(s->targets, s->config->nservices);
         size_t bytes = sl_arena_used(s->config->arena);
         sl_config_free(s->config); /* the snapshot itself lives in the config arena */
-        sl_mem_note_freed(bytes);
+        sl_mem_note_config(bytes, true);
     }
 }
 
@@ -143,6 +143,7 @@ sl_snapshot_publish(struct sl_snapshot *snap)
 {
     pthread_mutex_lock(&publish_lock);
     struct sl_snapshot *old = current;
+    sl_mem_note_config(sl_arena_used(snap->config->arena), false);
     snap->generation = next_generation++;
     current = snap;
     atomic_store_explicit(&current_generation, snap->generation, memory_order_release);

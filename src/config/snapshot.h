@@ -63,7 +63,8 @@ const struct sl_addrs *sl_snapshot_target_addrs(const struct sl_service_target *
                                                 struct sl_addrs *scratch, enum sl_dns_state *state);
 
 /* Publishes <snap> as current (the publisher's reference moves to the global slot); the previous
- * snapshot loses the global reference, then the publish hook runs. Any thread. */
+ * snapshot loses the global reference, then the publish hook runs. Control thread (the hook
+ * reaches the workers). */
 void sl_snapshot_publish(struct sl_snapshot *snap);
 /* Called after each publish, on the publishing thread: the proxy wakes its workers so that idle
  * ones drop the snapshot they hold (and the memory of a large old configuration goes at once,

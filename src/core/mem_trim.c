@@ -23,18 +23,30 @@ sl_mem_rss(void)
     return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
 }
 
-static atomic_size_t freed_bytes;
+static atomic_llong config_bytes; /* configuration alive: published less freed */
 
 void
-sl_mem_note_freed(size_t bytes)
+sl_mem_note_config(size_t bytes, bool freed)
 {
-    atomic_fetch_add_explicit(&freed_bytes, bytes, memory_order_relaxed);
+    long long n = (long long)bytes;
+    atomic_fetch_add_explicit(&config_bytes, freed ? -n : n, memory_order_relaxed);
+}
+
+void
+sl_mem_trim_init(struct sl_mem_trim *t)
+{
+    t->base_rss = sl_mem_rss();
+    t->peak = 0;
+    t->config_peak = atomic_load_explicit(&config_bytes, memory_order_relaxed);
 }
 
 bool
 sl_mem_trim_tick(struct sl_mem_trim *t, unsigned long long connections)
 {
-    t->freed += atomic_exchange_explicit(&freed_bytes, 0, memory_order_relaxed);
+    long long config = atomic_load_explicit(&config_bytes, memory_order_relaxed);
+    if (config > t->config_peak) {
+        t->config_peak = config;
+    }
     size_t rss = sl_mem_rss();
     if (rss == 0) {
         return false;
@@ -46,7 +58,7 @@ sl_mem_trim_tick(struct sl_mem_trim *t, unsigned long long connections)
         t->peak = connections;
     }
     bool burst_over = rss - t->base_rss >= SL_MEM_TRIM_GROWTH && connections <= t->peak / 2;
-    bool config_freed = t->freed >= SL_MEM_TRIM_FREED;
+    bool config_freed = t->config_peak - config >= (long long)SL_MEM_TRIM_FREED;
     if (!burst_over && !config_freed) {
         return false;
     }
@@ -57,6 +69,6 @@ sl_mem_trim_tick(struct sl_mem_trim *t, unsigned long long connections)
            burst_over ? "a burst" : "a configuration change", after / 1024);
     t->base_rss = after ? after : rss;
     t->peak = connections;
-    t->freed = 0;
+    t->config_peak = config;
     return true;
 }

@@ -13,7 +13,7 @@
  * free chunk of every arena, holding each arena's lock in turn). */
 #define SL_MEM_TRIM_GROWTH (32u << 20)
 
-/* Bytes of configuration freed (sl_mem_note_freed) that make a trim worth its cost. Snapshots are
+/* Bytes of configuration freed (sl_mem_note_config) that make a trim worth its cost. Snapshots are
  * built in arenas whose blocks come from the heap: when a large configuration is replaced by a
  * smaller one, its pages stay with the process until a trim. */
 #define SL_MEM_TRIM_FREED (8u << 20)
@@ -21,21 +21,27 @@
 struct sl_mem_trim {
     size_t base_rss;         /* RSS after the last trim (or at the first tick) */
     unsigned long long peak; /* most client connections seen at a tick since then */
-    size_t freed;            /* noted freed bytes since the last trim */
+    long long config_peak;   /* most configuration bytes alive at a tick since the last trim */
 };
 
-/* Notes that <bytes> of long-lived memory were freed (a configuration snapshot no one holds any
- * more). Any thread. */
-void sl_mem_note_freed(size_t bytes);
+/* Notes a configuration snapshot of <bytes> published (<freed> false) or freed (true): the
+ * checks follow the bytes of configuration alive (snapshots published and not yet freed). Any
+ * thread. */
+void sl_mem_note_config(size_t bytes, bool freed);
+
+/* Starts the checks: the baselines are the RSS and the configuration alive now (before the first
+ * connection, after the first configuration is published). */
+void sl_mem_trim_init(struct sl_mem_trim *t);
 
 /* One periodic check (control thread, every few seconds), with the number of open client
  * connections: trims when RSS has grown by SL_MEM_TRIM_GROWTH since the baseline and the
  * connections have fallen to at most half their peak (the burst is over: trimming during it would
- * only make the workers fault the pages back in), or when SL_MEM_TRIM_FREED bytes of
- * configuration were freed since the last trim (whatever the traffic: that memory is not coming
- * back). The RSS after a trim is the new baseline, so
- * growth that a trim cannot return (a larger configuration) does not trigger it again. Returns
- * true when it trimmed. */
+ * only make the workers fault the pages back in), or when the configuration alive is
+ * SL_MEM_TRIM_FREED bytes below its peak at the ticks since the last trim (a configuration
+ * replaced by a much smaller one left free heap pages nothing will reuse soon; one replaced by
+ * another of the same size did not). The RSS after a trim is the new baseline, so growth that a
+ * trim cannot return (a larger configuration) does not trigger it again. Returns true when it
+ * trimmed. */
 bool sl_mem_trim_tick(struct sl_mem_trim *t, unsigned long long connections);
 
 /* The process's resident set size in bytes, from /proc/self/statm (0 if unreadable). */

@@ -385,7 +385,7 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
     HW_LIT(&w, " ");
     hw_append(&w, uri, (size_t)ulen);
     HW_LIT(&w, " HTTP/1.1\r\n");
-    /* Host is the head's first field: sl_head_with_host_port relies on it. */
+    /* Host is the head's first field: sl_head_set_host_port relies on it. */
     s->host_from_service = !(route->preserve_host && req->host.len);
     s->host_port = s->service->port;
     if (!s->host_from_service) {
@@ -665,34 +665,36 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
 }
 
 char *
-sl_head_with_host_port(struct sl_session *s, const char *bytes, size_t len, uint16_t port,
-                       size_t *out_len)
+sl_head_set_host_port(struct sl_session *s, char *bytes, size_t *len, size_t *cap, uint16_t port)
 {
     char host[sizeof(s->svc_target->host_header)];
     sl_service_host_header(s->service, port, host, sizeof(host));
-    const char *end = bytes + len;
-    const char *line = memchr(bytes, '\n', len); /* end of the request line */
-    const char *next = line != NULL ? memchr(line + 1, '\n', (size_t)(end - line - 1)) : NULL;
-    if (next == NULL) {
+    char *end = bytes + *len;
+    char *line = memchr(bytes, '\n', *len); /* end of the request line */
+    char *next = line != NULL ? memchr(line + 1, '\n', (size_t)(end - line - 1)) : NULL;
+    if (next == NULL || strncmp(line + 1, "Host: ", 6) != 0) {
         return NULL;
     }
     line++;
     next++; /* the Host line is [line, next) */
-    size_t hlen = strlen(host);
-    size_t n = (size_t)(line - bytes) + 6 + hlen + 2 + (size_t)(end - next);
-    char *out = sl_arena_alloc(s->arena, n + 1);
-    if (out == NULL) {
-        return NULL;
+    size_t hlen = strlen(host), lead = (size_t)(line - bytes), tail = (size_t)(end - next);
+    size_t n = lead + 6 + hlen + 2 + tail;
+    char *out = bytes;
+    if (n > *cap) {
+        /* room for any other port later, so that further rewrites stay in place */
+        out = sl_arena_alloc(s->arena, n + SL_HOST_PORT_SLACK);
+        if (out == NULL) {
+            return NULL;
+        }
+        memcpy(out, bytes, lead);
+        memcpy(out + lead + 6 + hlen + 2, next, tail);
+        *cap = n + SL_HOST_PORT_SLACK;
+    } else {
+        memmove(out + lead + 6 + hlen + 2, next, tail);
     }
-    char *p = out;
-    memcpy(p, bytes, (size_t)(line - bytes));
-    p += line - bytes;
-    memcpy(p, "Host: ", 6);
-    memcpy(p + 6, host, hlen);
-    memcpy(p + 6 + hlen, "\r\n", 2);
-    p += 6 + hlen + 2;
-    memcpy(p, next, (size_t)(end - next));
-    out[n] = '\0';
-    *out_len = n;
+    memcpy(out + lead, "Host: ", 6);
+    memcpy(out + lead + 6, host, hlen);
+    memcpy(out + lead + 6 + hlen, "\r\n", 2);
+    *len = n;
     return out;
 }

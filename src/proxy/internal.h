@@ -24,6 +24,9 @@
 #define SL_PROXY_HIGH_WATER (64 * 1024)
 /* Bytes of a request kept for a transparent replay on a new upstream connection. */
 #define SL_PROXY_REPLAY_MAX (64 * 1024)
+/* What a Host line can grow by when it names another port (":65535"): the replay limit allows it,
+ * so a request kept for replay stays replayable after its Host is rewritten. */
+#define SL_HOST_PORT_SLACK 6
 #define SL_POOL_BUCKETS 64
 /* Client buffers and request arenas kept by a worker between requests, so that a keep-alive
  * connection needs no malloc/free per request and an idle one holds none (nginx frees an idle
@@ -203,6 +206,7 @@ struct sl_session {
     bool pool_retry_used; /* the one transparent retry after a stale pooled connection */
     char *up_head;        /* the upstream request head (arena), kept for retries */
     size_t up_head_len;
+    size_t up_head_cap;     /* bytes allocated at up_head */
     bool host_from_service; /* its Host is the service's (not preserve_host) */
     uint16_t host_port;     /* the port that Host names (host_from_service): each attempt's own */
     /* The request bytes every retry sends: the head plus each body byte already taken out of
@@ -311,13 +315,14 @@ void sl_proxy_arena_release(struct sl_worker *w, struct sl_arena *a);
 int sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request *req,
                                    const uint8_t *ids, const struct sl_router_match *m,
                                    struct sl_buf *out);
-/* The request bytes <bytes> (a head, perhaps followed by body bytes) with their Host line, the
- * head's first field, naming the service's host with <port>: an attempt at an SRV answer's
- * address names that record's port, as Kong's balancer sets Host for every try. A new arena copy
- * of <len> bytes give or take the port's digits, in <*out_len>; NULL when out of memory or when
- * <bytes> has no Host line. */
-char *sl_head_with_host_port(struct sl_session *s, const char *bytes, size_t len, uint16_t port,
-                             size_t *out_len);
+/* Rewrites the Host line of the request bytes <bytes>[0, *len) (a head, perhaps followed by body
+ * bytes; Host is the head's first field) to name the service's host with <port>: an attempt at
+ * an SRV answer's address names that record's port, as Kong's balancer sets Host for every try.
+ * In place when the result fits in *cap bytes, else in a new arena block with
+ * SL_HOST_PORT_SLACK bytes to spare (so later rewrites fit); updates *len and *cap. Returns the
+ * bytes, or NULL when out of memory or when the second line is not a Host line. */
+char *sl_head_set_host_port(struct sl_session *s, char *bytes, size_t *len, size_t *cap,
+                            uint16_t port);
 /* Writes the client response head for the upstream response <res> into s->out and decides framing.
  * Returns 0 or -1. */
 int sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response *res);

@@ -200,7 +200,7 @@ flush_upstream(struct sl_upconn *c)
 static int
 up_append(struct sl_upconn *c, const void *p, size_t len)
 {
-    if (c->replayable && sl_buf_pending(&c->out) + len > SL_PROXY_REPLAY_MAX) {
+    if (c->replayable && sl_buf_pending(&c->out) + len > SL_PROXY_REPLAY_MAX + SL_HOST_PORT_SLACK) {
         c->replayable = false;
         sl_buf_consume(&c->out, c->sent);
         c->sent = 0;
@@ -565,7 +565,7 @@ process_head(struct sl_session *s)
         return 1;
     }
     s->up_head = sl_arena_strndup(s->arena, sl_buf_head(head), sl_buf_pending(head));
-    s->up_head_len = sl_buf_pending(head);
+    s->up_head_len = s->up_head_cap = sl_buf_pending(head);
     if (s->up_head == NULL) {
         sl_session_close(s);
         return CLOSED;
@@ -601,21 +601,16 @@ follow_port_in_host(struct sl_session *s, uint16_t port)
     if (!s->host_from_service || port == s->host_port) {
         return 0;
     }
-    size_t len;
+    char *p = s->replay != NULL
+                  ? sl_head_set_host_port(s, s->replay, &s->replay_len, &s->replay_cap, port)
+                  : sl_head_set_host_port(s, s->up_head, &s->up_head_len, &s->up_head_cap, port);
+    if (p == NULL) {
+        return -1;
+    }
     if (s->replay != NULL) {
-        char *p = sl_head_with_host_port(s, s->replay, s->replay_len, port, &len);
-        if (p == NULL) {
-            return -1;
-        }
         s->replay = p;
-        s->replay_len = s->replay_cap = len;
     } else {
-        char *p = sl_head_with_host_port(s, s->up_head, s->up_head_len, port, &len);
-        if (p == NULL) {
-            return -1;
-        }
         s->up_head = p;
-        s->up_head_len = len;
     }
     s->host_port = port;
     return 0;
@@ -630,16 +625,16 @@ connect_attempt(struct sl_session *s, bool allow_pool)
     const struct sl_addrs *t = s->addrs;
     size_t i = s->addr_index % t->n;
     const struct sockaddr *addr = (const struct sockaddr *)&t->addr[i];
+    if (follow_port_in_host(s, sl_addrs_port(t, i)) < 0) {
+        s->tries++;
+        return -1;
+    }
     struct sl_upconn *c = allow_pool ? sl_pool_take(s->worker, addr, t->len[i]) : NULL;
     if (c == NULL) {
         c = sl_upconn_connect(s->worker, addr, t->len[i]);
     }
     s->tries++;
     if (c == NULL) {
-        return -1;
-    }
-    if (follow_port_in_host(s, sl_addrs_port(t, i)) < 0) {
-        sl_upconn_close(c);
         return -1;
     }
     const char *bytes = s->replay != NULL ? s->replay : s->up_head;
@@ -662,7 +657,8 @@ connect_attempt(struct sl_session *s, bool allow_pool)
 /* Keeps the request bytes queued on the failed connection <c> for the next attempts. <c> is
  * replayable, so its buffer holds the request from its first byte; it began with the bytes replayed
  * into it, so it is never shorter than s->replay. The copy grows geometrically within the arena
- * (at most about twice SL_PROXY_REPLAY_MAX however many retries). Returns 0 or -1 (ENOMEM). */
+ * (at most about twice SL_PROXY_REPLAY_MAX however many retries; a Host rewrite for another port
+ * happens in place). Returns 0 or -1 (ENOMEM). */
 static int
 keep_replay(struct sl_session *s, const struct sl_upconn *c)
 {
@@ -671,12 +667,14 @@ keep_replay(struct sl_session *s, const struct sl_upconn *c)
         return 0;
     }
     if (len > s->replay_cap) {
+        /* with room for a Host line naming another port (follow_port_in_host rewrites in place) */
+        size_t max = SL_PROXY_REPLAY_MAX + SL_HOST_PORT_SLACK;
         size_t cap = s->replay_cap * 2;
-        if (cap > SL_PROXY_REPLAY_MAX) {
-            cap = SL_PROXY_REPLAY_MAX;
+        if (cap < len + SL_HOST_PORT_SLACK) {
+            cap = len + SL_HOST_PORT_SLACK;
         }
-        if (cap < len) {
-            cap = len;
+        if (cap > max) {
+            cap = max > len ? max : len;
         }
         char *p = sl_arena_alloc(s->arena, cap);
         if (p == NULL) {

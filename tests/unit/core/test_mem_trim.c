@@ -55,12 +55,26 @@ Test(mem_trim, no_trim_while_the_burst_goes_on_then_once_after)
 
 Test(mem_trim, freed_configuration_trims_whatever_the_traffic)
 {
-    struct sl_mem_trim t = {.base_rss = sl_mem_rss()};
-    cr_assert_not(sl_mem_trim_tick(&t, 1000));
-    sl_mem_note_freed(SL_MEM_TRIM_FREED / 2);
-    cr_assert_not(sl_mem_trim_tick(&t, 1000), "under SL_MEM_TRIM_FREED: not worth a trim");
-    sl_mem_note_freed(SL_MEM_TRIM_FREED / 2); /* notes add up across ticks */
+    sl_mem_note_config(4 * SL_MEM_TRIM_FREED, false); /* a large configuration at the start */
+    struct sl_mem_trim t;
+    sl_mem_trim_init(&t);
+    sl_mem_note_config(SL_MEM_TRIM_FREED / 4, false); /* replaced by a small one */
+    sl_mem_note_config(4 * SL_MEM_TRIM_FREED, true);
     cr_assert(sl_mem_trim_tick(&t, 1000), "a large configuration freed: trim under traffic");
-    cr_assert_eq(t.freed, 0);
     cr_assert_not(sl_mem_trim_tick(&t, 1000), "counted once");
+    sl_mem_note_config(SL_MEM_TRIM_FREED / 4, true);
+    cr_assert_not(sl_mem_trim_tick(&t, 1000), "under SL_MEM_TRIM_FREED: not worth a trim");
+}
+
+Test(mem_trim, configuration_replaced_by_one_as_large_does_not_trim)
+{
+    struct sl_mem_trim t = {.base_rss = sl_mem_rss()};
+    sl_mem_note_config(4 * SL_MEM_TRIM_FREED, false);
+    cr_assert_not(sl_mem_trim_tick(&t, 10));
+    for (int i = 0; i < 4; i++) { /* Admin API writes on a large configuration */
+        sl_mem_note_config(4 * SL_MEM_TRIM_FREED, false);
+        sl_mem_note_config(4 * SL_MEM_TRIM_FREED, true);
+        cr_assert_not(sl_mem_trim_tick(&t, 10), "the new snapshot reuses the freed memory");
+    }
+    sl_mem_note_config(4 * SL_MEM_TRIM_FREED, true);
 }
