@@ -549,7 +549,8 @@ def test_srv_retries_across_ports_do_not_grow_memory(dns, sluice_factory):
         r = requests.put(s.url("/x"), data=b"x" * 60000, timeout=60)
         assert r.status_code == 502
         assert taken[0] == 301, taken[0]  # the first attempt and 300 retries, each replayed whole
-        assert hwm_kb() - before < 8 * 1024, (before, hwm_kb())
+        if not s.sanitized():  # ASan's quarantine keeps freed memory: figures mean nothing there
+            assert hwm_kb() - before < 8 * 1024, (before, hwm_kb())
     finally:
         stop.set()
         t.join()
