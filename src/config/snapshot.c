@@ -10,6 +10,7 @@
 #include "config/declarative.h"
 #include "config/snapshot.h"
 #include "core/mem_trim.h"
+#include "core/strmap.h"
 #include "sluice/arena.h"
 #include "sluice/log.h"
 
@@ -62,6 +63,32 @@ release_targets(struct sl_service_target *targets, size_t n)
     }
 }
 
+/* Round-robin goes on across configuration changes: each service's counter starts where the
+ * same service (by id) of the current snapshot has it, so that frequent changes (Admin API
+ * writes) do not send the first requests after each one to the same address. */
+static void
+carry_turns(struct sl_service_target *targets, const struct sl_config *config)
+{
+    struct sl_snapshot *old = sl_snapshot_acquire();
+    const struct sl_config *oc = old != NULL ? old->config : NULL;
+    struct sl_arena *tmp = oc != NULL && oc->nservices > 0 ? sl_arena_create(0) : NULL;
+    struct sl_strmap ids; /* old service id -> its index (keys borrowed from <old>) */
+    if (tmp != NULL && sl_strmap_init(&ids, oc->nservices, tmp)) {
+        for (size_t i = 0; i < oc->nservices; i++) {
+            sl_strmap_put(&ids, oc->services[i]->id, i); /* ids are unique */
+        }
+        for (size_t j = 0; j < config->nservices; j++) {
+            size_t k;
+            if (sl_strmap_get(&ids, config->services[j]->id, &k)) {
+                size_t turns = atomic_load_explicit(&old->targets[k].turns, memory_order_relaxed);
+                atomic_store_explicit(&targets[j].turns, turns, memory_order_relaxed);
+            }
+        }
+    }
+    sl_arena_destroy(tmp);
+    sl_snapshot_unref(old);
+}
+
 struct sl_snapshot *
 sl_snapshot_build(struct sl_config *config, char *err, size_t errlen)
 {
@@ -95,6 +122,7 @@ sl_snapshot_build(struct sl_config *config, char *err, size_t errlen)
             targets[i].service = config->services[i];
         }
     }
+    carry_turns(targets, config);
     snap->config = config;
     snap->targets = targets;
     atomic_init(&snap->refs, 1);

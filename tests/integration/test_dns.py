@@ -840,6 +840,24 @@ def test_round_robin_is_per_service(dns, pair, sluice_factory):
         assert (n1, n2) == (5, 5), (prefix, n1, n2)
 
 
+def test_round_robin_goes_on_across_configuration_changes(dns, pair, sluice_factory):
+    # A configuration published between every two requests (Admin API writes) does not restart
+    # each service's rotation: the requests still alternate between the name's addresses.
+    from lib.sluice import dump_yaml
+    one, two = pair
+    dns.set_a("rr.test", ["127.0.0.1", "127.0.0.2"])
+    s = sluice_factory(kong(hsvc("rr", "rr.test", one.port, ["/r"])),
+                       conf(dns, admin_listen="auto"))
+    for i in range(6):
+        # the same service, under its same id, with another route each time
+        doc = kong(hsvc("rr", "rr.test", one.port, ["/r", "/extra%d" % i]))
+        r = requests.post(s.admin_url("/config"), data=dump_yaml(doc),
+                          headers={"Content-Type": "application/yaml"}, timeout=T)
+        assert r.status_code == 201, r.text
+        assert get(s, "/r/%d" % i).status_code == 200
+    assert (len(one.requests), len(two.requests)) == (3, 3)
+
+
 def test_graceful_quit_lets_a_request_waiting_for_dns_finish(dns, upstream, sluice_factory):
     # The resolver runs on the control loop, which keeps running while the workers drain.
     dns.set_a("late.test", "127.0.0.1", ttl=60)
