@@ -89,6 +89,9 @@ struct sl_config {
     size_t nservices;
     struct sl_route **routes;
     size_t nroutes;
+    /* The MD5 (lowercase hex) of the declarative text it was loaded from, Kong's
+     * configuration_hash; empty when it came from no text (an empty configuration, the store). */
+    char md5[33];
 };
 
 #endif

@@ -49,14 +49,8 @@ void sl_admin_stop(struct ev_loop *loop);
 /* Loads <text> as a declarative configuration and publishes it (POST /config). With
  * <keep_prefix>, the text is first kept under that prefix (dbless_persist.h) so that a restart
  * serves it again. Returns 0; -1 with Kong-style error lines in <err> for an invalid
- * configuration; -2 with a message when it could not be kept (nothing changed). Records the
- * configuration hash. */
+ * configuration; -2 with a message when it could not be kept (nothing changed). */
 int sl_admin_apply_declarative(const char *text, size_t len, const char *name,
                                const char *keep_prefix, char *err, size_t errlen);
-/* The MD5 hex of the running configuration (32 zeros when empty), as /status reports it. */
-const char *sl_admin_config_hash(void);
-void sl_admin_set_config_hash(const char *text, size_t len);
-/* The same from a hash already computed (sl_declarative_md5). Control thread. */
-void sl_admin_set_config_hash_hex(const char *hex);
 
 #endif

@@ -29,7 +29,6 @@
 /* The Kong Admin API level Sluice answers as, so that Kong's tools pick their 3.x behaviour. */
 #define KONG_API_VERSION "3.10.0"
 
-static char config_hash[33] = "00000000000000000000000000000000";
 static char node_id[37];
 static const struct sl_conf *current_conf; /* set per request by sl_admin_dispatch */
 static struct sl_store *store;             /* NULL in DB-less mode */
@@ -105,22 +104,18 @@ sl_admin_query_param(const char *query, const char *name, char *out, size_t outl
     return false;
 }
 
-void
-sl_admin_set_config_hash(const char *text, size_t len)
+/* The configuration_hash of the configuration served: its declarative text's MD5, 32 zeros when
+ * it came from no text (Kong). Control thread. */
+static void
+served_hash(char out[33])
 {
-    sl_declarative_md5(text, len, config_hash);
-}
-
-void
-sl_admin_set_config_hash_hex(const char *hex)
-{
-    snprintf(config_hash, sizeof(config_hash), "%s", hex);
-}
-
-const char *
-sl_admin_config_hash(void)
-{
-    return config_hash;
+    struct sl_snapshot *snap = sl_snapshot_acquire();
+    if (snap != NULL && snap->config->md5[0] != '\0') {
+        memcpy(out, snap->config->md5, 33);
+    } else {
+        sl_declarative_md5("", 0, out);
+    }
+    sl_snapshot_unref(snap);
 }
 
 int
@@ -151,7 +146,6 @@ sl_admin_apply_declarative(const char *text, size_t len, const char *name, const
            "configuration published: %zu services, %zu routes; parsed and validated in %.1f ms, "
            "compiled in %.1f ms",
            nservices, nroutes, (double)(t1 - t0) / 1000.0, (double)(t2 - t1) / 1000.0);
-    sl_admin_set_config_hash(text, len);
     return 0;
 }
 
@@ -347,7 +341,9 @@ get_status(const struct sl_admin_request *req, struct sl_admin_response *res)
     res->status = 200;
     res->body = json_pack("{s:o}", "server", server);
     if (req->conf->database == SL_DB_OFF) {
-        json_object_set_new(res->body, "configuration_hash", json_string(config_hash));
+        char hash[33];
+        served_hash(hash);
+        json_object_set_new(res->body, "configuration_hash", json_string(hash));
     } else {
         /* A real round trip to the database, as Kong's /status does. */
         size_t n = 0;
@@ -565,9 +561,10 @@ add_error_line(json_t *fields, const char *line)
 static bool
 same_hash(const char *text, size_t len)
 {
-    char hex[33];
+    char hex[33], served[33];
     sl_declarative_md5(text, len, hex);
-    return strcmp(hex, config_hash) == 0;
+    served_hash(served);
+    return strcmp(hex, served) == 0;
 }
 
 static void
@@ -647,8 +644,9 @@ post_config(const struct sl_admin_request *req, struct sl_admin_response *res)
             res->status = 201;
             res->body = snap ? sl_config_render_config(snap->config) : json_object();
             sl_snapshot_unref(snap);
-            sl_log(SL_LOG_NOTICE, "POST /config: new configuration published (hash %s)",
-                   config_hash);
+            char hash[33];
+            served_hash(hash);
+            sl_log(SL_LOG_NOTICE, "POST /config: new configuration published (hash %s)", hash);
         }
         free(err);
     }

@@ -803,7 +803,7 @@ plan_make(const struct sl_conf *conf, bool reread_tls, char *err, size_t errlen)
             taken[old - admin.listeners] = true;
             al->fd = old->fd;
             if (old->entry.backlog != l->backlog) {
-                p->relisten[p->n] = l->backlog > 0 ? l->backlog : 511;
+                p->relisten[p->n] = sl_net_backlog(l->backlog);
             }
         } else {
             char why[512];

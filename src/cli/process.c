@@ -104,23 +104,6 @@ sl_cli_prepare_prefix(const struct sl_conf *conf)
     return 0;
 }
 
-/* /status reports the MD5 of the declarative text being served, as Kong's configuration_hash.
- * load_snapshot computes it from the text it compiled; it is shown once that snapshot is
- * published, so a reload that fails keeps the hash of the configuration still served. */
-static struct {
-    bool loaded;
-    char md5[33];
-} loaded_hash;
-
-static void
-publish_loaded_hash(void)
-{
-    if (loaded_hash.loaded) {
-        sl_admin_set_config_hash_hex(loaded_hash.md5);
-        loaded_hash.loaded = false;
-    }
-}
-
 /* database = sqlite: a new file is bootstrapped (zero setup); a database with pending migrations
  * or one that fails to open stops the start — never an empty configuration served silently. */
 static struct sl_snapshot *
@@ -161,8 +144,6 @@ static struct sl_snapshot *
 load_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
 {
     struct sl_config *cfg;
-    char md5[33];
-    loaded_hash.loaded = false; /* only a load that compiles sets the hash to publish */
     if (conf->database == SL_DB_POSTGRES) {
         snprintf(err, errlen, "database = postgres is not available yet (use sqlite or off)");
         return NULL;
@@ -185,13 +166,12 @@ load_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
             head = 0;
         }
         char warn[4096] = "";
-        struct sl_declarative_opts opts = {.warn = warn, .warnlen = sizeof(warn), .md5 = md5};
+        struct sl_declarative_opts opts = {.warn = warn, .warnlen = sizeof(warn)};
         cfg = sl_declarative_load_file_opts(source, &opts, err + head, errlen - head);
         for (char *line = strtok(warn, "\n"); cfg && line; line = strtok(NULL, "\n")) {
             sl_log(SL_LOG_WARN, "%s: %s", source, line);
         }
     } else {
-        sl_declarative_md5("", 0, md5); /* an empty configuration: 32 zeros, as Kong's */
         cfg = sl_config_new_empty();
         if (cfg == NULL) {
             snprintf(err, errlen, "out of memory");
@@ -200,12 +180,7 @@ load_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
     if (cfg == NULL) {
         return NULL;
     }
-    struct sl_snapshot *snap = sl_snapshot_build(cfg, err, errlen);
-    if (snap != NULL) {
-        memcpy(loaded_hash.md5, md5, sizeof(md5));
-        loaded_hash.loaded = true;
-    }
-    return snap;
+    return sl_snapshot_build(cfg, err, errlen);
 }
 
 static void
@@ -239,7 +214,6 @@ on_reload(struct ev_loop *loop, ev_signal *w, int revents)
         .conf_path = run_conf_path,
         .draining = draining,
         .load_snapshot = load_snapshot,
-        .snapshot_published = publish_loaded_hash,
     };
     sl_cli_reload(loop, &env);
 }
@@ -376,7 +350,6 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
         return 1;
     }
     sl_snapshot_publish(snap);
-    publish_loaded_hash();
 
     int notify_fd = -1;
     if (conf->daemon && daemonize(&notify_fd) < 0) {

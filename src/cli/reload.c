@@ -116,9 +116,6 @@ sl_cli_reload(struct ev_loop *loop, const struct sl_reload_env *env)
     sl_log_set_level((enum sl_log_level)fresh->log_level);
     sl_proxy_settings_publish(settings);
     sl_snapshot_publish(snap);
-    if (env->snapshot_published != NULL) {
-        env->snapshot_published();
-    }
     /* The Admin server and the control loop read run_conf (Admin timeouts, quit_timeout). */
     *run_conf = *fresh;
     sl_log(SL_LOG_NOTICE, "reload: configuration reloaded");

@@ -24,8 +24,6 @@ struct sl_reload_env {
     bool draining;           /* a graceful stop is under way: listeners stay closed */
     /* compiles the configuration <conf> serves (process.c: declarative file or database) */
     struct sl_snapshot *(*load_snapshot)(const struct sl_conf *conf, char *err, size_t errlen);
-    /* called once the snapshot load_snapshot gave is published (the reload committed) */
-    void (*snapshot_published)(void);
 };
 
 /* Control thread. Logs the outcome ("reload: configuration reloaded", or the reason and

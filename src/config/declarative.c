@@ -1021,8 +1021,8 @@ sl_declarative_load_string_opts(const char *buf, size_t len, const char *name,
     }
     struct sl_config *cfg = sl_declarative_load_json(root, opts, err, errlen);
     json_decref(root);
-    if (cfg != NULL && opts != NULL && opts->md5 != NULL) {
-        sl_declarative_md5(buf, len, opts->md5);
+    if (cfg != NULL) {
+        sl_declarative_md5(buf, len, cfg->md5);
     }
     return cfg;
 }

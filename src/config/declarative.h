@@ -28,7 +28,6 @@ struct sl_declarative_opts {
     char *warn; /* receives warnings (ignored entities and fields), one per line; may be NULL */
     size_t warnlen;
     int64_t now; /* unix seconds for created_at/updated_at not given; 0: the current time */
-    char *md5;   /* receives the text's sl_declarative_md5 (33 bytes) when it loads; may be NULL */
 };
 
 /* Kong's configuration_hash: the MD5 of a declarative text in lowercase hex; 32 zeros for an empty

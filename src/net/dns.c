@@ -621,8 +621,8 @@ set_servers(void)
  * flight may be stuck on the very servers the reload replaces, so they are cancelled and asked
  * again of the new servers. A restarted lookup keeps its start time: a name's first answer is
  * still bounded by FIRST_ANSWER_MAX_S from its first query. */
-static void
-cancel_and_set_servers(int *rc)
+static int
+cancel_and_set_servers(void)
 {
     for (size_t b = 0; b < TABLE_SIZE; b++) {
         for (struct sl_dns_name *e = table[b]; e != NULL; e = e->next) {
@@ -630,7 +630,7 @@ cancel_and_set_servers(int *rc)
         }
     }
     ares_cancel(res.channel); /* every callback runs now, with ARES_ECANCELLED */
-    *rc = set_servers();
+    int rc = set_servers();
     for (size_t b = 0; b < TABLE_SIZE; b++) {
         for (struct sl_dns_name *e = table[b]; e != NULL; e = e->next) {
             if (e->restart && !e->in_flight &&
@@ -643,6 +643,7 @@ cancel_and_set_servers(int *rc)
         }
     }
     rearm_ares_timer();
+    return rc;
 }
 
 static void
@@ -653,7 +654,7 @@ apply_servers(void)
     }
     int rc = set_servers();
     if (rc == ARES_ENOTIMP) {
-        cancel_and_set_servers(&rc);
+        rc = cancel_and_set_servers();
     }
     if (rc == ARES_ENOTIMP) {
         return; /* a query started inside a cancelled one's callback: the next tick tries again */

@@ -81,8 +81,8 @@ void sl_dns_configure(const struct sl_dns_settings *st);
  * snapshot's compilation: begin puts <st> in force and sets the hosts table aside, so the build's
  * lookups read the hosts file again; end(true) keeps all that (the TTLs and dns_order apply to the
  * next lookups; cached answers stay until their TTL), end(false) restores the previous settings
- * and hosts table. New name servers (dns_resolver) are taken as soon as no query is in flight
- * (c-ares refuses to change them before); queries already sent finish with the old ones. */
+ * and hosts table. New name servers (dns_resolver) are taken at end(true): lookups in flight are
+ * cancelled and asked again of them (dns.c, cancel_and_set_servers). */
 void sl_dns_reconfigure_begin(const struct sl_dns_settings *st);
 void sl_dns_reconfigure_end(bool commit);
 

@@ -50,7 +50,7 @@ sl_net_listen(const char *host, uint16_t port, int backlog, bool reuseport, char
         close(fd);
         return -1;
     }
-    if (listen(fd, backlog > 0 ? backlog : 511) < 0) {
+    if (listen(fd, sl_net_backlog(backlog)) < 0) {
         snprintf(err, errlen, "listen() on %s:%u failed: %s", host, (unsigned)port,
                  strerror(errno));
         close(fd);

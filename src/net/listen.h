@@ -16,6 +16,13 @@
 int sl_net_listen(const char *host, uint16_t port, int backlog, bool reuseport, char *err,
                   size_t errlen);
 
+/* The backlog listen() gets for a configured <backlog> (<= 0: 511, nginx's default). */
+static inline int
+sl_net_backlog(int backlog)
+{
+    return backlog > 0 ? backlog : 511;
+}
+
 /* How long a listener's owner stops accepting after accept() failed for want of descriptors or
  * memory (nginx waits 500 ms too): the pending connection keeps the listener readable, so an
  * immediate retry would spin at 100% CPU and flood the error log until something is freed. */

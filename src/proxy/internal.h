@@ -93,7 +93,7 @@ struct sl_worker {
     ev_timer drain_timer;
     ev_timer accept_backoff; /* listeners paused after accept() ran out of descriptors */
     /* This worker's reference to the newest settings it has seen, refreshed at each request head
-     * (sl_worker_refresh_settings); sessions take their own reference from it. */
+     * (sl_worker_sync_settings); sessions take their own reference from it. */
     struct sl_proxy_settings *settings;
     size_t hdr_cap; /* entries in hdr_scratch and hdr_ids: the largest max_headers + 1 seen */
     struct sl_listener *listeners; /* owned; replaced only on this worker's thread */
@@ -236,11 +236,29 @@ struct sl_session {
 
 /* worker.c */
 void sl_worker_session_closed(struct sl_worker *w, struct sl_session *s);
-/* Moves the worker to the published settings, growing its header scratch when their header
- * count limit is larger; on failure (out of memory) it keeps the settings it had. */
-void sl_worker_refresh_settings(struct sl_worker *w);
-/* Moves the worker to the published snapshot when it holds an older one (or none). */
-void sl_worker_refresh_snapshot(struct sl_worker *w);
+/* Move the worker to the published settings (growing its header scratch when their header count
+ * limit is larger; out of memory, it keeps the settings it had) and to the published snapshot.
+ * Called through the sync functions below. */
+void sl_worker_take_settings(struct sl_worker *w);
+void sl_worker_take_snapshot(struct sl_worker *w);
+
+/* The worker's settings and snapshot brought up to the published ones: one atomic load each when
+ * nothing was published (every request head does this). */
+static inline void
+sl_worker_sync_settings(struct sl_worker *w)
+{
+    if (w->settings->generation != sl_proxy_settings_generation()) {
+        sl_worker_take_settings(w);
+    }
+}
+
+static inline void
+sl_worker_sync_snapshot(struct sl_worker *w)
+{
+    if (w->snap == NULL || w->snap->generation != sl_snapshot_current_generation()) {
+        sl_worker_take_snapshot(w);
+    }
+}
 
 /* listeners.c */
 struct sl_listen_plan;

@@ -233,7 +233,7 @@ sl_listen_plan_make(struct sl_worker *ws, int nworkers, const struct sl_conf *co
                 FD_AT(p, k, i) = FD_AT(in_force, k, j);
             }
             if (in_force->entries[j].backlog != l->backlog) {
-                p->relisten[i] = l->backlog > 0 ? l->backlog : 511;
+                p->relisten[i] = sl_net_backlog(l->backlog);
             }
         } else if (open_entry(p, i, err, errlen) < 0) {
             sl_listen_plan_discard(p);

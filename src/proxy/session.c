@@ -432,9 +432,7 @@ process_head(struct sl_session *s)
     if (!s->got_bytes) {
         /* A new request: it runs with the newest settings (a reload's limits and timeouts apply
          * from the next request of every connection). */
-        if (w->settings->generation != sl_proxy_settings_generation()) {
-            sl_worker_refresh_settings(w);
-        }
+        sl_worker_sync_settings(w);
         if (s->settings != w->settings) {
             sl_proxy_settings_unref(s->settings);
             s->settings = sl_proxy_settings_ref(w->settings);
@@ -495,7 +493,7 @@ process_head(struct sl_session *s)
     }
 
     /* Refresh the worker's snapshot when a newer one was published, then pin it for the request. */
-    sl_worker_refresh_snapshot(w);
+    sl_worker_sync_snapshot(w);
     s->snap = w->snap ? sl_snapshot_ref(w->snap) : NULL;
 
     char *norm = sl_arena_alloc(s->arena, req.path.len + 1);
@@ -601,17 +599,15 @@ follow_port_in_host(struct sl_session *s, uint16_t port)
     if (!s->host_from_service || port == s->host_port) {
         return 0;
     }
-    char *p = s->replay != NULL
-                  ? sl_head_set_host_port(s, s->replay, &s->replay_len, &s->replay_cap, port)
-                  : sl_head_set_host_port(s, s->up_head, &s->up_head_len, &s->up_head_cap, port);
+    /* the bytes the attempt sends: those kept for replay, or before any the head alone */
+    bool kept = s->replay != NULL;
+    char **bytes = kept ? &s->replay : &s->up_head;
+    char *p = sl_head_set_host_port(s, *bytes, kept ? &s->replay_len : &s->up_head_len,
+                                    kept ? &s->replay_cap : &s->up_head_cap, port);
     if (p == NULL) {
         return -1;
     }
-    if (s->replay != NULL) {
-        s->replay = p;
-    } else {
-        s->up_head = p;
-    }
+    *bytes = p;
     s->host_port = port;
     return 0;
 }
@@ -1430,9 +1426,7 @@ sl_session_start(struct sl_worker *w, int fd, const struct sockaddr *peer, sockl
     atomic_fetch_add_explicit(&sl_proxy_stats.connections_active, 1, memory_order_relaxed);
     /* A new connection runs with the newest settings; its first request's header timeout
      * counts from accept (nginx client_header_timeout). */
-    if (w->settings->generation != sl_proxy_settings_generation()) {
-        sl_worker_refresh_settings(w);
-    }
+    sl_worker_sync_settings(w);
     s->settings = sl_proxy_settings_ref(w->settings);
     set_client_timer(s, s->settings->client_header_timeout_ms);
     ev_io_start(w->loop, &s->rio);

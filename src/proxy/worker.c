@@ -111,12 +111,8 @@ on_wakeup(struct ev_loop *loop, ev_async *a, int revents)
     struct sl_worker *w = a->data;
     sl_worker_take_listeners(w);
     /* A new configuration or new settings: an idle worker lets go of the old ones now */
-    if (w->snap != NULL) {
-        sl_worker_refresh_snapshot(w);
-    }
-    if (w->settings->generation != sl_proxy_settings_generation()) {
-        sl_worker_refresh_settings(w);
-    }
+    sl_worker_sync_snapshot(w);
+    sl_worker_sync_settings(w);
     if (atomic_exchange(&w->dns_settled, false)) {
         sl_session_dns_settled(w);
     }
@@ -192,7 +188,7 @@ grow_header_scratch(struct sl_worker *w, size_t cap)
 }
 
 void
-sl_worker_refresh_settings(struct sl_worker *w)
+sl_worker_take_settings(struct sl_worker *w)
 {
     struct sl_proxy_settings *fresh = sl_proxy_settings_acquire();
     if (fresh == NULL || fresh == w->settings) {
@@ -209,14 +205,12 @@ sl_worker_refresh_settings(struct sl_worker *w)
 }
 
 void
-sl_worker_refresh_snapshot(struct sl_worker *w)
+sl_worker_take_snapshot(struct sl_worker *w)
 {
-    if (w->snap == NULL || w->snap->generation != sl_snapshot_current_generation()) {
-        struct sl_snapshot *fresh = sl_snapshot_acquire();
-        if (fresh != NULL) {
-            sl_snapshot_unref(w->snap);
-            w->snap = fresh;
-        }
+    struct sl_snapshot *fresh = sl_snapshot_acquire();
+    if (fresh != NULL) {
+        sl_snapshot_unref(w->snap);
+        w->snap = fresh;
     }
 }
 

@@ -138,6 +138,20 @@ def openssl(*args, **kw):
                           **kw)
 
 
+@pytest.fixture
+def certs(tmp_path):
+    """A directory for the test's certificates and keys."""
+    d = tmp_path / "certs"
+    d.mkdir()
+    return d
+
+
+def with_pair(crt, key, **conf):
+    """sluice.conf values serving the Admin API's TLS with <crt> and <key>."""
+    conf.update(admin_ssl_cert=crt, admin_ssl_cert_key=key)
+    return conf
+
+
 def make_pair(dirpath, stem, cn, kind="rsa"):
     """A self-signed certificate and key made with the openssl CLI; returns (crt, key)."""
     crt, key = os.path.join(dirpath, stem + ".crt"), os.path.join(dirpath, stem + ".key")
@@ -358,12 +372,10 @@ def test_no_certificate_is_made_without_an_ssl_listener(tmp_path):
         s.stop()
 
 
-def test_configured_pair_is_served(tmp_path):
-    certs = tmp_path / "certs"
-    certs.mkdir()
+def test_configured_pair_is_served(tmp_path, certs):
     crt, key = make_pair(str(certs), "admin", "localhost")
     a = Admin(tmp_path, database="off",
-              conf={"admin_ssl_cert": crt, "admin_ssl_cert_key": key})
+              conf=with_pair(crt, key))
     try:
         with tls_connect(a.tls_port, client_ctx(cafile=crt)) as s:
             cert = s.getpeercert()
@@ -380,9 +392,7 @@ def test_configured_pair_is_served(tmp_path):
         a.stop()
 
 
-def test_kong_list_format_rsa_and_ecdsa_pairs(tmp_path):
-    certs = tmp_path / "certs"
-    certs.mkdir()
+def test_kong_list_format_rsa_and_ecdsa_pairs(tmp_path, certs):
     rcrt, rkey = make_pair(str(certs), "rsa", "rsa.sluice.test")
     ecrt, ekey = make_pair(str(certs), "ec", "ec.sluice.test", kind="ec")
     # relative paths are taken from the directory Sluice starts in, as Kong does
@@ -410,12 +420,10 @@ def refused(tmp_path, name, conf):
     return a
 
 
-def test_mismatched_pair_refuses_to_start(tmp_path):
-    certs = tmp_path / "certs"
-    certs.mkdir()
+def test_mismatched_pair_refuses_to_start(tmp_path, certs):
     crt, _ = make_pair(str(certs), "one", "one.sluice.test")
     _, key2 = make_pair(str(certs), "two", "two.sluice.test")
-    a = refused(tmp_path, "mismatch", {"admin_ssl_cert": crt, "admin_ssl_cert_key": key2})
+    a = refused(tmp_path, "mismatch", with_pair(crt, key2))
     err = a.s.stderr()
     assert "Error: admin_ssl_cert_key: %s does not match the certificate in %s" % (key2, crt) \
         in err, err
@@ -425,19 +433,17 @@ def test_mismatched_pair_refuses_to_start(tmp_path):
     assert not port_open(a.tls_port) and not port_open(a.plain_port)
 
 
-def test_unloadable_certificates_refuse_to_start(tmp_path):
-    certs = tmp_path / "certs"
-    certs.mkdir()
+def test_unloadable_certificates_refuse_to_start(tmp_path, certs):
     crt, key = make_pair(str(certs), "ok", "ok.sluice.test")
     missing = str(certs / "nope.crt")
-    a = refused(tmp_path, "missing", {"admin_ssl_cert": missing, "admin_ssl_cert_key": key})
+    a = refused(tmp_path, "missing", with_pair(missing, key))
     assert "Error: admin_ssl_cert: cannot open %s: No such file or directory" % missing \
         in a.s.stderr()
     garbage = str(certs / "garbage.key")
     with open(garbage, "w") as f:
         f.write("-----BEGIN PRIVATE KEY-----\nc2VjcmV0LXNlY3JldC1zZWNyZXQ=\n"
                 "-----END PRIVATE KEY-----\n")
-    a = refused(tmp_path, "garbage", {"admin_ssl_cert": crt, "admin_ssl_cert_key": garbage})
+    a = refused(tmp_path, "garbage", with_pair(crt, garbage))
     err = a.s.stderr()
     assert "Error: admin_ssl_cert_key: failed loading key from %s" % garbage in err, err
     assert "c2VjcmV0" not in err + a.s.error_log()
@@ -583,12 +589,10 @@ def reload_admin(a, **conf):
     raise AssertionError(a.s.error_log()[-2000:])
 
 
-def test_reload_rotates_the_admin_certificate_and_moves_listeners(tmp_path):
-    certs = tmp_path / "certs"
-    certs.mkdir()
+def test_reload_rotates_the_admin_certificate_and_moves_listeners(tmp_path, certs):
     crt1, key1 = make_pair(str(certs), "one", "localhost")
     crt2, key2 = make_pair(str(certs), "two", "localhost")
-    a = Admin(tmp_path, database="off", conf={"admin_ssl_cert": crt1, "admin_ssl_cert_key": key1})
+    a = Admin(tmp_path, database="off", conf=with_pair(crt1, key1))
     try:
         assert sha256(served_cert(a.tls_port)) == sha256(file_der(crt1))
         kept = tls_connect(a.tls_port)  # opened before the reload: keeps its session
@@ -614,12 +618,10 @@ def test_reload_rotates_the_admin_certificate_and_moves_listeners(tmp_path):
         a.stop()
 
 
-def test_reload_with_a_bad_admin_certificate_changes_nothing(tmp_path):
-    certs = tmp_path / "certs"
-    certs.mkdir()
+def test_reload_with_a_bad_admin_certificate_changes_nothing(tmp_path, certs):
     crt1, key1 = make_pair(str(certs), "one", "localhost")
     _, key2 = make_pair(str(certs), "two", "localhost")
-    a = Admin(tmp_path, database="off", conf={"admin_ssl_cert": crt1, "admin_ssl_cert_key": key1})
+    a = Admin(tmp_path, database="off", conf=with_pair(crt1, key1))
     try:
         before = a.s.error_log().count("reload: configuration reloaded")
         a.s.write_conf(admin_ssl_cert=crt1, admin_ssl_cert_key=key2, headers="off")
