@@ -757,6 +757,11 @@ parse_response(const char *buf, size_t len, const struct sl_h1_limits *lim, bool
 
     if (head_request || status < 200 || status == 204 || status == 304) {
         res->body = SL_H1_BODY_NONE;
+        /* The head announces a body that must not follow. For HEAD and 304 the length is allowed
+         * (it is the GET's), but a faulty upstream may still send the bytes, possibly after a
+         * delay: on a reused connection they would be read as the next request's response
+         * (response queue poisoning, hardening.md §1). Such a connection is not reused. */
+        res->body_announced = f.te || cl > 0;
     } else if (f.te) {
         res->body = SL_H1_BODY_CHUNKED;
     } else if (f.cl) {
@@ -766,7 +771,7 @@ parse_response(const char *buf, size_t len, const struct sl_h1_limits *lim, bool
         res->body = SL_H1_BODY_UNTIL_CLOSE;
     }
     res->keep_alive = minor == 1 ? !f.conn_close : f.conn_keepalive && !f.conn_close;
-    if (res->body == SL_H1_BODY_UNTIL_CLOSE || status == 101) {
+    if (res->body == SL_H1_BODY_UNTIL_CLOSE || status == 101 || res->body_announced) {
         res->keep_alive = false;
     }
     res->upgrade = status == 101;

@@ -78,7 +78,10 @@ struct sl_h1_response {
     enum sl_h1_body body;
     uint64_t content_length;
     bool keep_alive; /* the upstream connection may be reused after the body */
-    bool upgrade;    /* 101 with Upgrade */
+    /* A response without a body (to HEAD, 204, 304) whose head still announced one (chunked, or a
+     * Content-Length above 0); keep_alive is then false. */
+    bool body_announced;
+    bool upgrade; /* 101 with Upgrade */
     size_t head_len;
 };
 

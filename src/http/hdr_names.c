@@ -14,6 +14,7 @@ static const char *const names[SL_HN_MAX] = {
     [SL_HN_CONNECTION] = "connection",
     [SL_HN_CONTENT_LENGTH] = "content-length",
     [SL_HN_CONTENT_TYPE] = "content-type",
+    [SL_HN_DATE] = "date",
     [SL_HN_EXPECT] = "expect",
     [SL_HN_HOST] = "host",
     [SL_HN_KEEP_ALIVE] = "keep-alive",
@@ -99,7 +100,7 @@ sl_http_hn_lookup(struct sl_str name)
     case 3:
         return check(name, SL_HN_VIA);
     case 4:
-        return check(name, SL_HN_HOST);
+        return check(name, c0 == 'd' ? SL_HN_DATE : SL_HN_HOST);
     case 5:
         return check(name, SL_HN_PROXY);
     case 6:

@@ -14,6 +14,7 @@ enum sl_hn {
     SL_HN_CONNECTION,          /* connection */
     SL_HN_CONTENT_LENGTH,      /* content-length */
     SL_HN_CONTENT_TYPE,        /* content-type */
+    SL_HN_DATE,                /* date */
     SL_HN_EXPECT,              /* expect */
     SL_HN_HOST,                /* host */
     SL_HN_KEEP_ALIVE,          /* keep-alive */

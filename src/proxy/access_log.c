@@ -60,6 +60,7 @@ sl_access_log_write(struct sl_session *s)
         return;
     }
     char method[64], target[2048], ua[512], referer[512], line[4096];
+    const char *client_ip = s->client_ip.len ? s->client_ip.p : s->peer_ip;
     escape(method, sizeof(method), s->method, st->access_log_json);
     escape(target, sizeof(target), s->target, st->access_log_json);
     escape(ua, sizeof(ua), s->user_agent, st->access_log_json);
@@ -79,7 +80,7 @@ sl_access_log_write(struct sl_session *s)
                      "\"request_body_bytes\":%llu,\"referer\":\"%s\",\"user_agent\":\"%s\","
                      "\"latency_ms\":%llu,\"request_id\":\"%s\",\"route\":\"%s\","
                      "\"service\":\"%s\",\"aborted\":%s}\n",
-                     when, s->peer_ip, method, target, s->minor, s->status,
+                     when, client_ip, method, target, s->minor, s->status,
                      (unsigned long long)s->resp_body_bytes, (unsigned long long)s->req_body_bytes,
                      referer, ua, (unsigned long long)elapsed_ms, s->request_id,
                      s->route ? s->route->id : "", s->service ? s->service->id : "",
@@ -87,7 +88,7 @@ sl_access_log_write(struct sl_session *s)
     } else {
         strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S %z", &tm);
         n = snprintf(line, sizeof(line),
-                     "%s - - [%s] \"%s %s HTTP/1.%d\" %d %llu \"%s\" \"%s\" %s\n", s->peer_ip, when,
+                     "%s - - [%s] \"%s %s HTTP/1.%d\" %d %llu \"%s\" \"%s\" %s\n", client_ip, when,
                      method, target, s->minor, s->status, (unsigned long long)s->resp_body_bytes,
                      referer, ua, s->request_id);
     }

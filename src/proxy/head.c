@@ -13,6 +13,7 @@
 #include "core/version.h"
 #include "http/hdr_names.h"
 #include "net/cidr.h"
+#include "proxy/http_date.h"
 #include "proxy/internal.h"
 #include "router/upstream_uri.h"
 
@@ -172,6 +173,24 @@ real_ip(struct sl_session *s, const struct sl_h1_request *req, bool trusted)
         end = start - 1;
     }
     return chosen.len ? chosen : peer;
+}
+
+void
+sl_head_client_address(struct sl_session *s, const struct sl_h1_request *req)
+{
+    const struct sl_conf *conf = &s->settings->conf;
+    struct sl_str peer = {s->peer_ip, s->peer_ip_len};
+    s->peer_trusted =
+        conf->ntrusted_ips > 0 && sl_cidr_list_match_sockaddr(conf->trusted_ips, conf->ntrusted_ips,
+                                                              (const struct sockaddr *)&s->peer);
+    s->client_ip = peer;
+    if (s->peer_trusted) {
+        struct sl_str ip = real_ip(s, req, true);
+        char *copy = ip.p != peer.p ? sl_arena_strndup(s->arena, ip.p, ip.len) : NULL;
+        if (copy != NULL) {
+            s->client_ip = (struct sl_str){copy, ip.len};
+        }
+    }
 }
 
 /* ---- the head writer ------------------------------------------------------------------------ */
@@ -339,10 +358,7 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
                                const uint8_t *ids, const struct sl_router_match *m,
                                struct sl_buf *out)
 {
-    const struct sl_conf *conf = &s->settings->conf;
-    bool trusted =
-        conf->ntrusted_ips > 0 && sl_cidr_list_match_sockaddr(conf->trusted_ips, conf->ntrusted_ips,
-                                                              (const struct sockaddr *)&s->peer);
+    bool trusted = s->peer_trusted;
     const struct sl_route *route = m->route;
     const struct sl_service *svc = m->service;
 
@@ -452,7 +468,7 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
             HW_LIT(&w, "\r\n");
         }
     } else {
-        HW_HEADER(&w, "X-Forwarded-For", peer);
+        HW_HEADER(&w, "X-Forwarded-For", s->client_ip); /* Kong: $remote_addr, after real-IP */
     }
 
     struct sl_str v;
@@ -487,7 +503,7 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
         HW_HEADER(&w, "X-Forwarded-Prefix", v);
     }
 
-    HW_HEADER(&w, "X-Real-IP", real_ip(s, req, trusted));
+    HW_HEADER(&w, "X-Real-IP", s->client_ip);
 
     struct sl_str via = value_of(s, req, &seen, SL_HN_VIA);
     if (via.len) {
@@ -571,7 +587,7 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
     HW_LIT(&w, " ");
     hw_append(&w, res->reason.p, res->reason.len);
     HW_LIT(&w, "\r\n");
-    bool has_server = false;
+    bool has_server = false, has_date = false;
     struct sl_str via = SL_STR_NULL;
     for (size_t i = 0; i < res->nheaders; i++) {
         const struct sl_header *h = &res->headers[i];
@@ -598,12 +614,16 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
                 continue;
             }
             if (ids[i] == SL_HN_VIA) {
-                via = h->value; /* the last one; Sluice's own Via is appended to it below */
+                /* Several Via lines are one list (RFC 9110 §5.3): each goes out as it came, in
+                 * order, and the last is held back to have Sluice's own appended below. */
+                if (via.p != NULL) {
+                    hw_header(&w, h->name, via);
+                }
+                via = h->value;
                 continue;
             }
-            if (ids[i] == SL_HN_SERVER) {
-                has_server = true;
-            }
+            has_server = has_server || ids[i] == SL_HN_SERVER;
+            has_date = has_date || ids[i] == SL_HN_DATE;
             break;
         }
         hw_header(&w, h->name, h->value);
@@ -631,6 +651,14 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
         }
     } else if (via.len) {
         HW_HEADER(&w, "Via", via);
+    }
+    if (!has_date) {
+        /* A proxy with a clock adds the Date an upstream left out (RFC 9110 §6.6.1; nginx). */
+        char date[40];
+        sl_http_date(date, sizeof(date));
+        HW_LIT(&w, "Date: ");
+        hw_append(&w, date, strlen(date));
+        HW_LIT(&w, "\r\n");
     }
     if ((st->headers & SL_HDR_SERVER) && !has_server) {
         HW_LIT(&w, "Server: " SL_SERVER_TOKEN "\r\n");

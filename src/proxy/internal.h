@@ -28,6 +28,12 @@
  * so a request kept for replay stays replayable after its Host is rewritten. */
 #define SL_HOST_PORT_SLACK 6
 #define SL_POOL_BUCKETS 64
+/* Lingering close (nginx lingering_time / lingering_timeout): after a response that ends the
+ * connection while the client may still be sending (an early 413, an error before the body was
+ * read), the client's bytes are read and dropped for at most this long in all, and at most the
+ * idle time between two reads, before the connection closes. */
+#define SL_LINGER_TIME_MS 30000
+#define SL_LINGER_TIMEOUT_MS 5000
 /* Client buffers and request arenas kept by a worker between requests, so that a keep-alive
  * connection needs no malloc/free per request and an idle one holds none (nginx frees an idle
  * connection's buffers too): at most this many of each, buffers of at most this size. */
@@ -51,7 +57,8 @@ struct sl_upconn {
     struct sockaddr_storage addr;
     socklen_t addrlen;
     bool connected;
-    bool eof;                    /* the upstream closed its side */
+    bool eof;                    /* the upstream closed its side (or failed: see reset) */
+    bool reset;                  /* ... with an error (a reset), not a clean close */
     bool reused;                 /* taken from the pool */
     bool wrote;                  /* a byte of the current request reached the socket */
     unsigned requests;           /* requests carried so far */
@@ -126,7 +133,10 @@ enum sl_phase {
     SL_PHASE_PROXY,    /* request routed; proxying to the upstream */
     SL_PHASE_LOCAL,    /* writing a response Sluice generated */
     SL_PHASE_TUNNEL,   /* 101 Switching Protocols: raw two-way copy */
-    SL_PHASE_CLOSING,  /* flushing the last bytes, then close */
+    SL_PHASE_CLOSING,  /* flushing the last bytes, then close (or linger) */
+    SL_PHASE_LINGER,   /* response out, write side shut: reading and discarding until the client
+                          closes, so that it sees our response rather than a reset (nginx
+                          lingering_close) */
     SL_PHASE_MAX
 };
 
@@ -154,6 +164,8 @@ struct sl_session {
     struct sl_buf out; /* bytes to the client */
     enum sl_phase phase;
     bool close_after; /* close once the current response is written */
+    bool linger;      /* ... and linger first: the client may still be sending the request */
+    uint64_t linger_until_us; /* SL_PHASE_LINGER: when lingering ends whatever the client does */
     bool peer_eof;
     unsigned requests;
     /* Events waiting in the worker's ready list (dispatch.c); ready_index is the slot, or -1. */
@@ -174,7 +186,12 @@ struct sl_session {
     uint64_t head_done_us;
     uint64_t upstream_start_us;
     uint64_t upstream_head_us;
-    bool got_bytes;      /* any byte of this request arrived */
+    bool got_bytes;    /* any byte of this request arrived */
+    bool peer_trusted; /* the peer is in trusted_ips */
+    /* The client's address after real-IP processing (kong.md §3.4; nginx $remote_addr): the
+     * peer's, or one a trusted peer named in real_ip_header (NUL-terminated, arena). */
+    struct sl_str client_ip;
+    bool timed_out;      /* the client was too slow: no lingering for it */
     size_t head_scanned; /* bytes of the pending head already parsed without result */
     const char *method;  /* arena copies for logs and retries */
     const char *target;
@@ -203,6 +220,7 @@ struct sl_session {
     /* upstream */
     struct sl_upconn *up;
     int tries;            /* connection attempts made */
+    int up_errno;         /* the system error behind the last upstream failure, for its log line */
     bool pool_retry_used; /* the one transparent retry after a stale pooled connection */
     char *up_head;        /* the upstream request head (arena), kept for retries */
     size_t up_head_len;
@@ -222,7 +240,8 @@ struct sl_session {
     size_t addr_index;
     /* response, upstream → client */
     bool resp_head_done;
-    bool resp_head_sent; /* a response head went to the client: no error page now */
+    bool resp_head_sent;      /* a response head went to the client: no error page now */
+    size_t resp_head_scanned; /* bytes of the pending response head parsed without result */
     int status;
     enum sl_h1_body resp_body;
     uint64_t resp_remaining;
@@ -330,6 +349,9 @@ void sl_proxy_arena_release(struct sl_worker *w, struct sl_arena *a);
 
 /* head.c: writes the upstream request head into <out>. <ids> holds the enum sl_hn of each of
  * <req>'s headers. Returns 0 or -1 (too large / ENOMEM). */
+/* Sets s->peer_trusted and s->client_ip for the request <req> (its header values are copied: the
+ * result outlives the client buffer). */
+void sl_head_client_address(struct sl_session *s, const struct sl_h1_request *req);
 int sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request *req,
                                    const uint8_t *ids, const struct sl_router_match *m,
                                    struct sl_buf *out);

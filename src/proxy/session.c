@@ -120,7 +120,8 @@ sl_session_close(struct sl_session *s)
 void
 sl_session_close_if_idle(struct sl_session *s)
 {
-    if (s->phase == SL_PHASE_HEAD && !s->got_bytes && sl_buf_pending(&s->out) == 0) {
+    if ((s->phase == SL_PHASE_HEAD && !s->got_bytes && sl_buf_pending(&s->out) == 0) ||
+        s->phase == SL_PHASE_LINGER) {
         sl_session_close(s);
     }
 }
@@ -242,6 +243,21 @@ fail_request(struct sl_session *s, int status, const char *message, bool default
     sl_local_response(s, status, message, default_json, NULL);
 }
 
+/* The response cannot be completed once its head is queued: the bytes already queued still go to
+ * the client, then the connection closes, so that the client sees a truncated message (a short
+ * Content-Length body, no last chunk), never a clean end. Logged as aborted. Returns 1. */
+static int
+abort_response(struct sl_session *s)
+{
+    s->close_after = true;
+    s->aborted = true;
+    sl_access_log_write(s);
+    s->phase = SL_PHASE_CLOSING;
+    s->linger = false;
+    release_upstream(s, false);
+    return 1;
+}
+
 /* ---- request head --------------------------------------------------------------------------- */
 
 static char *
@@ -254,6 +270,26 @@ static const char *
 header_copy(struct sl_session *s, const struct sl_header *h)
 {
     return h ? arena_str(s, h->value) : NULL;
+}
+
+/* nginx, and so Kong, ignores header names holding an underscore (underscores_in_headers off,
+ * ignore_invalid_headers on): they are neither routed on nor forwarded. An upstream that maps '-'
+ * and '_' to the same variable (CGI, WSGI, PHP) would otherwise take a client's X_Forwarded_For
+ * for the X-Forwarded-For Sluice sets, or Transfer_Encoding for framing. */
+static void
+drop_underscore_headers(struct sl_h1_request *req)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const struct sl_header *h = &req->headers[i];
+        if (memchr(h->name.p, '_', h->name.len) == NULL) {
+            if (kept != i) {
+                req->headers[kept] = *h;
+            }
+            kept++;
+        }
+    }
+    req->nheaders = kept;
 }
 
 /* Looks every header name of <req> up once, into <ids> (for the upstream head), and copies the
@@ -416,6 +452,32 @@ prevalidate_chunked_body(const struct sl_session *s)
     return 0;
 }
 
+/* A request the parser refused: its request line, as far as it reads as one, is kept for the
+ * access log (nginx logs $request for a 400 too; the access log escapes it), and the refusal goes
+ * to the error log at info, as nginx's "client sent invalid ..." lines do (without client bytes:
+ * the error log does not escape). */
+static void
+note_rejected_request(struct sl_session *s, int status)
+{
+    const char *p = sl_buf_head(&s->in);
+    size_t n = sl_buf_pending(&s->in);
+    size_t line = 0;
+    while (line < n && line < 2048 && p[line] != '\r' && p[line] != '\n') {
+        line++;
+    }
+    const char *sp1 = memchr(p, ' ', line);
+    const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(p + line - sp1 - 1)) : NULL;
+    if (sp1 != NULL) {
+        s->method = sl_arena_strndup(s->arena, p, (size_t)(sp1 - p));
+        const char *end = sp2 ? sp2 : p + line;
+        s->target = sl_arena_strndup(s->arena, sp1 + 1, (size_t)(end - sp1 - 1));
+    }
+    if (sp2 != NULL && p + line - sp2 == 9 && memcmp(sp2 + 1, "HTTP/1.1", 8) == 0) {
+        s->minor = 1;
+    }
+    sl_log(SL_LOG_INFO, "client %s sent an invalid request head: answered %d", s->peer_ip, status);
+}
+
 /* Parses and routes a request head. Returns 1 on progress, 0 when more bytes are needed, CLOSED. */
 static int
 process_head(struct sl_session *s)
@@ -469,6 +531,7 @@ process_head(struct sl_session *s)
         return CLOSED;
     }
     if (rc < 0) {
+        note_rejected_request(s, -rc);
         s->close_after = true;
         s->accept = NULL;
         sl_local_response(s, -rc, NULL, false, NULL);
@@ -479,7 +542,9 @@ process_head(struct sl_session *s)
     s->head_done_us = sl_clock_mono_us();
     s->method = arena_str(s, req.method);
     s->target = arena_str(s, req.target);
+    drop_underscore_headers(&req);
     index_request_headers(s, &req, w->hdr_ids);
+    sl_head_client_address(s, &req);
     s->minor = req.minor;
     s->head_request = sl_str_eq(req.method, SL_STR("HEAD"));
     s->idempotent = method_is_idempotent(req.method);
@@ -488,8 +553,8 @@ process_head(struct sl_session *s)
     s->req_remaining = req.body == SL_H1_BODY_LENGTH ? req.content_length : 0;
     s->req_done =
         req.body == SL_H1_BODY_NONE || (req.body == SL_H1_BODY_LENGTH && req.content_length == 0);
-    if (w->draining || !req.keep_alive) {
-        s->close_after = true;
+    if (w->draining || !req.keep_alive || st->keepalive_timeout_ms <= 0) {
+        s->close_after = true; /* keepalive_timeout = 0 turns keep-alive off (nginx) */
     }
 
     /* Refresh the worker's snapshot when a newer one was published, then pin it for the request. */
@@ -631,6 +696,7 @@ connect_attempt(struct sl_session *s, bool allow_pool)
     }
     s->tries++;
     if (c == NULL) {
+        s->up_errno = errno;
         return -1;
     }
     const char *bytes = s->replay != NULL ? s->replay : s->up_head;
@@ -797,14 +863,15 @@ upstream_failed(struct sl_session *s, enum upstream_failure why)
     bool nothing_received =
         c == NULL || (!s->resp_head_done && sl_buf_pending(&c->in) == 0 && !s->got_response_bytes);
     bool replayable = c == NULL || c->replayable;
-    sl_log(SL_LOG_ERR, "%s while proxying %s %s to service %s (attempt %d)", failure_names[why],
+    sl_log(SL_LOG_ERR, "%s%s%s while proxying %s %s to service %s (attempt %d)", failure_names[why],
+           s->up_errno ? ": " : "", s->up_errno ? strerror(s->up_errno) : "",
            s->method ? s->method : "-", s->target ? s->target : "-",
            s->service && s->service->name ? s->service->name : "-", s->tries);
+    s->up_errno = 0;
 
     if (s->resp_head_sent) {
         /* Part of the response is out: the only honest end is an abort. */
-        sl_session_close(s);
-        return CLOSED;
+        return abort_response(s);
     }
     bool retry = false;
     /* The stale keep-alive race (the upstream closed a pooled connection as it was reused): retried
@@ -924,11 +991,20 @@ pump_response(struct sl_session *s)
         struct sl_h1_limits lim = {st->max_header_line, st->max_header_line, st->max_header_bytes,
                                    st->max_headers};
         struct sl_h1_response res;
-        int rc = sl_h1_parse_response(sl_buf_head(&c->in), sl_buf_pending(&c->in), &lim,
-                                      s->head_request, &res, w->hdr_scratch, st->max_headers);
-        if (rc == 0) {
+        size_t have = sl_buf_pending(&c->in);
+        if (s->resp_head_scanned > 0 && !c->eof &&
+            sl_h1_head_pending(sl_buf_head(&c->in), have, s->resp_head_scanned, &lim, true)) {
+            s->resp_head_scanned =
+                have; /* a head sent a byte at a time is not re-parsed each time */
             return progress;
         }
+        int rc = sl_h1_parse_response(sl_buf_head(&c->in), have, &lim, s->head_request, &res,
+                                      w->hdr_scratch, st->max_headers);
+        if (rc == 0) {
+            s->resp_head_scanned = have;
+            return progress;
+        }
+        s->resp_head_scanned = 0;
         s->got_response_bytes = true;
         if (rc < 0) {
             return upstream_failed(s, UP_INVALID_RESPONSE);
@@ -975,8 +1051,7 @@ pump_response(struct sl_session *s)
             if (used < 0) {
                 sl_log(SL_LOG_ERR, "upstream sent an invalid chunked body for %s %s", s->method,
                        s->target);
-                sl_session_close(s);
-                return CLOSED;
+                return abort_response(s);
             }
             if (emit_client_body(s, data.p, data.len) < 0) {
                 sl_session_close(s);
@@ -1006,22 +1081,17 @@ pump_response(struct sl_session *s)
         progress = 1;
     }
     if (!s->resp_done && c->eof && sl_buf_pending(&c->in) == 0) {
-        if (s->resp_body == SL_H1_BODY_UNTIL_CLOSE) {
+        /* A clean close ends a close-delimited body; a reset never does (nginx: readv() failed). */
+        if (s->resp_body == SL_H1_BODY_UNTIL_CLOSE && !c->reset) {
             finish_response(s);
             s->resp_keep_alive = false;
             return 1;
         }
         /* Truncated: the client must see an incomplete message, never a clean end. */
-        sl_log(SL_LOG_ERR,
-               "upstream prematurely closed connection while reading the response "
-               "body of %s %s",
-               s->method, s->target);
-        s->close_after = true;
-        s->aborted = true;
-        sl_access_log_write(s);
-        s->phase = SL_PHASE_CLOSING;
-        release_upstream(s, false);
-        return 1;
+        sl_log(SL_LOG_ERR, "upstream %s while reading the response body of %s %s",
+               c->reset ? "reset the connection" : "prematurely closed connection", s->method,
+               s->target);
+        return abort_response(s);
     }
     return progress;
 }
@@ -1035,9 +1105,11 @@ finish_request(struct sl_session *s)
                     sl_buf_pending(&s->up->in) == 0 && up_unsent(s->up) == 0;
     release_upstream(s, reusable);
     bool close_after = s->close_after || !s->req_done || w->draining;
+    bool linger = !s->req_done; /* an early response: the client may still be sending the body */
     s->requests++;
     reset_request(s);
     s->close_after = close_after;
+    s->linger = linger;
     if (close_after) {
         s->phase = SL_PHASE_CLOSING;
     } else {
@@ -1077,6 +1149,7 @@ pump_tunnel(struct sl_session *s)
     if ((s->peer_eof && sl_buf_pending(&s->in) == 0 && up_unsent(c) == 0) ||
         (c->eof && sl_buf_pending(&c->in) == 0)) {
         s->close_after = true;
+        s->linger = false;
         sl_access_log_write(s);
         s->phase = SL_PHASE_CLOSING;
         release_upstream(s, false);
@@ -1086,6 +1159,73 @@ pump_tunnel(struct sl_session *s)
         set_upstream_timer(s, s->service->read_timeout_ms);
     }
     return progress;
+}
+
+/* ---- ending a connection ------------------------------------------------------------------- */
+
+/* The client closed (or half-closed) its side with no pipelined request left while its request was
+ * in progress: the upstream connection is dropped at once rather than held until the upstream
+ * answers (nginx: "client prematurely closed connection", logged with status 499; a client that
+ * walks away must not keep two descriptors busy for a read_timeout). */
+static void
+client_gone(struct sl_session *s)
+{
+    sl_log(SL_LOG_INFO, "client %s closed the connection %s", s->peer_ip,
+           s->req_done ? "while waiting for the response"
+                       : "before sending the whole request body");
+    if (!s->resp_head_sent) {
+        s->status = 499;
+    }
+    s->aborted = true;
+    sl_access_log_write(s);
+    sl_session_close(s);
+}
+
+/* Closes a connection whose last response is out, or first lingers when the client may still be
+ * sending: closing with unread bytes makes the kernel send a reset, which can destroy the response
+ * before the client reads it (a client that writes its whole body before reading never sees an
+ * early 413). The write side is shut, so the client sees the end of the response at once. */
+static int
+close_or_linger(struct sl_session *s)
+{
+    if (!s->linger || s->peer_eof || s->worker->draining || shutdown(s->fd, SHUT_WR) < 0) {
+        sl_session_close(s);
+        return CLOSED;
+    }
+    s->phase = SL_PHASE_LINGER;
+    s->linger_until_us = sl_clock_mono_us() + (uint64_t)SL_LINGER_TIME_MS * 1000;
+    sl_buf_consume(&s->in, sl_buf_pending(&s->in));
+    sl_proxy_buf_release(s->worker, &s->in);
+    sl_proxy_buf_release(s->worker, &s->out);
+    set_client_timer(s, SL_LINGER_TIMEOUT_MS);
+    return 0;
+}
+
+/* A lingering connection is readable: its bytes are dropped. It closes at the client's EOF or
+ * error, at SL_LINGER_TIMEOUT_MS without a byte, or at SL_LINGER_TIME_MS in all. */
+static int
+linger_read(struct sl_session *s)
+{
+    char junk[16384];
+    for (int i = 0; i < 8; i++) { /* at most 128 KiB per event: other connections get their turn */
+        ssize_t n = recv(s->fd, junk, sizeof(junk), 0);
+        if (n > 0) {
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            break;
+        }
+        sl_session_close(s); /* EOF or error: the client is done */
+        return CLOSED;
+    }
+    uint64_t now = sl_clock_mono_us();
+    if (now >= s->linger_until_us) {
+        sl_session_close(s);
+        return CLOSED;
+    }
+    uint64_t left_ms = (s->linger_until_us - now) / 1000 + 1;
+    set_client_timer(s, left_ms < SL_LINGER_TIMEOUT_MS ? (int)left_ms : SL_LINGER_TIMEOUT_MS);
+    return 0;
 }
 
 /* ---- the state machine ----------------------------------------------------------------------- */
@@ -1105,6 +1245,9 @@ update_watchers(struct sl_session *s)
         break;
     case SL_PHASE_TUNNEL:
         want_read = sl_buf_pending(&s->in) < SL_PROXY_HIGH_WATER;
+        break;
+    case SL_PHASE_LINGER:
+        want_read = true;
         break;
     default:
         want_read = false;
@@ -1158,6 +1301,16 @@ run(struct sl_session *s)
         int r = 0;
         switch (s->phase) {
         case SL_PHASE_HEAD:
+            if (sl_buf_pending(&s->out) > 0) {
+                /* The previous response is still going out: a pipelined request waits for it, so
+                 * that nothing the next one generates (an error page replaces what is queued)
+                 * can cut it, and a client that does not read stops being read. */
+                if (flush_client(s) == CLOSED) {
+                    return CLOSED;
+                }
+                r = sl_buf_pending(&s->out) == 0;
+                break;
+            }
             r = process_head(s);
             if (r == 1 && s->phase == SL_PHASE_PROXY) {
                 /* Routed: the body bytes that came with the head are queued behind it in the
@@ -1182,13 +1335,8 @@ run(struct sl_session *s)
             if (s->phase == SL_PHASE_PROXY && s->resp_done) {
                 finish_request(s);
                 r = 1;
-            } else if (s->phase == SL_PHASE_PROXY && s->peer_eof && !s->req_done &&
-                       sl_buf_pending(&s->in) == 0) {
-                sl_log(SL_LOG_INFO,
-                       "client %s closed the connection before sending the whole "
-                       "request body",
-                       s->peer_ip);
-                sl_session_close(s);
+            } else if (s->phase == SL_PHASE_PROXY && s->peer_eof && sl_buf_pending(&s->in) == 0) {
+                client_gone(s);
                 return CLOSED;
             }
             break;
@@ -1198,6 +1346,7 @@ run(struct sl_session *s)
                 sl_access_log_write(s);
                 release_upstream(s, false);
                 s->phase = SL_PHASE_CLOSING;
+                s->linger = !s->req_done && !s->timed_out;
             } else {
                 finish_request(s);
             }
@@ -1207,10 +1356,11 @@ run(struct sl_session *s)
             r = pump_tunnel(s);
             break;
         case SL_PHASE_CLOSING:
-            if (sl_buf_pending(&s->out) == 0) {
-                sl_session_close(s);
+            if (sl_buf_pending(&s->out) == 0 && close_or_linger(s) == CLOSED) {
                 return CLOSED;
             }
+            break;
+        case SL_PHASE_LINGER:
             break;
         default:
             break;
@@ -1232,6 +1382,7 @@ run(struct sl_session *s)
         if (s->up != NULL && s->up->connected) {
             bool up_was_full = up_unsent(s->up) >= SL_PROXY_HIGH_WATER;
             if (flush_upstream(s->up) < 0) {
+                s->up_errno = errno;
                 if (upstream_failed(s, UP_IO_ERROR) == CLOSED) {
                     return CLOSED;
                 }
@@ -1244,8 +1395,8 @@ run(struct sl_session *s)
             break;
         }
     }
-    if (s->phase == SL_PHASE_CLOSING && sl_buf_pending(&s->out) == 0) {
-        sl_session_close(s);
+    if (s->phase == SL_PHASE_CLOSING && sl_buf_pending(&s->out) == 0 &&
+        close_or_linger(s) == CLOSED) {
         return CLOSED;
     }
     update_watchers(s);
@@ -1257,6 +1408,9 @@ run(struct sl_session *s)
 int
 sl_session_client_event(struct sl_session *s, int revents)
 {
+    if (s->phase == SL_PHASE_LINGER) {
+        return linger_read(s);
+    }
     if (revents & EV_READ) {
         sl_proxy_buf_take(s->worker, &s->in);
         ssize_t n = sl_buf_recv(&s->in, s->fd, in_cap(s));
@@ -1304,6 +1458,7 @@ on_client_timeout(struct ev_loop *loop, ev_timer *t, int revents)
         !s->resp_head_sent) {
         if (begin_request(s) == 0) {
             sl_log(SL_LOG_INFO, "client %s timed out sending the request", s->peer_ip);
+            s->timed_out = true;
             fail_request(s, 408, NULL, false);
             s->close_after = true;
             sl_buf_consume(&s->in, sl_buf_pending(&s->in));
@@ -1322,6 +1477,7 @@ sl_session_upstream_event(struct sl_session *s, int revents)
         int err = 0;
         socklen_t len = sizeof(err);
         if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0) {
+            s->up_errno = err;
             if (upstream_failed(s, UP_CONNECT_ERROR) != CLOSED) {
                 run(s);
             }
@@ -1333,6 +1489,7 @@ sl_session_upstream_event(struct sl_session *s, int revents)
     if (revents & EV_WRITE) {
         size_t before = up_unsent(c);
         if (flush_upstream(c) < 0) {
+            s->up_errno = errno;
             if (upstream_failed(s, UP_IO_ERROR) != CLOSED) {
                 run(s);
             }
@@ -1356,7 +1513,9 @@ sl_session_upstream_event(struct sl_session *s, int revents)
                 return;
             }
             if (errno != ENOBUFS) {
+                s->up_errno = errno;
                 c->eof = true;
+                c->reset = true;
             }
         } else if (n > 0) {
             set_upstream_timer(s, s->service->read_timeout_ms);

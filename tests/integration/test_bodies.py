@@ -324,3 +324,49 @@ def test_upstream_early_413_reaches_client(env):
     if "r" in result:
         assert result["r"].status_code in (413, 502), result["r"].status_code
     assert s.alive()
+
+
+def test_early_413_reaches_a_client_that_sends_its_whole_body_first(upstream, sluice_factory):
+    """Refused from its head (Content-Length over client_max_body_size), the request's body still
+    arrives: Sluice answers, shuts its write side and reads and drops the body until the client is
+    done (lingering close, as nginx). Closing at once would reset the connection, and a client that
+    writes its whole body before reading (python-requests, curl without Expect) would see a reset
+    instead of the 413."""
+    s = sluice_factory(kong(service("u", upstream.port, [{"paths": ["/"]}])),
+                       {"client_max_body_size": "1k"})
+    for _ in range(3):
+        r = requests.post(s.url("/x"), data=b"z" * (4 * 1024 * 1024), timeout=T)
+        assert r.status_code == 413
+    assert len(upstream.requests) == 0
+    # the lingering connections end with their clients
+    deadline = time.monotonic() + 3
+    while s.cli("health").returncode != 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert s.alive()
+
+
+def test_lingering_connection_ends_at_its_idle_bound(upstream, sluice_factory):
+    """A client that stops sending but never closes is not kept lingering past the idle bound
+    (5 s between two reads)."""
+    s = sluice_factory(kong(service("u", upstream.port, [{"paths": ["/"]}])),
+                       {"client_max_body_size": "1k"})
+    c = socket.create_connection(("127.0.0.1", s.port), timeout=T)
+    try:
+        c.sendall(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + b"z" * 5000)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += c.recv(65536)
+        assert data.startswith(b"HTTP/1.1 413 ")
+        t0 = time.monotonic()
+        c.settimeout(10)
+        while c.recv(65536):  # EOF first (write side shut), then the close after the idle bound
+            pass
+        c.sendall(b"z" * 1000)  # still read and dropped: no reset yet
+        time.sleep(6)
+        with pytest.raises(OSError):
+            for _ in range(20):
+                c.sendall(b"z" * 65536)
+                time.sleep(0.05)
+        assert 5 <= time.monotonic() - t0 < 9
+    finally:
+        c.close()

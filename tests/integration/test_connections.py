@@ -173,3 +173,15 @@ def test_client_close_mid_request_does_not_hurt(simple):
     r = requests.get(s.url("/still"), timeout=T)
     assert r.status_code == 200
     assert s.alive()
+
+
+def test_keepalive_timeout_zero_turns_keepalive_off(upstream, sluice_factory):
+    """keepalive_timeout = 0 disables client keep-alive (nginx): each response says close, and
+    the connection closes after it."""
+    s = sluice_factory(kong(service("u", upstream.port, [{"paths": ["/"]}])),
+                       {"keepalive_timeout": "0"})
+    with RawConn("127.0.0.1", s.port, timeout=T) as c:
+        c.send(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.read_response()
+        assert r.status == 200 and r.header("Connection") == "close"
+        assert c.closed(timeout=2)

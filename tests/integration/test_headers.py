@@ -164,8 +164,9 @@ def test_real_ip_header_from_trusted_peer(upstream, sluice_factory):
     s = make(upstream, sluice_factory, {"trusted_ips": "127.0.0.1", "real_ip_header": "X-Real-IP"})
     _, v = send(s, headers=[("X-Real-IP", "9.9.9.9")])
     assert v["headers"]["x-real-ip"] == "9.9.9.9"
-    # XFF appends the connecting peer (realip_remote_addr), not the substituted address.
-    assert v["headers"]["x-forwarded-for"] == "127.0.0.1"
+    # Without a client XFF, Kong sends $remote_addr: the address after real-IP processing
+    # (kong.md §3.4); with one, it appends the connecting peer (test_real_ip_from_xff_recursive).
+    assert v["headers"]["x-forwarded-for"] == "9.9.9.9"
     _, v = send(s, headers=[("X-Real-IP", "9.9.9.9")], source=UNTRUSTED)
     assert v["headers"]["x-real-ip"] == UNTRUSTED
 

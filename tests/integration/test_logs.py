@@ -137,3 +137,33 @@ def test_error_log_exists_and_records_upstream_failure(sluice_factory):
     after = s.error_log()
     assert len(after) > len(before), "no error log line for a refused upstream"
     assert re.search(r"\[(error|warn|crit)\]", after[len(before):]), after[len(before):]
+
+
+def test_access_log_names_the_client_after_real_ip(upstream, sluice_factory):
+    """nginx and Kong log $remote_addr, the address after real-IP processing: a trusted peer's
+    real_ip_header names the client, for proxied and generated responses alike."""
+    s = sluice_factory(kong(service("e", upstream.port, [{"paths": ["/in"]}])),
+                       {"trusted_ips": "127.0.0.1", "real_ip_header": "X-Forwarded-For",
+                        "proxy_access_log_format": "json"})
+    r1 = requests.get(s.url("/in"), headers={"X-Forwarded-For": "5.6.7.8"}, timeout=T)
+    r2 = requests.get(s.url("/none"), headers={"X-Forwarded-For": "5.6.7.9"}, timeout=T)
+    assert (r1.status_code, r2.status_code) == (200, 404)
+    assert upstream.last().header("X-Real-IP") == "5.6.7.8"
+    lines = wait_lines(s, 2)
+    assert [json.loads(l)["client_ip"] for l in lines] == ["5.6.7.8", "5.6.7.9"], lines
+
+
+def test_rejected_request_is_logged_with_its_request_line(upstream, sluice_factory):
+    """A head the parser refuses is logged with the request line it carried (nginx logs $request
+    for a 400 too) and leaves an info line in the error log."""
+    s = sluice_factory(kong(service("e", upstream.port, _routes())))
+    with RawConn("127.0.0.1", s.port, timeout=T) as c:
+        c.send(b"POST /smuggle HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+               b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+        assert c.read_response().status == 400
+    lines = wait_lines(s, 1)
+    assert len(lines) == 1 and '"POST /smuggle HTTP/1.1" 400 ' in lines[0], lines
+    deadline = time.monotonic() + 2
+    while "sent an invalid request head: answered 400" not in s.error_log():
+        assert time.monotonic() < deadline, s.error_log()
+        time.sleep(0.05)

@@ -2,6 +2,7 @@
 """Upstream failures (kong.md §3.6-3.7): 502 on refused connections and invalid responses, 504 on
 read timeouts, and which requests are retried (connect errors and idempotent methods only)."""
 
+import socket
 import time
 
 import pytest
@@ -155,3 +156,39 @@ def test_failed_upstream_keeps_client_connection(sluice_factory):
         for _ in range(3):
             c.send(request_bytes("GET", "/x"))
             assert c.read_response().status == 502
+
+
+def test_client_that_leaves_frees_the_upstream_connection_at_once(upstream, sluice_factory):
+    """A client that closes while its request waits for a slow upstream: the upstream connection is
+    closed at once (not held until read_timeout) and the request is logged with status 499, as
+    nginx does. Otherwise clients that walk away keep two descriptors each busy for a minute."""
+    closed_after = []
+
+    def wait_for_eof(req, conn):
+        # Answers only after 5 s, but watches the connection meanwhile: Sluice's close is an EOF.
+        t0 = time.monotonic()
+        conn.sock.settimeout(0.05)
+        while time.monotonic() - t0 < 5:
+            try:
+                if conn.sock.recv(1, socket.MSG_PEEK) == b"":
+                    closed_after.append(time.monotonic() - t0)
+                    return "close"
+            except socket.timeout:
+                pass
+        return U.echo(req, conn)
+    upstream.route("/slow", wait_for_eof)
+    s = sluice_factory(kong(service("u", upstream.port, [{"paths": ["/"], "strip_path": False}],
+                                    retries=0)))
+    with RawConn("127.0.0.1", s.port, timeout=T) as c:
+        c.send(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert upstream.wait_requests(1, 3)
+        time.sleep(0.2)
+    deadline = time.monotonic() + 3
+    while not closed_after and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert closed_after and closed_after[0] < 2, "upstream connection kept after the client left"
+    deadline = time.monotonic() + 2
+    while '"GET /slow HTTP/1.1" 499 ' not in "".join(s.access_lines()):
+        assert time.monotonic() < deadline, s.access_lines()
+        time.sleep(0.05)
+    assert s.alive()

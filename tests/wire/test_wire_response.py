@@ -176,6 +176,62 @@ def test_truncated_body_aborts_client(mn, actions, got):
             assert r.body == got  # the bytes after the head, as received
 
 
+@pytest.mark.parametrize("method,head", [
+    pytest.param("HEAD", b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", id="head-cl"),
+    pytest.param("HEAD", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", id="head-chunked"),
+    pytest.param("GET", b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n", id="204-cl"),
+    pytest.param("GET", b"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", id="304-cl"),
+])
+def test_announced_body_after_bodyless_response_cannot_poison_the_next(mn, method, head):
+    """A response that may carry no body but announces one: a faulty upstream may send those
+    bytes late, after the next request took the connection, where they would be read as that
+    request's response (response queue poisoning). The connection is never reused; the next
+    request, sent at once, goes to another upstream connection and gets its own response."""
+    path = "/resp/late"
+    mn.script[path] = [head, ("sleep", 0.3), SMUG]
+    with W.Client(mn.port) as c:
+        c.send(b"%s %s HTTP/1.1\r\nHost: h\r\n\r\n" % (method.encode(), path.encode()))
+        r = c.response(head_request=method == "HEAD")
+        assert r is not None and r.body == b"", r
+        c.send(b"GET /resp/ok HTTP/1.1\r\nHost: h\r\n\r\n")  # at once, before the stray bytes
+        r2 = c.response()
+        assert r2 is not None and r2.header("X-Case") == "ok" and not r2.has("X-Smuggled"), r2
+    mn.settle()
+    conns = {}
+    for conn, _, reqs in mn.R.received():
+        for q in reqs:
+            conns.setdefault(q.path, []).append(conn)
+    assert conns[path][0] not in conns["/resp/ok"], "the upstream connection was reused"
+
+
+def test_bodyless_response_without_announced_body_reuses_the_connection(mn):
+    """The guard above costs nothing to the usual 204: its connection is reused."""
+    mn.script["/resp/204"] = b"HTTP/1.1 204 No Content\r\nX-Case: 204\r\n\r\n"
+    with W.Client(mn.port) as c:
+        c.send(b"GET /resp/204 HTTP/1.1\r\nHost: h\r\n\r\n")
+        assert c.response().status == 204
+        c.send(b"GET /resp/ok HTTP/1.1\r\nHost: h\r\n\r\n")
+        assert c.response().header("X-Case") == "ok"
+    mn.settle()
+    conns = {}
+    for conn, _, reqs in mn.R.received():
+        for q in reqs:
+            conns.setdefault(q.path, []).append(conn)
+    assert conns["/resp/204"][0] in conns["/resp/ok"]
+
+
+def test_reset_ends_a_close_delimited_body_as_an_abort(mn):
+    """A body delimited by the close of the connection ends cleanly only with a clean close: a
+    reset cuts it (nginx: readv() failed), so the client must see an incomplete message."""
+    mn.script["/resp/rst"] = [b"HTTP/1.1 200 OK\r\nX-Case: rst\r\n\r\npartial", ("sleep", 0.1),
+                              ("reset",)]
+    with W.Client(mn.port) as c:
+        c.send(b"GET /resp/rst HTTP/1.1\r\nHost: h\r\n\r\n")
+        r = c.response(timeout=3)
+        assert c.wait_closed(2.0), "client connection not closed after a reset upstream"
+        assert r is not None and r.status == 200 and r.complete is False, r
+
+
 def test_close_delimited_response_is_rechunked(mn):
     mn.script["/resp/eof"] = [b"HTTP/1.1 200 OK\r\nX-Case: eof\r\n\r\nuntil close", ("close",)]
     with W.Client(mn.port) as c:

@@ -9,6 +9,7 @@ every loop is bounded. Only the standard library is used (Debian's /usr/bin/pyth
 
 import re
 import socket
+import struct
 import threading
 import time
 
@@ -256,7 +257,8 @@ class Conn:
 class Oracle:
     """A raw-socket HTTP/1.1 server on 127.0.0.1 that records the bytes of every connection, frames
     requests strictly and answers each complete one through <responder>(req, conn) → bytes or a
-    list of actions: bytes to send, ("sleep", seconds), ("close",). The default answers 200 "ok"
+    list of actions: bytes to send, ("sleep", seconds), ("close",), ("reset",) (close with an RST).
+    The default answers 200 "ok"
     with an X-Oracle header naming the oracle. Malformed bytes are recorded and the connection is
     closed without an answer."""
 
@@ -343,6 +345,9 @@ class Oracle:
             elif a[0] == "sleep":
                 time.sleep(a[1])
             elif a[0] == "close":
+                return False
+            elif a[0] == "reset":
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 return False
         return True
 
