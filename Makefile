@@ -5,7 +5,8 @@
 #   make fuzz     build libFuzzer targets and run each for FUZZ_SECONDS
 #   make bench    wrk against nginx and Sluice side by side, then the config-scale benchmark
 #                 (bench/README.md)
-#   make lint     clang-format check, cppcheck, exported-symbol prefix check
+#   make lint     install missing packages, then clang-format check, cppcheck, exported-symbol
+#                 prefix check
 
 BUILD     ?= build
 CC        ?= gcc
@@ -134,7 +135,10 @@ bench: all
 	./bench/run.sh
 	/usr/bin/python3 bench/config_scale.py
 
-lint: $(BUILD)/libsluice.a
+# The library is built by a second make, which reads pkg-config after the packages are in.
+lint:
+	@./scripts/install-deps.sh lint
+	$(MAKE) $(BUILD)/libsluice.a
 	clang-format --dry-run --Werror $$(find src include tests/unit fuzz -name '*.[ch]')
 	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability \
 		--suppress=missingIncludeSystem -Iinclude -Isrc src

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Sluice needs to build, test and benchmark (DESIGN.md §5).
+# Installs the Debian packages Sluice needs to build, test, fuzz, lint and benchmark (DESIGN.md §5).
 # Idempotent: only missing packages are installed, so `make run` and `make test` can call it every time.
 set -euo pipefail
 
@@ -9,6 +9,7 @@ TEST_PKGS="python3 python3-pytest python3-requests python3-websocket python3-web
  python3-dnslib curl openssl deck iproute2 util-linux"
 BENCH_PKGS="nginx-light wrk procps"
 FUZZ_PKGS="clang libclang-rt-14-dev"
+LINT_PKGS="clang-format cppcheck"
 
 want="$BUILD_PKGS"
 case "${1:-build}" in
@@ -16,8 +17,9 @@ case "${1:-build}" in
   test)  want="$want $TEST_PKGS" ;;
   bench) want="$want $TEST_PKGS $BENCH_PKGS" ;;
   fuzz)  want="$want $FUZZ_PKGS" ;;
-  all)   want="$want $TEST_PKGS $BENCH_PKGS $FUZZ_PKGS" ;;
-  *) echo "usage: $0 [build|test|bench|fuzz|all]" >&2; exit 2 ;;
+  lint)  want="$want $LINT_PKGS" ;;
+  all)   want="$want $TEST_PKGS $BENCH_PKGS $FUZZ_PKGS $LINT_PKGS" ;;
+  *) echo "usage: $0 [build|test|bench|fuzz|lint|all]" >&2; exit 2 ;;
 esac
 
 missing=""
