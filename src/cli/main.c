@@ -17,6 +17,7 @@
 
 #include "cli/db.h"
 #include "cli/process.h"
+#include "cli/reload.h"
 #include "config/conf.h"
 #include "config/declarative.h"
 #include "core/version.h"
@@ -78,7 +79,7 @@ parse_opts(int argc, char **argv, struct cli_opts *o)
         {NULL, 0, NULL, 0},
     };
     int ch;
-    optind = 1;
+    optind = 0; /* a full restart of getopt: `reload` parses a second command line */
     while ((ch = getopt_long(argc, argv, "c:p:t:y", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c':
@@ -156,6 +157,38 @@ cmd_check(int argc, char **argv)
     }
     printf("configuration at %s is valid\n", argv[1]);
     return 0;
+}
+
+/* `reload`: the instance at the prefix re-reads the sluice.conf it was started with (not the -c
+ * given here, which only finds the prefix), from its working directory and with its environment,
+ * then the declarative file that names. Like `kong reload`, both are validated first, under the
+ * instance's arguments, directory and environment when /proc shows them (else this command's); on
+ * errors nothing is signalled. */
+static int
+cmd_reload(const struct sl_conf *conf, const struct cli_opts *o)
+{
+    pid_t pid = sl_cli_instance_pid(conf->prefix);
+    if (pid == 0) {
+        return sl_cli_signal(conf, SIGHUP, 0); /* "not running" */
+    }
+    const char *conf_path = find_conf(o->conf_path);
+    struct cli_opts started = {0};
+    int argc = 0;
+    char **args = sl_cli_instance_args(pid, &argc);
+    char cwd[64];
+    snprintf(cwd, sizeof(cwd), "/proc/%ld/cwd", (long)pid);
+    if (args != NULL && argc >= 2 &&
+        (strcmp(args[1], "start") == 0 || strcmp(args[1], "restart") == 0) &&
+        parse_opts(argc - 1, args + 1, &started) == 0 && chdir(cwd) == 0) {
+        conf_path = find_conf(started.conf_path);
+        sl_cli_instance_env(pid);
+    }
+    int rc = sl_cli_reload_check(conf_path, conf->prefix); /* conf->prefix is absolute */
+    free(args);
+    if (rc < 0) {
+        return 1;
+    }
+    return sl_cli_signal(conf, SIGHUP, 0);
 }
 
 /* `config init [FILE]`: an example declarative file to start from (Kong writes ./kong.yml). */
@@ -270,7 +303,7 @@ main(int argc, char **argv)
         return sl_cli_signal(conf, SIGQUIT, t);
     }
     if (strcmp(cmd, "reload") == 0) {
-        return sl_cli_signal(conf, SIGHUP, 0);
+        return cmd_reload(conf, &o);
     }
     if (strcmp(cmd, "restart") == 0) {
         sl_cli_signal(conf, SIGTERM, 10);

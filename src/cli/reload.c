@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Reload (SIGHUP, `sluice reload`): sluice.conf and the configuration it serves, applied all or
- * nothing (reload.h). */
+ * nothing, and the command's check of both before it signals (reload.h). */
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 
 #include "admin/admin.h"
 #include "cli/reload.h"
+#include "config/declarative.h"
 #include "config/snapshot.h"
 #include "core/log_file.h"
 #include "net/dns.h"
@@ -131,4 +134,147 @@ keep:
     close_log_fd(error_fd);
     close_log_fd(access_fd);
     free(fresh);
+}
+
+/* `sluice reload`, the command: what it checks before it signals */
+
+pid_t
+sl_cli_instance_pid(const char *prefix)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/pids/sluice.pid", prefix);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return 0;
+    }
+    long pid = 0;
+    if (fscanf(f, "%ld", &pid) != 1) {
+        pid = 0;
+    }
+    fclose(f);
+    if (pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH)) {
+        return 0;
+    }
+    return (pid_t)pid;
+}
+
+/* The whole of /proc/<pid>/<name> (NUL-separated strings; a /proc file has no size to read up
+ * front), NUL-terminated, its length in *<len>. NULL when unreadable. */
+static char *
+read_proc(pid_t pid, const char *name, size_t *len)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, name);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf != NULL) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap) {
+            break;
+        }
+        char *bigger = realloc(buf, 2 * cap + 1);
+        if (bigger == NULL) {
+            free(buf);
+        }
+        buf = bigger;
+        cap *= 2;
+    }
+    if (buf != NULL && ferror(f)) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf != NULL) {
+        buf[n] = '\0';
+        *len = n;
+    }
+    return buf;
+}
+
+char **
+sl_cli_instance_args(pid_t pid, int *argc)
+{
+    size_t len;
+    char *buf = read_proc(pid, "cmdline", &len);
+    if (buf == NULL) {
+        return NULL;
+    }
+    int n = 0;
+    for (size_t i = 0; i < len; i++) {
+        n += buf[i] == '\0';
+    }
+    /* the array, then the strings after it */
+    char **argv = malloc((size_t)(n + 1) * sizeof(*argv) + len + 1);
+    if (argv != NULL) {
+        char *s = memcpy(argv + n + 1, buf, len + 1);
+        for (int i = 0; i < n; i++) {
+            argv[i] = s;
+            s += strlen(s) + 1;
+        }
+        argv[n] = NULL;
+        *argc = n;
+    }
+    free(buf);
+    return argv;
+}
+
+int
+sl_cli_instance_env(pid_t pid)
+{
+    size_t len;
+    char *buf = read_proc(pid, "environ", &len);
+    if (buf == NULL) {
+        return -1;
+    }
+    clearenv();
+    for (char *var = buf; var < buf + len; var += strlen(var) + 1) {
+        char *eq = strchr(var, '=');
+        if (eq != NULL && eq != var) {
+            *eq = '\0';
+            setenv(var, eq + 1, 1);
+        }
+    }
+    free(buf);
+    return 0;
+}
+
+int
+sl_cli_reload_check(const char *conf_path, const char *prefix)
+{
+    enum { ERRLEN = 65536 };
+    int rc = -1;
+    char *err = malloc(ERRLEN);
+    struct sl_conf *fresh = calloc(1, sizeof(*fresh));
+    if (err == NULL || fresh == NULL) {
+        fprintf(stderr, "Error: out of memory\n");
+        goto out;
+    }
+    if (conf_path != NULL && access(conf_path, R_OK) != 0) {
+        fprintf(stderr, "Error: no file at: %s\n", conf_path);
+        goto out;
+    }
+    if (sl_conf_load_with_prefix(fresh, conf_path, prefix, err, ERRLEN) < 0) {
+        fprintf(stderr, "Error: %s\n", err);
+        goto out;
+    }
+    /* With database = off a reload reads declarative_config again; without one, it serves the
+     * configuration kept from POST /config, which was valid when it was posted. */
+    if (fresh->database == SL_DB_OFF && fresh->declarative_config[0] != '\0') {
+        struct sl_config *cfg = sl_declarative_load_file(fresh->declarative_config, err, ERRLEN);
+        if (cfg == NULL) {
+            fprintf(stderr, "Error: failed parsing declarative configuration %s:\n%s\n",
+                    fresh->declarative_config, err);
+            goto out;
+        }
+        sl_config_free(cfg);
+    }
+    rc = 0;
+out:
+    free(fresh);
+    free(err);
+    return rc;
 }

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The sluice command line and process lifecycle: version, check, config parse, health, stop, quit
-(graceful drain), reload (SIGHUP and the verb), refusing an invalid declarative file, daemon mode,
-environment overrides."""
+(graceful drain), reload (SIGHUP and the verb, which validates first), refusing an invalid
+declarative file, daemon mode, environment overrides."""
 
 import os
 import signal
@@ -297,6 +297,66 @@ def test_reload_with_invalid_file_keeps_old_config(upstream, sluice_factory):
     assert s.alive()
     assert requests.get(s.url("/a"), timeout=T).status_code == 200
     assert "retries" in s.error_log() or "error" in s.error_log().lower()
+
+
+def test_reload_verb_validates_the_declarative_file_first(upstream, sluice_factory):
+    # Like `kong reload`: an invalid file is reported as `sluice config parse` reports it, and the
+    # instance is not signalled (it would only log the failure and keep its configuration).
+    s = sluice_factory(kong(service("e", upstream.port, [{"name": "a", "paths": ["/a"]}])))
+    s.write_kong(BAD_KONG)
+    r = s.cli("reload", "-p", s.prefix)
+    assert r.returncode != 0, r.stdout
+    assert r.stderr.startswith("Error:") and "reloaded" not in r.stdout
+    assert s.kong_path in r.stderr
+    for frag in ("retries", "methods", "paths", "port", "bogus"):
+        assert frag in r.stderr, (frag, r.stderr)
+    time.sleep(0.5)
+    assert "reload:" not in s.error_log(), s.error_log()
+    assert s.alive()
+    assert requests.get(s.url("/a"), timeout=T).status_code == 200
+    # once the file is fixed, the same command reloads it
+    s.write_kong(kong(service("e", upstream.port, [{"name": "b", "paths": ["/b"]}])))
+    r = s.cli("reload", "-p", s.prefix)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "Sluice reloaded"
+    assert wait_until(lambda: requests.get(s.url("/b"), timeout=T).status_code == 200), \
+        s.error_log()
+    assert requests.get(s.url("/a"), timeout=T).status_code == 404
+
+
+def test_reload_verb_validates_sluice_conf_first(upstream, sluice_factory):
+    s = sluice_factory(kong(service("e", upstream.port, [{"name": "a", "paths": ["/a"]}])))
+    s.write_conf(bogus_key="1", log_level="loud")
+    r = s.cli("reload", "-p", s.prefix)  # the instance's sluice.conf, found without -c
+    assert r.returncode != 0, r.stdout
+    assert r.stderr.startswith("Error:")
+    assert "bogus_key" in r.stderr and "log_level" in r.stderr, r.stderr
+    time.sleep(0.5)
+    assert "reload:" not in s.error_log(), s.error_log()
+    assert requests.get(s.url("/a"), timeout=T).status_code == 200
+
+
+def test_reload_verb_checks_what_the_instance_reads(upstream, tmp_path, sluice_factory):
+    # The instance re-reads the sluice.conf it was started with, from its own directory and with
+    # its own environment: the command checks those, wherever it runs and whatever its -c says.
+    s = sluice_factory(kong(service("e", upstream.port, [{"name": "a", "paths": ["/a"]}])),
+                       {"declarative_config": "named.yml"},
+                       env={"SLUICE_DECLARATIVE_CONFIG": "kong.yml"})
+    named = os.path.join(s.dir, "named.yml")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "sluice.conf").write_text("prefix = %s\n" % s.prefix)
+    s.write_kong(BAD_KONG)
+    r = cli("reload", "-c", elsewhere / "sluice.conf", cwd=elsewhere)
+    assert r.returncode != 0, r.stdout
+    assert s.kong_path in r.stderr and "retries" in r.stderr, r.stderr
+    s.write_kong(kong(service("e", upstream.port, [{"name": "b", "paths": ["/b"]}])))
+    with open(named, "w") as f:
+        f.write(BAD_KONG)  # named in the file, but the instance's environment overrides it
+    r = cli("reload", "-c", elsewhere / "sluice.conf", cwd=elsewhere)
+    assert r.returncode == 0, r.stderr
+    assert wait_until(lambda: requests.get(s.url("/b"), timeout=T).status_code == 200), \
+        s.error_log()
 
 
 def test_reload_log_level(upstream, sluice_factory):
