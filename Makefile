@@ -1,5 +1,6 @@
 # Sluice: one GNU Makefile (style.md §3.8). `make` builds build/sluice.
 #   make run      install missing packages, build, start in the foreground with examples/kong.yml
+#                 and the example upstream it routes to
 #   make test     install missing packages, build, run unit + integration suites
 #   make asan     ASan+UBSan build and the same suites against it
 #   make fuzz     build libFuzzer targets and run each for FUZZ_SECONDS
@@ -90,8 +91,17 @@ test: deps
 	$(MAKE) integration
 	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
+# examples/kong.yml routes /echo to 127.0.0.1:9001: Debian's python3 http.server answers there
+# (a page from $(BUILD)/run/www) for as long as Sluice runs. A background job of a non-interactive
+# shell ignores Ctrl-C, so the traps stop it however Sluice stops.
 run: deps all
-	@mkdir -p $(BUILD)/run
+	@mkdir -p $(BUILD)/run/www
+	@echo 'Hello from the example upstream (python3 -m http.server on 127.0.0.1:9001)' \
+		> $(BUILD)/run/www/index.html
+	@$(PY) -m http.server 9001 --bind 127.0.0.1 --directory $(BUILD)/run/www \
+		> $(BUILD)/run/upstream.log 2>&1 & up=$$!; \
+	trap 'kill $$up 2>/dev/null' EXIT INT TERM HUP; \
+	echo "example upstream on 127.0.0.1:9001 (pid $$up, log $(BUILD)/run/upstream.log)"; \
 	$(BUILD)/sluice start -c examples/sluice.conf -p $(BUILD)/run
 
 asan:
