@@ -37,7 +37,8 @@ extern enum sl_log_level sl_log_current_level;
 
 void sl_log_write(enum sl_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-void sl_log_vwrite(enum sl_log_level level, const char *fmt, va_list ap);
+void sl_log_vwrite(enum sl_log_level level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /* The level test is inline so that disabled debug lines cost one comparison. */
 #define sl_log(level, ...)                                                                         \
