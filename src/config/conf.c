@@ -915,22 +915,38 @@ parse_duration_key(struct ctx *c, const char *key, const char *v, int *out_ms)
     *out_ms = (int)ms;
 }
 
+/* A client timeout that bounds how long a peer may hold a connection: 0 would mean none (the
+ * slowloris deadline gone), so it is refused rather than taken silently. */
+static void
+parse_bound_key(struct ctx *c, const char *key, const char *v, int *out_ms)
+{
+    int ms = -1;
+    parse_duration_key(c, key, v, &ms);
+    if (ms == 0) {
+        kerr(c, "%s must be greater than 0", key);
+        return;
+    }
+    if (ms > 0) {
+        *out_ms = ms;
+    }
+}
+
 static void
 k_client_header_timeout(struct ctx *c, const char *key, const char *v)
 {
-    parse_duration_key(c, key, v, &CONF_FIELD(client_header_timeout_ms));
+    parse_bound_key(c, key, v, &CONF_FIELD(client_header_timeout_ms));
 }
 
 static void
 k_client_body_timeout(struct ctx *c, const char *key, const char *v)
 {
-    parse_duration_key(c, key, v, &CONF_FIELD(client_body_timeout_ms));
+    parse_bound_key(c, key, v, &CONF_FIELD(client_body_timeout_ms));
 }
 
 static void
 k_send_timeout(struct ctx *c, const char *key, const char *v)
 {
-    parse_duration_key(c, key, v, &CONF_FIELD(send_timeout_ms));
+    parse_bound_key(c, key, v, &CONF_FIELD(send_timeout_ms));
 }
 
 static void

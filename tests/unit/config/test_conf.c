@@ -266,6 +266,11 @@ Test(conf, bad_values_name_the_key_and_accepted_values)
     must_fail("pg_timeout = 0\n", "pg_timeout must be greater than 0");
     must_fail("client_header_timeout = soon\n",
               "client_header_timeout has an invalid value: 'soon'");
+    /* 0 would mean no bound at all (slowloris): refused; keepalive_timeout = 0 turns keep-alive
+     * off and stays valid */
+    must_fail("client_header_timeout = 0\n", "client_header_timeout must be greater than 0");
+    must_fail("client_body_timeout = 0s\n", "client_body_timeout must be greater than 0");
+    must_fail("send_timeout = 0\n", "send_timeout must be greater than 0");
     must_fail("client_max_body_size = 10x\n", "client_max_body_size has an invalid value: '10x'");
     must_fail("max_header_bytes = 100\n", "max_header_bytes must be between 1k and 16m");
     must_fail("large_client_header_buffers = 2m\n",
