@@ -707,6 +707,7 @@ connect_attempt(struct sl_session *s, bool allow_pool)
     }
     sl_upconn_attach(c, s);
     s->up = c;
+    s->resp_head_scanned = 0; /* counted in this connection's bytes */
     if (c->reused) {
         c->connected = true;
         set_upstream_timer(s, s->service->write_timeout_ms);
