@@ -117,6 +117,22 @@ sl_session_close(struct sl_session *s)
     free(s);
 }
 
+/* The client's connection ended (a reset, a write error, an EOF) while a request was in progress:
+ * the request is logged as aborted, with status 499 when no response head went out (nginx), and
+ * the connection closes with its upstream connection. */
+static void
+client_failed(struct sl_session *s)
+{
+    if (s->phase == SL_PHASE_PROXY || s->phase == SL_PHASE_TUNNEL) {
+        if (!s->resp_head_sent) {
+            s->status = 499;
+        }
+        s->aborted = true;
+        sl_access_log_write(s);
+    }
+    sl_session_close(s);
+}
+
 void
 sl_session_close_if_idle(struct sl_session *s)
 {
@@ -156,13 +172,17 @@ flush_client(struct sl_session *s)
                 return 0;
             }
             sl_log(SL_LOG_INFO, "client %s: write failed: %s", s->peer_ip, strerror(errno));
-            sl_session_close(s);
+            client_failed(s);
             return CLOSED;
         }
-        /* Progress towards a slow reader resets the send timeout (nginx send_timeout). */
-        if (s->phase != SL_PHASE_HEAD) {
+        /* Progress towards a slow reader resets the send timeout (nginx send_timeout), also for
+         * the tail of a finished response (HEAD phase before the next request's first byte). */
+        if (s->phase != SL_PHASE_HEAD || !s->got_bytes) {
             set_client_timer(s, s->settings->send_timeout_ms);
         }
+    }
+    if (s->phase == SL_PHASE_HEAD && !s->got_bytes) {
+        set_client_timer(s, s->settings->keepalive_timeout_ms); /* all out: now idle */
     }
     sl_proxy_buf_release(s->worker, &s->out);
     return 0;
@@ -230,19 +250,6 @@ emit_client_body(struct sl_session *s, const char *p, size_t len)
     return 0;
 }
 
-/* An error page in place of the response; the connection closes after it unless the request was
- * read completely and nothing of the connection's framing is in doubt. */
-static void
-fail_request(struct sl_session *s, int status, const char *message, bool default_json)
-{
-    dns_unpark(s); /* e.g. a 408 while waiting for a name: the request is over */
-    release_upstream(s, false);
-    if (!s->req_done || s->phase == SL_PHASE_HEAD) {
-        s->close_after = true;
-    }
-    sl_local_response(s, status, message, default_json, NULL);
-}
-
 /* The response cannot be completed once its head is queued: the bytes already queued still go to
  * the client, then the connection closes, so that the client sees a truncated message (a short
  * Content-Length body, no last chunk), never a clean end. Logged as aborted. Returns 1. */
@@ -256,6 +263,25 @@ abort_response(struct sl_session *s)
     s->linger = false;
     release_upstream(s, false);
     return 1;
+}
+
+/* An error page in place of the response; the connection closes after it unless the request was
+ * read completely and nothing of the connection's framing is in doubt. */
+static void
+fail_request(struct sl_session *s, int status, const char *message, bool default_json)
+{
+    if (s->resp_head_sent) {
+        /* The upstream's response is already on its way (it answered before the request body
+         * ended): an error page now would land inside its body. */
+        abort_response(s);
+        return;
+    }
+    dns_unpark(s); /* e.g. a 408 while waiting for a name: the request is over */
+    release_upstream(s, false);
+    if (!s->req_done || s->phase == SL_PHASE_HEAD) {
+        s->close_after = true;
+    }
+    sl_local_response(s, status, message, default_json, NULL);
 }
 
 /* ---- request head --------------------------------------------------------------------------- */
@@ -484,8 +510,8 @@ process_head(struct sl_session *s)
 {
     struct sl_worker *w = s->worker;
     if (sl_buf_pending(&s->in) == 0) {
-        if (s->peer_eof) {
-            sl_session_close(s);
+        if (s->peer_eof || w->draining) {
+            sl_session_close(s); /* nothing more will come, or the worker is stopping */
             return CLOSED;
         }
         return 0;
@@ -1115,7 +1141,9 @@ finish_request(struct sl_session *s)
         s->phase = SL_PHASE_CLOSING;
     } else {
         s->phase = SL_PHASE_HEAD;
-        set_client_timer(s, s->settings->keepalive_timeout_ms);
+        /* Idle only once the response is out; until then the client is reading it. */
+        set_client_timer(s, sl_buf_pending(&s->out) > 0 ? s->settings->send_timeout_ms
+                                                        : s->settings->keepalive_timeout_ms);
         /* Idle in keep-alive: the arena and an empty input buffer go back to the worker (a
          * pipelined request still in the buffer keeps it), so an idle connection holds little
          * more than its session. */
@@ -1174,12 +1202,7 @@ client_gone(struct sl_session *s)
     sl_log(SL_LOG_INFO, "client %s closed the connection %s", s->peer_ip,
            s->req_done ? "while waiting for the response"
                        : "before sending the whole request body");
-    if (!s->resp_head_sent) {
-        s->status = 499;
-    }
-    s->aborted = true;
-    sl_access_log_write(s);
-    sl_session_close(s);
+    client_failed(s);
 }
 
 /* Closes a connection whose last response is out, or first lingers when the client may still be
@@ -1195,6 +1218,10 @@ close_or_linger(struct sl_session *s)
     }
     s->phase = SL_PHASE_LINGER;
     s->linger_until_us = sl_clock_mono_us() + (uint64_t)SL_LINGER_TIME_MS * 1000;
+    /* Only the socket is needed now: the request's arena, snapshot and upstream go back. */
+    reset_request(s);
+    sl_proxy_arena_release(s->worker, s->arena);
+    s->arena = NULL;
     sl_buf_consume(&s->in, sl_buf_pending(&s->in));
     sl_proxy_buf_release(s->worker, &s->in);
     sl_proxy_buf_release(s->worker, &s->out);
@@ -1418,7 +1445,7 @@ sl_session_client_event(struct sl_session *s, int revents)
         if (n == 0) {
             s->peer_eof = true;
         } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
-            sl_session_close(s);
+            client_failed(s);
             return CLOSED;
         } else if (n > 0 && s->phase == SL_PHASE_PROXY && !s->req_done) {
             set_client_timer(s, s->settings->client_body_timeout_ms);
@@ -1446,7 +1473,7 @@ on_client_timeout(struct ev_loop *loop, ev_timer *t, int revents)
     if (!sl_lazy_timer_expired(loop, &s->timer)) {
         return;
     }
-    if (sl_buf_pending(&s->out) > 0 && s->phase != SL_PHASE_HEAD) {
+    if (sl_buf_pending(&s->out) > 0 && (s->phase != SL_PHASE_HEAD || !s->got_bytes)) {
         sl_log(SL_LOG_INFO, "client %s timed out reading the response", s->peer_ip);
         sl_session_close(s);
         return;
