@@ -42,6 +42,15 @@ def streams_at_once(req, conn):
 streams_at_once.before_body = True
 
 
+def slow_reader_asking_big(s):
+    """A client with a small receive buffer that asked for /big and reads nothing yet."""
+    c = socket.socket()
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.connect(("127.0.0.1", s.port))
+    c.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+    return c
+
+
 def big_response(req, conn):
     conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % BIG + b"a" * BIG)
 
@@ -84,11 +93,8 @@ def test_response_tail_outlives_keepalive_timeout(upstream, sluice_factory):
     upstream.route("/big", big_response)
     s = sluice_factory(kong(service("u", upstream.port, [{"paths": ["/"], "strip_path": False}])),
                        {"keepalive_timeout": "2s", "send_timeout": "60s"})
-    c = socket.socket()
-    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    c.connect(("127.0.0.1", s.port))
+    c = slow_reader_asking_big(s)
     try:
-        c.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
         time.sleep(4)
         c.settimeout(5)
         data = b""
@@ -111,11 +117,8 @@ def test_quit_while_a_response_tail_is_flushing_exits_once_it_is_read(upstream, 
     upstream.route("/big", big_response)
     s = sluice_factory(kong(service("u", upstream.port, [{"paths": ["/"], "strip_path": False}])),
                        {"quit_timeout": "10s"})
-    c = socket.socket()
-    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    c.connect(("127.0.0.1", s.port))
+    c = slow_reader_asking_big(s)
     try:
-        c.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
         time.sleep(1.5)
         s.signal(signal.SIGQUIT)
         data = read_all(c)
