@@ -59,6 +59,7 @@ struct sl_upconn {
     bool connected;
     bool eof;                    /* the upstream closed its side (or failed: see reset) */
     bool reset;                  /* ... with an error (a reset), not a clean close */
+    bool write_failed;           /* it answered, then stopped taking the request body */
     bool reused;                 /* taken from the pool */
     bool wrote;                  /* a byte of the current request reached the socket */
     unsigned requests;           /* requests carried so far */

@@ -780,6 +780,7 @@ keep_replay(struct sl_session *s, const struct sl_upconn *c)
 }
 
 static int upstream_failed(struct sl_session *s, enum upstream_failure why);
+static int upstream_write_failed(struct sl_session *s);
 
 static int
 start_upstream(struct sl_session *s)
@@ -938,6 +939,13 @@ pump_request_body(struct sl_session *s)
     const struct sl_proxy_settings *st = s->settings;
     struct sl_upconn *c = s->up;
     int progress = 0;
+    if (c->write_failed) {
+        /* The upstream answered and takes no more: what the client still sends of the body is
+         * dropped (the connection closes after the response, lingering). */
+        size_t n = sl_buf_pending(&s->in);
+        sl_buf_consume(&s->in, n);
+        return n > 0;
+    }
     while (!s->req_done && sl_buf_pending(&s->in) > 0 && up_unsent(c) < SL_PROXY_HIGH_WATER) {
         /* At most one high-water's worth per step: with unsent below the mark the append then
          * always fits the buffer's cap, whatever max_header_bytes makes the client buffer hold
@@ -1123,13 +1131,62 @@ pump_response(struct sl_session *s)
     return progress;
 }
 
+/* Reads what the upstream socket holds now, up to the buffer's cap (EOF and errors noted). */
+static void
+read_upstream_now(struct sl_session *s, struct sl_upconn *c)
+{
+    while (!c->eof) {
+        ssize_t n = sl_buf_recv(&c->in, c->fd, s->settings->max_header_bytes + SL_PROXY_HIGH_WATER);
+        if (n > 0) {
+            continue;
+        }
+        if (n == 0) {
+            c->eof = true;
+        } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS && errno != EINTR) {
+            c->eof = c->reset = true;
+        }
+        break;
+    }
+}
+
+/* Writing the request failed: the upstream closed or reset. It may have answered first, as an
+ * upstream refusing a large upload does (413 or 401, then close), and the answer may be waiting
+ * unread in the socket: when its head is there (or came before), the response is served and the
+ * rest of the request body dropped, as the upstream meant. Otherwise this is an upstream failure
+ * like any other. Returns 1 or CLOSED. */
+static int
+upstream_write_failed(struct sl_session *s)
+{
+    struct sl_upconn *c = s->up;
+    int err = errno;
+    if (!s->resp_head_done) {
+        read_upstream_now(s, c);
+        if (pump_response(s) == CLOSED) {
+            return CLOSED;
+        }
+        if (s->phase != SL_PHASE_PROXY || s->up != c) {
+            return 1; /* settled there (an invalid head: 502) */
+        }
+    }
+    if (s->resp_head_done) {
+        c->write_failed = true;
+        c->out.off = c->out.len = 0;
+        c->sent = 0;
+        c->replayable = false;
+        return 1;
+    }
+    s->up_errno = err;
+    return upstream_failed(s, UP_IO_ERROR);
+}
+
 static void
 finish_request(struct sl_session *s)
 {
     struct sl_worker *w = s->worker;
     sl_access_log_write(s);
     bool reusable = s->up != NULL && s->resp_keep_alive && s->req_done && !s->up->eof &&
-                    sl_buf_pending(&s->up->in) == 0 && up_unsent(s->up) == 0;
+                    !s->up->write_failed && sl_buf_pending(&s->up->in) == 0 &&
+                    up_unsent(s->up) == 0;
     release_upstream(s, reusable);
     bool close_after = s->close_after || !s->req_done || w->draining;
     bool linger = !s->req_done; /* an early response: the client may still be sending the body */
@@ -1410,8 +1467,7 @@ run(struct sl_session *s)
         if (s->up != NULL && s->up->connected) {
             bool up_was_full = up_unsent(s->up) >= SL_PROXY_HIGH_WATER;
             if (flush_upstream(s->up) < 0) {
-                s->up_errno = errno;
-                if (upstream_failed(s, UP_IO_ERROR) == CLOSED) {
+                if (upstream_write_failed(s) == CLOSED) {
                     return CLOSED;
                 }
                 r = 1;
@@ -1517,8 +1573,7 @@ sl_session_upstream_event(struct sl_session *s, int revents)
     if (revents & EV_WRITE) {
         size_t before = up_unsent(c);
         if (flush_upstream(c) < 0) {
-            s->up_errno = errno;
-            if (upstream_failed(s, UP_IO_ERROR) != CLOSED) {
+            if (upstream_write_failed(s) != CLOSED) {
                 run(s);
             }
             return;

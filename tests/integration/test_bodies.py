@@ -358,3 +358,18 @@ def test_lingering_connection_ends_at_its_idle_bound(upstream, sluice_factory):
         assert time.monotonic() - t0 < 8
     finally:
         c.close()
+
+
+def test_upstream_that_answers_and_closes_at_once_is_served_not_502(upstream, sluice_factory):
+    """An upstream that refuses a large upload answers 413 and closes at once, without reading:
+    Sluice's next write of the body fails, usually before it has read the answer waiting in the
+    socket. That answer is served (the rest of the body is dropped); it used to be a 502."""
+    def refuse_now(req, conn):
+        conn.send(U.response(413, [("Content-Type", "text/plain")], b"too big", close=True))
+        return "close"
+    refuse_now.before_body = True
+    upstream.route("/refuse", refuse_now)
+    s = sluice_factory(kong(service("u", upstream.port, [{"paths": ["/"], "strip_path": False}])))
+    got = [requests.post(s.url("/refuse"), data=b"y" * (8 * 1024 * 1024), timeout=T).status_code
+           for _ in range(10)]
+    assert got == [413] * 10
