@@ -1159,6 +1159,13 @@ upstream_write_failed(struct sl_session *s)
 {
     struct sl_upconn *c = s->up;
     int err = errno;
+    if (s->phase == SL_PHASE_TUNNEL) {
+        s->up_errno = err;
+        return upstream_failed(s, UP_IO_ERROR); /* an aborted tunnel */
+    }
+    /* The failed send took the socket's error with it, so the reads below see a clean EOF; but
+     * the connection was reset, and a close-delimited body ended by it may be cut short. */
+    c->reset = true;
     if (!s->resp_head_done) {
         read_upstream_now(s, c);
         if (pump_response(s) == CLOSED) {

@@ -373,3 +373,30 @@ def test_upstream_that_answers_and_closes_at_once_is_served_not_502(upstream, sl
     got = [requests.post(s.url("/refuse"), data=b"y" * (8 * 1024 * 1024), timeout=T).status_code
            for _ in range(10)]
     assert got == [413] * 10
+
+
+def test_close_delimited_answer_cut_by_the_reset_is_never_clean(upstream, sluice_factory):
+    """The upstream answers 200 with a body delimited by its close, and closes without reading the
+    request body: its kernel resets the connection and drops what it had not sent. Sluice's write
+    of the body fails first, which clears the socket's error, so the reads after it see a clean
+    EOF. That EOF must not end the body cleanly: the client gets the whole body or an
+    incomplete message, never a short one that looks complete."""
+    body = b"".join(b"%07d\n" % i for i in range(300 * 1024 // 8))
+
+    def answer_and_close(req, conn):
+        conn.send(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + body)
+        return "close"
+    answer_and_close.before_body = True
+    upstream.route("/cut", answer_and_close)
+    s = sluice_factory(kong(service("u", upstream.port, [{"paths": ["/"], "strip_path": False}])),
+                       {"proxy_access_log_format": "json"})
+    for i in range(3):
+        try:
+            r = requests.post(s.url("/cut"), data=b"y" * (8 * 1024 * 1024), timeout=T)
+            assert r.status_code == 200 and r.content == body, len(r.content)
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError):
+            pass  # an incomplete message: the client can tell
+    lines = [json.loads(l) for l in s.access_lines()]
+    assert len(lines) == 3
+    for line in lines:
+        assert line["aborted"] or line["body_bytes_sent"] == len(body), line
