@@ -159,6 +159,28 @@ cmd_check(int argc, char **argv)
     return 0;
 }
 
+/* Parses and validates the declarative file <path>; 0, or 1 with every error printed under
+ * `Error: <what> <path>:` (`Error: Failed parsing:` when <what> is NULL, as `config parse` says).
+ */
+static int
+check_declarative(const char *path, const char *what)
+{
+    char *err = malloc(65536);
+    if (err == NULL) {
+        return fail("%s", "out of memory");
+    }
+    struct sl_config *cfg = sl_declarative_load_file(path, err, 65536);
+    int rc = cfg == NULL;
+    if (cfg == NULL && what == NULL) {
+        fprintf(stderr, "Error: Failed parsing:\n%s\n", err);
+    } else if (cfg == NULL) {
+        fprintf(stderr, "Error: %s %s:\n%s\n", what, path, err);
+    }
+    sl_config_free(cfg);
+    free(err);
+    return rc;
+}
+
 /* `reload`: the instance at the prefix re-reads the sluice.conf it was started with (not the -c
  * given here, which only finds the prefix), from its working directory and with its environment,
  * then the declarative file that names. Like `kong reload`, both are validated first, under the
@@ -171,7 +193,7 @@ cmd_reload(const struct sl_conf *conf, const struct cli_opts *o)
     if (pid == 0) {
         return sl_cli_signal(conf, SIGHUP, 0); /* "not running" */
     }
-    const char *conf_path = find_conf(o->conf_path);
+    struct cli_opts check = {.conf_path = o->conf_path, .prefix = conf->prefix}; /* absolute */
     struct cli_opts started = {0};
     int argc = 0;
     char **args = sl_cli_instance_args(pid, &argc);
@@ -180,15 +202,20 @@ cmd_reload(const struct sl_conf *conf, const struct cli_opts *o)
     if (args != NULL && argc >= 2 &&
         (strcmp(args[1], "start") == 0 || strcmp(args[1], "restart") == 0) &&
         parse_opts(argc - 1, args + 1, &started) == 0 && chdir(cwd) == 0) {
-        conf_path = find_conf(started.conf_path);
+        check.conf_path = started.conf_path;
         sl_cli_instance_env(pid);
     }
-    int rc = sl_cli_reload_check(conf_path, conf->prefix); /* conf->prefix is absolute */
-    free(args);
-    if (rc < 0) {
-        return 1;
+    /* what the instance will read: its sluice.conf as `check` reads one, and with database = off
+     * the declarative_config it names, as `config parse` reads one */
+    struct sl_conf *fresh = calloc(1, sizeof(*fresh));
+    int rc = fresh == NULL ? fail("%s", "out of memory") : load_conf(fresh, &check);
+    if (rc == 0 && fresh->database == SL_DB_OFF && fresh->declarative_config[0] != '\0') {
+        rc = check_declarative(fresh->declarative_config,
+                               "failed parsing declarative configuration");
     }
-    return sl_cli_signal(conf, SIGHUP, 0);
+    free(fresh);
+    free(args);
+    return rc != 0 ? 1 : sl_cli_signal(conf, SIGHUP, 0);
 }
 
 /* `config init [FILE]`: an example declarative file to start from (Kong writes ./kong.yml). */
@@ -231,18 +258,9 @@ cmd_config(int argc, char **argv)
     if (argc < 3 || strcmp(argv[1], "parse") != 0) {
         return fail("%s", "usage: sluice config parse FILE");
     }
-    char *err = malloc(65536);
-    if (err == NULL) {
+    if (check_declarative(argv[2], NULL) != 0) {
         return 1;
     }
-    struct sl_config *cfg = sl_declarative_load_file(argv[2], err, 65536);
-    if (cfg == NULL) {
-        fprintf(stderr, "Error: Failed parsing:\n%s\n", err);
-        free(err);
-        return 1;
-    }
-    sl_config_free(cfg);
-    free(err);
     printf("parse successful\n");
     return 0;
 }

@@ -37,16 +37,16 @@ static struct sl_store *run_store; /* database = sqlite: open for the life of th
 static struct sl_config_mirror *run_mirror; /* its rows, shared with the Admin API's writes */
 
 static void
-pid_path(const struct sl_conf *conf, char *buf, size_t len)
+pid_path(const char *prefix, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s/pids/sluice.pid", conf->prefix);
+    snprintf(buf, len, "%s/pids/sluice.pid", prefix);
 }
 
-static pid_t
-read_pid(const struct sl_conf *conf)
+pid_t
+sl_cli_instance_pid(const char *prefix)
 {
     char path[PATH_MAX];
-    pid_path(conf, path, sizeof(path));
+    pid_path(prefix, path, sizeof(path));
     FILE *f = fopen(path, "r");
     if (f == NULL) {
         return 0;
@@ -246,7 +246,7 @@ static int
 write_pid_file(const struct sl_conf *conf)
 {
     char path[PATH_MAX], tmp[PATH_MAX + 8];
-    pid_path(conf, path, sizeof(path));
+    pid_path(conf->prefix, path, sizeof(path));
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (f == NULL) {
@@ -330,7 +330,7 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
     if (sl_cli_prepare_prefix(conf) < 0) {
         return 1;
     }
-    if (read_pid(conf) > 0) {
+    if (sl_cli_instance_pid(conf->prefix) > 0) {
         fprintf(stderr, "Error: Sluice is already running in %s\n", conf->prefix);
         return 1;
     }
@@ -492,7 +492,7 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
     sl_snapshot_clear();
     sl_dns_stop();
     char path[PATH_MAX];
-    pid_path(conf, path, sizeof(path));
+    pid_path(conf->prefix, path, sizeof(path));
     unlink(path);
     sl_log(SL_LOG_NOTICE, "sluice stopped");
     return 0;
@@ -514,7 +514,7 @@ wait_exit(pid_t pid, int seconds)
 int
 sl_cli_signal(const struct sl_conf *conf, int sig, int wait_s)
 {
-    pid_t pid = read_pid(conf);
+    pid_t pid = sl_cli_instance_pid(conf->prefix);
     if (pid == 0) {
         fprintf(stderr, "Error: Sluice is not running in %s\n", conf->prefix);
         return 1;
@@ -542,7 +542,7 @@ sl_cli_signal(const struct sl_conf *conf, int sig, int wait_s)
 int
 sl_cli_health(const struct sl_conf *conf)
 {
-    pid_t pid = read_pid(conf);
+    pid_t pid = sl_cli_instance_pid(conf->prefix);
     if (pid == 0) {
         fprintf(stderr, "Error: Sluice is not running at %s\n", conf->prefix);
         return 1;

@@ -4,6 +4,8 @@
 #ifndef SL_CLI_PROCESS_H
 #define SL_CLI_PROCESS_H
 
+#include <sys/types.h>
+
 #include "config/conf.h"
 
 /* Runs Sluice with <conf> (read from <conf_path>, NULL when defaults only; kept for reloads).
@@ -17,5 +19,7 @@ int sl_cli_signal(const struct sl_conf *conf, int sig, int wait_s);
 int sl_cli_prepare_prefix(const struct sl_conf *conf);
 /* Prints whether an instance runs at conf->prefix; 0 if it does. */
 int sl_cli_health(const struct sl_conf *conf);
+/* The pid of the instance running at <prefix> (<prefix>/pids/sluice.pid), or 0. */
+pid_t sl_cli_instance_pid(const char *prefix);
 
 #endif

@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Reload (SIGHUP, `sluice reload`): sluice.conf and the configuration it serves, applied all or
- * nothing, and the command's check of both before it signals (reload.h). */
+ * nothing, and what the command reads of a running instance (reload.h). */
 #include <errno.h>
-#include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +9,6 @@
 
 #include "admin/admin.h"
 #include "cli/reload.h"
-#include "config/declarative.h"
 #include "config/snapshot.h"
 #include "core/log_file.h"
 #include "net/dns.h"
@@ -138,26 +135,6 @@ keep:
 
 /* `sluice reload`, the command: what it checks before it signals */
 
-pid_t
-sl_cli_instance_pid(const char *prefix)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof(path), "%s/pids/sluice.pid", prefix);
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        return 0;
-    }
-    long pid = 0;
-    if (fscanf(f, "%ld", &pid) != 1) {
-        pid = 0;
-    }
-    fclose(f);
-    if (pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH)) {
-        return 0;
-    }
-    return (pid_t)pid;
-}
-
 /* The whole of /proc/<pid>/<name> (NUL-separated strings; a /proc file has no size to read up
  * front), NUL-terminated, its length in *<len>. NULL when unreadable. */
 static char *
@@ -240,41 +217,4 @@ sl_cli_instance_env(pid_t pid)
     }
     free(buf);
     return 0;
-}
-
-int
-sl_cli_reload_check(const char *conf_path, const char *prefix)
-{
-    enum { ERRLEN = 65536 };
-    int rc = -1;
-    char *err = malloc(ERRLEN);
-    struct sl_conf *fresh = calloc(1, sizeof(*fresh));
-    if (err == NULL || fresh == NULL) {
-        fprintf(stderr, "Error: out of memory\n");
-        goto out;
-    }
-    if (conf_path != NULL && access(conf_path, R_OK) != 0) {
-        fprintf(stderr, "Error: no file at: %s\n", conf_path);
-        goto out;
-    }
-    if (sl_conf_load_with_prefix(fresh, conf_path, prefix, err, ERRLEN) < 0) {
-        fprintf(stderr, "Error: %s\n", err);
-        goto out;
-    }
-    /* With database = off a reload reads declarative_config again; without one, it serves the
-     * configuration kept from POST /config, which was valid when it was posted. */
-    if (fresh->database == SL_DB_OFF && fresh->declarative_config[0] != '\0') {
-        struct sl_config *cfg = sl_declarative_load_file(fresh->declarative_config, err, ERRLEN);
-        if (cfg == NULL) {
-            fprintf(stderr, "Error: failed parsing declarative configuration %s:\n%s\n",
-                    fresh->declarative_config, err);
-            goto out;
-        }
-        sl_config_free(cfg);
-    }
-    rc = 0;
-out:
-    free(fresh);
-    free(err);
-    return rc;
 }

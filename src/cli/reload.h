@@ -40,9 +40,6 @@ int sl_cli_open_logs(const struct sl_conf *conf, int *error_fd, int *access_fd, 
  * instance re-reads the sluice.conf it was started with, from its own working directory and with
  * its own environment; these let the command check what that instance will read. */
 
-/* The pid of the instance running at <prefix> (<prefix>/pids/sluice.pid), or 0. */
-pid_t sl_cli_instance_pid(const char *prefix);
-
 /* The arguments instance <pid> was started with (/proc/<pid>/cmdline): a NULL-terminated array of
  * *<argc> strings in one allocation (free() it). NULL when they cannot be read. */
 char **sl_cli_instance_args(pid_t pid, int *argc);
@@ -50,11 +47,5 @@ char **sl_cli_instance_args(pid_t pid, int *argc);
 /* Replaces this process's environment with instance <pid>'s (/proc/<pid>/environ), the one its
  * reload reads SLUICE_<KEY> values from. -1, nothing changed, when it cannot be read. */
 int sl_cli_instance_env(pid_t pid);
-
-/* Validates what a reload of the instance at <prefix> would read: <conf_path> (NULL: defaults and
- * environment) as `sluice check` does, then, with database = off, the declarative_config it names
- * as `sluice config parse` does. Relative paths are taken from the current directory. Prints
- * every error on stderr as `Error: ...` and returns -1; 0 when both are valid. */
-int sl_cli_reload_check(const char *conf_path, const char *prefix);
 
 #endif

@@ -229,6 +229,23 @@ up_append(struct sl_upconn *c, const void *p, size_t len)
     return sl_buf_append(&c->out, p, len, SL_PROXY_REPLAY_MAX + 2 * SL_PROXY_HIGH_WATER);
 }
 
+/* One read from the upstream into its buffer, up to the cap a response head and one high-water's
+ * worth of body may take. EOF and errors are noted on <c> (an error is a reset, its errno kept for
+ * the failure's log line); the result and errno are recv's, ENOBUFS when the buffer is full. */
+static ssize_t
+read_upstream(struct sl_session *s, struct sl_upconn *c)
+{
+    ssize_t n = sl_buf_recv(&c->in, c->fd, s->settings->max_header_bytes + SL_PROXY_HIGH_WATER);
+    if (n == 0) {
+        c->eof = true;
+    } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS &&
+               errno != EINTR) {
+        s->up_errno = errno;
+        c->eof = c->reset = true;
+    }
+    return n;
+}
+
 static int
 emit_client_body(struct sl_session *s, const char *p, size_t len)
 {
@@ -298,36 +315,28 @@ header_copy(struct sl_session *s, const struct sl_header *h)
     return h ? arena_str(s, h->value) : NULL;
 }
 
-/* nginx, and so Kong, ignores header names holding an underscore (underscores_in_headers off,
- * ignore_invalid_headers on): they are neither routed on nor forwarded. An upstream that maps '-'
- * and '_' to the same variable (CGI, WSGI, PHP) would otherwise take a client's X_Forwarded_For
- * for the X-Forwarded-For Sluice sets, or Transfer_Encoding for framing. */
-static void
-drop_underscore_headers(struct sl_h1_request *req)
-{
-    size_t kept = 0;
-    for (size_t i = 0; i < req->nheaders; i++) {
-        const struct sl_header *h = &req->headers[i];
-        if (memchr(h->name.p, '_', h->name.len) == NULL) {
-            if (kept != i) {
-                req->headers[kept] = *h;
-            }
-            kept++;
-        }
-    }
-    req->nheaders = kept;
-}
-
 /* Looks every header name of <req> up once, into <ids> (for the upstream head), and copies the
- * values kept for logs and error pages (the first of each name, as sl_h1_find_header would). */
+ * values kept for logs and error pages (the first of each name, as sl_h1_find_header would).
+ *
+ * Names holding an underscore are dropped from <req> on the way, as nginx, and so Kong, ignores
+ * them (underscores_in_headers off, ignore_invalid_headers on): they are neither routed on nor
+ * forwarded. An upstream that maps '-' and '_' to the same variable (CGI, WSGI, PHP) would
+ * otherwise take a client's X_Forwarded_For for the X-Forwarded-For Sluice sets. */
 static void
-index_request_headers(struct sl_session *s, const struct sl_h1_request *req, uint8_t *ids)
+index_request_headers(struct sl_session *s, struct sl_h1_request *req, uint8_t *ids)
 {
     const struct sl_header *ua = NULL, *referer = NULL, *accept = NULL, *ctype = NULL;
+    size_t kept = 0;
     for (size_t i = 0; i < req->nheaders; i++) {
-        const struct sl_header *h = &req->headers[i];
+        if (memchr(req->headers[i].name.p, '_', req->headers[i].name.len) != NULL) {
+            continue;
+        }
+        if (kept != i) {
+            req->headers[kept] = req->headers[i];
+        }
+        const struct sl_header *h = &req->headers[kept];
         enum sl_hn id = sl_http_hn_lookup(h->name);
-        ids[i] = (uint8_t)id;
+        ids[kept++] = (uint8_t)id;
         switch (id) {
         case SL_HN_USER_AGENT:
             ua = ua ? ua : h;
@@ -345,6 +354,7 @@ index_request_headers(struct sl_session *s, const struct sl_h1_request *req, uin
             break;
         }
     }
+    req->nheaders = kept;
     s->user_agent = header_copy(s, ua);
     s->referer = header_copy(s, referer);
     /* error_handlers.lua falls back to Content-Type for the error format. */
@@ -478,6 +488,21 @@ prevalidate_chunked_body(const struct sl_session *s)
     return 0;
 }
 
+/* The parsers keep no state, so a head is parsed again from its start after every read. When the
+ * bytes added since the last parse (<*scanned> bytes of <have>) cannot have completed the head
+ * (sl_h1_head_pending), the parse is skipped and *<scanned> moves on: a head sent a byte at a
+ * time costs linear time, not quadratic. Not at EOF, where the parse must give its verdict. */
+static bool
+head_still_pending(const char *buf, size_t have, size_t *scanned, const struct sl_h1_limits *lim,
+                   bool response, bool eof)
+{
+    if (*scanned == 0 || eof || !sl_h1_head_pending(buf, have, *scanned, lim, response)) {
+        return false;
+    }
+    *scanned = have;
+    return true;
+}
+
 /* A request the parser refused: its request line, as far as it reads as one, is kept for the
  * access log (nginx logs $request for a 400 too; the access log escapes it), and the refusal goes
  * to the error log at info, as nginx's "client sent invalid ..." lines do (without client bytes:
@@ -537,9 +562,7 @@ process_head(struct sl_session *s)
                                st->max_headers};
     struct sl_h1_request req;
     size_t have = sl_buf_pending(&s->in);
-    if (s->head_scanned > 0 && !s->peer_eof &&
-        sl_h1_head_pending(sl_buf_head(&s->in), have, s->head_scanned, &lim, false)) {
-        s->head_scanned = have; /* nothing new can complete the head: skip the re-parse */
+    if (head_still_pending(sl_buf_head(&s->in), have, &s->head_scanned, &lim, false, s->peer_eof)) {
         return 0;
     }
     int rc =
@@ -568,7 +591,6 @@ process_head(struct sl_session *s)
     s->head_done_us = sl_clock_mono_us();
     s->method = arena_str(s, req.method);
     s->target = arena_str(s, req.target);
-    drop_underscore_headers(&req);
     index_request_headers(s, &req, w->hdr_ids);
     sl_head_client_address(s, &req);
     s->minor = req.minor;
@@ -1027,10 +1049,8 @@ pump_response(struct sl_session *s)
                                    st->max_headers};
         struct sl_h1_response res;
         size_t have = sl_buf_pending(&c->in);
-        if (s->resp_head_scanned > 0 && !c->eof &&
-            sl_h1_head_pending(sl_buf_head(&c->in), have, s->resp_head_scanned, &lim, true)) {
-            s->resp_head_scanned =
-                have; /* a head sent a byte at a time is not re-parsed each time */
+        if (head_still_pending(sl_buf_head(&c->in), have, &s->resp_head_scanned, &lim, true,
+                               c->eof)) {
             return progress;
         }
         int rc = sl_h1_parse_response(sl_buf_head(&c->in), have, &lim, s->head_request, &res,
@@ -1135,17 +1155,7 @@ pump_response(struct sl_session *s)
 static void
 read_upstream_now(struct sl_session *s, struct sl_upconn *c)
 {
-    while (!c->eof) {
-        ssize_t n = sl_buf_recv(&c->in, c->fd, s->settings->max_header_bytes + SL_PROXY_HIGH_WATER);
-        if (n > 0) {
-            continue;
-        }
-        if (n == 0) {
-            c->eof = true;
-        } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS && errno != EINTR) {
-            c->eof = c->reset = true;
-        }
-        break;
+    while (!c->eof && read_upstream(s, c) > 0) {
     }
 }
 
@@ -1591,23 +1601,15 @@ sl_session_upstream_event(struct sl_session *s, int revents)
         }
     }
     if (revents & EV_READ) {
-        ssize_t n = sl_buf_recv(&c->in, c->fd, s->settings->max_header_bytes + SL_PROXY_HIGH_WATER);
-        if (n == 0) {
-            c->eof = true;
-        } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-            if (errno == ENOBUFS && !s->resp_head_done) {
-                /* A response head larger than the limit. */
-                if (upstream_failed(s, UP_INVALID_RESPONSE) != CLOSED) {
-                    run(s);
-                }
-                return;
+        ssize_t n = read_upstream(s, c);
+        if (n < 0 && errno == ENOBUFS && !s->resp_head_done) {
+            /* A response head larger than the limit. */
+            if (upstream_failed(s, UP_INVALID_RESPONSE) != CLOSED) {
+                run(s);
             }
-            if (errno != ENOBUFS) {
-                s->up_errno = errno;
-                c->eof = true;
-                c->reset = true;
-            }
-        } else if (n > 0) {
+            return;
+        }
+        if (n > 0) {
             set_upstream_timer(s, s->service->read_timeout_ms);
         }
         if (c->eof && !s->resp_head_done && s->phase == SL_PHASE_PROXY) {
