@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer driver for sl_http_path_normalize: the result is never longer than the input, starts
- * with
- * '/', holds only kept raw bytes and upper-case escapes of reserved bytes, has no dot segment, is
- * idempotent, and the in-place run gives the same bytes. */
+ * with '/', holds only kept raw bytes and upper-case escapes of reserved bytes, has no dot segment
+ * and no "//", is idempotent, and the in-place run gives the same bytes. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -54,7 +53,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             }
         }
-        /* no "." or ".." segment survives */
+        /* no "." or ".." segment survives, and no empty one: slashes are merged */
+        if (memmem(out, len, "//", 2) != NULL) {
+            abort();
+        }
         size_t seg = 0;
         for (size_t i = 1; i <= len; i++) {
             if (i == len || out[i] == '/') {

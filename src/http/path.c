@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Request path normalisation (path.h): one forward pass that decodes unreserved escapes, uppercases
- * the others and removes dot segments as each segment ends. The output never grows, so the pass can
- * run in place, and the result is always a valid origin-form path that can be forwarded as is. */
+ * the others, merges runs of slashes and removes dot segments as each segment ends. The output
+ * never grows, so the pass can run in place, and the result is always a valid origin-form path that
+ * can be forwarded as is. */
 #include <limits.h>
 #include <stdbool.h>
 #include <string.h>
@@ -37,6 +38,11 @@ sl_http_path_normalize(const char *in, size_t len, char *out)
         size_t seg = w;
         out[w++] = '/';
         i++;
+        /* "//" is one separator, as in Kong's normalize(uri, true): the upstream (nginx's
+         * merge_slashes, most frameworks) reads "//admin" as "/admin", so routing must too */
+        while (i < len && in[i] == '/') {
+            i++;
+        }
         while (i < len && in[i] != '/') {
             unsigned char c = (unsigned char)in[i];
             if (c == '%') {

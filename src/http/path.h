@@ -3,10 +3,11 @@
  * percent-decode unreserved characters only (ALPHA DIGIT - . _ ~), uppercase the hex digits of
  * every other escape, and remove dot segments (RFC 3986 §5.2.4), also those that only appear after
  * decoding (%2e%2e). Decoding is done once: %252e stays %252e (only the escape %25 is looked at).
- * Slashes are not merged; %2F stays encoded and never separates segments. The result is a valid
- * origin-form path, safe to forward as is. Kong also decodes escapes of bytes that are neither
- * reserved nor unreserved (%20, %C3, ...) and re-escapes them when forwarding; keeping them encoded
- * here forwards the same bytes and never lets a decoded CR, LF or SP near a request line
+ * Runs of slashes are merged ("//admin" is "/admin"), as Kong's router does (kong/router/utils.lua
+ * strip_uri_args: normalize(uri, true)); %2F stays encoded and never separates segments. The result
+ * is a valid origin-form path, safe to forward as is. Kong also decodes escapes of bytes that are
+ * neither reserved nor unreserved (%20, %C3, ...) and re-escapes them when forwarding; keeping them
+ * encoded here forwards the same bytes and never lets a decoded CR, LF or SP near a request line
  * (docs/internals/http1-parser.md). */
 #ifndef SL_HTTP_PATH_H
 #define SL_HTTP_PATH_H

@@ -354,6 +354,11 @@ def test_trailing_question_mark_preserved(env):
     ("/public/./x/../../admin/y", "/admin/admin/y"),
     ("/%61dmin/z", "/admin/admin/z"),          # %61 = 'a', unreserved: decoded before routing
     ("/public/%2E%2E/admin", "/admin/admin"),
+    # Kong merges slashes before routing (kong/router/utils.lua strip_uri_args): "//admin" is
+    # /admin, which an upstream that merges slashes would serve anyway
+    ("//admin", "/admin/admin"),
+    ("/public//..//admin//y", "/admin/admin/y"),
+    ("//foo//bar", "/prefix/bar"),
 ])
 def test_normalised_path_is_routed_and_forwarded(env, target, want):
     s, _ = env

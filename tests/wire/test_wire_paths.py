@@ -20,11 +20,12 @@ UNRESERVED = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345678
 
 def reference_normalise(path):
     """RFC 3986 §6.2.2 as Sluice documents it (src/http/path.h): decode unreserved escapes once,
-    uppercase the hex of the others, remove dot segments, keep everything else."""
+    uppercase the hex of the others, merge runs of slashes (Kong), remove dot segments, keep
+    everything else."""
     def esc(m):
         v = int(m.group(1), 16)
         return chr(v) if v in UNRESERVED else "%" + m.group(1).upper()
-    decoded = re.sub(r"%([0-9A-Fa-f]{2})", esc, path)
+    decoded = re.sub(r"/{2,}", "/", re.sub(r"%([0-9A-Fa-f]{2})", esc, path))
     out = []
     segs = decoded.split("/")[1:]
     for i, seg in enumerate(segs):
@@ -54,7 +55,9 @@ M = [
     ("/admin/", "A", "/admin/"),
     ("/admin/x", "A", "/admin/x"),
     ("/ADMIN", "B", "/ADMIN"),
-    ("//admin", "B", "//admin"),
+    ("//admin", "A", "/admin"),
+    ("/public//..//admin", "A", "/admin"),
+    ("/admin//x", "A", "/admin/x"),
     ("/./admin", "A", "/admin"),
     ("/public/../admin", "A", "/admin"),
     ("/public/./../admin", "A", "/admin"),
@@ -165,3 +168,4 @@ def test_reference_normaliser_sanity():
     assert reference_normalise("/%2e%2e/%41") == "/A"
     assert reference_normalise("/a/%2f") == "/a/%2F"
     assert reference_normalise("/..") == "/"
+    assert reference_normalise("//a//../b//") == "/b/"
