@@ -447,9 +447,19 @@ https_redirect(struct sl_session *s, const struct sl_route *route, const struct 
         /* Kong answers with Connection: Upgrade; the local response already set Connection. */
         return;
     }
-    char *loc =
-        sl_arena_sprintf(s->arena, "Location: https://%.*s%.*s\r\n", (int)s->host_noport.len,
-                         s->host_noport.p, (int)req->target.len, req->target.p);
+    /* handler.lua: "https://" .. forwarded_host .. ctx.request_uri. forwarded_host is a trusted
+     * peer's X-Forwarded-Host, else $host; $request_uri is the path and query as sent, without
+     * the scheme and authority of an absolute-form target. */
+    struct sl_str host = s->host_noport;
+    const struct sl_header *xfh =
+        s->peer_trusted ? sl_h1_find_header(req->headers, req->nheaders, "x-forwarded-host") : NULL;
+    if (xfh != NULL && xfh->value.len > 0) {
+        host = xfh->value;
+    }
+    struct sl_str path = req->path.len ? req->path : SL_STR("/");
+    char *loc = sl_arena_sprintf(s->arena, "Location: https://%.*s%.*s%s%.*s\r\n", (int)host.len,
+                                 host.p, (int)path.len, path.p, req->has_query ? "?" : "",
+                                 (int)req->query.len, req->query.p);
     s->close_after = s->close_after || !s->req_done;
     sl_local_response(s, code, "", true, loc); /* "": redirects carry no body */
 }

@@ -180,6 +180,23 @@ def test_https_only_route_redirect(env, path, code):
     assert len(up.requests) == n + (1 if r.framing == "length" else 0)
 
 
+@pytest.mark.parametrize("target,host,want", [
+    # absolute-form: Kong's Location is https://$host$request_uri, and nginx's $request_uri is the
+    # path and query only, never the scheme and authority of the request line
+    ("http://abs.example/s301/a?b=1", "other.example", "https://abs.example/s301/a?b=1"),
+    ("http://abs.example/s301", "other.example", "https://abs.example/s301"),
+    # origin-form: the raw target, not the normalised path
+    ("/s301/./a//b?", "shop.example", "https://shop.example/s301/./a//b?"),
+])
+def test_https_redirect_location_is_host_and_request_uri(env, target, host, want):
+    s, _ = env
+    data = raw("127.0.0.1", s.port, request_bytes("GET", target, host=host,
+                                                  headers=[("Connection", "close")]), timeout=T)
+    r = parse_responses(data)[0]
+    assert r.status == 301
+    assert r.header("Location") == want
+
+
 def test_http_and_https_route_serves_http(env):
     s, _ = env
     assert requests.get(s.url("/both/x"), timeout=T).status_code == 200

@@ -160,6 +160,21 @@ def test_https_only_route_trusted_proto(upstream, sluice_factory):
     assert r.status == 426
 
 
+def test_https_redirect_uses_trusted_forwarded_host(upstream, sluice_factory):
+    # handler.lua: Location = "https://" .. forwarded_host .. request_uri, where forwarded_host is
+    # X-Forwarded-Host from a trusted peer and $host otherwise
+    routes = [{"name": "sec301", "paths": ["/sec"], "protocols": ["https"],
+               "https_redirect_status_code": 301}]
+    s = sluice_factory(kong(service("echo", upstream.port, routes)), {"trusted_ips": "127.0.0.1"})
+    fwd = [("X-Forwarded-Host", "public.example")]
+    r, _ = send(s, "/sec/a?q=1", headers=fwd)
+    assert r.status == 301
+    assert r.header("Location") == "https://public.example/sec/a?q=1"
+    r, _ = send(s, "/sec/a?q=1", headers=fwd, source=UNTRUSTED)
+    assert r.status == 301
+    assert r.header("Location") == "https://client.test/sec/a?q=1"
+
+
 def test_real_ip_header_from_trusted_peer(upstream, sluice_factory):
     s = make(upstream, sluice_factory, {"trusted_ips": "127.0.0.1", "real_ip_header": "X-Real-IP"})
     _, v = send(s, headers=[("X-Real-IP", "9.9.9.9")])
