@@ -124,22 +124,61 @@ valid_ip_text(struct sl_str v, struct sl_cidr *out)
            memchr(v.p, '/', v.len) == NULL;
 }
 
-static struct sl_str
-trim(struct sl_str v)
+/* ngx_parse_addr_port: an address, or one with a port of 1..65535 ("1.2.3.4:5678",
+ * "[2001:db8::1]:443"). Stores the address alone (no port, no brackets) in <ip>. */
+static bool
+forwarded_addr(struct sl_str tok, struct sl_str *ip)
 {
-    while (v.len && (v.p[0] == ' ' || v.p[0] == '\t')) {
-        v.p++;
-        v.len--;
+    struct sl_cidr c;
+    if (valid_ip_text(tok, &c)) {
+        *ip = tok;
+        return true;
     }
-    while (v.len && (v.p[v.len - 1] == ' ' || v.p[v.len - 1] == '\t')) {
-        v.len--;
+    const char *end = tok.p + tok.len, *port;
+    struct sl_str host;
+    if (tok.len > 0 && tok.p[0] == '[') {
+        const char *rb = memchr(tok.p, ']', tok.len);
+        if (rb == NULL || rb + 1 == end || rb[1] != ':') {
+            return false;
+        }
+        host = (struct sl_str){tok.p + 1, (size_t)(rb - tok.p - 1)};
+        port = rb + 2;
+    } else {
+        const char *colon = memchr(tok.p, ':', tok.len);
+        if (colon == NULL) {
+            return false;
+        }
+        host = (struct sl_str){tok.p, (size_t)(colon - tok.p)};
+        port = colon + 1;
     }
-    return v;
+    unsigned long v = 0;
+    if (port == end || end - port > 5) {
+        return false;
+    }
+    for (const char *q = port; q < end; q++) {
+        if (*q < '0' || *q > '9') {
+            return false;
+        }
+        v = v * 10 + (unsigned long)(*q - '0');
+    }
+    if (v < 1 || v > 65535 || !valid_ip_text(host, &c)) {
+        return false;
+    }
+    *ip = host;
+    return true;
 }
 
-/* nginx realip semantics (kong.md §3.4): only a trusted peer may set the client address, from
- * real_ip_header; without real_ip_recursive the last address of the header is taken, with it the
- * rightmost address that is not itself trusted. */
+static bool
+is_sep(char c)
+{
+    return c == ' ' || c == ',';
+}
+
+/* nginx realip semantics (kong.md §3.4, ngx_http_get_forwarded_addr_internal): only a trusted peer
+ * may set the client address, from real_ip_header. The address is the last token of the value
+ * (tokens end at ',' or ' ', trailing ones skipped) and may carry a port, which is dropped; without
+ * real_ip_recursive that is the answer, with it the walk goes left while the address found is
+ * itself trusted. */
 static struct sl_str
 real_ip(struct sl_session *s, const struct sl_h1_request *req, bool trusted)
 {
@@ -155,18 +194,20 @@ real_ip(struct sl_session *s, const struct sl_h1_request *req, bool trusted)
     struct sl_str chosen = SL_STR_NULL;
     size_t end = v.len;
     for (;;) {
+        while (end > 0 && is_sep(v.p[end - 1])) {
+            end--;
+        }
         size_t start = end;
-        while (start > 0 && v.p[start - 1] != ',') {
+        while (start > 0 && !is_sep(v.p[start - 1])) {
             start--;
         }
-        struct sl_str item = trim((struct sl_str){v.p + start, end - start});
-        struct sl_cidr ip;
-        if (!valid_ip_text(item, &ip)) {
+        struct sl_str ip;
+        if (!forwarded_addr((struct sl_str){v.p + start, end - start}, &ip)) {
             break;
         }
-        chosen = item;
+        chosen = ip;
         if (!conf->real_ip_recursive ||
-            !sl_cidr_list_match_text(conf->trusted_ips, conf->ntrusted_ips, item.p, item.len) ||
+            !sl_cidr_list_match_text(conf->trusted_ips, conf->ntrusted_ips, ip.p, ip.len) ||
             start == 0) {
             break;
         }

@@ -202,6 +202,32 @@ def test_real_ip_from_xff_recursive(upstream, sluice_factory, recursive, want):
     assert v["headers"]["x-forwarded-for"] == "1.1.1.1, 127.0.0.1, 127.0.0.1"
 
 
+@pytest.mark.parametrize("value,recursive,want", [
+    # nginx's realip (ngx_http_get_forwarded_addr_internal) takes the last token separated by ','
+    # or ' ', skipping trailing separators, and accepts an address with a port (ngx_parse_addr_port;
+    # Azure Application Gateway sends "ip:port"); the port is not part of $remote_addr
+    ("1.1.1.1, 2.2.2.2:5678", "off", "2.2.2.2"),
+    ("[2001:db8::7]:443", "off", "2001:db8::7"),
+    ("3.3.3.3,", "off", "3.3.3.3"),
+    ("3.3.3.3 , ,", "off", "3.3.3.3"),
+    ("4.4.4.4 5.5.5.5", "off", "5.5.5.5"),
+    ("1.1.1.1:1, 127.0.0.1:2", "on", "1.1.1.1"),
+    ("1.1.1.1 127.0.0.1", "on", "1.1.1.1"),
+    # not an address: the peer stays the client
+    ("6.6.6.6:0", "off", "127.0.0.1"),
+    ("6.6.6.6:65536", "off", "127.0.0.1"),
+    ("6.6.6.6:", "off", "127.0.0.1"),
+    ("[2001:db8::7]", "off", "127.0.0.1"),
+    ("2001:db8::7:80x", "off", "127.0.0.1"),
+])
+def test_real_ip_forms_as_nginx(upstream, sluice_factory, value, recursive, want):
+    s = make(upstream, sluice_factory, {"trusted_ips": "127.0.0.1",
+                                        "real_ip_header": "X-Forwarded-For",
+                                        "real_ip_recursive": recursive})
+    _, v = send(s, headers=[("X-Forwarded-For", value)])
+    assert v["headers"]["x-real-ip"] == want
+
+
 # ------------------------------------------------------------------------------- downstream side
 
 
