@@ -102,12 +102,24 @@ sl_snapshot_build(struct sl_config *config, char *err, size_t errlen)
         return NULL;
     }
     /* Routes of disabled services stay out of the router (kong/runloop/handler.lua). */
-    size_t nlive = 0;
+    size_t nlive = 0, nv1 = 0;
+    const struct sl_route *first_v1 = NULL;
     for (size_t i = 0; i < config->nroutes; i++) {
         const struct sl_service *svc = config->routes[i]->service;
         if (svc == NULL || svc->enabled) {
             live[nlive++] = config->routes[i];
         }
+        if (config->routes[i]->path_handling == SL_PATH_HANDLING_V1 && nv1++ == 0) {
+            first_v1 = config->routes[i];
+        }
+    }
+    if (nv1 > 0) {
+        /* Kong's schema warning, once per configuration rather than once per route. */
+        sl_log(SL_LOG_WARN,
+               "%zu route(s) (first: %s) have path_handling='v1': path_handling='v1' is "
+               "deprecated and will not work under 'expressions' or 'traditional_compatible' "
+               "router_flavor, please use path_handling='v0' instead (they are proxied as v0)",
+               nv1, first_v1->name ? first_v1->name : first_v1->id);
     }
     snap->router = sl_router_build(live, nlive, a, err, errlen);
     if (snap->router == NULL) {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The upstream request-target after strip_path (kong.md §3.3): Kong's get_upstream_uri_v0
- * (kong/router/utils.lua) and the traditional router's v1 joining, the query string appended as
- * received, and the X-Forwarded-Prefix value (kong.md §3.4). Pure functions of their arguments. */
+ * (kong/router/utils.lua) for every route (traditional_compatible has no v1 joining), the query
+ * string appended as received, and the X-Forwarded-Prefix value (kong.md §3.4). Pure functions of
+ * their arguments. */
 #include <string.h>
 
 #include "router/upstream_uri.h"
@@ -105,25 +106,6 @@ join_v0(struct out *o, bool strip, struct sl_str base, struct sl_str postfix, st
     put(o, postfix.p, postfix.len);
 }
 
-/* The traditional router's path_handling = "v1". */
-static void
-join_v1(struct out *o, bool strip, struct sl_str base, struct sl_str postfix, struct sl_str path)
-{
-    if (!strip) {
-        put(o, base.p, base.len);
-        if (path.len > 1) {
-            put(o, path.p + 1, path.len - 1);
-        }
-        return;
-    }
-    if (ends_with_slash(base) && starts_with_slash(postfix)) {
-        put(o, base.p, base.len - 1);
-    } else {
-        put(o, base.p, base.len);
-    }
-    put(o, postfix.p, postfix.len);
-}
-
 long
 sl_upstream_uri_build(const struct sl_route *route, const char *service_path, struct sl_str path,
                       size_t strip_len, struct sl_str query, bool has_query, char *out,
@@ -160,11 +142,10 @@ sl_upstream_uri_build(const struct sl_route *route, const char *service_path, st
     }
     postfix = sanitize_postfix(postfix);
 
-    if (route != NULL && route->path_handling == SL_PATH_HANDLING_V1) {
-        join_v1(&o, strip, base, postfix, path);
-    } else {
-        join_v0(&o, strip, base, postfix, path);
-    }
+    /* Always v0, also for a route stored with path_handling = "v1": Sluice's router is Kong's
+     * traditional_compatible flavour, where Kong joins every route with get_upstream_uri_v0 (v1
+     * only ever worked under router_flavor = traditional, which Sluice does not implement). */
+    join_v0(&o, strip, base, postfix, path);
     if (o.len == 0 && !o.overflow) {
         put(&o, "/", 1); /* never an empty request-target */
     }

@@ -284,22 +284,33 @@ def v0env(tmp_path_factory):
     from lib.sluice import Sluice
     up = Upstream().start()
     services = []
-    for i, (spath, rpath, _, strip, _) in enumerate(V0):
-        services.append({"name": "v0-%d" % i,
-                         "url": "http://127.0.0.1:%d%s" % (up.port, spath or ""),
-                         "routes": [{"name": "v0r-%d" % i, "paths": [rpath],
-                                     "hosts": ["v0-%d.test" % i], "strip_path": strip,
-                                     "path_handling": "v0"}]})
+    # Each row twice: once as v0, once stored as v1, which Kong's traditional_compatible flavour
+    # (Sluice's router) also joins as v0.
+    for ph in ("v0", "v1"):
+        for i, (spath, rpath, _, strip, _) in enumerate(V0):
+            services.append({"name": "%s-%d" % (ph, i),
+                             "url": "http://127.0.0.1:%d%s" % (up.port, spath or ""),
+                             "routes": [{"name": "%sr-%d" % (ph, i), "paths": [rpath],
+                                         "hosts": ["%s-%d.test" % (ph, i)], "strip_path": strip,
+                                         "path_handling": ph}]})
     s = Sluice(tmp_path_factory.mktemp("v0"), kong(*services))
     yield s
     s.stop()
     up.stop()
 
 
+@pytest.mark.parametrize("ph", ["v0", "v1"])
 @pytest.mark.parametrize("i", range(len(V0)))
-def test_path_handling_v0_table(v0env, i):
+def test_path_handling_v0_table(v0env, i, ph):
     spath, rpath, req, strip, want = V0[i]
-    assert routed(v0env, req, host="v0-%d.test" % i) == (200, want), V0[i]
+    assert routed(v0env, req, host="%s-%d.test" % (ph, i)) == (200, want), V0[i]
+
+
+def test_path_handling_v1_is_warned_about(v0env):
+    """Kong's schema warning for v1 routes, logged once per configuration with the count."""
+    log = v0env.stderr() + v0env.error_log()  # at start, before the error log opens: stderr
+    assert "%d route(s) (first: v1r-0) have path_handling='v1'" % len(V0) in log
+    assert "will not work under 'expressions' or 'traditional_compatible' router_flavor" in log
 
 
 # ------------------------------------------------------------------------------- host, query, path
