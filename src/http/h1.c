@@ -750,6 +750,8 @@ parse_response(const char *buf, size_t len, const struct sl_h1_limits *lim, bool
         if (f.ncl > 1 || !parse_content_length(f.cl->value, &cl)) {
             return -400;
         }
+        res->has_content_length = true;
+        res->content_length = cl;
     }
     if (status == 101 && !f.upgrade) {
         return -400;
@@ -766,7 +768,6 @@ parse_response(const char *buf, size_t len, const struct sl_h1_limits *lim, bool
         res->body = SL_H1_BODY_CHUNKED;
     } else if (f.cl) {
         res->body = cl ? SL_H1_BODY_LENGTH : SL_H1_BODY_NONE;
-        res->content_length = cl;
     } else {
         res->body = SL_H1_BODY_UNTIL_CLOSE;
     }

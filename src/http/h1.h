@@ -76,7 +76,10 @@ struct sl_h1_response {
     struct sl_header *headers;
     size_t nheaders;
     enum sl_h1_body body;
+    /* The Content-Length value whenever the head has one (has_content_length), also when no body
+     * follows (HEAD, 304: it describes the entity); the body length when body == LENGTH. */
     uint64_t content_length;
+    bool has_content_length;
     bool keep_alive; /* the upstream connection may be reused after the body */
     /* A response without a body (to HEAD, 204, 304) whose head still announced one (chunked, or a
      * Content-Length above 0); keep_alive is then false. */

@@ -588,11 +588,13 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
     const struct sl_proxy_settings *st = s->settings;
     struct sl_buf *out = &s->out;
 
-    if (res->status == 101) {
-        s->out_framing = SL_OUT_NONE;
-    } else if (s->head_request || status_has_no_body(res->status) || res->body == SL_H1_BODY_NONE) {
-        s->out_framing = SL_OUT_NONE;
-    } else if (res->body == SL_H1_BODY_LENGTH) {
+    if (s->head_request || status_has_no_body(res->status)) {
+        s->out_framing = SL_OUT_NONE; /* 101 included */
+    } else if (res->body == SL_H1_BODY_LENGTH || res->body == SL_H1_BODY_NONE) {
+        /* NONE here is "Content-Length: 0". It must go out as such: without it a response that
+         * may have a body is delimited by the close (RFC 9112 §6.3), and on a kept connection the
+         * client, or a proxy in front that pools connections to Sluice, would read the next
+         * response as this one's body. */
         s->out_framing = SL_OUT_LENGTH;
     } else if (s->minor >= 1) {
         s->out_framing = SL_OUT_CHUNKED;
@@ -615,10 +617,12 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
             ntok = connection_tokens(res->headers[i].value, tokens, ntok, MAX_CONN_TOKENS);
         }
     }
-    /* Content-Length is kept as sent for length framing, and for HEAD/304 where it describes the
-     * entity. */
-    bool keep_cl = s->out_framing == SL_OUT_LENGTH ||
-                   ((s->head_request || res->status == 304) && res->status != 101);
+    /* Content-Length is kept for length framing, and for HEAD/304 where it describes the entity
+     * (never on 1xx or 204, RFC 9110 §8.6). Its value goes out as the plain decimal the body was
+     * framed with: "010" is 10 here, but octal 8 to a lax parser downstream (http-garden
+     * transducer bug 1), which would then take the last bytes as the next response. */
+    bool entity_cl = res->status == 304 || (s->head_request && !status_has_no_body(res->status));
+    bool keep_cl = res->has_content_length && (s->out_framing == SL_OUT_LENGTH || entity_cl);
 
     sl_proxy_buf_take(s->worker, out);
     struct head_writer w;
@@ -634,10 +638,13 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
         const struct sl_header *h = &res->headers[i];
         switch ((enum sl_hn)ids[i]) {
         case SL_HN_CONTENT_LENGTH:
-            if (!keep_cl) {
-                continue;
+            if (keep_cl) { /* the parser allows one, so this writes one */
+                hw_append(&w, h->name.p, h->name.len);
+                HW_LIT(&w, ": ");
+                hw_u64(&w, res->content_length);
+                HW_LIT(&w, "\r\n");
             }
-            break;
+            continue;
         case SL_HN_UPGRADE:
             if (res->status != 101) {
                 continue;

@@ -242,3 +242,51 @@ def test_close_delimited_response_is_rechunked(mn):
         c.send(b"GET /resp/ok HTTP/1.1\r\nHost: h\r\n\r\n")
         r2 = c.response()
         assert r2 is not None and r2.header("X-Case") == "ok", r2
+
+
+@pytest.mark.parametrize("raw", [
+    pytest.param(b"HTTP/1.1 200 OK\r\nX-Case: empty\r\nContent-Length: 0\r\n\r\n", id="200-cl-0"),
+    pytest.param(b"HTTP/1.1 201 Created\r\nX-Case: empty\r\nContent-Length: 000\r\n\r\n",
+                 id="201-cl-000"),
+])
+def test_empty_length_body_keeps_its_framing(mn, raw):
+    """A response that may have a body and declares an empty one (Content-Length: 0) must say so
+    to the client: a 200 with neither Content-Length nor Transfer-Encoding is delimited by the
+    close of the connection (RFC 9112 §6.3 rule 8), so on a kept-alive connection the client, or
+    a proxy in front that pools connections to Sluice, would read the next response as its
+    body."""
+    mn.script["/resp/empty"] = raw
+    with W.Client(mn.port) as c:
+        c.send(b"GET /resp/empty HTTP/1.1\r\nHost: h\r\n\r\n")
+        r = c.response(timeout=2)
+        assert r is not None, "no framed response: %r" % c.pending()
+        assert r.header("X-Case") == "empty" and r.body == b"", r
+        assert r.headers("Content-Length") == ["0"], r
+        assert r.header("Transfer-Encoding") is None
+        assert (r.header("Connection") or "").lower() == "keep-alive", r
+        c.send(b"GET /resp/ok HTTP/1.1\r\nHost: h\r\n\r\n")
+        r2 = c.response(timeout=2)
+        assert r2 is not None and r2.header("X-Case") == "ok" and r2.body == b"ok", r2
+
+
+@pytest.mark.parametrize("method,raw,body", [
+    pytest.param("GET", b"HTTP/1.1 200 OK\r\nContent-Length: 010\r\n\r\n0123456789",
+                 b"0123456789", id="get"),
+    pytest.param("HEAD", b"HTTP/1.1 200 OK\r\nContent-Length: 010\r\n\r\n", b"", id="head"),
+    pytest.param("GET", b"HTTP/1.1 304 Not Modified\r\nContent-Length: 010\r\n\r\n", b"",
+                 id="304"),
+])
+def test_response_content_length_is_normalised(mn, method, raw, body):
+    """Leading zeros are decimal (hardening.md §1), but a client or cache behind Sluice may read
+    "010" as octal 8 and take the last two bytes as the start of the next response (http-garden's
+    transducer bug 1): the length goes out as the plain decimal Sluice framed the body with, as
+    it does for request bodies."""
+    mn.script["/resp/zeros"] = raw
+    with W.Client(mn.port) as c:
+        c.send(b"%s /resp/zeros HTTP/1.1\r\nHost: h\r\n\r\n" % method.encode())
+        r = c.response(head_request=method == "HEAD")
+        assert r is not None and r.body == body, r
+        assert r.headers("Content-Length") == ["10"], r
+        c.send(b"GET /resp/ok HTTP/1.1\r\nHost: h\r\n\r\n")
+        r2 = c.response()
+        assert r2 is not None and r2.header("X-Case") == "ok", r2

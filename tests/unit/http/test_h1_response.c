@@ -109,7 +109,11 @@ Test(h1_response, fields_and_body_kinds)
 
     cr_assert_gt(rparse("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", false, &res), 0);
     cr_assert_eq(res.body, SL_H1_BODY_NONE);
+    cr_assert(res.has_content_length); /* an empty body, declared: the proxy must say so too */
+    cr_assert_eq(res.content_length, 0);
     cr_assert(res.keep_alive);
+    cr_assert_gt(rparse("HTTP/1.1 200 OK\r\nContent-Length: 010\r\n\r\n", false, &res), 0);
+    cr_assert_eq(res.content_length, 10); /* decimal, never octal */
 
     cr_assert_gt(rparse("HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n\r\n", false, &res), 0);
     cr_assert_eq(res.body, SL_H1_BODY_UNTIL_CLOSE);
@@ -136,10 +140,17 @@ Test(h1_response, bodyless_responses)
                  0);
     cr_assert_eq(res.body, SL_H1_BODY_NONE);
     cr_assert_not(res.keep_alive);
+    /* the entity's length is still reported, for the head Sluice forwards */
+    cr_assert(res.has_content_length);
+    cr_assert_eq(res.content_length, 100);
+    cr_assert_gt(rparse(with_cl, true, &res), 0);
+    cr_assert(res.has_content_length);
+    cr_assert_eq(res.content_length, 42);
     /* Nothing announced, or a length of 0: reused as usual. */
     cr_assert_gt(rparse("HTTP/1.1 200 OK\r\n\r\n", true, &res), 0);
     cr_assert_eq(res.body, SL_H1_BODY_NONE);
     cr_assert_not(res.body_announced);
+    cr_assert_not(res.has_content_length);
     cr_assert(res.keep_alive);
     cr_assert_gt(rparse("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", true, &res), 0);
     cr_assert(res.keep_alive);
