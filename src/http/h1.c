@@ -83,6 +83,19 @@ word_not_value(uint64_t x)
     return (has_less(x, 0x20) | has_byte(x, 0x7f)) != 0;
 }
 
+/* A method byte as nginx (and so Kong) takes it: A-Z, '_', '-'. RFC 9110 allows any tchar, but
+ * methods are case-sensitive and routes match them uppercase, while some upstreams fold case: a
+ * "head" the router saw as an unknown method would be answered there as HEAD, without the body
+ * Sluice then waits for. */
+static size_t
+scan_method(const unsigned char *b, size_t q, size_t stop)
+{
+    while (q < stop && ((b[q] >= 'A' && b[q] <= 'Z') || b[q] == '_' || b[q] == '-')) {
+        q++;
+    }
+    return q;
+}
+
 /* Returns the index of the first byte in [q, stop) outside <cls>, or <stop>. */
 static size_t
 scan_class(const unsigned char *b, size_t q, size_t stop, uint8_t cls)
@@ -642,7 +655,7 @@ sl_h1_parse_request(const char *buf, size_t len, const struct sl_h1_limits *lim,
 
     size_t ls = q;
     size_t lend = line_end(&h, ls, lim->max_request_line);
-    q = scan_class(b, q, lend, SL_HC_TCHAR);
+    q = scan_method(b, q, lend);
     LINE_AT(&h, q, lend, -414);
     if (q == ls || b[q] != ' ') {
         return -400;

@@ -51,7 +51,7 @@ enum sl_h1_body {
 };
 
 struct sl_h1_request {
-    struct sl_str method; /* token, case-sensitive */
+    struct sl_str method; /* A-Z, '_' and '-' only (nginx's set), case-sensitive */
     struct sl_str target; /* request-target as sent */
     struct sl_str path;   /* origin-form path (absolute-form: the path part; "*" for OPTIONS *) */
     struct sl_str query;  /* after '?', without it; empty when absent */

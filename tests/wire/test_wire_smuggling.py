@@ -196,6 +196,14 @@ case("target-nul-escape", line(b"GET /admin%00 HTTP/1.1"))
 case("http09", b"GET /\r\n\r\n")
 case("method-non-token", line(b"G(T / HTTP/1.1"))
 case("method-empty", line(b" / HTTP/1.1"))
+# nginx, and so Kong, takes only A-Z, '_' and '-' in a method. A lowercase method matches no
+# route's methods (uppercase), but an upstream that folds case serves it as the uppercase one:
+# "head" answered as HEAD leaves Sluice waiting for a body that never comes.
+case("method-lowercase", line(b"get / HTTP/1.1"))
+case("method-mixed-case", line(b"Get / HTTP/1.1"))
+case("method-lowercase-head", line(b"head / HTTP/1.1"))
+case("method-digit", line(b"GET1 / HTTP/1.1"))
+case("method-dot", line(b"GET.X / HTTP/1.1"))
 case("connect", b"CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n", 405)
 case("trace", line(b"TRACE / HTTP/1.1"), 405)
 

@@ -39,7 +39,8 @@ static const struct h1_case cases[] = {
     C("host punycode", REQ("Host: xn--bcher-kva.example\r\n"), 0),
     C("dup expect accepted", REQ(H "Expect: 100-continue\r\nExpect: 100-continue\r\n"), 0),
     C("dup authorization accepted", REQ(H "Authorization: a\r\nAuthorization: b\r\n"), 0),
-    C("method any token", "M-SEARCH /x HTTP/1.1\r\n" H END, 0),
+    C("method with dash", "M-SEARCH /x HTTP/1.1\r\n" H END, 0),
+    C("method with underscore", "X_Y /x HTTP/1.1\r\n" H END, 0),
     C("target sub-delims", "GET /a;b=c,d!$&'()*+:@/?x=%20&y HTTP/1.1\r\n" H END, 0),
 
     /* request line */
@@ -51,6 +52,10 @@ static const struct h1_case cases[] = {
     C("tab separator", "GET\t/ HTTP/1.1\r\n" H END, -400),
     C("bad method byte", "G(T / HTTP/1.1\r\n" H END, -400),
     C("empty method", " / HTTP/1.1\r\n", -400),
+    C("lowercase method", "get / HTTP/1.1\r\n" H END, -400),
+    C("mixed-case method", "Get / HTTP/1.1\r\n" H END, -400),
+    C("method digit", "GET1 / HTTP/1.1\r\n" H END, -400),
+    C("method tchar not in nginx's set", "GET.X / HTTP/1.1\r\n" H END, -400),
     C("space in target", "GET /a b HTTP/1.1\r\n" H END, -400),
     C("fragment", "GET /a#x HTTP/1.1\r\n" H END, -400),
     C("ctl in target", "GET /\x01 HTTP/1.1\r\n" H END, -400),
