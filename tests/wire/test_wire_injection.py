@@ -67,6 +67,25 @@ def test_redirect_location_keeps_escapes(edge, target):
     assert r.headers("Location") == ["https://h" + target]
 
 
+@pytest.mark.xfail(strict=True, reason="src/proxy/session.c https_redirect() appends the raw "
+                   "request-target, which in absolute-form holds the scheme and authority too")
+@pytest.mark.parametrize("target,host,location", [
+    ("http://h/secure?x=1", "h", "https://h/secure?x=1"),
+    ("http://h/secure", "evil.example", "https://h/secure"),
+])
+def test_redirect_of_absolute_form_target(edge, target, host, location):
+    """In absolute-form the target's authority is the host (RFC 9112 §3.2.2): the redirect names
+    it once, followed by the path and query only (Kong: https:// .. host .. $request_uri, and
+    nginx's $request_uri is the origin part). It must never name the Host header's value."""
+    raw = b"GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target.encode(), host.encode())
+    with W.Client(edge.port) as c:
+        c.send(raw)
+        r = c.response(head_request=True)
+        assert r is not None and r.status == 301, c.pending()
+    no_injection(r)
+    assert r.headers("Location") == [location]
+
+
 def test_redirect_response_framing(edge):
     """The redirect is a well-framed keep-alive response: its Content-Length matches the body it
     sends, so the next response on the connection is read correctly."""
