@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The upstream request-target (kong.md §3.3, kong/router/utils.lua get_upstream_uri_v0, used for
- * every route as in Kong's traditional_compatible flavour): service path + request path after strip_path, with the query string appended unchanged
- * (a trailing '?' is preserved). */
+ * every route as in Kong's traditional_compatible flavour): service path + request path after
+ * strip_path, with the query string appended unchanged (a trailing '?' is preserved). */
 #ifndef SL_ROUTER_UPSTREAM_URI_H
 #define SL_ROUTER_UPSTREAM_URI_H
 
