@@ -170,3 +170,11 @@ sl_h1_chunked_decode(struct sl_h1_chunked *st, const char *buf, size_t len, stru
     }
     return (ssize_t)i;
 }
+
+uint64_t
+sl_h1_chunked_announced(const struct sl_h1_chunked *st)
+{
+    /* remaining accumulates the digits in CH_SIZE, holds the size through the rest of the size
+     * line, counts down in CH_DATA and is 0 from the data's CRLF on. */
+    return st->state <= CH_DATA ? st->remaining : 0;
+}

@@ -143,6 +143,12 @@ struct sl_h1_chunked {
 ssize_t sl_h1_chunked_decode(struct sl_h1_chunked *st, const char *buf, size_t len,
                              struct sl_str *data);
 
+/* The data bytes the current chunk still announces: its declared size less what was consumed of
+ * it, 0 between chunks. While the size line is being read it is the value of the digits so far, a
+ * lower bound of the final size. Lets a caller refuse a body whose declared size is over a limit
+ * as soon as the size line says so (nginx: 413 on the size), before those bytes arrive. */
+uint64_t sl_h1_chunked_announced(const struct sl_h1_chunked *st);
+
 /* Finds a header by case-insensitive name. NULL if absent. */
 const struct sl_header *sl_h1_find_header(const struct sl_header *hdrs, size_t n, const char *name);
 

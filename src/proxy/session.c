@@ -467,6 +467,16 @@ https_redirect(struct sl_session *s, const struct sl_route *route, const struct 
 static int start_upstream(struct sl_session *s);
 static int resolve_and_start(struct sl_session *s);
 
+/* True when <received> payload bytes plus what the current chunk still announces exceed <max>
+ * (0: no limit). Counting the declared size refuses an oversized chunk when its size line arrives,
+ * as nginx does, not after the client has sent (and we have forwarded) up to the limit. */
+static bool
+over_body_limit(uint64_t received, const struct sl_h1_chunked *st, uint64_t max)
+{
+    uint64_t announced = sl_h1_chunked_announced(st);
+    return max != 0 && (received > max || announced > max - received);
+}
+
 /* Bodies are streamed, so the upstream sees the request before its body has arrived. The chunked
  * bytes that did arrive with the head are checked before any upstream connection is made: a request
  * whose malformed or oversized body is already here is refused without reaching the upstream.
@@ -489,7 +499,7 @@ prevalidate_chunked_body(const struct sl_session *s)
             break;
         }
         total += data.len;
-        if (max && total > max) {
+        if (over_body_limit(total, &st, max)) {
             return 413;
         }
         p += used;
@@ -1022,7 +1032,9 @@ pump_request_body(struct sl_session *s)
         }
         progress = 1;
         s->req_body_forwarded = true;
-        if (st->max_body_bytes && s->req_body_bytes > st->max_body_bytes) {
+        if (s->req_body == SL_H1_BODY_CHUNKED
+                ? over_body_limit(s->req_body_bytes, &s->req_chunked, st->max_body_bytes)
+                : st->max_body_bytes && s->req_body_bytes > st->max_body_bytes) {
             fail_request(s, 413, NULL, false);
             return 1;
         }

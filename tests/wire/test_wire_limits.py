@@ -10,6 +10,8 @@ client_max_body_size = 1k. The exact definitions (src/http/h1.h, sl_h1_limits):
 - body: payload bytes (Content-Length, or the decoded chunked payload); N = 1024, over → 413.
 Every rejection closes the connection, and the head rejections reach no upstream."""
 
+import time
+
 import pytest
 
 import wirelib as W
@@ -242,5 +244,39 @@ def test_chunked_body_over_limit_413(mn, size):
     assert_rejected(mn, raw, 413, b"Payload too large", upstream_silent=False)
     # the upstream may have seen the head (bodies are streamed) but never a complete request
     assert mn.B.requests() == [] and mn.B.malformed() == []
+    for conn, data, _ in mn.B.received():
+        assert W.parse_request(data) is None, "a complete request reached the upstream"
+
+
+@pytest.mark.parametrize("size_line", [b"%x" % (BODY_MAX + 1), b"ffffffffffffffff",
+                                       b"0000%x;ext=1" % (BODY_MAX + 1)])
+def test_chunk_size_over_limit_413_at_once(mn, size_line):
+    """A chunk whose declared size alone is over client_max_body_size is refused when its size
+    line arrives, as nginx does, without waiting for data that will never be accepted (the
+    client has sent none, and client_body_timeout is 60 s here). With the head, nothing reaches
+    the upstream."""
+    with W.Client(mn.port) as c:
+        c.send(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+               + size_line + b"\r\nccc")
+        r = c.response(timeout=3)
+        assert r is not None and r.status == 413, r
+        assert c.wait_closed(1.5)
+    mn.settle()
+    assert sum(o.total_bytes() for o in mn.oracles.values()) == 0
+
+
+def test_chunk_size_over_limit_413_after_body_began(mn):
+    """The same when the oversized size line comes after a first chunk that was streamed: the
+    upstream saw part of a request, never a complete one."""
+    with W.Client(mn.port) as c:
+        c.send(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+               + b"10\r\n" + b"c" * 16 + b"\r\n")
+        time.sleep(0.3)  # the head and the first chunk go upstream
+        c.send(b"%x\r\n" % BODY_MAX)  # 16 + 1024 > 1024
+        r = c.response(timeout=3)
+        assert r is not None and r.status == 413, r
+        assert c.wait_closed(1.5)
+    mn.settle()
+    assert mn.B.requests() == []
     for conn, data, _ in mn.B.received():
         assert W.parse_request(data) is None, "a complete request reached the upstream"

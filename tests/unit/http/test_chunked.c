@@ -223,6 +223,49 @@ Test(chunked, huge_size_has_no_overflow)
     cr_assert_not(st.done);
 }
 
+/* Feeds <s> one byte at a time and returns what sl_h1_chunked_announced says after each. */
+static void
+announced_after_each_byte(const char *s, const uint64_t *want)
+{
+    struct sl_h1_chunked st = {0};
+    struct sl_str data;
+    for (size_t i = 0; s[i] != '\0'; i++) {
+        cr_assert_eq(sl_h1_chunked_decode(&st, s + i, 1, &data), 1, "byte %zu", i);
+        cr_assert_eq(sl_h1_chunked_announced(&st), want[i], "after byte %zu: %llu, want %llu", i,
+                     (unsigned long long)sl_h1_chunked_announced(&st), (unsigned long long)want[i]);
+    }
+}
+
+Test(chunked, announced_follows_the_size_line_and_the_data)
+{
+    /* the digits so far (a lower bound), the size through the extension, the data left, then 0 */
+    const char *s = "1a;x=y\r\n0123456789abcdefghijklmnop\r\n0\r\n\r\n";
+    uint64_t want[64];
+    size_t n = 0;
+    want[n++] = 0x1;
+    for (int i = 0; i < 6; i++) {
+        want[n++] = 0x1a; /* 'a' ; x = y CR */
+    }
+    want[n++] = 0x1a; /* LF: now in the data */
+    for (uint64_t left = 0x1a; left-- > 0;) {
+        want[n++] = left;
+    }
+    for (int i = 0; i < 7; i++) {
+        want[n++] = 0; /* CRLF after the data, "0", CRLF, CRLF */
+    }
+    cr_assert_eq(n, strlen(s));
+    announced_after_each_byte(s, want);
+}
+
+Test(chunked, announced_holds_the_largest_size)
+{
+    struct sl_h1_chunked st = {0};
+    struct sl_str data;
+    const char *s = "ffffffffffffffff\r\n";
+    cr_assert_eq(sl_h1_chunked_decode(&st, s, strlen(s), &data), (ssize_t)strlen(s));
+    cr_assert_eq(sl_h1_chunked_announced(&st), UINT64_MAX);
+}
+
 /* A size line "1;" + extension name of <n - 2> bytes, then the chunk. */
 static char *
 size_line_of(size_t n)
