@@ -62,6 +62,7 @@ struct sl_upconn {
     bool write_failed;           /* it answered, then stopped taking the request body */
     bool reused;                 /* taken from the pool */
     bool wrote;                  /* a byte of the current request reached the socket */
+    uint8_t wait;                /* what its timer bounds in a session's hands (session.c) */
     unsigned requests;           /* requests carried so far */
     struct sl_session *owner;    /* NULL while idle in the pool */
     struct sl_upconn *pool_next; /* bucket chain while idle */

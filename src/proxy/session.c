@@ -57,10 +57,47 @@ set_client_timer(struct sl_session *s, int timeout_ms)
     sl_lazy_timer_set(s->worker->loop, &s->timer, timeout_ms);
 }
 
-static void
-set_upstream_timer(struct sl_session *s, int timeout_ms)
+/* What the upstream connection's timer bounds, as nginx's upstream timers do: the connect; a
+ * write the upstream does not take (write_timeout, only while bytes wait for its socket); the wait
+ * for its answer and for each next read (read_timeout, only once the request is sent or the
+ * response has begun, and only while Sluice reads it). Nothing while the request waits for the
+ * client's body or the response waits for the client to read: the client's timers bound those, so
+ * a slow client is never a timed-out upstream (a 504, or a response aborted). */
+enum up_wait {
+    UP_WAIT_NONE = 0,
+    UP_WAIT_CONNECT,
+    UP_WAIT_WRITE,
+    UP_WAIT_READ,
+};
+
+static int
+up_wait_timeout(const struct sl_session *s, enum up_wait wait)
 {
-    sl_lazy_timer_set(s->worker->loop, &s->up->timer, timeout_ms);
+    switch (wait) {
+    case UP_WAIT_CONNECT:
+        return s->service->connect_timeout_ms;
+    case UP_WAIT_WRITE:
+        return s->service->write_timeout_ms;
+    case UP_WAIT_READ:
+        return s->service->read_timeout_ms;
+    default:
+        return 0;
+    }
+}
+
+/* Starts bounding a new wait: a full timeout from now. */
+static void
+set_upstream_wait(struct sl_session *s, enum up_wait wait)
+{
+    s->up->wait = (uint8_t)wait;
+    sl_lazy_timer_set(s->worker->loop, &s->up->timer, up_wait_timeout(s, wait));
+}
+
+/* The upstream made progress on what it is waited for: the timeout starts again. */
+static void
+renew_upstream_wait(struct sl_session *s)
+{
+    set_upstream_wait(s, (enum up_wait)s->up->wait);
 }
 
 static void
@@ -778,9 +815,9 @@ connect_attempt(struct sl_session *s, bool allow_pool)
     s->resp_head_scanned = 0; /* counted in this connection's bytes */
     if (c->reused) {
         c->connected = true;
-        set_upstream_timer(s, s->service->write_timeout_ms);
+        set_upstream_wait(s, UP_WAIT_WRITE);
     } else {
-        set_upstream_timer(s, s->service->connect_timeout_ms);
+        set_upstream_wait(s, UP_WAIT_CONNECT);
     }
     return 0;
 }
@@ -1116,7 +1153,6 @@ pump_response(struct sl_session *s)
             finish_response(s);
             return progress;
         }
-        set_upstream_timer(s, s->service->read_timeout_ms);
     }
 
     while (!s->resp_done && sl_buf_pending(&c->in) > 0 &&
@@ -1281,7 +1317,7 @@ pump_tunnel(struct sl_session *s)
         return 1;
     }
     if (progress) {
-        set_upstream_timer(s, s->service->read_timeout_ms);
+        renew_upstream_wait(s); /* an idle tunnel ends at read_timeout, whichever side is quiet */
     }
     return progress;
 }
@@ -1416,6 +1452,21 @@ update_watchers(struct sl_session *s)
             ev_io_stop(loop, &c->wio);
         }
     }
+    enum up_wait wait;
+    if (!c->connected) {
+        wait = UP_WAIT_CONNECT;
+    } else if (up_unsent(c) > 0) {
+        wait = UP_WAIT_WRITE;
+    } else if (s->phase == SL_PHASE_TUNNEL) {
+        wait = UP_WAIT_READ; /* idle either way */
+    } else if (up_read && (s->req_done || s->resp_head_done)) {
+        wait = UP_WAIT_READ;
+    } else {
+        wait = UP_WAIT_NONE;
+    }
+    if (wait != c->wait) {
+        set_upstream_wait(s, wait);
+    }
 }
 
 static int
@@ -1504,14 +1555,19 @@ run(struct sl_session *s)
             r = 1;
         }
         if (s->up != NULL && s->up->connected) {
-            bool up_was_full = up_unsent(s->up) >= SL_PROXY_HIGH_WATER;
+            size_t unsent = up_unsent(s->up);
             if (flush_upstream(s->up) < 0) {
                 if (upstream_write_failed(s) == CLOSED) {
                     return CLOSED;
                 }
                 r = 1;
-            } else if (up_was_full && up_unsent(s->up) < SL_PROXY_HIGH_WATER) {
-                r = 1;
+            } else {
+                if (up_unsent(s->up) < unsent && s->up->wait == UP_WAIT_WRITE) {
+                    renew_upstream_wait(s);
+                }
+                if (unsent >= SL_PROXY_HIGH_WATER && up_unsent(s->up) < SL_PROXY_HIGH_WATER) {
+                    r = 1;
+                }
             }
         }
         if (r == 0) {
@@ -1607,7 +1663,7 @@ sl_session_upstream_event(struct sl_session *s, int revents)
             return;
         }
         c->connected = true;
-        set_upstream_timer(s, s->service->write_timeout_ms);
+        set_upstream_wait(s, UP_WAIT_WRITE);
     }
     if (revents & EV_WRITE) {
         size_t before = up_unsent(c);
@@ -1617,9 +1673,8 @@ sl_session_upstream_event(struct sl_session *s, int revents)
             }
             return;
         }
-        if (up_unsent(c) < before) {
-            set_upstream_timer(s, up_unsent(c) ? s->service->write_timeout_ms
-                                               : s->service->read_timeout_ms);
+        if (up_unsent(c) < before && c->wait == UP_WAIT_WRITE) {
+            renew_upstream_wait(s);
         }
     }
     if (revents & EV_READ) {
@@ -1632,7 +1687,8 @@ sl_session_upstream_event(struct sl_session *s, int revents)
             return;
         }
         if (n > 0) {
-            set_upstream_timer(s, s->service->read_timeout_ms);
+            renew_upstream_wait(
+                s); /* it is alive, also while it has not taken all of the request */
         }
         if (c->eof && !s->resp_head_done && s->phase == SL_PHASE_PROXY) {
             /* The head may still be complete in the buffer (close-delimited); otherwise this is
