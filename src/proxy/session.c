@@ -202,6 +202,7 @@ begin_request(struct sl_session *s)
 static int
 flush_client(struct sl_session *s)
 {
+    bool wrote = false;
     while (sl_buf_pending(&s->out) > 0) {
         ssize_t n = sl_buf_write_fd(&s->out, s->fd);
         if (n < 0) {
@@ -212,6 +213,7 @@ flush_client(struct sl_session *s)
             client_failed(s);
             return CLOSED;
         }
+        wrote = true;
         /* Progress towards a slow reader resets the send timeout (nginx send_timeout), also for
          * the tail of a finished response (HEAD phase before the next request's first byte). */
         if (s->phase != SL_PHASE_HEAD || !s->got_bytes) {
@@ -220,6 +222,14 @@ flush_client(struct sl_session *s)
     }
     if (s->phase == SL_PHASE_HEAD && !s->got_bytes) {
         set_client_timer(s, s->settings->keepalive_timeout_ms); /* all out: now idle */
+    } else if (wrote && (s->phase == SL_PHASE_PROXY || s->phase == SL_PHASE_TUNNEL)) {
+        /* All out: the client is no longer waited for. send_timeout bounds a write that does not
+         * progress (nginx), not the upstream's pauses between bytes (read_timeout bounds those:
+         * an event stream quiet for longer than send_timeout is not cut) nor a tunnel's quiet
+         * direction; the client's own body, while it is still due, keeps its timeout. */
+        set_client_timer(s, s->phase == SL_PHASE_PROXY && !s->req_done
+                                ? s->settings->client_body_timeout_ms
+                                : 0);
     }
     sl_proxy_buf_release(s->worker, &s->out);
     return 0;

@@ -195,3 +195,113 @@ def test_connect_timeout_to_a_full_accept_queue(sluice_factory):
         ls.close()
         for f in fillers:
             f.close()
+
+
+def raw_upstream(handler):
+    """A one-connection-at-a-time raw upstream: handler(sock) per accepted connection, in a thread.
+    Returns the listening socket (close it when done)."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(8)
+
+    def loop():
+        while True:
+            try:
+                c, _ = ls.accept()
+            except OSError:
+                return
+            threading.Thread(target=handler, args=(c,), daemon=True).start()
+    threading.Thread(target=loop, daemon=True).start()
+    return ls
+
+
+def read_head(sock):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        d = sock.recv(65536)
+        if not d:
+            break
+        data += d
+    return data
+
+
+def test_stream_pausing_longer_than_send_timeout_is_not_cut(sluice_factory):
+    """A streamed response (server-sent events, long polling) whose upstream pauses 3 s between two
+    chunks, within read_timeout (10 s) but longer than send_timeout (1.5 s): the client, which reads
+    everything at once, is not the one waited for, so send_timeout does not apply (nginx arms it
+    only for a write that does not progress). The client gets the whole stream."""
+    def stream(c):
+        try:
+            read_head(c)
+            c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n")
+            time.sleep(3)
+            c.sendall(b"6\r\nsecond\r\n0\r\n\r\n")
+            time.sleep(1)
+        finally:
+            c.close()
+    ls = raw_upstream(stream)
+    try:
+        s = sluice_factory(kong(service("u", ls.getsockname()[1], routes(), retries=0,
+                                        read_timeout=10000)), {"send_timeout": "1500ms"})
+        with RawConn("127.0.0.1", s.port, timeout=T) as c:
+            c.send(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+            r = c.read_response()
+        assert r.status == 200
+        assert r.body == b"firstsecond" and r.complete, (r.body, r.complete)
+    finally:
+        ls.close()
+
+
+def test_one_way_tunnel_outlives_send_timeout(sluice_factory):
+    """A WebSocket tunnel where only the client talks (each 0.4 s, for 3 s) after the 101: the
+    quiet upstream-to-client direction is not a slow client (send_timeout 1 s), and the tunnel's
+    idle bound (read_timeout, 2 s) is renewed by the client's traffic. The upstream then answers
+    through the tunnel, which still works."""
+    got = []
+
+    def one_way(c):
+        try:
+            read_head(c)
+            c.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                      b"Connection: Upgrade\r\n\r\n")
+            c.settimeout(T)
+            data = b""
+            while not data.endswith(b"END"):
+                d = c.recv(65536)
+                if not d:
+                    return
+                data += d
+            got.append(data)
+            c.sendall(b"bye")
+            time.sleep(1)
+        except OSError:
+            pass
+        finally:
+            c.close()
+    ls = raw_upstream(one_way)
+    try:
+        s = sluice_factory(kong(service("u", ls.getsockname()[1], routes(), retries=0,
+                                        read_timeout=2000)), {"send_timeout": "1s"})
+        c = socket.create_connection(("127.0.0.1", s.port), timeout=T)
+        try:
+            c.sendall(b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                      b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                      b"\r\n")
+            head = read_head(c)
+            assert head.startswith(b"HTTP/1.1 101 "), head
+            for _ in range(8):
+                time.sleep(0.4)
+                c.sendall(b"ping")
+            c.sendall(b"END")
+            data = head[head.index(b"\r\n\r\n") + 4:]
+            while b"bye" not in data:
+                d = c.recv(65536)
+                if not d:
+                    break
+                data += d
+        finally:
+            c.close()
+        assert got == [b"ping" * 8 + b"END"], got
+        assert data == b"bye", data
+    finally:
+        ls.close()
