@@ -1636,7 +1636,7 @@ on_client_timeout(struct ev_loop *loop, ev_timer *t, int revents)
     }
     if (sl_buf_pending(&s->out) > 0 && (s->phase != SL_PHASE_HEAD || !s->got_bytes)) {
         sl_log(SL_LOG_INFO, "client %s timed out reading the response", s->peer_ip);
-        sl_session_close(s);
+        client_failed(s); /* a request in progress is logged, aborted */
         return;
     }
     if (s->phase == SL_PHASE_HEAD && !s->got_bytes) {
@@ -1655,7 +1655,7 @@ on_client_timeout(struct ev_loop *loop, ev_timer *t, int revents)
             return;
         }
     }
-    sl_session_close(s);
+    client_failed(s);
 }
 
 void

@@ -305,3 +305,26 @@ def test_one_way_tunnel_outlives_send_timeout(sluice_factory):
         assert data == b"bye", data
     finally:
         ls.close()
+
+
+def test_response_cut_by_send_timeout_is_logged_aborted(upstream, sluice_factory):
+    """A client that stops reading a large response: send_timeout (1 s) closes its connection, and
+    the request is in the access log, marked aborted with the status it had (nginx logs a request
+    that send_timeout ended too)."""
+    n = 24 * 1024 * 1024
+    upstream.route("/big", U.huge_response(n))
+    s = sluice_factory(kong(service("u", upstream.port, routes(), retries=0)),
+                       {"send_timeout": "1s", "proxy_access_log_format": "json"})
+    c = socket.socket()
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.connect(("127.0.0.1", s.port))
+    try:
+        c.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+        deadline = time.monotonic() + 6
+        while not s.access_lines() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        c.close()
+    lines = s.access_lines()
+    assert len(lines) == 1, (lines, s.error_log()[-600:])
+    assert '"aborted":true' in lines[0] and '"status":200' in lines[0], lines[0]
