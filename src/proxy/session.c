@@ -1722,7 +1722,11 @@ sl_session_upstream_timeout(struct sl_session *s)
     struct sl_upconn *c = s->up;
     int r;
     if (s->phase == SL_PHASE_TUNNEL) {
-        sl_session_close(s); /* idle WebSocket */
+        /* An idle WebSocket: it ends as a tunnel does, logged (nginx: proxy_read_timeout). */
+        sl_log(SL_LOG_INFO, "tunnel idle for read_timeout while proxying %s %s: closed",
+               s->method ? s->method : "-", s->target ? s->target : "-");
+        sl_access_log_write(s);
+        sl_session_close(s);
         return;
     }
     r = upstream_failed(s, c->connected ? UP_TIMEOUT : UP_CONNECT_TIMEOUT);

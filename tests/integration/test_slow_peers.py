@@ -328,3 +328,43 @@ def test_response_cut_by_send_timeout_is_logged_aborted(upstream, sluice_factory
     lines = s.access_lines()
     assert len(lines) == 1, (lines, s.error_log()[-600:])
     assert '"aborted":true' in lines[0] and '"status":200' in lines[0], lines[0]
+
+
+def test_idle_tunnel_ends_at_read_timeout_and_is_logged(sluice_factory):
+    """A WebSocket tunnel where neither side says anything closes at read_timeout (1 s), and the
+    request is in the access log with its 101, like a tunnel that ends any other way."""
+    def silent(c):
+        try:
+            read_head(c)
+            c.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                      b"Connection: Upgrade\r\n\r\n")
+            c.settimeout(T)
+            while c.recv(65536):
+                pass
+        except OSError:
+            pass
+        finally:
+            c.close()
+    ls = raw_upstream(silent)
+    try:
+        s = sluice_factory(kong(service("u", ls.getsockname()[1], routes(), retries=0,
+                                        read_timeout=1000)))
+        c = socket.create_connection(("127.0.0.1", s.port), timeout=T)
+        try:
+            c.sendall(b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                      b"\r\n")
+            head = read_head(c)
+            t0 = time.monotonic()
+            assert head.startswith(b"HTTP/1.1 101 "), head
+            while c.recv(65536):
+                pass
+            dt = time.monotonic() - t0
+        finally:
+            c.close()
+        assert 0.8 <= dt <= 2.5, dt
+        deadline = time.monotonic() + 2
+        while not s.access_lines() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any('"GET /ws HTTP/1.1" 101 ' in x for x in s.access_lines()), s.access_lines()
+    finally:
+        ls.close()
