@@ -225,7 +225,13 @@ sl_head_client_address(struct sl_session *s, const struct sl_h1_request *req)
         conf->ntrusted_ips > 0 && sl_cidr_list_match_sockaddr(conf->trusted_ips, conf->ntrusted_ips,
                                                               (const struct sockaddr *)&s->peer);
     s->client_ip = peer;
-    if (s->peer_trusted) {
+    if (s->peer_trusted && strcasecmp(conf->real_ip_header, "proxy_protocol") == 0) {
+        /* nginx realip with real_ip_header proxy_protocol: the header's client address, when the
+         * listener expects one and the connection's header carried one; never recursive. */
+        if (s->pp_ip_len > 0) {
+            s->client_ip = (struct sl_str){s->pp_ip, s->pp_ip_len};
+        }
+    } else if (s->peer_trusted) {
         struct sl_str ip = real_ip(s, req, true);
         char *copy = ip.p != peer.p ? sl_arena_strndup(s->arena, ip.p, ip.len) : NULL;
         if (copy != NULL) {

@@ -82,6 +82,7 @@ struct sl_listener {
     int fd;
     ev_io io;
     uint16_t port;
+    bool proxy_protocol; /* connections begin with a PROXY protocol header (listen flag) */
     struct sl_worker *worker;
 };
 
@@ -162,6 +163,12 @@ struct sl_session {
     size_t peer_ip_len;
     uint16_t peer_port;
     uint16_t local_port;
+    /* PROXY protocol (a `proxy_protocol` listener): the header is still expected; the client
+     * address it carried (empty for LOCAL/UNKNOWN), which real_ip_header = proxy_protocol takes
+     * from a trusted peer (head.c). */
+    bool pp_expected;
+    char pp_ip[INET6_ADDRSTRLEN];
+    size_t pp_ip_len;
     struct sl_buf in;  /* client bytes */
     struct sl_buf out; /* bytes to the client */
     enum sl_phase phase;
@@ -313,7 +320,7 @@ void sl_dispatch_forget(struct sl_session *s);
 /* Handles client socket events; returns -1 if the session was closed. */
 int sl_session_client_event(struct sl_session *s, int revents);
 void sl_session_start(struct sl_worker *w, int fd, const struct sockaddr *peer, socklen_t plen,
-                      uint16_t local_port);
+                      const struct sl_listener *l);
 void sl_session_close(struct sl_session *s);
 void sl_session_close_if_idle(struct sl_session *s);
 /* Upstream events, called from upstream.c with the owning session. */

@@ -76,7 +76,7 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         atomic_fetch_add_explicit(&sl_proxy_stats.connections_accepted, 1, memory_order_relaxed);
-        sl_session_start(w, fd, (struct sockaddr *)&peer, plen, l->port);
+        sl_session_start(w, fd, (struct sockaddr *)&peer, plen, l);
     }
 }
 
@@ -258,6 +258,7 @@ worker_set(const struct sl_listen_plan *p, int k)
         if (FD_AT(p, k, i) >= 0) {
             set[sw->n].fd = FD_AT(p, k, i);
             set[sw->n].port = p->entries[i].port;
+            set[sw->n].proxy_protocol = p->entries[i].proxy_protocol;
             sw->n++;
         }
     }

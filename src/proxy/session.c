@@ -18,6 +18,7 @@
 #include "http/hdr_names.h"
 #include "http/path.h"
 #include "net/cidr.h"
+#include "net/proxy_protocol.h"
 #include "proxy/internal.h"
 #include "router/upstream_uri.h"
 #include "sluice/log.h"
@@ -220,8 +221,11 @@ flush_client(struct sl_session *s)
             set_client_timer(s, s->settings->send_timeout_ms);
         }
     }
-    if (s->phase == SL_PHASE_HEAD && !s->got_bytes) {
-        set_client_timer(s, s->settings->keepalive_timeout_ms); /* all out: now idle */
+    if (s->phase == SL_PHASE_HEAD && !s->got_bytes && wrote) {
+        /* The last response is all out: now idle. Only then: before a connection's first request
+         * (a PROXY protocol header read, no request byte yet) the header deadline from accept
+         * stands, not the keep-alive one (which may even be 0: off). */
+        set_client_timer(s, s->settings->keepalive_timeout_ms);
     } else if (wrote && (s->phase == SL_PHASE_PROXY || s->phase == SL_PHASE_TUNNEL)) {
         /* All out: the client is no longer waited for. send_timeout bounds a write that does not
          * progress (nginx), not the upstream's pauses between bytes (read_timeout bounds those:
@@ -596,6 +600,41 @@ note_rejected_request(struct sl_session *s, int status)
     sl_log(SL_LOG_INFO, "client %s sent an invalid request head: answered %d", s->peer_ip, status);
 }
 
+/* The PROXY protocol header a `proxy_protocol` listener expects before the first request (nginx's
+ * listen flag): consumed, and its client address kept for real_ip_header = proxy_protocol. A
+ * connection without a valid one is closed with no answer, as nginx does ("broken header"); the
+ * wait for it counts against the first request's header deadline, which runs from accept.
+ * Returns 1 once it is read, 0 when more bytes are needed, or CLOSED. */
+static int
+read_proxy_header(struct sl_session *s)
+{
+    struct sl_proxy_protocol pp;
+    size_t have = sl_buf_pending(&s->in);
+    ssize_t n = sl_proxy_protocol_parse(sl_buf_head(&s->in), have, &pp);
+    if (n == 0 && !s->peer_eof) {
+        return 0;
+    }
+    if (n <= 0) {
+        char shown[64];
+        size_t k = 0;
+        for (const char *p = sl_buf_head(&s->in); k < have && k < sizeof(shown) - 1; k++) {
+            shown[k] = p[k] >= 0x20 && p[k] < 0x7f ? p[k] : '.';
+        }
+        shown[k] = '\0';
+        sl_log(SL_LOG_ERR, "client %s: broken header: \"%s\" while reading PROXY protocol",
+               s->peer_ip, shown);
+        sl_session_close(s);
+        return CLOSED;
+    }
+    sl_buf_consume(&s->in, (size_t)n);
+    s->pp_expected = false;
+    if (pp.has_addr) {
+        s->pp_ip_len = strlen(pp.src_ip);
+        memcpy(s->pp_ip, pp.src_ip, s->pp_ip_len + 1);
+    }
+    return 1;
+}
+
 /* Parses and routes a request head. Returns 1 on progress, 0 when more bytes are needed, CLOSED. */
 static int
 process_head(struct sl_session *s)
@@ -607,6 +646,15 @@ process_head(struct sl_session *s)
             return CLOSED;
         }
         return 0;
+    }
+    if (s->pp_expected) {
+        int r = read_proxy_header(s);
+        if (r != 1) {
+            return r;
+        }
+        if (sl_buf_pending(&s->in) == 0) {
+            return 0;
+        }
     }
     const struct sl_proxy_settings *st = s->settings;
     if (!s->got_bytes) {
@@ -1737,7 +1785,7 @@ sl_session_upstream_timeout(struct sl_session *s)
 
 void
 sl_session_start(struct sl_worker *w, int fd, const struct sockaddr *peer, socklen_t plen,
-                 uint16_t local_port)
+                 const struct sl_listener *l)
 {
     struct sl_session *s = calloc(1, sizeof(*s));
     if (s == NULL) {
@@ -1753,7 +1801,8 @@ sl_session_start(struct sl_worker *w, int fd, const struct sockaddr *peer, sockl
     s->peer_port =
         ntohs(peer->sa_family == AF_INET6 ? ((const struct sockaddr_in6 *)peer)->sin6_port
                                           : ((const struct sockaddr_in *)peer)->sin_port);
-    s->local_port = local_port;
+    s->local_port = l->port;
+    s->pp_expected = l->proxy_protocol;
     s->phase = SL_PHASE_HEAD;
     ev_io_init(&s->rio, on_client_io, fd, EV_READ);
     ev_io_init(&s->wio, on_client_io, fd, EV_WRITE);
