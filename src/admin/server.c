@@ -807,13 +807,21 @@ plan_make(const struct sl_conf *conf, bool reread_tls, char *err, size_t errlen)
             }
         } else {
             char why[512];
-            al->fd = sl_net_listen(l->host, l->port, l->backlog, false, why, sizeof(why));
+            struct sl_net_listen_opts opts = sl_listen_opts(l);
+            opts.reuseport = false; /* one socket, served by the control thread */
+            al->fd = sl_net_listen(l->host, l->port, &opts, why, sizeof(why));
             if (al->fd < 0) {
                 snprintf(err, errlen, "admin_listen: %s", why);
                 sl_admin_reload_discard(p);
                 return NULL;
             }
             p->opened[p->n] = true;
+        }
+        if (l->proxy_protocol) {
+            sl_log(SL_LOG_WARN,
+                   "admin_listen %s:%u: proxy_protocol is not supported on the Admin API; "
+                   "connections are read as plain HTTP",
+                   l->host, (unsigned)l->port);
         }
         if (l->ssl && l->http2) {
             sl_log(SL_LOG_INFO,
@@ -848,6 +856,14 @@ plan_install(struct ev_loop *loop, struct sl_admin_plan *p)
     for (size_t i = 0; i < admin.n; i++) {
         if (p->relisten[i] > 0) {
             listen(admin.listeners[i].fd, p->relisten[i]); /* takes the new backlog */
+        }
+        /* A kept socket takes the entry's deferred and keep-alive options again (a new one has
+         * them already; setting them twice is harmless). */
+        struct sl_net_listen_opts opts = sl_listen_opts(&admin.listeners[i].entry);
+        if (sl_net_listen_tune(admin.listeners[i].fd, &opts) < 0) {
+            sl_log(SL_LOG_WARN, "admin_listen %s:%u: setting its options failed: %s",
+                   admin.listeners[i].entry.host, (unsigned)admin.listeners[i].entry.port,
+                   strerror(errno));
         }
         ev_io_init(&admin.listeners[i].io, on_accept, admin.listeners[i].fd, EV_READ);
         admin.listeners[i].io.data = &admin.listeners[i];

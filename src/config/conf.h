@@ -11,6 +11,7 @@
 
 #include "net/cidr.h"
 #include "net/dns.h"
+#include "net/listen.h"
 
 #define SL_CONF_MAX_LISTEN 16
 #define SL_CONF_MAX_TRUSTED 64
@@ -33,6 +34,22 @@ struct sl_listen {
     int keepintvl_s;
     int keepcnt;
 };
+
+/* The socket options of a listen entry, for sl_net_listen. */
+static inline struct sl_net_listen_opts
+sl_listen_opts(const struct sl_listen *l)
+{
+    return (struct sl_net_listen_opts){
+        .backlog = l->backlog,
+        .reuseport = l->reuseport,
+        .deferred = l->deferred,
+        .ipv6only = l->ipv6only,
+        .so_keepalive = l->so_keepalive,
+        .keepidle_s = l->keepidle_s,
+        .keepintvl_s = l->keepintvl_s,
+        .keepcnt = l->keepcnt,
+    };
+}
 
 enum sl_database { SL_DB_SQLITE = 0, SL_DB_POSTGRES, SL_DB_OFF, SL_DB_MAX };
 

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -12,7 +13,32 @@
 #include "sluice/log.h"
 
 int
-sl_net_listen(const char *host, uint16_t port, int backlog, bool reuseport, char *err,
+sl_net_listen_tune(int fd, const struct sl_net_listen_opts *o)
+{
+    int defer = o->deferred ? 1 : 0;
+    if (setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof(defer)) < 0) {
+        return -1;
+    }
+    if (o->so_keepalive < 0) {
+        return 0;
+    }
+    int on = o->so_keepalive;
+    if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) < 0) {
+        return -1;
+    }
+    if ((o->keepidle_s > 0 &&
+         setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &o->keepidle_s, sizeof(int)) < 0) ||
+        (o->keepintvl_s > 0 &&
+         setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &o->keepintvl_s, sizeof(int)) < 0) ||
+        (o->keepcnt > 0 &&
+         setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &o->keepcnt, sizeof(int)) < 0)) {
+        return -1;
+    }
+    return 0;
+}
+
+int
+sl_net_listen(const char *host, uint16_t port, const struct sl_net_listen_opts *o, char *err,
               size_t errlen)
 {
     struct sockaddr_storage ss;
@@ -39,18 +65,25 @@ sl_net_listen(const char *host, uint16_t port, int backlog, bool reuseport, char
     }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (reuseport) {
+    if (o->reuseport) {
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
     }
     if (ss.ss_family == AF_INET6) {
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+        int v6only = o->ipv6only != 0; /* nginx's default is on: IPv4 clients need their own */
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
+    }
+    if (sl_net_listen_tune(fd, o) < 0) {
+        snprintf(err, errlen, "setsockopt() on %s:%u failed: %s", host, (unsigned)port,
+                 strerror(errno));
+        close(fd);
+        return -1;
     }
     if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
         snprintf(err, errlen, "bind() to %s:%u failed: %s", host, (unsigned)port, strerror(errno));
         close(fd);
         return -1;
     }
-    if (listen(fd, sl_net_backlog(backlog)) < 0) {
+    if (listen(fd, sl_net_backlog(o->backlog)) < 0) {
         snprintf(err, errlen, "listen() on %s:%u failed: %s", host, (unsigned)port,
                  strerror(errno));
         close(fd);

@@ -9,12 +9,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The socket options of one listen entry (nginx's `listen` flags, Kong's proxy_listen and
+ * admin_listen). The connection options are set on the listening socket, from which Linux copies
+ * them to every accepted connection, as nginx does. */
+struct sl_net_listen_opts {
+    int backlog;      /* <= 0: 511 */
+    bool reuseport;   /* SO_REUSEPORT */
+    bool deferred;    /* TCP_DEFER_ACCEPT (1 s, as nginx): accept once data arrives */
+    int ipv6only;     /* IPv6 listeners: -1 default (on, as nginx), 0 off, 1 on */
+    int so_keepalive; /* -1 untouched, 0 off, 1 on */
+    int keepidle_s;   /* with so_keepalive=idle:intvl:cnt; 0 = the system's value */
+    int keepintvl_s;
+    int keepcnt;
+};
+
 /* Opens a non-blocking, close-on-exec TCP listener on the IP literal <host> (IPv4 or IPv6 without
- * brackets) and <port>, with SO_REUSEADDR, SO_REUSEPORT when <reuseport>, IPV6_V6ONLY for IPv6, and
- * <backlog> (<= 0: 511). Returns the descriptor, or -1 with a message naming the address in <err>.
- */
-int sl_net_listen(const char *host, uint16_t port, int backlog, bool reuseport, char *err,
+ * brackets) and <port>, with SO_REUSEADDR and the options <o>. Returns the descriptor, or -1 with a
+ * message naming the address in <err>. */
+int sl_net_listen(const char *host, uint16_t port, const struct sl_net_listen_opts *o, char *err,
                   size_t errlen);
+
+/* Sets <o>'s deferred and keep-alive options on the open listener <fd> (what a reload may change on
+ * a socket it keeps; the others are fixed once bound). Returns 0, or -1 with errno set. */
+int sl_net_listen_tune(int fd, const struct sl_net_listen_opts *o);
 
 /* The backlog listen() gets for a configured <backlog> (<= 0: 511, nginx's default). */
 static inline int

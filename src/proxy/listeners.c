@@ -36,6 +36,7 @@ struct sl_listen_plan {
     int *fds;                         /* [worker * SL_CONF_MAX_LISTEN + entry] */
     bool opened[SL_CONF_MAX_LISTEN];  /* sockets this plan opened (closed if it is discarded) */
     int relisten[SL_CONF_MAX_LISTEN]; /* kept entries whose backlog changed: the new one, else 0 */
+    bool retune[SL_CONF_MAX_LISTEN];  /* kept entries: deferred and keep-alive set again */
 };
 
 static struct sl_listen_plan *in_force; /* control thread */
@@ -148,11 +149,11 @@ static int
 open_entry(struct sl_listen_plan *p, size_t i, char *err, size_t errlen)
 {
     const struct sl_listen *l = &p->entries[i];
+    struct sl_net_listen_opts opts = sl_listen_opts(l);
     p->opened[i] = true;
     for (int k = 0; k < p->nworkers; k++) {
-        int fd = l->reuseport || k == 0
-                     ? sl_net_listen(l->host, l->port, l->backlog, l->reuseport, err, errlen)
-                     : fcntl(FD_AT(p, 0, i), F_DUPFD_CLOEXEC, 0);
+        int fd = l->reuseport || k == 0 ? sl_net_listen(l->host, l->port, &opts, err, errlen)
+                                        : fcntl(FD_AT(p, 0, i), F_DUPFD_CLOEXEC, 0);
         if (fd < 0) {
             if (!l->reuseport && k > 0) {
                 snprintf(err, errlen, "proxy_listen %s:%u: %s", l->host, (unsigned)l->port,
@@ -213,6 +214,12 @@ sl_listen_plan_make(struct sl_worker *ws, int nworkers, const struct sl_conf *co
                    l->host, (unsigned)l->port);
             continue;
         }
+        if (l->http2) {
+            sl_log(SL_LOG_WARN,
+                   "proxy_listen %s:%u http2: HTTP/2 is not implemented yet; this listener "
+                   "serves HTTP/1.1",
+                   l->host, (unsigned)l->port);
+        }
         size_t j = 0;
         while (in_force != NULL && j < in_force->n &&
                (taken[j] || !same_address(&in_force->entries[j], l))) {
@@ -229,12 +236,23 @@ sl_listen_plan_make(struct sl_worker *ws, int nworkers, const struct sl_conf *co
                        l->host, (unsigned)l->port);
                 p->entries[i].reuseport = in_force->entries[j].reuseport;
             }
+            if (in_force->entries[j].ipv6only != l->ipv6only) {
+                sl_log(SL_LOG_WARN,
+                       "proxy_listen %s:%u: ipv6only changes at the next start; the listener "
+                       "stays as it is",
+                       l->host, (unsigned)l->port);
+                p->entries[i].ipv6only = in_force->entries[j].ipv6only;
+            }
+            if (in_force->entries[j].so_keepalive >= 0 && l->so_keepalive < 0) {
+                p->entries[i].so_keepalive = 0; /* the flag was removed: off again */
+            }
             for (int k = 0; k < nworkers; k++) {
                 FD_AT(p, k, i) = FD_AT(in_force, k, j);
             }
             if (in_force->entries[j].backlog != l->backlog) {
                 p->relisten[i] = sl_net_backlog(l->backlog);
             }
+            p->retune[i] = true;
         } else if (open_entry(p, i, err, errlen) < 0) {
             sl_listen_plan_discard(p);
             return NULL;
@@ -286,9 +304,19 @@ sl_listen_plan_install(struct sl_listen_plan *p, struct sl_worker *ws, int nwork
         return -1;
     }
     for (size_t i = 0; i < p->n; i++) {
-        for (int k = 0; p->relisten[i] > 0 && k < nworkers; k++) {
-            listen(FD_AT(p, k, i), p->relisten[i]); /* a listening socket takes the new backlog */
+        struct sl_net_listen_opts opts = sl_listen_opts(&p->entries[i]);
+        for (int k = 0; k < nworkers; k++) {
+            if (p->relisten[i] > 0) {
+                listen(FD_AT(p, k, i),
+                       p->relisten[i]); /* a listening socket takes the new backlog */
+            }
+            if (p->retune[i] && FD_AT(p, k, i) >= 0 &&
+                sl_net_listen_tune(FD_AT(p, k, i), &opts) < 0) {
+                sl_log(SL_LOG_WARN, "proxy_listen %s:%u: setting its options failed: %s",
+                       p->entries[i].host, (unsigned)p->entries[i].port, strerror(errno));
+            }
         }
+        p->retune[i] = false;
         p->opened[i] = false; /* handed over: the workers own them now */
         p->relisten[i] = 0;
     }
