@@ -246,7 +246,9 @@ sl_typedef_host(const json_t *v, char *err, size_t errlen)
     const char *s = json_string_value(v);
     enum sl_host_kind kind;
     long port;
-    char why[256];
+    /* read below even when the address is valid: an uninitialised buffer kept the previous
+     * call's "invalid port number" and failed the next valid host with "must not have a port" */
+    char why[256] = "";
     if (sl_typedef_normalize_ip(s, &kind, &port, why, sizeof(why)) != 0 &&
         strcmp(why, "invalid port number") != 0) {
         snprintf(err, errlen, "invalid value: %s", s);
