@@ -42,21 +42,35 @@ pid_path(const char *prefix, char *buf, size_t len)
     snprintf(buf, len, "%s/pids/sluice.pid", prefix);
 }
 
+/* The running instance holds a write lock on its pid file for as long as it lives (write_pid_file),
+ * so a pid file left by a crash or a SIGKILL is told apart from a live instance even after its pid
+ * was reused by another process: `stop` must never signal a stranger, nor `start` refuse to run
+ * because of one. */
 pid_t
 sl_cli_instance_pid(const char *prefix)
 {
     char path[PATH_MAX];
     pid_path(prefix, path, sizeof(path));
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
         return 0;
     }
-    long pid = 0;
-    if (fscanf(f, "%ld", &pid) != 1) {
-        pid = 0;
+    char buf[32];
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    buf[n > 0 ? n : 0] = '\0';
+    long pid = strtol(buf, NULL, 10);
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    int locked = fcntl(fd, F_GETLK, &fl);
+    close(fd);
+    if (locked == 0) {
+        /* nobody holds the lock: no instance runs, whatever process has that pid now */
+        if (fl.l_type == F_UNLCK) {
+            return 0;
+        }
+        return fl.l_pid > 0 ? fl.l_pid : (pid_t)pid; /* 0: a holder in another pid namespace */
     }
-    fclose(f);
-    if (pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH)) {
+    /* a file system without record locks: the pid alone */
+    if (pid <= 0 || pid > INT_MAX || (kill((pid_t)pid, 0) < 0 && errno == ESRCH)) {
         return 0;
     }
     return (pid_t)pid;
@@ -242,19 +256,35 @@ on_reopen(struct ev_loop *loop, ev_signal *w, int revents)
     }
 }
 
+static int pid_fd = -1; /* the pid file, write-locked until the process exits */
+
+/* Writes the pid file under a lock held for the life of the process (sl_cli_instance_pid); the file
+ * appears at its path already locked and complete (written aside, then renamed). */
 static int
 write_pid_file(const struct sl_conf *conf)
 {
     char path[PATH_MAX], tmp[PATH_MAX + 8];
     pid_path(conf->prefix, path, sizeof(path));
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (f == NULL) {
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
         return -1;
     }
-    fprintf(f, "%ld\n", (long)getpid());
-    fclose(f);
-    return rename(tmp, path);
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(fd, F_SETLK, &fl) < 0) {
+        sl_log(SL_LOG_WARN, "could not lock the pid file: %s", strerror(errno));
+    }
+    char line[32];
+    int len = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+    if (write(fd, line, (size_t)len) != len || rename(tmp, path) < 0) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        errno = e;
+        return -1;
+    }
+    pid_fd = fd;
+    return 0;
 }
 
 /* Forks; the parent waits until the child reports that it serves (or why it could not). */
@@ -494,6 +524,10 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
     char path[PATH_MAX];
     pid_path(conf->prefix, path, sizeof(path));
     unlink(path);
+    if (pid_fd >= 0) {
+        close(pid_fd);
+        pid_fd = -1;
+    }
     sl_log(SL_LOG_NOTICE, "sluice stopped");
     return 0;
 }

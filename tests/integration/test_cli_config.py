@@ -4,7 +4,13 @@ on declarative files whose entries interact (one entry's error must not leak int
 pid file (`stop`, `health`, `start` with a stale one), and the logs. Each test runs the real
 binary."""
 
-from lib.sluice import cli
+import os
+import subprocess
+import time
+
+import requests
+
+from lib.sluice import Sluice, cli, kong, service
 
 
 def parse(tmp_path, text, name="kong.yml"):
@@ -26,3 +32,34 @@ def test_service_host_error_does_not_leak_into_the_next_service(tmp_path):
     assert lines == ["Error: Failed parsing:",
                      "in 'services': in entry 1 of 'services': in 'host': must not have a port"], \
         r.stderr
+
+
+def test_pid_file_naming_another_process_is_stale(upstream, tmp_path):
+    # A pid file left behind (crash, SIGKILL, reboot) whose pid now belongs to another process:
+    # `stop` and `quit` must not signal that process, `health` must not call it running, and
+    # `start` must not refuse to run because of it.
+    stranger = subprocess.Popen(["sleep", "60"])
+    s = Sluice(tmp_path, kong(service("e", upstream.port, [{"paths": ["/"]}])), start=False)
+    try:
+        os.makedirs(os.path.dirname(s.pid_path), exist_ok=True)
+        with open(s.pid_path, "w") as f:
+            f.write("%d\n" % stranger.pid)
+        for verb in ("health", "stop", "quit"):
+            r = cli(verb, "-p", s.prefix)
+            assert r.returncode == 1 and "not running" in r.stderr, (verb, r.stdout, r.stderr)
+        time.sleep(0.2)
+        assert stranger.poll() is None, "a sluice verb signalled a process that is not Sluice"
+
+        s.start()
+        assert requests.get(s.url("/"), timeout=10).status_code == 200
+        # the live instance is still found, and stopped, through its pid file
+        r = cli("health", "-p", s.prefix)
+        assert r.returncode == 0, r.stderr
+        r = cli("stop", "-p", s.prefix)
+        assert r.returncode == 0, r.stderr
+        assert s.wait(5) == 0
+        assert stranger.poll() is None
+    finally:
+        s.stop(timeout=5)
+        stranger.kill()
+        stranger.wait()
