@@ -307,7 +307,17 @@ main(int argc, char **argv)
     /* The configuration lives as long as the process (workers read it until they stop). */
     static struct sl_conf conf_storage;
     struct sl_conf *conf = &conf_storage;
-    if (load_conf(conf, &o) != 0) {
+    bool signal_only =
+        strcmp(cmd, "stop") == 0 || strcmp(cmd, "quit") == 0 || strcmp(cmd, "health") == 0;
+    if (signal_only && o.prefix != NULL) {
+        /* These verbs only need the prefix. Given with -p, a sluice.conf or a SLUICE_<KEY> value
+         * that went bad after the start must not keep the operator from stopping the instance
+         * (Kong's stop reads the prefix, not kong.conf). */
+        char err[1024];
+        if (sl_conf_load_buffer(conf, NULL, 0, NULL, o.prefix, false, err, sizeof(err)) < 0) {
+            return fail("%s", err);
+        }
+    } else if (load_conf(conf, &o) != 0) {
         return 1;
     }
     if (strcmp(cmd, "start") == 0) {

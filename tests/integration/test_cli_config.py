@@ -63,3 +63,24 @@ def test_pid_file_naming_another_process_is_stale(upstream, tmp_path):
         s.stop(timeout=5)
         stranger.kill()
         stranger.wait()
+
+
+def test_stop_with_prefix_is_not_blocked_by_a_broken_conf(upstream, tmp_path):
+    # stop, quit and health need only the prefix: once the operator names it with -p, a
+    # sluice.conf or a SLUICE_<KEY> variable that went bad since the start must not keep them from
+    # reaching (and stopping) the running instance.
+    s = Sluice(tmp_path, kong(service("e", upstream.port, [{"paths": ["/"]}])))
+    try:
+        broken = tmp_path / "broken.conf"
+        broken.write_text("proxy_lisen = 127.0.0.1:1\n")
+        bad_env = {"SLUICE_LOG_LEVEL": "loud"}
+        r = cli("health", "-c", broken, "-p", s.prefix, env=bad_env)
+        assert r.returncode == 0, r.stderr
+        r = cli("stop", "-c", broken, "-p", s.prefix, env=bad_env)
+        assert r.returncode == 0, r.stderr
+        assert s.wait(5) == 0
+        # without -p the prefix comes from the configuration, whose errors are still reported
+        r = cli("stop", "-c", broken)
+        assert r.returncode == 1 and "unknown property 'proxy_lisen'" in r.stderr, r.stderr
+    finally:
+        s.stop(timeout=5)
