@@ -88,9 +88,19 @@ parse_opts(int argc, char **argv, struct cli_opts *o)
         case 'p':
             o->prefix = optarg;
             break;
-        case 't':
-            o->timeout_s = atoi(optarg);
+        case 't': {
+            /* `kong quit -t`: seconds, at least 1 (`-t 0` waits 1 s, as Kong's) */
+            char *end;
+            errno = 0;
+            long t = strtol(optarg, &end, 10);
+            if (end == optarg || *end != '\0' || errno != 0 || t < 0 || t > 86400) {
+                fprintf(stderr, "Error: -t needs a number of seconds (0-86400), got '%s'\n",
+                        optarg);
+                return -2;
+            }
+            o->timeout_s = t > 0 ? (int)t : 1;
             break;
+        }
         case 'y':
             o->yes = true;
             break;
@@ -298,8 +308,11 @@ main(int argc, char **argv)
     if (strcmp(cmd, "migrations") == 0 || strcmp(cmd, "config") == 0) {
         skip = 2;
     }
-    if (argc < skip + 1 || parse_opts(argc - skip, argv + skip, &o) < 0) {
-        usage(stderr);
+    int parsed = argc < skip + 1 ? -1 : parse_opts(argc - skip, argv + skip, &o);
+    if (parsed < 0) {
+        if (parsed == -1) {
+            usage(stderr);
+        }
         return 1;
     }
     o.rest = argv + skip + optind;

@@ -6,10 +6,12 @@ binary."""
 
 import os
 import subprocess
+import threading
 import time
 
 import requests
 
+from lib import upstream as U
 from lib.sluice import Sluice, cli, kong, service
 
 
@@ -82,5 +84,40 @@ def test_stop_with_prefix_is_not_blocked_by_a_broken_conf(upstream, tmp_path):
         # without -p the prefix comes from the configuration, whose errors are still reported
         r = cli("stop", "-c", broken)
         assert r.returncode == 1 and "unknown property 'proxy_lisen'" in r.stderr, r.stderr
+    finally:
+        s.stop(timeout=5)
+
+
+def test_quit_timeout_option_is_checked(tmp_path):
+    r = cli("quit", "-p", tmp_path, "-t", "abc")
+    assert r.returncode == 1 and "-t needs a number of seconds" in r.stderr, r.stderr
+    r = cli("quit", "-p", tmp_path, "-t", "-3")
+    assert r.returncode == 1 and "-t needs a number of seconds" in r.stderr, r.stderr
+
+
+def test_quit_t_zero_waits_one_second_not_ten(upstream, tmp_path):
+    # `kong quit -t 0` waits at least 1 s, then SIGTERM; it used to mean the 10 s default.
+    upstream.route("/slow", U.delay(20.0))
+    s = Sluice(tmp_path, kong(service("e", upstream.port, [{"paths": ["/"], "strip_path": False}])),
+               {"quit_timeout": "60"})
+    try:
+        res = {}
+
+        def slow():
+            try:
+                res["r"] = requests.get(s.url("/slow"), timeout=30)
+            except requests.RequestException as e:
+                res["e"] = e
+        t = threading.Thread(target=slow)
+        t.start()
+        assert upstream.wait_requests(1, 5) == 1
+        t0 = time.monotonic()
+        r = cli("quit", "-p", s.prefix, "-t", "0", timeout=30)
+        took = time.monotonic() - t0
+        assert r.returncode == 0, r.stderr
+        assert s.wait(5) == 0
+        assert took < 6, took
+        t.join(30)
+        assert "e" in res  # the in-flight request was cut by the SIGTERM
     finally:
         s.stop(timeout=5)
