@@ -12,10 +12,13 @@
 
 #include "core/clock.h"
 #include "core/log_file.h"
+#include "core/utf8.h"
 #include "proxy/internal.h"
 
-/* Copies <s> into <out> escaping quotes, backslashes and control bytes (nginx escape=default for
- * combined, JSON escaping for json), so a request cannot forge log lines or fields. */
+/* Copies <s> into <out> escaping quotes, backslashes and control bytes, so a request cannot forge
+ * log lines or fields: nginx's escape=default for combined (every byte outside 0x20-0x7E as \xXX);
+ * for json, valid UTF-8 sequences are kept as they are (nginx's escape=json keeps high bytes, so
+ * "café" reads back as "café") and any other byte is \u00XX, so the line stays valid UTF-8 JSON. */
 static size_t
 escape(char *out, size_t cap, const char *s, bool json)
 {
@@ -23,13 +26,22 @@ escape(char *out, size_t cap, const char *s, bool json)
     if (s == NULL) {
         s = json ? "" : "-";
     }
-    for (; *s && n + 7 < cap; s++) {
+    size_t left = strlen(s);
+    while (left > 0 && n + 7 < cap) {
         unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\' || ch < 0x20 || ch >= 0x7f) {
+        size_t seq = json && ch >= 0x80 ? sl_utf8_seq_len((const unsigned char *)s, left) : 0;
+        if (seq > 0) {
+            memcpy(out + n, s, seq);
+            n += seq;
+        } else if (ch == '"' || ch == '\\' || ch < 0x20 || ch >= 0x7f) {
             n += (size_t)snprintf(out + n, cap - n, json ? "\\u%04x" : "\\x%02X", ch);
+            seq = 1;
         } else {
             out[n++] = (char)ch;
+            seq = 1;
         }
+        s += seq;
+        left -= seq;
     }
     out[n] = '\0';
     return n;

@@ -107,6 +107,29 @@ def test_access_log_json_injection_valid(upstream, sluice_factory):
     assert json.loads(lines[0])["user_agent"] == 'q"}\\,{"a":1'
 
 
+def test_access_log_json_keeps_utf8_and_escapes_other_bytes(upstream, sluice_factory):
+    """Valid UTF-8 in a logged field reads back as the same text (nginx's escape=json keeps high
+    bytes); a byte that is not part of a valid sequence becomes \\u00XX, so every line is valid
+    UTF-8 JSON. The combined format escapes every high byte as \\xXX, as nginx's default."""
+    ua = "café ☕ 𝄞".encode() + b" \xff \xed\xa0\x80 \xc0\xaf end"  # stray, surrogate, overlong
+    raw = b"GET /utf HTTP/1.1\r\nHost: h\r\nUser-Agent: " + ua + b"\r\n\r\n"
+    for fmt in ("json", "combined"):
+        s = sluice_factory(kong(service("e", upstream.port, _routes())),
+                           {"proxy_access_log_format": fmt})
+        with RawConn("127.0.0.1", s.port, timeout=T) as c:
+            c.send(raw)
+            assert c.read_response().status == 200
+        wait_lines(s, 1)
+        with open(s.access_log_path, "rb") as f:
+            line = f.read().splitlines()[0]
+        text = line.decode("utf-8")  # strict: the line is valid UTF-8
+        if fmt == "json":
+            assert json.loads(text)["user_agent"] == (
+                "café ☕ 𝄞 \u00ff \u00ed\u00a0\u0080 \u00c0\u00af end")
+        else:
+            assert "caf\\xC3\\xA9 \\xE2\\x98\\x95" in text and "\\xFF" in text
+
+
 def test_access_log_off(upstream, sluice_factory):
     s = sluice_factory(kong(service("e", upstream.port, _routes())), {"proxy_access_log": "off"})
     assert requests.get(s.url("/x"), timeout=T).status_code == 200
