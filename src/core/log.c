@@ -91,9 +91,11 @@ sl_log_vwrite(enum sl_log_level level, const char *fmt, va_list ap)
     if ((size_t)n > sizeof(line) - 2) {
         n = (int)sizeof(line) - 2; /* truncated: keep the newline */
     }
-    /* Never let a CR or LF from the message split the line (log injection). */
+    /* Never let a CR or LF from the message split the line (log injection), nor another control
+     * byte (ESC sequences) reach a terminal reading the log: each becomes a space. */
     for (int i = 0; i < n; i++) {
-        if (line[i] == '\n' || line[i] == '\r') {
+        unsigned char c = (unsigned char)line[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
             line[i] = ' ';
         }
     }

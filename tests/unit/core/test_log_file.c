@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/log_file.h"
+#include "sluice/log.h"
 
 static char dir[] = "/tmp/sl-log-file-XXXXXX";
 
@@ -97,4 +98,28 @@ Test(log_file, open_kinds, .init = setup)
     cr_assert_gt(fd, STDERR_FILENO, "a duplicate, never stderr itself");
     close(fd);
     cr_assert_eq(sl_log_file_open(path_in("missing/dir.log")), -1);
+}
+
+Test(log_file, error_log_lines_hold_no_control_bytes, .init = setup)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "%s/err.log", dir);
+    int fd = sl_log_file_open(path);
+    cr_assert_geq(fd, 0);
+    sl_log_use(fd, path);
+    sl_log_write(SL_LOG_ERR, "a\nforged [emerg] line\r\x1b[31mred\x7f\tend");
+    sl_log_use(STDERR_FILENO, "stderr");
+    char buf[512] = {0};
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    size_t got = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    cr_assert_gt(got, 0);
+    cr_assert_eq(buf[got - 1], '\n');
+    for (size_t i = 0; i + 1 < got; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        cr_assert(c >= 0x20 || c == '\t', "control byte 0x%02x at %zu", c, i);
+        cr_assert_neq(c, 0x7f);
+    }
+    cr_assert_not_null(strstr(buf, "a forged [emerg] line  [31mred \tend"));
 }
