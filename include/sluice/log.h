@@ -5,6 +5,7 @@
 #define SL_LOG_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 
 enum sl_log_level {
     SL_LOG_EMERG = 0,
@@ -33,7 +34,9 @@ void sl_log_use(int fd, const char *path);
 /* Reopens the same file (after rotation, on USR1). */
 int sl_log_reopen(void);
 void sl_log_set_level(enum sl_log_level level);
-extern enum sl_log_level sl_log_current_level;
+/* Written by the control thread on reload, read by every thread: atomic (relaxed: a line logged
+ * at the old level around a reload is fine, a torn or cached value is not). */
+extern _Atomic int sl_log_current_level;
 
 void sl_log_write(enum sl_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -43,7 +46,7 @@ void sl_log_vwrite(enum sl_log_level level, const char *fmt, va_list ap)
 /* The level test is inline so that disabled debug lines cost one comparison. */
 #define sl_log(level, ...)                                                                         \
     do {                                                                                           \
-        if ((level) <= sl_log_current_level) {                                                     \
+        if ((int)(level) <= atomic_load_explicit(&sl_log_current_level, memory_order_relaxed)) {   \
             sl_log_write((level), __VA_ARGS__);                                                    \
         }                                                                                          \
     } while (0)

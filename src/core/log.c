@@ -13,7 +13,7 @@
 #include "core/log_file.h"
 #include "sluice/log.h"
 
-enum sl_log_level sl_log_current_level = SL_LOG_NOTICE;
+_Atomic int sl_log_current_level = SL_LOG_NOTICE;
 
 /* Starts as stderr (not owned: the first file set gets a descriptor of its own). */
 static struct sl_log_file error_log = SL_LOG_FILE_INIT(STDERR_FILENO);
@@ -65,7 +65,7 @@ sl_log_reopen(void)
 void
 sl_log_set_level(enum sl_log_level level)
 {
-    sl_log_current_level = level;
+    atomic_store_explicit(&sl_log_current_level, (int)level, memory_order_relaxed);
 }
 
 void
