@@ -31,6 +31,7 @@ enum upstream_failure {
     UP_IO_ERROR,         /* reset or EOF before a complete response head */
     UP_TIMEOUT,          /* write or read idle timeout */
     UP_INVALID_RESPONSE, /* the response head failed the strict parser */
+    UP_LOCAL_ERROR, /* no socket: out of descriptors or memory here, not the upstream's fault */
     UP_FAILURE_MAX
 };
 
@@ -851,6 +852,7 @@ connect_attempt(struct sl_session *s, bool allow_pool)
     const struct sockaddr *addr = (const struct sockaddr *)&t->addr[i];
     if (follow_port_in_host(s, sl_addrs_port(t, i)) < 0) {
         s->tries++;
+        s->up_errno = ENOMEM;
         return -1;
     }
     struct sl_upconn *c = allow_pool ? sl_pool_take(s->worker, addr, t->len[i]) : NULL;
@@ -866,6 +868,7 @@ connect_attempt(struct sl_session *s, bool allow_pool)
     size_t len = s->replay != NULL ? s->replay_len : s->up_head_len;
     if (up_append(c, bytes, len) < 0) {
         sl_upconn_close(c);
+        s->up_errno = ENOMEM;
         return -1;
     }
     sl_upconn_attach(c, s);
@@ -919,11 +922,19 @@ keep_replay(struct sl_session *s, const struct sl_upconn *c)
 static int upstream_failed(struct sl_session *s, enum upstream_failure why);
 static int upstream_write_failed(struct sl_session *s);
 
+/* The failure a connect attempt that got no connection stands for (connect_attempt's errno). */
+static enum upstream_failure
+connect_failure(int err)
+{
+    bool local = err == EMFILE || err == ENFILE || err == ENOMEM || err == ENOBUFS;
+    return local ? UP_LOCAL_ERROR : UP_CONNECT_ERROR;
+}
+
 static int
 start_upstream(struct sl_session *s)
 {
     if (connect_attempt(s, true) < 0) {
-        return upstream_failed(s, UP_CONNECT_ERROR);
+        return upstream_failed(s, connect_failure(s->up_errno));
     }
     return 0;
 }
@@ -1017,6 +1028,7 @@ static const char *const failure_names[UP_FAILURE_MAX] = {
     "connection reset or closed prematurely",
     "upstream timed out",
     "upstream sent an invalid response",
+    "socket() failed",
 };
 
 /* nginx proxy_next_upstream "error timeout" with non-idempotent requests kept to one attempt once
@@ -1049,8 +1061,8 @@ upstream_failed(struct sl_session *s, enum upstream_failure why)
         s->pool_retry_used = true;
         s->tries--; /* the stale attempt does not count against service.retries */
         retry = true;
-    } else if (why != UP_INVALID_RESPONSE && replayable && nothing_received &&
-               s->tries <= s->service->retries) {
+    } else if (why != UP_INVALID_RESPONSE && why != UP_LOCAL_ERROR && replayable &&
+               nothing_received && s->tries <= s->service->retries) {
         bool sent_nothing = why == UP_CONNECT_ERROR || why == UP_CONNECT_TIMEOUT;
         retry = sent_nothing || s->idempotent;
     }
@@ -1062,10 +1074,11 @@ upstream_failed(struct sl_session *s, enum upstream_failure why)
         if (connect_attempt(s, false) == 0) {
             return 0;
         }
-        return upstream_failed(s, UP_CONNECT_ERROR);
+        return upstream_failed(s, connect_failure(s->up_errno));
     }
     bool timeout = why == UP_CONNECT_TIMEOUT || why == UP_TIMEOUT;
-    fail_request(s, timeout ? 504 : 502, NULL, false);
+    /* nginx answers a local shortage with 500, and does not try the next address for it */
+    fail_request(s, why == UP_LOCAL_ERROR ? 500 : timeout ? 504 : 502, NULL, false);
     return 1;
 }
 

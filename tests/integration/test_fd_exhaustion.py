@@ -130,3 +130,24 @@ def open_idle_connections(port, n):
             c.close()
         raise
     return conns
+
+
+def test_no_descriptor_for_the_upstream_is_a_500_not_retried(upstream, sluice_factory):
+    """When the client is accepted but no descriptor is left for the upstream socket, the fault is
+    local: nginx answers 500 and does not try again (a retry cannot get a descriptor either, and a
+    502 would blame the upstream)."""
+    s = sluice_factory(kong(service("echo", upstream.port, [{"paths": ["/"]}], retries=3)))
+    time.sleep(0.3)
+    fds = sorted(int(n) for n in os.listdir("/proc/%d/fd" % s.pid))
+    # room for exactly one more descriptor, the client's (descriptors are allocated lowest first)
+    assert fds == list(range(len(fds))), fds
+    s.set_open_files(len(fds) + 1)
+    with socket.create_connection(("127.0.0.1", s.port), timeout=T) as c:
+        c.sendall(b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+        c.settimeout(T)
+        data = c.recv(4096)
+    assert data.startswith(b"HTTP/1.1 500 "), data
+    assert b"An unexpected error occurred" in data
+    assert upstream.connections == 0
+    log = s.error_log()
+    assert log.count("socket() failed: Too many open files") == 1, log
