@@ -1364,6 +1364,13 @@ pump_tunnel(struct sl_session *s)
     struct sl_upconn *c = s->up;
     int progress = 0;
     size_t n = sl_buf_pending(&s->in);
+    /* At most one high-water's worth per step, as in pump_request_body: the client buffer holds
+     * up to in_cap (max_header_bytes + 4k, up to 16m), more than the upstream buffer's cap takes
+     * in one append, and a failed append would stall the tunnel for good (bytes sent right
+     * behind the upgrade request, or one large read). The run loop calls again on progress. */
+    if (n > SL_PROXY_HIGH_WATER) {
+        n = SL_PROXY_HIGH_WATER;
+    }
     if (n > 0 && up_unsent(c) < SL_PROXY_HIGH_WATER) {
         if (up_append(c, sl_buf_head(&s->in), n) == 0) {
             sl_buf_consume(&s->in, n);
