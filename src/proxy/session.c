@@ -1363,7 +1363,18 @@ pump_tunnel(struct sl_session *s)
 {
     struct sl_upconn *c = s->up;
     int progress = 0;
-    size_t n = sl_buf_pending(&s->in);
+    if (!s->req_done) {
+        /* The upstream switched before the request body ended. "A client cannot begin using an
+         * upgraded protocol on the connection until it has completely sent the request message"
+         * (RFC 9110 §7.8): the rest of the body still goes through pump_request_body, framed as
+         * the request said (a chunked body is re-chunked there, and raw chunk bytes appended to
+         * it would corrupt it); only the bytes after the body are the new protocol. */
+        progress = pump_request_body(s);
+        if (s->phase != SL_PHASE_TUNNEL) {
+            return 1; /* a malformed or oversized body aborted the tunnel (and released <c>) */
+        }
+    }
+    size_t n = s->req_done ? sl_buf_pending(&s->in) : 0;
     /* At most one high-water's worth per step, as in pump_request_body: the client buffer holds
      * up to in_cap (max_header_bytes + 4k, up to 16m), more than the upstream buffer's cap takes
      * in one append, and a failed append would stall the tunnel for good (bytes sent right

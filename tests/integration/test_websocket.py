@@ -2,7 +2,7 @@
 """The 101 Switching Protocols tunnel (WebSocket) through the real binary, with a scripted raw
 upstream: bytes sent behind the upgrade request, large transfers both ways at once, memory bounded
 when the client does not read, half-close, an upgrade answered without 101 (the next bytes stay
-HTTP).
+HTTP), and an upgrade request with a body that the upstream switches on before reading it all.
 (test_connections.py has the echo through a WebSocket client; test_slow_peers.py the timeouts.)"""
 
 import socket
@@ -305,3 +305,40 @@ def test_upgrade_answered_426_keeps_the_connection_http(sluice_factory):
     finally:
         ls.close()
 
+
+def test_upgrade_with_a_chunked_body_switched_before_the_body_ends(sluice_factory):
+    """An upgrade request with a chunked body, and an upstream that answers 101 on the head. "A
+    client cannot begin using an upgraded protocol on the connection until it has completely sent
+    the request message" (RFC 9110 §7.8): the rest of the body is still HTTP. Sluice re-chunks a
+    body, so it must go on doing so up to the last chunk; it used to tunnel the rest raw, after a
+    chunk of its own for the part already read, and the upstream got a corrupt chunked body
+    ("7\\r\\n0123456\\r\\n789abcdef\\r\\n0..."). Only the bytes after the body are tunnelled."""
+    got = []
+
+    def h(c):
+        data = read_head(c)
+        c.sendall(SWITCH)
+        c.settimeout(T)
+        while not data.endswith(b"FRAME"):
+            d = c.recv(65536)
+            if not d:
+                break
+            data += d
+        got.append(data)
+        c.sendall(b"pong")
+        time.sleep(0.3)
+        c.close()
+    ls, s = start(sluice_factory, h)
+    try:
+        with socket.create_connection(("127.0.0.1", s.port), timeout=T) as c:
+            c.sendall(UPGRADE[:-2] + b"Transfer-Encoding: chunked\r\n\r\n10\r\n0123456")
+            assert read_head(c).startswith(b"HTTP/1.1 101 ")  # switched mid-chunk
+            c.sendall(b"789abcdef\r\n0\r\n\r\nFRAME")
+            out = read_until_close(c)
+        assert out == b"pong", out
+        assert len(got) == 1
+        body = got[0].split(b"\r\n\r\n", 1)[1]
+        # Re-chunked as it arrived (7 then 9 bytes), closed by the last chunk, then the tunnel.
+        assert body == b"7\r\n0123456\r\n9\r\n789abcdef\r\n0\r\n\r\nFRAME", body
+    finally:
+        ls.close()
