@@ -342,3 +342,33 @@ def test_upgrade_with_a_chunked_body_switched_before_the_body_ends(sluice_factor
         assert body == b"7\r\n0123456\r\n9\r\n789abcdef\r\n0\r\n\r\nFRAME", body
     finally:
         ls.close()
+
+
+def test_h2c_upgrade_is_not_tunnelled(sluice_factory):
+    """The h2c upgrade smuggling form (hardening.md §1): Upgrade: h2c, HTTP2-Settings, Connection:
+    Upgrade, HTTP2-Settings. The upstream sees a plain request (no Upgrade, no HTTP2-Settings, no
+    upgrade token), and an upstream that switches anyway gets a 502 for it instead of a tunnel
+    that would carry the client past the routes."""
+    heads = []
+
+    def h(c):
+        heads.append(read_head(c))
+        c.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n"
+                  b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        time.sleep(0.5)
+        c.close()
+    ls, s = start(sluice_factory, h)
+    try:
+        with socket.create_connection(("127.0.0.1", s.port), timeout=T) as c:
+            c.sendall(b"GET /h2c HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings, close\r\n"
+                      b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n")
+            out = read_until_close(c, 5)
+        rs = parse_responses(out)
+        assert [r.status for r in rs] == [502], out
+        assert b"PRI * HTTP/2.0" not in out
+        assert len(heads) == 1
+        low = heads[0].lower()
+        assert b"upgrade: " not in low and b"http2-settings" not in low, heads[0]
+        assert b"\r\nconnection: keep-alive\r\n" in low, heads[0]
+    finally:
+        ls.close()
