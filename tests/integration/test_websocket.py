@@ -360,8 +360,9 @@ def test_h2c_upgrade_is_not_tunnelled(sluice_factory):
     ls, s = start(sluice_factory, h)
     try:
         with socket.create_connection(("127.0.0.1", s.port), timeout=T) as c:
-            c.sendall(b"GET /h2c HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings, close\r\n"
-                      b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n")
+            c.sendall(b"GET /h2c HTTP/1.1\r\nHost: x\r\n"
+                      b"Connection: Upgrade, HTTP2-Settings, close\r\nUpgrade: h2c\r\n"
+                      b"HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n")
             out = read_until_close(c, 5)
         rs = parse_responses(out)
         assert [r.status for r in rs] == [502], out
