@@ -129,7 +129,9 @@ v2(char *out, int cmd, int fam, const unsigned char *body, size_t blen)
     out[13] = (char)fam;
     out[14] = (char)(blen >> 8);
     out[15] = (char)(blen & 0xFF);
-    memcpy(out + 16, body, blen);
+    if (blen > 0) {
+        memcpy(out + 16, body, blen); /* body may be NULL when empty (memcpy's contract) */
+    }
     return 16 + blen;
 }
 
