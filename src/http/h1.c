@@ -429,6 +429,10 @@ parse_crlf(const struct head *h, size_t *q, size_t lend, int over)
 struct fields {
     const struct sl_header *host, *cl, *te, *upgrade;
     unsigned nhost, ncl, nte;
+    /* A second line of a header nginx holds to one (ngx_http_process_unique_header_line):
+     * Authorization, Expect, If-*, Content-Range. */
+    bool dup_unique;
+    uint64_t unique_seen; /* bit per SL_HN id */
     bool conn_close, conn_keepalive, conn_upgrade, expect_continue;
 };
 
@@ -449,13 +453,23 @@ scan_connection(struct sl_str v, struct fields *f)
 }
 
 static void
+note_unique(struct fields *f, enum sl_hn id)
+{
+    _Static_assert(SL_HN_MAX <= 64, "one bit per header-name id");
+    uint64_t bit = UINT64_C(1) << id;
+    f->dup_unique |= (f->unique_seen & bit) != 0;
+    f->unique_seen |= bit;
+}
+
+static void
 collect_fields(const struct sl_header *hdrs, size_t n, struct fields *f)
 {
     memset(f, 0, sizeof(*f));
     for (size_t i = 0; i < n; i++) {
         const struct sl_header *hd = &hdrs[i];
         /* one exact, case-insensitive name lookup per field (hdr_names.c) */
-        switch (sl_http_hn_lookup(hd->name)) {
+        enum sl_hn id = sl_http_hn_lookup(hd->name);
+        switch (id) {
         case SL_HN_HOST:
             f->host = f->nhost++ ? f->host : hd;
             break;
@@ -463,6 +477,16 @@ collect_fields(const struct sl_header *hdrs, size_t n, struct fields *f)
             if (CASEEQ(hd->value, "100-continue")) {
                 f->expect_continue = true;
             }
+            note_unique(f, SL_HN_EXPECT);
+            break;
+        case SL_HN_AUTHORIZATION:
+        case SL_HN_CONTENT_RANGE:
+        case SL_HN_IF_MATCH:
+        case SL_HN_IF_MODIFIED_SINCE:
+        case SL_HN_IF_NONE_MATCH:
+        case SL_HN_IF_RANGE:
+        case SL_HN_IF_UNMODIFIED_SINCE:
+            note_unique(f, id);
             break;
         case SL_HN_UPGRADE:
             if (!f->upgrade) {
@@ -581,7 +605,7 @@ request_semantics(struct sl_h1_request *req, struct sl_str authority)
     struct fields f;
     collect_fields(req->headers, req->nheaders, &f);
 
-    if (f.nhost > 1) {
+    if (f.nhost > 1 || f.dup_unique) {
         return -400;
     }
     if (f.host && !host_valid(f.host->value, false)) {

@@ -11,12 +11,19 @@
 static const char *const names[SL_HN_MAX] = {
     [SL_HN_OTHER] = "",
     [SL_HN_ACCEPT] = "accept",
+    [SL_HN_AUTHORIZATION] = "authorization",
     [SL_HN_CONNECTION] = "connection",
     [SL_HN_CONTENT_LENGTH] = "content-length",
+    [SL_HN_CONTENT_RANGE] = "content-range",
     [SL_HN_CONTENT_TYPE] = "content-type",
     [SL_HN_DATE] = "date",
     [SL_HN_EXPECT] = "expect",
     [SL_HN_HOST] = "host",
+    [SL_HN_IF_MATCH] = "if-match",
+    [SL_HN_IF_MODIFIED_SINCE] = "if-modified-since",
+    [SL_HN_IF_NONE_MATCH] = "if-none-match",
+    [SL_HN_IF_RANGE] = "if-range",
+    [SL_HN_IF_UNMODIFIED_SINCE] = "if-unmodified-since",
     [SL_HN_KEEP_ALIVE] = "keep-alive",
     [SL_HN_PROXY] = "proxy",
     [SL_HN_PROXY_CONNECTION] = "proxy-connection",
@@ -125,6 +132,10 @@ sl_http_hn_lookup(struct sl_str name)
         default:
             return SL_HN_OTHER;
         }
+    case 8:
+        /* if-match / if-range differ at byte 3 */
+        return check(name,
+                     ((unsigned char)name.p[3] | 0x20) == 'm' ? SL_HN_IF_MATCH : SL_HN_IF_RANGE);
     case 9:
         return check(name, SL_HN_X_REAL_IP);
     case 10:
@@ -140,6 +151,17 @@ sl_http_hn_lookup(struct sl_str name)
         }
     case 12:
         return check(name, SL_HN_CONTENT_TYPE);
+    case 13:
+        switch (c0) {
+        case 'a':
+            return check(name, SL_HN_AUTHORIZATION);
+        case 'c':
+            return check(name, SL_HN_CONTENT_RANGE);
+        case 'i':
+            return check(name, SL_HN_IF_NONE_MATCH);
+        default:
+            return SL_HN_OTHER;
+        }
     case 14:
         return check(name, SL_HN_CONTENT_LENGTH);
     case 15:
@@ -159,11 +181,18 @@ sl_http_hn_lookup(struct sl_str name)
             return SL_HN_OTHER;
         }
     case 17:
-        return check(name, c0 == 't' ? SL_HN_TRANSFER_ENCODING : SL_HN_X_FORWARDED_PROTO);
+        switch (c0) {
+        case 't':
+            return check(name, SL_HN_TRANSFER_ENCODING);
+        case 'i':
+            return check(name, SL_HN_IF_MODIFIED_SINCE);
+        default:
+            return check(name, SL_HN_X_FORWARDED_PROTO);
+        }
     case 18:
         return check(name, SL_HN_X_FORWARDED_PREFIX);
     case 19:
-        return check(name, SL_HN_X_SLUICE_REQUEST_ID);
+        return check(name, c0 == 'i' ? SL_HN_IF_UNMODIFIED_SINCE : SL_HN_X_SLUICE_REQUEST_ID);
     default:
         return SL_HN_OTHER;
     }

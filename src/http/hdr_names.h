@@ -11,12 +11,19 @@
 enum sl_hn {
     SL_HN_OTHER = 0,
     SL_HN_ACCEPT,              /* accept */
+    SL_HN_AUTHORIZATION,       /* authorization */
     SL_HN_CONNECTION,          /* connection */
     SL_HN_CONTENT_LENGTH,      /* content-length */
+    SL_HN_CONTENT_RANGE,       /* content-range */
     SL_HN_CONTENT_TYPE,        /* content-type */
     SL_HN_DATE,                /* date */
     SL_HN_EXPECT,              /* expect */
     SL_HN_HOST,                /* host */
+    SL_HN_IF_MATCH,            /* if-match */
+    SL_HN_IF_MODIFIED_SINCE,   /* if-modified-since */
+    SL_HN_IF_NONE_MATCH,       /* if-none-match */
+    SL_HN_IF_RANGE,            /* if-range */
+    SL_HN_IF_UNMODIFIED_SINCE, /* if-unmodified-since */
     SL_HN_KEEP_ALIVE,          /* keep-alive */
     SL_HN_PROXY,               /* proxy */
     SL_HN_PROXY_CONNECTION,    /* proxy-connection */

@@ -167,6 +167,19 @@ case("name-leading-space", b"GET / HTTP/1.1\r\n X-A: b\r\n" + H + b"\r\n")
 # -- Host
 case("host-dup", b"GET / HTTP/1.1\r\nHost: h\r\nHost: h\r\n\r\n")
 case("host-dup-diff", b"GET / HTTP/1.1\r\nHost: h\r\nHost: evil\r\n\r\n")
+# -- nginx's unique header lines (and so Kong's): a second one is a 400 before any plugin or
+# upstream sees the request, so an auth check cannot read one Authorization and the upstream another
+case("authorization-dup", hdr(b"Authorization: Bearer a\r\nAuthorization: Bearer b"))
+case("authorization-dup-case", hdr(b"authorization: a\r\nAUTHORIZATION: a"))
+case("expect-dup", POST + b"Content-Length: 5\r\nExpect: 100-continue\r\n"
+     b"Expect: 100-continue\r\n\r\nhello")
+case("if-none-match-dup", hdr(b'If-None-Match: "a"\r\nIf-None-Match: "b"'))
+case("if-modified-since-dup", hdr(b"If-Modified-Since: Mon, 01 Jan 2024 00:00:00 GMT\r\n"
+                                  b"If-Modified-Since: Tue, 02 Jan 2024 00:00:00 GMT"))
+case("if-match-dup", hdr(b'If-Match: "a"\r\nIf-Match: "a"'))
+case("if-unmodified-since-dup", hdr(b"If-Unmodified-Since: a\r\nIf-Unmodified-Since: b"))
+case("if-range-dup", hdr(b"If-Range: a\r\nIf-Range: b"))
+case("content-range-dup", hdr(b"Content-Range: bytes 0-1/2\r\nContent-Range: bytes 0-1/2"))
 case("host-missing-1.1", b"GET / HTTP/1.1\r\n\r\n")
 case("host-userinfo", host(b"a@b"))
 case("host-two-ports", host(b"h:1:2"))
