@@ -62,7 +62,7 @@ struct sl_upconn {
     bool write_failed;           /* it answered, then stopped taking the request body */
     bool reused;                 /* taken from the pool */
     bool wrote;                  /* a byte of the current request reached the socket */
-    uint8_t wait;                /* what its timer bounds in a session's hands (session.c) */
+    uint8_t wait;                /* what its timer bounds in a session's hands (session.h) */
     unsigned requests;           /* requests carried so far */
     struct sl_session *owner;    /* NULL while idle in the pool */
     struct sl_upconn *pool_next; /* bucket chain while idle */
@@ -316,7 +316,7 @@ int sl_dispatch_queue(struct sl_session *s, int revents, bool upstream);
 /* Takes <s> off the ready list (it is closing). */
 void sl_dispatch_forget(struct sl_session *s);
 
-/* session.c */
+/* session.c (the other files of a session share session.h) */
 /* Handles client socket events; returns -1 if the session was closed. */
 int sl_session_client_event(struct sl_session *s, int revents);
 void sl_session_start(struct sl_worker *w, int fd, const struct sockaddr *peer, socklen_t plen,
