@@ -27,6 +27,10 @@
 /* What a Host line can grow by when it names another port (":65535"): the replay limit allows it,
  * so a request kept for replay stays replayable after its Host is rewritten. */
 #define SL_HOST_PORT_SLACK 6
+/* Header lines an upstream response may have. Not lua_max_req_headers: nginx (and so Kong) puts no
+ * count on a response head, only a size (proxy_buffer_size, 4k by default; here max_header_bytes
+ * and large_client_header_buffers bound it), and many Set-Cookie lines are ordinary. */
+#define SL_PROXY_RESPONSE_HEADERS_MAX 1000
 #define SL_POOL_BUCKETS 64
 /* Lingering close (nginx lingering_time / lingering_timeout): after a response that ends the
  * connection while the client may still be sending (an early 413, an error before the body was

@@ -89,7 +89,7 @@ sl_session_pump_response(struct sl_session *s)
             return progress;
         }
         struct sl_h1_limits lim = {st->max_header_line, st->max_header_line, st->max_header_bytes,
-                                   st->max_headers};
+                                   SL_PROXY_RESPONSE_HEADERS_MAX};
         struct sl_h1_response res;
         size_t have = sl_buf_pending(&c->in);
         if (sl_session_head_still_pending(sl_buf_head(&c->in), have, &s->resp_head_scanned, &lim,
@@ -97,7 +97,7 @@ sl_session_pump_response(struct sl_session *s)
             return progress;
         }
         int rc = sl_h1_parse_response(sl_buf_head(&c->in), have, &lim, s->head_request, &res,
-                                      w->hdr_scratch, st->max_headers);
+                                      w->hdr_scratch, w->hdr_cap - 1);
         if (rc == 0) {
             s->resp_head_scanned = have;
             return progress;

@@ -169,10 +169,14 @@ worker_main(void *arg)
     return NULL;
 }
 
-/* Grows hdr_scratch and hdr_ids to <cap> entries; hdr_cap says how many both have. */
+/* Grows hdr_scratch and hdr_ids to <cap> entries (never fewer than a response head may hold);
+ * hdr_cap says how many both have. */
 static int
 grow_header_scratch(struct sl_worker *w, size_t cap)
 {
+    if (cap < SL_PROXY_RESPONSE_HEADERS_MAX + 1) {
+        cap = SL_PROXY_RESPONSE_HEADERS_MAX + 1;
+    }
     struct sl_header *scratch = realloc(w->hdr_scratch, cap * sizeof(*scratch));
     if (scratch == NULL) {
         return -1;

@@ -290,3 +290,26 @@ def test_response_content_length_is_normalised(mn, method, raw, body):
         c.send(b"GET /resp/ok HTTP/1.1\r\nHost: h\r\n\r\n")
         r2 = c.response()
         assert r2 is not None and r2.header("X-Case") == "ok", r2
+
+
+def test_response_header_count_is_not_the_request_limit(mn):
+    """The instance allows 20 request header lines; an upstream response may carry many more (here
+    150 Set-Cookie lines, 4.5 KB): nginx counts no response header lines, only their size."""
+    cookies = b"".join(b"Set-Cookie: c%03d=v\r\n" % i for i in range(150))
+    mn.script["/resp/cookies"] = (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n" + cookies +
+                                  b"\r\nok")
+    with W.Client(mn.port) as c:
+        c.send(b"GET /resp/cookies HTTP/1.1\r\nHost: h\r\n\r\n")
+        r = c.response()
+        assert r is not None and r.status == 200, r
+        assert r.body == b"ok"
+        assert len(r.headers("Set-Cookie")) == 150
+
+
+def test_response_with_over_1000_header_lines_is_502(mn):
+    lines = b"".join(b"X-%d: v\r\n" % i for i in range(1001))
+    mn.script["/resp/many"] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n" + lines + b"\r\nok"
+    with W.Client(mn.port) as c:
+        c.send(b"GET /resp/many HTTP/1.1\r\nHost: h\r\n\r\n")
+        r = c.response()
+        assert r is not None and r.status == 502, r
