@@ -561,15 +561,20 @@ sl_cli_signal(const struct sl_conf *conf, int sig, int wait_s)
         printf("Sluice %s\n", sig == SIGHUP ? "reloaded" : "signalled");
         return 0;
     }
-    if (!wait_exit(pid, wait_s)) {
-        /* `kong quit`: SIGTERM after the timeout, then give up loudly. */
-        kill(pid, SIGTERM);
-        if (!wait_exit(pid, 5)) {
-            kill(pid, SIGKILL);
-            wait_exit(pid, 2);
-        }
+    if (wait_exit(pid, wait_s)) {
+        /* `kong quit` says how it ended: within the timeout, or not. */
+        printf(sig == SIGQUIT ? "Sluice stopped (gracefully)\n" : "Sluice stopped\n");
+        return 0;
     }
-    printf("Sluice stopped\n");
+    /* `kong quit`: SIGTERM after the timeout (SIGKILL if even that is not obeyed). */
+    printf("Timeout, Sluice stopping forcefully\n");
+    fflush(stdout);
+    kill(pid, SIGTERM);
+    if (!wait_exit(pid, 5)) {
+        kill(pid, SIGKILL);
+        wait_exit(pid, 2);
+    }
+    printf("Sluice stopped forcefully\n");
     return 0;
 }
 

@@ -225,6 +225,7 @@ def test_quit_graceful_drain(upstream, sluice_factory):
     assert result["r"].json()["path"] == "/slow"
     q.join(20)
     assert quit_res["r"].returncode == 0, quit_res["r"].stderr
+    assert quit_res["r"].stdout == "Sluice stopped (gracefully)\n"  # as `kong quit`
     assert s.wait(5) == 0
     assert time.monotonic() - t0 < 8
 

@@ -117,6 +117,8 @@ def test_quit_t_zero_waits_one_second_not_ten(upstream, tmp_path):
         assert r.returncode == 0, r.stderr
         assert s.wait(5) == 0
         assert took < 6, took
+        # as `kong quit` on a timeout
+        assert r.stdout == "Timeout, Sluice stopping forcefully\nSluice stopped forcefully\n"
         t.join(30)
         assert "e" in res  # the in-flight request was cut by the SIGTERM
     finally:
