@@ -225,7 +225,7 @@ sl_head_client_address(struct sl_session *s, const struct sl_h1_request *req)
         conf->ntrusted_ips > 0 && sl_cidr_list_match_sockaddr(conf->trusted_ips, conf->ntrusted_ips,
                                                               (const struct sockaddr *)&s->peer);
     s->client_ip = peer;
-    if (s->peer_trusted && strcasecmp(conf->real_ip_header, "proxy_protocol") == 0) {
+    if (s->peer_trusted && s->settings->real_ip_from_proxy_protocol) {
         /* nginx realip with real_ip_header proxy_protocol: the header's client address, when the
          * listener expects one and the connection's header carried one; never recursive. */
         if (s->pp_ip_len > 0) {

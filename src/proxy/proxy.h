@@ -34,7 +34,8 @@ struct sl_proxy_settings {
     unsigned headers; /* enum sl_header_flag */
     bool access_log_on;
     bool access_log_json;
-    uint64_t generation; /* set by sl_proxy_settings_publish */
+    bool real_ip_from_proxy_protocol; /* real_ip_header = proxy_protocol */
+    uint64_t generation;              /* set by sl_proxy_settings_publish */
     _Atomic unsigned refs;
 };
 
