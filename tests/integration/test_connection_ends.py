@@ -12,6 +12,7 @@ import time
 import pytest
 
 from lib import upstream as U
+from lib.rawhttp import read_body_len
 from lib.sluice import kong, service
 
 T = 10
@@ -97,15 +98,7 @@ def test_response_tail_outlives_keepalive_timeout(upstream, sluice_factory):
     try:
         time.sleep(4)
         c.settimeout(5)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            data += c.recv(1 << 20)
-        body = len(data) - data.index(b"\r\n\r\n") - 4
-        while body < BIG:
-            d = c.recv(1 << 20)
-            if not d:
-                break
-            body += len(d)
+        _, body = read_body_len(c, BIG)
     finally:
         c.close()
     assert body == BIG, "truncated: %d of %d body bytes" % (body, BIG)

@@ -11,7 +11,7 @@ import threading
 import time
 
 from lib import upstream as U
-from lib.rawhttp import RawConn
+from lib.rawhttp import RawConn, raw_upstream, read_body_len, read_head
 from lib.sluice import kong, service
 
 T = 10
@@ -145,15 +145,7 @@ def test_reader_pausing_longer_than_read_timeout_gets_the_whole_body(upstream, s
     try:
         c.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
         time.sleep(3)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            data += c.recv(1 << 20)
-        body = len(data) - data.index(b"\r\n\r\n") - 4
-        while body < n:
-            d = c.recv(1 << 20)
-            if not d:
-                break
-            body += len(d)
+        data, body = read_body_len(c, n)
     finally:
         c.close()
     assert data.startswith(b"HTTP/1.1 200 ")
@@ -195,34 +187,6 @@ def test_connect_timeout_to_a_full_accept_queue(sluice_factory):
         ls.close()
         for f in fillers:
             f.close()
-
-
-def raw_upstream(handler):
-    """A one-connection-at-a-time raw upstream: handler(sock) per accepted connection, in a thread.
-    Returns the listening socket (close it when done)."""
-    ls = socket.socket()
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(8)
-
-    def loop():
-        while True:
-            try:
-                c, _ = ls.accept()
-            except OSError:
-                return
-            threading.Thread(target=handler, args=(c,), daemon=True).start()
-    threading.Thread(target=loop, daemon=True).start()
-    return ls
-
-
-def read_head(sock):
-    data = b""
-    while b"\r\n\r\n" not in data:
-        d = sock.recv(65536)
-        if not d:
-            break
-        data += d
-    return data
 
 
 def test_stream_pausing_longer_than_send_timeout_is_not_cut(sluice_factory):

@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 
-from lib.rawhttp import parse_responses
+from lib.rawhttp import parse_responses, raw_upstream, read_head
 from lib.sluice import kong, service
 
 T = 10
@@ -19,26 +19,10 @@ UPGRADE = (b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: webs
 SWITCH = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
 
 
-def raw_upstream(handler):
-    """handler(sock) per accepted connection, each in a thread; returns the listening socket."""
-    ls = socket.socket()
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(8)
-
-    def loop():
-        while True:
-            try:
-                c, _ = ls.accept()
-            except OSError:
-                return
-            threading.Thread(target=handler, args=(c,), daemon=True).start()
-    threading.Thread(target=loop, daemon=True).start()
-    return ls
-
-
-def read_head(sock):
-    data = b""
-    while b"\r\n\r\n" not in data:
+def recv_until(sock, data, suffix):
+    """Reads from <sock> after <data> until the bytes end with <suffix> (or EOF); returns them."""
+    sock.settimeout(T)
+    while not data.endswith(suffix):
         d = sock.recv(65536)
         if not d:
             break
@@ -78,13 +62,7 @@ def test_bytes_sent_behind_the_upgrade_request_go_through_the_tunnel(sluice_fact
         data = read_head(c)
         time.sleep(0.3)  # the early bytes are in Sluice before the switch
         c.sendall(SWITCH)
-        c.settimeout(T)
-        while not data.endswith(b"EARLY"):
-            d = c.recv(65536)
-            if not d:
-                break
-            data += d
-        got.append(data)
+        got.append(recv_until(c, data, b"EARLY"))
         c.sendall(b"pong")
         time.sleep(0.3)
         c.close()
@@ -186,14 +164,6 @@ def test_large_transfers_both_ways_at_once(sluice_factory):
         ls.close()
 
 
-def _rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 def test_a_client_that_does_not_read_bounds_the_tunnel(sluice_factory):
     """The upstream pushes as fast as it can; the client reads nothing. Sluice stops reading the
     upstream once its buffer is full: what the upstream got rid of stops growing (kernel buffers
@@ -221,9 +191,9 @@ def test_a_client_that_does_not_read_bounds_the_tunnel(sluice_factory):
         c.connect(("127.0.0.1", s.port))
         c.sendall(UPGRADE)
         time.sleep(1.5)
-        first, rss1 = sent[0], _rss_kb(s.proc.pid)
+        first, rss1 = sent[0], s.rss_kb()
         time.sleep(1.5)
-        second, rss2 = sent[0], _rss_kb(s.proc.pid)
+        second, rss2 = sent[0], s.rss_kb()
         assert first > 0
         # Stalled: at most a little more once the kernel buffers settle, never megabytes more.
         assert second - first < 1024 * 1024, (first, second)
@@ -318,13 +288,7 @@ def test_upgrade_with_a_chunked_body_switched_before_the_body_ends(sluice_factor
     def h(c):
         data = read_head(c)
         c.sendall(SWITCH)
-        c.settimeout(T)
-        while not data.endswith(b"FRAME"):
-            d = c.recv(65536)
-            if not d:
-                break
-            data += d
-        got.append(data)
+        got.append(recv_until(c, data, b"FRAME"))
         c.sendall(b"pong")
         time.sleep(0.3)
         c.close()

@@ -5,6 +5,7 @@ chunked coding or connection close). Every socket has a timeout; every loop is b
 """
 
 import socket
+import threading
 import time
 
 
@@ -306,3 +307,45 @@ def request_bytes(method="GET", target="/", host="example.test", headers=(), bod
         lines.append("Content-Length: %d" % len(body))
     data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
     return data + (body or b"")
+
+
+def raw_upstream(handler):
+    """A raw upstream for scripted misbehaviour: handler(sock) for each accepted connection, each in
+    its own thread. Returns the listening socket (close it when done)."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(8)
+
+    def loop():
+        while True:
+            try:
+                c, _ = ls.accept()
+            except OSError:
+                return
+            threading.Thread(target=handler, args=(c,), daemon=True).start()
+    threading.Thread(target=loop, daemon=True).start()
+    return ls
+
+
+def read_head(sock):
+    """Reads from <sock> until a blank line (or EOF); returns every byte read."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        d = sock.recv(65536)
+        if not d:
+            break
+        data += d
+    return data
+
+
+def read_body_len(sock, want):
+    """Reads a response head, then body bytes until <want> of them or EOF. Returns (the bytes read
+    up to the first body chunk, the number of body bytes)."""
+    data = read_head(sock)
+    body = len(data) - data.index(b"\r\n\r\n") - 4 if b"\r\n\r\n" in data else 0
+    while body < want:
+        d = sock.recv(1 << 20)
+        if not d:
+            break
+        body += len(d)
+    return data, body
