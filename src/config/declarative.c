@@ -800,6 +800,27 @@ prefix_dup(struct loader *L, const char *fmt, ...)
     return sl_arena_strdup(L->tmp, buf);
 }
 
+/* Records and validates route entry <r> of the service at index <parent> (-1: a top-level route),
+ * its error prefix being <prefix> (owned by the loader; NULL when it could not be made, which ends
+ * the load as out of memory: the callers' loops stop on errs.oom). */
+static void
+add_route(struct loader *L, const json_t *r, long parent, char *prefix)
+{
+    if (prefix == NULL) {
+        L->errs.oom = true;
+        return;
+    }
+    struct route_rec *rr = &L->routes[L->nroutes++];
+    rr->parent = parent;
+    rr->prefix = prefix;
+    if (!json_is_object(r)) {
+        lines_addf(&L->errs, "%s: %s", rr->prefix,
+                   json_is_null(r) ? "required field missing" : "expected a record");
+        return;
+    }
+    validate_route(L, r, rr, parent >= 0);
+}
+
 static void
 load_document(struct loader *L, const json_t *root)
 {
@@ -897,38 +918,14 @@ load_document(struct loader *L, const json_t *root)
         validate_service(L, s, sr);
         const json_t *nr = json_object_get(s, "routes");
         for (size_t j = 0; is_list(nr) && j < list_size(nr) && !L->errs.oom; j++) {
-            const json_t *r = list_get(nr, j);
-            struct route_rec *rr = &L->routes[L->nroutes++];
-            rr->parent = (long)i;
-            rr->prefix =
-                prefix_dup(L, "%s: in 'routes': in entry %zu of 'routes'", sr->prefix, j + 1);
-            if (rr->prefix == NULL) {
-                L->errs.oom = true;
-                break;
-            }
-            if (!json_is_object(r)) {
-                lines_addf(&L->errs, "%s: %s", rr->prefix,
-                           json_is_null(r) ? "required field missing" : "expected a record");
-                continue;
-            }
-            validate_route(L, r, rr, true);
+            add_route(
+                L, list_get(nr, j), (long)i,
+                prefix_dup(L, "%s: in 'routes': in entry %zu of 'routes'", sr->prefix, j + 1));
         }
     }
     for (size_t i = 0; i < list_size(routes) && !L->errs.oom; i++) {
-        const json_t *r = list_get(routes, i);
-        struct route_rec *rr = &L->routes[L->nroutes++];
-        rr->parent = -1;
-        rr->prefix = prefix_dup(L, "in 'routes': in entry %zu of 'routes'", i + 1);
-        if (rr->prefix == NULL) {
-            L->errs.oom = true;
-            break;
-        }
-        if (!json_is_object(r)) {
-            lines_addf(&L->errs, "%s: %s", rr->prefix,
-                       json_is_null(r) ? "required field missing" : "expected a record");
-            continue;
-        }
-        validate_route(L, r, rr, false);
+        add_route(L, list_get(routes, i), -1,
+                  prefix_dup(L, "in 'routes': in entry %zu of 'routes'", i + 1));
     }
 
     assign_ids(L);

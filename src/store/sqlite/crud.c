@@ -206,7 +206,6 @@ taken(struct sqlite_store *s, const struct sl_store_entity *e, const char *col, 
       const char *self, enum sl_store_rc *rc, struct sl_store_err *err)
 {
     sqlite3_stmt *st;
-    bool found = false;
 
     *rc = sl_sqlite_preparef(
         s, &st, err, "SELECT 1 FROM \"%s\" WHERE \"%s\" = ? AND id <> ? LIMIT 1", e->name, col);
@@ -215,14 +214,7 @@ taken(struct sqlite_store *s, const struct sl_store_entity *e, const char *col, 
     }
     sqlite3_bind_text(st, 1, val, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, self, -1, SQLITE_STATIC);
-    int r = sqlite3_step(st);
-    if (r == SQLITE_ROW) {
-        found = true;
-    } else if (r != SQLITE_DONE) {
-        *rc = sl_sqlite_db_error(s, "unique check failed", err);
-    }
-    sqlite3_finalize(st);
-    return found;
+    return sl_sqlite_row_found(s, st, "unique check failed", rc, err);
 }
 
 static bool

@@ -135,7 +135,6 @@ sl_sqlite_table_exists(struct sqlite_store *s, const char *name, enum sl_store_r
                        struct sl_store_err *err)
 {
     sqlite3_stmt *st;
-    bool found = false;
 
     *rc = sl_sqlite_prepare(s, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", &st,
                             err);
@@ -143,14 +142,19 @@ sl_sqlite_table_exists(struct sqlite_store *s, const char *name, enum sl_store_r
         return false;
     }
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    return sl_sqlite_row_found(s, st, "cannot read the schema", rc, err);
+}
+
+bool
+sl_sqlite_row_found(struct sqlite_store *s, sqlite3_stmt *st, const char *what,
+                    enum sl_store_rc *rc, struct sl_store_err *err)
+{
     int r = sqlite3_step(st);
-    if (r == SQLITE_ROW) {
-        found = true;
-    } else if (r != SQLITE_DONE) {
-        *rc = sl_sqlite_db_error(s, "cannot read the schema", err);
+    if (r != SQLITE_ROW && r != SQLITE_DONE) {
+        *rc = sl_sqlite_db_error(s, what, err);
     }
     sqlite3_finalize(st);
-    return found;
+    return r == SQLITE_ROW;
 }
 
 const struct sl_store_entity *
@@ -384,7 +388,6 @@ static bool
 executed(struct sqlite_store *s, const char *name, enum sl_store_rc *rc, struct sl_store_err *err)
 {
     sqlite3_stmt *st;
-    bool found = false;
 
     if (!sl_sqlite_table_exists(s, "schema_migrations", rc, err)) {
         return false;
@@ -394,14 +397,7 @@ executed(struct sqlite_store *s, const char *name, enum sl_store_rc *rc, struct 
         return false;
     }
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int r = sqlite3_step(st);
-    if (r == SQLITE_ROW) {
-        found = true;
-    } else if (r != SQLITE_DONE) {
-        *rc = sl_sqlite_db_error(s, "cannot read schema_migrations", err);
-    }
-    sqlite3_finalize(st);
-    return found;
+    return sl_sqlite_row_found(s, st, "cannot read schema_migrations", rc, err);
 }
 
 static bool

@@ -56,6 +56,11 @@ enum sl_store_rc sl_sqlite_write_begin(struct sqlite_store *s, struct sl_store_e
 enum sl_store_rc sl_sqlite_write_end(struct sqlite_store *s, enum sl_store_rc rc,
                                      struct sl_store_err *err);
 
+/* Steps the prepared <st> once and finalizes it: true when it gave a row. A step failure sets <*rc>
+ * to a DB_ERROR prefixed by <what> and returns false. Takes ownership of <st>. */
+bool sl_sqlite_row_found(struct sqlite_store *s, sqlite3_stmt *st, const char *what,
+                         enum sl_store_rc *rc, struct sl_store_err *err);
+
 /* True when the table <name> exists. Sets <*rc> on a database failure. */
 bool sl_sqlite_table_exists(struct sqlite_store *s, const char *name, enum sl_store_rc *rc,
                             struct sl_store_err *err);

@@ -446,6 +446,29 @@ Test(declarative, service_errors_all_at_once)
         "in 'services': in entry 6 of 'services': in 'enabled': required field missing");
 }
 
+/* A route entry that is not a record is reported at its place, nested or top-level, and the
+ * entries after it are still validated. */
+Test(declarative, route_entries_that_are_not_records)
+{
+    must_fail_exactly("_format_version: '3.0'\n"
+                      "services:\n"
+                      "- name: s\n"
+                      "  url: http://u.test\n"
+                      "  routes:\n"
+                      "  - 7\n"
+                      "  - paths: [nope]\n"
+                      "routes:\n"
+                      "- null\n"
+                      "- [a]\n",
+                      "in 'services': in entry 1 of 'services': in 'routes': in entry 1 of "
+                      "'routes': expected a record\n"
+                      "in 'services': in entry 1 of 'services': in 'routes': in entry 2 of "
+                      "'routes': in 'paths': in entry 1 of 'paths': should start with: / (fixed "
+                      "path) or ~/ (regex path)\n"
+                      "in 'routes': in entry 1 of 'routes': required field missing\n"
+                      "in 'routes': in entry 2 of 'routes': expected a record");
+}
+
 Test(declarative, host_rules)
 {
     const char *ok[] = {"a.test",           "10.0.0.1",      "::1",      "[::1]",
