@@ -599,6 +599,25 @@ parse_target(struct sl_h1_request *req, struct sl_str *authority)
     return 0;
 }
 
+/* The OWS that trim_ows removed around <h>'s value holds an HTAB. The value is a view of a
+ * complete header line, so the bytes from the ':' to the CR that ends it are all in the buffer. */
+static bool
+ows_has_htab(const struct sl_header *h)
+{
+    const char *p = h->name.p + h->name.len + 1;
+    for (; p < h->value.p; p++) {
+        if (*p == '\t') {
+            return true;
+        }
+    }
+    for (p = h->value.p + h->value.len; is_ows((unsigned char)*p); p++) {
+        if (*p == '\t') {
+            return true;
+        }
+    }
+    return false;
+}
+
 static int
 request_semantics(struct sl_h1_request *req, struct sl_str authority)
 {
@@ -606,6 +625,15 @@ request_semantics(struct sl_h1_request *req, struct sl_str authority)
     collect_fields(req->headers, req->nheaders, &f);
 
     if (f.nhost > 1 || f.dup_unique) {
+        return -400;
+    }
+    /* RFC 9110 OWS is SP or HTAB, but nginx (so Kong) strips only SP: there an HTAB before or
+     * after the value is part of it, so "Transfer-Encoding:<HTAB>chunked" is an unknown coding
+     * (501) and an HTAB around Content-Length or Host a 400. A value that decides framing or
+     * routing and that two implementations read in two ways is refused (hardening.md §1 lists
+     * HTAB around TE as a TE.TE obfuscation); no client sends it. */
+    if ((f.host && ows_has_htab(f.host)) || (f.cl && ows_has_htab(f.cl)) ||
+        (f.te && ows_has_htab(f.te))) {
         return -400;
     }
     if (f.host && !host_valid(f.host->value, false)) {

@@ -32,7 +32,9 @@ F = [
                                                  "Transfer-Encoding": None})]),
     ("cl-leading-zeros", post(b"Content-Length: 0005\r\n", b"hello"),
      [("POST", "/up", "length", b"hello", {"Content-Length": "5"})]),
-    ("cl-ows", post(b"Content-Length: \t5 \t\r\n", b"hello"),
+    # SP around a framing value is trimmed; an HTAB there is refused (test_wire_differential.py:
+    # nginx, and so Kong, strips only SP and reads it as part of the value)
+    ("cl-ows", post(b"Content-Length:   5  \r\n", b"hello"),
      [("POST", "/up", "length", b"hello", {"Content-Length": "5"})]),
     ("cl-zero", post(b"Content-Length: 0\r\n", b""),
      [("POST", "/up", None, b"", {"Transfer-Encoding": None})]),
@@ -44,7 +46,7 @@ F = [
      [("POST", "/up", "chunked", b"hello world", {"Content-Length": None,
                                                   "Transfer-Encoding": "chunked",
                                                   "X-Trailer": None})]),
-    ("chunked-tab-ows", post(b"Transfer-Encoding:\tchunked\t\r\n", b"5\r\nhello\r\n0\r\n\r\n"),
+    ("chunked-sp-ows", post(b"Transfer-Encoding:  chunked  \r\n", b"5\r\nhello\r\n0\r\n\r\n"),
      [("POST", "/up", "chunked", b"hello", {"Transfer-Encoding": "chunked"})]),
     ("chunked-uppercase", post(b"Transfer-Encoding: CHUNKED\r\n", b"5\r\nhello\r\n0\r\n\r\n"),
      [("POST", "/up", "chunked", b"hello", {"Transfer-Encoding": "chunked"})]),

@@ -186,6 +186,18 @@ static const struct h1_case cases[] = {
     C("cl list differs", REQ(H "Content-Length: 5, 6\r\n"), -400),
     C("cl twice same", REQ(H "Content-Length: 5\r\nContent-Length: 5\r\n"), -400),
     C("cl twice differs", REQ(H "Content-Length: 5\r\ncontent-length: 6\r\n"), -400),
+    /* HTAB as OWS of a framing or routing value: nginx keeps it in the value (h1_differential) */
+    C("te htab before", REQ(H "Transfer-Encoding:\tchunked\r\n"), -400),
+    C("te htab after", REQ(H "Transfer-Encoding: chunked\t\r\n"), -400),
+    C("te sp htab sp before", REQ(H "Transfer-Encoding: \t chunked\r\n"), -400),
+    C("te sp around", REQ(H "Transfer-Encoding:  chunked  \r\n"), 0),
+    C("cl htab before", REQ(H "Content-Length:\t5\r\n"), -400),
+    C("cl htab after", REQ(H "Content-Length: 5 \t\r\n"), -400),
+    C("cl sp around", REQ(H "Content-Length:  5  \r\n"), 0),
+    C("host htab before", REQ("Host:\ta\r\n"), -400),
+    C("host htab after", REQ("Host: a\t\r\n"), -400),
+    C("host htab 1.0", "GET / HTTP/1.0\r\nHost: a\t\r\n\r\n", -400),
+    C("htab ows kept elsewhere", REQ(H "Connection:\tclose\t\r\nX-A:\tb\r\n"), 0),
 };
 
 Test(h1_request, table)
