@@ -3,6 +3,7 @@
  * checked, routed, turned into the upstream request head, or answered locally), then the request
  * body moved from the client buffer to the upstream connection's. It does not connect (attempt.c)
  * nor read the response (response.c). */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -187,6 +188,17 @@ over_body_limit(uint64_t received, const struct sl_h1_chunked *st, uint64_t max)
     return max != 0 && (received > max || announced > max - received);
 }
 
+/* True when a chunked body declares more than 2^63-1 bytes in all (<received> plus what the
+ * current chunk still announces), the bound Content-Length has. nginx (so Kong) refuses a chunk
+ * size that is not an off_t with 400; a reader downstream that takes sizes as signed would see a
+ * negative one (CVE-2013-2028). The decoder takes any 16 hex digits (it reads responses too), so
+ * requests are held to the bound here: once the size line says so, before any data follows. */
+static bool
+over_off_t(uint64_t received, const struct sl_h1_chunked *st)
+{
+    return over_body_limit(received, st, (uint64_t)INT64_MAX);
+}
+
 /* Bodies are streamed, so the upstream sees the request before its body has arrived. The chunked
  * bytes that did arrive with the head are checked before any upstream connection is made: a request
  * whose malformed or oversized body is already here is refused without reaching the upstream.
@@ -209,6 +221,9 @@ prevalidate_chunked_body(const struct sl_session *s)
             break;
         }
         total += data.len;
+        if (over_off_t(total, &st)) {
+            return 400;
+        }
         if (over_body_limit(total, &st, max)) {
             return 413;
         }
@@ -515,7 +530,8 @@ sl_session_pump_request_body(struct sl_session *s)
         } else {
             struct sl_str data;
             ssize_t used = sl_h1_chunked_decode(&s->req_chunked, sl_buf_head(&s->in), avail, &data);
-            if (used < 0) {
+            if (used < 0 || over_off_t(s->req_body_bytes + data.len, &s->req_chunked)) {
+                /* checked before the data goes out: none of a chunk that size is forwarded */
                 sl_session_fail_request(s, 400, NULL, false);
                 return 1;
             }

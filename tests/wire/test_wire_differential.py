@@ -7,7 +7,12 @@ differential run against nginx. Each is now refused before any byte reaches an u
   unknown coding (501) and an HTAB around Content-Length or Host makes them invalid (400). Sluice
   trimmed it and forwarded: a front proxy of the nginx kind and Sluice would read the framing of the
   same bytes in two ways (TE.TE obfuscation, hardening.md §1).
+- A chunk size over 2^63-1. nginx refuses a size that is not an off_t (400); Sluice took any 16
+  hex digits, forwarded the head and streamed the rest of the connection, a pipelined request
+  included, as body.
 """
+
+import time
 
 import pytest
 
@@ -74,3 +79,77 @@ def test_sp_around_framing_and_host_values_still_accepted(mn):
     mn.settle()
     reqs = mn.B.requests()
     assert [(r.target, r.body) for r in reqs] == [("/sp", b"hello"), ("/sp2", b"hello")]
+
+
+HUGE = [b"8000000000000000", b"ffffffffffffffff", b"FFFFFFFFFFFFFFFF"]
+
+
+@pytest.mark.parametrize("size", HUGE)
+def test_chunk_size_over_off_t_is_refused(edge, size):
+    """The whole request in one write: refused before any upstream connection (the instance has
+    no body limit, so this is not a 413)."""
+    raw = (b"POST /open HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+           + size + b"\r\nhello\r\n0\r\n\r\n" + SMUGGLED)
+    edge.E.reset()
+    with W.Client(edge.port) as c:
+        c.send(raw)
+        r = c.response(timeout=3)
+        assert r is not None, "no response (closed=%s, pending=%r)" % (c.eof, c.pending())
+        assert r.status == 400, r
+        assert c.wait_closed(1.5)
+        assert c.pending() == b""
+    W.wait_idle([edge.E])
+    assert edge.E.total_bytes() == 0, edge.E.received()
+
+
+def test_chunk_size_over_off_t_is_400_under_a_body_limit(mn):
+    """With client_max_body_size set (1k here) such a size is still malformed, not too large: 400,
+    as nginx answers (its chunk parser refuses the size before the limit is looked at)."""
+    with W.Client(mn.port) as c:
+        c.send(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+               b"ffffffffffffffff\r\nccc")
+        r = c.response(timeout=3)
+        assert r is not None and r.status == 400, r
+        assert c.wait_closed(1.5)
+    mn.settle()
+    assert sum(o.total_bytes() for o in mn.oracles.values()) == 0
+
+
+def test_chunk_size_at_off_t_max_is_accepted(edge):
+    """2^63-1 is still a size, the largest Content-Length too (nginx stops lower, near 2^60): the
+    head goes upstream and the body streams."""
+    raw = (b"POST /open HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+           b"7fffffffffffffff\r\nhello")
+    edge.E.reset()
+    with W.Client(edge.port) as c:
+        c.send(raw)
+        deadline = time.monotonic() + 3
+        while edge.E.total_bytes() < 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert c.response(timeout=0.3) is None, "answered before the body ended"
+    got = b"".join(d for _, d, _ in edge.E.received())
+    assert got.startswith(b"POST /open HTTP/1.1\r\n") and got.endswith(b"5\r\nhello\r\n"), got
+
+
+def test_chunk_size_over_off_t_in_a_later_chunk(edge):
+    """The size arrives after the head went upstream (bodies are streamed): 400 to the client, and
+    the upstream connection that carried the partial request is closed, with no complete request."""
+    edge.E.reset()
+    with W.Client(edge.port) as c:
+        c.send(b"POST /open HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+               b"5\r\nhello\r\n")
+        deadline = time.monotonic() + 3
+        while b"hello" not in b"".join(d for _, d, _ in edge.E.received()):
+            assert time.monotonic() < deadline, "the head never reached the upstream"
+            time.sleep(0.02)
+        c.send(b"8000000000000000\r\nworld\r\n0\r\n\r\n" + SMUGGLED)
+        r = c.response(timeout=3)
+        assert r is not None, "no response (closed=%s, pending=%r)" % (c.eof, c.pending())
+        assert r.status == 400, r
+        assert c.wait_closed(1.5)
+    deadline = time.monotonic() + 2
+    while not all(conn.eof for conn, _, _ in edge.E.received()):
+        assert time.monotonic() < deadline, "upstream connection left open"
+        time.sleep(0.02)
+    assert edge.E.requests() == []
+    assert b"world" not in b"".join(d for _, d, _ in edge.E.received())
