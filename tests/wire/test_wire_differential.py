@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Requests that Sluice forwarded while nginx 1.22 (and so Kong) refuses them, found by a
-differential run against nginx. Each is now refused before any byte reaches an upstream.
+"""Requests that Sluice forwarded while nginx 1.22 (and so Kong) refuses them, found by the
+differential audit fuzz/h1_differential.py. Each is now refused before any byte reaches an
+upstream.
 
 - HTAB as the whitespace around the value of Transfer-Encoding, Content-Length or Host. RFC 9110
   counts HTAB as OWS, but nginx strips only SP, so there "Transfer-Encoding:<HTAB>chunked" is an
