@@ -52,12 +52,12 @@ run(const char *buf, size_t len, const struct sl_h1_limits *lim, struct sl_h1_re
             abort();
         }
         if (req->path.len && req->path.p[0] == '/') {
-            char *out = malloc(req->path.len);
+            char *out = malloc(SL_HTTP_PATH_NORM_MAX(req->path.len));
             if (!out) {
                 abort();
             }
             long n = sl_http_path_normalize(req->path.p, req->path.len, out);
-            if (n > (long)req->path.len) {
+            if (n > (long)SL_HTTP_PATH_NORM_MAX(req->path.len)) {
                 abort();
             }
             free(out);

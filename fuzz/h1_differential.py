@@ -1003,7 +1003,8 @@ UNRESERVED = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345678
 def normalise_path(path):
     """Sluice's (and Kong's) path normalisation as docs/internals/http1-parser.md states it, to
     compare nginx's raw forwarded target with Sluice's: decode unreserved escapes, uppercase the
-    others, remove dot segments, merge slashes. None when invalid."""
+    others, escape the raw bytes Kong's escape() would ("<>^`{|}), remove dot segments, merge
+    slashes. None when invalid."""
     out = bytearray()
     i = 0
     while i < len(path):
@@ -1019,7 +1020,10 @@ def normalise_path(path):
                 out += b"%" + h.upper()
             i += 3
             continue
-        out.append(c)
+        if c in b'"<>^`{|}':
+            out += b"%%%02X" % c
+        else:
+            out.append(c)
         i += 1
     segs = []
     for seg in bytes(out).split(b"/")[1:]:

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Request path normalisation (path.h): one forward pass that decodes unreserved escapes, uppercases
- * the others, merges runs of slashes and removes dot segments as each segment ends. The output
- * never grows, so the pass can run in place, and the result is always a valid origin-form path that
- * can be forwarded as is. */
+ * the others, escapes the raw bytes Kong's escape() would, merges runs of slashes and removes dot
+ * segments as each segment ends. The result is always a valid origin-form path that can be
+ * forwarded as is. */
 #include <limits.h>
 #include <stdbool.h>
 #include <string.h>
@@ -10,6 +10,55 @@
 #include "core/hex.h"
 #include "http/ctype.h"
 #include "http/path.h"
+
+static const char hex_digits[] = "0123456789ABCDEF";
+
+/* The raw path bytes the normaliser accepts but Kong's escape() percent-encodes when forwarding
+ * ("<>^`{|}: neither reserved nor unreserved). They are escaped here too, so that a path has one
+ * spelling whether the client sent "{" or "%7B", and a route path written in Kong's decoded form
+ * (escaped by sl_http_path_escape) matches both. */
+static inline bool
+escaped_when_raw(unsigned char c)
+{
+    switch (c) {
+    case '"':
+    case '<':
+    case '>':
+    case '^':
+    case '`':
+    case '{':
+    case '|':
+    case '}':
+        return true;
+    default:
+        return false;
+    }
+}
+
+static inline size_t
+put_escape(char *out, size_t w, unsigned char v)
+{
+    out[w] = '%';
+    out[w + 1] = hex_digits[v >> 4];
+    out[w + 2] = hex_digits[v & 15];
+    return w + 3;
+}
+
+size_t
+sl_http_path_escape(const char *in, size_t len, char *out)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)in[i];
+        /* Kong's ESCAPE_PATTERN keeps reserved, unreserved and '%' (kong/tools/uri.lua) */
+        if (SL_HC_IS(c, SL_HC_UNRES) || (c != 0 && strchr("!#$&'()*+,/:;=?@[]%", c) != NULL)) {
+            out[w++] = (char)c;
+        } else {
+            w = put_escape(out, w, c);
+        }
+    }
+    return w;
+}
 
 /* Start of the last segment in out[0..w) (the index of its '/'); 0 when there is none. */
 static size_t
@@ -27,14 +76,13 @@ prev_segment(const char *out, size_t w)
 long
 sl_http_path_normalize(const char *in, size_t len, char *out)
 {
-    static const char hex[] = "0123456789ABCDEF";
     size_t i = 0, w = 0;
 
     if (len == 0 || in[0] != '/' || len > (size_t)LONG_MAX) {
         return -1;
     }
     while (i < len) {
-        /* invariant: in[i] == '/', and w <= i so that <out> may alias <in> */
+        /* invariant: in[i] == '/' */
         size_t seg = w;
         out[w++] = '/';
         i++;
@@ -58,13 +106,15 @@ sl_http_path_normalize(const char *in, size_t len, char *out)
                 if (SL_HC_IS(v, SL_HC_UNRES)) {
                     out[w++] = (char)v;
                 } else {
-                    out[w++] = '%';
-                    out[w++] = hex[v >> 4];
-                    out[w++] = hex[v & 15];
+                    w = put_escape(out, w, v);
                 }
                 i += 3;
             } else if (SL_HC_IS(c, SL_HC_PATH)) {
-                out[w++] = (char)c;
+                if (escaped_when_raw(c)) {
+                    w = put_escape(out, w, c);
+                } else {
+                    out[w++] = (char)c;
+                }
                 i++;
             } else {
                 return -1;

@@ -6,24 +6,36 @@
  * Runs of slashes are merged ("//admin" is "/admin"), as Kong's router does (kong/router/utils.lua
  * strip_uri_args: normalize(uri, true)); %2F stays encoded and never separates segments. The result
  * is a valid origin-form path, safe to forward as is. Kong also decodes escapes of bytes that are
- * neither reserved nor unreserved (%20, %C3, ...) and re-escapes them when forwarding; keeping them
- * encoded here forwards the same bytes and never lets a decoded CR, LF or SP near a request line
- * (docs/internals/http1-parser.md). */
+ * neither reserved nor unreserved (%20, %C3, ...), routes on that decoded form and re-escapes them
+ * when forwarding (escape(normalize(uri))). Sluice's result is that forwarded form: the same bytes
+ * go upstream, and no decoded CR, LF or SP ever comes near a request line. Routing agrees with
+ * Kong's because route prefix paths, written in Kong's decoded form, are escaped the same way when
+ * the router is built (sl_http_path_escape; docs/internals/http1-parser.md). */
 #ifndef SL_HTTP_PATH_H
 #define SL_HTTP_PATH_H
 
 #include <stddef.h>
 
-/* Normalises <in,len> (a path starting with '/', without query) into <out> (at least <len> bytes;
- * the result is never longer than the input; <out> may be <in> to normalise in place). Returns the
- * normalised length, or -1 when the path is invalid (does not start with '/', bad or truncated
- * %-escape, an escape decoding to NUL, a control byte, or a raw byte outside RFC 3986 pchar and
- * not otherwise tolerated); the caller answers 400. Raw bytes kept: pchar, '/', and the
- * " < > [ ] ^ ` { | } that real clients send unescaped and that mean nothing to path semantics.
+/* The longest normalised form of a <len>-byte path: every raw byte may become a %XX escape. */
+#define SL_HTTP_PATH_NORM_MAX(len) (3 * (len))
+
+/* Normalises <in,len> (a path starting with '/', without query) into <out> (at least
+ * SL_HTTP_PATH_NORM_MAX(len) bytes; it must not overlap <in>). Returns the normalised length, or
+ * -1 when the path is invalid (does not start with '/', bad or truncated %-escape, an escape
+ * decoding to NUL, a control byte, or a raw byte outside RFC 3986 pchar and not otherwise
+ * tolerated); the caller answers 400. Raw bytes kept: pchar, '/', '[' and ']'. The
+ * " < > ^ ` { | } that real clients send unescaped are tolerated and leave escaped (%22 ...), as
+ * Kong's escape() forwards them: one spelling per path, whichever form the client sent.
  * Refused: CTL, SP, DEL, '\' (a Windows upstream may read it as '/': the /admin\x bypass), '?',
  * '#', and every byte >= 0x80 (RFC 3986 has no raw non-ASCII; the request parser refuses them
  * too). "*" (OPTIONS *) is not a path: callers skip normalisation for it. Thread-safe, no
  * allocation. */
 long sl_http_path_normalize(const char *in, size_t len, char *out);
+
+/* Kong's escape() (kong/tools/uri.lua): copies <in,len> to <out> (at least
+ * SL_HTTP_PATH_NORM_MAX(len) bytes) with every byte that is not reserved, unreserved or '%' as an
+ * uppercase %XX escape; returns the length written. Route prefix paths are stored in Kong's
+ * decoded form ("/café"); escaped, they compare byte for byte with normalised request paths. */
+size_t sl_http_path_escape(const char *in, size_t len, char *out);
 
 #endif

@@ -399,7 +399,7 @@ sl_session_process_head(struct sl_session *s)
     sl_worker_sync_snapshot(w);
     s->snap = w->snap ? sl_snapshot_ref(w->snap) : NULL;
 
-    char *norm = sl_arena_alloc(s->arena, req.path.len + 1);
+    char *norm = sl_arena_alloc(s->arena, SL_HTTP_PATH_NORM_MAX(req.path.len) + 1);
     long nlen = norm && req.path.len && req.path.p[0] == '/'
                     ? sl_http_path_normalize(req.path.p, req.path.len, norm)
                     : -1;

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "core/uuid.h"
+#include "http/path.h"
 #include "router/router_int.h"
 
 /* Bounds on one regex evaluation, so that a hostile path cannot pin a worker (Kong's traditional
@@ -530,7 +531,17 @@ compile_path(struct build *b, const char *path, struct rt_path *out)
         out->key =
             (struct sl_str){out->src.p, sl_router_regex_literal_prefix(out->src.p, out->src.len)};
     } else {
-        out->src = (struct sl_str){path, len};
+        /* Prefix paths are written in Kong's decoded form ("/café", "/a{b"); requests are
+         * matched in their normalised, forwarded form ("/caf%C3%A9", "/a%7Bb"), so the prefix is
+         * escaped the same way (sl_http_path_escape). Priorities keep the configured length. */
+        char *esc = sl_arena_alloc(b->arena, SL_HTTP_PATH_NORM_MAX(len) + 1);
+        if (esc == NULL) {
+            set_err(b, "out of memory");
+            return -1;
+        }
+        size_t elen = sl_http_path_escape(path, len, esc);
+        esc[elen] = '\0';
+        out->src = (struct sl_str){esc, elen};
         out->key = out->src;
     }
     return 0;

@@ -48,6 +48,10 @@ ROUTES = [
     R("nostrip", paths=["/ns"], strip_path=False),
     R("admin", paths=["/admin"], strip_path=False),
     R("public", paths=["/public"], strip_path=False),
+    # prefix paths in Kong's decoded form (Kong refuses "/caf%C3%A9": non-normalized path)
+    R("cafe", paths=["/caf\u00e9"]),
+    R("brace", paths=["/x{y}"]),
+    R("space", paths=["/sp ace"]),
 ]
 
 
@@ -378,6 +382,49 @@ def test_normalised_path_is_routed_and_forwarded(env, target, want):
     r = parse_one(data)
     assert r.status == 200, (target, r, r.body[:200])
     assert json.loads(r.body)["path"] == want
+
+
+@pytest.mark.parametrize("target,want", [
+    # Kong routes on the decoded path and forwards it re-escaped (kong/tools/uri.lua escape()):
+    # every spelling of a route's decoded prefix reaches it, and the upstream gets one of them
+    ("/caf%C3%A9", "/cafe"),
+    ("/caf%c3%a9/menu", "/cafe/menu"),
+    ("/caf%C3%A9s", "/cafe/s"),
+    ("/x{y}/z", "/brace/z"),
+    ("/x%7By%7d/z", "/brace/z"),
+    ("/sp%20ace", "/space"),
+    # not the route's prefix once decoded
+    ("/caf%C3", None),
+    ("/cafe", None),
+    ("/x%7By", None),
+])
+def test_decoded_route_paths_match_every_spelling(env, target, want):
+    s, _ = env
+    data = raw("127.0.0.1", s.port, request_bytes("GET", target, headers=[("Connection", "close")]),
+               timeout=T)
+    r = parse_one(data)
+    if want is None:
+        assert r.status == 404, (target, r.status, r.body[:200])
+    else:
+        assert r.status == 200, (target, r.status, r.body[:200])
+        assert json.loads(r.body)["path"] == want
+
+
+def test_bytes_kong_escapes_are_forwarded_escaped(env):
+    """What Sluice forwards is Kong's escape(normalize(path)): "{", "|", "^" ... arrive as %XX
+    whether the client sent them raw or escaped, and reserved bytes keep their spelling."""
+    s, up = env
+    for target in ("/foo/a{b}|c^d", "/foo/a%7bb%7D%7cc%5Ed"):
+        data = raw("127.0.0.1", s.port,
+                   request_bytes("GET", target, headers=[("Connection", "close")]), timeout=T)
+        r = parse_one(data)
+        assert r.status == 200, (target, r.status)
+        assert up.last().target == "/prefix/a%7Bb%7D%7Cc%5Ed", up.last().target
+    data = raw("127.0.0.1", s.port,
+               request_bytes("GET", "/foo/[a]%5Bb%5D:@", headers=[("Connection", "close")]),
+               timeout=T)
+    assert parse_one(data).status == 200
+    assert up.last().target == "/prefix/[a]%5Bb%5D:@"
 
 
 def test_dot_segments_cannot_escape_root(env):
