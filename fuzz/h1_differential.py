@@ -1003,7 +1003,7 @@ UNRESERVED = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345678
 def normalise_path(path):
     """Sluice's (and Kong's) path normalisation as docs/internals/http1-parser.md states it, to
     compare nginx's raw forwarded target with Sluice's: decode unreserved escapes, uppercase the
-    others, escape the raw bytes Kong's escape() would ("<>^`{|}), remove dot segments, merge
+    others, escape the raw bytes Kong's escape() would ("<>^`{|}, >= 0x80), remove dot segments, merge
     slashes. None when invalid."""
     out = bytearray()
     i = 0
@@ -1020,7 +1020,7 @@ def normalise_path(path):
                 out += b"%" + h.upper()
             i += 3
             continue
-        if c in b'"<>^`{|}':
+        if c in b'"<>^`{|}' or c >= 0x80:
             out += b"%%%02X" % c
         else:
             out.append(c)

@@ -14,12 +14,15 @@
 static const char hex_digits[] = "0123456789ABCDEF";
 
 /* The raw path bytes the normaliser accepts but Kong's escape() percent-encodes when forwarding
- * ("<>^`{|}: neither reserved nor unreserved). They are escaped here too, so that a path has one
- * spelling whether the client sent "{" or "%7B", and a route path written in Kong's decoded form
- * (escaped by sl_http_path_escape) matches both. */
+ * ("<>^`{|} and bytes >= 0x80: neither reserved nor unreserved). They are escaped here too, so
+ * that a path has one spelling whether the client sent "{" or "%7B", "é" or "%C3%A9", and a route
+ * path written in Kong's decoded form (escaped by sl_http_path_escape) matches both. */
 static inline bool
 escaped_when_raw(unsigned char c)
 {
+    if (c >= 0x80) {
+        return true;
+    }
     switch (c) {
     case '"':
     case '<':

@@ -24,11 +24,11 @@
  * -1 when the path is invalid (does not start with '/', bad or truncated %-escape, an escape
  * decoding to NUL, a control byte, or a raw byte outside RFC 3986 pchar and not otherwise
  * tolerated); the caller answers 400. Raw bytes kept: pchar, '/', '[' and ']'. The
- * " < > ^ ` { | } that real clients send unescaped are tolerated and leave escaped (%22 ...), as
- * Kong's escape() forwards them: one spelling per path, whichever form the client sent.
- * Refused: CTL, SP, DEL, '\' (a Windows upstream may read it as '/': the /admin\x bypass), '?',
- * '#', and every byte >= 0x80 (RFC 3986 has no raw non-ASCII; the request parser refuses them
- * too). "*" (OPTIONS *) is not a path: callers skip normalisation for it. Thread-safe, no
+ * " < > ^ ` { | } and the bytes >= 0x80 (raw UTF-8) that real clients send unescaped are taken and
+ * leave escaped (%22, %C3%A9 ...), as Kong's escape() forwards them: one spelling per path,
+ * whichever form the client sent.
+ * Refused: CTL, SP, DEL, '\' (a Windows upstream may read it as '/': the /admin\x bypass), '?'
+ * and '#'. "*" (OPTIONS *) is not a path: callers skip normalisation for it. Thread-safe, no
  * allocation. */
 long sl_http_path_normalize(const char *in, size_t len, char *out);
 

@@ -410,6 +410,19 @@ def test_decoded_route_paths_match_every_spelling(env, target, want):
         assert json.loads(r.body)["path"] == want
 
 
+def test_raw_utf8_target_is_routed_and_forwarded_escaped(env):
+    """nginx (so Kong) takes raw UTF-8 in a target, as curl sends it when given: it routes like its
+    escaped spelling and leaves escaped, so the upstream never sees a raw byte >= 0x80 in the path
+    (the query goes on as sent, as Kong's $args)."""
+    s, up = env
+    data = raw("127.0.0.1", s.port,
+               request_bytes("GET", "/caf\xc3\xa9/m\xc3\xb8?q=\xc3\xa9", headers=[("Connection", "close")]),
+               timeout=T)
+    r = parse_one(data)
+    assert r.status == 200, (r.status, r.body[:200])
+    assert up.last().target == "/cafe/m%C3%B8?q=\xc3\xa9"
+
+
 def test_bytes_kong_escapes_are_forwarded_escaped(env):
     """What Sluice forwards is Kong's escape(normalize(path)): "{", "|", "^" ... arrive as %XX
     whether the client sent them raw or escaped, and reserved bytes keep their spelling."""
