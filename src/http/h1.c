@@ -286,7 +286,17 @@ struct head {
     const unsigned char *b;
     size_t end;
     bool capped; /* end == max_header_bytes: the head cannot complete in more bytes */
+    /* A bare LF ends a line too (upstream responses only, RFC 9112 §2.2 MAY): a CR must still be
+     * followed by LF. Requests leave it false, so a bare LF there stays a 400. */
+    bool lf_eol;
 };
+
+/* The byte at <q> ends the line on its own (<q> is inside the buffer). */
+static inline bool
+bare_lf_ends(const struct head *h, size_t q)
+{
+    return h->lf_eol && h->b[q] == '\n';
+}
 
 static inline int
 need_more(const struct head *h)
@@ -302,7 +312,7 @@ line_at(const struct head *h, size_t q, size_t lend, int over)
     if (q >= h->end) {
         return need_more(h);
     }
-    if (q >= lend && h->b[q] != '\r') {
+    if (q >= lend && h->b[q] != '\r' && !bare_lf_ends(h, q)) {
         return over;
     }
     return 1;
@@ -335,6 +345,10 @@ parse_fields(const struct head *h, size_t q, const struct sl_h1_limits *lim, str
         if (q >= h->end) {
             return need_more(h);
         }
+        if (bare_lf_ends(h, q)) {
+            *nh = n;
+            return (int)(q + 1);
+        }
         if (b[q] == '\r') {
             if (q + 1 >= h->end) {
                 return need_more(h);
@@ -358,17 +372,21 @@ parse_fields(const struct head *h, size_t q, const struct sl_h1_limits *lim, str
         size_t ne = q++;
         q = scan_fast(b, q, lend, SL_HC_VALUE, word_not_value);
         LINE_AT(h, q, lend, -431);
-        if (b[q] != '\r') {
-            return -400; /* CTL, NUL, DEL or bare LF in the value */
+        size_t ve = q;
+        if (bare_lf_ends(h, q)) {
+            q++;
+        } else {
+            if (b[q] != '\r') {
+                return -400; /* CTL, NUL, DEL or bare LF in the value */
+            }
+            if (++q >= h->end) {
+                return need_more(h);
+            }
+            if (b[q] != '\n') {
+                return -400;
+            }
+            q++;
         }
-        size_t ve = q++;
-        if (q >= h->end) {
-            return need_more(h);
-        }
-        if (b[q] != '\n') {
-            return -400;
-        }
-        q++;
         hdrs[n].name = (struct sl_str){(const char *)b + hs, ne - hs};
         hdrs[n].value = trim_ows((struct sl_str){(const char *)b + ne + 1, ve - ne - 1});
         n++;
@@ -407,11 +425,16 @@ parse_version(const struct head *h, size_t *q, size_t lend, int over, int *major
     return 1;
 }
 
-/* CRLF at <q> ending the start line. Returns 1 (q moved past it) or the status to return. */
+/* CRLF at <q> ending the start line (or a bare LF when h->lf_eol). Returns 1 (q moved past it) or
+ * the status to return. */
 static int
 parse_crlf(const struct head *h, size_t *q, size_t lend, int over)
 {
     LINE_AT(h, *q, lend, over);
+    if (bare_lf_ends(h, *q)) {
+        (*q)++;
+        return 1;
+    }
     if (h->b[*q] != '\r') {
         return -400;
     }
@@ -689,7 +712,7 @@ sl_h1_parse_request(const char *buf, size_t len, const struct sl_h1_limits *lim,
     req->headers = hdrs;
 
     size_t cap = lim->max_header_bytes < INT_MAX ? lim->max_header_bytes : INT_MAX;
-    struct head h = {(const unsigned char *)buf, len < cap ? len : cap, len >= cap};
+    struct head h = {(const unsigned char *)buf, len < cap ? len : cap, len >= cap, false};
     const unsigned char *b = h.b;
     size_t q = 0;
     int rc;
@@ -755,7 +778,11 @@ parse_response(const char *buf, size_t len, const struct sl_h1_limits *lim, bool
                struct sl_h1_response *res, struct sl_header *hdrs, size_t max_hdrs)
 {
     size_t cap = lim->max_header_bytes < INT_MAX ? lim->max_header_bytes : INT_MAX;
-    struct head h = {(const unsigned char *)buf, len < cap ? len : cap, len >= cap};
+    /* Bare LF line ends are accepted from upstreams, as nginx (so Kong) does: legacy, embedded and
+     * hand-written servers send them, and unlike in a request there is no second reader of these
+     * bytes to disagree with: the upstream connection is Sluice's alone and the client gets a head
+     * Sluice writes itself, with CRLF. A bare CR is still refused (never a line end). */
+    struct head h = {(const unsigned char *)buf, len < cap ? len : cap, len >= cap, true};
     const unsigned char *b = h.b;
     size_t q = 0;
     size_t lend = line_end(&h, 0, lim->max_header_line);

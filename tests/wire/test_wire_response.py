@@ -36,9 +36,11 @@ BAD = [
     ("te-two-headers", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
                        b"Transfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"),
     ("te-http10", b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"),
-    ("status-bare-lf", b"HTTP/1.1 200 OK\n" + OK2),
-    ("header-bare-lf", b"HTTP/1.1 200 OK\r\nX-A: b\n" + OK2),
     ("header-bare-cr", b"HTTP/1.1 200 OK\r\nX-A: b\rX-B: c\r\n" + OK2),
+    ("status-cr-cr-lf", b"HTTP/1.1 200 OK\r\r\n" + OK2),
+    ("bare-lf-obs-fold", b"HTTP/1.1 200 OK\nX-A: a\n b\n" + OK2),
+    ("bare-lf-te-cl", b"HTTP/1.1 200 OK\nTransfer-Encoding: chunked\nContent-Length: 5\n\n"
+                      b"0\n\n" + SMUG),
     ("obs-fold", b"HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\n" + OK2),
     ("header-nul", b"HTTP/1.1 200 OK\r\nX-A: a\x00b\r\n" + OK2),
     ("header-sp-before-colon", b"HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nok"),
@@ -313,3 +315,42 @@ def test_response_with_over_1000_header_lines_is_502(mn):
         c.send(b"GET /resp/many HTTP/1.1\r\nHost: h\r\n\r\n")
         r = c.response()
         assert r is not None and r.status == 502, r
+
+
+# Bare LF line ends (RFC 9112 §2.2 lets a recipient accept them): legacy, embedded and
+# hand-written upstreams send them, nginx (so Kong) reads them, and no reading of these bytes
+# gives another message. (id, raw response): each is a 200 with
+# X-Case: lf and the body "hello".
+LF_OK = [
+    ("lf-everywhere", b"HTTP/1.1 200 OK\nX-Case: lf\nContent-Length: 5\n\nhello"),
+    ("lf-status-line", b"HTTP/1.1 200 OK\nX-Case: lf\r\nContent-Length: 5\r\n\r\nhello"),
+    ("lf-one-header", b"HTTP/1.1 200 OK\r\nX-Case: lf\nContent-Length: 5\r\n\r\nhello"),
+    ("lf-end-of-head", b"HTTP/1.1 200 OK\r\nX-Case: lf\r\nContent-Length: 5\r\n\nhello"),
+    ("lf-cgi-style", b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Case: lf\n\nhello"),
+    ("lf-interim", b"HTTP/1.1 100 Continue\n\nHTTP/1.1 200 OK\nX-Case: lf\nContent-Length: 5\n\n"
+                   b"hello"),
+]
+
+
+@pytest.mark.parametrize("raw", [pytest.param(r, id=i) for i, r in LF_OK])
+def test_bare_lf_response_is_read_exactly(mn, raw):
+    """The response goes out as any other (CRLF, Sluice's own framing), and the upstream connection
+    is reused for the next request: its framing was read to the last byte."""
+    path = "/resp/lf"
+    mn.script[path] = raw
+    with W.Client(mn.port) as c:
+        c.send(b"GET /resp/lf HTTP/1.1\r\nHost: h\r\n\r\n")
+        r = c.response(timeout=3)
+        assert r is not None, "no response: %r" % c.pending()
+        assert (r.status, r.header("X-Case"), r.body) == (200, "lf", b"hello"), r
+        assert r.header("X-T") is None  # trailers are dropped
+        c.send(b"GET /resp/ok HTTP/1.1\r\nHost: h\r\n\r\n")
+        r2 = c.response(timeout=3)
+        assert r2 is not None and r2.header("X-Case") == "ok", r2
+        assert c.pending() == b""
+    mn.settle()
+    conns = {}
+    for conn, _, reqs in mn.R.received():
+        for q in reqs:
+            conns.setdefault(q.path, []).append(conn)
+    assert conns[path][0] in conns["/resp/ok"], "the upstream connection was not reused"

@@ -19,6 +19,15 @@ static const struct h1_case cases[] = {
     C("status 999", "HTTP/1.1 999 Odd\r\n\r\n", 0),
     C("101",
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n", 0),
+    /* a bare LF ends a line in a response (as nginx reads them); a bare CR never does */
+    C("bare lf everywhere", "HTTP/1.1 200 OK\nContent-Length: 5\nX: y\n\n", 0),
+    C("bare lf status", "HTTP/1.1 200 OK\n\r\n", 0),
+    C("bare lf header", "HTTP/1.1 200 OK\r\nContent-Length: 1\n\r\n", 0),
+    C("bare lf end of head", "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\n", 0),
+    C("bare lf cgi style", "HTTP/1.1 200 OK\r\nServer: s\r\nContent-Type: text/html\n\n", 0),
+    C("bare lf no reason", "HTTP/1.1 204\n\n", 0),
+    C("bare lf interim", "HTTP/1.1 100 Continue\n\n", 0),
+    C("bare lf empty value", "HTTP/1.1 200 OK\nX:\n\n", 0),
 
     C("te and cl", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
       -502),
@@ -49,11 +58,16 @@ static const struct h1_case cases[] = {
     C("http/1.2", "HTTP/1.2 200 OK\r\n\r\n", -502),
     C("lowercase", "http/1.1 200 OK\r\n\r\n", -502),
     C("garbage", "<html>\r\n\r\n", -502),
-    C("bare lf status", "HTTP/1.1 200 OK\n\r\n", -502),
     C("bare cr status", "HTTP/1.1 200 OK\rX\r\n\r\n", -502),
+    C("cr cr lf status", "HTTP/1.1 200 OK\r\r\n\r\n", -502),
+    C("bare cr header", "HTTP/1.1 200 OK\nX: a\rY: b\n\n", -502),
+    C("cr cr lf header", "HTTP/1.1 200 OK\nX: a\r\r\n\n", -502),
+    C("bare cr end of head", "HTTP/1.1 200 OK\nX: a\n\r\r", -502),
     C("ctl in reason", "HTTP/1.1 200 O\x01K\r\n\r\n", -502),
-    C("bare lf header", "HTTP/1.1 200 OK\r\nContent-Length: 1\n\r\n", -502),
     C("obs-fold", "HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n", -502),
+    C("obs-fold bare lf", "HTTP/1.1 200 OK\nX: a\n b\n\n", -502),
+    C("te and cl bare lf", "HTTP/1.1 200 OK\nTransfer-Encoding: chunked\nContent-Length: 5\n\n",
+      -502),
     C("sp before colon", "HTTP/1.1 200 OK\r\nContent-Length : 1\r\n\r\n", -502),
     C("nul in value", "HTTP/1.1 200 OK\r\nX: a\0b\r\n\r\n", -502),
 };
@@ -165,6 +179,66 @@ Test(h1_response, bodyless_responses)
     cr_assert_gt(rparse("HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n", false, &res), 0);
     cr_assert_eq(res.body, SL_H1_BODY_NONE);
     cr_assert_not(res.upgrade);
+}
+
+/* A head whose lines end in bare LF reads exactly as the same head with CRLF: the same status,
+ * reason, fields, framing and keep-alive, and a head length that ends after the LF. */
+Test(h1_response, bare_lf_reads_as_crlf)
+{
+    static struct sl_header a[MAXH], b[MAXH];
+    struct sl_h1_response ra, rb;
+    const char *crlf = "HTTP/1.1 203 Non Auth\r\nX-A:  v w \r\nContent-Length: 7\r\nConnection: "
+                       "keep-alive\r\n\r\nbody!!!";
+    const char *lf = "HTTP/1.1 203 Non Auth\nX-A:  v w \nContent-Length: 7\nConnection: "
+                     "keep-alive\n\nbody!!!";
+    cr_assert_eq(sl_h1_parse_response(crlf, strlen(crlf), NULL, false, &ra, a, MAXH),
+                 (int)(strlen(crlf) - 7));
+    cr_assert_eq(sl_h1_parse_response(lf, strlen(lf), NULL, false, &rb, b, MAXH),
+                 (int)(strlen(lf) - 7));
+    cr_assert_eq(ra.status, rb.status);
+    cr_assert(ra.reason.len == rb.reason.len &&
+              memcmp(ra.reason.p, rb.reason.p, ra.reason.len) == 0);
+    cr_assert_eq(ra.nheaders, 3);
+    cr_assert_eq(rb.nheaders, 3);
+    for (size_t i = 0; i < 3; i++) {
+        cr_assert(a[i].name.len == b[i].name.len &&
+                  memcmp(a[i].name.p, b[i].name.p, a[i].name.len) == 0);
+        cr_assert(a[i].value.len == b[i].value.len &&
+                      memcmp(a[i].value.p, b[i].value.p, a[i].value.len) == 0,
+                  "field %zu", i);
+    }
+    cr_assert_eq(rb.body, SL_H1_BODY_LENGTH);
+    cr_assert_eq(rb.content_length, 7);
+    cr_assert(rb.keep_alive);
+}
+
+/* The requests' parser is not loosened with it: a bare LF there is still 400. */
+Test(h1_response, bare_lf_stays_refused_in_requests)
+{
+    static struct sl_header hdrs[MAXH];
+    struct sl_h1_request req;
+    const char *r = "GET / HTTP/1.1\nHost: a\n\n";
+    cr_assert_eq(sl_h1_parse_request(r, strlen(r), NULL, &req, hdrs, MAXH), -400);
+}
+
+/* The line limit counts the same bytes whichever line end follows: N pass, N+1 do not. */
+Test(h1_response, bare_lf_line_limit)
+{
+    struct sl_h1_limits lim = {64, 32, 128, 4};
+    struct sl_header hdrs[8];
+    struct sl_h1_response res;
+    const char *sl32 = "HTTP/1.1 200 aaaaaaaaaaaaaaaaaaa\n\n";
+    const char *sl33 = "HTTP/1.1 200 aaaaaaaaaaaaaaaaaaaa\n\n";
+    const char *h32 = "HTTP/1.1 200 OK\nX: aaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n\n";
+    const char *h33 = "HTTP/1.1 200 OK\nX: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n\n";
+    cr_assert_eq(strchr(sl32, '\n') - sl32, 32);
+    cr_assert_eq(strchr(h32 + 16, '\n') - (h32 + 16), 32);
+    cr_assert_eq(sl_h1_parse_response(sl32, strlen(sl32), &lim, false, &res, hdrs, 8),
+                 (int)strlen(sl32));
+    cr_assert_eq(sl_h1_parse_response(h32, strlen(h32), &lim, false, &res, hdrs, 8),
+                 (int)strlen(h32));
+    replay_prefixes("sl33 lf", sl33, strlen(sl33), -502, true, &lim, 8);
+    replay_prefixes("h33 lf", h33, strlen(h33), -502, true, &lim, 8);
 }
 
 Test(h1_response, keep_alive_rules)
