@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* libFuzzer driver for sl_h1_chunked_decode. The first two bytes seed the split points; the rest is
- * decoded whole, byte by byte and in pseudo-random pieces, and all three must agree on the data,
- * the verdict and the number of bytes the message took. Views must lie inside the consumed bytes.
- */
+/* libFuzzer driver for sl_h1_chunked_decode. The first two bytes seed the split points (bit 0 of
+ * the first also picks a request's or an upstream response's framing); the rest is decoded whole,
+ * byte by byte and in pseudo-random pieces, and all three must agree on the data, the verdict and
+ * the number of bytes the message took. Views must lie inside the consumed bytes. What a request
+ * accepts, a response reads the same way (its framing only adds to the request's). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +20,11 @@ struct result {
 
 /* <mode> 0: whole; 1: one byte per call; 2: pieces from the xorshift seeded with <seed>. */
 static void
-decode(const uint8_t *data, size_t size, int mode, unsigned seed, struct result *r)
+decode(const uint8_t *data, size_t size, int mode, unsigned seed, bool response, struct result *r)
 {
     struct sl_h1_chunked st;
     memset(&st, 0, sizeof(st));
+    st.response = response;
     r->outlen = 0;
     r->verdict = 0;
     size_t off = 0;
@@ -93,15 +95,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     unsigned seed = (unsigned)data[0] << 8 | data[1];
+    bool response = data[0] & 1;
     data += 2;
     size -= 2;
-    struct result r[3];
-    for (int m = 0; m < 3; m++) {
+    struct result r[4];
+    for (int m = 0; m < 4; m++) {
         r[m].out = malloc(size + 1);
         if (!r[m].out) {
             abort();
         }
-        decode(data, size, m, seed, &r[m]);
+        if (m < 3) {
+            decode(data, size, m, seed, response, &r[m]);
+        }
+    }
+    if (!response && r[0].verdict >= 0) {
+        decode(data, size, 0, seed, true, &r[3]);
+        if (r[3].verdict != r[0].verdict || r[3].outlen != r[0].outlen ||
+            memcmp(r[3].out, r[0].out, r[0].outlen) != 0) {
+            abort();
+        }
     }
     for (int m = 1; m < 3; m++) {
         if (r[m].verdict != r[0].verdict) {
@@ -115,7 +127,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (r[0].verdict > (long)size || r[0].outlen > size) {
         abort();
     }
-    for (int m = 0; m < 3; m++) {
+    for (int m = 0; m < 4; m++) {
         free(r[m].out);
     }
     return 0;

@@ -42,15 +42,37 @@ is_qdtext(unsigned char c)
            (c >= 0x5d && c <= 0x7e) || c >= 0x80;
 }
 
+/* The size line is complete (its CRLF, or in a response a bare LF, consumed): the data follows,
+ * or the trailer section after the last chunk. */
+static int
+size_line_done(struct sl_h1_chunked *st)
+{
+    st->line_bytes = 0;
+    return st->remaining ? CH_DATA : CH_TRAILER;
+}
+
+/* The state after the size line's last byte <c> of a line that may end at this point, or -1 when
+ * <c> does not end it: CR, or in a response a bare LF (nginx reads those as line ends). */
+static int
+size_line_end(struct sl_h1_chunked *st, unsigned char c)
+{
+    if (c == '\r') {
+        return CH_SIZE_LF;
+    }
+    return st->response && c == '\n' ? size_line_done(st) : -1;
+}
+
 /* Advances the state machine over one framing byte. Returns the next state or CH_ERROR. */
 static int
 step(struct sl_h1_chunked *st, unsigned char c)
 {
     bool ws = c == ' ' || c == '\t';
     bool tchar = SL_HC_IS(c, SL_HC_TCHAR);
+    bool lf = st->response && c == '\n'; /* a bare LF that ends a line */
+    int end;
 
-    /* the size line is counted with its CR: byte N+1 may only be that CR */
-    if (st->state < CH_SIZE_LF && ++st->line_bytes > SL_H1_CHUNK_LINE_MAX && c != '\r') {
+    /* the size line is counted with its CR: byte N+1 may only be that CR (or a response's LF) */
+    if (st->state < CH_SIZE_LF && ++st->line_bytes > SL_H1_CHUNK_LINE_MAX && c != '\r' && !lf) {
         return CH_ERROR;
     }
     if (st->state >= CH_TRAILER && st->state <= CH_END_LF &&
@@ -70,29 +92,45 @@ step(struct sl_h1_chunked *st, unsigned char c)
         if (st->line_bytes == 1) {
             return CH_ERROR; /* no digit: empty size, leading space, sign, "x" */
         }
-        return c == '\r' ? CH_SIZE_LF : c == ';' ? CH_EXT_BWS1 : ws ? CH_SIZE_BWS : CH_ERROR;
+        if ((end = size_line_end(st, c)) >= 0) {
+            return end;
+        }
+        return c == ';' ? CH_EXT_BWS1 : ws ? CH_SIZE_BWS : CH_ERROR;
     case CH_SIZE_BWS:
-        return ws ? CH_SIZE_BWS : c == ';' ? CH_EXT_BWS1 : CH_ERROR;
+    case CH_EXT_BWS2:
+    case CH_EXT_BWS4:
+        /* Whitespace may end a response's size line ("5 \r\n": some servers pad the size; nginx
+         * and Go's client read it). In a request it is only BWS before ';' (and '=' after a
+         * name). */
+        if (st->response && (end = size_line_end(st, c)) >= 0) {
+            return end;
+        }
+        if (ws) {
+            return st->state;
+        }
+        return c == ';'                               ? CH_EXT_BWS1
+               : c == '=' && st->state == CH_EXT_BWS2 ? CH_EXT_BWS3
+                                                      : CH_ERROR;
     case CH_EXT_BWS1:
         return ws ? CH_EXT_BWS1 : tchar ? CH_EXT_NAME : CH_ERROR;
     case CH_EXT_NAME:
         if (tchar) {
             return CH_EXT_NAME;
         }
-        return c == '\r'  ? CH_SIZE_LF
-               : c == ';' ? CH_EXT_BWS1
-               : c == '=' ? CH_EXT_BWS3
-               : ws       ? CH_EXT_BWS2
-                          : CH_ERROR;
-    case CH_EXT_BWS2:
-        return ws ? CH_EXT_BWS2 : c == ';' ? CH_EXT_BWS1 : c == '=' ? CH_EXT_BWS3 : CH_ERROR;
+        if ((end = size_line_end(st, c)) >= 0) {
+            return end;
+        }
+        return c == ';' ? CH_EXT_BWS1 : c == '=' ? CH_EXT_BWS3 : ws ? CH_EXT_BWS2 : CH_ERROR;
     case CH_EXT_BWS3:
         return ws ? CH_EXT_BWS3 : tchar ? CH_EXT_TOKEN : c == '"' ? CH_EXT_QUOTED : CH_ERROR;
     case CH_EXT_TOKEN:
         if (tchar) {
             return CH_EXT_TOKEN;
         }
-        return c == '\r' ? CH_SIZE_LF : c == ';' ? CH_EXT_BWS1 : ws ? CH_EXT_BWS4 : CH_ERROR;
+        if ((end = size_line_end(st, c)) >= 0) {
+            return end;
+        }
+        return c == ';' ? CH_EXT_BWS1 : ws ? CH_EXT_BWS4 : CH_ERROR;
     case CH_EXT_QUOTED:
         return c == '"'       ? CH_EXT_QEND
                : c == '\\'    ? CH_EXT_QPAIR
@@ -101,27 +139,27 @@ step(struct sl_h1_chunked *st, unsigned char c)
     case CH_EXT_QPAIR:
         return (c == '\t' || (c >= 0x20 && c != 0x7f)) ? CH_EXT_QUOTED : CH_ERROR;
     case CH_EXT_QEND:
-        return c == '\r' ? CH_SIZE_LF : c == ';' ? CH_EXT_BWS1 : ws ? CH_EXT_BWS4 : CH_ERROR;
-    case CH_EXT_BWS4:
-        /* BWS is only allowed around ';' and '=': "a=b \r\n" is not a chunk-ext */
-        return ws ? CH_EXT_BWS4 : c == ';' ? CH_EXT_BWS1 : CH_ERROR;
-    case CH_SIZE_LF:
-        if (c != '\n') {
-            return CH_ERROR;
+        if ((end = size_line_end(st, c)) >= 0) {
+            return end;
         }
-        st->line_bytes = 0;
-        return st->remaining ? CH_DATA : CH_TRAILER;
+        return c == ';' ? CH_EXT_BWS1 : ws ? CH_EXT_BWS4 : CH_ERROR;
+    case CH_SIZE_LF:
+        return c == '\n' ? size_line_done(st) : CH_ERROR;
     case CH_DATA_CR:
-        return c == '\r' ? CH_DATA_LF : CH_ERROR; /* more data than declared: runaway chunk */
+        /* more data than declared: runaway chunk */
+        return c == '\r' ? CH_DATA_LF : lf ? CH_SIZE : CH_ERROR;
     case CH_DATA_LF:
         return c == '\n' ? CH_SIZE : CH_ERROR;
     case CH_TRAILER:
-        /* SP/HTAB would be obs-fold, ':' an empty name, LF a bare line end */
-        return c == '\r' ? CH_END_LF : tchar ? CH_TR_NAME : CH_ERROR;
+        /* SP/HTAB would be obs-fold, ':' an empty name, a request's LF a bare line end */
+        return c == '\r' ? CH_END_LF : lf ? CH_DONE : tchar ? CH_TR_NAME : CH_ERROR;
     case CH_TR_NAME:
         return tchar ? CH_TR_NAME : c == ':' ? CH_TR_VALUE : CH_ERROR;
     case CH_TR_VALUE:
-        return c == '\r' ? CH_TR_LF : SL_HC_IS(c, SL_HC_VALUE) ? CH_TR_VALUE : CH_ERROR;
+        return c == '\r'                  ? CH_TR_LF
+               : lf                       ? CH_TRAILER
+               : SL_HC_IS(c, SL_HC_VALUE) ? CH_TR_VALUE
+                                          : CH_ERROR;
     case CH_TR_LF:
         return c == '\n' ? CH_TRAILER : CH_ERROR;
     case CH_END_LF:

@@ -131,16 +131,20 @@ struct sl_h1_chunked {
     size_t line_bytes;    /* private: bytes of the current size/trailer line */
     size_t trailer_bytes; /* private: bytes of trailers so far (bounded) */
     bool done;            /* the last chunk and the trailer section were consumed */
+    /* Set before the first call to decode an upstream response body (false, the zero value, for a
+     * request body): a bare LF then ends any framing line, as a CRLF does, and SP/HTAB may end
+     * a chunk-size line ("5 \r\n"), as nginx reads them. Nothing else is loosened. */
+    bool response;
 };
 
 /* Consumes bytes from <buf,len>. Sets <*data> to the next run of body data found in the consumed
  * bytes (a view into <buf>; len 0 when none) and returns the number of bytes consumed (stop there:
  * call again with the rest). Returns 0 only when <len> is 0 or done. Returns -400 on any syntax
- * error (non-hex size, size over 16 hex digits, bare CR/LF, NUL or CR/LF in extensions, missing
- * CRLF after data, trailer section over SL_H1_TRAILER_MAX or malformed, size line over
- * SL_H1_CHUNK_LINE_MAX), and again on every later call. Trailers are validated and discarded. When
- * <done> becomes true the returned count ends exactly after the final CRLF: later bytes belong to
- * the next message. */
+ * error (non-hex size, size over 16 hex digits, bare CR, bare LF unless <st>->response, NUL or
+ * CR/LF in extensions, missing CRLF after data, trailer section over SL_H1_TRAILER_MAX or
+ * malformed, size line over SL_H1_CHUNK_LINE_MAX), and again on every later call. Trailers are
+ * validated and discarded. When <done> becomes true the returned count ends exactly after the final
+ * CRLF: later bytes belong to the next message. */
 ssize_t sl_h1_chunked_decode(struct sl_h1_chunked *st, const char *buf, size_t len,
                              struct sl_str *data);
 

@@ -120,6 +120,7 @@ sl_session_pump_response(struct sl_session *s)
         s->resp_body = res.body;
         s->resp_remaining = res.body == SL_H1_BODY_LENGTH ? res.content_length : 0;
         s->resp_keep_alive = res.keep_alive;
+        s->resp_chunked.response = true; /* an upstream's chunked framing: bare LFs are line ends */
         if (sl_head_build_client_response(s, &res) < 0) {
             return sl_session_upstream_failed(s, UP_INVALID_RESPONSE);
         }

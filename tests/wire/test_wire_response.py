@@ -317,9 +317,9 @@ def test_response_with_over_1000_header_lines_is_502(mn):
         assert r is not None and r.status == 502, r
 
 
-# Bare LF line ends (RFC 9112 §2.2 lets a recipient accept them): legacy, embedded and
-# hand-written upstreams send them, nginx (so Kong) reads them, and no reading of these bytes
-# gives another message. (id, raw response): each is a 200 with
+# Bare LF line ends (RFC 9112 §2.2 lets a recipient accept them) and a chunk size padded with
+# whitespace: legacy, embedded and hand-written upstreams send them, nginx (so Kong) reads them,
+# and no reading of these bytes gives another message. (id, raw response): each is a 200 with
 # X-Case: lf and the body "hello".
 LF_OK = [
     ("lf-everywhere", b"HTTP/1.1 200 OK\nX-Case: lf\nContent-Length: 5\n\nhello"),
@@ -329,6 +329,10 @@ LF_OK = [
     ("lf-cgi-style", b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Case: lf\n\nhello"),
     ("lf-interim", b"HTTP/1.1 100 Continue\n\nHTTP/1.1 200 OK\nX-Case: lf\nContent-Length: 5\n\n"
                    b"hello"),
+    ("lf-chunked", b"HTTP/1.1 200 OK\nX-Case: lf\nTransfer-Encoding: chunked\n\n"
+                   b"2\nhe\n3;x=y\nllo\n0\nX-T: v\n\n"),
+    ("chunk-size-padded", b"HTTP/1.1 200 OK\r\nX-Case: lf\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          b"5  \r\nhello\r\n0\t\r\n\r\n"),
 ]
 
 

@@ -86,14 +86,59 @@ static const struct chunk_case cases[] = {
     BAD("final bare lf", "0\r\n\n"),
 };
 
+/* An upstream response's framing (sl_h1_chunked.response): bare LF ends a line, whitespace may
+ * end a size line. Each is rejected in a request (checked below). */
+static const struct chunk_case response_cases[] = {
+    OK("bare lf size", "5\nhello\r\n0\r\n\r\n", "hello"),
+    OK("bare lf everywhere", "5\nhello\n4\n abc\n0\n\n", "hello abc"),
+    OK("bare lf after data", "5\r\nhello\n0\r\n\r\n", "hello"),
+    OK("bare lf final", "5\r\nhello\r\n0\r\n\n", "hello"),
+    OK("bare lf last chunk", "0\n\r\n", ""),
+    OK("bare lf ext", "5;a=b\nhello\r\n0;c\n\r\n", "hello"),
+    OK("bare lf quoted ext", "5;a=\"b\"\nhello\r\n0\r\n\r\n", "hello"),
+    OK("bare lf trailer", "0\r\nA: b\n\r\n", ""),
+    OK("bare lf trailers", "2\nhi\n0\nA: b\nC:d\n\n", "hi"),
+    OK("trailing sp", "5 \r\nhello\r\n0\r\n\r\n", "hello"),
+    OK("trailing tab then lf", "5\t\nhello\n0 \n\n", "hello"),
+    OK("ext trailing ws", "5;a=b \r\nhello\r\n0\r\n\r\n", "hello"),
+    OK("ext name trailing ws", "5;a \t\r\nhello\r\n0\r\n\r\n", "hello"),
+    OKN("next message follows lf", "1\na\n0\n\nHTTP/1.1 200 OK\r\n", "a", 7),
+
+    BAD("bare cr size", "5\rhello\r\n0\r\n\r\n"),
+    BAD("cr cr lf size", "5\r\r\nhello\r\n0\r\n\r\n"),
+    BAD("data bare cr", "5\r\nhello\r0\r\n\r\n"),
+    BAD("final bare cr", "0\r\n\r\r"),
+    BAD("trailer bare cr", "0\r\nA: b\rC: d\r\n\r\n"),
+    BAD("lf only line", "\nhello\r\n"),
+    BAD("ws only line", " \r\nhello\r\n"),
+    BAD("ws inside size", "5 5\r\nhello\r\n"),
+    BAD("ws then equals", "5 =a\r\nhello\r\n"),
+    BAD("empty ext name", "5;\nhello\r\n"),
+    BAD("ext empty value", "5;a=\nhello\r\n"),
+    BAD("lf in quoted ext", "5;a=\"x\ny\"\r\nhello\r\n"),
+    BAD("runaway chunk", "5\nhelloX\n0\n\n"),
+    BAD("trailer obs-fold lf", "0\nA: b\n c\n\n"),
+    BAD("trailer sp before colon lf", "0\nA : b\n\n"),
+    BAD("trailer nul", "0\nA: \0\n\n"),
+};
+
+/* The cases of the request table a response reads differently: all of them now valid. */
+static const char *const loosened_for_responses[] = {
+    "bare lf size",         "trailing ws",  "ext bare lf",     "ext trailing ws",
+    "ext name trailing ws", "data bare lf", "trailer bare lf", "final bare lf",
+};
+
 /* Feeds <raw> in pieces: cut at every offset listed in <cuts> (ascending). Each piece is an exact
  * heap copy so a read past it is caught. Returns the verdict: bytes consumed when done, -400, or 0
- * when the input ran out first; the decoded data is appended to <out>. */
+ * when the input ran out first; the decoded data is appended to <out>. <response> selects an
+ * upstream response's framing. */
 static long
-feed(const char *raw, size_t len, const size_t *cuts, size_t ncuts, char *out, size_t *outlen)
+feed_mode(const char *raw, size_t len, const size_t *cuts, size_t ncuts, char *out, size_t *outlen,
+          bool response)
 {
     struct sl_h1_chunked st;
     memset(&st, 0, sizeof(st));
+    st.response = response;
     size_t start = 0, total = 0;
     *outlen = 0;
     for (size_t c = 0; c <= ncuts; c++) {
@@ -134,12 +179,19 @@ feed(const char *raw, size_t len, const size_t *cuts, size_t ncuts, char *out, s
     return 0;
 }
 
+static long
+feed(const char *raw, size_t len, const size_t *cuts, size_t ncuts, char *out, size_t *outlen)
+{
+    return feed_mode(raw, len, cuts, ncuts, out, outlen, false);
+}
+
 static void
-check_case(const struct chunk_case *c, const size_t *cuts, size_t ncuts, const char *how)
+check_case_mode(const struct chunk_case *c, const size_t *cuts, size_t ncuts, const char *how,
+                bool response)
 {
     char out[256];
     size_t outlen;
-    long r = feed(c->raw, c->len, cuts, ncuts, out, &outlen);
+    long r = feed_mode(c->raw, c->len, cuts, ncuts, out, &outlen, response);
     if (c->body) {
         size_t want = c->consumed ? c->consumed : c->len;
         cr_assert_eq(r, (long)want, "%s (%s): verdict %ld, want %zu", c->name, how, r, want);
@@ -148,6 +200,59 @@ check_case(const struct chunk_case *c, const size_t *cuts, size_t ncuts, const c
     } else {
         cr_assert_eq(r, -400, "%s (%s): verdict %ld, want -400", c->name, how, r);
     }
+}
+
+static void
+check_case(const struct chunk_case *c, const size_t *cuts, size_t ncuts, const char *how)
+{
+    check_case_mode(c, cuts, ncuts, how, false);
+}
+
+Test(chunked, response_table_whole_split_and_bytewise)
+{
+    size_t cuts[256];
+    for (size_t i = 0; i < sizeof(response_cases) / sizeof(response_cases[0]); i++) {
+        const struct chunk_case *c = &response_cases[i];
+        check_case_mode(c, NULL, 0, "response whole", true);
+        for (size_t k = 1; k < c->len; k++) {
+            check_case_mode(c, &k, 1, "response split", true);
+            cuts[k - 1] = k;
+        }
+        cr_assert_lt(c->len, 256);
+        check_case_mode(c, cuts, c->len ? c->len - 1 : 0, "response bytewise", true);
+    }
+}
+
+/* What a response accepts beyond a request is exactly the cases above: every one of them is still
+ * refused in a request body, and every request case gives a response the same verdict unless it is
+ * one of the loosened ones. */
+Test(chunked, request_strictness_is_kept)
+{
+    char out[256];
+    size_t outlen;
+    for (size_t i = 0; i < sizeof(response_cases) / sizeof(response_cases[0]); i++) {
+        const struct chunk_case *c = &response_cases[i];
+        cr_assert_eq(feed(c->raw, c->len, NULL, 0, out, &outlen), -400, "%s in a request", c->name);
+    }
+    size_t nloose = sizeof(loosened_for_responses) / sizeof(loosened_for_responses[0]);
+    size_t seen = 0;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct chunk_case *c = &cases[i];
+        bool loose = false;
+        for (size_t j = 0; j < nloose; j++) {
+            loose = loose || strcmp(c->name, loosened_for_responses[j]) == 0;
+        }
+        long req = feed_mode(c->raw, c->len, NULL, 0, out, &outlen, false);
+        long res = feed_mode(c->raw, c->len, NULL, 0, out, &outlen, true);
+        if (loose) {
+            seen++;
+            cr_assert_eq(req, -400, "%s", c->name);
+            cr_assert_geq(res, 0, "%s: a response reads it", c->name);
+        } else {
+            cr_assert_eq(res, req, "%s: response %ld, request %ld", c->name, res, req);
+        }
+    }
+    cr_assert_eq(seen, nloose);
 }
 
 Test(chunked, table_whole)
