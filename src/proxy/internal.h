@@ -260,7 +260,8 @@ struct sl_session {
     uint64_t resp_remaining;
     struct sl_h1_chunked resp_chunked;
     bool resp_done;
-    bool resp_keep_alive; /* the upstream connection can be pooled after the body */
+    bool resp_keep_alive;   /* the upstream connection can be pooled after the body */
+    bool resp_interim_body; /* a 1xx before the final response announced a body */
     enum sl_out_framing out_framing;
     uint64_t resp_body_bytes;  /* body bytes sent towards the client */
     uint64_t out_total_before; /* bytes of the response head (for the log) */

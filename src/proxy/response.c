@@ -108,6 +108,11 @@ sl_session_pump_response(struct sl_session *s)
             return sl_session_upstream_failed(s, UP_INVALID_RESPONSE);
         }
         if (res.status >= 100 && res.status < 200 && res.status != 101) {
+            /* An interim response has no body (RFC 9112 §6.3), but one that announces a body (a
+             * Content-Length above 0, or chunked) comes from an upstream that may yet send those
+             * bytes; on a reused connection they would be read as the next request's response,
+             * as for a 204 with a length. The connection is not reused after this exchange. */
+            s->resp_interim_body |= res.body_announced;
             sl_buf_consume(&c->in, (size_t)rc); /* interim responses are not forwarded */
             progress = 1;
             continue;
@@ -119,7 +124,7 @@ sl_session_pump_response(struct sl_session *s)
         s->status = res.status;
         s->resp_body = res.body;
         s->resp_remaining = res.body == SL_H1_BODY_LENGTH ? res.content_length : 0;
-        s->resp_keep_alive = res.keep_alive;
+        s->resp_keep_alive = res.keep_alive && !s->resp_interim_body;
         s->resp_chunked.response = true; /* an upstream's chunked framing: bare LFs are line ends */
         if (sl_head_build_client_response(s, &res) < 0) {
             return sl_session_upstream_failed(s, UP_INVALID_RESPONSE);

@@ -183,6 +183,11 @@ def test_truncated_body_aborts_client(mn, actions, got):
     pytest.param("HEAD", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", id="head-chunked"),
     pytest.param("GET", b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n", id="204-cl"),
     pytest.param("GET", b"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", id="304-cl"),
+    # an interim response has no body either: one that announces a body taints the exchange
+    pytest.param("GET", b"HTTP/1.1 100 Continue\r\nContent-Length: 5\r\n\r\n"
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", id="100-cl"),
+    pytest.param("GET", b"HTTP/1.1 103 Early Hints\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", id="103-chunked"),
 ])
 def test_announced_body_after_bodyless_response_cannot_poison_the_next(mn, method, head):
     """A response that may carry no body but announces one: a faulty upstream may send those
