@@ -834,9 +834,9 @@ parse_response(const char *buf, size_t len, const struct sl_h1_limits *lim, bool
     collect_fields(hdrs, res->nheaders, &f);
     uint64_t cl = 0;
     if (f.te) {
-        /* RFC 9112 §6.1: TE in 1.0 means faulty framing; with CL it is a splitting attempt. Only a
-         * single "chunked" is accepted: anything else would have to be forwarded still coded. */
-        if (minor == 0 || f.nte > 1 || f.cl || !CASEEQ(f.te->value, "chunked")) {
+        /* With CL it is a splitting attempt. Only a single "chunked" is accepted: anything else
+         * would have to be forwarded still coded. In HTTP/1.0 see keep_alive below. */
+        if (f.nte > 1 || f.cl || !CASEEQ(f.te->value, "chunked")) {
             return -400;
         }
     } else if (f.cl) {
@@ -865,7 +865,12 @@ parse_response(const char *buf, size_t len, const struct sl_h1_limits *lim, bool
         res->body = SL_H1_BODY_UNTIL_CLOSE;
     }
     res->keep_alive = minor == 1 ? !f.conn_close : f.conn_keepalive && !f.conn_close;
-    if (res->body == SL_H1_BODY_UNTIL_CLOSE || status == 101 || res->body_announced) {
+    /* RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing: it is read
+     * (chunked, as nginx does) and the connection is closed after it, since the sender may have
+     * meant other bytes to belong to it. A server that answers "HTTP/1.0" whatever the request
+     * yet streams with chunked sends it. */
+    if (res->body == SL_H1_BODY_UNTIL_CLOSE || status == 101 || res->body_announced ||
+        (f.te && minor == 0)) {
         res->keep_alive = false;
     }
     res->upgrade = status == 101;

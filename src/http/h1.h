@@ -104,10 +104,10 @@ int sl_h1_parse_request(const char *buf, size_t len, const struct sl_h1_limits *
 /* Parses an upstream response head. <request_method_head> decides, with the status, whether a body
  * follows (RFC 9112 §6.3; CONNECT is never forwarded, see above). Returns as sl_h1_parse_request;
  * any error, a limit included, is -502 (an invalid response: TE+CL, duplicate or malformed CL, a
- * coding other than exactly "chunked", TE in HTTP/1.0, bare CR, obs-fold, 101 without Upgrade,
- * ...). Unlike a request, a line may end with a bare LF (RFC 9112 §2.2; nginx accepts them). The
- * status line is bounded by <lim>->max_header_line. 1xx responses other than 101 are reported like
- * any other (the caller skips them). */
+ * coding other than exactly "chunked", bare CR, obs-fold, 101 without Upgrade, ...). Unlike a
+ * request, a line may end with a bare LF (RFC 9112 §2.2; nginx accepts them). The status line is
+ * bounded by <lim>->max_header_line. 1xx responses other than 101 are reported like any other (the
+ * caller skips them). */
 int sl_h1_parse_response(const char *buf, size_t len, const struct sl_h1_limits *lim,
                          bool request_method_head, struct sl_h1_response *res,
                          struct sl_header *hdrs, size_t max_hdrs);

@@ -35,7 +35,8 @@ BAD = [
     ("te-gzip", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nok"),
     ("te-two-headers", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
                        b"Transfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"),
-    ("te-http10", b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"),
+    ("te-cl-http10", b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 7\r\n\r\n"
+                     b"2\r\nok\r\n0\r\n\r\n"),
     ("header-bare-cr", b"HTTP/1.1 200 OK\r\nX-A: b\rX-B: c\r\n" + OK2),
     ("status-cr-cr-lf", b"HTTP/1.1 200 OK\r\r\n" + OK2),
     ("bare-lf-obs-fold", b"HTTP/1.1 200 OK\nX-A: a\n b\n" + OK2),
@@ -79,6 +80,12 @@ LEAKY = [
                                    b"2\r\nok\r\n0\r\n\r\n" + SMUG], 200, b"ok"),
     ("interim-100", "GET", [b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n" + OK2 + SMUG],
      200, b"ok"),
+    # RFC 9112 §6.1: chunked in HTTP/1.0 is read (as nginx does), and the connection is closed
+    ("te-http10", "GET", [b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          b"2\r\nok\r\n0\r\n\r\n" + SMUG], 200, b"ok"),
+    ("te-http10-keep-alive", "GET", [b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                                     b"Connection: keep-alive\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+                                     ("sleep", 0.15), SMUG], 200, b"ok"),
 ]
 
 

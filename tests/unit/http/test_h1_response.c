@@ -16,6 +16,7 @@ static const struct h1_case cases[] = {
     C("no reason no sp", "HTTP/1.1 204\r\n\r\n", 0),
     C("reason obs-text tab", "HTTP/1.1 200 \xc3\x89t\tat ok\r\n\r\n", 0),
     C("http/1.0", "HTTP/1.0 200 OK\r\n\r\n", 0),
+    C("te in 1.0", "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", 0),
     C("status 999", "HTTP/1.1 999 Odd\r\n\r\n", 0),
     C("101",
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n", 0),
@@ -44,7 +45,9 @@ static const struct h1_case cases[] = {
     C("te identity", "HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\n\r\n", -502),
     C("dup te",
       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", -502),
-    C("te in 1.0", "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", -502),
+    C("te and cl in 1.0",
+      "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", -502),
+    C("te gzip in 1.0", "HTTP/1.0 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", -502),
     C("te on 204 with cl",
       "HTTP/1.1 204 No\r\nTransfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n", -502),
     C("101 without upgrade", "HTTP/1.1 101 Switching\r\n\r\n", -502),
@@ -257,6 +260,18 @@ Test(h1_response, keep_alive_rules)
     cr_assert_eq(res.minor, 0);
     cr_assert_gt(rparse("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\n", false, &res), 0);
     cr_assert_eq(res.body, SL_H1_BODY_UNTIL_CLOSE);
+    cr_assert_not(res.keep_alive);
+    /* RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing: read as chunked, then the
+     * connection is closed, even when it asked to be kept */
+    cr_assert_gt(rparse("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: "
+                        "keep-alive\r\n\r\n",
+                        false, &res),
+                 0);
+    cr_assert_eq(res.body, SL_H1_BODY_CHUNKED);
+    cr_assert_not(res.keep_alive);
+    cr_assert_gt(
+        rparse("HTTP/1.0 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n", false, &res), 0);
+    cr_assert_eq(res.body, SL_H1_BODY_NONE);
     cr_assert_not(res.keep_alive);
 }
 
