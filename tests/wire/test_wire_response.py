@@ -350,8 +350,8 @@ LF_OK = [
 
 @pytest.mark.parametrize("raw", [pytest.param(r, id=i) for i, r in LF_OK])
 def test_bare_lf_response_is_read_exactly(mn, raw):
-    """The response goes out as any other (CRLF, Sluice's own framing), and the upstream connection
-    is reused for the next request: its framing was read to the last byte."""
+    """The response goes out as any other (CRLF, Sluice's own framing), and the upstream
+    connection is reused for the next request: its framing was read to the last byte."""
     path = "/resp/lf"
     mn.script[path] = raw
     with W.Client(mn.port) as c:
