@@ -106,6 +106,18 @@ pinned() {
 scenario_desc_get() { echo "GET / (keep-alive), upstream answers 200 with a 100-byte body"; }
 scenario_args_get() { :; }
 
+# A request body through both proxies: nginx reads it into memory first (proxy_request_buffering on,
+# Kong's default; 1 KiB fits client_body_buffer_size), Sluice streams it. The upstream discards it.
+scenario_desc_post1k() { echo "POST / with a 1 KiB body (keep-alive), same upstream answer"; }
+scenario_args_post1k() {
+    local lua="$TMP/post1k.lua"
+    if [ ! -e "$lua" ]; then
+        printf '%s\n' 'wrk.method = "POST"' 'wrk.body = string.rep("x", 1024)' \
+            'wrk.headers["Content-Type"] = "application/octet-stream"' >"$lua"
+    fi
+    printf '%s\n' -s "$lua"
+}
+
 for s in $SCENARIOS; do
     declare -F "scenario_args_$s" >/dev/null || die "unknown scenario '$s'"
 done
