@@ -23,33 +23,67 @@
  * head, as they did when they were formatted into an 8 KiB line buffer. */
 #define JOINED_LINE_MAX 8192
 
-/* Collects the tokens of the Connection header <v> into <tok> (at most <max> in all, counting the
- * <count> already there): the headers they name are hop-by-hop. Returns the new count. */
-static size_t
-connection_tokens(struct sl_str v, struct sl_str *tok, size_t count, size_t max)
+/* The Connection tokens of a head (RFC 9110 §7.6.1: the headers they name are hop-by-hop). The
+ * first MAX_CONN_TOKENS are kept for the per-header lookup; a head that lists more has its
+ * Connection values scanned again for each header (overflow), so no named header ever passes. */
+struct conn_tokens {
+    struct sl_str tok[MAX_CONN_TOKENS];
+    size_t n;
+    bool overflow;
+};
+
+/* The next token of a Connection value from <*p> (before <end>), separators being ',', SP and
+ * HTAB. Returns false when there is none left. */
+static bool
+next_conn_token(const char **p, const char *end, struct sl_str *t)
 {
-    const char *p = v.p, *end = p + v.len;
-    while (p < end && count < max) {
-        while (p < end && (*p == ' ' || *p == '\t' || *p == ',')) {
-            p++;
-        }
-        const char *t = p;
-        while (p < end && *p != ',' && *p != ' ' && *p != '\t') {
-            p++;
-        }
-        if (p > t) {
-            tok[count++] = (struct sl_str){t, (size_t)(p - t)};
-        }
+    const char *q = *p;
+    while (q < end && (*q == ' ' || *q == '\t' || *q == ',')) {
+        q++;
     }
-    return count;
+    const char *start = q;
+    while (q < end && *q != ',' && *q != ' ' && *q != '\t') {
+        q++;
+    }
+    *p = q;
+    *t = (struct sl_str){start, (size_t)(q - start)};
+    return q > start;
 }
 
-static bool
-named_by(struct sl_str name, const struct sl_str *tok, size_t n)
+static void
+conn_tokens_add(struct conn_tokens *ct, struct sl_str v)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (sl_str_caseeq(name, tok[i])) {
+    const char *p = v.p, *end = v.p + v.len;
+    struct sl_str t;
+    while (!ct->overflow && next_conn_token(&p, end, &t)) {
+        if (ct->n < MAX_CONN_TOKENS) {
+            ct->tok[ct->n++] = t;
+        } else {
+            ct->overflow = true;
+        }
+    }
+}
+
+/* Whether header <name> is named by a Connection token of the head <hdrs> (whose ids are <ids>). */
+static bool
+conn_names(const struct conn_tokens *ct, struct sl_str name, const struct sl_header *hdrs,
+           size_t nhdrs, const uint8_t *ids)
+{
+    for (size_t i = 0; i < ct->n; i++) {
+        if (sl_str_caseeq(name, ct->tok[i])) {
             return true;
+        }
+    }
+    for (size_t i = 0; ct->overflow && i < nhdrs; i++) {
+        if (ids[i] != SL_HN_CONNECTION) {
+            continue;
+        }
+        const char *p = hdrs[i].value.p, *end = p + hdrs[i].value.len;
+        struct sl_str t;
+        while (next_conn_token(&p, end, &t)) {
+            if (sl_str_caseeq(name, t)) {
+                return true;
+            }
         }
     }
     return false;
@@ -424,8 +458,7 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
      * headers they name are hop-by-hop too), and whether a TE header asks for trailers. */
     struct seen seen;
     memset(seen.count, 0, sizeof(seen.count));
-    struct sl_str tokens[MAX_CONN_TOKENS];
-    size_t ntok = 0;
+    struct conn_tokens ct = {.n = 0};
     bool te_trailers = false;
     for (size_t i = 0; i < req->nheaders; i++) {
         enum sl_hn id = ids[i];
@@ -436,7 +469,7 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
             seen.first[id] = i;
         }
         if (id == SL_HN_CONNECTION) {
-            ntok = connection_tokens(req->headers[i].value, tokens, ntok, MAX_CONN_TOKENS);
+            conn_tokens_add(&ct, req->headers[i].value);
         } else if (id == SL_HN_TE) {
             te_trailers = te_trailers || sl_http_token_list_has(req->headers[i].value, "trailers");
         }
@@ -485,7 +518,7 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
             break;
         }
         const struct sl_header *h = &req->headers[i];
-        if (ntok != 0 && named_by(h->name, tokens, ntok)) {
+        if (ct.n != 0 && conn_names(&ct, h->name, req->headers, req->nheaders, ids)) {
             continue;
         }
         hw_header(&w, h->name, h->value);
@@ -615,12 +648,11 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
     /* First pass: the id of every header (kept for the second) and the Connection tokens, which
      * must be known before the first header is copied. */
     uint8_t *ids = s->worker->hdr_ids;
-    struct sl_str tokens[MAX_CONN_TOKENS];
-    size_t ntok = 0;
+    struct conn_tokens ct = {.n = 0};
     for (size_t i = 0; i < res->nheaders; i++) {
         ids[i] = (uint8_t)sl_http_hn_lookup(res->headers[i].name);
         if (ids[i] == SL_HN_CONNECTION) {
-            ntok = connection_tokens(res->headers[i].value, tokens, ntok, MAX_CONN_TOKENS);
+            conn_tokens_add(&ct, res->headers[i].value);
         }
     }
     /* Content-Length is kept for length framing, and for HEAD/304 where it describes the entity
@@ -664,7 +696,7 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
         case SL_HN_TRAILER:
             continue;
         default:
-            if (ntok != 0 && named_by(h->name, tokens, ntok)) {
+            if (ct.n != 0 && conn_names(&ct, h->name, res->headers, res->nheaders, ids)) {
                 continue;
             }
             if (ids[i] == SL_HN_VIA) {

@@ -99,6 +99,19 @@ def test_hop_by_hop_removed(upstream, sluice_factory):
     assert "x-hop" not in h.get("connection", "").lower()
 
 
+def test_every_connection_token_is_hop_by_hop(upstream, sluice_factory):
+    """However many tokens the Connection lines list (Sluice keeps 16 for its quick lookup), every
+    header they name is dropped, the 17th and later included, over one line or several."""
+    s = make(upstream, sluice_factory)
+    names = ["X-H%d" % i for i in range(40)]
+    hdrs = [("Connection", ", ".join(names[:25])), ("Connection", " ".join(names[25:]))]
+    hdrs += [(n, "v") for n in names] + [("X-Keep", "yes")]
+    _, v = send(s, headers=hdrs)
+    h = v["headers"]
+    assert [n for n in names if n.lower() in h] == []
+    assert h["x-keep"] == "yes"
+
+
 def test_header_order_and_duplicates_kept(upstream, sluice_factory):
     s = make(upstream, sluice_factory)
     _, v = send(s, headers=[("X-Dup", "1"), ("X-Other", "a"), ("X-Dup", "2")])
@@ -264,6 +277,19 @@ def test_upstream_hop_by_hop_response_headers_removed(upstream, sluice_factory):
     assert r.status == 200 and r.body == b"ok"
     assert not r.has("X-Up-Hop")
     assert not r.has("Keep-Alive") or "99" not in r.header("Keep-Alive")
+    assert r.header("X-Fine") == "2"
+
+
+def test_every_upstream_connection_token_is_hop_by_hop(upstream, sluice_factory):
+    names = ["X-U%d" % i for i in range(30)]
+    upstream.route("/hops", U.respond(200, [("Connection", ",".join(names))]
+                                      + [(n, "1") for n in names] + [("X-Fine", "2")], b"ok"))
+    s = make(upstream, sluice_factory)
+    with RawConn("127.0.0.1", s.port, timeout=T) as c:
+        c.send(request_bytes("GET", "/hops"))
+        r = c.read_response()
+    assert r.status == 200 and r.body == b"ok"
+    assert [n for n in names if r.has(n)] == []
     assert r.header("X-Fine") == "2"
 
 
