@@ -20,6 +20,7 @@
 #include "core/version.h"
 #include "http/h1.h"
 #include "net/listen.h"
+#include "net/proxy_protocol.h"
 #include "net/tls.h"
 #include "proxy/http_date.h"
 #include "sluice/log.h"
@@ -47,6 +48,9 @@ struct admin_conn {
     struct sl_buf chunk_body; /* decoded so far; freed after the request */
     struct sl_buf in, out;
     bool close_after;
+    /* On an admin_listen entry with `proxy_protocol`: the header being read, before the TLS
+     * handshake or the first request; NULL once read (or on other listeners). */
+    struct sl_proxy_protocol_reader *pp;
     struct sl_tls_conn tls;      /* tls.ssl == NULL on a plain connection */
     enum sl_tls_want read_want;  /* readiness the reading side waits for (READ, or WRITE in TLS) */
     enum sl_tls_want write_want; /* readiness pending output waits for (WRITE, or READ in TLS) */
@@ -83,6 +87,7 @@ conn_close(struct ev_loop *loop, struct admin_conn *c)
         sl_tls_conn_free(&c->tls);
     }
     close(c->fd);
+    free(c->pp);
     sl_buf_free(&c->in);
     sl_buf_free(&c->out);
     sl_buf_free(&c->chunk_body);
@@ -523,10 +528,42 @@ conn_handshake(struct ev_loop *loop, struct admin_conn *c)
     return true;
 }
 
+/* Reads the PROXY protocol header the connection starts with (nginx's listen flag, as on
+ * proxy_listen), straight from the socket so that a TLS handshake finds its ClientHello next. A
+ * connection without a valid one is closed with no answer ("broken header"); the wait counts
+ * against the deadline set at accept. True once it is read. */
+static bool
+conn_proxy_header(struct ev_loop *loop, struct admin_conn *c)
+{
+    struct sl_proxy_protocol pp;
+    int rc = sl_proxy_protocol_recv(c->fd, c->pp, &pp);
+    if (rc == 0) {
+        return false;
+    }
+    if (rc < 0) {
+        if (errno == EPROTO) {
+            char shown[64];
+            sl_proxy_protocol_shown(c->pp->buf, c->pp->have, shown, sizeof(shown));
+            sl_log(SL_LOG_ERR, "admin: broken header: \"%s\" while reading PROXY protocol", shown);
+        }
+        conn_close(loop, c);
+        return false;
+    }
+    free(c->pp);
+    c->pp = NULL;
+    return true;
+}
+
 static void
 on_conn_io(struct ev_loop *loop, ev_io *io, int revents)
 {
     struct admin_conn *c = io->data;
+    if (c->pp != NULL) {
+        if (!conn_proxy_header(loop, c)) {
+            return;
+        }
+        revents |= EV_READ; /* what followed the header may be in the socket already */
+    }
     if (c->tls.ssl != NULL && !c->tls.established) {
         if (!conn_handshake(loop, c)) {
             return;
@@ -622,6 +659,12 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
             if (admin.conf->client_header_timeout_ms > 0) {
                 timeout = admin.conf->client_header_timeout_ms / 1000.0;
             }
+        }
+        if (l->entry.proxy_protocol && (c->pp = calloc(1, sizeof(*c->pp))) == NULL) {
+            sl_tls_conn_free(&c->tls);
+            close(fd);
+            free(c);
+            return;
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -816,12 +859,6 @@ plan_make(const struct sl_conf *conf, bool reread_tls, char *err, size_t errlen)
                 return NULL;
             }
             p->opened[p->n] = true;
-        }
-        if (l->proxy_protocol) {
-            sl_log(SL_LOG_WARN,
-                   "admin_listen %s:%u: proxy_protocol is not supported on the Admin API; "
-                   "connections are read as plain HTTP",
-                   l->host, (unsigned)l->port);
         }
         if (l->ssl && l->http2) {
             sl_log(SL_LOG_INFO,

@@ -206,3 +206,15 @@ sl_proxy_protocol_parse(const char *buf, size_t len, struct sl_proxy_protocol *o
     }
     return -1;
 }
+
+void
+sl_proxy_protocol_shown(const char *buf, size_t len, char *out, size_t outlen)
+{
+    size_t k = 0;
+    for (; outlen > 0 && k < len && k < outlen - 1; k++) {
+        out[k] = buf[k] >= 0x20 && buf[k] < 0x7f ? buf[k] : '.';
+    }
+    if (outlen > 0) {
+        out[k] = '\0';
+    }
+}

@@ -290,11 +290,7 @@ read_proxy_header(struct sl_session *s)
     }
     if (n <= 0) {
         char shown[64];
-        size_t k = 0;
-        for (const char *p = sl_buf_head(&s->in); k < have && k < sizeof(shown) - 1; k++) {
-            shown[k] = p[k] >= 0x20 && p[k] < 0x7f ? p[k] : '.';
-        }
-        shown[k] = '\0';
+        sl_proxy_protocol_shown(sl_buf_head(&s->in), have, shown, sizeof(shown));
         sl_log(SL_LOG_ERR, "client %s: broken header: \"%s\" while reading PROXY protocol",
                s->peer_ip, shown);
         sl_session_close(s);

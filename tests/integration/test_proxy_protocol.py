@@ -158,3 +158,107 @@ def test_stalled_header_is_bounded_by_client_header_timeout(upstream, sluice_fac
         assert c.closed(timeout=4)
         assert time.monotonic() - start < 3
     assert upstream.connections == 0
+
+
+# ---- admin_listen ... proxy_protocol ------------------------------------------------------------
+
+def admin_pp(tmp_path, **conf):
+    """A Sluice whose Admin API has a plain and an `ssl` listener, both with proxy_protocol."""
+    from lib.ports import free_port
+    from lib.sluice import Sluice
+    plain, tls = free_port(), free_port()
+    while tls == plain:
+        tls = free_port()
+    conf["admin_listen"] = ("127.0.0.1:%d proxy_protocol, 127.0.0.1:%d ssl proxy_protocol"
+                            % (plain, tls))
+    s = Sluice(tmp_path, kong(), name="adminpp", start=False, conf=conf)
+    while s.port in (plain, tls):
+        s.port = free_port()
+        s.write_conf(proxy_listen="127.0.0.1:%d" % s.port)
+    s.start()
+    end = time.monotonic() + 10
+    for port in (plain, tls):
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < end, "admin listener %d not up" % port
+                time.sleep(0.02)
+    return s, plain, tls
+
+
+def admin_get(port, header, pieces=1):
+    with RawConn("127.0.0.1", port, timeout=T) as c:
+        data = header + request_bytes("GET", "/status", headers=[("Connection", "close")])
+        step = max(1, len(header) // pieces) if pieces > 1 else len(data)
+        for i in range(0, len(data), step):
+            c.send(data[i:i + step])
+            if pieces > 1:
+                time.sleep(0.01)
+        return c.read_response()
+
+
+@pytest.mark.parametrize("header", [
+    b"PROXY TCP4 203.0.113.7 198.51.100.1 40000 8001\r\n",
+    v2_inet6("2001:db8::8", "2001:db8::1", 40000, 8001),
+    v2(0, 0x00),
+])
+def test_admin_api_reads_the_header_first(tmp_path, header):
+    s, plain, _ = admin_pp(tmp_path)
+    try:
+        r = admin_get(plain, header)
+        assert r.status == 200, r
+        assert "server" in json.loads(r.body)
+        r = admin_get(plain, header, pieces=4)  # a header split across writes
+        assert r.status == 200, r
+    finally:
+        s.stop()
+
+
+def test_admin_api_without_the_header_is_closed_unanswered(tmp_path):
+    s, plain, _ = admin_pp(tmp_path)
+    try:
+        with RawConn("127.0.0.1", plain, timeout=T) as c:
+            c.send(request_bytes("GET", "/status"))
+            assert c.closed(timeout=3)  # with no answer, as nginx
+            assert c.buf == b""
+        assert s.alive()
+    finally:
+        s.stop()
+    assert "broken header" in s.error_log() and "GET /status" in s.error_log()
+
+
+def test_admin_api_over_tls_reads_the_header_before_the_handshake(tmp_path):
+    import ssl
+    s, _, tls = admin_pp(tmp_path)
+    try:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        raw_sock = socket.create_connection(("127.0.0.1", tls), timeout=T)
+        raw_sock.sendall(b"PROXY TCP4 203.0.113.7 198.51.100.1 40000 8444\r\n")
+        with ctx.wrap_socket(raw_sock, server_hostname="localhost") as t:
+            t.sendall(request_bytes("GET", "/status", headers=[("Connection", "close")]))
+            data = b""
+            while True:
+                chunk = t.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        assert data.startswith(b"HTTP/1.1 200 "), data[:200]
+    finally:
+        s.stop()
+
+
+def test_admin_api_stalled_header_is_bounded_by_client_header_timeout(tmp_path):
+    s, plain, _ = admin_pp(tmp_path, client_header_timeout="1s")
+    try:
+        with RawConn("127.0.0.1", plain, timeout=T) as c:
+            c.send(b"PROXY TCP4 203.0.113.7 ")  # and nothing more
+            t0 = time.monotonic()
+            assert c.closed(timeout=4)
+            assert 0.8 < time.monotonic() - t0 < 3.5
+            assert c.buf == b""
+    finally:
+        s.stop()

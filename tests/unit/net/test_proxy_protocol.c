@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of src/net/proxy_protocol.c: v1 lines and v2 headers, valid and refused, at every
- * split point, and the limits at N and N+1. */
+ * split point, and the limits at N and N+1; and of proxy_protocol_recv.c over a socket pair. */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "net/proxy_protocol.h"
 
@@ -226,4 +229,95 @@ Test(proxy_protocol, empty_and_partial_signatures_ask_for_more)
     cr_assert_eq(sl_proxy_protocol_parse("\r\n\r\n\0", 5, &pp), 0);
     cr_assert_eq(sl_proxy_protocol_parse("PRX", 3, &pp), -1);
     cr_assert_eq(sl_proxy_protocol_parse("\r\n\r\r", 4, &pp), -1);
+}
+
+/* ---- reading from a socket ---------------------------------------------------------------- */
+
+static void
+nonblocking_pair(int sv[2])
+{
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    cr_assert_eq(fcntl(sv[1], F_SETFL, O_NONBLOCK), 0);
+}
+
+/* What is left in the socket after the header is exactly <want>; closes the pair. */
+static void
+expect_rest_and_close(int sv[2], const char *want)
+{
+    char rest[64];
+    ssize_t n = read(sv[1], rest, sizeof(rest));
+    cr_assert_eq(n, (ssize_t)strlen(want));
+    cr_assert(memcmp(rest, want, strlen(want)) == 0);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+/* The header is taken from the socket and nothing after it: the next reader (a TLS handshake)
+ * finds its first byte. */
+Test(proxy_protocol, recv_takes_the_header_only)
+{
+    int sv[2];
+    nonblocking_pair(sv);
+    const char msg[] = "PROXY TCP4 203.0.113.7 198.51.100.1 40000 443\r\n\x16\x03\x01rest";
+    cr_assert_eq(write(sv[0], msg, sizeof(msg) - 1), (ssize_t)sizeof(msg) - 1);
+    struct sl_proxy_protocol_reader r = {.have = 0};
+    struct sl_proxy_protocol pp;
+    cr_assert_eq(sl_proxy_protocol_recv(sv[1], &r, &pp), 1);
+    cr_assert_str_eq(pp.src_ip, "203.0.113.7");
+    expect_rest_and_close(sv, "\x16\x03\x01rest");
+}
+
+/* A header that arrives in pieces: each piece is taken (so a level-triggered watcher is not woken
+ * again for it), then the end completes it. */
+Test(proxy_protocol, recv_takes_a_partial_header_and_completes_it)
+{
+    int sv[2];
+    nonblocking_pair(sv);
+    struct sl_proxy_protocol_reader r = {.have = 0};
+    struct sl_proxy_protocol pp;
+    cr_assert_eq(sl_proxy_protocol_recv(sv[1], &r, &pp), 0); /* nothing yet */
+    cr_assert_eq(write(sv[0], "PROXY TCP6 2001:db8::7 ", 23), 23);
+    cr_assert_eq(sl_proxy_protocol_recv(sv[1], &r, &pp), 0);
+    cr_assert_eq(r.have, 23);
+    char probe;
+    cr_assert_eq(recv(sv[1], &probe, 1, MSG_PEEK), -1); /* all taken */
+    cr_assert_eq(errno, EAGAIN);
+    cr_assert_eq(write(sv[0], "2001:db8::1 1 2\r\nGET", 20), 20);
+    cr_assert_eq(sl_proxy_protocol_recv(sv[1], &r, &pp), 1);
+    cr_assert_str_eq(pp.src_ip, "2001:db8::7");
+    expect_rest_and_close(sv, "GET");
+}
+
+Test(proxy_protocol, recv_refuses_a_broken_header_and_reports_the_end)
+{
+    int sv[2];
+    nonblocking_pair(sv);
+    struct sl_proxy_protocol_reader r = {.have = 0};
+    struct sl_proxy_protocol pp;
+    cr_assert_eq(write(sv[0], "GET / HTTP/1.1\r\n", 16), 16);
+    cr_assert_eq(sl_proxy_protocol_recv(sv[1], &r, &pp), -1);
+    cr_assert_eq(errno, EPROTO);
+    char shown[8];
+    sl_proxy_protocol_shown(r.buf, r.have, shown, sizeof(shown));
+    cr_assert_str_eq(shown, "GET / H");
+    close(sv[0]);
+    close(sv[1]);
+
+    nonblocking_pair(sv);
+    struct sl_proxy_protocol_reader r2 = {.have = 0};
+    cr_assert_eq(write(sv[0], "PROXY ", 6), 6);
+    cr_assert_eq(sl_proxy_protocol_recv(sv[1], &r2, &pp), 0);
+    close(sv[0]); /* the peer goes before the header ends */
+    cr_assert_eq(sl_proxy_protocol_recv(sv[1], &r2, &pp), -1);
+    cr_assert_eq(errno, 0);
+    close(sv[1]);
+}
+
+Test(proxy_protocol, shown_replaces_what_is_not_printable)
+{
+    char out[16];
+    sl_proxy_protocol_shown("\r\n\r\n\x00\r\nQUIT\n", 12, out, sizeof(out));
+    cr_assert_str_eq(out, ".......QUIT.");
+    sl_proxy_protocol_shown("abc", 3, out, 1);
+    cr_assert_str_eq(out, "");
 }
