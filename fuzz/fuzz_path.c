@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer driver for sl_http_path_normalize: the result fits SL_HTTP_PATH_NORM_MAX, starts with
  * '/', holds only kept raw bytes and upper-case escapes of bytes that are not unreserved, is left
- * unchanged by Kong's escape() (sl_http_path_escape: it is already in forwarded form), has no dot
- * segment and no "//", and is idempotent. */
+ * unchanged by Kong's escape() (sl_http_path_escape: it is already in forwarded form) and is
+ * the escape of its Kong-decoded form, has no dot segment and no "//", and is idempotent. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -38,6 +38,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (sl_http_path_escape(out, len, again) != len || memcmp(again, out, len) != 0) {
             abort(); /* nothing left that Kong would escape when forwarding */
         }
+        /* Kong's decoded form (what regex paths see) escapes back to the same path, and its end
+         * maps back to the path's end */
+        size_t dlen = sl_http_path_kong_decode(out, len, again);
+        char *back = malloc(SL_HTTP_PATH_NORM_MAX(dlen ? dlen : 1));
+        if (!back || dlen > len || sl_http_path_escaped_offset(out, len, dlen) != len ||
+            sl_http_path_escape(again, dlen, back) != len || memcmp(back, out, len) != 0) {
+            abort();
+        }
+        free(back);
         for (size_t i = 0; i < len; i++) {
             if (out[i] == '%') {
                 if (i + 2 >= len || !is_upper_hex(out[i + 1]) || !is_upper_hex(out[i + 2])) {

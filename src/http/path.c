@@ -63,6 +63,53 @@ sl_http_path_escape(const char *in, size_t len, char *out)
     return w;
 }
 
+/* Kong's RESERVED_CHARS (kong/tools/uri.lua): the escapes its normalize() leaves encoded. */
+static inline bool
+kong_reserved(unsigned char v)
+{
+    return v != 0 && strchr("!*'();:@&=+$,/?%#[]", v) != NULL;
+}
+
+/* The byte an escape at <p> (with two more bytes before <end>) stands for when Kong's normalize()
+ * decodes it; -1 when it is not an escape or stays encoded. */
+static int
+kong_decoded_escape(const char *p, const char *end)
+{
+    if (*p != '%' || end - p < 3 || !SL_HC_IS(p[1], SL_HC_HEX) || !SL_HC_IS(p[2], SL_HC_HEX)) {
+        return -1;
+    }
+    unsigned char v =
+        (unsigned char)(sl_hex_value((unsigned char)p[1]) << 4 | sl_hex_value((unsigned char)p[2]));
+    return kong_reserved(v) ? -1 : v;
+}
+
+size_t
+sl_http_path_kong_decode(const char *in, size_t len, char *out)
+{
+    const char *end = in + len;
+    size_t w = 0;
+    for (const char *p = in; p < end;) {
+        int v = kong_decoded_escape(p, end);
+        if (v >= 0) {
+            out[w++] = (char)v;
+            p += 3;
+        } else {
+            out[w++] = *p++;
+        }
+    }
+    return w;
+}
+
+size_t
+sl_http_path_escaped_offset(const char *in, size_t len, size_t dec_off)
+{
+    const char *p = in, *end = in + len;
+    for (size_t d = 0; d < dec_off && p < end; d++) {
+        p += kong_decoded_escape(p, end) >= 0 ? 3 : 1;
+    }
+    return (size_t)(p - in);
+}
+
 /* Start of the last segment in out[0..w) (the index of its '/'); 0 when there is none. */
 static size_t
 prev_segment(const char *out, size_t w)

@@ -38,4 +38,14 @@ long sl_http_path_normalize(const char *in, size_t len, char *out);
  * decoded form ("/café"); escaped, they compare byte for byte with normalised request paths. */
 size_t sl_http_path_escape(const char *in, size_t len, char *out);
 
+/* Kong's normalize() form of a normalised path <in,len>: the escapes of bytes that are not
+ * reserved (Kong's RESERVED_CHARS "!*'();:@&=+$,/?%#[]") decoded, the others kept; written to
+ * <out> (at least <len> bytes; never longer). Regex route paths are matched against it, as Kong
+ * matches them against its decoded path. Returns the length. */
+size_t sl_http_path_kong_decode(const char *in, size_t len, char *out);
+
+/* The offset in the normalised path <in,len> of the byte at offset <dec_off> of its
+ * sl_http_path_kong_decode form (the end of a regex match mapped back, for strip_path). */
+size_t sl_http_path_escaped_offset(const char *in, size_t len, size_t dec_off);
+
 #endif

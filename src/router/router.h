@@ -23,6 +23,9 @@ struct sl_router_request {
     struct sl_str host; /* Host header without the port, as sent (matching lowercases it) */
     uint16_t port;      /* the port the connection arrived on (Kong: net.dst.port) */
     struct sl_str path; /* normalised path, no query (sl_http_path_normalize) */
+    /* <path> in Kong's decoded form (sl_http_path_kong_decode), which regex paths are matched
+     * against as Kong matches them; a NULL view means <path> itself (it has no such escape). */
+    struct sl_str path_decoded;
     const struct sl_header *headers;
     size_t nheaders;
     bool tls;                /* the client connection is TLS: route snis are considered */
@@ -36,10 +39,11 @@ struct sl_router_match {
     struct sl_str matched_path;       /* the route path (prefix) that matched, or the regex source
                                          without its '~'; empty when the route has no paths */
     size_t strip_len;                 /* bytes of the request path consumed by the matching path
-                                         (prefix length, or the end offset of the regex match) */
+                                         (prefix length, or the end of the regex match mapped
+                                         back from path_decoded to path) */
     bool regex;                       /* the matching path was a regex */
     size_t ncaptures;                 /* regex capture groups (index 0 = whole match) */
-    struct sl_str captures[SL_ROUTER_MAX_CAPTURES];    /* views into the request path */
+    struct sl_str captures[SL_ROUTER_MAX_CAPTURES];    /* views into req->path_decoded (or path) */
     const char *capture_names[SL_ROUTER_MAX_CAPTURES]; /* NULL for unnamed groups */
     bool needs_https_redirect; /* the route's protocols are https only and req->scheme is http:
                                   Kong matches it and answers https_redirect_status_code (the caller

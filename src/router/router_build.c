@@ -528,8 +528,15 @@ compile_path(struct build *b, const char *path, struct rt_path *out)
         if (out->re == NULL) {
             return -1;
         }
-        out->key =
-            (struct sl_str){out->src.p, sl_router_regex_literal_prefix(out->src.p, out->src.len)};
+        /* The literal text every match starts with, in Kong's decoded form like the subject;
+         * escaped as prefix paths are, since the index probes the escaped request path. */
+        size_t klen = sl_router_regex_literal_prefix(out->src.p, out->src.len);
+        char *key = sl_arena_alloc(b->arena, SL_HTTP_PATH_NORM_MAX(klen) + 1);
+        if (key == NULL) {
+            set_err(b, "out of memory");
+            return -1;
+        }
+        out->key = (struct sl_str){key, sl_http_path_escape(out->src.p, klen, key)};
     } else {
         /* Prefix paths are written in Kong's decoded form ("/café", "/a{b"); requests are
          * matched in their normalised, forwarded form ("/caf%C3%A9", "/a%7Bb"), so the prefix is

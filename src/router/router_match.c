@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http/path.h"
 #include "router/router_int.h"
 
 #define RT_NONE UINT32_MAX
@@ -122,6 +123,12 @@ header_matches(const struct sl_router *r, const struct rt_header *h,
     return false;
 }
 
+static inline struct sl_str
+regex_subject(const struct sl_router_request *req)
+{
+    return req->path_decoded.p != NULL ? req->path_decoded : req->path;
+}
+
 bool
 sl_router_sub_matches(const struct sl_router *r, const struct rt_sub *sub,
                       const struct sl_router_request *req, struct sl_str host, struct sl_str sni,
@@ -172,9 +179,15 @@ sl_router_sub_matches(const struct sl_router *r, const struct rt_sub *sub,
         if (!sl_str_starts_with(req->path, p->key)) {
             continue; /* the literal text every match starts with is not there */
         }
-        if (re_match(r, p->re, req->path)) {
+        /* Kong runs regexes on its decoded path ("/r/{x", "/café"); the key, escaped like a
+         * prefix path, was checked on the escaped one, which is equivalent. */
+        struct sl_str subject = regex_subject(req);
+        if (re_match(r, p->re, subject)) {
             *path_idx = i;
-            *strip_len = (size_t)pcre2_get_ovector_pointer(thread_md())[1];
+            size_t end = (size_t)pcre2_get_ovector_pointer(thread_md())[1];
+            *strip_len = subject.p == req->path.p
+                             ? end
+                             : sl_http_path_escaped_offset(req->path.p, req->path.len, end);
             return true;
         }
     }
@@ -334,10 +347,11 @@ fill(const struct sl_router *r, uint32_t rank, const struct sl_router_request *r
     if (n > SL_ROUTER_MAX_CAPTURES) {
         n = SL_ROUTER_MAX_CAPTURES;
     }
+    struct sl_str subject = regex_subject(req);
     for (size_t i = 0; i < n; i++) {
         PCRE2_SIZE s = ov[2 * i], e = ov[2 * i + 1];
-        if (s != PCRE2_UNSET && e >= s && e <= req->path.len) {
-            m->captures[i] = (struct sl_str){req->path.p + s, e - s};
+        if (s != PCRE2_UNSET && e >= s && e <= subject.len) {
+            m->captures[i] = (struct sl_str){subject.p + s, e - s};
         }
         m->capture_names[i] = (p->names != NULL) ? p->names[i] : NULL;
     }

@@ -52,6 +52,11 @@ ROUTES = [
     R("cafe", paths=["/caf\u00e9"]),
     R("brace", paths=["/x{y}"]),
     R("space", paths=["/sp ace"]),
+    # regex paths run on Kong's decoded path, whatever spelling the client sent
+    R("rxbrace", paths=[r"~/rb/\{x$"]),
+    R("rxutf8", paths=["~/ru/caf\u00e9$"]),
+    R("rxspace", paths=[r"~/rsp/[a-z ]+$"]),
+    R("rxstrip", paths=[r"~/rst/[^/]+"]),
 ]
 
 
@@ -97,6 +102,14 @@ def routed(s, path, **kw):
         except (ValueError, KeyError):
             pass
     return r.status_code, None
+
+
+def raw_routed(s, target):
+    """(status, path the upstream saw or None) for <target> sent as is on a raw socket."""
+    data = raw("127.0.0.1", s.port, request_bytes("GET", target, headers=[("Connection", "close")]),
+               timeout=T)
+    r = parse_one(data)
+    return r.status, json.loads(r.body)["path"] if r.status == 200 else None
 
 
 # ------------------------------------------------------------------------------- paths
@@ -376,12 +389,7 @@ def test_trailing_question_mark_preserved(env):
     ("//foo//bar", "/prefix/bar"),
 ])
 def test_normalised_path_is_routed_and_forwarded(env, target, want):
-    s, _ = env
-    data = raw("127.0.0.1", s.port, request_bytes("GET", target, headers=[("Connection", "close")]),
-               timeout=T)
-    r = parse_one(data)
-    assert r.status == 200, (target, r, r.body[:200])
-    assert json.loads(r.body)["path"] == want
+    assert raw_routed(env[0], target) == (200, want)
 
 
 @pytest.mark.parametrize("target,want", [
@@ -399,15 +407,24 @@ def test_normalised_path_is_routed_and_forwarded(env, target, want):
     ("/x%7By", None),
 ])
 def test_decoded_route_paths_match_every_spelling(env, target, want):
-    s, _ = env
-    data = raw("127.0.0.1", s.port, request_bytes("GET", target, headers=[("Connection", "close")]),
-               timeout=T)
-    r = parse_one(data)
-    if want is None:
-        assert r.status == 404, (target, r.status, r.body[:200])
-    else:
-        assert r.status == 200, (target, r.status, r.body[:200])
-        assert json.loads(r.body)["path"] == want
+    assert raw_routed(env[0], target) == ((404, None) if want is None else (200, want))
+
+
+@pytest.mark.parametrize("target,want", [
+    ("/rb/{x", "/rxbrace"),
+    ("/rb/%7Bx", "/rxbrace"),
+    ("/rb/%7bx", "/rxbrace"),
+    ("/ru/caf\xc3\xa9", "/rxutf8"),
+    ("/ru/caf%C3%A9", "/rxutf8"),
+    ("/rsp/a%20b", "/rxspace"),
+    # the end of the match, found in the decoded path, strips the escaped one
+    ("/rst/caf%C3%A9/menu", "/rxstrip/menu"),
+    ("/rst/a%7Bb%7D/c%20d", "/rxstrip/c%20d"),
+    # reserved escapes stay encoded for Kong's regexes too: %2F is not a '/'
+    ("/rst/a%2Fb/c", "/rxstrip/c"),
+])
+def test_regex_paths_match_kongs_decoded_path(env, target, want):
+    assert raw_routed(env[0], target) == (200, want)
 
 
 def test_raw_utf8_target_is_routed_and_forwarded_escaped(env):

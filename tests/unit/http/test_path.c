@@ -369,3 +369,33 @@ Test(path, normalised_paths_are_fixed_points_of_escape)
         free(out);
     }
 }
+
+/* Kong's normalize() form, which regex paths see: escapes of bytes that are not reserved are
+ * decoded, reserved ones stay; offsets in it map back to the normalised path. */
+Test(path, kong_decode_and_offsets)
+{
+    static const struct {
+        const char *in, *out;
+    } t[] = {
+        {"/caf%C3%A9/x", "/caf\xc3\xa9/x"},
+        {"/a%7Bb%7D%20c%22", "/a{b} c\""},
+        {"/a%2Fb%3Fc%25d%5B%5D", "/a%2Fb%3Fc%25d%5B%5D"}, /* reserved: %2F / ? % [ ] */
+        {"/plain", "/plain"},
+        {"/%", "/%"},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        char out[64];
+        size_t n = sl_http_path_kong_decode(t[i].in, strlen(t[i].in), out);
+        cr_expect(n == strlen(t[i].out) && memcmp(out, t[i].out, n) == 0, "'%s' -> '%.*s'", t[i].in,
+                  (int)n, out);
+    }
+    const char *esc = "/caf%C3%A9/%2F/m";
+    size_t len = strlen(esc);
+    cr_assert_eq(sl_http_path_escaped_offset(esc, len, 0), 0);
+    cr_assert_eq(sl_http_path_escaped_offset(esc, len, 4), 4);   /* "/caf" */
+    cr_assert_eq(sl_http_path_escaped_offset(esc, len, 5), 7);   /* + 0xC3 */
+    cr_assert_eq(sl_http_path_escaped_offset(esc, len, 6), 10);  /* + 0xA9 */
+    cr_assert_eq(sl_http_path_escaped_offset(esc, len, 8), 12);  /* "/%" of the kept %2F */
+    cr_assert_eq(sl_http_path_escaped_offset(esc, len, 14), 16); /* the whole path */
+    cr_assert_eq(sl_http_path_escaped_offset(esc, len, 99), 16); /* never past the end */
+}
