@@ -24,12 +24,14 @@
 #define JOINED_LINE_MAX 8192
 
 /* The Connection tokens of a head (RFC 9110 §7.6.1: the headers they name are hop-by-hop). The
- * first MAX_CONN_TOKENS are kept for the per-header lookup; a head that lists more has its
- * Connection values scanned again for each header (overflow), so no named header ever passes. */
+ * first MAX_CONN_TOKENS are kept for a quick per-header lookup. A head that lists more (only a
+ * broken or hostile peer does) gets <drop> instead: every header a token names, marked by one pass
+ * over all the tokens against a hash of the header names, so the cost stays linear in the head. */
 struct conn_tokens {
     struct sl_str tok[MAX_CONN_TOKENS];
     size_t n;
     bool overflow;
+    bool *drop; /* with overflow: drop[i] for header i (conn_tokens_finish) */
 };
 
 /* The next token of a Connection value from <*p> (before <end>), separators being ',', SP and
@@ -64,26 +66,73 @@ conn_tokens_add(struct conn_tokens *ct, struct sl_str v)
     }
 }
 
-/* Whether header <name> is named by a Connection token of the head <hdrs> (whose ids are <ids>). */
-static bool
-conn_names(const struct conn_tokens *ct, struct sl_str name, const struct sl_header *hdrs,
-           size_t nhdrs, const uint8_t *ids)
+static uint32_t
+name_hash(struct sl_str s)
 {
-    for (size_t i = 0; i < ct->n; i++) {
-        if (sl_str_caseeq(name, ct->tok[i])) {
-            return true;
-        }
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char c = (unsigned char)s.p[i];
+        h = (h ^ (c >= 'A' && c <= 'Z' ? c + 32 : c)) * 16777619u;
     }
-    for (size_t i = 0; ct->overflow && i < nhdrs; i++) {
-        if (ids[i] != SL_HN_CONNECTION) {
+    return h;
+}
+
+/* After the first pass over the head <hdrs> (ids <ids>): with overflow, fills ct->drop from every
+ * token of every Connection line. Returns -1 when out of memory. */
+static int
+conn_tokens_finish(struct conn_tokens *ct, struct sl_arena *a, const struct sl_header *hdrs,
+                   size_t nh, const uint8_t *ids)
+{
+    if (!ct->overflow) {
+        return 0;
+    }
+    size_t cap = 16;
+    while (cap < 2 * nh) {
+        cap <<= 1;
+    }
+    size_t *slot = sl_arena_alloc(a, cap * sizeof(*slot));
+    ct->drop = sl_arena_calloc(a, nh ? nh : 1, sizeof(*ct->drop));
+    if (slot == NULL || ct->drop == NULL) {
+        return -1;
+    }
+    for (size_t k = 0; k < cap; k++) {
+        slot[k] = SIZE_MAX;
+    }
+    for (size_t i = 0; i < nh; i++) {
+        size_t k = name_hash(hdrs[i].name) & (cap - 1);
+        while (slot[k] != SIZE_MAX) {
+            k = (k + 1) & (cap - 1);
+        }
+        slot[k] = i;
+    }
+    for (size_t j = 0; j < nh; j++) {
+        if (ids[j] != SL_HN_CONNECTION) {
             continue;
         }
-        const char *p = hdrs[i].value.p, *end = p + hdrs[i].value.len;
+        const char *p = hdrs[j].value.p, *end = p + hdrs[j].value.len;
         struct sl_str t;
         while (next_conn_token(&p, end, &t)) {
-            if (sl_str_caseeq(name, t)) {
-                return true;
+            for (size_t k = name_hash(t) & (cap - 1); slot[k] != SIZE_MAX;
+                 k = (k + 1) & (cap - 1)) {
+                if (sl_str_caseeq(hdrs[slot[k]].name, t)) {
+                    ct->drop[slot[k]] = true;
+                }
             }
+        }
+    }
+    return 0;
+}
+
+/* Whether header <i> (named <name>) is named by a Connection token. */
+static bool
+conn_names(const struct conn_tokens *ct, size_t i, struct sl_str name)
+{
+    if (ct->drop != NULL) {
+        return ct->drop[i];
+    }
+    for (size_t k = 0; k < ct->n; k++) {
+        if (sl_str_caseeq(name, ct->tok[k])) {
+            return true;
         }
     }
     return false;
@@ -474,6 +523,9 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
             te_trailers = te_trailers || sl_http_token_list_has(req->headers[i].value, "trailers");
         }
     }
+    if (conn_tokens_finish(&ct, s->arena, req->headers, req->nheaders, ids) < 0) {
+        return -1;
+    }
 
     struct head_writer w;
     hw_begin(&w, out, req->head_len + (size_t)ulen + 1024);
@@ -518,7 +570,7 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
             break;
         }
         const struct sl_header *h = &req->headers[i];
-        if (ct.n != 0 && conn_names(&ct, h->name, req->headers, req->nheaders, ids)) {
+        if (ct.n != 0 && conn_names(&ct, i, h->name)) {
             continue;
         }
         hw_header(&w, h->name, h->value);
@@ -655,6 +707,9 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
             conn_tokens_add(&ct, res->headers[i].value);
         }
     }
+    if (conn_tokens_finish(&ct, s->arena, res->headers, res->nheaders, ids) < 0) {
+        return -1;
+    }
     /* Content-Length is kept for length framing, and for HEAD/304 where it describes the entity
      * (never on 1xx or 204, RFC 9110 §8.6). Its value goes out as the plain decimal the body was
      * framed with: "010" is 10 here, but octal 8 to a lax parser downstream (http-garden
@@ -696,7 +751,7 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
         case SL_HN_TRAILER:
             continue;
         default:
-            if (ct.n != 0 && conn_names(&ct, h->name, res->headers, res->nheaders, ids)) {
+            if (ct.n != 0 && conn_names(&ct, i, h->name)) {
                 continue;
             }
             if (ids[i] == SL_HN_VIA) {
