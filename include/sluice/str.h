@@ -50,6 +50,18 @@ sl_str_starts_with(struct sl_str s, struct sl_str prefix)
     return s.len >= prefix.len && memcmp(s.p, prefix.p, prefix.len) == 0;
 }
 
+/* ASCII case-insensitive FNV-1a hash: equal under sl_str_caseeq, equal hashes (names, tokens). */
+static inline unsigned
+sl_str_casehash(struct sl_str s)
+{
+    unsigned h = 2166136261u;
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char c = (unsigned char)s.p[i];
+        h = (h ^ (c >= 'A' && c <= 'Z' ? c + 32u : c)) * 16777619u;
+    }
+    return h;
+}
+
 /* Header field as it was on the wire (name and value are views; OWS around the value removed). */
 struct sl_header {
     struct sl_str name;

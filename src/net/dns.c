@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
 #include <ares.h>
-#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -14,6 +13,7 @@
 
 #include "net/dns_internal.h"
 #include "sluice/log.h"
+#include "sluice/str.h"
 
 /* c-ares' own bounds per query: 2 s per try, 2 tries per server, each round waiting twice as long.
  * With several dead servers and types a lookup can take far longer than that, so requests waiting
@@ -92,11 +92,7 @@ static struct {
 static size_t
 bucket_of(const char *name)
 {
-    uint32_t h = 2166136261u;
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-        h = (h ^ (uint32_t)tolower(*p)) * 16777619u;
-    }
-    return h % TABLE_SIZE;
+    return sl_str_casehash(sl_str_from_cstr(name)) % TABLE_SIZE;
 }
 
 static void start_lookup(struct sl_dns_name *e);

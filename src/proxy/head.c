@@ -66,17 +66,6 @@ conn_tokens_add(struct conn_tokens *ct, struct sl_str v)
     }
 }
 
-static uint32_t
-name_hash(struct sl_str s)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < s.len; i++) {
-        unsigned char c = (unsigned char)s.p[i];
-        h = (h ^ (c >= 'A' && c <= 'Z' ? c + 32 : c)) * 16777619u;
-    }
-    return h;
-}
-
 /* After the first pass over the head <hdrs> (ids <ids>): with overflow, fills ct->drop from every
  * token of every Connection line. Returns -1 when out of memory. */
 static int
@@ -99,7 +88,7 @@ conn_tokens_finish(struct conn_tokens *ct, struct sl_arena *a, const struct sl_h
         slot[k] = SIZE_MAX;
     }
     for (size_t i = 0; i < nh; i++) {
-        size_t k = name_hash(hdrs[i].name) & (cap - 1);
+        size_t k = sl_str_casehash(hdrs[i].name) & (cap - 1);
         while (slot[k] != SIZE_MAX) {
             k = (k + 1) & (cap - 1);
         }
@@ -112,7 +101,7 @@ conn_tokens_finish(struct conn_tokens *ct, struct sl_arena *a, const struct sl_h
         const char *p = hdrs[j].value.p, *end = p + hdrs[j].value.len;
         struct sl_str t;
         while (next_conn_token(&p, end, &t)) {
-            for (size_t k = name_hash(t) & (cap - 1); slot[k] != SIZE_MAX;
+            for (size_t k = sl_str_casehash(t) & (cap - 1); slot[k] != SIZE_MAX;
                  k = (k + 1) & (cap - 1)) {
                 if (sl_str_caseeq(hdrs[slot[k]].name, t)) {
                     ct->drop[slot[k]] = true;
