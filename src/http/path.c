@@ -13,29 +13,22 @@
 
 static const char hex_digits[] = "0123456789ABCDEF";
 
-/* The raw path bytes the normaliser accepts but Kong's escape() percent-encodes when forwarding
- * ("<>^`{|} and bytes >= 0x80: neither reserved nor unreserved). They are escaped here too, so
- * that a path has one spelling whether the client sent "{" or "%7B", "é" or "%C3%A9", and a route
- * path written in Kong's decoded form (escaped by sl_http_path_escape) matches both. */
+/* Kong's RESERVED_CHARS (kong/tools/uri.lua): the escapes its normalize() leaves encoded, and with
+ * the unreserved bytes the ones its escape() leaves raw. */
 static inline bool
-escaped_when_raw(unsigned char c)
+kong_reserved(unsigned char v)
 {
-    if (c >= 0x80) {
-        return true;
-    }
-    switch (c) {
-    case '"':
-    case '<':
-    case '>':
-    case '^':
-    case '`':
-    case '{':
-    case '|':
-    case '}':
-        return true;
-    default:
-        return false;
-    }
+    return v != 0 && strchr("!*'();:@&=+$,/?%#[]", v) != NULL;
+}
+
+/* A byte that Kong's escape() forwards as it is. The raw path bytes the normaliser accepts besides
+ * ("<>^`{|} and bytes >= 0x80) leave escaped, as escape() sends them: a path has one spelling
+ * whether the client sent "{" or "%7B", "é" or "%C3%A9", and a route path written in Kong's
+ * decoded form (escaped by sl_http_path_escape) matches both. */
+static inline bool
+forwarded_raw(unsigned char c)
+{
+    return SL_HC_IS(c, SL_HC_UNRES) || kong_reserved(c);
 }
 
 static inline size_t
@@ -53,21 +46,13 @@ sl_http_path_escape(const char *in, size_t len, char *out)
     size_t w = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)in[i];
-        /* Kong's ESCAPE_PATTERN keeps reserved, unreserved and '%' (kong/tools/uri.lua) */
-        if (SL_HC_IS(c, SL_HC_UNRES) || (c != 0 && strchr("!#$&'()*+,/:;=?@[]%", c) != NULL)) {
+        if (forwarded_raw(c)) {
             out[w++] = (char)c;
         } else {
             w = put_escape(out, w, c);
         }
     }
     return w;
-}
-
-/* Kong's RESERVED_CHARS (kong/tools/uri.lua): the escapes its normalize() leaves encoded. */
-static inline bool
-kong_reserved(unsigned char v)
-{
-    return v != 0 && strchr("!*'();:@&=+$,/?%#[]", v) != NULL;
 }
 
 /* The byte an escape at <p> (with two more bytes before <end>) stands for when Kong's normalize()
@@ -160,10 +145,10 @@ sl_http_path_normalize(const char *in, size_t len, char *out)
                 }
                 i += 3;
             } else if (SL_HC_IS(c, SL_HC_PATH)) {
-                if (escaped_when_raw(c)) {
-                    w = put_escape(out, w, c);
-                } else {
+                if (forwarded_raw(c)) {
                     out[w++] = (char)c;
+                } else {
+                    w = put_escape(out, w, c);
                 }
                 i++;
             } else {

@@ -410,7 +410,7 @@ sl_session_process_head(struct sl_session *s)
     s->path_norm = (struct sl_str){norm, (size_t)nlen};
     /* Regex paths see Kong's decoded form; only a path with an escape left has another one. */
     struct sl_str decoded = SL_STR_NULL;
-    if (memchr(norm, '%', (size_t)nlen) != NULL) {
+    if (sl_router_has_regex_paths(s->snap->router) && memchr(norm, '%', (size_t)nlen) != NULL) {
         char *d = sl_arena_alloc(s->arena, (size_t)nlen + 1);
         if (d != NULL) {
             decoded = (struct sl_str){d, sl_http_path_kong_decode(norm, (size_t)nlen, d)};

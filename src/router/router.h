@@ -24,7 +24,8 @@ struct sl_router_request {
     uint16_t port;      /* the port the connection arrived on (Kong: net.dst.port) */
     struct sl_str path; /* normalised path, no query (sl_http_path_normalize) */
     /* <path> in Kong's decoded form (sl_http_path_kong_decode), which regex paths are matched
-     * against as Kong matches them; a NULL view means <path> itself (it has no such escape). */
+     * against as Kong matches them; a NULL view means <path> itself (it has no such escape). Only
+     * read when sl_router_has_regex_paths. */
     struct sl_str path_decoded;
     const struct sl_header *headers;
     size_t nheaders;
@@ -62,5 +63,8 @@ struct sl_router *sl_router_build(struct sl_route *const *routes, size_t nroutes
  * Never allocates, except the calling thread's PCRE2 match data on its first regex match. */
 bool sl_router_match(const struct sl_router *r, const struct sl_router_request *req,
                      struct sl_router_match *m);
+
+/* Whether some route path of <r> is a regex: only then does a match read req->path_decoded. */
+bool sl_router_has_regex_paths(const struct sl_router *r);
 
 #endif

@@ -51,6 +51,7 @@ struct build {
     struct re_owner *owner;
     struct re_entry *recache;
     size_t recache_mask;
+    bool regex_paths; /* some route path is a regex */
 };
 
 /* What the sub-routes of one route share. */
@@ -517,6 +518,21 @@ sub_priority(const struct sl_route *route, const struct route_common *c, bool ha
     return p;
 }
 
+/* <p,len> as Kong's escape() forwards it (sl_http_path_escape), NUL-terminated in the arena. */
+static int
+escaped(struct build *b, const char *p, size_t len, struct sl_str *out)
+{
+    char *e = sl_arena_alloc(b->arena, SL_HTTP_PATH_NORM_MAX(len) + 1);
+    if (e == NULL) {
+        set_err(b, "out of memory");
+        return -1;
+    }
+    size_t n = sl_http_path_escape(p, len, e);
+    e[n] = '\0';
+    *out = (struct sl_str){e, n};
+    return 0;
+}
+
 static int
 compile_path(struct build *b, const char *path, struct rt_path *out)
 {
@@ -528,29 +544,19 @@ compile_path(struct build *b, const char *path, struct rt_path *out)
         if (out->re == NULL) {
             return -1;
         }
+        b->regex_paths = true;
         /* The literal text every match starts with, in Kong's decoded form like the subject;
          * escaped as prefix paths are, since the index probes the escaped request path. */
-        size_t klen = sl_router_regex_literal_prefix(out->src.p, out->src.len);
-        char *key = sl_arena_alloc(b->arena, SL_HTTP_PATH_NORM_MAX(klen) + 1);
-        if (key == NULL) {
-            set_err(b, "out of memory");
-            return -1;
-        }
-        out->key = (struct sl_str){key, sl_http_path_escape(out->src.p, klen, key)};
-    } else {
-        /* Prefix paths are written in Kong's decoded form ("/café", "/a{b"); requests are
-         * matched in their normalised, forwarded form ("/caf%C3%A9", "/a%7Bb"), so the prefix is
-         * escaped the same way (sl_http_path_escape). Priorities keep the configured length. */
-        char *esc = sl_arena_alloc(b->arena, SL_HTTP_PATH_NORM_MAX(len) + 1);
-        if (esc == NULL) {
-            set_err(b, "out of memory");
-            return -1;
-        }
-        size_t elen = sl_http_path_escape(path, len, esc);
-        esc[elen] = '\0';
-        out->src = (struct sl_str){esc, elen};
-        out->key = out->src;
+        return escaped(b, out->src.p, sl_router_regex_literal_prefix(out->src.p, out->src.len),
+                       &out->key);
     }
+    /* Prefix paths are written in Kong's decoded form ("/café", "/a{b"); requests are matched in
+     * their normalised, forwarded form ("/caf%C3%A9", "/a%7Bb"), so the prefix is escaped the
+     * same way. Priorities keep the configured length. */
+    if (escaped(b, path, len, &out->src) < 0) {
+        return -1;
+    }
+    out->key = out->src;
     return 0;
 }
 
@@ -1016,6 +1022,7 @@ sl_router_build(struct sl_route *const *routes, size_t nroutes, struct sl_arena 
     }
     r->subs = subs;
     r->nsubs = nsubs;
+    r->regex_paths = b.regex_paths;
     jit_compile(r);
     if (build_index(&b, r) < 0) {
         return NULL;

@@ -116,6 +116,7 @@ struct sl_router {
     const uint32_t *generic; /* everything else, by rank */
     size_t ngeneric;
     pcre2_match_context *mctx; /* match limits; read-only once built */
+    bool regex_paths;          /* some sub-route has a regex path (sl_router_has_regex_paths) */
 };
 
 /* FNV-1a, 64 bits: incremental, so every prefix of a request path is hashed in one pass. */

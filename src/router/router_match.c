@@ -123,6 +123,12 @@ header_matches(const struct sl_router *r, const struct rt_header *h,
     return false;
 }
 
+bool
+sl_router_has_regex_paths(const struct sl_router *r)
+{
+    return r->regex_paths;
+}
+
 static inline struct sl_str
 regex_subject(const struct sl_router_request *req)
 {
