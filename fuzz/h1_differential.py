@@ -55,6 +55,7 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests"))
 
 from lib.sluice import Sluice  # noqa: E402  (tests/lib: starts a real Sluice process)
+from lib.ports import free_port  # noqa: E402
 
 CRLF = b"\r\n"
 
@@ -246,6 +247,13 @@ def add_header(tokens, name, value, raw=None):
     return tokens
 
 
+def insert_header_before(tokens, before, name, value):
+    """Adds a header line to the first request just before its header <before>."""
+    i = header_index(tokens, before)
+    tokens[i:i] = [["hname", name], ["colon", b":"], ["hval", value], ["h_eol", CRLF]]
+    return tokens
+
+
 def del_header(tokens, name):
     i = header_index(tokens, name)
     if i is not None:
@@ -336,21 +344,16 @@ def structured_mutations():
     # TE + CL, TE twice, TE in HTTP/1.0, TE on a GET
     t = seed_pipe_chunked()
     add("te+cl cl-first", add_header(t, b"Content-Length", b" 3"))
-    t = seed_pipe_chunked()
-    i = header_index(t, b"Transfer-Encoding")
-    t[i:i] = [["hname", b"Content-Length"], ["colon", b":"], ["hval", b" 3"], ["h_eol", CRLF]]
-    add("te+cl te-last", t)
+    add("te+cl te-last", insert_header_before(seed_pipe_chunked(), b"Transfer-Encoding",
+                                              b"Content-Length", b" 3"))
     t = seed_pipe_chunked()
     add("te+cl cl=0", add_header(t, b"Content-Length", b" 0"))
     t = seed_pipe_chunked()
     add("te twice same", add_header(t, b"Transfer-Encoding", b" chunked"))
     t = seed_pipe_chunked()
     add("te twice identity", add_header(t, b"Transfer-Encoding", b" identity"))
-    t = seed_pipe_chunked()
-    i = header_index(t, b"Transfer-Encoding")
-    t[i:i] = [["hname", b"Transfer-Encoding"], ["colon", b":"], ["hval", b" gzip"],
-              ["h_eol", CRLF]]
-    add("te twice gzip-first", t)
+    add("te twice gzip-first", insert_header_before(seed_pipe_chunked(), b"Transfer-Encoding",
+                                                    b"Transfer-Encoding", b" gzip"))
     t = seed_pipe_chunked()
     t[4][1] = b"HTTP/1.0"
     add("te in http/1.0", t)
@@ -936,14 +939,6 @@ NGINX_SERVER = """\
         }}
     }}
 """
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 class Nginx:

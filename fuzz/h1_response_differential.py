@@ -48,6 +48,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(REPO, "tests"))
 
 from lib.sluice import Sluice, kong, service  # noqa: E402
+from lib.ports import free_port  # noqa: E402
 
 READ_TIMEOUT = 1.0  # the proxies' upstream read timeout, seconds
 CLIENT_WAIT = 3.5  # how long the client waits for a response
@@ -697,14 +698,6 @@ http {{
     }}
 }}
 """
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def wait_port(port, proc, what, timeout=10):
