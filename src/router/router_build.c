@@ -60,7 +60,7 @@ struct route_common {
     size_t nmethods;
     struct rt_host *hosts;
     size_t nhosts;
-    struct sl_str *snis;
+    struct rt_host *snis;
     size_t nsnis;
     struct rt_header *headers;
     size_t nheaders;
@@ -434,11 +434,25 @@ compile_common(struct build *b, const struct sl_route *route, struct route_commo
             return -1;
         }
         for (size_t i = 0; i < route->snis.n; i++) {
-            size_t len = strlen(route->snis.v[i]);
-            if (len > 1 && route->snis.v[i][len - 1] == '.') {
+            /* transform.lua sni_op_transform / sni_val_transform: "*.x.com" is a suffix match on
+             * ".x.com", "x.*" a prefix match on "x.", anything else an exact one */
+            const char *v = route->snis.v[i];
+            size_t len = strlen(v);
+            struct rt_host *h = &c->snis[i];
+            h->port = -1;
+            h->kind = RT_HOST_EXACT;
+            if (len > 0 && v[0] != '*' && v[len - 1] == '*') {
+                h->kind = RT_HOST_PREFIX;
+                len--;
+            } else if (len > 1 && v[len - 1] == '.') {
                 len--; /* "last dot in FQDNs must not be used for routing" */
             }
-            if (lower_copy(b, route->snis.v[i], len, &c->snis[i]) < 0) {
+            if (h->kind == RT_HOST_EXACT && len > 0 && v[0] == '*') {
+                h->kind = RT_HOST_SUFFIX;
+                v++;
+                len--;
+            }
+            if (lower_copy(b, v, len, &h->name) < 0) {
                 return -1;
             }
         }

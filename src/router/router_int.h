@@ -35,6 +35,7 @@ enum rt_host_kind {
     RT_HOST_KIND_MAX
 };
 
+/* A route host, or a route sni (transform.lua compiles both the same way, without a port). */
 struct rt_host {
     struct sl_str name; /* lowercased, without the '*' and the port */
     int port;           /* -1: any port; else it must equal the request port */
@@ -75,7 +76,7 @@ struct rt_sub {
     size_t nmethods;
     const struct rt_host *hosts;
     size_t nhosts;
-    const struct sl_str *snis; /* lowercased, trailing dot removed */
+    const struct rt_host *snis; /* lowercased, trailing dot removed; port unused */
     size_t nsnis;
     const struct rt_header *headers;
     size_t nheaders;

@@ -66,31 +66,33 @@ strip_trailing_dot(struct sl_str *s)
     }
 }
 
+/* Whether <name> (no trailing dot) matches one of <hs>: exact, "*.x" suffix or "x.*" prefix, and
+ * the port when the entry names one. An empty name matches nothing. */
 static bool
-host_matches(const struct rt_sub *sub, struct sl_str host, uint16_t port)
+names_match(const struct rt_host *hs, size_t n, struct sl_str name, uint16_t port)
 {
-    if (host.len == 0) {
+    if (name.len == 0) {
         return false;
     }
-    for (size_t i = 0; i < sub->nhosts; i++) {
-        const struct rt_host *h = &sub->hosts[i];
+    for (size_t i = 0; i < n; i++) {
+        const struct rt_host *h = &hs[i];
         if (h->port >= 0 && h->port != port) {
             continue;
         }
         switch (h->kind) {
         case RT_HOST_EXACT:
-            if (sl_str_caseeq(host, h->name)) {
+            if (sl_str_caseeq(name, h->name)) {
                 return true;
             }
             break;
         case RT_HOST_SUFFIX:
-            if (host.len >= h->name.len &&
-                strncasecmp(host.p + host.len - h->name.len, h->name.p, h->name.len) == 0) {
+            if (name.len >= h->name.len &&
+                strncasecmp(name.p + name.len - h->name.len, h->name.p, h->name.len) == 0) {
                 return true;
             }
             break;
         case RT_HOST_PREFIX:
-            if (host.len >= h->name.len && strncasecmp(host.p, h->name.p, h->name.len) == 0) {
+            if (name.len >= h->name.len && strncasecmp(name.p, h->name.p, h->name.len) == 0) {
                 return true;
             }
             break;
@@ -149,18 +151,13 @@ sl_router_sub_matches(const struct sl_router *r, const struct rt_sub *sub,
             return false;
         }
     }
-    if (sub->nhosts > 0 && !host_matches(sub, host, req->port)) {
+    if (sub->nhosts > 0 && !names_match(sub->hosts, sub->nhosts, host, req->port)) {
         return false;
     }
-    /* Kong: (net.protocol != "https" || tls.sni == ...): snis only bind TLS connections. */
-    if (sub->nsnis > 0 && req->tls) {
-        bool ok = false;
-        for (size_t i = 0; i < sub->nsnis && !ok; i++) {
-            ok = sl_str_caseeq(sni, sub->snis[i]);
-        }
-        if (!ok) {
-            return false;
-        }
+    /* Kong: (net.protocol != "https" || tls.sni == ... || tls.sni =^ ...): snis only bind TLS
+     * connections, and wildcard snis match as wildcard hosts do. */
+    if (sub->nsnis > 0 && req->tls && !names_match(sub->snis, sub->nsnis, sni, 0)) {
+        return false;
     }
     for (size_t i = 0; i < sub->nheaders; i++) {
         if (!header_matches(r, &sub->headers[i], req)) {

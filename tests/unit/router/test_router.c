@@ -672,6 +672,39 @@ Test(router, snis_only_bind_tls_requests)
     assert_route(rt_match(r, &q), ID("00"));
 }
 
+/* Regression: snis are wildcard hosts in Kong's schema (and in Sluice's), and transform.lua
+ * compiles "*.x.org" to tls.sni =^ ".x.org" and "x.*" to tls.sni ^= "x."; they were compared
+ * byte for byte, so a wildcard sni never matched. */
+Test(router, wildcard_snis_match_as_suffix_and_prefix)
+{
+    struct sl_route *a = rt_route(ID("01"));
+    a->protocols = SL_PROTO_BIT(SL_PROTO_HTTPS);
+    SNIS(a, "*.example.org.");
+    struct sl_route *b = rt_route(ID("02"));
+    b->protocols = SL_PROTO_BIT(SL_PROTO_HTTPS);
+    SNIS(b, "example.*");
+    struct sl_route *routes[] = {a, b};
+    struct sl_router *r = rt_build(routes, 2);
+    struct sl_router_request q = rt_req("GET", "", "/");
+    q.tls = true;
+    q.scheme = SL_PROTO_HTTPS;
+    q.sni = SL_STR("www.example.org");
+    assert_route(rt_match(r, &q), ID("01"));
+    q.sni = SL_STR("a.b.EXAMPLE.org.");
+    assert_route(rt_match(r, &q), ID("01"));
+    q.sni = SL_STR("example.net");
+    assert_route(rt_match(r, &q), ID("02"));
+    /* "*.example.org" needs a label in front of ".example.org"; "example.*" takes "example.org" */
+    q.sni = SL_STR("example.org");
+    assert_route(rt_match(r, &q), ID("02"));
+    q.sni = SL_STR("wwwexample.org");
+    assert_route(rt_match(r, &q), NULL);
+    q.sni = SL_STR("notexample.com");
+    assert_route(rt_match(r, &q), NULL);
+    q.tls = false; /* plain http: snis are not considered; the greater uuid wins the tie */
+    assert_route(rt_match(r, &q), ID("02"));
+}
+
 Test(router, https_only_route_matches_http_for_the_redirect)
 {
     struct sl_route *a = rt_route(ID("01"));

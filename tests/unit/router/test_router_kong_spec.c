@@ -74,9 +74,8 @@ kupstream(const struct sl_router *r, const char *method, const char *raw, const 
     size_t cap = (size_t)nlen + 16;
     char *out = sl_arena_alloc(rt_arena, cap);
     cr_assert_not_null(out);
-    cr_assert_geq(sl_upstream_uri_build(m.route, NULL, path, m.strip_len, SL_STR_NULL, false, out,
-                                        cap),
-                  0);
+    cr_assert_geq(
+        sl_upstream_uri_build(m.route, NULL, path, m.strip_len, SL_STR_NULL, false, out, cap), 0);
     return out;
 }
 
@@ -87,8 +86,8 @@ static struct sl_route *uc[16];
 static struct sl_router *
 use_cases(void)
 {
-    static const char *const ids[] = {NULL, "01", "02", "03", "04", "05", "06", "07", "08",
-                                      "09", "10", "11", "12", "13", "14", "15"};
+    static const char *const ids[] = {NULL, "01", "02", "03", "04", "05", "06", "07",
+                                      "08", "09", "10", "11", "12", "13", "14", "15"};
     for (int i = 1; i <= 15; i++) {
         char id[SL_UUID_LEN + 1];
         snprintf(id, sizeof(id), ID("%s"), ids[i]);
@@ -147,14 +146,12 @@ Test(router_kong, select_single_headers_value_with_the_regex_route)
     struct sl_router *r = use_cases();
     assert_route(kselect(r, "GET", "", 80, "/", "location", "my-location-1", NULL), ID("09"));
     assert_route(kselect(r, "GET", "", 80, "/", "location", "my-location-2", NULL), ID("09"));
-    assert_route(
-        kselect(r, "GET", "", 80, "/", "location", "my-location-3", "location", "my-location-2",
-                NULL),
-        ID("09"));
+    assert_route(kselect(r, "GET", "", 80, "/", "location", "my-location-3", "location",
+                         "my-location-2", NULL),
+                 ID("09"));
     assert_route(kselect(r, "GET", "", 80, "/", "location", "my-location-3", NULL), NULL);
-    assert_route(kselect(r, "GET", "", 80, "/", "location", "my-location-3", "location", "foo",
-                         NULL),
-                 NULL);
+    assert_route(
+        kselect(r, "GET", "", 80, "/", "location", "my-location-3", "location", "foo", NULL), NULL);
     assert_route(kselect(r, "GET", "", 80, "/", "user-agent",
                          "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
                          "Chrome/83.0.4103.116 Safari/537.36",
@@ -231,7 +228,8 @@ Test(router_kong, edge_multiple_routes_of_same_category_with_conflicting_values)
     assert_route(kselect(r, "GET", "domain.org", 80, "/my-target-uri", NULL), ID("21"));
 }
 
-/* ---- [uri prefix] ----------------------------------------------------------------------------- */
+/* ---- [uri prefix] -----------------------------------------------------------------------------
+ */
 
 Test(router_kong, uri_prefix_longer_uri_while_methods_are_also_defined)
 {
@@ -283,7 +281,8 @@ Test(router_kong, uri_prefix_better_uri_match_for_another_host)
                  ID("02"));
 }
 
-/* ---- [uri regex] ------------------------------------------------------------------------------ */
+/* ---- [uri regex] ------------------------------------------------------------------------------
+ */
 
 Test(router_kong, uri_regex_right_route_when_several_have_a_regex)
 {
@@ -309,7 +308,8 @@ Test(router_kong, uri_regex_even_if_a_prefix_uri_got_a_match)
     assert_route(rt_match3(r, "GET", "domain.org", "/route/persons/123/profile"), ID("02"));
 }
 
-/* ---- [wildcard host] -------------------------------------------------------------------------- */
+/* ---- [wildcard host] --------------------------------------------------------------------------
+ */
 
 static struct sl_route *
 wild(const char *id, const char *host)
@@ -409,7 +409,8 @@ Test(router_kong, wildcard_host_plus_uri_regex)
     assert_route(rt_match3(r, "GET", "test.example.com", "/users"), ID("02"));
 }
 
-/* ---- [headers] -------------------------------------------------------------------------------- */
+/* ---- [headers] --------------------------------------------------------------------------------
+ */
 
 Test(router_kong, headers_names_are_case_insensitive)
 {
@@ -435,7 +436,8 @@ Test(router_kong, headers_values_match_in_a_case_insensitive_way)
     assert_route(kselect(r, "GET", "", 80, "/", "User-Agent", "baz", NULL), ID("02"));
 }
 
-/* ---- normalization stopgap measurements, as exec() sees the paths ----------------------------- */
+/* ---- normalization stopgap measurements, as exec() sees the paths -----------------------------
+ */
 
 Test(router_kong, normalization_stopgap_measurements_after_normalising)
 {
@@ -468,7 +470,8 @@ Test(router_kong, normalization_stopgap_measurements_after_normalising)
     assert_route(kexec(r, "GET", "example.com", "/regex-reserved%2fabc", &m), ID("04"));
 }
 
-/* ---- edge-cases ------------------------------------------------------------------------------- */
+/* ---- edge-cases -------------------------------------------------------------------------------
+ */
 
 Test(router_kong, edge_half_uri_and_host_match_does_not_supersede_another_route)
 {
@@ -530,7 +533,8 @@ Test(router_kong, edge_method_does_not_supersede_wildcard_host)
     assert_route(rt_match3(r, "GET", "domain.com", "/"), ID("02"));
 }
 
-/* ---- exec() ----------------------------------------------------------------------------------- */
+/* ---- exec() -----------------------------------------------------------------------------------
+ */
 
 Test(router_kong, exec_returns_matched_host_uri_method_headers)
 {
@@ -659,7 +663,8 @@ Test(router_kong, exec_works_with_special_characters)
     cr_assert_eq(m.strip_len, strlen("/123%22"));
 }
 
-/* ---- [both regex and prefix], [overlapping prefixes] ------------------------------------------ */
+/* ---- [both regex and prefix], [overlapping prefixes] ------------------------------------------
+ */
 
 Test(router_kong, prefix_matching_ignores_regex_priority)
 {
