@@ -1037,6 +1037,9 @@ sl_router_build(struct sl_route *const *routes, size_t nroutes, struct sl_arena 
     r->subs = subs;
     r->nsubs = nsubs;
     r->regex_paths = b.regex_paths;
+    for (size_t i = 0; i < nsubs && !r->any_paths; i++) {
+        r->any_paths = subs[i].npaths > 0;
+    }
     jit_compile(r);
     if (build_index(&b, r) < 0) {
         return NULL;

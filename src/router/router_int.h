@@ -118,6 +118,8 @@ struct sl_router {
     size_t ngeneric;
     pcre2_match_context *mctx; /* match limits; read-only once built */
     bool regex_paths;          /* some sub-route has a regex path (sl_router_has_regex_paths) */
+    bool any_paths; /* some sub-route has paths: Kong's router then reads http.path, which must be
+                       valid UTF-8 in its decoded form (sl_router_match) */
 };
 
 /* FNV-1a, 64 bits: incremental, so every prefix of a request path is hashed in one pass. */

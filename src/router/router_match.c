@@ -197,6 +197,81 @@ sl_router_sub_matches(const struct sl_router *r, const struct rt_sub *sub,
     return false;
 }
 
+static int
+hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    c |= 0x20;
+    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+}
+
+/* The <i>th byte of the Kong-decoded form of <p> as it is read: an escape gives its value (Kong
+ * decodes every escape of a byte >= 0x80; the others it keeps are escapes of ASCII, which is all
+ * that matters here), any other byte itself. Advances <*i>. */
+static unsigned char
+decoded_byte(struct sl_str p, size_t *i)
+{
+    unsigned char c = (unsigned char)p.p[*i];
+    int hi, lo;
+    if (c == '%' && *i + 2 < p.len && (hi = hexval((unsigned char)p.p[*i + 1])) >= 0 &&
+        (lo = hexval((unsigned char)p.p[*i + 2])) >= 0) {
+        *i += 3;
+        return (unsigned char)(hi << 4 | lo);
+    }
+    (*i)++;
+    return c;
+}
+
+/* Whether the Kong-decoded form of the request path is valid UTF-8 as Rust's str::from_utf8 reads
+ * it (no overlong forms, no surrogates, nothing above U+10FFFF). atc-router refuses any other
+ * http.path value ("invalid utf-8 sequence ..."), and Kong answers 404 whatever the routes. */
+static bool
+path_is_utf8(struct sl_str p)
+{
+    size_t i = 0;
+    while (i < p.len) {
+        unsigned char c = decoded_byte(p, &i);
+        if (c < 0x80) {
+            continue;
+        }
+        size_t need;
+        unsigned char lo = 0x80, hi = 0xBF; /* bounds of the first continuation byte */
+        if (c >= 0xC2 && c <= 0xDF) {
+            need = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            need = 2;
+            lo = c == 0xE0 ? 0xA0 : 0x80;
+            hi = c == 0xED ? 0x9F : 0xBF;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            need = 3;
+            lo = c == 0xF0 ? 0x90 : 0x80;
+            hi = c == 0xF4 ? 0x8F : 0xBF;
+        } else {
+            return false;
+        }
+        for (size_t k = 0; k < need; k++) {
+            if (i >= p.len) {
+                return false;
+            }
+            unsigned char cc = decoded_byte(p, &i);
+            if (cc < (k == 0 ? lo : 0x80) || cc > (k == 0 ? hi : 0xBF)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/* Kong's router refuses the request before matching: some route reads http.path and the path
+ * is not valid UTF-8 once decoded (e.g. "/caf%E9", Latin-1). */
+static bool
+refused(const struct sl_router *r, const struct sl_router_request *req)
+{
+    return r->any_paths && req->path.p != NULL && !path_is_utf8(req->path);
+}
+
 struct req_view {
     struct sl_str host; /* trailing dot dropped */
     struct sl_str sni;  /* trailing dot dropped */
@@ -366,7 +441,7 @@ bool
 sl_router_match(const struct sl_router *r, const struct sl_router_request *req,
                 struct sl_router_match *m)
 {
-    if (r == NULL || r->nsubs == 0) {
+    if (r == NULL || r->nsubs == 0 || refused(r, req)) {
         return false;
     }
     struct req_view v;
@@ -398,7 +473,7 @@ bool
 sl_router_match_linear(const struct sl_router *r, const struct sl_router_request *req,
                        struct sl_router_match *m)
 {
-    if (r == NULL) {
+    if (r == NULL || refused(r, req)) {
         return false;
     }
     struct req_view v;

@@ -440,6 +440,20 @@ def test_raw_utf8_target_is_routed_and_forwarded_escaped(env):
     assert up.last().target == "/cafe/m%C3%B8?q=\xc3\xa9"
 
 
+@pytest.mark.parametrize("target,want", [
+    # Kong's router reads the decoded path, and atc-router refuses one that is not valid UTF-8
+    # ("router returned an error: invalid utf-8 sequence ...", 404) before any route is tried
+    ("/foo/caf%E9", None),            # Latin-1
+    ("/foo/\xfc\x80\x80\x80\x80\xaf", None),
+    ("/foo/%C0%AE", None),            # overlong
+    ("/foo/%ED%A0%80", None),         # surrogate
+    ("/foo/caf%C3%A9", "/prefix/caf%C3%A9"),
+    ("/foo/%F0%9F%98%80", "/prefix/%F0%9F%98%80"),
+])
+def test_path_invalid_utf8_once_decoded_is_404(env, target, want):
+    assert raw_routed(env[0], target) == ((404, None) if want is None else (200, want))
+
+
 def test_bytes_kong_escapes_are_forwarded_escaped(env):
     """What Sluice forwards is Kong's escape(normalize(path)): "{", "|", "^" ... arrive as %XX
     whether the client sent them raw or escaped, and reserved bytes keep their spelling."""

@@ -866,3 +866,40 @@ Test(router_kong, proxy_paths_plus_hosts_prioritizes_longer_uris)
     struct sl_router *r = rt_build(routes, 2);
     assert_route(rt_match3(r, "GET", "route.com", "/root/fixture/get"), ID("02"));
 }
+
+/* ---- gracefully handles invalid utf-8 sequences -----------------------------------------------
+ */
+
+/* Regression: atc-router refuses an http.path that is not valid UTF-8 once decoded ("invalid utf-8
+ * sequence of 1 bytes from index 0") and Kong answers 404, whatever route would have matched;
+ * Sluice routed such paths. */
+Test(router_kong, exec_gracefully_handles_invalid_utf8_sequences)
+{
+    struct sl_route *a = rt_route(ID("01"));
+    PATHS(a, "/hello");
+    struct sl_route *root = rt_route(ID("02"));
+    PATHS(root, "/");
+    struct sl_route *routes[] = {a, root};
+    struct sl_router *r = rt_build(routes, 2);
+    struct sl_router_match m;
+    /* Kong's case, with a '/' in front: the raw bytes arrive escaped, decode to invalid UTF-8 */
+    assert_route(kexec(r, "GET", "example.org", "/\xfc\x80\x80\x80\x80\xaf", &m), NULL);
+    assert_route(kexec(r, "GET", "example.org", "/hello/\xfc\x80", &m), NULL);
+    assert_route(kexec(r, "GET", "example.org", "/caf%E9", &m), NULL);       /* Latin-1 */
+    assert_route(kexec(r, "GET", "example.org", "/%C0%AE", &m), NULL);       /* overlong '.' */
+    assert_route(kexec(r, "GET", "example.org", "/%ED%A0%80", &m), NULL);    /* surrogate */
+    assert_route(kexec(r, "GET", "example.org", "/%F4%90%80%80", &m), NULL); /* > U+10FFFF */
+    assert_route(kexec(r, "GET", "example.org", "/%E2%82", &m), NULL);       /* truncated */
+    assert_route(kexec(r, "GET", "example.org", "/%E2%82/x", &m), NULL);
+    /* valid UTF-8, escaped or raw, and reserved escapes are routed */
+    assert_route(kexec(r, "GET", "example.org", "/caf%C3%A9", &m), ID("02"));
+    assert_route(kexec(r, "GET", "example.org", "/caf\xc3\xa9", &m), ID("02"));
+    assert_route(kexec(r, "GET", "example.org", "/%F0%9F%98%80/%2F%25", &m), ID("02"));
+    assert_route(kexec(r, "GET", "example.org", "/hello/%E2%82%AC", &m), ID("01"));
+
+    /* no route reads http.path: Kong never looks at it */
+    struct sl_route *h = wild(ID("03"), "example.org");
+    struct sl_route *hosts_only[] = {h};
+    r = rt_build(hosts_only, 1);
+    assert_route(kexec(r, "GET", "example.org", "/caf%E9", &m), ID("03"));
+}
