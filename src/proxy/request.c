@@ -420,7 +420,8 @@ sl_session_process_head(struct sl_session *s)
     struct sl_router_request rr = {
         .method = req.method,
         .host = s->host_noport,
-        .port = s->local_port, /* Kong matches host:port routes on net.dst.port */
+        /* Kong's net.dst.port: the Host header's port, else the listener's (router/fields.lua) */
+        .port = host_port ? host_port : s->local_port,
         .path = s->path_norm,
         .path_decoded = decoded,
         .headers = req.headers,

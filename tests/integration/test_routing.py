@@ -180,12 +180,13 @@ def test_host_with_port(env):
     assert routed(s, "/z", host="porty2.test")[0] == 404
 
 
-def test_host_with_port_uses_listener_port_not_host_header_port(env):
-    # Kong (router/transform.lua): a route host "h:p" compiles to http.host == h && net.dst.port == p,
-    # the port the connection arrived on; the port written in the Host header plays no part.
+def test_host_with_port_uses_host_header_port_then_listener_port(env):
+    # Kong (router/fields.lua, net.dst.port): a route host "h:p" matches http.host == h and a port
+    # that is the Host header's when it has one, the listener's otherwise (test_host_with_port).
     s, _ = env
-    assert routed(s, "/z", host="porty2.test:1")[0] == 404
-    assert routed(s, "/z", host="porty.test:1") == (200, "/hostport/z")
+    assert routed(s, "/z", host="porty2.test:1") == (200, "/hostportother/z")
+    assert routed(s, "/z", host="porty.test:1")[0] == 404
+    assert routed(s, "/z", host="porty2.test:%d" % s.port)[0] == 404
 
 
 def test_no_host_header_matches_only_hostless_routes(env):

@@ -49,7 +49,8 @@ def route_of(path, host=None):
     return "A" if path.startswith("/admin") else "B"
 
 
-# (target, expected oracle, expected forwarded target); oracle None = 400, nothing forwarded
+# (target, expected oracle, expected forwarded target); oracle None = 400 and 404 = no route
+# matched, nothing forwarded in either case
 M = [
     ("/admin", "A", "/admin"),
     ("/admin/", "A", "/admin/"),
@@ -82,7 +83,8 @@ M = [
     ("/admin%5c", "A", "/admin%5C"),
     ("/admin%5c..%5cx", "A", "/admin%5C..%5Cx"),
     ("/admin%20", "A", "/admin%20"),
-    ("/%c0%ae%c0%ae/admin", "B", "/%C0%AE%C0%AE/admin"),
+    # overlong "..": not UTF-8 once decoded, so Kong's router refuses it whatever the routes
+    ("/%c0%ae%c0%ae/admin", 404, None),
     ("/admin/..", "B", "/"),
     ("/admin/../", "B", "/"),
     ("/admin/../public", "B", "/public"),
@@ -115,8 +117,8 @@ def fetch(mn, target, host=b"h"):
 @pytest.mark.parametrize("target,oracle,forwarded", [pytest.param(*m, id=m[0]) for m in M])
 def test_path_matrix(mn, target, oracle, forwarded):
     resp, hits = fetch(mn, target)
-    if oracle is None:
-        assert resp.status == 400 and resp.header("X-Oracle") is None, resp
+    if oracle is None or oracle == 404:
+        assert resp.status == (oracle or 400) and resp.header("X-Oracle") is None, resp
         assert sum(o.total_bytes() for o in mn.oracles.values()) == 0
         return
     assert resp.status == 200, resp
