@@ -17,9 +17,10 @@
 #include "core/hex.h"
 #include "schema/typedefs.h"
 
-/* Kong's constants.PROTOCOLS (sorted as /schemas shows them) */
-const char *const sl_typedef_protocols[] = {
-    "grpc", "grpcs", "http", "https", "tcp", "tls", "tls_passthrough", "udp", "ws", "wss", NULL};
+/* Kong's constants.PROTOCOLS (sorted as /schemas shows them). OSS Kong has no "ws"/"wss": those
+ * are Enterprise-only, and a kong.yml naming them is rejected by Kong OSS (kong.md §3.8). */
+const char *const sl_typedef_protocols[] = {"grpc", "grpcs",           "http", "https", "tcp",
+                                            "tls",  "tls_passthrough", "udp",  NULL};
 const char *const sl_typedef_http_protocols[] = {"grpc", "grpcs", "http", "https", NULL};
 
 static int

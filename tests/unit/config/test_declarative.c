@@ -269,7 +269,7 @@ Test(declarative, url_shorthand_wins_over_fields_and_is_validated)
                       "in 'services': in entry 1 of 'services': in 'port': expected an integer");
     must_fail_exactly("_format_version: '3.0'\nservices:\n- url: 'foo://h.test:99'\n",
                       "in 'services': in entry 1 of 'services': in 'protocol': expected one of: "
-                      "grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp, ws, wss");
+                      "grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp");
     must_fail_exactly("_format_version: '3.0'\nservices:\n- url: 'example.com'\n",
                       "in 'services': in entry 1 of 'services': in 'host': required field missing\n"
                       "in 'services': in entry 1 of 'services': in 'path': should start with: /");
@@ -596,7 +596,7 @@ Test(declarative, route_errors_all_at_once)
         "in 'routes': in entry 9 of 'routes': in 'protocols': required field missing\n"
         "in 'routes': in entry 10 of 'routes': in 'protocols': unknown type: foo\n"
         "in 'routes': in entry 11 of 'routes': in 'protocols': in entry 2 of 'protocols': expected "
-        "one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp, ws, wss\n"
+        "one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp\n"
         "in 'routes': in entry 11 of 'routes': in 'headers': expected an array\n"
         /* protocols is invalid, so the subschema's entity checks (sources) do not run */
         "in 'routes': in entry 11 of 'routes': in 'expression': unknown field");
