@@ -134,6 +134,75 @@ get_schema_path(const struct sl_field *fields, const char *name)
     return f != NULL && f->type == SL_FT_RECORD ? get_schema_path(f->fields, dot + 1) : NULL;
 }
 
+/* Length of the well-formed UTF-8 sequence at <s> (RFC 3629: no overlongs, no surrogates, nothing
+ * past U+10FFFF), or 0. */
+static size_t
+utf8_seq(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c < 0x80) {
+        return 1;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        lo = c == 0xe0 ? 0xa0 : 0x80;
+        hi = c == 0xed ? 0x9f : 0xbf;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        lo = c == 0xf0 ? 0x90 : 0x80;
+        hi = c == 0xf4 ? 0x8f : 0xbf;
+    } else {
+        return 0;
+    }
+    if (s[1] < lo || s[1] > hi) {
+        return 0;
+    }
+    for (size_t k = 2; k < n; k++) {
+        if ((s[k] & 0xc0) != 0x80) {
+            return 0;
+        }
+    }
+    return n;
+}
+
+/* An error message as a JSON string. A message may quote bytes that are not UTF-8 (a route path's
+ * normalised form decodes "%AA" to the byte 0xAA) and jansson refuses such a string: json_string()
+ * would return NULL, which callers read as "no error", so the invalid value was accepted. Those
+ * bytes are spelled "\xAA" instead; the message, and the rejection, stay. */
+json_t *
+sl_schema_err_string(const char *msg)
+{
+    json_t *j = json_string(msg);
+    if (j != NULL) {
+        return j;
+    }
+    size_t len = strlen(msg);
+    char *out = malloc(len * 4 + 1);
+    if (out == NULL) {
+        return json_string("invalid value");
+    }
+    const unsigned char *p = (const unsigned char *)msg;
+    size_t w = 0;
+    while (*p != 0) {
+        size_t n = utf8_seq(p);
+        if (n == 0) {
+            w += (size_t)snprintf(out + w, 5, "\\x%02X", *p);
+            p++;
+        } else {
+            memcpy(out + w, p, n);
+            w += n;
+            p += n;
+        }
+    }
+    out[w] = 0;
+    j = json_string(out);
+    free(out);
+    return j != NULL ? j : json_string("invalid value");
+}
+
 static void
 entity_err(json_t *errors, const char *msg)
 {
@@ -142,7 +211,7 @@ entity_err(json_t *errors, const char *msg)
         arr = json_array();
         json_object_set_new(errors, "@entity", arr);
     }
-    json_array_append_new(arr, json_string(msg));
+    json_array_append_new(arr, sl_schema_err_string(msg));
 }
 
 /* "'a', 'b'" (Kong's quoted_list). */
@@ -610,7 +679,7 @@ sl_schema_validate_field(const struct sl_field *f, const json_t *value)
         return json_string("invalid type");
     }
     if (run_validators(f, value, err, sizeof(err)) != 0) {
-        return json_string(f->err ? f->err : err);
+        return sl_schema_err_string(f->err ? f->err : err);
     }
     return NULL;
 }
@@ -1203,7 +1272,7 @@ sl_schema_process(const struct sl_schema *s, const json_t *input, enum sl_schema
         err[0] = 0;
         sub = s->subschema(json_object_get(merged, s->subschema_key), err, sizeof(err));
         if (sub == NULL && err[0] != 0) {
-            json_object_set_new(errors, s->subschema_key, json_string(err));
+            json_object_set_new(errors, s->subschema_key, sl_schema_err_string(err));
         }
     }
     /* only a subschema needs its own field list; without one the static table serves as is */

@@ -222,4 +222,8 @@ int sl_schema_uuid_v4(char out[37]);
 /* True when <s> has the shape of a UUID (Kong's check: 8-4-4-4-12 hex digits, any case). */
 bool sl_schema_is_uuid(const char *s);
 
+/* A validation message as a new JSON string; bytes that are not UTF-8 are written "\xAA" so the
+ * message (and the error) is never lost. */
+json_t *sl_schema_err_string(const char *msg);
+
 #endif

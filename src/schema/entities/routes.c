@@ -356,7 +356,8 @@ pick_subschema(json_t *in, json_t *errors)
         }
         char msg[200];
         snprintf(msg, sizeof(msg), "unknown type: %s", repr);
-        json_object_set_new(errors, "protocols", json_string(msg));
+        /* the cut at sizeof(repr) may split a UTF-8 sequence */
+        json_object_set_new(errors, "protocols", sl_schema_err_string(msg));
         return -1;
     }
     if (in_list(json_string_value(pick), grpc_family) &&
