@@ -615,7 +615,29 @@ sl_schema_validate_field(const struct sl_field *f, const json_t *value)
         break;
     }
     case SL_FT_MAP: {
-        if (json_is_array(value) && json_array_size(value) == 0) {
+        if (json_is_array(value)) {
+            /* A JSON or YAML list is a Lua table too, so Kong does not say "expected a map": it
+             * validates the list's keys, the integers 1..n, against the key schema (a string
+             * for every map here: "expected a string"), then its values. [] has no keys. */
+            size_t i;
+            json_t *e;
+            json_array_foreach(value, i, e)
+            {
+                if (f->keys != NULL) {
+                    json_t *kv = json_integer((json_int_t)i + 1);
+                    json_t *ke = validate_elem(f->keys, kv);
+                    json_decref(kv);
+                    if (ke != NULL) {
+                        return ke;
+                    }
+                }
+                if (f->elements != NULL) {
+                    json_t *ve = validate_elem(f->elements, e);
+                    if (ve != NULL) {
+                        return ve;
+                    }
+                }
+            }
             break;
         }
         if (!json_is_object(value)) {

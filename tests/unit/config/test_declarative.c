@@ -621,7 +621,10 @@ Test(declarative, header_rules)
     must_fail_exactly("_format_version: '3.0'\nroutes:\n- headers: {x-a: [a, 5]}\n",
                       "in 'routes': in entry 1 of 'routes': in 'headers': in entry 2 of 'headers': "
                       "expected a string");
+    /* a list is a Lua table: Kong checks its keys (1..n) as header names */
     must_fail_exactly("_format_version: '3.0'\nroutes:\n- headers: [a]\n",
+                      "in 'routes': in entry 1 of 'routes': in 'headers': expected a string");
+    must_fail_exactly("_format_version: '3.0'\nroutes:\n- headers: a\n",
                       "in 'routes': in entry 1 of 'routes': in 'headers': expected a map");
     must_fail_with("_format_version: '3.0'\nroutes:\n- headers: {x-a: ['~*(']}\n",
                    "in 'headers': in entry 1 of 'headers': invalid regex: '('");
