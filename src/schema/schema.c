@@ -1050,6 +1050,19 @@ fill_record(const struct sl_field *fields, const json_t *in)
             json_object_set_new_nocheck(out, f->name, missing_value(f)); /* ASCII names */
         } else if (f->type == SL_FT_RECORD && json_is_object(v)) {
             json_object_set_new_nocheck(out, f->name, fill_record(f->fields, v));
+        } else if ((f->type == SL_FT_ARRAY || f->type == SL_FT_SET) && json_is_array(v) &&
+                   f->elements != NULL && f->elements->type == SL_FT_RECORD) {
+            /* Kong's adjust_field_for_context fills each record element too: a route's
+             * sources [{ip=...}] come back as [{ip=..., port=null}] */
+            json_t *arr = json_array();
+            size_t i;
+            json_t *e;
+            json_array_foreach(v, i, e)
+            {
+                json_array_append_new(arr, json_is_object(e) ? fill_record(f->elements->fields, e)
+                                                             : json_incref(e));
+            }
+            json_object_set_new_nocheck(out, f->name, arr);
         } else {
             json_object_set_nocheck(out, f->name, v);
         }
