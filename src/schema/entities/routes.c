@@ -191,11 +191,15 @@ set(const json_t *entity, const char *f)
     return true;
 }
 
+/* The subschema's `eq = null` field (typedefs.no_methods and the like) replaces the base field,
+ * and Kong checks `eq = null` before the type or the elements: any non-null value gets this one
+ * message, whatever the base field said about it ("methods: GET" on a grpc route is "cannot set
+ * 'methods' ...", not "expected a set"). */
 static void
 forbid(const json_t *entity, json_t *errors, const char *f, const char *why)
 {
     const json_t *v = json_object_get(entity, f);
-    if (v != NULL && !json_is_null(v) && json_object_get(errors, f) == NULL) {
+    if (v != NULL && !json_is_null(v)) {
         char msg[256];
         snprintf(msg, sizeof(msg), "cannot set '%s' when 'protocols' is %s", f, why);
         json_object_set_new(errors, f, json_string(msg));
