@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF. For output
- * that must stay valid UTF-8 (JSON logs). The schema's Kong-compatible check is laxer on purpose
- * (schema/typedefs.c, Kong's utils.validate_utf8). */
+ * that must stay valid UTF-8 (JSON logs, schema error messages) and for the router's check of a
+ * decoded request path (Rust's str::from_utf8 in Kong's atc-router reads UTF-8 the same way).
+ * The schema's Kong-compatible check of values is laxer on purpose (schema/typedefs.c, Kong's
+ * utils.validate_utf8). */
 #ifndef SL_CORE_UTF8_H
 #define SL_CORE_UTF8_H
 

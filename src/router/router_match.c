@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/utf8.h"
 #include "http/path.h"
 #include "router/router_int.h"
 
@@ -226,39 +227,30 @@ decoded_byte(struct sl_str p, size_t *i)
 
 /* Whether the Kong-decoded form of the request path is valid UTF-8 as Rust's str::from_utf8 reads
  * it (no overlong forms, no surrogates, nothing above U+10FFFF). atc-router refuses any other
- * http.path value ("invalid utf-8 sequence ..."), and Kong answers 404 whatever the routes. */
+ * http.path value ("invalid utf-8 sequence ..."), and Kong answers 404 whatever the routes. Each
+ * multi-byte sequence is decoded into <seq> (at most 4 bytes) and checked there. */
 static bool
 path_is_utf8(struct sl_str p)
 {
     size_t i = 0;
     while (i < p.len) {
-        unsigned char c = decoded_byte(p, &i);
-        if (c < 0x80) {
+        unsigned char seq[4];
+        seq[0] = decoded_byte(p, &i);
+        if (seq[0] < 0x80) {
             continue;
         }
-        size_t need;
-        unsigned char lo = 0x80, hi = 0xBF; /* bounds of the first continuation byte */
-        if (c >= 0xC2 && c <= 0xDF) {
-            need = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            need = 2;
-            lo = c == 0xE0 ? 0xA0 : 0x80;
-            hi = c == 0xED ? 0x9F : 0xBF;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3;
-            lo = c == 0xF0 ? 0x90 : 0x80;
-            hi = c == 0xF4 ? 0x8F : 0xBF;
-        } else {
-            return false;
+        size_t n = 1;
+        while (n < sizeof(seq) && i < p.len) {
+            size_t at = i;
+            unsigned char c = decoded_byte(p, &i);
+            if ((c & 0xC0) != 0x80) {
+                i = at; /* not a continuation byte: the next sequence starts here */
+                break;
+            }
+            seq[n++] = c;
         }
-        for (size_t k = 0; k < need; k++) {
-            if (i >= p.len) {
-                return false;
-            }
-            unsigned char cc = decoded_byte(p, &i);
-            if (cc < (k == 0 ? lo : 0x80) || cc > (k == 0 ? hi : 0xBF)) {
-                return false;
-            }
+        if (sl_utf8_seq_len(seq, n) != n) {
+            return false;
         }
     }
     return true;

@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 #include <pcre2.h>
 
+#include "core/utf8.h"
 #include "core/uuid.h"
 #include "schema/schema.h"
 
@@ -134,40 +135,6 @@ get_schema_path(const struct sl_field *fields, const char *name)
     return f != NULL && f->type == SL_FT_RECORD ? get_schema_path(f->fields, dot + 1) : NULL;
 }
 
-/* Length of the well-formed UTF-8 sequence at <s> (RFC 3629: no overlongs, no surrogates, nothing
- * past U+10FFFF), or 0. */
-static size_t
-utf8_seq(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xbf;
-    if (c < 0x80) {
-        return 1;
-    } else if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        lo = c == 0xe0 ? 0xa0 : 0x80;
-        hi = c == 0xed ? 0x9f : 0xbf;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        lo = c == 0xf0 ? 0x90 : 0x80;
-        hi = c == 0xf4 ? 0x8f : 0xbf;
-    } else {
-        return 0;
-    }
-    if (s[1] < lo || s[1] > hi) {
-        return 0;
-    }
-    for (size_t k = 2; k < n; k++) {
-        if ((s[k] & 0xc0) != 0x80) {
-            return 0;
-        }
-    }
-    return n;
-}
-
 /* An error message as a JSON string. A message may quote bytes that are not UTF-8 (a route path's
  * normalised form decodes "%AA" to the byte 0xAA) and jansson refuses such a string: json_string()
  * would return NULL, which callers read as "no error", so the invalid value was accepted. Those
@@ -184,10 +151,10 @@ sl_schema_err_string(const char *msg)
     if (out == NULL) {
         return json_string("invalid value");
     }
-    const unsigned char *p = (const unsigned char *)msg;
+    const unsigned char *p = (const unsigned char *)msg, *end = p + len;
     size_t w = 0;
-    while (*p != 0) {
-        size_t n = utf8_seq(p);
+    while (p < end) {
+        size_t n = *p < 0x80 ? 1 : sl_utf8_seq_len(p, (size_t)(end - p));
         if (n == 0) {
             w += (size_t)snprintf(out + w, 5, "\\x%02X", *p);
             p++;
