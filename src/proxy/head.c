@@ -8,6 +8,7 @@
  * and the head is written straight into room reserved in the output buffer, without printf. */
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/clock.h"
 #include "core/version.h"
@@ -259,7 +260,16 @@ real_ip(struct sl_session *s, const struct sl_h1_request *req, bool trusted)
     if (!trusted) {
         return peer;
     }
-    struct sl_str v = joined(s, req->headers, req->nheaders, conf->real_ip_header);
+    /* nginx reads every X-Forwarded-For line as one list, but of any other real_ip_header only
+     * the first line (ngx_http_realip_handler): of "X-Real-IP: a" then "X-Real-IP: b", a. */
+    struct sl_str v;
+    if (strcasecmp(conf->real_ip_header, "X-Forwarded-For") == 0) {
+        v = joined(s, req->headers, req->nheaders, conf->real_ip_header);
+    } else {
+        const struct sl_header *h =
+            sl_h1_find_header(req->headers, req->nheaders, conf->real_ip_header);
+        v = h != NULL ? h->value : SL_STR_NULL;
+    }
     if (v.len == 0) {
         return peer;
     }
