@@ -128,6 +128,10 @@ conn_names(const struct conn_tokens *ct, size_t i, struct sl_str name)
     return false;
 }
 
+/* Whether header name <name> is <lit> (lowercase), ASCII case-insensitively. The lengths are
+ * compared first, so for most headers of a head this costs one branch. */
+#define NAME_IS(name, lit) ((name).len == sizeof(lit) - 1 && sl_str_caseeq((name), SL_STR(lit)))
+
 /* All values of header <name>, joined with ", " (RFC 9110 §5.3), into the arena. Only for a name
  * that occurs more than once: a single value is used as it is (struct seen). */
 static struct sl_str
@@ -570,6 +574,11 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
         }
         const struct sl_header *h = &req->headers[i];
         if (ct.n != 0 && conn_names(&ct, i, h->name)) {
+            continue;
+        }
+        /* Credentials for a proxy are the proxy's to consume: Kong clears Proxy-Authorization
+         * from every request (03-upstream_headers_spec "hop-by-hop headers are removed"). */
+        if (NAME_IS(h->name, "proxy-authorization")) {
             continue;
         }
         hw_header(&w, h->name, h->value);

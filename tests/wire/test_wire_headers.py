@@ -93,7 +93,9 @@ NEAR_MISSES = [
     ("one-byte-more", b"Hosts: a", b"Hosts: a"),
     ("one-byte-less", b"Connectio: b", b"Connectio: b"),
     ("last-byte", b"X-Forwarded-Fox: c", b"X-Forwarded-Fox: c"),
-    ("same-length-as-request-id", b"Proxy-Authorization: d", b"Proxy-Authorization: d"),
+    # (not Proxy-Authorization, 19 bytes too: Kong clears it, so Sluice drops it)
+    ("same-length-as-request-id", b"X-Client-Request-Id: d", b"X-Client-Request-Id: d"),
+    ("proxy-authorization-near", b"Proxy-Authorizatio: d", b"Proxy-Authorizatio: d"),
     ("request-id-last-byte", b"X-Sluice-Request-Ix: e", b"X-Sluice-Request-Ix: e"),
     ("forwarded-port-path-mix", b"X-Forwarded-Pott: f", b"X-Forwarded-Pott: f"),
     ("te-like", b"TF: g", b"TF: g"),
