@@ -675,6 +675,37 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
 
 /* ---- client response ------------------------------------------------------------------------ */
 
+/* Whether the client asked for trailers (TE: trailers). The upstream head, kept for retries,
+ * carries Sluice's own "TE: trailers" line exactly then: the client's TE lines are never copied
+ * and no header value holds a CR or LF, so the match cannot come from a client's bytes. */
+static bool
+client_asked_trailers(const struct sl_session *s)
+{
+    static const char line[] = "\r\nTE: trailers\r\n";
+    return s->up_head != NULL && memmem(s->up_head, s->up_head_len, line, sizeof(line) - 1) != NULL;
+}
+
+/* Upstream response headers Kong's header_filter removes or replaces (kong.md §3.5):
+ * Proxy-Authenticate always (a challenge from the upstream is not for the client's proxy
+ * credentials to answer), and the X-Sluice-* headers Sluice writes itself when <enabled>, so that
+ * an upstream that is itself a Sluice does not leave a second, stale value. */
+static bool
+upstream_header_replaced(unsigned enabled, struct sl_str name)
+{
+    switch (name.len) {
+    case sizeof("proxy-authenticate") - 1:
+        return NAME_IS(name, "proxy-authenticate");
+    case sizeof("x-sluice-proxy-latency") - 1:
+        return (enabled & SL_HDR_PROXY_LATENCY) && NAME_IS(name, "x-sluice-proxy-latency");
+    case sizeof("x-sluice-upstream-status") - 1:
+        return (enabled & SL_HDR_UPSTREAM_STATUS) && NAME_IS(name, "x-sluice-upstream-status");
+    case sizeof("x-sluice-upstream-latency") - 1:
+        return (enabled & SL_HDR_UPSTREAM_LATENCY) && NAME_IS(name, "x-sluice-upstream-latency");
+    default:
+        return false;
+    }
+}
+
 static bool
 status_has_no_body(int status)
 {
@@ -751,15 +782,25 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
                 continue;
             }
             break; /* forwarded for the switch */
+        case SL_HN_TRAILER:
+            /* Kong keeps Trailer when the client asked for trailers (TE: trailers) */
+            if (!client_asked_trailers(s)) {
+                continue;
+            }
+            break;
         case SL_HN_CONNECTION:
         case SL_HN_KEEP_ALIVE:
         case SL_HN_PROXY_CONNECTION:
         case SL_HN_TRANSFER_ENCODING:
         case SL_HN_TE:
-        case SL_HN_TRAILER:
             continue;
         default:
             if (ct.n != 0 && conn_names(&ct, i, h->name)) {
+                continue;
+            }
+            if (ids[i] == SL_HN_X_SLUICE_REQUEST_ID
+                    ? (st->headers & SL_HDR_REQUEST_ID) != 0
+                    : upstream_header_replaced(st->headers, h->name)) {
                 continue;
             }
             if (ids[i] == SL_HN_VIA) {
