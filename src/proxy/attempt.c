@@ -152,6 +152,7 @@ connect_attempt(struct sl_session *s, bool allow_pool)
     const struct sl_addrs *t = s->addrs;
     size_t i = s->addr_index % t->n;
     const struct sockaddr *addr = (const struct sockaddr *)&t->addr[i];
+    s->proxied = true;
     if (follow_port_in_host(s, sl_addrs_port(t, i)) < 0) {
         s->tries++;
         s->up_errno = ENOMEM;

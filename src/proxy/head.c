@@ -583,6 +583,7 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
         }
         hw_header(&w, h->name, h->value);
     }
+    s->te_trailers = te_trailers;
     if (te_trailers) {
         HW_LIT(&w, "TE: trailers\r\n");
     }
@@ -674,16 +675,6 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
 }
 
 /* ---- client response ------------------------------------------------------------------------ */
-
-/* Whether the client asked for trailers (TE: trailers). The upstream head, kept for retries,
- * carries Sluice's own "TE: trailers" line exactly then: the client's TE lines are never copied
- * and no header value holds a CR or LF, so the match cannot come from a client's bytes. */
-static bool
-client_asked_trailers(const struct sl_session *s)
-{
-    static const char line[] = "\r\nTE: trailers\r\n";
-    return s->up_head != NULL && memmem(s->up_head, s->up_head_len, line, sizeof(line) - 1) != NULL;
-}
 
 /* Upstream response headers Kong's header_filter removes or replaces (kong.md §3.5):
  * Proxy-Authenticate always (a challenge from the upstream is not for the client's proxy
@@ -784,7 +775,7 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
             break; /* forwarded for the switch */
         case SL_HN_TRAILER:
             /* Kong keeps Trailer when the client asked for trailers (TE: trailers) */
-            if (!client_asked_trailers(s)) {
+            if (!s->te_trailers) {
                 continue;
             }
             break;

@@ -262,6 +262,9 @@ struct sl_session {
     bool resp_done;
     bool resp_keep_alive;   /* the upstream connection can be pooled after the body */
     bool resp_interim_body; /* a 1xx before the final response announced a body */
+    bool te_trailers;       /* the client sent TE: trailers: the response keeps Trailer */
+    bool proxied;           /* an upstream attempt began: latency headers as for a proxied
+                               response, even on an error Sluice writes (Kong: KONG_PROXIED) */
     enum sl_out_framing out_framing;
     uint64_t resp_body_bytes;  /* body bytes sent towards the client */
     uint64_t out_total_before; /* bytes of the response head (for the log) */

@@ -275,7 +275,20 @@ sl_local_response(struct sl_session *s, int status, const char *message, bool de
     if (st->headers & SL_HDR_SERVER) {
         sl_buf_appendf(&s->out, SIZE_MAX, "Server: %s\r\n", SL_SERVER_TOKEN);
     }
-    if (st->headers & SL_HDR_RESPONSE_LATENCY) {
+    if (s->proxied) {
+        /* An upstream attempt began (a refused connection, a timeout, an invalid response): Kong
+         * reports such an error as a proxied response, with the time spent waiting on the
+         * upstream and the time before it, and no response latency (14-server_tokens_spec). */
+        if (st->headers & SL_HDR_UPSTREAM_LATENCY) {
+            sl_buf_appendf(
+                &s->out, SIZE_MAX, "X-Sluice-Upstream-Latency: %llu\r\n",
+                (unsigned long long)((sl_clock_mono_us() - s->upstream_start_us) / 1000));
+        }
+        if (st->headers & SL_HDR_PROXY_LATENCY) {
+            sl_buf_appendf(&s->out, SIZE_MAX, "X-Sluice-Proxy-Latency: %llu\r\n",
+                           (unsigned long long)((s->upstream_start_us - s->head_done_us) / 1000));
+        }
+    } else if (st->headers & SL_HDR_RESPONSE_LATENCY) {
         uint64_t ms = s->start_us ? (sl_clock_mono_us() - s->start_us) / 1000 : 0;
         sl_buf_appendf(&s->out, SIZE_MAX, "X-Sluice-Response-Latency: %llu\r\n",
                        (unsigned long long)ms);

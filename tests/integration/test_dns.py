@@ -237,6 +237,10 @@ def test_nxdomain_503_fast_then_recovers(dns, upstream, sluice_factory):
     assert r.status_code == 503
     assert r.text == "%s\nrequest_id: %s\n" % (MSG, r.headers["X-Sluice-Request-Id"])
     assert not upstream.requests
+    # Kong fails the name in its access phase, before any upstream attempt: a generated
+    # response (response latency), not a proxied one as a refused connection is
+    assert "X-Sluice-Response-Latency" in r.headers
+    assert "X-Sluice-Upstream-Latency" not in r.headers
 
     dns.set_a("missing.test", "127.0.0.1", ttl=60)
     assert wait_until(lambda: get(s, "/y").status_code == 200, 5.0), \

@@ -423,9 +423,6 @@ def test_upstream_error_status_passes_through(up, sluice_factory, code):
     assert r.header_all("Via") == [VIA]
 
 
-@pytest.mark.xfail(strict=True, reason="src/proxy/local_response.c writes a 502 for a refused "
-                   "upstream as a generated response (Server, X-Sluice-Response-Latency); Kong "
-                   "treats it as proxied (upstream and proxy latencies, no response latency)")
 def test_latency_headers_on_502(up, sluice_factory):
     from lib.ports import closed_port
     s = sluice_factory(kong(service("dead", closed_port(), [{"name": "d", "hosts": ["502.test"]}],
