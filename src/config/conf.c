@@ -982,25 +982,98 @@ k_client_max_body_size(struct ctx *c, const char *key, const char *v)
     parse_size_key(c, key, v, &CONF_FIELD(client_max_body_size));
 }
 
+/* Calls <fn>(piece, arg) for each trimmed comma-separated piece of <v> until it returns non-zero;
+ * returns that value (0 when every piece passed). */
+static int
+each_piece(const char *v, int (*fn)(const char *piece, void *arg), void *arg)
+{
+    char *copy = strdup(v);
+    if (copy == NULL) {
+        return -1;
+    }
+    int r = 0;
+    for (char *p = copy, *q; r == 0; p = q + 1) {
+        q = strchr(p, ',');
+        if (q != NULL) {
+            *q = '\0';
+        }
+        r = fn(trim(p), arg);
+        if (q == NULL) {
+            break;
+        }
+    }
+    free(copy);
+    return r;
+}
+
+struct piece_check {
+    struct ctx *c;
+    const char *key;
+};
+
+/* One dns_resolver entry parsed alone: a bad one gets Kong's message, with the entry. */
+static int
+resolver_piece(const char *piece, void *arg)
+{
+    struct piece_check *pc = arg;
+    char csv[512], msg[256];
+    if (sl_dns_parse_resolver(piece, csv, sizeof(csv), msg, sizeof(msg)) < 0) {
+        kerr(pc->c,
+             "%s must be a comma separated list in the form of IPv4/6 or IPv4/6:port, got '%s'",
+             pc->key, piece);
+        return 1;
+    }
+    return 0;
+}
+
 static void
 k_dns_resolver(struct ctx *c, const char *key, const char *v)
 {
     char msg[256];
     if (sl_dns_parse_resolver(v, CONF_FIELD(dns.servers), sizeof(CONF_FIELD(dns.servers)), msg,
                               sizeof(msg)) < 0) {
-        kerr(c, "%s: %s", key, msg);
+        struct piece_check pc = {c, key};
+        if (each_piece(v, resolver_piece, &pc) == 0) {
+            kerr(c, "%s: %s", key, msg); /* every entry is fine alone: too many of them */
+        }
     }
 }
 
+/* Kong's conf_loader checks that the hosts file exists ("dns_hostsfile: file does not exist"):
+ * a typo is found by `sluice check`, not at the first lookup. */
 static void
 k_dns_hostsfile(struct ctx *c, const char *key, const char *v)
 {
+    struct stat st;
+    if (stat(v, &st) != 0 || !S_ISREG(st.st_mode)) {
+        kerr(c, "%s: file does not exist", key);
+        return;
+    }
     parse_string_into(c, key, v, CONF_FIELD(dns.hostsfile), sizeof(CONF_FIELD(dns.hostsfile)));
+}
+
+/* One dns_order entry: Kong's message for a name that is not a record type. */
+static int
+order_piece(const char *piece, void *arg)
+{
+    static const char *const names[] = {"LAST", "SRV", "A", "AAAA", "CNAME"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcasecmp(piece, names[i]) == 0) {
+            return 0;
+        }
+    }
+    struct piece_check *pc = arg;
+    kerr(pc->c, "%s: invalid entry '%s'", pc->key, piece);
+    return 1;
 }
 
 static void
 k_dns_order(struct ctx *c, const char *key, const char *v)
 {
+    struct piece_check pc = {c, key};
+    if (each_piece(v, order_piece, &pc) != 0) {
+        return;
+    }
     char msg[256];
     if (sl_dns_parse_order(v, CONF_FIELD(dns.order), &CONF_FIELD(dns.norder), msg, sizeof(msg)) <
         0) {
@@ -1296,6 +1369,12 @@ static const struct key_def keys[] = {
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
+static bool
+is_listen_key(key_parse_fn parse)
+{
+    return parse == k_proxy_listen || parse == k_admin_listen || parse == k_status_listen;
+}
+
 static int
 find_key(const char *name)
 {
@@ -1520,9 +1599,12 @@ cross_checks(struct sl_conf *conf, struct errs *e)
     if (conf->large_client_header_buffers > conf->max_header_bytes) {
         errs_add(e, "large_client_header_buffers must not be larger than max_header_bytes");
     }
-    if (conf->ssl_cert[0] != '\0' && conf->ssl_cert_key[0] == '\0') {
+    /* Kong checks the proxy pair only when a proxy listener has `ssl`, as the admin one below:
+     * proxy_listen = 127.0.0.1:8000 with a lone ssl_cert is accepted */
+    bool proxy_ssl = any_ssl(conf->proxy_listen, conf->nproxy_listen);
+    if (proxy_ssl && conf->ssl_cert[0] != '\0' && conf->ssl_cert_key[0] == '\0') {
         errs_add(e, "ssl_cert_key must be specified");
-    } else if (conf->ssl_cert_key[0] != '\0' && conf->ssl_cert[0] == '\0') {
+    } else if (proxy_ssl && conf->ssl_cert_key[0] != '\0' && conf->ssl_cert[0] == '\0') {
         errs_add(e, "ssl_cert must be specified");
     }
     /* Kong's conf_loader checks the admin pair only when an admin listener has `ssl` */
@@ -1575,7 +1657,16 @@ load(struct sl_conf *conf, const char *buf, size_t len, const char *name, const 
                     errs_add(&e, "out of memory");
                     continue;
                 }
-                raw_set(&raw[i], trim(copy), SRC_ENV, 0, &e);
+                /* Kong: an environment value has no comment, but an escaped `\#` still
+                 * becomes `#` (KONG_PG_PASSWORD='test\#123' is "test#123") */
+                char *t = trim(copy), *out = t;
+                for (const char *r = t; *r; r++) {
+                    if (!(r[0] == '\\' && r[1] == '#')) {
+                        *out++ = *r;
+                    }
+                }
+                *out = '\0';
+                raw_set(&raw[i], t, SRC_ENV, 0, &e);
                 free(copy);
             }
         }
@@ -1589,8 +1680,14 @@ load(struct sl_conf *conf, const char *buf, size_t len, const char *name, const 
         const char *v = raw[i].value;
         c.key = &keys[i];
         c.raw = &raw[i];
+        if (v != NULL && v[0] == '\0' && raw[i].src == SRC_ENV && is_listen_key(keys[i].parse)) {
+            /* Kong: KONG_ADMIN_LISTEN="" leaves no listener list at all, which is refused
+             * rather than read as the default (an empty line in the file is the default) */
+            kerr(&c, "%s %s", keys[i].name, listen_usage);
+            continue;
+        }
         if (v == NULL || v[0] == '\0') {
-            /* Kong: an empty value is unset, so the default applies */
+            /* an empty line in the file is unset (Kong's reader skips it): the default */
             v = keys[i].def;
             c.raw = NULL;
         }

@@ -664,7 +664,7 @@ Test(conf, dns_keys)
     cr_assert_not(conf.dns_no_sync);
     must_load("dns_resolver = 127.0.0.1:5353,[::1]\ndns_order = AAAA,A\ndns_valid_ttl = 0\n"
               "dns_stale_ttl = 5\ndns_not_found_ttl = 2\ndns_error_ttl = 0\n"
-              "dns_hostsfile = /tmp/hosts\ndns_no_sync = on\n");
+              "dns_hostsfile = /etc/hosts\ndns_no_sync = on\n");
     cr_assert_str_eq(conf.dns.servers, "127.0.0.1:5353,[::1]:53");
     cr_assert_eq(conf.dns.norder, 2);
     cr_assert_eq(conf.dns.order[0], SL_DNS_AAAA);
@@ -672,11 +672,12 @@ Test(conf, dns_keys)
     cr_assert_eq(conf.dns.stale_ttl, 5);
     cr_assert_eq(conf.dns.not_found_ttl, 2);
     cr_assert_eq(conf.dns.error_ttl, 0);
-    cr_assert_str_eq(conf.dns.hostsfile, "/tmp/hosts");
+    cr_assert_str_eq(conf.dns.hostsfile, "/etc/hosts");
     cr_assert(conf.dns_no_sync);
-    must_fail("dns_resolver = nope\n", "dns_resolver: invalid name server: nope");
-    must_fail("dns_resolver = 1.2.3.4:99999\n", "dns_resolver: invalid name server: 1.2.3.4:99999");
-    must_fail("dns_order = A,MX\n", "dns_order: invalid dns record type: MX");
+    must_fail("dns_resolver = nope\n", "dns_resolver must be a comma separated list in the form of "
+                                       "IPv4/6 or IPv4/6:port, got 'nope'");
+    must_fail("dns_resolver = 1.2.3.4:99999\n", "got '1.2.3.4:99999'");
+    must_fail("dns_order = A,MX\n", "dns_order: invalid entry 'MX'");
     must_fail("dns_stale_ttl = -1\n", "dns_stale_ttl must be 0 or greater");
     must_fail("dns_valid_ttl = soon\n", "dns_valid_ttl is not a number: 'soon'");
 }
