@@ -15,6 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <ev.h>
+#include <openssl/crypto.h>
+#include <sqlite3.h>
+
 #include "cli/db.h"
 #include "cli/process.h"
 #include "cli/reload.h"
@@ -31,19 +35,21 @@ usage(FILE *out)
             "The available commands are:\n"
             "  start [-c FILE] [-p PREFIX]     start Sluice\n"
             "  stop [-p PREFIX]                stop a running Sluice (fast)\n"
-            "  quit [-p PREFIX] [-t SECONDS]   stop gracefully, finishing in-flight requests\n"
+            "  quit [-p PREFIX] [-t SECONDS] [-w SECONDS]\n"
+            "                                  stop gracefully, finishing in-flight requests\n"
             "  reload [-c FILE] [-p PREFIX]    reload sluice.conf run-time values and the "
             "declarative config\n"
             "  restart [-c FILE] [-p PREFIX]   stop, then start\n"
             "  health [-p PREFIX]              is Sluice running at PREFIX?\n"
-            "  check FILE                      validate a sluice.conf file\n"
+            "  check [FILE]                    validate a sluice.conf file\n"
+            "                                  (default /etc/sluice/sluice.conf)\n"
             "  config init [FILE]              write an example declarative file (./kong.yml)\n"
             "  config parse FILE               validate a declarative configuration file\n"
             "  config db_import FILE [-c -p]   load a declarative file into the database\n"
             "  config db_export [FILE] [-c -p] write the database as a declarative file\n"
             "  migrations bootstrap|up|list|reset [-y] [-c FILE] [-p PREFIX]\n"
             "                                  manage the database schema\n"
-            "  version                         print the version\n");
+            "  version [-a]                    print the version (-a: and its libraries')\n");
 }
 
 static int __attribute__((format(printf, 1, 2))) fail(const char *fmt, ...)
@@ -61,6 +67,7 @@ struct cli_opts {
     const char *conf_path;
     const char *prefix;
     int timeout_s;
+    int wait_s; /* quit -w: seconds to wait before the graceful stop begins */
     bool yes;
     char *const *rest; /* operands after the verb */
     int nrest;
@@ -73,14 +80,16 @@ parse_opts(int argc, char **argv, struct cli_opts *o)
         {"conf", required_argument, NULL, 'c'},
         {"prefix", required_argument, NULL, 'p'},
         {"timeout", required_argument, NULL, 't'},
+        {"wait", required_argument, NULL, 'w'},
         {"yes", no_argument, NULL, 'y'},
+        {"help", no_argument, NULL, 'h'},
         {"v", no_argument, NULL, 'v'},
         {"vv", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     int ch;
     optind = 0; /* a full restart of getopt: `reload` parses a second command line */
-    while ((ch = getopt_long(argc, argv, "c:p:t:y", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:p:t:w:yh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c':
             o->conf_path = optarg;
@@ -101,9 +110,25 @@ parse_opts(int argc, char **argv, struct cli_opts *o)
             o->timeout_s = t > 0 ? (int)t : 1;
             break;
         }
+        case 'w': {
+            /* `kong quit -w`: seconds to wait before quitting (time for a load balancer to
+             * take the node out) */
+            char *end;
+            errno = 0;
+            long w = strtol(optarg, &end, 10);
+            if (end == optarg || *end != '\0' || errno != 0 || w < 0 || w > 86400) {
+                fprintf(stderr, "Error: -w needs a number of seconds (0-86400), got '%s'\n",
+                        optarg);
+                return -2;
+            }
+            o->wait_s = (int)w;
+            break;
+        }
         case 'y':
             o->yes = true;
             break;
+        case 'h':
+            return -3; /* `kong <verb> --help`: the usage, on stderr, and nothing else */
         case 'v':
         case 'V':
             break;
@@ -148,24 +173,23 @@ load_conf(struct sl_conf *conf, const struct cli_opts *o)
 static int
 cmd_check(int argc, char **argv)
 {
-    if (argc < 2) {
-        return fail("%s", "check needs a configuration file");
-    }
+    /* `kong check <conf>` defaults to /etc/kong/kong.conf */
+    const char *path = argc >= 2 ? argv[1] : "/etc/sluice/sluice.conf";
     struct sl_conf *conf = calloc(1, sizeof(*conf));
     char err[4096];
     if (conf == NULL) {
         return fail("%s", "out of memory");
     }
-    if (access(argv[1], R_OK) != 0) {
+    if (access(path, R_OK) != 0) {
         free(conf);
-        return fail("no file at: %s", argv[1]);
+        return fail("no file at: %s", path);
     }
-    int rc = sl_conf_load(conf, argv[1], err, sizeof(err));
+    int rc = sl_conf_load(conf, path, err, sizeof(err));
     free(conf);
     if (rc < 0) {
         return fail("%s", err);
     }
-    printf("configuration at %s is valid\n", argv[1]);
+    printf("configuration at %s is valid\n", path);
     return 0;
 }
 
@@ -284,6 +308,13 @@ main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "version") == 0) {
+        if (argc >= 3 && (strcmp(argv[2], "-a") == 0 || strcmp(argv[2], "--all") == 0)) {
+            /* `kong version -a`: the version, then the libraries it runs on */
+            printf("Sluice: %s\nlibev: %d.%d\nOpenSSL: %s\nSQLite: %s\n", SL_VERSION,
+                   ev_version_major(), ev_version_minor(), OpenSSL_version(OPENSSL_VERSION),
+                   sqlite3_libversion());
+            return 0;
+        }
         printf("%s\n", SL_VERSION);
         return 0;
     }
@@ -310,10 +341,10 @@ main(int argc, char **argv)
     }
     int parsed = argc < skip + 1 ? -1 : parse_opts(argc - skip, argv + skip, &o);
     if (parsed < 0) {
-        if (parsed == -1) {
+        if (parsed == -1 || parsed == -3) {
             usage(stderr);
         }
-        return 1;
+        return parsed == -3 ? 0 : 1;
     }
     o.rest = argv + skip + optind;
     o.nrest = argc - skip - optind;
@@ -341,6 +372,13 @@ main(int argc, char **argv)
     }
     if (strcmp(cmd, "quit") == 0) {
         int t = o.timeout_s > 0 ? o.timeout_s : 10;
+        if (o.wait_s > 0) {
+            /* the instance must be there before the wait, not found missing after it */
+            if (sl_cli_check_instance(conf) != 0) {
+                return 1;
+            }
+            sleep((unsigned)o.wait_s);
+        }
         return sl_cli_signal(conf, SIGQUIT, t);
     }
     if (strcmp(cmd, "reload") == 0) {

@@ -545,9 +545,37 @@ wait_exit(pid_t pid, int seconds)
     return kill(pid, 0) < 0 && errno == ESRCH;
 }
 
+/* `kong stop`, `quit`, `reload` and `health` first check the prefix: a mistyped -p says so. */
+static bool
+prefix_exists(const char *prefix)
+{
+    struct stat st;
+    if (stat(prefix, &st) == 0 && S_ISDIR(st.st_mode)) {
+        return true;
+    }
+    fprintf(stderr, "Error: no such prefix: %s\n", prefix);
+    return false;
+}
+
+int
+sl_cli_check_instance(const struct sl_conf *conf)
+{
+    if (!prefix_exists(conf->prefix)) {
+        return 1;
+    }
+    if (sl_cli_instance_pid(conf->prefix) == 0) {
+        fprintf(stderr, "Error: Sluice is not running in %s\n", conf->prefix);
+        return 1;
+    }
+    return 0;
+}
+
 int
 sl_cli_signal(const struct sl_conf *conf, int sig, int wait_s)
 {
+    if (!prefix_exists(conf->prefix)) {
+        return 1;
+    }
     pid_t pid = sl_cli_instance_pid(conf->prefix);
     if (pid == 0) {
         fprintf(stderr, "Error: Sluice is not running in %s\n", conf->prefix);
@@ -581,6 +609,9 @@ sl_cli_signal(const struct sl_conf *conf, int sig, int wait_s)
 int
 sl_cli_health(const struct sl_conf *conf)
 {
+    if (!prefix_exists(conf->prefix)) {
+        return 1;
+    }
     pid_t pid = sl_cli_instance_pid(conf->prefix);
     if (pid == 0) {
         fprintf(stderr, "Error: Sluice is not running at %s\n", conf->prefix);

@@ -14,6 +14,9 @@ int sl_cli_start(struct sl_conf *conf, const char *conf_path);
 /* Sends <sig> to the instance at conf->prefix and, when <wait_s> > 0, waits for it to exit
  * (escalating to SIGTERM then SIGKILL, like `kong quit`). Returns the exit status. */
 int sl_cli_signal(const struct sl_conf *conf, int sig, int wait_s);
+/* 0 when an instance runs at conf->prefix; else prints `Error: no such prefix: ...` or `Error:
+ * Sluice is not running in ...` and returns 1. */
+int sl_cli_check_instance(const struct sl_conf *conf);
 /* Creates the prefix and its logs/ and pids/ directories. Prints `Error: ...` and returns -1 on
  * failure. */
 int sl_cli_prepare_prefix(const struct sl_conf *conf);
