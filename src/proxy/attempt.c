@@ -318,8 +318,12 @@ int
 sl_session_upstream_failed(struct sl_session *s, enum upstream_failure why)
 {
     struct sl_upconn *c = s->up;
-    bool nothing_received =
-        c == NULL || (!s->resp_head_done && sl_buf_pending(&c->in) == 0 && !s->got_response_bytes);
+    /* No response head on this attempt, though perhaps part of one: nginx retries an error or a
+     * timeout while it reads the head (ngx_http_upstream_next, proxy_next_upstream "error timeout")
+     * whatever part of the head came, since nothing of it reached the client. */
+    bool no_head = c == NULL || (!s->resp_head_done && !s->got_response_bytes);
+    /* ... and not a byte of it: what a stale pooled connection looks like. */
+    bool nothing_received = no_head && (c == NULL || sl_buf_pending(&c->in) == 0);
     bool replayable = c == NULL || c->replayable;
     sl_log(SL_LOG_ERR, "%s%s%s while proxying %s %s to service %s (attempt %d)", failure_names[why],
            s->up_errno ? ": " : "", s->up_errno ? strerror(s->up_errno) : "",
@@ -342,8 +346,8 @@ sl_session_upstream_failed(struct sl_session *s, enum upstream_failure why)
         s->pool_retry_used = true;
         s->tries--; /* the stale attempt does not count against service.retries */
         retry = true;
-    } else if (why != UP_INVALID_RESPONSE && why != UP_LOCAL_ERROR && replayable &&
-               nothing_received && s->tries <= s->service->retries) {
+    } else if (why != UP_INVALID_RESPONSE && why != UP_LOCAL_ERROR && replayable && no_head &&
+               s->tries <= s->service->retries) {
         bool sent_nothing = why == UP_CONNECT_ERROR || why == UP_CONNECT_TIMEOUT;
         retry = sent_nothing || s->idempotent;
     }
