@@ -3,8 +3,9 @@
 13-error_handlers (generated error bodies), 07-upstream_timeouts (connect/read/write timeouts and
 how they combine with retries), 25-upstream_keepalive (which upstream connections are reused: for
 an http service Kong's pool key is ip|port, whatever the Host) and 09-websockets (handshake, data
-both ways). Cases the other suites already cover (write timeout, pool size 0, idle timeout, ...)
-are not repeated here (docs/internals/proxy.md lists them)."""
+both ways). Cases the other suites already cover are not repeated here: the write timeout of a
+POST (test_slow_peers.py), pool size 0 and the idle timeout (test_pool.py), the Accept formats
+(test_errors.py), a refused or h2c upgrade (test_websocket.py)."""
 
 import json
 import re
