@@ -142,6 +142,158 @@ schema_error(struct sl_admin_response *res, json_t *fields)
     json_decref(fields);
 }
 
+/* A message line of foreign_keys_unresolved, for sorting. */
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Kong's resolve_foreign (kong/db/dao/init.lua), run before validation on insert, update and
+ * upsert: a foreign value that carries no valid id but another unique key of the parent
+ * (`"service": {"name": "svc"}`) is looked up and replaced by {"id": ...}; a key that names no
+ * entity is Kong's 400 "foreign keys unresolved" (code 13). Members that fail the parent's own
+ * field validation are not looked up: Kong reports them instead of "missing primary key", so they
+ * go into <*bad> (field -> errors) for the caller to put in the schema violation. False after
+ * filling <res>. */
+static bool
+resolve_foreign(struct sl_store *st, const struct entity *e, json_t *body, json_t **bad,
+                struct sl_admin_response *res)
+{
+    json_t *unresolved = NULL;
+    for (const struct sl_store_foreign *f = e->store->foreign; f->field != NULL; f++) {
+        json_t *v = json_object_get(body, f->field);
+        const char *id = json_string_value(json_object_get(v, "id"));
+        struct entity pe;
+        if (!json_is_object(v) || (id != NULL && sl_schema_is_uuid(id)) ||
+            !find_entity(f->entity, &pe)) {
+            continue;
+        }
+        json_t *ferrs = NULL;
+        const char *k;
+        json_t *kv;
+        json_object_foreach(v, k, kv)
+        {
+            const struct sl_field *pf = sl_schema_field(pe.schema, k);
+            json_t *fe = pf == NULL         ? json_string("unknown field")
+                         : json_is_null(kv) ? NULL
+                                            : sl_schema_validate_field(pf, kv);
+            if (fe != NULL) {
+                if (ferrs == NULL) {
+                    ferrs = json_object();
+                }
+                json_object_set_new(ferrs, k, fe);
+            }
+        }
+        if (ferrs != NULL) {
+            if (*bad == NULL) {
+                *bad = json_object();
+            }
+            json_object_set_new(*bad, f->field, ferrs);
+            continue;
+        }
+        json_t *uerrs = NULL;
+        for (const struct sl_field *pf = pe.schema->fields; pf->name != NULL; pf++) {
+            bool key = pf->unique ||
+                       (pe.schema->endpoint_key && strcmp(pe.schema->endpoint_key, pf->name) == 0);
+            const char *val = json_string_value(json_object_get(v, pf->name));
+            if (!key || val == NULL || strcmp(pf->name, "id") == 0) {
+                continue;
+            }
+            json_t *row = NULL;
+            struct sl_store_err err = {0};
+            enum sl_store_rc rc = sl_store_select_by(st, pe.store, pf->name, val, &row, &err);
+            if (rc != SL_STORE_OK && rc != SL_STORE_NOT_FOUND) {
+                json_decref(uerrs);
+                json_decref(unresolved);
+                store_error(res, rc, &err);
+                return false;
+            }
+            sl_store_err_clear(&err);
+            if (row != NULL) {
+                json_object_set_new(body, f->field,
+                                    json_pack("{s:O}", "id", json_object_get(row, "id")));
+                json_decref(row);
+                break;
+            }
+            /* like Kong, an earlier miss stays an error even when a later key resolves */
+            json_t *probe = json_pack("{s:s}", pf->name, val);
+            char *pretty = sl_err_pretty(probe);
+            json_decref(probe);
+            if (uerrs == NULL) {
+                uerrs = json_object();
+            }
+            json_object_set_new(uerrs, pf->name,
+                                json_sprintf("the foreign key cannot be resolved with '%s' for an "
+                                             "existing '%s' entity",
+                                             pretty ? pretty : "", pe.schema->name));
+            free(pretty);
+        }
+        if (uerrs != NULL) {
+            if (unresolved == NULL) {
+                unresolved = json_object();
+            }
+            json_object_set_new(unresolved, f->field, uerrs);
+        }
+    }
+    if (unresolved == NULL) {
+        return true;
+    }
+    /* "foreign key unresolved (service.name: ...)", or "N foreign keys unresolved (a; b)" */
+    char *lines[64];
+    size_t n = 0, total = 0;
+    const char *fk, *sk;
+    json_t *fv, *sv;
+    json_object_foreach(unresolved, fk, fv)
+    {
+        json_object_foreach(fv, sk, sv)
+        {
+            if (n < sizeof(lines) / sizeof(lines[0])) {
+                char *line = NULL;
+                if (asprintf(&line, "%s.%s: %s", fk, sk, json_string_value(sv)) >= 0) {
+                    lines[n++] = line;
+                    total += strlen(line) + 2;
+                }
+            }
+        }
+    }
+    qsort(lines, n, sizeof(lines[0]), cmp_str);
+    char *joined = calloc(1, total + 1);
+    for (size_t i = 0; joined != NULL && i < n; i++) {
+        if (i > 0) {
+            strcat(joined, "; ");
+        }
+        strcat(joined, lines[i]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(lines[i]);
+    }
+    res->status = 400;
+    res->body = json_pack(
+        "{s:i,s:s,s:o,s:o}", "code", 13, "name", "foreign keys unresolved", "message",
+        n == 1 ? json_sprintf("foreign key unresolved (%s)", joined ? joined : "")
+               : json_sprintf("%zu foreign keys unresolved (%s)", n, joined ? joined : ""),
+        "fields", unresolved);
+    free(joined);
+    return false;
+}
+
+/* The schema violation of a write, with the foreign values resolve_foreign found invalid reported
+ * by their own members (Kong validates them against the parent's schema). Takes <fields>. */
+static void
+write_schema_error(struct sl_admin_response *res, json_t *fields, const json_t *bad)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)bad, k, v)
+    {
+        if (json_object_get(fields, k) != NULL) {
+            json_object_set(fields, k, v);
+        }
+    }
+    schema_error(res, fields);
+}
+
 /* The copy of the store's data-plane rows snapshots are compiled from (store_bridge.h); owned by
  * the process (src/cli/process.c). NULL: every compilation reads the whole store. */
 static struct sl_config_mirror *mirror;
@@ -321,14 +473,22 @@ create(const struct sl_admin_request *req, struct sl_admin_response *res, struct
         json_decref(body);
         return;
     }
+    json_t *bad = NULL;
+    if (!resolve_foreign(st, e, body, &bad, res)) {
+        json_decref(body);
+        json_decref(extra);
+        return;
+    }
     json_t *errf = NULL;
     json_t *row = sl_schema_process(e->schema, body, SL_SCHEMA_INSERT, NULL, &errf);
     json_decref(body);
     if (row == NULL) {
         json_decref(extra);
-        schema_error(res, errf);
+        write_schema_error(res, errf, bad);
+        json_decref(bad);
         return;
     }
+    json_decref(bad);
     if (write_and_publish(st, e, OP_INSERT, NULL, row, extra, res) && decorate(st, e, row, res)) {
         res->status = 201;
         res->body = json_incref(row);
@@ -373,15 +533,23 @@ put_or_patch(const struct sl_admin_request *req, struct sl_admin_response *res, 
         json_decref(body);
         return;
     }
+    json_t *bad = NULL;
+    if (!resolve_foreign(st, e, body, &bad, res)) {
+        json_decref(body);
+        json_decref(extra);
+        return;
+    }
     json_t *errf = NULL;
     json_t *row = sl_schema_process(e->schema, body, put ? SL_SCHEMA_UPSERT : SL_SCHEMA_UPDATE,
                                     existing, &errf);
     json_decref(body);
     if (row == NULL) {
         json_decref(extra);
-        schema_error(res, errf);
+        write_schema_error(res, errf, bad);
+        json_decref(bad);
         return;
     }
+    json_decref(bad);
     if (write_and_publish(st, e, existing ? OP_UPDATE : OP_INSERT, id, row, extra, res) &&
         decorate(st, e, row, res)) {
         res->status = 200;
