@@ -513,7 +513,8 @@ put_or_patch(const struct sl_admin_request *req, struct sl_admin_response *res, 
     if (body == NULL) {
         return;
     }
-    if (ffield != NULL) {
+    /* Nested: PUT always takes the URL's parent; PATCH only when the body names none (Kong). */
+    if (ffield != NULL && (put || json_object_get(body, ffield) == NULL)) {
         json_object_set_new(body, ffield, json_pack("{s:s}", "id", fid));
     }
     if (put) {
@@ -567,10 +568,12 @@ one(const struct sl_admin_request *req, struct sl_admin_response *res, struct sl
                           !sl_schema_is_uuid(key)
                       ? e->hooks->find_child(st, fid, key)
                       : lookup(st, e, key);
+    bool put_moves = strcmp(req->method, "PUT") == 0 && !(e->hooks && e->hooks->put_updates);
     if (row != NULL && ffield != NULL) {
-        /* Nested path: the child must belong to that parent. */
+        /* Nested path: the child must belong to that parent; except for PUT, which upserts it
+         * with the parent of the URL (Kong's put_entity_endpoint), moving it if need be. */
         const char *pid = json_string_value(json_object_get(json_object_get(row, ffield), "id"));
-        if (pid == NULL || strcmp(pid, fid) != 0) {
+        if ((pid == NULL || strcmp(pid, fid) != 0) && !put_moves) {
             json_decref(row);
             row = NULL;
             if (strcmp(req->method, "PUT") != 0) {
@@ -590,7 +593,8 @@ one(const struct sl_admin_request *req, struct sl_admin_response *res, struct sl
     } else if (strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0) {
         put_or_patch(req, res, st, e, key, row, ffield, fid);
     } else if (strcmp(m, "DELETE") == 0) {
-        if (row == NULL && e->hooks != NULL && e->hooks->delete_absent_404) {
+        /* Nested, Kong looks the child up first: absent is 404 there, 204 only at /E/{e}. */
+        if (row == NULL && (ffield != NULL || (e->hooks != NULL && e->hooks->delete_absent_404))) {
             sl_admin_message(res, 404, "Not found");
         } else if (row == NULL || write_and_publish(st, e, OP_DELETE,
                                                     json_string_value(json_object_get(row, "id")),
@@ -601,6 +605,84 @@ one(const struct sl_admin_request *req, struct sl_admin_response *res, struct sl
         sl_admin_message(res, 405, "Method not allowed");
     }
     json_decref(row);
+}
+
+/* PUT /E/{e}/f on a child without a parent (Kong's put_entity_endpoint "associate"): the parent is
+ * created under a new id, then the child is updated to reference it. Two writes, as in Kong. */
+static void
+put_and_associate(const struct sl_admin_request *req, struct sl_admin_response *res,
+                  struct sl_store *st, const struct entity *child_e, json_t *child,
+                  const struct entity *pe, const char *field)
+{
+    char id[37];
+    if (sl_schema_uuid_v4(id) != 0) {
+        sl_admin_message(res, 500, "An unexpected error occurred");
+        return;
+    }
+    put_or_patch(req, res, st, pe, id, NULL, NULL, NULL);
+    if (res->status != 200) {
+        return;
+    }
+    json_t *upd = json_pack("{s:{s:s}}", field, "id", id);
+    json_t *errf = NULL;
+    json_t *row = sl_schema_process(child_e->schema, upd, SL_SCHEMA_UPDATE, child, &errf);
+    json_decref(upd);
+    struct sl_admin_response ures = {0};
+    if (row == NULL) {
+        schema_error(&ures, errf);
+    } else {
+        write_and_publish(st, child_e, OP_UPDATE, json_string_value(json_object_get(child, "id")),
+                          row, NULL, &ures);
+        json_decref(row);
+    }
+    if (ures.status != 0) { /* the parent stays created; the error is the update's (Kong) */
+        json_decref(res->body);
+        *res = ures;
+    }
+}
+
+/* /E/{e}/f: the parent an entity references (Kong's is_foreign_entity_endpoint): GET reads it,
+ * PATCH updates it and PUT upserts it under the referenced id (404 when the child or its
+ * reference is absent, except PUT: a child without one gets a new parent); DELETE is 405 while
+ * the reference is set. */
+static void
+parent_through_child(const struct sl_admin_request *req, struct sl_admin_response *res,
+                     struct sl_store *st, const struct entity *e, const struct sl_store_foreign *f,
+                     const char *key)
+{
+    const char *m = req->method;
+    bool read = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
+    bool put = strcmp(m, "PUT") == 0, patch = strcmp(m, "PATCH") == 0;
+    if (!read && !put && !patch && strcmp(m, "DELETE") != 0) {
+        sl_admin_message(res, 405, "Method not allowed");
+        return;
+    }
+    struct entity pe;
+    json_t *child = lookup(st, e, key);
+    const char *pid = json_string_value(json_object_get(json_object_get(child, f->field), "id"));
+    json_t *p = pid && find_entity(f->entity, &pe) ? lookup(st, &pe, pid) : NULL;
+    if (child == NULL || (pid == NULL && !put)) {
+        sl_admin_message(res, 404, "Not found");
+    } else if (strcmp(m, "DELETE") == 0) {
+        sl_admin_message(res, 405, "Method not allowed");
+    } else if (put && pid == NULL) {
+        if (find_entity(f->entity, &pe)) {
+            put_and_associate(req, res, st, e, child, &pe, f->field);
+        } else {
+            sl_admin_message(res, 404, "Not found");
+        }
+    } else if (put) {
+        put_or_patch(req, res, st, &pe, pid, p, NULL, NULL);
+    } else if (p == NULL) {
+        sl_admin_message(res, 404, "Not found");
+    } else if (patch) {
+        put_or_patch(req, res, st, &pe, pid, p, NULL, NULL);
+    } else {
+        res->status = 200;
+        res->body = json_incref(p);
+    }
+    json_decref(p);
+    json_decref(child);
 }
 
 bool
@@ -640,7 +722,7 @@ sl_admin_crud(const struct sl_admin_request *req, struct sl_admin_response *res,
         one(req, res, st, &e, seg[1], NULL, NULL);
         return true;
     }
-    /* /E/{e}/field: the parent through the child (GET only; Kong answers 405 to writes) */
+    /* /E/{e}/field: the parent through the child */
     const struct sl_store_foreign *f = NULL;
     for (const struct sl_store_foreign *it = e.store->foreign; it->field != NULL; it++) {
         if (n == 3 && strcmp(it->field, seg[2]) == 0) {
@@ -652,21 +734,7 @@ sl_admin_crud(const struct sl_admin_request *req, struct sl_admin_response *res,
         return true;
     }
     if (f != NULL) {
-        json_t *child = lookup(st, &e, seg[1]);
-        const char *pid =
-            json_string_value(json_object_get(json_object_get(child, f->field), "id"));
-        struct entity pe;
-        json_t *p = pid && find_entity(f->entity, &pe) ? lookup(st, &pe, pid) : NULL;
-        if (p == NULL) {
-            sl_admin_message(res, 404, "Not found");
-        } else if (read) {
-            res->status = 200;
-            res->body = json_incref(p);
-        } else {
-            sl_admin_message(res, 405, "Method not allowed");
-        }
-        json_decref(p);
-        json_decref(child);
+        parent_through_child(req, res, st, &e, f, seg[1]);
         return true;
     }
     /* /F/{f}/E[/{e}] */

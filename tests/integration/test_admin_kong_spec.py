@@ -144,3 +144,122 @@ def test_route_with_an_invalid_service_name_reports_the_name(admin):
                             "message": "schema violation (service.id: missing primary key)",
                             "fields": {"service": {"id": "missing primary key"}}}
 
+
+
+# ---- /routes/{route}/service: the service through its route (endpoints.lua foreign entity) ----
+
+@pytest.mark.parametrize("enc", ENCODINGS)
+def test_patch_service_through_its_route(admin, enc):
+    svc = new_service(admin, name=uniq("viaroute"), path="/")
+    rt = new_route(admin, name=uniq("rt"), service={"id": svc["id"]})
+    edited = "edited-" + svc["name"]
+    for key in (rt["id"], rt["name"]):
+        r = send(admin, "PATCH", "/routes/%s/service" % key,
+                 {"name": edited, "host": "edited.example.com", "path": None}, enc)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert (body["id"], body["name"], body["host"], body["path"]) == \
+            (svc["id"], edited, "edited.example.com", None)
+        assert requests.get(admin + "/services/" + svc["id"], timeout=T).json() == body
+    # the url shorthand
+    r = send(admin, "PATCH", "/routes/%s/service" % rt["id"],
+             {"url": "http://edited2.com:1234/foo"}, enc)
+    assert r.status_code == 200, r.text
+    assert (r.json()["host"], r.json()["port"], r.json()["path"]) == ("edited2.com", 1234, "/foo")
+    # invalid input is the service's schema violation
+    r = send(admin, "PATCH", "/routes/%s/service" % rt["id"], {"connect_timeout": "foobar"}, enc)
+    assert r.status_code == 400
+    assert r.json() == {"code": 2, "name": "schema violation",
+                        "message": "schema violation (connect_timeout: expected an integer)",
+                        "fields": {"connect_timeout": "expected an integer"}}
+    # no such route; a route without a service
+    r = send(admin, "PATCH", "/routes/%s/service" % uuid.uuid4(), {"name": "x"}, enc)
+    assert r.status_code == 404 and r.json() == {"message": "Not found"}
+    bare = new_route(admin)
+    r = send(admin, "PATCH", "/routes/%s/service" % bare["id"], {"name": "x"}, enc)
+    assert r.status_code == 404
+
+
+@pytest.mark.parametrize("enc", ENCODINGS)
+def test_put_service_through_its_route(admin, enc):
+    svc = new_service(admin, name=uniq("putvia"), path="/", retries=2)
+    rt = new_route(admin, name=uniq("rt"), service={"id": svc["id"]})
+    edited = "edited-" + svc["name"]
+    r = send(admin, "PUT", "/routes/%s/service" % rt["name"],
+             {"name": edited, "host": "edited.example.com", "path": None}, enc)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    # a full replace of that same service: fields not given are back to their defaults
+    assert (body["id"], body["name"], body["host"], body["retries"]) == \
+        (svc["id"], edited, "edited.example.com", 5)
+    r = send(admin, "PUT", "/routes/%s/service" % rt["id"], {"url": "http://edited2.com:1234/foo"},
+             enc)
+    assert r.status_code == 200, r.text
+    assert (r.json()["id"], r.json()["host"], r.json()["port"], r.json()["path"]) == \
+        (svc["id"], "edited2.com", 1234, "/foo")
+    # the full replace still needs a host
+    r = send(admin, "PUT", "/routes/%s/service" % rt["id"], {"connect_timeout": "foobar"}, enc)
+    assert r.status_code == 400
+    assert r.json() == {"code": 2, "name": "schema violation",
+                        "message": "2 schema violations (connect_timeout: expected an integer; "
+                                   "host: required field missing)",
+                        "fields": {"connect_timeout": "expected an integer",
+                                   "host": "required field missing"}}
+    r = send(admin, "PUT", "/routes/%s/service" % uuid.uuid4(), {"host": "edited.com"}, enc)
+    assert r.status_code == 404
+
+
+def test_put_service_through_a_route_without_one_creates_and_links_it(admin):
+    rt = new_route(admin)
+    assert rt["service"] is None
+    r = send(admin, "PUT", "/routes/%s/service" % rt["id"], {"url": "http://httpbin.example"})
+    assert r.status_code == 200, r.text
+    svc = r.json()
+    assert svc["host"] == "httpbin.example"
+    assert requests.get(admin + "/services/" + svc["id"], timeout=T).json() == svc
+    assert requests.get(admin + "/routes/" + rt["id"], timeout=T).json()["service"] == \
+        {"id": svc["id"]}
+    assert requests.get(admin + "/routes/%s/service" % rt["id"], timeout=T).json() == svc
+
+
+def test_delete_and_post_on_the_service_of_a_route(admin):
+    rt = new_route(admin, service={"id": new_service(admin)["id"]})
+    r = requests.delete(admin + "/routes/%s/service" % rt["id"], timeout=T)
+    assert r.status_code == 405 and r.json() == {"message": "Method not allowed"}
+    assert requests.delete(admin + "/routes/%s/service" % uuid.uuid4(), timeout=T).status_code \
+        == 404
+    assert requests.delete(admin + "/routes/in-existent-route/service", timeout=T).status_code \
+        == 404
+    # no POST handler on that path: 405 whether or not the route exists (lapis)
+    for key in (rt["id"], uuid.uuid4()):
+        r = requests.post(admin + "/routes/%s/service" % key, json={"host": "x"}, timeout=T)
+        assert r.status_code == 405 and r.json() == {"message": "Method not allowed"}
+
+
+# ---- /services/{service}/routes/{route} -----------------------------------------------------
+
+def test_nested_route_delete_put_and_patch(admin):
+    s1, s2 = new_service(admin, name=uniq("s1")), new_service(admin, name=uniq("s2"))
+    rt = new_route(admin, name=uniq("nested"), service={"id": s1["id"]})
+    # DELETE of a route that is not there: the nested path looks it up first (404), unlike
+    # DELETE /routes/{route} (204)
+    r = requests.delete(admin + "/services/%s/routes/%s" % (s1["id"], uuid.uuid4()), timeout=T)
+    assert r.status_code == 404 and r.json() == {"message": "Not found"}
+    assert requests.delete(admin + "/services/%s/routes/%s" % (s1["name"], uniq("none")),
+                           timeout=T).status_code == 404
+    # PUT upserts the route with the URL's service, moving it from its former one
+    r = requests.put(admin + "/services/%s/routes/%s" % (s2["name"], rt["name"]),
+                     json={"paths": ["/moved"]}, timeout=T)
+    assert r.status_code == 200, r.text
+    assert (r.json()["id"], r.json()["service"], r.json()["paths"]) == \
+        (rt["id"], {"id": s2["id"]}, ["/moved"])
+    assert requests.get(admin + "/services/%s/routes" % s1["id"], timeout=T).json()["data"] == []
+    # PATCH keeps a service named in the body (Kong only fills the URL's when none is given)
+    r = requests.patch(admin + "/services/%s/routes/%s" % (s2["id"], rt["id"]),
+                       json={"service": {"id": s1["id"]}}, timeout=T)
+    assert r.status_code == 200, r.text
+    assert r.json()["service"] == {"id": s1["id"]}
+    # and on the wrong service the route is not found
+    r = requests.patch(admin + "/services/%s/routes/%s" % (s2["id"], rt["id"]),
+                       json={"paths": ["/x"]}, timeout=T)
+    assert r.status_code == 404
