@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The list parameters every paginated endpoint takes (kong.md §2.3), parsed once: `size`, `offset`
  * and the `tags` filter. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,12 +15,20 @@ sl_admin_parse_list_query(const struct sl_admin_request *req, struct sl_admin_li
     memset(q, 0, sizeof(*q));
     q->size = 100;
     if (sl_admin_query_param(req->query, "size", val, sizeof(val))) {
+        /* Kong's get_page_size: what Lua's tonumber() refuses is "size must be a number" (with
+         * surrounding spaces, hex and exponents accepted as tonumber does), then the DAO wants an
+         * integer in range. */
         char *end;
-        long size = strtol(val, &end, 10);
-        if (*end != '\0' || val[0] == '\0' || size < 1 || size > 1000) {
+        double size = strtod(val, &end);
+        while (*end == ' ' || (*end >= '\t' && *end <= '\r')) {
+            end++;
+        }
+        bool number = end != val && *end == '\0' && strpbrk(val, "iInN") == NULL;
+        if (!number || size != floor(size) || size < 1 || size > 1000) {
             res->status = 400;
             res->body = json_pack("{s:i,s:s,s:s}", "code", 9, "name", "invalid size", "message",
-                                  "size must be an integer between 1 and 1000");
+                                  number ? "size must be an integer between 1 and 1000"
+                                         : "size must be a number");
             return false;
         }
         q->size = (size_t)size;

@@ -263,3 +263,24 @@ def test_nested_route_delete_put_and_patch(admin):
     r = requests.patch(admin + "/services/%s/routes/%s" % (s2["id"], rt["id"]),
                        json={"paths": ["/x"]}, timeout=T)
     assert r.status_code == 404
+
+
+# ---- pagination arguments -------------------------------------------------------------------
+
+def test_invalid_size_messages(admin):
+    """Kong first converts size with tonumber(): a value that is no number has its own message;
+    a number out of range or not integral is the DAO's."""
+    for path in ("/routes", "/services", "/services/%s/routes" % new_service(admin)["id"]):
+        for size in ("x", "potato", "", "1O"):
+            r = requests.get(admin + path, params={"size": size}, timeout=T)
+            assert r.status_code == 400, (path, size)
+            assert r.json() == {"code": 9, "name": "invalid size",
+                                "message": "size must be a number"}, (path, size)
+        for size in ("0", "1001", "1.5", "-3"):
+            r = requests.get(admin + path, params={"size": size}, timeout=T)
+            assert r.status_code == 400
+            assert r.json() == {"code": 9, "name": "invalid size",
+                                "message": "size must be an integer between 1 and 1000"}
+        for size in ("3", " 3", "3.0", "0x3", "3e0"):
+            r = requests.get(admin + path, params={"size": size}, timeout=T)
+            assert r.status_code == 200, (size, r.text)
