@@ -284,3 +284,28 @@ def test_invalid_size_messages(admin):
         for size in ("3", " 3", "3.0", "0x3", "3e0"):
             r = requests.get(admin + path, params={"size": size}, timeout=T)
             assert r.status_code == 200, (size, r.text)
+
+
+# ---- error bodies: element errors --------------------------------------------------------------
+
+@pytest.mark.parametrize("enc", ["json", "form"])
+def test_element_errors_end_at_the_last_invalid_element(admin, enc):
+    """Kong's per-element errors are a Lua table by position, written by cjson as an array that
+    stops at the last failing element: ["msg"] for the first of two protocols, [null, "msg"] for
+    the second."""
+    expected = requests.post(admin + "/services", json={"host": "h", "protocol": "foo"},
+                             timeout=T).json()["fields"]["protocol"]
+    want = {"code": 2, "name": "schema violation",
+            "message": "schema violation (protocols.1: %s)" % expected,
+            "fields": {"protocols": [expected]}}
+    r = send(admin, "POST", "/routes", {"methods": ["GET"], "protocols": ["foo", "http"]}, enc)
+    assert r.status_code == 400 and r.json() == want
+    r = send(admin, "PUT", "/routes/" + str(uuid.uuid4()),
+             {"methods": ["GET"], "protocols": ["foo", "http"]}, enc)
+    assert r.status_code == 400 and r.json() == want
+    r = send(admin, "POST", "/routes", {"methods": ["GET"], "protocols": ["http", "foo"]}, enc)
+    assert r.status_code == 400
+    assert r.json()["fields"] == {"protocols": [None, expected]}
+    r = send(admin, "POST", "/schemas/routes/validate",
+             {"methods": ["GET"], "protocols": ["foo", "http"]})
+    assert r.status_code == 400 and r.json() == want
