@@ -273,7 +273,7 @@ resolve_foreign(struct sl_store *st, const struct entity *e, json_t *body, json_
         return true;
     }
     /* "foreign key unresolved (service.name: ...)", or "N foreign keys unresolved (a; b)" */
-    char *lines[64];
+    char *lines[64] = {0};
     size_t n = 0, total = 0;
     const char *fk, *sk;
     json_t *fv, *sv;
