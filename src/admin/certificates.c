@@ -114,7 +114,7 @@ snis_violation(struct sl_admin_response *res, json_t *err)
     json_t *fields = json_object();
     json_object_set_new(fields, "snis", err);
     res->status = 400;
-    res->body = sl_admin_schema_violation(fields);
+    res->body = sl_err_schema_violation(fields);
     json_decref(fields);
 }
 

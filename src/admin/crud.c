@@ -134,44 +134,11 @@ read_body(const struct sl_admin_request *req, struct sl_admin_response *res, con
     return NULL;
 }
 
-/* Drops the trailing nulls of every array under <v>: Kong's element errors are a Lua table
- * indexed by position ({[1] = "expected one of: ..."} for the first of two protocols), and cjson
- * writes such a table as an array up to its last member, so nothing follows the last error. */
-static void
-trim_error_arrays(json_t *v)
-{
-    size_t i;
-    json_t *e;
-    const char *k;
-    if (json_is_array(v)) {
-        while (json_array_size(v) > 0 && json_is_null(json_array_get(v, json_array_size(v) - 1))) {
-            json_array_remove(v, json_array_size(v) - 1);
-        }
-        json_array_foreach(v, i, e)
-        {
-            trim_error_arrays(e);
-        }
-    } else if (json_is_object(v)) {
-        json_object_foreach(v, k, e)
-        {
-            trim_error_arrays(e);
-        }
-    }
-}
-
-json_t *
-sl_admin_schema_violation(const json_t *fields)
-{
-    json_t *body = sl_err_schema_violation(fields);
-    trim_error_arrays(json_object_get(body, "fields"));
-    return body;
-}
-
 static void
 schema_error(struct sl_admin_response *res, json_t *fields)
 {
     res->status = 400;
-    res->body = sl_admin_schema_violation(fields);
+    res->body = sl_err_schema_violation(fields);
     json_decref(fields);
 }
 

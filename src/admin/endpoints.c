@@ -469,7 +469,7 @@ validate_entity(const struct sl_admin_request *req, struct sl_admin_response *re
     json_decref(body);
     if (row == NULL) {
         res->status = 400;
-        res->body = sl_admin_schema_violation(errf);
+        res->body = sl_err_schema_violation(errf);
         json_decref(errf);
         return;
     }

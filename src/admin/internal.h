@@ -93,11 +93,6 @@ struct sl_admin_list_query {
 bool sl_admin_parse_list_query(const struct sl_admin_request *req, struct sl_admin_list_query *q,
                                struct sl_admin_response *res);
 
-/* Kong's schema violation body (code 2) for the errors <fields> of sl_schema_process, as cjson
- * writes Kong's error tables: an array of element errors ends at its last failing element. crud.c
- */
-json_t *sl_admin_schema_violation(const json_t *fields);
-
 /* Fills <res> for <req>. endpoints.c */
 void sl_admin_dispatch(const struct sl_admin_request *req, struct sl_admin_response *res);
 

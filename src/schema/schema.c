@@ -560,6 +560,9 @@ sl_schema_validate_field(const struct sl_field *f, const json_t *value)
         if (f->elements == NULL) {
             break;
         }
+        /* Kong's element errors are a Lua table indexed by position, which cjson writes as an
+         * array up to its last member: nulls fill the gaps before a failing element, and
+         * nothing follows the last one (["expected one of: ..."] for the first of two). */
         json_t *errs = NULL;
         size_t i;
         json_t *e;
@@ -569,11 +572,11 @@ sl_schema_validate_field(const struct sl_field *f, const json_t *value)
             if (ee != NULL) {
                 if (errs == NULL) {
                     errs = json_array();
-                    for (size_t k = 0; k < json_array_size(value); k++) {
-                        json_array_append_new(errs, json_null());
-                    }
                 }
-                json_array_set_new(errs, i, ee);
+                while (json_array_size(errs) < i) {
+                    json_array_append_new(errs, json_null());
+                }
+                json_array_append_new(errs, ee);
             }
         }
         if (errs != NULL) {
