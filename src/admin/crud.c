@@ -95,9 +95,9 @@ lookup(struct sl_store *st, const struct entity *e, const char *key)
     return row;
 }
 
-/* The request body as a JSON object: JSON or form (kong.md §2.4). NULL after filling <res>. */
-static json_t *
-read_body(const struct sl_admin_request *req, struct sl_admin_response *res, const struct entity *e)
+json_t *
+sl_admin_read_body(const struct sl_admin_request *req, struct sl_admin_response *res,
+                   const struct sl_schema *schema)
 {
     const char *ct = req->content_type ? req->content_type : "";
     if (req->body_len == 0 && ct[0] == '\0') {
@@ -118,7 +118,7 @@ read_body(const struct sl_admin_request *req, struct sl_admin_response *res, con
             sl_admin_message(res, 400, "Bad request");
             return NULL;
         }
-        sl_schema_coerce_form(e->schema, v);
+        sl_schema_coerce_form(schema, v);
         return v;
     }
     if (strncasecmp(ct, "multipart/form-data", 19) == 0) {
@@ -127,11 +127,17 @@ read_body(const struct sl_admin_request *req, struct sl_admin_response *res, con
             sl_admin_message(res, 400, "Bad request");
             return NULL;
         }
-        sl_schema_coerce_form(e->schema, v);
+        sl_schema_coerce_form(schema, v);
         return v;
     }
     res->status = 415; /* Kong: empty body */
     return NULL;
+}
+
+static json_t *
+read_body(const struct sl_admin_request *req, struct sl_admin_response *res, const struct entity *e)
+{
+    return sl_admin_read_body(req, res, e->schema);
 }
 
 static void

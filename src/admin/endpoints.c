@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Admin API endpoints (kong.md §2.2-2.5, §6.2). Entities are read from the running snapshot; in
  * DB-less mode writes answer Kong's 405 and /config replaces the whole configuration atomically. */
+#include <malloc.h>
 #include <openssl/evp.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -272,23 +273,58 @@ list_entities(const struct sl_admin_request *req, struct sl_admin_response *res,
 
 /* ---- endpoint handlers ---------------------------------------------------------------------- */
 
+/* "host:port", with brackets around an IPv6 host as in the listen value itself. */
+static void
+listen_address(const struct sl_listen *l, char *buf, size_t len)
+{
+    bool v6 = strchr(l->host, ':') != NULL;
+    snprintf(buf, len, "%s%s%s:%u", v6 ? "[" : "", l->host, v6 ? "]" : "", (unsigned)l->port);
+}
+
 static json_t *
 listen_strings(const struct sl_listen *l, size_t n)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++) {
-        char buf[320];
-        snprintf(buf, sizeof(buf), "%s:%u%s%s%s", l[i].host, (unsigned)l[i].port,
-                 l[i].ssl ? " ssl" : "", l[i].http2 ? " http2" : "",
-                 l[i].reuseport ? " reuseport" : "");
+        char addr[300], buf[360];
+        listen_address(&l[i], addr, sizeof(addr));
+        snprintf(buf, sizeof(buf), "%s%s%s%s", addr, l[i].ssl ? " ssl" : "",
+                 l[i].http2 ? " http2" : "", l[i].reuseport ? " reuseport" : "");
         json_array_append_new(a, json_string(buf));
     }
     return a;
 }
 
+/* Kong's parsed listeners (conf_loader's proxy_listeners, admin_listeners, ...): one object per
+ * entry; Kong Manager reads their port and ssl. */
+static json_t *
+listen_objects(const struct sl_listen *l, size_t n)
+{
+    json_t *a = json_array();
+    json_t *strings = listen_strings(l, n);
+    for (size_t i = 0; i < n; i++) {
+        bool v6 = strchr(l[i].host, ':') != NULL;
+        char ip[300];
+        snprintf(ip, sizeof(ip), "%s%s%s", v6 ? "[" : "", l[i].host, v6 ? "]" : "");
+        json_array_append_new(a, json_pack("{s:O,s:s,s:i,s:b,s:b,s:b,s:b,s:b,s:b}", "listener",
+                                           json_array_get(strings, i), "ip", ip, "port",
+                                           (int)l[i].port, "ssl", l[i].ssl, "http2", l[i].http2,
+                                           "proxy_protocol", l[i].proxy_protocol, "deferred",
+                                           l[i].deferred, "bind", l[i].bind, "reuseport",
+                                           l[i].reuseport));
+    }
+    json_decref(strings);
+    return a;
+}
+
 static const char *const database_names[SL_DB_MAX] = {"sqlite", "postgres", "off"};
 
-/* GET /: Kong's shape; `configuration` carries no secret (pg_password is never included). */
+/* What Kong's conf_loader.remove_sensitive puts in place of a secret that is set. */
+#define SENSITIVE_PLACEHOLDER "******"
+
+/* GET /: Kong's shape (kong/api/routes/kong.lua). `configuration` is the sanitized configuration:
+ * a secret that is set reads "******" (pg_password, and the admin key paths Kong masks too, since
+ * they may hold the key itself); an unset one is absent. */
 static void
 get_root(const struct sl_admin_request *req, struct sl_admin_response *res)
 {
@@ -305,33 +341,90 @@ get_root(const struct sl_admin_request *req, struct sl_admin_response *res)
     json_object_set_new(conf, "proxy_listen", listen_strings(c->proxy_listen, c->nproxy_listen));
     json_object_set_new(conf, "admin_listen", listen_strings(c->admin_listen, c->nadmin_listen));
     json_object_set_new(conf, "status_listen", listen_strings(c->status_listen, c->nstatus_listen));
+    json_object_set_new(conf, "proxy_listeners", listen_objects(c->proxy_listen, c->nproxy_listen));
+    json_object_set_new(conf, "admin_listeners", listen_objects(c->admin_listen, c->nadmin_listen));
+    json_object_set_new(conf, "status_listeners",
+                        listen_objects(c->status_listen, c->nstatus_listen));
     json_object_set_new(conf, "log_level", json_string(sl_log_level_name(c->log_level)));
     json_object_set_new(conf, "worker_processes", json_integer(c->worker_processes));
     if (c->declarative_config[0]) {
         json_object_set_new(conf, "declarative_config", json_string(c->declarative_config));
     }
     json_object_set_new(conf, "router_flavor", json_string("traditional_compatible"));
-    /* file paths only: the key itself never leaves the process */
-    json_t *certs = json_array(), *keys = json_array();
+    /* Kong Manager shows the database connection from these (pg_port a number, pg_ssl a bool) */
+    json_object_set_new(conf, "pg_host", json_string(c->pg_host));
+    json_object_set_new(conf, "pg_port", json_integer(c->pg_port));
+    json_object_set_new(conf, "pg_database", json_string(c->pg_database));
+    json_object_set_new(conf, "pg_user", json_string(c->pg_user));
+    json_object_set_new(conf, "pg_ssl", json_boolean(c->pg_ssl));
+    json_object_set_new(conf, "pg_timeout", json_integer(c->pg_timeout_ms));
+    if (c->pg_password[0] != '\0') {
+        json_object_set_new(conf, "pg_password", json_string(SENSITIVE_PLACEHOLDER));
+    }
+    if (c->ssl_cert_key[0] != '\0') {
+        json_object_set_new(conf, "ssl_cert_key", json_string(SENSITIVE_PLACEHOLDER));
+    }
+    json_t *certs = json_array();
     for (size_t i = 0; i < c->nadmin_ssl_cert; i++) {
         json_array_append_new(certs, json_string(c->admin_ssl_cert[i]));
     }
-    for (size_t i = 0; i < c->nadmin_ssl_cert_key; i++) {
-        json_array_append_new(keys, json_string(c->admin_ssl_cert_key[i]));
-    }
     json_object_set_new(conf, "admin_ssl_cert", certs);
-    json_object_set_new(conf, "admin_ssl_cert_key", keys);
+    if (c->nadmin_ssl_cert_key > 0) {
+        json_object_set_new(conf, "admin_ssl_cert_key", json_string(SENSITIVE_PLACEHOLDER));
+    }
+    /* The workers are threads of this one process: there are no worker pids to list. */
+    json_t *pids = json_pack("{s:I,s:[]}", "master", (json_int_t)getpid(), "workers");
     res->status = 200;
-    res->body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:{s:i,s:i},s:{s:{},s:[]},s:o}", "tagline",
-                          "Welcome to kong", "version", KONG_API_VERSION, "sluice_version",
-                          SL_VERSION, "edition", "community", "hostname", host, "node_id", node_id,
-                          "timers", "running", 0, "pending", 0, "plugins", "available_on_server",
-                          "enabled_in_cluster", "configuration", conf);
+    res->body = json_pack(
+        "{s:s,s:s,s:s,s:s,s:s,s:s,s:{s:i,s:i},s:{s:{},s:[]},s:s,s:o,s:o}", "tagline",
+        "Welcome to kong", "version", KONG_API_VERSION, "sluice_version", SL_VERSION, "edition",
+        "community", "hostname", host, "node_id", node_id, "timers", "running", 0, "pending", 0,
+        "plugins", "available_on_server", "enabled_in_cluster",
+        /* read by Kong Manager's node information; Sluice runs no Lua */
+        "lua_version", "none (sluice " SL_VERSION ")", "pids", pids, "configuration", conf);
+}
+
+/* One memory figure as Kong's /status gives it (kong.pdk.node get_memory_stats): a number of
+ * bytes with unit b, else a string with <scale> decimals ("12.34 MiB"). */
+static json_t *
+memory_value(size_t bytes, char unit, int scale)
+{
+    static const char *const names[] = {"KiB", "MiB", "GiB"};
+    if (unit == 'b') {
+        return json_integer((json_int_t)bytes);
+    }
+    int shift = unit == 'k' ? 0 : unit == 'm' ? 1 : 2;
+    double v = (double)bytes / (double)(1024ull << (10 * shift));
+    return json_sprintf("%.*f %s", scale, v, names[shift]);
 }
 
 static void
 get_status(const struct sl_admin_request *req, struct sl_admin_response *res)
 {
+    /* ?unit=b|k|m|g (default m) and ?scale=N decimals (default 2), validated as Kong does */
+    char unit_arg[64] = "m", scale_arg[32] = "";
+    sl_admin_query_param(req->query, "unit", unit_arg, sizeof(unit_arg));
+    sl_admin_query_param(req->query, "scale", scale_arg, sizeof(scale_arg));
+    char unit = (char)(unit_arg[0] >= 'A' && unit_arg[0] <= 'Z' ? unit_arg[0] + 32 : unit_arg[0]);
+    if (strlen(unit_arg) != 1 || strchr("bkmg", unit) == NULL || unit == '\0') {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "invalid unit '%.64s' (expected 'k/K', 'm/M', or 'g/G')",
+                 unit_arg);
+        sl_admin_message(res, 400, msg);
+        return;
+    }
+    char *end = NULL;
+    long scale = scale_arg[0] ? strtol(scale_arg, &end, 10) : 2;
+    if (scale_arg[0] && (*end != '\0' || scale < 0 || scale > 16)) {
+        scale = 2; /* Kong falls back to its default for a scale it cannot use */
+    }
+    /* Sluice has no Lua VMs nor shared dictionaries: the one entry is this process (the workers
+     * are its threads) and its heap in use, under Kong's key. */
+    struct mallinfo2 mi = mallinfo2();
+    json_t *vm = json_pack("{s:o,s:I}", "http_allocated_gc",
+                           memory_value(mi.uordblks + mi.hblkhd, unit, (int)scale), "pid",
+                           (json_int_t)getpid());
+    json_t *memory = json_pack("{s:[o],s:{}}", "workers_lua_vms", vm, "lua_shared_dicts");
     json_t *server = json_pack(
         "{s:I,s:I,s:I,s:I}", "connections_accepted",
         (json_int_t)atomic_load(&sl_proxy_stats.connections_accepted), "connections_handled",
@@ -339,7 +432,7 @@ get_status(const struct sl_admin_request *req, struct sl_admin_response *res)
         (json_int_t)atomic_load(&sl_proxy_stats.connections_active), "total_requests",
         (json_int_t)atomic_load(&sl_proxy_stats.total_requests));
     res->status = 200;
-    res->body = json_pack("{s:o}", "server", server);
+    res->body = json_pack("{s:o,s:o}", "memory", memory, "server", server);
     if (req->conf->database == SL_DB_OFF) {
         char hash[33];
         served_hash(hash);
@@ -364,8 +457,9 @@ get_endpoints(struct sl_admin_response *res)
         "/config",
         "/endpoints",
         "/plugins/enabled",
-        "/schemas/{db_entity_name}",
+        "/schemas/{name}", /* Kong's placeholder names (kong/api/routes/kong.lua) */
         "/schemas/{db_entity_name}/validate",
+        "/schemas/plugins/validate",
         "/schemas/plugins/{name}",
         "/status",
         "/tags",
@@ -458,10 +552,9 @@ static void
 validate_entity(const struct sl_admin_request *req, struct sl_admin_response *res,
                 const struct sl_schema *sc)
 {
-    json_t *body = json_loadb(req->body, req->body_len, 0, NULL);
-    if (!json_is_object(body)) {
-        json_decref(body);
-        sl_admin_message(res, 400, "Cannot parse JSON body");
+    /* the bodies every other write takes: JSON, form, multipart, or none (Kong) */
+    json_t *body = sl_admin_read_body(req, res, sc);
+    if (body == NULL) {
         return;
     }
     json_t *errf = NULL;
@@ -802,21 +895,113 @@ get_consumer_by_custom_id(const struct sl_admin_request *req, struct sl_admin_re
     }
 }
 
+/* The methods of each kind of route, sorted as Kong lists them (HEAD wherever GET is). */
+#define OPTIONS_HEADERS(methods)                                                                   \
+    "Allow: " methods "\r\nAccess-Control-Allow-Methods: " methods                                 \
+    "\r\nAccess-Control-Allow-Headers: Content-Type\r\n"
+static const char allow_get[] = OPTIONS_HEADERS("GET, HEAD, OPTIONS");
+static const char allow_get_post[] = OPTIONS_HEADERS("GET, HEAD, OPTIONS, POST");
+static const char allow_post[] = OPTIONS_HEADERS("OPTIONS, POST");
+static const char allow_one[] = OPTIONS_HEADERS("DELETE, GET, HEAD, OPTIONS, PATCH, PUT");
+
+static const struct sl_store_entity *
+core_entity(const char *name)
+{
+    for (const struct sl_store_entity *const *e = sl_store_core_entities; *e != NULL; e++) {
+        if (strcmp((*e)->name, name) == 0) {
+            return *e;
+        }
+    }
+    return NULL;
+}
+
+/* The entity route <seg> matches (the families of kong.md §2.1 that sl_admin_crud serves, or in
+ * DB-less mode those entity_endpoints serves), whether or not the entities it names exist. */
+static const char *
+entity_allowed_methods(char **seg, size_t n)
+{
+    bool dbless = store == NULL;
+    const struct sl_store_entity *e = core_entity(seg[0]);
+    const struct sl_admin_hooks *h = sl_admin_hooks_find(seg[0]);
+    if (e == NULL || n > 4 || (h != NULL && h->disabled) ||
+        (dbless && strcmp(seg[0], "services") != 0 && strcmp(seg[0], "routes") != 0)) {
+        return NULL;
+    }
+    if (n <= 2) {
+        return n == 1 ? allow_get_post : allow_one;
+    }
+    for (const struct sl_store_foreign *f = e->foreign; n == 3 && f->field != NULL; f++) {
+        if (strcmp(f->field, seg[2]) == 0) {
+            return h != NULL && h->no_parent_path ? NULL : allow_one;
+        }
+    }
+    const struct sl_store_entity *child = core_entity(seg[2]);
+    if (child == NULL || (dbless && strcmp(seg[2], "routes") != 0)) {
+        return NULL;
+    }
+    for (const struct sl_store_foreign *f = child->foreign; f->field != NULL; f++) {
+        if (strcmp(f->entity, seg[0]) != 0) {
+            continue;
+        }
+        if (n == 3) {
+            return allow_get_post;
+        }
+        const struct sl_admin_hooks *ch = sl_admin_hooks_find(seg[2]);
+        return ch != NULL && ch->raw_list != NULL && strcmp(seg[3], ch->raw_list) == 0 ? allow_get
+                                                                                       : allow_one;
+    }
+    return NULL;
+}
+
+/* OPTIONS: the Allow and CORS headers of the route <seg> matches, NULL when none does. Mirrors the
+ * routing of sl_admin_dispatch. */
+static const char *
+allowed_methods(char **seg, size_t n)
+{
+    if (n == 0) {
+        return allow_get;
+    }
+    if (n == 1 && (strcmp(seg[0], "status") == 0 || strcmp(seg[0], "endpoints") == 0)) {
+        return allow_get;
+    }
+    if (n == 1 && strcmp(seg[0], "config") == 0) {
+        return allow_get_post;
+    }
+    if (strcmp(seg[0], "schemas") == 0 && (n == 2 || n == 3)) {
+        if (n == 3 && strcmp(seg[2], "validate") == 0) {
+            return allow_post;
+        }
+        return n == 2 || strcmp(seg[1], "plugins") == 0 ? allow_get : NULL;
+    }
+    if (n == 2 && strcmp(seg[0], "plugins") == 0 && strcmp(seg[1], "enabled") == 0) {
+        return allow_get;
+    }
+    if (store != NULL && n <= 2 && strcmp(seg[0], "tags") == 0) {
+        return allow_get;
+    }
+    return entity_allowed_methods(seg, n);
+}
+
 void
 sl_admin_dispatch(const struct sl_admin_request *req, struct sl_admin_response *res)
 {
     const char *m = req->method;
     current_conf = req->conf;
-    if (strcmp(m, "OPTIONS") == 0) {
-        res->status = 204;
-        res->extra_headers = "Allow: GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE\r\n"
-                             "Access-Control-Allow-Methods: GET, HEAD, OPTIONS, POST, PUT, PATCH, "
-                             "DELETE\r\nAccess-Control-Allow-Headers: Content-Type\r\n";
-        return;
-    }
     char *path = strdup(req->path);
     char *seg[4] = {0};
     size_t n = path ? split_path(path, seg) : 0;
+    if (path != NULL && strcmp(m, "OPTIONS") == 0) {
+        /* Kong answers OPTIONS from the route's own methods; a path no route matches is 404 */
+        const char *allow = allowed_methods(seg, n);
+        if (allow == NULL) {
+            sl_admin_message(res, 404, "Not found");
+        } else {
+            res->status = 204;
+            res->extra_headers = allow;
+        }
+        free(path);
+        return;
+    }
     struct sl_snapshot *snap = sl_snapshot_acquire();
     if (path == NULL || snap == NULL) {
         sl_admin_message(res, 500, "An unexpected error occurred");
@@ -844,11 +1029,16 @@ sl_admin_dispatch(const struct sl_admin_request *req, struct sl_admin_response *
         } else {
             sl_admin_message(res, 405, "Method not allowed");
         }
-    } else if (n == 3 && strcmp(seg[0], "schemas") == 0 && strcmp(seg[1], "plugins") == 0) {
-        /* No plugin is bundled yet: every name is unknown (Kong's 404 text). */
-        char msg[300];
-        snprintf(msg, sizeof(msg), "No plugin named '%.200s'", seg[2]);
-        sl_admin_message(res, 404, msg);
+    } else if (n == 3 && strcmp(seg[0], "schemas") == 0 && strcmp(seg[1], "plugins") == 0 &&
+               strcmp(seg[2], "validate") != 0) {
+        if (!is_read(m)) {
+            sl_admin_message(res, 405, "Method not allowed");
+        } else {
+            /* No plugin is bundled yet: every name is unknown (Kong's 404 text). */
+            char msg[300];
+            snprintf(msg, sizeof(msg), "No plugin named '%.200s'", seg[2]);
+            sl_admin_message(res, 404, msg);
+        }
     } else if (n == 3 && strcmp(seg[0], "schemas") == 0 && strcmp(seg[2], "validate") == 0) {
         const struct sl_schema *sc = sl_schema_find(seg[1]);
         if (sc == NULL) {

@@ -34,6 +34,13 @@ json_t *sl_admin_form_to_json(const char *body, size_t len);
  * a part with Content-Type application/json is decoded as JSON. NULL when malformed. */
 json_t *sl_admin_multipart_to_json(const char *body, size_t len, const char *ctype);
 
+/* The body of a POST/PUT/PATCH as a JSON object, by its Content-Type (kong.md §2.4): JSON, form or
+ * multipart (strings coerced to <schema>'s numbers and booleans), {} when there is neither body nor
+ * type. NULL after filling <res>: 400 for a malformed body, 415 (empty) for another type. crud.c */
+struct sl_schema;
+json_t *sl_admin_read_body(const struct sl_admin_request *req, struct sl_admin_response *res,
+                           const struct sl_schema *schema);
+
 /* Entity endpoints backed by the store (crud.c). Returns false when <seg> is not an entity path it
  * serves (the caller answers 404). */
 bool sl_admin_crud(const struct sl_admin_request *req, struct sl_admin_response *res,
