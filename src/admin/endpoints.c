@@ -425,12 +425,18 @@ get_status(const struct sl_admin_request *req, struct sl_admin_response *res)
                            memory_value(mi.uordblks + mi.hblkhd, unit, (int)scale), "pid",
                            (json_int_t)getpid());
     json_t *memory = json_pack("{s:[o],s:{}}", "workers_lua_vms", vm, "lua_shared_dicts");
+    /* Read one by one while the workers run: waiting is what is left of active, never below 0. */
+    unsigned long long active = atomic_load(&sl_proxy_stats.connections_active);
+    unsigned long long reading = atomic_load(&sl_proxy_stats.connections_reading);
+    unsigned long long writing = atomic_load(&sl_proxy_stats.connections_writing);
+    unsigned long long busy = reading + writing;
     json_t *server = json_pack(
-        "{s:I,s:I,s:I,s:I}", "connections_accepted",
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "connections_accepted",
         (json_int_t)atomic_load(&sl_proxy_stats.connections_accepted), "connections_handled",
         (json_int_t)atomic_load(&sl_proxy_stats.connections_accepted), "connections_active",
-        (json_int_t)atomic_load(&sl_proxy_stats.connections_active), "total_requests",
-        (json_int_t)atomic_load(&sl_proxy_stats.total_requests));
+        (json_int_t)active, "connections_reading", (json_int_t)reading, "connections_writing",
+        (json_int_t)writing, "connections_waiting", (json_int_t)(active > busy ? active - busy : 0),
+        "total_requests", (json_int_t)atomic_load(&sl_proxy_stats.total_requests));
     res->status = 200;
     res->body = json_pack("{s:o,s:o}", "memory", memory, "server", server);
     if (req->conf->database == SL_DB_OFF) {

@@ -147,6 +147,10 @@ enum sl_phase {
     SL_PHASE_MAX
 };
 
+/* A connection's state for /status (nginx stub_status): waiting for a request, reading its head,
+ * or everything after that until the response is out. */
+enum sl_conn_state { SL_CONN_WAITING = 0, SL_CONN_READING, SL_CONN_WRITING };
+
 /* How the response body is framed towards the client. */
 enum sl_out_framing {
     SL_OUT_NONE = 0,
@@ -176,8 +180,9 @@ struct sl_session {
     struct sl_buf in;  /* client bytes */
     struct sl_buf out; /* bytes to the client */
     enum sl_phase phase;
-    bool close_after; /* close once the current response is written */
-    bool linger;      /* ... and linger first: the client may still be sending the request */
+    enum sl_conn_state conn_state; /* as counted in sl_proxy_stats (session.c) */
+    bool close_after;              /* close once the current response is written */
+    bool linger; /* ... and linger first: the client may still be sending the request */
     uint64_t linger_until_us; /* SL_PHASE_LINGER: when lingering ends whatever the client does */
     bool peer_eof;
     unsigned requests;
@@ -269,6 +274,9 @@ struct sl_session {
     uint64_t resp_body_bytes;  /* body bytes sent towards the client */
     uint64_t out_total_before; /* bytes of the response head (for the log) */
 };
+
+/* session.c: the connection leaves the /status counts (it is closing) */
+void sl_session_uncount(struct sl_session *s);
 
 /* worker.c */
 void sl_worker_session_closed(struct sl_worker *w, struct sl_session *s);

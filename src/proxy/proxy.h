@@ -64,6 +64,11 @@ struct sl_proxy_stats {
     _Atomic unsigned long long connections_accepted;
     _Atomic unsigned long long connections_active;
     _Atomic unsigned long long total_requests;
+    /* Of the active connections, as nginx's stub_status counts them: reading a request head,
+     * and everything after it until the response is out (proxying, writing, lingering). The
+     * others wait between requests (keep-alive). Kept by the workers (session.c). */
+    _Atomic unsigned long long connections_reading;
+    _Atomic unsigned long long connections_writing;
 };
 extern struct sl_proxy_stats sl_proxy_stats;
 

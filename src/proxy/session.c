@@ -252,6 +252,46 @@ linger_read(struct sl_session *s)
 /* Watchers stay armed as long as possible: every start/stop costs an epoll_ctl, so reading stops
  * only for backpressure (a full buffer), never merely because a phase does not need the bytes yet
  * (pipelined requests simply wait in the buffer). */
+static _Atomic unsigned long long *
+conn_state_counter(enum sl_conn_state st)
+{
+    return st == SL_CONN_READING   ? &sl_proxy_stats.connections_reading
+           : st == SL_CONN_WRITING ? &sl_proxy_stats.connections_writing
+                                   : NULL;
+}
+
+/* Moves the session between the /status counts when its state changed: called once a session
+ * settled (the end of run()), so a request costs two counter moves, none while it streams. */
+static void
+count_state(struct sl_session *s)
+{
+    enum sl_conn_state now = s->phase != SL_PHASE_HEAD ? SL_CONN_WRITING
+                             : s->got_bytes            ? SL_CONN_READING
+                                                       : SL_CONN_WAITING;
+    if (now == s->conn_state) {
+        return;
+    }
+    _Atomic unsigned long long *from = conn_state_counter(s->conn_state),
+                               *to = conn_state_counter(now);
+    if (from != NULL) {
+        atomic_fetch_sub_explicit(from, 1, memory_order_relaxed);
+    }
+    if (to != NULL) {
+        atomic_fetch_add_explicit(to, 1, memory_order_relaxed);
+    }
+    s->conn_state = now;
+}
+
+void
+sl_session_uncount(struct sl_session *s)
+{
+    _Atomic unsigned long long *from = conn_state_counter(s->conn_state);
+    if (from != NULL) {
+        atomic_fetch_sub_explicit(from, 1, memory_order_relaxed);
+    }
+    s->conn_state = SL_CONN_WAITING;
+}
+
 static void
 update_watchers(struct sl_session *s)
 {
@@ -437,6 +477,7 @@ run(struct sl_session *s)
         close_or_linger(s) == CLOSED) {
         return CLOSED;
     }
+    count_state(s);
     update_watchers(s);
     return 0;
 }

@@ -37,6 +37,7 @@ sl_worker_session_closed(struct sl_worker *w, struct sl_session *s)
         s->next->prev = s->prev;
     }
     w->nsessions--;
+    sl_session_uncount(s);
     atomic_fetch_sub_explicit(&sl_proxy_stats.connections_active, 1, memory_order_relaxed);
     if (w->draining && w->nsessions == 0) {
         ev_break(w->loop, EVBREAK_ALL);

@@ -269,3 +269,54 @@ def test_plugin_schema_route_is_get_only(node):
     assert r.status_code == 405 and r.json() == {"message": "Method not allowed"}
     r = requests.get(a + "/schemas/plugins/not-present", timeout=T)
     assert r.status_code == 404 and r.json() == {"message": "No plugin named 'not-present'"}
+
+
+# ---- /status connection states ----------------------------------------------------------------
+
+
+def test_status_counts_connections_by_state(upstream, sluice_factory):
+    """Kong's /status server block (nginx stub_status): of the active proxy connections, those
+    reading a request head, those past it until the response is out (here: waiting on a slow
+    upstream), and those idle between requests. Every count returns to 0 once they close."""
+    import socket
+    import time
+
+    from lib.sluice import service
+    import lib.upstream as U
+
+    upstream.route("/slow", U.delay(1.5))
+    s = sluice_factory(kong(service("echo", upstream.port, [{"name": "all", "paths": ["/"]}])),
+                       conf={"admin_listen": "auto"})
+    a = s.admin_url("").rstrip("/")
+
+    def server():
+        return requests.get(a + "/status", timeout=T).json()["server"]
+
+    def wait_for(want):
+        deadline = time.monotonic() + 5
+        got = None
+        while time.monotonic() < deadline:
+            got = server()
+            if all(got[k] == v for k, v in want.items()):
+                return got
+            time.sleep(0.05)
+        raise AssertionError("status %r, wanted %r" % (got, want))
+
+    for k in ("connections_reading", "connections_writing", "connections_waiting"):
+        assert isinstance(server()[k], int)
+    idle = socket.create_connection(("127.0.0.1", s.port), timeout=T)
+    idle.sendall(b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert idle.recv(65536).startswith(b"HTTP/1.1 200")
+    partial = socket.create_connection(("127.0.0.1", s.port), timeout=T)
+    partial.sendall(b"GET /x HTTP/1.1\r\nHost: h\r\n")
+    slow = socket.create_connection(("127.0.0.1", s.port), timeout=T)
+    slow.sendall(b"GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
+    got = wait_for({"connections_active": 3, "connections_waiting": 1, "connections_reading": 1,
+                    "connections_writing": 1})
+    assert got["total_requests"] >= 1
+    assert slow.recv(65536).startswith(b"HTTP/1.1 200")  # the slow one is answered: waiting again
+    wait_for({"connections_waiting": 2, "connections_reading": 1, "connections_writing": 0})
+    for c in (idle, partial, slow):
+        c.close()
+    wait_for({"connections_active": 0, "connections_waiting": 0, "connections_reading": 0,
+              "connections_writing": 0})
