@@ -20,6 +20,7 @@
 #include "config/snapshot.h"
 #include "config/yaml_json.h"
 #include "core/clock.h"
+#include "core/node_id.h"
 #include "core/version.h"
 #include "proxy/proxy.h"
 #include "schema/errors.h"
@@ -30,7 +31,6 @@
 /* The Kong Admin API level Sluice answers as, so that Kong's tools pick their 3.x behaviour. */
 #define KONG_API_VERSION "3.10.0"
 
-static char node_id[37];
 static const struct sl_conf *current_conf; /* set per request by sl_admin_dispatch */
 static struct sl_store *store;             /* NULL in DB-less mode */
 
@@ -331,9 +331,6 @@ get_root(const struct sl_admin_request *req, struct sl_admin_response *res)
     const struct sl_conf *c = req->conf;
     char host[256] = "";
     gethostname(host, sizeof(host) - 1);
-    if (node_id[0] == '\0' && sl_uuid_v4(node_id) != 0) {
-        node_id[0] = '\0';
-    }
     json_t *conf = json_object();
     json_object_set_new(conf, "prefix", json_string(c->prefix));
     json_object_set_new(conf, "database", json_string(database_names[c->database]));
@@ -346,6 +343,9 @@ get_root(const struct sl_admin_request *req, struct sl_admin_response *res)
     json_object_set_new(conf, "status_listeners",
                         listen_objects(c->status_listen, c->nstatus_listen));
     json_object_set_new(conf, "log_level", json_string(sl_log_level_name(c->log_level)));
+    if (c->node_id[0] != '\0') {
+        json_object_set_new(conf, "node_id", json_string(c->node_id));
+    }
     json_object_set_new(conf, "worker_processes", json_integer(c->worker_processes));
     if (c->declarative_config[0]) {
         json_object_set_new(conf, "declarative_config", json_string(c->declarative_config));
@@ -378,8 +378,8 @@ get_root(const struct sl_admin_request *req, struct sl_admin_response *res)
     res->body = json_pack(
         "{s:s,s:s,s:s,s:s,s:s,s:s,s:{s:i,s:i},s:{s:{},s:[]},s:s,s:o,s:o}", "tagline",
         "Welcome to kong", "version", KONG_API_VERSION, "sluice_version", SL_VERSION, "edition",
-        "community", "hostname", host, "node_id", node_id, "timers", "running", 0, "pending", 0,
-        "plugins", "available_on_server", "enabled_in_cluster",
+        "community", "hostname", host, "node_id", sl_node_id(), "timers", "running", 0, "pending",
+        0, "plugins", "available_on_server", "enabled_in_cluster",
         /* read by Kong Manager's node information; Sluice runs no Lua */
         "lua_version", "none (sluice " SL_VERSION ")", "pids", pids, "configuration", conf);
 }

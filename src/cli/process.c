@@ -23,6 +23,7 @@
 #include "config/snapshot.h"
 #include "config/store_bridge.h"
 #include "core/log_file.h"
+#include "core/node_id.h"
 #include "core/mem_trim.h"
 #include "core/version.h"
 #include "net/dns.h"
@@ -421,6 +422,12 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
     }
     sl_log_use(error_fd, conf->proxy_error_log);
     sl_access_log_use(access_fd, conf->proxy_access_log);
+    /* After the error log is open, so that a replaced or unwritable <prefix>/sluice.id is
+     * warned about there; before the Admin API, which shows the id. */
+    if (sl_node_id_setup(conf->node_id, conf->prefix) < 0) {
+        snprintf(err, sizeof(err), "could not generate a node_id");
+        return start_failed(notify_fd, err);
+    }
     sl_proxy_settings_publish(settings);
 
     /* Workers inherit a mask with every handled signal blocked; the control loop receives them

@@ -1179,6 +1179,22 @@ k_lua_max_req_headers(struct ctx *c, const char *key, const char *v)
     }
 }
 
+/* Kong's node_id: any UUID (its is_valid_uuid: 8-4-4-4-12 hex digits, either case), kept as
+ * written. Unset, the id comes from <prefix>/sluice.id (core/node_id.h). */
+static void
+k_node_id(struct ctx *c, const char *key, const char *v)
+{
+    (void)key;
+    if (v[0] == '\0') {
+        return;
+    }
+    if (!sl_uuid_valid(v)) {
+        kerr(c, "node_id must be a valid UUID");
+        return;
+    }
+    memcpy(CONF_FIELD(node_id), v, SL_UUID_STR_LEN + 1);
+}
+
 static void
 k_pg_host(struct ctx *c, const char *key, const char *v)
 {
@@ -1315,6 +1331,7 @@ static const struct key_def keys[] = {
     {"daemon", "on", k_daemon},
     {"worker_processes", "auto", k_worker_processes},
     {"log_level", "notice", k_log_level},
+    {"node_id", "", k_node_id},
     {"proxy_listen",
      "0.0.0.0:8000 reuseport backlog=16384, 0.0.0.0:8443 http2 ssl reuseport backlog=16384",
      k_proxy_listen},

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/uuid.h"
 #include "net/cidr.h"
 #include "net/dns.h"
 #include "net/listen.h"
@@ -71,6 +72,8 @@ struct sl_conf {
     bool daemon;          /* default on */
     int worker_processes; /* "auto" → number of CPUs; 1..1024 */
     int log_level;        /* enum sl_log_level; default notice */
+    char node_id[SL_UUID_STR_LEN +
+                 1]; /* a UUID as given (either case), or empty: unset (core/node_id.h) */
     struct sl_listen proxy_listen[SL_CONF_MAX_LISTEN];
     size_t nproxy_listen; /* 0 when "off" */
     struct sl_listen admin_listen[SL_CONF_MAX_LISTEN];

@@ -36,6 +36,8 @@ sl_conf_keep_restart_only(struct sl_conf *fresh, const struct sl_conf *running,
     /* The process's shape: threads, sockets, daemon state. */
     KEEP(daemon, "daemon");
     KEEP(worker_processes, "worker_processes");
+    /* the node's identity: GET / keeps showing the id the process started with */
+    KEEP(node_id, "node_id");
     KEEP_LIST(nstatus_listen, status_listen, "status_listen");
     KEEP(ssl_cert, "ssl_cert");
     KEEP(ssl_cert_key, "ssl_cert_key");

@@ -125,3 +125,56 @@ Test(conf_kong_spec, dns_resolver_bad_entry_message)
     must_load("dns_resolver = [::1]:53\n", false);
     must_load("dns_resolver = 198.51.100.0,1.2.3.4:53,::1,[::1]:53\n", false);
 }
+
+/* Kong's conf_loader: `node_id` must be a UUID ("node_id must be a valid UUID"), kept as given */
+Test(conf_kong_spec, node_id_is_validated_as_a_uuid)
+{
+    must_load("", false);
+    cr_assert_str_eq(conf.node_id, "", "unset by default");
+    must_load("node_id = 8a1b7c2d-3e4f-4a5b-9c6d-7e8f9a0b1c2d\n", false);
+    cr_assert_str_eq(conf.node_id, "8a1b7c2d-3e4f-4a5b-9c6d-7e8f9a0b1c2d");
+    /* Kong's is_valid_uuid matches case-insensitively and tests no version */
+    must_load("node_id = 8A1B7C2D-3E4F-0A5B-0C6D-7E8F9A0B1C2D\n", false);
+    cr_assert_str_eq(conf.node_id, "8A1B7C2D-3E4F-0A5B-0C6D-7E8F9A0B1C2D");
+    must_load("node_id =\n", false);
+    cr_assert_str_eq(conf.node_id, "", "an empty value is unset");
+
+    must_fail("node_id = foobar\n", false, "test.conf:1: node_id must be a valid UUID");
+    must_fail("node_id = 8a1b7c2d3e4f4a5b9c6d7e8f9a0b1c2d\n", false,
+              "node_id must be a valid UUID");
+    must_fail("node_id = 8a1b7c2d-3e4f-4a5b-9c6d-7e8f9a0b1c2d0\n", false,
+              "node_id must be a valid UUID");
+    must_fail("node_id = {8a1b7c2d-3e4f-4a5b-9c6d-7e8f9a0b1c2d}\n", false,
+              "node_id must be a valid UUID");
+    must_fail("node_id = 8a1b7c2d-3e4f-4a5b-9c6d-7e8f9a0b1c2g\n", false,
+              "node_id must be a valid UUID");
+}
+
+Test(conf_kong_spec, node_id_from_the_environment)
+{
+    setenv("SLUICE_NODE_ID", "0b7e4a52-6c1d-4f3e-8a9b-1c2d3e4f5a6b", 1);
+    must_load("node_id = 8a1b7c2d-3e4f-4a5b-9c6d-7e8f9a0b1c2d\n", true);
+    cr_assert_str_eq(conf.node_id, "0b7e4a52-6c1d-4f3e-8a9b-1c2d3e4f5a6b", "env beats the file");
+    setenv("SLUICE_NODE_ID", "not-a-uuid", 1);
+    must_fail("", true, "SLUICE_NODE_ID: node_id must be a valid UUID");
+}
+
+/* A reload cannot change the id a running node shows: it is kept and reported for the restart */
+static int changed_node_id;
+static void
+note_changed(const char *key, void *ctx)
+{
+    (void)ctx;
+    changed_node_id += strcmp(key, "node_id") == 0;
+}
+
+Test(conf_kong_spec, node_id_needs_a_restart)
+{
+    struct sl_conf running;
+    must_load("node_id = 8a1b7c2d-3e4f-4a5b-9c6d-7e8f9a0b1c2d\n", false);
+    running = conf;
+    must_load("node_id = 0b7e4a52-6c1d-4f3e-8a9b-1c2d3e4f5a6b\n", false);
+    sl_conf_keep_restart_only(&conf, &running, note_changed, NULL);
+    cr_assert_str_eq(conf.node_id, "8a1b7c2d-3e4f-4a5b-9c6d-7e8f9a0b1c2d");
+    cr_assert_eq(changed_node_id, 1);
+}
