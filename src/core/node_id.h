@@ -9,8 +9,11 @@
  * not at all: a temporary file in the prefix, mode 0600, synced, then renamed over sluice.id.
  * A file that cannot be read or does not hold a UUID is replaced by a new id, with a warning in
  * the error log; when the new id cannot be written the process still runs with it (warning), and
- * the next start makes another. A configured id leaves the file alone. Kong does this for every
- * role here: Sluice has only the traditional one. */
+ * the next start makes another. A configured id leaves the file alone.
+ * Differences from Kong 3.x: Kong's open-source code keeps kong.id for data planes only, and logs
+ * an invalid file at debug level; Sluice, which has only the traditional role, always keeps the
+ * file (Kong's "node_id should be same after kong restarts" spec asks it of every node), and warns
+ * when it replaces one, since a changed id is visible to whatever tracks the node. */
 #ifndef SL_CORE_NODE_ID_H
 #define SL_CORE_NODE_ID_H
 
