@@ -108,8 +108,11 @@ def test_node_id_from_the_environment(tmp_path):
 @pytest.mark.parametrize("bad", ["foobar", CONFIGURED + "0", CONFIGURED.replace("-", "")])
 def test_invalid_node_id_refuses_to_start(tmp_path, bad):
     s = Sluice(tmp_path, kong(), conf={"admin_listen": "auto", "node_id": bad}, start=False)
-    with pytest.raises(SluiceError) as ei:
-        s.start()
+    try:
+        with pytest.raises(SluiceError) as ei:
+            s.start()
+    finally:
+        s.kill()  # a binary that wrongly starts is not left running
     assert "node_id must be a valid UUID" in str(ei.value), str(ei.value)
     assert s.returncode not in (None, 0)
     assert not os.path.exists(id_file(s))
@@ -122,8 +125,11 @@ def test_invalid_node_id_refuses_to_start(tmp_path, bad):
 def test_invalid_node_id_from_the_environment_refuses_to_start(tmp_path):
     s = Sluice(tmp_path, kong(), conf={"admin_listen": "auto"},
                env={"SLUICE_NODE_ID": "not-a-uuid"}, start=False)
-    with pytest.raises(SluiceError) as ei:
-        s.start()
+    try:
+        with pytest.raises(SluiceError) as ei:
+            s.start()
+    finally:
+        s.kill()
     assert "SLUICE_NODE_ID: node_id must be a valid UUID" in str(ei.value), str(ei.value)
 
 
