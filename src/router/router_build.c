@@ -690,6 +690,48 @@ add_route(struct build *b, const struct sl_route *route, struct rt_sub *subs, si
 }
 
 static int
+cmp_name(const void *a, const void *b)
+{
+    const struct sl_str *x = a, *y = b;
+    int c = memcmp(x->p, y->p, x->len < y->len ? x->len : y->len);
+    return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* r->header_names: every header name a sub-route matches on (already lowercased, '_' as '-'),
+ * sorted and unique, for the UTF-8 check of sl_router_match. */
+static int
+collect_header_names(struct build *b, struct sl_router *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->nsubs; i++) {
+        n += r->subs[i].nheaders;
+    }
+    if (n == 0) {
+        return 0;
+    }
+    struct sl_str *names = b_alloc(b, n, sizeof(*names));
+    if (names == NULL) {
+        return -1;
+    }
+    n = 0;
+    for (size_t i = 0; i < r->nsubs; i++) {
+        for (size_t k = 0; k < r->subs[i].nheaders; k++) {
+            names[n++] = r->subs[i].headers[k].name;
+        }
+    }
+    qsort(names, n, sizeof(*names), cmp_name);
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (u == 0 || cmp_name(&names[u - 1], &names[i]) != 0) {
+            names[u++] = names[i];
+        }
+    }
+    r->header_names = names;
+    r->nheader_names = u;
+    return 0;
+}
+
+static int
 cmp_sub(const void *a, const void *b)
 {
     const struct rt_sub *x = a, *y = b;
@@ -1039,6 +1081,9 @@ sl_router_build(struct sl_route *const *routes, size_t nroutes, struct sl_arena 
     r->regex_paths = b.regex_paths;
     for (size_t i = 0; i < nsubs && !r->any_paths; i++) {
         r->any_paths = subs[i].npaths > 0;
+    }
+    if (collect_header_names(&b, r) < 0) {
+        return NULL;
     }
     jit_compile(r);
     if (build_index(&b, r) < 0) {

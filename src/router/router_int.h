@@ -120,6 +120,10 @@ struct sl_router {
     bool regex_paths;          /* some sub-route has a regex path (sl_router_has_regex_paths) */
     bool any_paths; /* some sub-route has paths: Kong's router then reads http.path, which must be
                        valid UTF-8 in its decoded form (sl_router_match) */
+    /* The header names some sub-route matches on, lowercased, sorted and unique: Kong's router
+     * reads those request headers, whose values must then be valid UTF-8 too. */
+    const struct sl_str *header_names;
+    size_t nheader_names;
 };
 
 /* FNV-1a, 64 bits: incremental, so every prefix of a request path is hashed in one pass. */

@@ -256,12 +256,66 @@ path_is_utf8(struct sl_str p)
     return true;
 }
 
-/* Kong's router refuses the request before matching: some route reads http.path and the path
- * is not valid UTF-8 once decoded (e.g. "/caf%E9", Latin-1). */
+static bool
+value_is_utf8(struct sl_str v)
+{
+    for (size_t i = 0; i < v.len;) {
+        const unsigned char *p = (const unsigned char *)v.p + i;
+        size_t n = *p < 0x80 ? 1 : sl_utf8_seq_len(p, v.len - i);
+        if (n == 0) {
+            return false;
+        }
+        i += n;
+    }
+    return true;
+}
+
+/* Whether <name> is one of r->header_names (lowercase, sorted): a binary search comparing the
+ * request's spelling case-insensitively. */
+static bool
+routed_header(const struct sl_router *r, struct sl_str name)
+{
+    size_t lo = 0, hi = r->nheader_names;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        struct sl_str k = r->header_names[mid];
+        size_t n = name.len < k.len ? name.len : k.len;
+        int c = 0;
+        for (size_t i = 0; i < n && c == 0; i++) {
+            unsigned char a = (unsigned char)name.p[i];
+            c = (a >= 'A' && a <= 'Z' ? a + 32 : a) - (unsigned char)k.p[i];
+        }
+        if (c == 0) {
+            c = (name.len > k.len) - (name.len < k.len);
+        }
+        if (c == 0) {
+            return true;
+        }
+        if (c < 0) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    return false;
+}
+
+/* Kong's router refuses the request before matching when a value it reads is not valid UTF-8
+ * (atc-router's context takes only str): the path once decoded, when some route has paths
+ * ("/caf%E9", Latin-1), or a header some route matches on. The value is checked first, so a
+ * well-formed request pays one scan of its header values and no name lookup. */
 static bool
 refused(const struct sl_router *r, const struct sl_router_request *req)
 {
-    return r->any_paths && req->path.p != NULL && !path_is_utf8(req->path);
+    if (r->any_paths && req->path.p != NULL && !path_is_utf8(req->path)) {
+        return true;
+    }
+    for (size_t i = 0; r->nheader_names > 0 && i < req->nheaders; i++) {
+        if (!value_is_utf8(req->headers[i].value) && routed_header(r, req->headers[i].name)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 struct req_view {

@@ -455,6 +455,24 @@ def test_path_invalid_utf8_once_decoded_is_404(env, target, want):
     assert raw_routed(env[0], target) == ((404, None) if want is None else (200, want))
 
 
+@pytest.mark.parametrize("path,name,value,want", [
+    ("/hc", "X-A", "1", (200, "/hdr1")),
+    ("/hp", "X-A", "caf\xc3\xa9", (200, "/pathonly")),  # valid UTF-8 (latin-1 wire spelling)
+    ("/hp", "X-A", "caf\xe9", (404, None)),              # Latin-1 in a header some route reads
+    ("/hp", "x-b", "\xc0\xae", (404, None)),            # overlong, any spelling of the name
+    ("/hp", "X-Other", "caf\xe9", (200, "/pathonly")),   # no route reads X-Other
+])
+def test_routed_header_value_must_be_utf8(env, path, name, value, want):
+    """Kong's router takes only UTF-8 values for the headers some route matches on (atc-router's
+    context); any other byte sequence there is a router error, answered 404 whatever the route."""
+    s, _ = env
+    data = raw("127.0.0.1", s.port, request_bytes("GET", path, host="x.test",
+                                                  headers=[(name, value), ("Connection", "close")]),
+               timeout=T)
+    r = parse_one(data)
+    assert (r.status, json.loads(r.body)["path"] if r.status == 200 else None) == want
+
+
 def test_bytes_kong_escapes_are_forwarded_escaped(env):
     """What Sluice forwards is Kong's escape(normalize(path)): "{", "|", "^" ... arrive as %XX
     whether the client sent them raw or escaped, and reserved bytes keep their spelling."""

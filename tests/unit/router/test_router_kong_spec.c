@@ -903,3 +903,29 @@ Test(router_kong, exec_gracefully_handles_invalid_utf8_sequences)
     r = rt_build(hosts_only, 1);
     assert_route(kexec(r, "GET", "example.org", "/caf%E9", &m), ID("03"));
 }
+
+/* atc-router takes only UTF-8 values for the header fields some route matches on: Kong's router
+ * errors and answers 404 for the whole request, whichever route it would have picked. Headers no
+ * route reads are never looked at. */
+Test(router_kong, header_values_some_route_reads_must_be_utf8)
+{
+    struct sl_route *h = rt_route(ID("01"));
+    rt_header(h, "X-Version", "v1", NULL);
+    struct sl_route *root = rt_route(ID("02"));
+    PATHS(root, "/");
+    struct sl_route *routes[] = {h, root};
+    struct sl_router *r = rt_build(routes, 2);
+    assert_route(kselect(r, "GET", "example.org", 80, "/", "x-version", "v1", NULL), ID("01"));
+    assert_route(kselect(r, "GET", "example.org", 80, "/", "X-Version", "v\xe9", NULL), NULL);
+    assert_route(kselect(r, "GET", "example.org", 80, "/", "x-version", "\xc0\xae", NULL), NULL);
+    /* valid UTF-8 is read (and here matches no header route: the path route serves it) */
+    assert_route(kselect(r, "GET", "example.org", 80, "/", "x-version", "caf\xc3\xa9", NULL),
+                 ID("02"));
+    /* a header no route reads may hold any byte */
+    assert_route(kselect(r, "GET", "example.org", 80, "/", "x-other", "v\xe9", NULL), ID("02"));
+
+    /* without header routes nothing is checked */
+    struct sl_route *only_root[] = {root};
+    r = rt_build(only_root, 1);
+    assert_route(kselect(r, "GET", "example.org", 80, "/", "x-version", "v\xe9", NULL), ID("02"));
+}
