@@ -722,6 +722,19 @@ struct list_state {
     bool failed;
 };
 
+/* Calls <fn> on each comma-separated item of <v> (trimmed) with <st>, on a copy of <v>. */
+static void
+each_list_item(struct list_state *st, const char *v, int (*fn)(void *arg, char *piece))
+{
+    char *copy = strdup(v);
+    if (copy == NULL) {
+        kerr(st->c, "out of memory");
+        return;
+    }
+    split_each(copy, ',', fn, st);
+    free(copy);
+}
+
 static int
 trusted_one(void *arg, char *piece)
 {
@@ -755,14 +768,64 @@ k_trusted_ips(struct ctx *c, const char *key, const char *v)
     if (*v == '\0') {
         return;
     }
-    char *copy = strdup(v);
-    if (copy == NULL) {
-        kerr(c, "out of memory");
+    struct list_state st = {.c = c, .key = key};
+    each_list_item(&st, v, trusted_one);
+}
+
+/* 1..65535 in decimal digits only, into <out>. */
+static bool
+parse_port_number(const char *p, size_t n, uint16_t *out)
+{
+    unsigned v = 0;
+    if (n == 0 || n > 5) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return false;
+        }
+        v = v * 10 + (unsigned)(p[i] - '0');
+    }
+    if (v < 1 || v > 65535) {
+        return false;
+    }
+    *out = (uint16_t)v;
+    return true;
+}
+
+static int
+port_map_one(void *arg, char *piece)
+{
+    struct list_state *st = arg;
+    struct sl_conf *conf = st->c->conf;
+    const char *colon = strchr(piece, ':');
+    uint16_t host_port, listen_port;
+    if (colon == NULL || !parse_port_number(piece, (size_t)(colon - piece), &host_port) ||
+        !parse_port_number(colon + 1, strlen(colon + 1), &listen_port)) {
+        kerr(st->c, "invalid port mapping (`port_maps`): %s", piece);
+        st->failed = true;
+        return 0;
+    }
+    if (conf->nport_maps >= SL_CONF_MAX_PORT_MAPS) {
+        kerr(st->c, "port_maps has too many entries (at most %d)", SL_CONF_MAX_PORT_MAPS);
+        st->failed = true;
+        return 1;
+    }
+    conf->port_maps[conf->nport_maps].host_port = host_port;
+    conf->port_maps[conf->nport_maps].listen_port = listen_port;
+    conf->nport_maps++;
+    return 0;
+}
+
+static void
+k_port_maps(struct ctx *c, const char *key, const char *v)
+{
+    c->conf->nport_maps = 0;
+    if (*v == '\0') {
         return;
     }
     struct list_state st = {.c = c, .key = key};
-    split_each(copy, ',', trusted_one, &st);
-    free(copy);
+    each_list_item(&st, v, port_map_one);
 }
 
 static bool
@@ -837,14 +900,8 @@ header_one(void *arg, char *piece)
 static void
 k_headers(struct ctx *c, const char *key, const char *v)
 {
-    char *copy = strdup(v);
-    if (copy == NULL) {
-        kerr(c, "out of memory");
-        return;
-    }
     struct list_state st = {.c = c, .key = key, .first = true};
-    split_each(copy, ',', header_one, &st);
-    free(copy);
+    each_list_item(&st, v, header_one);
     c->conf->headers = st.off ? 0 : st.flags;
 }
 
@@ -1345,6 +1402,7 @@ static const struct key_def keys[] = {
     {"trusted_ips", "", k_trusted_ips},
     {"real_ip_header", "X-Real-IP", k_real_ip_header},
     {"real_ip_recursive", "off", k_real_ip_recursive},
+    {"port_maps", "", k_port_maps},
     {"headers", "server_tokens, latency_tokens, X-Sluice-Request-Id", k_headers},
     {"database", "sqlite", k_database},
     {"declarative_config", "", k_declarative_config},

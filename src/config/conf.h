@@ -16,6 +16,7 @@
 
 #define SL_CONF_MAX_LISTEN 16
 #define SL_CONF_MAX_TRUSTED 64
+#define SL_CONF_MAX_PORT_MAPS 64
 #define SL_CONF_MAX_SSL_PAIRS 2              /* certificate lists: one RSA and one ECDSA pair */
 #define SL_CONF_MAX_FILE_BYTES (1024 * 1024) /* a sluice.conf larger than this is refused */
 
@@ -85,9 +86,15 @@ struct sl_conf {
         proxy_access_log_format; /* key proxy_access_log_format: combined|json */
     char proxy_error_log[1024];  /* absolute path, or "off", or "stderr" (Sluice extension) */
     struct sl_cidr trusted_ips[SL_CONF_MAX_TRUSTED];
-    size_t ntrusted_ips;              /* `unix:` entries are accepted and not stored */
-    char real_ip_header[128];         /* default X-Real-IP; "proxy_protocol" allowed */
-    bool real_ip_recursive;           /* default off */
+    size_t ntrusted_ips;      /* `unix:` entries are accepted and not stored */
+    char real_ip_header[128]; /* default X-Real-IP; "proxy_protocol" allowed */
+    bool real_ip_recursive;   /* default off */
+    /* port_maps "host:listen, ...": the port clients reach a listener port by (Kong's host_ports,
+     * behind a container's port mapping); X-Forwarded-Port and the router see it */
+    struct {
+        uint16_t host_port, listen_port;
+    } port_maps[SL_CONF_MAX_PORT_MAPS];
+    size_t nport_maps;
     unsigned headers;                 /* enum sl_header_flag bits */
     enum sl_database database;        /* default sqlite */
     char declarative_config[1024];    /* absolute (relative to the cwd at load); empty when unset */

@@ -629,7 +629,7 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
         HW_HEADER(&w, "X-Forwarded-Port", v);
     } else {
         HW_LIT(&w, "X-Forwarded-Port: ");
-        hw_u64(&w, s->local_port);
+        hw_u64(&w, sl_proxy_client_port(s->settings, s->local_port));
         HW_LIT(&w, "\r\n");
     }
 

@@ -39,6 +39,10 @@ struct sl_proxy_settings {
     _Atomic unsigned refs;
 };
 
+/* The port clients reached <listen_port> by: its port_maps entry (Kong's host_ports), else the
+ * listener's own. X-Forwarded-Port and the router's port fallback use it. */
+uint16_t sl_proxy_client_port(const struct sl_proxy_settings *st, uint16_t listen_port);
+
 /* Derives settings from <conf> (copied); one reference for the caller. NULL when out of memory. */
 struct sl_proxy_settings *sl_proxy_settings_new(const struct sl_conf *conf);
 struct sl_proxy_settings *sl_proxy_settings_ref(struct sl_proxy_settings *st);

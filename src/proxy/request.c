@@ -420,8 +420,9 @@ sl_session_process_head(struct sl_session *s)
     struct sl_router_request rr = {
         .method = req.method,
         .host = s->host_noport,
-        /* Kong's net.dst.port: the Host header's port, else the listener's (router/fields.lua) */
-        .port = host_port ? host_port : s->local_port,
+        /* Kong's net.dst.port: the Host header's port, else the listener's as clients reach it
+         * (router/fields.lua: ctx.host_port, after port_maps) */
+        .port = host_port ? host_port : sl_proxy_client_port(s->settings, s->local_port),
         .path = s->path_norm,
         .path_decoded = decoded,
         .headers = req.headers,

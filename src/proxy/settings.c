@@ -83,3 +83,14 @@ sl_proxy_settings_generation(void)
 {
     return atomic_load_explicit(&current_generation, memory_order_acquire);
 }
+
+uint16_t
+sl_proxy_client_port(const struct sl_proxy_settings *st, uint16_t listen_port)
+{
+    for (size_t i = 0; i < st->conf.nport_maps; i++) {
+        if (st->conf.port_maps[i].listen_port == listen_port) {
+            return st->conf.port_maps[i].host_port;
+        }
+    }
+    return listen_port;
+}

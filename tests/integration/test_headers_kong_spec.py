@@ -480,3 +480,25 @@ def test_uri_encoding(up, sluice_factory, target, host, want):
     r = get(s, target, host=host)
     assert r.status == 200
     assert json.loads(r.body)["target"] == want
+
+
+# ---- port_maps (03-upstream_headers_spec "with port maps")
+
+
+def test_port_maps_translate_forwarded_port_and_route_port(up, sluice_factory):
+    """Behind a container's port mapping (port_maps = 80:<listener>), the upstream is told the
+    port the client used, and a route host "h:80" matches a Host without a port as it would on
+    port 80 (Kong's ctx.host_port). A Host naming a port still wins."""
+    mapped = service("mapped", up.port, [{"name": "mapped", "hosts": ["mapped.test:80"],
+                                          "strip_path": False}], path="/mapped")
+    s = sluice_factory(kong(service("mock", up.port, routes()), mapped),
+                       {"port_maps": "80:{port}, 443:1"})
+    assert upstream_headers(s)["x-forwarded-port"] == "80"
+    r = get(s, "/m", host="mapped.test")
+    assert r.status == 200 and json.loads(r.body)["path"] == "/mapped/m"
+    r = get(s, "/m", host="mapped.test:%d" % s.port)  # the root route, not the mapped one
+    assert r.status == 200 and json.loads(r.body)["path"] == "/m"
+    # a trusted client's own X-Forwarded-Port still passes through untouched
+    t = sluice_factory(kong(service("mock", up.port, routes())),
+                       {"port_maps": "80:{port}", "trusted_ips": "127.0.0.1"})
+    assert upstream_headers(t, headers=[("X-Forwarded-Port", "8443")])["x-forwarded-port"] == "8443"

@@ -178,3 +178,20 @@ Test(conf_kong_spec, node_id_needs_a_restart)
     cr_assert_str_eq(conf.node_id, "8a1b7c2d-3e4f-4a5b-9c6d-7e8f9a0b1c2d");
     cr_assert_eq(changed_node_id, 1);
 }
+
+/* "port_maps and host_ports": "are tables when specified", "gives an error with invalid value" */
+Test(conf_kong_spec, port_maps)
+{
+    must_load("", false);
+    cr_assert_eq(conf.nport_maps, 0);
+    must_load("port_maps = 80:8000,443:8443\n", false);
+    cr_assert_eq(conf.nport_maps, 2);
+    cr_assert_eq(conf.port_maps[0].host_port, 80);
+    cr_assert_eq(conf.port_maps[0].listen_port, 8000);
+    cr_assert_eq(conf.port_maps[1].host_port, 443);
+    cr_assert_eq(conf.port_maps[1].listen_port, 8443);
+    must_fail("port_maps = src:dst\n", false, "invalid port mapping (`port_maps`): src:dst");
+    must_fail("port_maps = 80\n", false, "invalid port mapping (`port_maps`): 80");
+    must_fail("port_maps = 0:8000\n", false, "invalid port mapping (`port_maps`): 0:8000");
+    must_fail("port_maps = 80:65536\n", false, "invalid port mapping (`port_maps`): 80:65536");
+}
