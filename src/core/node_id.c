@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/file_replace.h"
 #include "core/node_id.h"
 #include "sluice/log.h"
 
@@ -81,46 +82,6 @@ read_id_file(const char *path, char out[SL_UUID_STR_LEN + 1], char *why, size_t 
     return ID_OK;
 }
 
-/* Writes <id> to <path> whole or not at all: a temporary file beside it (0600, synced), renamed
- * over it, then the directory synced so that the rename survives a crash. */
-static int
-write_id_file(const char *prefix, const char *path, const char *id, char *why, size_t whylen)
-{
-    char tmp[PATH_MAX + 32];
-    snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
-    unlink(tmp); /* a leftover of a crashed start that had the same pid */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        snprintf(why, whylen, "cannot create %s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    /* the bare 36 characters, as Kong writes kong.id */
-    ssize_t len = (ssize_t)strlen(id);
-    /* fchmod: the umask may only have narrowed 0600, but be exact about it */
-    if (fchmod(fd, 0600) < 0 || write(fd, id, (size_t)len) != len || fsync(fd) < 0) {
-        snprintf(why, whylen, "cannot write %s: %s", tmp, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        return -1;
-    }
-    if (close(fd) < 0) {
-        snprintf(why, whylen, "cannot write %s: %s", tmp, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    if (rename(tmp, path) < 0) {
-        snprintf(why, whylen, "cannot rename %s over it: %s", tmp, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    int dfd = open(prefix, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return 0;
-}
-
 int
 sl_node_id_resolve(const char *configured, const char *prefix, char out[SL_UUID_STR_LEN + 1])
 {
@@ -151,7 +112,7 @@ sl_node_id_resolve(const char *configured, const char *prefix, char out[SL_UUID_
     }
     if (!have_path) {
         sl_log(SL_LOG_WARN, "node_id not persisted: prefix path too long");
-    } else if (write_id_file(prefix, path, out, why, sizeof(why)) < 0) {
+    } else if (sl_file_replace(prefix, path, out, strlen(out), why, sizeof(why)) < 0) {
         sl_log(SL_LOG_WARN, "failed to persist node_id to %s: %s", path, why);
     } else {
         sl_log(SL_LOG_INFO, "node_id %s persisted to %s", out, path);
