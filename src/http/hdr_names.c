@@ -26,6 +26,8 @@ static const char *const names[SL_HN_MAX] = {
     [SL_HN_IF_UNMODIFIED_SINCE] = "if-unmodified-since",
     [SL_HN_KEEP_ALIVE] = "keep-alive",
     [SL_HN_PROXY] = "proxy",
+    [SL_HN_PROXY_AUTHENTICATE] = "proxy-authenticate",
+    [SL_HN_PROXY_AUTHORIZATION] = "proxy-authorization",
     [SL_HN_PROXY_CONNECTION] = "proxy-connection",
     [SL_HN_REFERER] = "referer",
     [SL_HN_SERVER] = "server",
@@ -190,9 +192,16 @@ sl_http_hn_lookup(struct sl_str name)
             return check(name, SL_HN_X_FORWARDED_PROTO);
         }
     case 18:
-        return check(name, SL_HN_X_FORWARDED_PREFIX);
+        return check(name, c0 == 'p' ? SL_HN_PROXY_AUTHENTICATE : SL_HN_X_FORWARDED_PREFIX);
     case 19:
-        return check(name, c0 == 'i' ? SL_HN_IF_UNMODIFIED_SINCE : SL_HN_X_SLUICE_REQUEST_ID);
+        switch (c0) {
+        case 'i':
+            return check(name, SL_HN_IF_UNMODIFIED_SINCE);
+        case 'p':
+            return check(name, SL_HN_PROXY_AUTHORIZATION);
+        default:
+            return check(name, SL_HN_X_SLUICE_REQUEST_ID);
+        }
     default:
         return SL_HN_OTHER;
     }

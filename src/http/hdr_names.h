@@ -26,6 +26,8 @@ enum sl_hn {
     SL_HN_IF_UNMODIFIED_SINCE, /* if-unmodified-since */
     SL_HN_KEEP_ALIVE,          /* keep-alive */
     SL_HN_PROXY,               /* proxy */
+    SL_HN_PROXY_AUTHENTICATE,  /* proxy-authenticate */
+    SL_HN_PROXY_AUTHORIZATION, /* proxy-authorization */
     SL_HN_PROXY_CONNECTION,    /* proxy-connection */
     SL_HN_REFERER,             /* referer */
     SL_HN_SERVER,              /* server */

@@ -8,7 +8,6 @@
  * and the head is written straight into room reserved in the output buffer, without printf. */
 #include <stdint.h>
 #include <string.h>
-#include <strings.h>
 
 #include "core/clock.h"
 #include "core/version.h"
@@ -127,10 +126,6 @@ conn_names(const struct conn_tokens *ct, size_t i, struct sl_str name)
     }
     return false;
 }
-
-/* Whether header name <name> is <lit> (lowercase), ASCII case-insensitively. The lengths are
- * compared first, so for most headers of a head this costs one branch. */
-#define NAME_IS(name, lit) ((name).len == sizeof(lit) - 1 && sl_str_caseeq((name), SL_STR(lit)))
 
 /* All values of header <name>, joined with ", " (RFC 9110 §5.3), into the arena. Only for a name
  * that occurs more than once: a single value is used as it is (struct seen). */
@@ -267,7 +262,7 @@ real_ip(struct sl_session *s, const struct sl_h1_request *req, bool trusted)
     /* nginx reads every X-Forwarded-For line as one list, but of any other real_ip_header only
      * the first line (ngx_http_realip_handler): of "X-Real-IP: a" then "X-Real-IP: b", a. */
     struct sl_str v;
-    if (strcasecmp(conf->real_ip_header, "X-Forwarded-For") == 0) {
+    if (s->settings->real_ip_xff) {
         v = joined(s, req->headers, req->nheaders, conf->real_ip_header);
     } else {
         const struct sl_header *h =
@@ -568,17 +563,15 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
         case SL_HN_X_REAL_IP:
         case SL_HN_VIA:
         case SL_HN_X_SLUICE_REQUEST_ID:
+        /* Credentials for a proxy are the proxy's to consume: Kong clears Proxy-Authorization
+         * from every request (03-upstream_headers_spec "hop-by-hop headers are removed"). */
+        case SL_HN_PROXY_AUTHORIZATION:
             continue;
         default:
             break;
         }
         const struct sl_header *h = &req->headers[i];
         if (ct.n != 0 && conn_names(&ct, i, h->name)) {
-            continue;
-        }
-        /* Credentials for a proxy are the proxy's to consume: Kong clears Proxy-Authorization
-         * from every request (03-upstream_headers_spec "hop-by-hop headers are removed"). */
-        if (NAME_IS(h->name, "proxy-authorization")) {
             continue;
         }
         hw_header(&w, h->name, h->value);
@@ -676,16 +669,29 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
 
 /* ---- client response ------------------------------------------------------------------------ */
 
+/* Whether header name <name> is <lit> (lowercase), ASCII case-insensitively. The lengths are
+ * compared first, so for most headers this costs one branch. */
+#define NAME_IS(name, lit) ((name).len == sizeof(lit) - 1 && sl_str_caseeq((name), SL_STR(lit)))
+
 /* Upstream response headers Kong's header_filter removes or replaces (kong.md §3.5):
  * Proxy-Authenticate always (a challenge from the upstream is not for the client's proxy
  * credentials to answer), and the X-Sluice-* headers Sluice writes itself when <enabled>, so that
  * an upstream that is itself a Sluice does not leave a second, stale value. */
 static bool
-upstream_header_replaced(unsigned enabled, struct sl_str name)
+upstream_header_replaced(unsigned enabled, enum sl_hn id, struct sl_str name)
 {
+    switch (id) {
+    case SL_HN_PROXY_AUTHENTICATE:
+        return true;
+    case SL_HN_X_SLUICE_REQUEST_ID:
+        return (enabled & SL_HDR_REQUEST_ID) != 0;
+    case SL_HN_OTHER:
+        break;
+    default:
+        return false;
+    }
+    /* the latency and status names are longer than the header-id table's: by length first */
     switch (name.len) {
-    case sizeof("proxy-authenticate") - 1:
-        return NAME_IS(name, "proxy-authenticate");
     case sizeof("x-sluice-proxy-latency") - 1:
         return (enabled & SL_HDR_PROXY_LATENCY) && NAME_IS(name, "x-sluice-proxy-latency");
     case sizeof("x-sluice-upstream-status") - 1:
@@ -789,9 +795,7 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
             if (ct.n != 0 && conn_names(&ct, i, h->name)) {
                 continue;
             }
-            if (ids[i] == SL_HN_X_SLUICE_REQUEST_ID
-                    ? (st->headers & SL_HDR_REQUEST_ID) != 0
-                    : upstream_header_replaced(st->headers, h->name)) {
+            if (upstream_header_replaced(st->headers, (enum sl_hn)ids[i], h->name)) {
                 continue;
             }
             if (ids[i] == SL_HN_VIA) {

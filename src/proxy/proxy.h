@@ -35,6 +35,7 @@ struct sl_proxy_settings {
     bool access_log_on;
     bool access_log_json;
     bool real_ip_from_proxy_protocol; /* real_ip_header = proxy_protocol */
+    bool real_ip_xff;                 /* real_ip_header = X-Forwarded-For: read as one list */
     uint64_t generation;              /* set by sl_proxy_settings_publish */
     _Atomic unsigned refs;
 };

@@ -38,6 +38,7 @@ sl_proxy_settings_new(const struct sl_conf *conf)
         conf->proxy_access_log[0] != '\0' && strcmp(conf->proxy_access_log, "off") != 0;
     st->access_log_json = conf->proxy_access_log_format == SL_ACCESS_LOG_JSON;
     st->real_ip_from_proxy_protocol = strcasecmp(conf->real_ip_header, "proxy_protocol") == 0;
+    st->real_ip_xff = strcasecmp(conf->real_ip_header, "X-Forwarded-For") == 0;
     atomic_init(&st->refs, 1);
     return st;
 }
