@@ -69,8 +69,9 @@ struct sl_route {
     size_t nheaders;
     struct sl_strv snis;
     int https_redirect_status_code; /* 426 (default), 301, 302, 307, 308 */
-    int regex_priority;
-    bool strip_path; /* default true */
+    int64_t regex_priority; /* as configured (Kong accepts up to 2^53); the router orders by its
+                               low 32 bits */
+    bool strip_path;        /* default true */
     enum sl_path_handling path_handling;
     bool preserve_host; /* default false */
     bool request_buffering;

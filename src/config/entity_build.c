@@ -45,7 +45,10 @@ static json_int_t
 int_field(const json_t *o, const char *k, json_int_t def)
 {
     const json_t *v = json_object_get(o, k);
-    return json_is_number(v) ? (json_int_t)json_number_value(v) : def;
+    /* an integer as it is: through a double, values past 2^53 would change */
+    return json_is_integer(v)  ? json_integer_value(v)
+           : json_is_number(v) ? (json_int_t)json_number_value(v)
+                               : def;
 }
 
 static bool
@@ -212,7 +215,7 @@ sl_config_build_route(struct sl_arena *a, const json_t *e)
         oom = true;
     }
     r->https_redirect_status_code = (int)int_field(e, "https_redirect_status_code", 426);
-    r->regex_priority = (int)int_field(e, "regex_priority", 0);
+    r->regex_priority = int_field(e, "regex_priority", 0);
     r->strip_path = bool_field(e, "strip_path", true);
     const char *ph = json_string_value(json_object_get(e, "path_handling"));
     r->path_handling =
