@@ -113,6 +113,10 @@ sl_admin_read_body(const struct sl_admin_request *req, struct sl_admin_response 
         return v;
     }
     if (strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0) {
+        if (sl_admin_count_args(req->body, req->body_len) > SL_ADMIN_MAX_ARGS) {
+            sl_admin_message(res, 400, "Too many arguments");
+            return NULL;
+        }
         json_t *v = sl_admin_form_to_json(req->body, req->body_len);
         if (v == NULL) {
             sl_admin_message(res, 400, "Bad request");
@@ -122,7 +126,10 @@ sl_admin_read_body(const struct sl_admin_request *req, struct sl_admin_response 
         return v;
     }
     if (strncasecmp(ct, "multipart/form-data", 19) == 0) {
-        json_t *v = sl_admin_multipart_to_json(req->body, req->body_len, ct);
+        /* No body has no parts, whatever the boundary (or its absence): Kong reads no arguments
+         * and validates an empty entity, as for an empty form. */
+        json_t *v = req->body_len == 0 ? json_object()
+                                       : sl_admin_multipart_to_json(req->body, req->body_len, ct);
         if (v == NULL) {
             sl_admin_message(res, 400, "Bad request");
             return NULL;
@@ -451,9 +458,8 @@ list(const struct sl_admin_request *req, struct sl_admin_response *res, struct s
     res->status = 200;
     res->body = json_pack("{s:O}", "data", page.rows);
     if (page.next_offset != NULL) {
-        char next[1280];
-        snprintf(next, sizeof(next), "%s?offset=%s%s%s", base, page.next_offset,
-                 lq.ntags ? "&tags=" : "", lq.tags_raw);
+        char next[2560];
+        sl_admin_next_link(next, sizeof(next), base, page.next_offset, &lq);
         json_object_set_new(res->body, "offset", json_string(page.next_offset));
         json_object_set_new(res->body, "next", json_string(next));
     } else {

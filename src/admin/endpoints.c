@@ -25,6 +25,7 @@
 #include "proxy/proxy.h"
 #include "schema/errors.h"
 #include "schema/schema.h"
+#include "schema/typedefs.h"
 #include "store/store.h"
 #include "sluice/log.h"
 
@@ -103,6 +104,19 @@ sl_admin_query_param(const char *query, const char *name, char *out, size_t outl
         p = amp ? amp + 1 : NULL;
     }
     return false;
+}
+
+size_t
+sl_admin_count_args(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len;) {
+        const char *amp = memchr(s + i, '&', len - i);
+        size_t end = amp ? (size_t)(amp - s) : len;
+        n += end > i;
+        i = end + 1;
+    }
+    return n;
 }
 
 /* The configuration_hash of the configuration served: its declarative text's MD5, 32 zeros when
@@ -207,6 +221,36 @@ tags_match(const struct sl_strv *tags, const struct sl_admin_list_query *q)
 
 enum list_kind { LIST_SERVICES = 0, LIST_ROUTES, LIST_MAX };
 
+/* The offsets of lists paged by position (DB-less entities, /tags): the base64 of the index of
+ * the next item. False after filling <res> with Kong's 400 invalid offset. */
+static bool
+decode_position(const char *token, size_t *pos, struct sl_admin_response *res)
+{
+    unsigned char raw[512];
+    size_t tlen = strlen(token);
+    int n = tlen < sizeof(raw) * 3 / 4
+                ? EVP_DecodeBlock(raw, (const unsigned char *)token, (int)tlen)
+                : -1;
+    char *end;
+    long v = n > 0 ? strtol((char *)raw, &end, 10) : -1;
+    if (n <= 0 || v < 0) {
+        char msg[400];
+        snprintf(msg, sizeof(msg), "'%.200s' is not a valid offset: bad base64 encoding", token);
+        kong_error(res, 400, 7, "invalid offset", msg);
+        return false;
+    }
+    *pos = (size_t)v;
+    return true;
+}
+
+static void
+encode_position(size_t pos, char token[64])
+{
+    char text[32];
+    snprintf(text, sizeof(text), "%zu", pos);
+    EVP_EncodeBlock((unsigned char *)token, (const unsigned char *)text, (int)strlen(text));
+}
+
 /* Kong's paginated list: {data, next, offset}; the offset is opaque (base64 of the position). */
 static void
 list_entities(const struct sl_admin_request *req, struct sl_admin_response *res,
@@ -218,19 +262,8 @@ list_entities(const struct sl_admin_request *req, struct sl_admin_response *res,
         return;
     }
     size_t start = 0;
-    if (q.has_offset) {
-        unsigned char raw[sizeof(q.offset)];
-        int n = EVP_DecodeBlock(raw, (const unsigned char *)q.offset, (int)strlen(q.offset));
-        char *end;
-        long pos = n > 0 ? strtol((char *)raw, &end, 10) : -1;
-        if (n <= 0 || pos < 0) {
-            char msg[400];
-            snprintf(msg, sizeof(msg), "'%.200s' is not a valid offset: bad base64 encoding",
-                     q.offset);
-            kong_error(res, 400, 7, "invalid offset", msg);
-            return;
-        }
-        start = (size_t)pos;
+    if (q.has_offset && !decode_position(q.offset, &start, res)) {
+        return;
     }
 
     json_t *data = json_array();
@@ -259,11 +292,9 @@ list_entities(const struct sl_admin_request *req, struct sl_admin_response *res,
     res->body = json_object();
     json_object_set_new(res->body, "data", data);
     if (i < total) {
-        char pos[32], token[64], next[1280];
-        snprintf(pos, sizeof(pos), "%zu", i);
-        EVP_EncodeBlock((unsigned char *)token, (const unsigned char *)pos, (int)strlen(pos));
-        snprintf(next, sizeof(next), "%s?offset=%s%s%s", base_path, token, q.ntags ? "&tags=" : "",
-                 q.tags_raw);
+        char token[64], next[2560];
+        encode_position(i, token);
+        sl_admin_next_link(next, sizeof(next), base_path, token, &q);
         json_object_set_new(res->body, "offset", json_string(token));
         json_object_set_new(res->body, "next", json_string(next));
     } else {
@@ -532,7 +563,9 @@ get_endpoints(struct sl_admin_response *res)
     res->body = json_pack("{s:o}", "data", a);
 }
 
-/* GET /tags and /tags/{tag} (kong.md §2.2), over every tagged entity in the store. */
+/* GET /tags and /tags/{tag} (kong.md §2.2), over every tagged entity in the store, paged by
+ * position like Kong's page of the tags table (`size`, `offset`, `next`; a `tags` argument is not
+ * a filter here and is ignored, as in Kong). */
 struct tag_walk {
     json_t *data;
     const char *entity;
@@ -557,8 +590,27 @@ tag_row(void *ud, json_t *row)
 }
 
 static void
-get_tags(struct sl_admin_response *res, const char *only)
+get_tags(const struct sl_admin_request *req, struct sl_admin_response *res, const char *only)
 {
+    if (only != NULL) {
+        /* Kong's page_by_tag validates the tag as the tags field does: invalid unique tag */
+        char err[300];
+        json_t *v = json_string_nocheck(only);
+        int bad = sl_typedef_tag(v, err, sizeof(err));
+        json_decref(v);
+        if (bad != 0) {
+            res->status = 400;
+            res->body = json_pack("{s:i,s:s,s:s}", "code", 10, "name", "invalid unique tag",
+                                  "message", err);
+            return;
+        }
+    }
+    struct sl_admin_list_query q;
+    size_t start = 0;
+    if (!sl_admin_parse_page_query(req, &q, res) ||
+        (q.has_offset && !decode_position(q.offset, &start, res))) {
+        return;
+    }
     struct tag_walk w = {json_array(), NULL, only};
     for (const struct sl_store_entity *const *e = sl_store_core_entities; *e != NULL; e++) {
         struct sl_store_err serr = {0};
@@ -569,8 +621,27 @@ get_tags(struct sl_admin_response *res, const char *only)
         sl_store_for_each(store, *e, tag_row, &w, &serr);
         sl_store_err_clear(&serr);
     }
+    size_t total = json_array_size(w.data);
+    json_t *data = json_array();
+    for (size_t i = start; i < total && i - start < q.size; i++) {
+        json_array_append(data, json_array_get(w.data, i));
+    }
+    json_decref(w.data);
     res->status = 200;
-    res->body = json_pack("{s:o,s:n}", "data", w.data, "next");
+    res->body = json_pack("{s:o}", "data", data);
+    if (start + q.size < total) {
+        char token[64], base[1600] = "/tags", next[2560];
+        encode_position(start + q.size, token);
+        if (only != NULL) {
+            snprintf(base, sizeof(base), "/tags/");
+            sl_admin_escape_component(only, base + 6, sizeof(base) - 6);
+        }
+        sl_admin_next_link(next, sizeof(next), base, token, &q);
+        json_object_set_new(res->body, "offset", json_string(token));
+        json_object_set_new(res->body, "next", json_string(next));
+    } else {
+        json_object_set_new(res->body, "next", json_null());
+    }
 }
 
 /* POST /schemas/{entity}/validate: the schema engine's verdict, nothing stored. */
@@ -701,6 +772,10 @@ post_config(const struct sl_admin_request *req, struct sl_admin_response *res)
     json_t *parsed = NULL;
     const char *ct = req->content_type ? req->content_type : "";
     if (strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0) {
+        if (sl_admin_count_args(req->body, len) > SL_ADMIN_MAX_ARGS) {
+            sl_admin_message(res, 400, "Too many arguments");
+            return;
+        }
         owned = malloc(len + 1);
         if (owned && sl_admin_query_param(req->body, "config", owned, len + 1)) {
             text = owned;
@@ -923,8 +998,7 @@ get_consumer_by_custom_id(const struct sl_admin_request *req, struct sl_admin_re
 
 /* The methods of each kind of route, sorted as Kong lists them (HEAD wherever GET is). */
 #define OPTIONS_HEADERS(methods)                                                                   \
-    "Allow: " methods "\r\nAccess-Control-Allow-Methods: " methods                                 \
-    "\r\nAccess-Control-Allow-Headers: Content-Type\r\n"
+    "Allow: " methods "\r\nAccess-Control-Allow-Methods: " methods "\r\n"
 static const char allow_get[] = OPTIONS_HEADERS("GET, HEAD, OPTIONS");
 static const char allow_get_post[] = OPTIONS_HEADERS("GET, HEAD, OPTIONS, POST");
 static const char allow_post[] = OPTIONS_HEADERS("OPTIONS, POST");
@@ -1016,6 +1090,12 @@ sl_admin_dispatch(const struct sl_admin_request *req, struct sl_admin_response *
     char *path = strdup(req->path);
     char *seg[4] = {0};
     size_t n = path ? split_path(path, seg) : 0;
+    if (sl_admin_count_args(req->query, strlen(req->query)) > SL_ADMIN_MAX_ARGS) {
+        /* Kong refuses rather than act on a truncated argument list */
+        sl_admin_message(res, 400, "Too many arguments");
+        free(path);
+        return;
+    }
     if (path != NULL && strcmp(m, "OPTIONS") == 0) {
         /* Kong answers OPTIONS from the route's own methods; a path no route matches is 404 */
         const char *allow = allowed_methods(seg, n);
@@ -1024,6 +1104,8 @@ sl_admin_dispatch(const struct sl_admin_request *req, struct sl_admin_response *
         } else {
             res->status = 204;
             res->extra_headers = allow;
+            /* Kong's preflight grants the headers the browser asks for, else Content-Type */
+            res->allow_headers = req->acrh != NULL ? req->acrh : "Content-Type";
         }
         free(path);
         return;
@@ -1080,7 +1162,7 @@ sl_admin_dispatch(const struct sl_admin_request *req, struct sl_admin_response *
         res->status = 200;
         res->body = json_pack("{s:[]}", "enabled_plugins");
     } else if (store != NULL && n <= 2 && strcmp(seg[0], "tags") == 0) {
-        is_read(m) ? get_tags(res, n == 2 ? seg[1] : NULL)
+        is_read(m) ? get_tags(req, res, n == 2 ? seg[1] : NULL)
                    : sl_admin_message(res, 405, "Method not allowed");
     } else if (store != NULL && n == 1 && strcmp(seg[0], "consumers") == 0 && is_read(m) &&
                strstr(req->query, "custom_id=") != NULL) {

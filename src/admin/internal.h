@@ -17,6 +17,7 @@ struct sl_admin_request {
     const char *path;         /* percent-decoded path, no query */
     const char *query;        /* raw query string without '?', "" when none */
     const char *content_type; /* NULL when absent */
+    const char *acrh;         /* Access-Control-Request-Headers, NULL when absent */
     const char *body;         /* NUL-terminated (the body may hold NULs; use body_len) */
     size_t body_len;
     const struct sl_conf *conf;
@@ -26,6 +27,7 @@ struct sl_admin_response {
     int status;
     json_t *body;              /* owned; NULL: empty body */
     const char *extra_headers; /* static text, "Name: value\r\n" lines */
+    const char *allow_headers; /* Access-Control-Allow-Headers value (preflights), or NULL */
 };
 
 /* A form-urlencoded body as JSON with Kong's nesting conventions; NULL when malformed. form.c */
@@ -87,11 +89,12 @@ extern const struct sl_admin_hooks sl_admin_certificate_hooks;
 
 /* The parameters of a paginated list (query.c). */
 struct sl_admin_list_query {
-    size_t size; /* 1..1000, default 100 */
+    size_t size;   /* 1..1000, default 100 */
+    bool has_size; /* given in the query: kept in `next` */
     bool has_offset;
     char offset[512];                    /* opaque token when has_offset */
     char tagbuf[512];                    /* storage for <tags> */
-    char tags_raw[512];                  /* the filter as given, for `next` links; "" if none */
+    char tags_raw[1536];                 /* the filter percent-encoded, for `next`; "" if none */
     const char *tags[SL_ADMIN_MAX_TAGS]; /* filter terms; 0 terms: no filter */
     size_t ntags;
     bool tags_any; /* a/b (any) rather than a,b (all) */
@@ -99,9 +102,27 @@ struct sl_admin_list_query {
 /* Parses size, offset and tags; on a bad value fills <res> with Kong's 400 and returns false. */
 bool sl_admin_parse_list_query(const struct sl_admin_request *req, struct sl_admin_list_query *q,
                                struct sl_admin_response *res);
+/* The same without the tags filter (size and offset only), for lists that have no tags. */
+bool sl_admin_parse_page_query(const struct sl_admin_request *req, struct sl_admin_list_query *q,
+                               struct sl_admin_response *res);
+/* <in> percent-encoded as ngx.escape_uri encodes a URI component (all but ALPHA, DIGIT and
+ * "-._~"), so that a link built from it is one valid request target whatever it holds; cut at a
+ * whole escape when <outlen> is reached. */
+void sl_admin_escape_component(const char *in, char *out, size_t outlen);
+/* The `next` link of a page into <out>: <base>?offset=<offset>, then as Kong's
+ * get_collection_endpoint `&tags=` (percent-encoded) and `&size=` when the request had them. */
+void sl_admin_next_link(char *out, size_t outlen, const char *base, const char *offset,
+                        const struct sl_admin_list_query *q);
 
 /* Fills <res> for <req>. endpoints.c */
 void sl_admin_dispatch(const struct sl_admin_request *req, struct sl_admin_response *res);
+
+/* Kong's Admin API reads at most 1000 query arguments and 1000 form arguments (kong/pdk/request.lua
+ * MAX_QUERY_ARGS, MAX_POST_ARGS); a request with more answers 400 "Too many arguments". */
+#define SL_ADMIN_MAX_ARGS 1000
+/* The arguments of a query string or form body as nginx counts them: the non-empty pieces
+ * between '&'. */
+size_t sl_admin_count_args(const char *s, size_t len);
 
 /* Helpers for handlers. */
 void sl_admin_message(struct sl_admin_response *res, int status, const char *message);

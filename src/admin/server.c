@@ -123,6 +123,8 @@ reason(int status)
         return "Method Not Allowed";
     case 408:
         return "Request Timeout";
+    case 409:
+        return "Conflict"; /* unique violations */
     case 413:
         return "Payload Too Large";
     case 414:
@@ -158,6 +160,10 @@ queue_response(struct admin_conn *c, const struct sl_admin_response *res, const 
                    (unsigned long long)((sl_clock_mono_us() - start_us) / 1000),
                    c->close_after ? "close" : "keep-alive",
                    res->extra_headers ? res->extra_headers : "");
+    if (res->allow_headers != NULL) {
+        sl_buf_appendf(&c->out, SIZE_MAX, "Access-Control-Allow-Headers: %s\r\n",
+                       res->allow_headers);
+    }
     if (res->status == 204 || res->status == 304) {
         sl_buf_append(&c->out, "\r\n", 2, SIZE_MAX);
     } else {
@@ -306,6 +312,7 @@ handle_one(struct admin_conn *c)
     char *query = strndup(req.query.p ? req.query.p : "", req.query.len);
     char *ctype = header_dup(&req, "content-type");
     char *origin = header_dup(&req, "origin");
+    char *acrh = header_dup(&req, "access-control-request-headers");
     long plen =
         path ? sl_admin_url_decode(req.path.p, req.path.len, path, req.path.len + 1, false) : -1;
     c->close_after = c->close_after || !req.keep_alive;
@@ -319,6 +326,7 @@ handle_one(struct admin_conn *c)
             .path = path,
             .query = query,
             .content_type = ctype,
+            .acrh = acrh,
             .body = body ? body : "",
             .body_len = body_len,
             .conf = admin.conf,
@@ -332,6 +340,7 @@ handle_one(struct admin_conn *c)
     free(query);
     free(ctype);
     free(origin);
+    free(acrh);
     free(body);
     return c->close_after ? -1 : (long)consumed;
 }
