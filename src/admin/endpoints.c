@@ -62,7 +62,7 @@ sl_admin_url_decode(const char *in, size_t len, char *out, size_t outlen, bool f
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
         if (n + 1 >= outlen) {
-            return -1;
+            return -2;
         }
         char ch = in[i];
         if (ch == '%') {
@@ -89,21 +89,55 @@ sl_admin_url_decode(const char *in, size_t len, char *out, size_t outlen, bool f
 }
 
 bool
-sl_admin_query_param(const char *query, const char *name, char *out, size_t outlen)
+sl_admin_query_raw(const char *query, const char *name, const char **val, size_t *vlen)
 {
     size_t nlen = strlen(name);
-    const char *p = query;
-    while (p && *p) {
+    for (const char *p = query; p != NULL && *p != '\0';) {
         const char *amp = strchr(p, '&');
         size_t len = amp ? (size_t)(amp - p) : strlen(p);
         if (len >= nlen && strncmp(p, name, nlen) == 0 && (len == nlen || p[nlen] == '=')) {
-            const char *v = len == nlen ? p + len : p + nlen + 1;
-            size_t vlen = len == nlen ? 0 : len - nlen - 1;
-            return sl_admin_url_decode(v, vlen, out, outlen, true) >= 0;
+            *val = len == nlen ? p + len : p + nlen + 1;
+            *vlen = len == nlen ? 0 : len - nlen - 1;
+            return true;
         }
         p = amp ? amp + 1 : NULL;
     }
     return false;
+}
+
+void
+sl_admin_query_shown(const char *query, const char *name, char *out, size_t outlen)
+{
+    const char *v = "";
+    size_t vlen = 0, n = 0;
+    sl_admin_query_raw(query, name, &v, &vlen);
+    for (; n < vlen && n + 1 < outlen; n++) {
+        out[n] = v[n] >= 0x20 && v[n] < 0x7f ? v[n] : '?';
+    }
+    if (outlen > 0) {
+        out[n] = '\0';
+    }
+}
+
+enum sl_admin_arg
+sl_admin_query_arg(const char *query, const char *name, char *out, size_t outlen)
+{
+    const char *v;
+    size_t vlen;
+    if (outlen > 0) {
+        out[0] = '\0';
+    }
+    if (!sl_admin_query_raw(query, name, &v, &vlen)) {
+        return SL_ADMIN_ARG_ABSENT;
+    }
+    long n = sl_admin_url_decode(v, vlen, out, outlen, true);
+    if (n < 0) {
+        if (outlen > 0) {
+            out[0] = '\0';
+        }
+        return n == -2 ? SL_ADMIN_ARG_TOO_LONG : SL_ADMIN_ARG_INVALID;
+    }
+    return SL_ADMIN_ARG_FOUND;
 }
 
 size_t
@@ -455,8 +489,19 @@ get_status(const struct sl_admin_request *req, struct sl_admin_response *res)
 {
     /* ?unit=b|k|m|g (default m) and ?scale=N decimals (default 2), validated as Kong does */
     char unit_arg[64] = "m", scale_arg[32] = "";
-    sl_admin_query_param(req->query, "unit", unit_arg, sizeof(unit_arg));
-    sl_admin_query_param(req->query, "scale", scale_arg, sizeof(scale_arg));
+    switch (sl_admin_query_arg(req->query, "unit", unit_arg, sizeof(unit_arg))) {
+    case SL_ADMIN_ARG_ABSENT:
+        strcpy(unit_arg, "m");
+        break;
+    case SL_ADMIN_ARG_FOUND:
+        break;
+    case SL_ADMIN_ARG_INVALID:
+    case SL_ADMIN_ARG_TOO_LONG:
+        /* shown raw, it holds an escape or is too long: never one letter */
+        sl_admin_query_shown(req->query, "unit", unit_arg, sizeof(unit_arg));
+        break;
+    }
+    sl_admin_query_arg(req->query, "scale", scale_arg, sizeof(scale_arg));
     char unit = (char)(unit_arg[0] >= 'A' && unit_arg[0] <= 'Z' ? unit_arg[0] + 32 : unit_arg[0]);
     if (strlen(unit_arg) != 1 || strchr("bkmg", unit) == NULL || unit == '\0') {
         char msg[160];
@@ -777,7 +822,8 @@ post_config(const struct sl_admin_request *req, struct sl_admin_response *res)
             return;
         }
         owned = malloc(len + 1);
-        if (owned && sl_admin_query_param(req->body, "config", owned, len + 1)) {
+        if (owned &&
+            sl_admin_query_arg(req->body, "config", owned, len + 1) == SL_ADMIN_ARG_FOUND) {
             text = owned;
             len = strlen(owned);
         } else {
@@ -802,7 +848,8 @@ post_config(const struct sl_admin_request *req, struct sl_admin_response *res)
     char flag[16];
     if (len == 0) {
         sl_admin_message(res, 400, "expected a declarative configuration");
-    } else if (sl_admin_query_param(req->query, "check_hash", flag, sizeof(flag)) &&
+    } else if (sl_admin_query_arg(req->query, "check_hash", flag, sizeof(flag)) ==
+                   SL_ADMIN_ARG_FOUND &&
                strcmp(flag, "1") == 0 && same_hash(text, len)) {
         res->status = 304;
     } else {
@@ -822,7 +869,8 @@ post_config(const struct sl_admin_request *req, struct sl_admin_response *res)
                 add_error_line(fields, line);
             }
             char flat[8];
-            if (sl_admin_query_param(req->query, "flatten_errors", flat, sizeof(flat)) &&
+            if (sl_admin_query_arg(req->query, "flatten_errors", flat, sizeof(flat)) ==
+                    SL_ADMIN_ARG_FOUND &&
                 (strcmp(flat, "1") == 0 || strcmp(flat, "true") == 0)) {
                 char yerr[256];
                 json_t *input = sl_yaml_to_json(text, len, yerr, sizeof(yerr));
@@ -979,16 +1027,26 @@ entity_endpoints(const struct sl_admin_request *req, struct sl_admin_response *r
 static void
 get_consumer_by_custom_id(const struct sl_admin_request *req, struct sl_admin_response *res)
 {
-    char cid[512] = "";
-    sl_admin_query_param(req->query, "custom_id", cid, sizeof(cid));
-    if (cid[0] == '\0') {
+    /* Decoded, the value is never longer than the query: the buffer cannot be too small. */
+    size_t cap = strlen(req->query) + 1;
+    char *cid = malloc(cap);
+    if (cid == NULL) {
+        sl_admin_message(res, 500, "An unexpected error occurred");
+        return;
+    }
+    enum sl_admin_arg arg = sl_admin_query_arg(req->query, "custom_id", cid, cap);
+    if (arg == SL_ADMIN_ARG_FOUND && cid[0] == '\0') {
         sl_admin_message(res, 400, "custom_id must be an unempty string");
+        free(cid);
         return;
     }
     json_t *row = NULL;
-    struct sl_store_err serr = {0};
-    sl_store_select_by(store, &sl_store_entity_consumers, "custom_id", cid, &row, &serr);
-    sl_store_err_clear(&serr);
+    if (arg == SL_ADMIN_ARG_FOUND) { /* a value with a bad escape or %00 names no consumer */
+        struct sl_store_err serr = {0};
+        sl_store_select_by(store, &sl_store_entity_consumers, "custom_id", cid, &row, &serr);
+        sl_store_err_clear(&serr);
+    }
+    free(cid);
     res->status = 200;
     res->body = json_pack("{s:[],s:n}", "data", "next");
     if (row != NULL) {
@@ -1165,7 +1223,7 @@ sl_admin_dispatch(const struct sl_admin_request *req, struct sl_admin_response *
         is_read(m) ? get_tags(req, res, n == 2 ? seg[1] : NULL)
                    : sl_admin_message(res, 405, "Method not allowed");
     } else if (store != NULL && n == 1 && strcmp(seg[0], "consumers") == 0 && is_read(m) &&
-               strstr(req->query, "custom_id=") != NULL) {
+               sl_admin_query_raw(req->query, "custom_id", &(const char *){NULL}, &(size_t){0})) {
         get_consumer_by_custom_id(req, res);
     } else if (n == 2 && strcmp(seg[0], "schemas") == 0) {
         const struct sl_schema *sc = sl_schema_find(seg[1]);

@@ -88,12 +88,14 @@ extern const struct sl_admin_hooks sl_admin_certificate_hooks;
 #define SL_ADMIN_MAX_TAGS 5 /* Kong's limit on tag filter terms */
 
 /* The parameters of a paginated list (query.c). */
+/* A `tags` filter is at most 511 bytes once decoded (five tags of 100 bytes fit). */
+#define SL_ADMIN_TAGS_TOO_LONG "longer than 511 bytes"
 struct sl_admin_list_query {
     size_t size;   /* 1..1000, default 100 */
     bool has_size; /* given in the query: kept in `next` */
     bool has_offset;
     char offset[512];                    /* opaque token when has_offset */
-    char tagbuf[512];                    /* storage for <tags> */
+    char tagbuf[512];                    /* storage for <tags>; longer: SL_ADMIN_TAGS_TOO_LONG */
     char tags_raw[1536];                 /* the filter percent-encoded, for `next`; "" if none */
     const char *tags[SL_ADMIN_MAX_TAGS]; /* filter terms; 0 terms: no filter */
     size_t ntags;
@@ -126,9 +128,25 @@ size_t sl_admin_count_args(const char *s, size_t len);
 
 /* Helpers for handlers. */
 void sl_admin_message(struct sl_admin_response *res, int status, const char *message);
-/* The value of query parameter <name> (decoded) into <out>; false when absent. */
-bool sl_admin_query_param(const char *query, const char *name, char *out, size_t outlen);
-/* Percent-decodes <in> into <out> ('+' kept unless <form>); returns the length or -1. */
+/* What sl_admin_query_arg found. */
+enum sl_admin_arg {
+    SL_ADMIN_ARG_ABSENT = 0,
+    SL_ADMIN_ARG_FOUND,
+    /* present, but unreadable: never to be taken for absent, or a filter would silently not
+     * apply */
+    SL_ADMIN_ARG_INVALID,  /* a bad escape or %00 */
+    SL_ADMIN_ARG_TOO_LONG, /* longer than the buffer once decoded */
+};
+/* The first query parameter <name> (form-decoded) into <out>; `?name` alone is found and empty.
+ * <out> is "" unless FOUND. */
+/* The raw (still encoded) value of the first query parameter <name>: false when absent. */
+bool sl_admin_query_raw(const char *query, const char *name, const char **val, size_t *vlen);
+/* The raw value of <name> into <out> for an error message: cut to <outlen>, bytes other than
+ * printable ASCII shown as '?'. */
+void sl_admin_query_shown(const char *query, const char *name, char *out, size_t outlen);
+enum sl_admin_arg sl_admin_query_arg(const char *query, const char *name, char *out, size_t outlen);
+/* Percent-decodes <in> into <out> ('+' kept unless <form>); returns the length, -1 for a bad
+ * escape or %00, -2 when <out> is too small. */
 long sl_admin_url_decode(const char *in, size_t len, char *out, size_t outlen, bool form);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "admin/internal.h"
+#include "schema/errors.h"
 
 /* A byte a tag filter term may hold (Kong's TAGS_AND_REGEX: 0x20-0x2B, 0x2D, 0x2E, 0x30-0x7E,
  * 0x80-0xF4). */
@@ -42,10 +43,18 @@ bool
 sl_admin_parse_page_query(const struct sl_admin_request *req, struct sl_admin_list_query *q,
                           struct sl_admin_response *res)
 {
-    char val[512];
     memset(q, 0, sizeof(*q));
     q->size = 100;
-    if (sl_admin_query_param(req->query, "size", val, sizeof(val))) {
+    /* Decoded, a value is never longer than the query: <val> cannot be too small, and a size
+     * padded with spaces is still read as Lua's tonumber() reads it. */
+    size_t cap = strlen(req->query) + 1;
+    char *val = malloc(cap);
+    if (val == NULL) {
+        sl_admin_message(res, 500, "An unexpected error occurred");
+        return false;
+    }
+    enum sl_admin_arg size_arg = sl_admin_query_arg(req->query, "size", val, cap);
+    if (size_arg != SL_ADMIN_ARG_ABSENT) {
         /* Kong's get_page_size: what Lua's tonumber() refuses is "size must be a number" (with
          * surrounding spaces, hex and exponents accepted as tonumber does), then the DAO wants an
          * integer in range. */
@@ -54,8 +63,10 @@ sl_admin_parse_page_query(const struct sl_admin_request *req, struct sl_admin_li
         while (*end == ' ' || (*end >= '\t' && *end <= '\r')) {
             end++;
         }
-        bool number = end != val && *end == '\0' && strpbrk(val, "iInN") == NULL;
+        bool number = size_arg == SL_ADMIN_ARG_FOUND && end != val && *end == '\0' &&
+                      strpbrk(val, "iInN") == NULL;
         if (!number || size != floor(size) || size < 1 || size > 1000) {
+            free(val);
             res->status = 400;
             res->body = json_pack("{s:i,s:s,s:s}", "code", 9, "name", "invalid size", "message",
                                   number ? "size must be an integer between 1 and 1000"
@@ -65,7 +76,24 @@ sl_admin_parse_page_query(const struct sl_admin_request *req, struct sl_admin_li
         q->size = (size_t)size;
         q->has_size = true;
     }
-    q->has_offset = sl_admin_query_param(req->query, "offset", q->offset, sizeof(q->offset));
+    free(val);
+    switch (sl_admin_query_arg(req->query, "offset", q->offset, sizeof(q->offset))) {
+    case SL_ADMIN_ARG_ABSENT:
+        break;
+    case SL_ADMIN_ARG_FOUND:
+        q->has_offset = true;
+        break;
+    case SL_ADMIN_ARG_INVALID:
+    case SL_ADMIN_ARG_TOO_LONG: {
+        /* No offset this API hands out is that long or holds a bad escape. Answering the first
+         * page instead would send a client that follows it round in a loop. */
+        char shown[201];
+        sl_admin_query_shown(req->query, "offset", shown, sizeof(shown));
+        res->status = 400;
+        res->body = sl_err_invalid_offset(shown, "bad base64 encoding");
+        return false;
+    }
+    }
     return true;
 }
 
@@ -76,7 +104,9 @@ sl_admin_parse_list_query(const struct sl_admin_request *req, struct sl_admin_li
     if (!sl_admin_parse_page_query(req, q, res)) {
         return false;
     }
-    if (!sl_admin_query_param(req->query, "tags", q->tagbuf, sizeof(q->tagbuf))) {
+    enum sl_admin_arg tags_arg =
+        sl_admin_query_arg(req->query, "tags", q->tagbuf, sizeof(q->tagbuf));
+    if (tags_arg == SL_ADMIN_ARG_ABSENT) {
         return true;
     }
     sl_admin_escape_component(q->tagbuf, q->tags_raw, sizeof(q->tags_raw));
@@ -85,7 +115,11 @@ sl_admin_parse_list_query(const struct sl_admin_request *req, struct sl_admin_li
      * anything else, mixed separators included, is "invalid filter syntax". */
     bool any = strchr(q->tagbuf, '/') != NULL, all = strchr(q->tagbuf, ',') != NULL;
     char sep = any ? '/' : ',';
-    const char *msg = any && all ? "invalid filter syntax" : NULL;
+    /* A filter that cannot be read is refused rather than dropped: dropping it would answer
+     * every entity. */
+    const char *msg = tags_arg == SL_ADMIN_ARG_TOO_LONG                  ? SL_ADMIN_TAGS_TOO_LONG
+                      : tags_arg == SL_ADMIN_ARG_INVALID || (any && all) ? "invalid filter syntax"
+                                                                         : NULL;
     for (const unsigned char *b = (const unsigned char *)q->tagbuf; msg == NULL && *b; b++) {
         if (*b != (unsigned char)sep && !tag_byte(*b)) {
             msg = "invalid filter syntax";
