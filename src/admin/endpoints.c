@@ -725,6 +725,32 @@ get_config(const struct sl_admin_request *req, struct sl_admin_response *res,
     free(text);
 }
 
+/* Is <msg>, found right after "in entry N of '<key>'", the element's own error (Kong puts it at the
+ * index as a string) rather than an entity check of a service or route (Kong's {"@entity":[msg]})?
+ * Elements of value arrays (paths, tags...) only have their own errors; an entity's own errors are
+ * its type (a record), its presence, and the uniqueness checks of declarative_config.lua. */
+static bool
+element_own_error(const char *key, const char *msg)
+{
+    if (strcmp(key, "services") != 0 && strcmp(key, "routes") != 0) {
+        return true;
+    }
+    return strcmp(msg, "expected a record") == 0 || strcmp(msg, "required field missing") == 0 ||
+           strncmp(msg, "uniqueness violation: ", 22) == 0;
+}
+
+/* Appends <msg> to the array <node>[<key>], made when missing. */
+static void
+append_message(json_t *node, const char *key, const char *msg)
+{
+    json_t *arr = json_object_get(node, key);
+    if (!json_is_array(arr)) {
+        arr = json_array();
+        json_object_set_new(node, key, arr);
+    }
+    json_array_append_new(arr, json_string(msg));
+}
+
 /* Turns the loader's lines "in 'services': in entry 1 of 'services': in 'host': msg" into Kong's
  * nested fields object {"services":[{"host":"msg"}]}. */
 static void
@@ -746,7 +772,8 @@ add_error_line(json_t *fields, const char *line)
                 json_array_append_new(arr, json_null());
             }
             const char *rest = next + 3;
-            if (strncmp(rest, "in ", 3) != 0) {
+            bool entity_check = strncmp(rest, "in ", 3) != 0 && !element_own_error(key, rest);
+            if (strncmp(rest, "in ", 3) != 0 && !entity_check) {
                 /* an element's own error: Kong puts the message at the index */
                 json_array_set_new(arr, (size_t)(index - 1), json_string(rest));
                 return;
@@ -755,6 +782,11 @@ add_error_line(json_t *fields, const char *line)
             if (!json_is_object(elem)) {
                 elem = json_object();
                 json_array_set_new(arr, (size_t)(index - 1), elem);
+            }
+            if (entity_check) {
+                /* beside the entity's field errors, as Kong's {"@entity": [...]} */
+                append_message(elem, "@entity", rest);
+                return;
             }
             node = elem;
             p = rest;
@@ -778,15 +810,20 @@ add_error_line(json_t *fields, const char *line)
                 p = rest;
                 continue;
             }
-            json_object_set_new(node, key, json_string(rest));
+            if (strncmp(rest, "invalid reference '", 19) == 0) {
+                /* validate_references() lists an entity's unresolved references */
+                append_message(node, key, rest);
+            } else {
+                json_object_set_new(node, key, json_string(rest));
+            }
+            return;
+        } else if (node == fields &&
+                   strncmp(p, "failed parsing declarative configuration", 40) == 0) {
+            /* a document that does not parse: Kong's {error = "failed parsing ..."} */
+            json_object_set_new(node, "error", json_string(p));
             return;
         } else {
-            json_t *ent = json_object_get(node, "@entity");
-            if (!json_is_array(ent)) {
-                ent = json_array();
-                json_object_set_new(node, "@entity", ent);
-            }
-            json_array_append_new(ent, json_string(p));
+            append_message(node, "@entity", p);
             return;
         }
     }

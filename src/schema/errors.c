@@ -736,6 +736,44 @@ add_entity_errors(const char *type, json_t *entity, json_t *err_in, json_t *flat
     json_array_append_new(flattened, item);
 }
 
+/* The errors of <section> under keys that are not positive integers (an object section only), as
+ * a new object; a new empty array for an array section. */
+static json_t *
+put_back_unindexed(const json_t *section)
+{
+    if (json_is_array(section)) {
+        return json_array();
+    }
+    json_t *kept = json_object();
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)section, key, v)
+    {
+        char *end;
+        unsigned long n = strtoul(key, &end, 10);
+        if (!(*end == 0 && n > 0 && key[0] != 0)) {
+            json_object_set(kept, key, v);
+        }
+    }
+    return kept;
+}
+
+/* Puts the error <v> of entry <index> (1-based) back into <kept>, at its position. */
+static void
+put_back_index(json_t *kept, size_t index, json_t *v)
+{
+    if (json_is_array(kept)) {
+        while (json_array_size(kept) < index - 1) {
+            json_array_append_new(kept, json_null());
+        }
+        json_array_append(kept, v);
+    } else if (json_is_object(kept)) {
+        char key[32];
+        snprintf(key, sizeof(key), "%zu", index);
+        json_object_set(kept, key, v);
+    }
+}
+
 json_t *
 sl_err_declarative_flattened(const json_t *err_t, const json_t *input)
 {
@@ -755,12 +793,22 @@ sl_err_declarative_flattened(const json_t *err_t, const json_t *input)
         size_t *idx = calloc(cap, sizeof(*idx));
         json_t **val = calloc(cap, sizeof(*val));
         size_t m = idx && val ? indexed_items(section, idx, val, cap) : 0;
+        /* errors that name no entity of the input (references keyed by name, an entry that is no
+         * record) are put back into the fields, as Kong's flatten_errors() does */
+        json_t *kept = put_back_unindexed(section);
         for (size_t i = 0; i < m; i++) {
             json_t *entity = json_array_get(entities, idx[i] - 1);
             if (json_is_object(entity)) {
                 add_entity_errors(keys[k], entity, val[i], flattened, 0);
+            } else {
+                put_back_index(kept, idx[i], val[i]);
             }
         }
+        if (kept != NULL &&
+            (json_is_array(kept) ? json_array_size(kept) : json_object_size(kept))) {
+            json_object_set(rest, keys[k], kept);
+        }
+        json_decref(kept);
         free(idx);
         free(val);
     }
