@@ -490,17 +490,41 @@ migrate_paths(struct loader *L, json_t *work)
     json_object_set_new(work, "paths", migrated);
 }
 
-/* A route's `service`: nested routes get it from their parent; top-level ones name it by name or
- * id, or as {id=...} / {name=...} (declarative_config.lua). The reference is resolved later. */
+/* Does <v>, the `service` of a route nested under the service <parent>, name that parent: its name
+ * or its id as a string, or {id = its id}? Kong accepts such a redundant reference (its second
+ * validation pass resolves it, flatten() then sets the parent) and refuses any other value with
+ * "value must be null". */
+static bool
+names_parent(const json_t *v, const json_t *parent)
+{
+    const char *name = json_string_value(json_object_get(parent, "name"));
+    const char *id = json_string_value(json_object_get(parent, "id"));
+    if (json_is_object(v) && json_object_size(v) == 1) {
+        v = json_object_get(v, "id"); /* {id = ...} only: {name = ...} has no primary key */
+        name = NULL;
+    }
+    const char *s = json_string_value(v);
+    if (s == NULL) {
+        return false;
+    }
+    return (name != NULL && strcmp(s, name) == 0) ||
+           (id != NULL && sl_schema_is_uuid(id) && strcasecmp(s, id) == 0);
+}
+
+/* A route's `service`: nested routes get it from their parent (<parent>, the parent's input);
+ * top-level ones name it by name or id, or as {id=...} / {name=...} (declarative_config.lua). The
+ * reference is resolved later. */
 static void
-service_reference(struct ent *e, const json_t *in, struct route_rec *rec, bool nested)
+service_reference(struct ent *e, const json_t *in, struct route_rec *rec, const json_t *parent)
 {
     const json_t *v;
     if (member(in, "service", &v) != PRESENT) {
         return;
     }
-    if (nested) {
-        ent_add(e, "service", "value must be null");
+    if (parent != NULL) {
+        if (!names_parent(v, parent)) {
+            ent_add(e, "service", "value must be null");
+        }
     } else if (json_is_string(v)) {
         if (json_string_length(v) == 0) {
             ent_add(e, "service", "length must be at least 1");
@@ -546,7 +570,7 @@ service_reference(struct ent *e, const json_t *in, struct route_rec *rec, bool n
 }
 
 static void
-validate_route(struct loader *L, const json_t *in, struct route_rec *rec, bool nested)
+validate_route(struct loader *L, const json_t *in, struct route_rec *rec, const json_t *parent)
 {
     struct ent e = {.L = L, .prefix = rec->prefix};
     json_t *work = schema_input(&e, in);
@@ -557,7 +581,7 @@ validate_route(struct loader *L, const json_t *in, struct route_rec *rec, bool n
         out = schema_validate(&e, &sl_schema_routes, work);
         json_decref(work);
     }
-    service_reference(&e, in, rec, nested);
+    service_reference(&e, in, rec, parent);
     if (out != NULL && e.n == 0) {
         rec->route = sl_config_build_route(L->arena, out);
         if (rec->route == NULL) {
@@ -801,10 +825,10 @@ prefix_dup(struct loader *L, const char *fmt, ...)
 }
 
 /* Records and validates route entry <r> of the service at index <parent> (-1: a top-level route),
- * its error prefix being <prefix> (owned by the loader; NULL when it could not be made, which ends
- * the load as out of memory: the callers' loops stop on errs.oom). */
+ * whose input is <parent_in>, its error prefix being <prefix> (owned by the loader; NULL when it
+ * could not be made, which ends the load as out of memory: the callers' loops stop on errs.oom). */
 static void
-add_route(struct loader *L, const json_t *r, long parent, char *prefix)
+add_route(struct loader *L, const json_t *r, long parent, const json_t *parent_in, char *prefix)
 {
     if (prefix == NULL) {
         L->errs.oom = true;
@@ -818,7 +842,7 @@ add_route(struct loader *L, const json_t *r, long parent, char *prefix)
                    json_is_null(r) ? "required field missing" : "expected a record");
         return;
     }
-    validate_route(L, r, rr, parent >= 0);
+    validate_route(L, r, rr, parent >= 0 ? parent_in : NULL);
 }
 
 static void
@@ -919,12 +943,12 @@ load_document(struct loader *L, const json_t *root)
         const json_t *nr = json_object_get(s, "routes");
         for (size_t j = 0; is_list(nr) && j < list_size(nr) && !L->errs.oom; j++) {
             add_route(
-                L, list_get(nr, j), (long)i,
+                L, list_get(nr, j), (long)i, s,
                 prefix_dup(L, "%s: in 'routes': in entry %zu of 'routes'", sr->prefix, j + 1));
         }
     }
     for (size_t i = 0; i < list_size(routes) && !L->errs.oom; i++) {
-        add_route(L, list_get(routes, i), -1,
+        add_route(L, list_get(routes, i), -1, NULL,
                   prefix_dup(L, "in 'routes': in entry %zu of 'routes'", i + 1));
     }
 

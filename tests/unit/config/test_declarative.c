@@ -305,8 +305,14 @@ Test(declarative, references_by_name_and_id)
                       "  service: {name: nope}\n",
                       "in 'routes': in 'r': invalid reference 'service: {\"name\":\"nope\"}' (no "
                       "such entry in 'services')");
+    /* a nested route may repeat its parent (Kong's second validation pass resolves it), and
+     * nothing else */
+    struct sl_config *nested = must_load("_format_version: '3.0'\nservices:\n- name: s\n  host: h\n"
+                                         "  routes:\n  - paths: [/]\n    service: s\n");
+    cr_assert_eq(nested->routes[0]->service, nested->services[0]);
+    sl_config_free(nested);
     must_fail_with("_format_version: '3.0'\nservices:\n- name: s\n  host: h\n  routes:\n"
-                   "  - paths: [/]\n    service: s\n",
+                   "  - paths: [/]\n    service: other\n",
                    "in 'services': in entry 1 of 'services': in 'routes': in entry 1 of 'routes': "
                    "in 'service': value must be null");
 }
