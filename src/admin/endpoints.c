@@ -829,6 +829,31 @@ add_error_line(json_t *fields, const char *line)
     }
 }
 
+/* POST /config's 201 body: the loaded entities as Kong's flatten() returns them, one map per entity
+ * type present, keyed by id ({"services": {"<id>": {...}}, "routes": {...}}), each entity as
+ * GET /services/{id} shows it. */
+static json_t *
+loaded_entities(const struct sl_config *cfg)
+{
+    json_t *out = json_object();
+    if (cfg->nservices > 0) {
+        json_t *m = json_object();
+        for (size_t i = 0; i < cfg->nservices; i++) {
+            json_object_set_new(m, cfg->services[i]->id,
+                                sl_config_render_service(cfg->services[i]));
+        }
+        json_object_set_new(out, "services", m);
+    }
+    if (cfg->nroutes > 0) {
+        json_t *m = json_object();
+        for (size_t i = 0; i < cfg->nroutes; i++) {
+            json_object_set_new(m, cfg->routes[i]->id, sl_config_render_route(cfg->routes[i]));
+        }
+        json_object_set_new(out, "routes", m);
+    }
+    return out;
+}
+
 /* check_hash: is <text> the configuration already running? */
 static bool
 same_hash(const char *text, size_t len)
@@ -837,6 +862,41 @@ same_hash(const char *text, size_t len)
     sl_declarative_md5(text, len, hex);
     served_hash(served);
     return strcmp(hex, served) == 0;
+}
+
+/* A POST /config option (check_hash, flatten_errors) as Kong's self.params reads it: from the
+ * query string, a form body, or the JSON object holding `config`; as text in <out> ("true" for a
+ * JSON true). Returns false when it is absent everywhere. */
+static bool
+config_option(const struct sl_admin_request *req, const json_t *parsed, bool form, const char *name,
+              char *out, size_t outlen)
+{
+    if (sl_admin_query_arg(req->query, name, out, outlen) == SL_ADMIN_ARG_FOUND) {
+        return true;
+    }
+    if (form && req->body != NULL &&
+        sl_admin_query_arg(req->body, name, out, outlen) == SL_ADMIN_ARG_FOUND) {
+        return true;
+    }
+    const json_t *v = json_object_get(parsed, name);
+    if (json_is_string(v)) {
+        snprintf(out, outlen, "%s", json_string_value(v));
+    } else if (json_is_integer(v)) {
+        snprintf(out, outlen, "%lld", (long long)json_integer_value(v));
+    } else if (json_is_true(v)) {
+        snprintf(out, outlen, "true");
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* Kong's truthy() of kong/api/routes/config.lua, which reads flatten_errors */
+static bool
+truthy(const char *v)
+{
+    return strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "on") == 0 ||
+           strcasecmp(v, "yes") == 0;
 }
 
 static void
@@ -853,7 +913,8 @@ post_config(const struct sl_admin_request *req, struct sl_admin_response *res)
     char *owned = NULL;
     json_t *parsed = NULL;
     const char *ct = req->content_type ? req->content_type : "";
-    if (strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0) {
+    bool form = strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0;
+    if (form) {
         if (sl_admin_count_args(req->body, len) > SL_ADMIN_MAX_ARGS) {
             sl_admin_message(res, 400, "Too many arguments");
             return;
@@ -883,10 +944,11 @@ post_config(const struct sl_admin_request *req, struct sl_admin_response *res)
         return;
     }
     char flag[16];
+    /* a document posted as the JSON body itself holds no options: they are its own keys */
+    const json_t *opts = text == req->body ? NULL : parsed;
     if (len == 0) {
         sl_admin_message(res, 400, "expected a declarative configuration");
-    } else if (sl_admin_query_arg(req->query, "check_hash", flag, sizeof(flag)) ==
-                   SL_ADMIN_ARG_FOUND &&
+    } else if (config_option(req, opts, form, "check_hash", flag, sizeof(flag)) &&
                strcmp(flag, "1") == 0 && same_hash(text, len)) {
         res->status = 304;
     } else {
@@ -906,9 +968,8 @@ post_config(const struct sl_admin_request *req, struct sl_admin_response *res)
                 add_error_line(fields, line);
             }
             char flat[8];
-            if (sl_admin_query_arg(req->query, "flatten_errors", flat, sizeof(flat)) ==
-                    SL_ADMIN_ARG_FOUND &&
-                (strcmp(flat, "1") == 0 || strcmp(flat, "true") == 0)) {
+            if (config_option(req, opts, form, "flatten_errors", flat, sizeof(flat)) &&
+                truthy(flat)) {
                 char yerr[256];
                 json_t *input = sl_yaml_to_json(text, len, yerr, sizeof(yerr));
                 res->body = sl_err_declarative_flattened(fields, input ? input : json_object());
@@ -921,7 +982,7 @@ post_config(const struct sl_admin_request *req, struct sl_admin_response *res)
         } else {
             struct sl_snapshot *snap = sl_snapshot_acquire();
             res->status = 201;
-            res->body = snap ? sl_config_render_config(snap->config) : json_object();
+            res->body = snap ? loaded_entities(snap->config) : json_object();
             sl_snapshot_unref(snap);
             char hash[33];
             served_hash(hash);

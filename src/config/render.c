@@ -130,6 +130,8 @@ sl_config_render_config(const struct sl_config *cfg)
 {
     json_t *root = json_object();
     json_object_set_new(root, "_format_version", json_string("3.0"));
+    /* as Kong's export: the entities are already transformed (nothing to hash again) */
+    json_object_set_new(root, "_transform", json_false());
     json_t *services = json_array();
     for (size_t i = 0; i < cfg->nservices; i++) {
         json_array_append_new(services, without_nulls(sl_config_render_service(cfg->services[i])));

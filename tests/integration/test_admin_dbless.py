@@ -105,7 +105,7 @@ def test_post_config_replaces_everything(admin):
                          "routes": [{"name": "two", "paths": ["/two"]}]}]}
     r = requests.post(a + "/config", json=doc, timeout=T)
     assert r.status_code == 201, r.text
-    assert [x["name"] for x in r.json()["services"]] == ["other"]
+    assert [x["name"] for x in r.json()["services"].values()] == ["other"]
     # read-your-writes: the very next proxied request sees the new configuration
     assert requests.get(s.url("/two"), timeout=T).status_code == 200
     assert requests.get(s.url("/one"), timeout=T).status_code == 404
