@@ -126,10 +126,7 @@ sl_admin_read_body(const struct sl_admin_request *req, struct sl_admin_response 
         return v;
     }
     if (strncasecmp(ct, "multipart/form-data", 19) == 0) {
-        /* No body has no parts, whatever the boundary (or its absence): Kong reads no arguments
-         * and validates an empty entity, as for an empty form. */
-        json_t *v = req->body_len == 0 ? json_object()
-                                       : sl_admin_multipart_to_json(req->body, req->body_len, ct);
+        json_t *v = sl_admin_multipart_to_json(req->body, req->body_len, ct);
         if (v == NULL) {
             sl_admin_message(res, 400, "Bad request");
             return NULL;
