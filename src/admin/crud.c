@@ -603,11 +603,13 @@ one(const struct sl_admin_request *req, struct sl_admin_response *res, struct sl
         put_or_patch(req, res, st, e, key, row, ffield, fid);
     } else if (strcmp(m, "DELETE") == 0) {
         /* Nested, Kong looks the child up first: absent is 404 there, 204 only at /E/{e}. */
+        const char *id = json_string_value(json_object_get(row, "id"));
         if (row == NULL && (ffield != NULL || (e->hooks != NULL && e->hooks->delete_absent_404))) {
             sl_admin_message(res, 404, "Not found");
-        } else if (row == NULL || write_and_publish(st, e, OP_DELETE,
-                                                    json_string_value(json_object_get(row, "id")),
-                                                    NULL, NULL, res)) {
+        } else if (row != NULL && e->hooks != NULL && e->hooks->check_delete != NULL &&
+                   !e->hooks->check_delete(st, id, res)) {
+            /* refused: <res> says why */
+        } else if (row == NULL || write_and_publish(st, e, OP_DELETE, id, NULL, NULL, res)) {
             res->status = 204; /* also when absent (Kong) */
         }
     } else {

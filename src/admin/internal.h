@@ -76,6 +76,10 @@ struct sl_admin_hooks {
      * <extra> of take_input), or before it is deleted (<deleting>). */
     enum sl_store_rc (*write)(struct sl_store *st, bool deleting, const char *id,
                               const json_t *extra, struct sl_store_err *err);
+    /* Before the entity <id> (present) is deleted, outside the write's transaction as in Kong's
+     * DAO overrides: false after filling <res> when the delete is refused (a CA certificate a
+     * service still uses). */
+    bool (*check_delete)(struct sl_store *st, const char *id, struct sl_admin_response *res);
     /* Adds computed members to <row> before it is returned; false on a store failure. */
     bool (*decorate)(struct sl_store *st, json_t *row);
 };
