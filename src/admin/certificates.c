@@ -79,33 +79,13 @@ sni_rows(struct sl_store *st, const char *cert_id, json_t **out, struct sl_store
     return rc;
 }
 
-static const struct sl_field *
-sni_name_field(void)
-{
-    const struct sl_schema *s = sl_schema_find("snis");
-    return s != NULL ? sl_schema_field(s, "name") : NULL;
-}
-
 /* Kong's select_by_name validates the key first: a bad name is an "invalid unique name" (code 10,
  * 400) whose message is the validator's. Returns false after filling <res>. */
 static bool
 check_name(const char *name, struct sl_admin_response *res)
 {
-    const struct sl_field *f = sni_name_field();
-    json_t *v = json_string(name);
-    json_t *e = f != NULL && v != NULL ? sl_schema_validate_field(f, v) : NULL;
-    json_decref(v);
-    if (v == NULL || e != NULL) {
-        char *text = e && !json_is_string(e) ? json_dumps(e, JSON_COMPACT) : NULL;
-        const char *msg = json_is_string(e) ? json_string_value(e) : text ? text : "invalid value";
-        res->status = sl_err_http_status(SL_ERR_INVALID_UNIQUE);
-        res->body = json_pack("{s:i,s:s,s:s}", "code", SL_ERR_INVALID_UNIQUE, "name",
-                              "invalid unique name", "message", msg);
-        free(text);
-        json_decref(e);
-        return false;
-    }
-    return true;
+    const struct sl_schema *s = sl_schema_find("snis");
+    return s == NULL || sl_admin_check_unique_value(s, "name", name, res);
 }
 
 static void

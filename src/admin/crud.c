@@ -95,6 +95,47 @@ lookup(struct sl_store *st, const struct entity *e, const char *key)
     return row;
 }
 
+bool
+sl_admin_check_unique_value(const struct sl_schema *schema, const char *field, const char *value,
+                            struct sl_admin_response *res)
+{
+    const struct sl_field *f = sl_schema_field(schema, field);
+    json_t *v = json_string(value);
+    json_t *e = f != NULL && v != NULL ? sl_schema_validate_field(f, v) : NULL;
+    json_decref(v);
+    if (v != NULL && e == NULL) {
+        return true;
+    }
+    char *text = e != NULL && !json_is_string(e) ? json_dumps(e, JSON_COMPACT) : NULL;
+    const char *msg = json_is_string(e) ? json_string_value(e) : text ? text : "invalid value";
+    res->status = sl_err_http_status(SL_ERR_INVALID_UNIQUE);
+    res->body = json_pack("{s:i,s:s+,s:s}", "code", SL_ERR_INVALID_UNIQUE, "name",
+                          "invalid unique ", field, "message", msg);
+    free(text);
+    json_decref(e);
+    return false;
+}
+
+/* A URL key that is not a UUID names the entity by its endpoint key, which Kong's select_entity
+ * looks up with select_by_<key>: validated first, so an invalid name is 400 code 10 rather than a
+ * missing entity. False after filling <res>. */
+static bool
+check_url_key(const struct entity *e, const char *key, struct sl_admin_response *res)
+{
+    if (e->store->endpoint_key == NULL || sl_schema_is_uuid(key)) {
+        return true;
+    }
+    return sl_admin_check_unique_value(e->schema, e->store->endpoint_key, key, res);
+}
+
+/* The methods /E/{e}, /E/{e}/f and /F/{f}/E/{e} serve; others answer 405 before any lookup. */
+static bool
+serves_one(const char *m)
+{
+    return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "PUT") == 0 ||
+           strcmp(m, "PATCH") == 0 || strcmp(m, "DELETE") == 0;
+}
+
 json_t *
 sl_admin_read_body(const struct sl_admin_request *req, struct sl_admin_response *res,
                    const struct sl_schema *schema)
@@ -707,15 +748,16 @@ sl_admin_crud(const struct sl_admin_request *req, struct sl_admin_response *res,
         return false;
     }
     /* /E/{key}...: a key that is not a UUID may name the entity another way (a certificate by
-     * one of its SNIs); from here on the path carries the id. */
+     * one of its SNIs); from here on <key> is the id. */
     char resolved[37];
     const char *raw_key = n >= 2 ? seg[1] : NULL;
+    const char *key = raw_key; /* the path's second segment, or the id it was resolved to */
     if (n >= 2 && e.hooks && e.hooks->resolve_key && !sl_schema_is_uuid(seg[1])) {
         if (!e.hooks->resolve_key(st, m, seg[1], resolved, res)) {
             return true;
         }
         e.url_key = seg[1];
-        seg[1] = resolved;
+        key = resolved;
     }
     if (n == 1) {
         if (read) {
@@ -730,7 +772,9 @@ sl_admin_crud(const struct sl_admin_request *req, struct sl_admin_response *res,
         return true;
     }
     if (n == 2) {
-        one(req, res, st, &e, seg[1], NULL, NULL);
+        if (!serves_one(m) || check_url_key(&e, key, res)) {
+            one(req, res, st, &e, key, NULL, NULL);
+        }
         return true;
     }
     /* /E/{e}/field: the parent through the child */
@@ -745,7 +789,9 @@ sl_admin_crud(const struct sl_admin_request *req, struct sl_admin_response *res,
         return true;
     }
     if (f != NULL) {
-        parent_through_child(req, res, st, &e, f, seg[1]);
+        if (!serves_one(m) || check_url_key(&e, key, res)) {
+            parent_through_child(req, res, st, &e, f, key);
+        }
         return true;
     }
     /* /F/{f}/E[/{e}] */
@@ -757,9 +803,22 @@ sl_admin_crud(const struct sl_admin_request *req, struct sl_admin_response *res,
     if (ffield == NULL) {
         return false;
     }
-    json_t *p = lookup(st, &parent, seg[1]);
+    /* Kong reads the parent first (a bad key of either is 400 code 10), unless the method is
+     * not served there (405). */
+    bool raw =
+        n == 4 && read && e.hooks && e.hooks->raw_list && strcmp(seg[3], e.hooks->raw_list) == 0;
+    bool served = n == 3 ? read || strcmp(m, "POST") == 0 : serves_one(m);
+    bool child_by_key = n == 4 && !raw && !(e.hooks && e.hooks->find_child);
+    if (served && !check_url_key(&parent, key, res)) {
+        return true;
+    }
+    json_t *p = lookup(st, &parent, key);
     if (p == NULL) {
         sl_admin_message(res, 404, "Not found");
+        return true;
+    }
+    if (served && child_by_key && !check_url_key(&e, seg[3], res)) {
+        json_decref(p);
         return true;
     }
     const char *pid = json_string_value(json_object_get(p, "id"));
@@ -773,7 +832,7 @@ sl_admin_crud(const struct sl_admin_request *req, struct sl_admin_response *res,
         } else {
             sl_admin_message(res, 405, "Method not allowed");
         }
-    } else if (read && e.hooks && e.hooks->raw_list && strcmp(seg[3], e.hooks->raw_list) == 0) {
+    } else if (raw) {
         /* /upstreams/{u}/targets/all: next links name the upstream as the URL did (Kong). */
         char base[1200];
         snprintf(base, sizeof(base), "/%s/%.512s/%s/%s", seg[0], raw_key, seg[2], seg[3]);

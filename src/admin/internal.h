@@ -84,6 +84,12 @@ struct sl_admin_hooks {
     bool (*decorate)(struct sl_store *st, json_t *row);
 };
 
+/* Kong's DAO validates a unique value before looking it up (select_by_<field>, upsert_by_...):
+ * <value> refused by <schema>'s <field> fills <res> with 400 {"code":10,"name":"invalid unique
+ * <field>","message":<the validator's message>} and returns false. crud.c */
+bool sl_admin_check_unique_value(const struct sl_schema *schema, const char *field,
+                                 const char *value, struct sl_admin_response *res);
+
 /* The hooks of <entity>, or NULL (hooks.c). */
 const struct sl_admin_hooks *sl_admin_hooks_find(const char *entity);
 /* The certificates' hooks (certificates.c): the `snis` shorthand and /certificates/{sni}. */
