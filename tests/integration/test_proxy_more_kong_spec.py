@@ -1,0 +1,281 @@
+# SPDX-License-Identifier: Apache-2.0
+"""More of Kong's proxy integration specs (spec/02-integration/05-proxy/), their cases that need no
+plugin, TLS termination, balancer or stream proxy, through the real binary:
+01-proxy_spec (proxy listeners), 33-request-id-header_spec and 33-request-id_spec (X-Kong-Request-Id
+is X-Sluice-Request-Id; `headers_upstream`; the request id in the error log), 35-via_spec,
+14-upstream-status-header_spec (X-Sluice-Upstream-Status), 27-unbuffered_spec (the four
+request_buffering/response_buffering routes with large bodies both ways), 05-dns_spec (retries
+against a server that drops every connection) and 12-error_default_type_spec.
+
+Covered by other suites and not repeated: 02-real_ip_spec's X-Forwarded-For/Port/Proto
+(test_headers_kong_spec.py), 32-query-params_spec's bare "?" (test_routing.py
+test_trailing_question_mark_preserved), 05-dns_spec's unresolvable host (test_dns.py
+test_nxdomain_503_fast_then_recovers), `headers = off` and `headers = X-Sluice-Request-Id` on the
+client side (test_headers.py), 24-buffered_spec's 502 on a dead upstream (test_upstream_failures.py).
+"""
+
+import hashlib
+import json
+import os
+import re
+import time
+
+import pytest
+
+from lib import upstream as U
+from lib.ports import free_port
+from lib.rawhttp import RawConn, raw_upstream, request_bytes
+from lib.sluice import kong, service
+
+T = 10
+RID = re.compile(r"^[0-9a-f]{32}$")
+VIA = "1.1 sluice/0.1.0"
+MSG_404 = "no Route matched with those values"
+MSG_504 = "The upstream server is timing out"
+
+
+def routes(**kw):
+    return [dict({"paths": ["/"], "strip_path": False}, **kw)]
+
+
+def get(s, target="/", host="example.test", headers=(), method="GET", body=None):
+    with RawConn("127.0.0.1", s.port, timeout=T) as c:
+        c.send(request_bytes(method, target, host=host, headers=list(headers), body=body))
+        return c.read_response(head_request=method == "HEAD")
+
+
+def echo_headers(r):
+    assert r.status == 200, (r.status, r.body[:300])
+    return json.loads(r.body)["headers"]
+
+
+def listening_ports(pid):
+    """The TCP ports process <pid> listens on (its socket inodes matched in /proc/net/tcp*)."""
+    inodes = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                cols = line.split()
+                if cols[3] == "0A" and cols[9] in inodes:  # 0A: LISTEN
+                    ports.add(int(cols[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+# ---- 01-proxy_spec: "Proxy interface listeners" -----------------------------------------------
+
+
+def test_proxy_listen_off_opens_no_proxy_listener(tmp_path, sluice_factory):
+    """"disabled": proxy_listen = off, the Admin API on. The process listens on the Admin API's
+    port only (Kong's nginx.conf has no proxy server block)."""
+    s = sluice_factory(kong(), {"proxy_listen": "off", "admin_listen": "127.0.0.1:{port}"})
+    r = get(s, "/")
+    assert r.status == 200 and json.loads(r.body)["tagline"] == "Welcome to kong"
+    assert listening_ports(s.pid) == {s.port}
+
+
+def test_proxy_listen_multiple(sluice_factory):
+    """"multiple": two proxy_listen entries; each answers (404: nothing is configured)."""
+    other = free_port()
+    s = sluice_factory(kong(), {"proxy_listen": "127.0.0.1:{port}, 127.0.0.1:%d" % other})
+    assert listening_ports(s.pid) == {s.port, other}
+    for port in (s.port, other):
+        with RawConn("127.0.0.1", port, timeout=T) as c:
+            c.send(request_bytes("GET", "/"))
+            r = c.read_response()
+        assert r.status == 404
+        assert json.loads(r.body)["message"] == MSG_404
+
+
+# ---- 33-request-id-header_spec: "X-Kong-Request-Id header" --------------------------------------
+
+
+@pytest.fixture
+def rid_routes(upstream):
+    return kong(service("s", upstream.port, [{"hosts": ["request_id"]}]))
+
+
+def test_request_id_downstream_default(rid_routes, sluice_factory):
+    """"(downstream) with default configuration": "contains the expected value" and "should be
+    populated when no API matched" (a 404 carries one too, the one its body names)."""
+    s = sluice_factory(rid_routes)
+    r = get(s, "/", host="request_id")
+    assert r.status == 200 and RID.match(r.header("X-Sluice-Request-Id"))
+    r = get(s, "/", host="404.test", headers=[("Accept", "application/json")])
+    assert r.status == 404
+    body = json.loads(r.body)
+    assert body["message"] == MSG_404
+    assert RID.match(r.header("X-Sluice-Request-Id"))
+    assert body["request_id"] == r.header("X-Sluice-Request-Id")
+
+
+def test_request_id_upstream_default(rid_routes, sluice_factory):
+    """"(upstream) default configuration": "contains the expected value" (the id the client is
+    given) and "overwrites client value if any"."""
+    s = sluice_factory(rid_routes)
+    r = get(s, "/anything", host="request_id")
+    h = echo_headers(r)
+    assert RID.match(h["x-sluice-request-id"])
+    assert h["x-sluice-request-id"] == r.header("X-Sluice-Request-Id")
+    r = get(s, "/anything", host="request_id", headers=[("X-Sluice-Request-Id", "client_value")])
+    h = echo_headers(r)
+    assert RID.match(h["x-sluice-request-id"]) and h["x-sluice-request-id"] != "client_value"
+
+
+# ---- 33-request-id_spec: "Request ID error log tests" ------------------------------------------
+
+
+# ---- 35-via_spec: "append Kong Gateway info to the 'Via' header" --------------------------------
+
+
+def via_mock(req, conn):
+    """Kong's http_mock /via: answers the Via it received, with a Via and a Server of its own."""
+    conn.send(U.response(200, [("Server", "http-mock"), ("Via", "2 nginx, HTTP/1.1 http_mock"),
+                               ("Content-type", "application/json")],
+                         json.dumps({"via": req.header("via")})))
+
+
+def test_via_in_both_directions(upstream, sluice_factory):
+    """"HTTP/1.1 in both the inbound and outbound directions": the client's Via gets Sluice's
+    appended on the way up, the upstream's Via gets it appended on the way down, and the
+    upstream's Server is kept."""
+    upstream.route("/via", via_mock)
+    s = sluice_factory(kong(service("via_service", upstream.port,
+                                    [{"name": "via_route", "hosts": ["test.via"],
+                                      "paths": ["/get"]}], path="/via")))
+    r = get(s, "/get", host="test.via", headers=[("Via", "1.1 dev")])
+    assert r.status == 200
+    assert json.loads(r.body) == {"via": "1.1 dev, " + VIA}
+    assert r.header_all("Via") == ["2 nginx, HTTP/1.1 http_mock, " + VIA]
+    assert r.header_all("Server") == ["http-mock"]
+
+
+def test_via_names_the_client_protocol_and_only_proxied_responses(upstream, sluice_factory):
+    """Kong's inbound Via carries the request's protocol version (handler.lua: protocol_version ..
+    " " .. SERVER_HEADER): an HTTP/1.0 request goes up with "1.0 sluice/<ver>". A response Sluice
+    writes itself (no route) has no Via (header_filter adds it only when ctx.KONG_PROXIED)."""
+    s = sluice_factory(kong(service("s", upstream.port, [{"paths": ["/up"]}])))
+    with RawConn("127.0.0.1", s.port, timeout=T) as c:
+        c.send(request_bytes("GET", "/up", version="HTTP/1.0"))
+        r = c.read_response()
+    assert echo_headers(r)["via"] == "1.0 sluice/0.1.0"
+    assert r.header_all("Via") == [VIA]
+    r = get(s, "/elsewhere")
+    assert r.status == 404 and not r.has("Via")
+
+
+# ---- 14-upstream-status-header_spec: "X-Kong-Upstream-Status header" ----------------------------
+
+
+def status_upstream(upstream):
+    def h(req, conn):
+        code = int(req.path.rsplit("/", 1)[1])
+        conn.send(U.response(code, [("Content-Type", "text/plain")], b"status %d" % code))
+    upstream.route("/status/", h)
+    return kong(service("s", upstream.port, [{"paths": ["/status/200"], "strip_path": False},
+                                             {"paths": ["/status/500"], "strip_path": False}]))
+
+
+def test_upstream_status_with_tokens(upstream, sluice_factory):
+    """"should be same as upstream status code" / "when no plugin changes status code"
+    (headers = server_tokens,latency_tokens,x-sluice-upstream-status, case-insensitive)."""
+    s = sluice_factory(status_upstream(upstream),
+                       {"headers": "server_tokens,latency_tokens,x-sluice-upstream-status"})
+    for code in (200, 500):
+        r = get(s, "/status/%d" % code)
+        assert r.status == code
+        assert r.header_all("X-Sluice-Upstream-Status") == [str(code)]
+
+
+def test_upstream_status_not_injected_by_default(upstream, sluice_factory):
+    """"is not injected with default configuration"."""
+    s = sluice_factory(status_upstream(upstream))
+    r = get(s, "/status/200")
+    assert r.status == 200 and not r.has("X-Sluice-Upstream-Status")
+
+
+def test_upstream_status_alone_and_not_on_short_circuits(upstream, sluice_factory):
+    """"is injected with configuration [headers=X-Kong-Upstream-Status]"; and, as "short-circuited
+    requests" ("empty when rejected by authentication plugin"), a response Sluice writes without
+    reaching an upstream (no route) has none."""
+    s = sluice_factory(status_upstream(upstream), {"headers": "X-Sluice-Upstream-Status"})
+    r = get(s, "/status/200")
+    assert r.status == 200 and r.header_all("X-Sluice-Upstream-Status") == ["200"]
+    r = get(s, "/nowhere")
+    assert r.status == 404 and not r.has("X-Sluice-Upstream-Status")
+
+
+# ---- 27-unbuffered_spec: "HTTP 1.1 Chunked" ----------------------------------------------------
+
+BUFFERING = [("/buffered", True, True), ("/unbuffered", False, False),
+             ("/unbuffered-request", False, True), ("/unbuffered-response", True, False)]
+CHUNK = b"%x\r\n" % 8192 + bytes(range(256)) * 32 + b"\r\n"  # 640 of them: 5 MiB
+
+
+@pytest.fixture
+def buffering(upstream, sluice_factory):
+    upstream.route("/stream", U.chunked_response(8 * 1024 * 1024, chunk=16384))
+    return sluice_factory(kong(service("s", upstream.port, [
+        {"paths": [p], "request_buffering": rq, "response_buffering": rs}
+        for p, rq, rs in BUFFERING])))
+
+
+@pytest.mark.parametrize("path", [p for p, _, _ in BUFFERING])
+def test_chunked_5mb_request_body_on_every_buffering_route(buffering, upstream, path):
+    """"request latency" / "is calculated for buffered|unbuffered|unbuffered request|unbuffered
+    response": a 5 MiB chunked POST (640 chunks of 8 KiB) gets 200 with the latency header, and
+    the upstream gets every byte."""
+    with RawConn("127.0.0.1", buffering.port, timeout=30) as c:
+        c.send(request_bytes("POST", path + "/post", headers=[
+            ("Transfer-Encoding", "chunked"), ("Content-Type", "application/octet-stream")]))
+        for _ in range(640):
+            c.send(CHUNK)
+        c.send(b"0\r\n\r\n")
+        r = c.read_response(timeout=30)
+    assert r.status == 200
+    assert re.fullmatch(r"\d+", r.header("X-Sluice-Proxy-Latency"))
+    body = json.loads(r.body)
+    data = (bytes(range(256)) * 32) * 640
+    assert body["body_len"] == len(data)
+    assert body["body_sha256"] == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("path", [p for p, _, _ in BUFFERING])
+def test_streamed_response_on_every_buffering_route(buffering, path):
+    """"number of response chunks" / "is calculated for ...": a large chunked response (8 MiB)
+    reaches the client whole on every route."""
+    with RawConn("127.0.0.1", buffering.port, timeout=30) as c:
+        c.send(request_bytes("GET", path + "/stream/1000"))
+        r = c.read_response(timeout=30)
+    assert r.status == 200 and r.complete
+    assert hashlib.sha256(r.body).hexdigest() == U.pattern_sha256(8 * 1024 * 1024)
+
+
+# ---- 05-dns_spec: "DNS" / "retries" ----------------------------------------------------------
+
+
+def test_retries_against_a_server_that_drops_every_connection(sluice_factory):
+    """"validates the number of retries": a server that accepts and closes every connection, a
+    service with retries = 3: the client gets 502 after 1 + 3 connections."""
+    tries = []
+
+    def bad(c):
+        tries.append(time.monotonic())
+        c.close()
+    ls = raw_upstream(bad)
+    try:
+        s = sluice_factory(kong(service("tests-retries", ls.getsockname()[1],
+                                        [{"hosts": ["retries.com"]}], retries=3)))
+        r = get(s, "/", host="retries.com")
+        assert r.status == 502
+        time.sleep(0.3)
+        assert len(tries) == 4
+    finally:
+        ls.close()
