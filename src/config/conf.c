@@ -906,6 +906,28 @@ k_headers(struct ctx *c, const char *key, const char *v)
 }
 
 static void
+k_error_default_type(struct ctx *c, const char *key, const char *v)
+{
+    /* Kong's enum, in its order (conf_loader/constants.lua) */
+    static const char *const names[SL_ERROR_TYPE_MAX] = {
+        [SL_ERROR_TYPE_JSON] = "application/json",
+        [SL_ERROR_TYPE_XML] = "application/xml",
+        [SL_ERROR_TYPE_HTML] = "text/html",
+        [SL_ERROR_TYPE_PLAIN] = "text/plain",
+    };
+    for (int i = 0; i < SL_ERROR_TYPE_MAX; i++) {
+        if (strcmp(v, names[i]) == 0) {
+            CONF_FIELD(error_default_type) = (enum sl_error_type)i;
+            return;
+        }
+    }
+    kerr(c,
+         "%s has an invalid value: '%s' (application/json, application/xml, text/html, "
+         "text/plain)",
+         key, v);
+}
+
+static void
 k_database(struct ctx *c, const char *key, const char *v)
 {
     if (strcmp(v, "sqlite") == 0) {
@@ -1404,6 +1426,7 @@ static const struct key_def keys[] = {
     {"real_ip_recursive", "off", k_real_ip_recursive},
     {"port_maps", "", k_port_maps},
     {"headers", "server_tokens, latency_tokens, X-Sluice-Request-Id", k_headers},
+    {"error_default_type", "text/plain", k_error_default_type},
     {"database", "sqlite", k_database},
     {"declarative_config", "", k_declarative_config},
     {"sqlite_path", "", k_sqlite_path},

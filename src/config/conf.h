@@ -68,6 +68,17 @@ enum sl_header_flag {
 
 enum sl_access_log_format { SL_ACCESS_LOG_COMBINED = 0, SL_ACCESS_LOG_JSON, SL_ACCESS_LOG_MAX };
 
+/* Values of `error_default_type` (Kong's): the format of an error page Sluice writes in place of
+ * an upstream's response (502, 504, 400 ...) when the request has neither Accept nor Content-Type.
+ */
+enum sl_error_type {
+    SL_ERROR_TYPE_PLAIN = 0, /* text/plain, the default */
+    SL_ERROR_TYPE_JSON,      /* application/json */
+    SL_ERROR_TYPE_HTML,      /* text/html */
+    SL_ERROR_TYPE_XML,       /* application/xml */
+    SL_ERROR_TYPE_MAX
+};
+
 struct sl_conf {
     char prefix[1024];    /* default /usr/local/sluice; made absolute, no trailing / */
     bool daemon;          /* default on */
@@ -95,8 +106,9 @@ struct sl_conf {
         uint16_t host_port, listen_port;
     } port_maps[SL_CONF_MAX_PORT_MAPS];
     size_t nport_maps;
-    unsigned headers;                 /* enum sl_header_flag bits */
-    enum sl_database database;        /* default sqlite */
+    unsigned headers;                      /* enum sl_header_flag bits */
+    enum sl_error_type error_default_type; /* default text/plain */
+    enum sl_database database;             /* default sqlite */
     char declarative_config[1024];    /* absolute (relative to the cwd at load); empty when unset */
     char sqlite_path[1024];           /* default <prefix>/sluice.db; relative → under prefix */
     int upstream_keepalive_pool_size; /* default 512; 0 disables pooling */

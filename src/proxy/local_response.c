@@ -215,7 +215,16 @@ sl_local_response(struct sl_session *s, int status, const char *message, bool de
     if (message == NULL) {
         message = sl_local_status_message(status);
     }
-    enum body_type type = default_json ? BODY_JSON : BODY_PLAIN;
+    /* Without Accept or Content-Type: kong.response.error's JSON for the responses Kong writes
+     * with it (no route, no service, a name that does not resolve), else error_default_type as
+     * Kong's error handler (kong/error_handlers.lua) for the pages nginx would write. */
+    static const enum body_type default_types[SL_ERROR_TYPE_MAX] = {
+        [SL_ERROR_TYPE_PLAIN] = BODY_PLAIN,
+        [SL_ERROR_TYPE_JSON] = BODY_JSON,
+        [SL_ERROR_TYPE_HTML] = BODY_HTML,
+        [SL_ERROR_TYPE_XML] = BODY_XML,
+    };
+    enum body_type type = default_json ? BODY_JSON : default_types[st->conf.error_default_type];
     if (s->accept != NULL) {
         type = response_type(s->accept);
     }

@@ -25,7 +25,7 @@ import pytest
 from lib import upstream as U
 from lib.ports import free_port
 from lib.rawhttp import RawConn, raw_upstream, request_bytes
-from lib.sluice import kong, service
+from lib.sluice import cli, kong, service
 
 T = 10
 RID = re.compile(r"^[0-9a-f]{32}$")
@@ -67,6 +67,12 @@ def listening_ports(pid):
                 if cols[3] == "0A" and cols[9] in inodes:  # 0A: LISTEN
                     ports.add(int(cols[1].rsplit(":", 1)[1], 16))
     return ports
+
+
+def check_conf(tmp_path, text):
+    path = tmp_path / "check.conf"
+    path.write_text(text)
+    return cli("check", str(path))
 
 
 # ---- 01-proxy_spec: "Proxy interface listeners" -----------------------------------------------
@@ -279,3 +285,113 @@ def test_retries_against_a_server_that_drops_every_connection(sluice_factory):
         assert len(tries) == 4
     finally:
         ls.close()
+
+
+# ---- 12-error_default_type_spec: "Proxy errors Content-Type" ------------------------------------
+
+XML = ('<?xml version="1.0" encoding="UTF-8"?>\n<error>\n  <message>%s</message>\n'
+       '  <requestid>%s</requestid>\n</error>\n')
+HTML = ('<!doctype html>\n<html>\n  <head>\n    <meta charset="utf-8">\n    <title>Error</title>\n'
+        '  </head>\n  <body>\n    <h1>Error</h1>\n    <p>%s.</p>\n    <p>request_id: %s</p>\n'
+        '  </body>\n</html>\n')
+PLAIN = "%s\nrequest_id: %s\n"
+
+
+def timing_out(upstream, sluice_factory, conf=None):
+    """Kong's api-1 (a blackhole host, connect_timeout 1): every GET and HEAD ends in 504. Here the
+    upstream answers after 2 s and read_timeout is 100 ms, without retries."""
+    upstream.route("/", U.delay(2.0))
+    return sluice_factory(kong(service("api-1", upstream.port, routes(methods=["GET", "HEAD"]),
+                                       read_timeout=100, retries=0)), conf)
+
+
+def expect_504(r, template=None, ctype=None):
+    assert r.status == 504
+    rid = r.header("X-Sluice-Request-Id")
+    if template is not None:
+        assert r.body.decode() == template % (MSG_504, rid)
+    if ctype is not None:
+        assert r.header("Content-Type") == ctype + "; charset=utf-8"
+    return rid
+
+
+def test_error_default_type_used_without_accept(upstream, sluice_factory):
+    """"set via error_default_type": "no Accept header uses error_default_type" (text/html) and
+    "HEAD request does not return a body"."""
+    s = timing_out(upstream, sluice_factory, {"error_default_type": "text/html"})
+    expect_504(get(s, "/"), HTML, "text/html")
+    r = get(s, "/", method="HEAD")
+    assert r.status == 504 and r.body == b""
+    assert r.header("Content-Type") == "text/html; charset=utf-8"
+
+
+@pytest.mark.parametrize("value,template,ctype", [
+    ("application/json", None, "application/json"),
+    ("application/xml", XML, "application/xml"),
+    ("text/plain", PLAIN, "text/plain"),
+], ids=["json", "xml", "plain"])
+def test_error_default_type_values(upstream, sluice_factory, value, template, ctype):
+    """Each of Kong's values gives its template when the request has no Accept."""
+    s = timing_out(upstream, sluice_factory, {"error_default_type": value})
+    r = get(s, "/")
+    rid = expect_504(r, template, ctype)
+    if template is None:
+        assert json.loads(r.body) == {"message": MSG_504, "request_id": rid}
+
+
+def test_error_default_type_loses_to_accept_and_content_type(upstream, sluice_factory):
+    """Kong's error handler takes Accept, else the request's Content-Type, and only then
+    error_default_type."""
+    s = timing_out(upstream, sluice_factory, {"error_default_type": "text/html"})
+    expect_504(get(s, "/", headers=[("Accept", "text/plain")]), PLAIN, "text/plain")
+    expect_504(get(s, "/", headers=[("Content-Type", "application/xml")]), XML, "application/xml")
+
+
+def test_error_default_type_leaves_kong_response_error_json(upstream, sluice_factory):
+    """The 404 of no route is kong.response.error's, JSON by default whatever error_default_type
+    says (it applies to the pages of kong/error_handlers.lua only)."""
+    s = timing_out(upstream, sluice_factory, {"error_default_type": "text/html"})
+    r = get(s, "/", method="POST", body=b"x")  # the route takes GET and HEAD only
+    assert r.status == 404
+    assert r.header("Content-Type") == "application/json; charset=utf-8"
+    assert json.loads(r.body)["message"] == MSG_404
+
+
+def test_error_default_type_not_set(upstream, sluice_factory):
+    """"not set explicitly": "default error_default_type = text/plain", and "Accept header
+    modified Content-Type" for text/html, application/json and application/xml."""
+    s = timing_out(upstream, sluice_factory)
+    expect_504(get(s, "/"), PLAIN, "text/plain")
+    expect_504(get(s, "/", headers=[("Accept", "text/html")]), HTML, "text/html")
+    r = get(s, "/", headers=[("Accept", "application/json")])
+    expect_504(r, None, "application/json")
+    assert json.loads(r.body)["message"] == MSG_504
+    expect_504(get(s, "/", headers=[("Accept", "application/xml")]), XML, "application/xml")
+
+
+def test_error_accept_q_values(upstream, sluice_factory):
+    """"with q-values": "defaults to 1 when q-value is not specified" and "picks highest q-value
+    (json)" (Kong runs them with custom templates; the choice of type is the same)."""
+    s = timing_out(upstream, sluice_factory)
+    expect_504(get(s, "/", headers=[
+        ("Accept", "application/json;q=0.9,text/html,text/plain;q=0.9")]), HTML, "text/html")
+    r = get(s, "/", headers=[("Accept", "text/plain;q=0.7,application/json;q=0.8,text/html;q=0.5")])
+    expect_504(r, None, "application/json")
+    assert json.loads(r.body)["message"] == MSG_504
+
+
+def test_error_default_type_values_checked(tmp_path):
+    """Kong's enum check: anything else is refused with the list of values."""
+    out = check_conf(tmp_path, "error_default_type = text/csv\n")
+    assert out.returncode != 0
+    assert ("error_default_type has an invalid value: 'text/csv' (application/json, "
+            "application/xml, text/html, text/plain)") in out.stdout + out.stderr
+
+
+def test_error_default_type_applied_by_reload(upstream, sluice_factory):
+    """A reload applies a new error_default_type to the next request."""
+    s = timing_out(upstream, sluice_factory)
+    expect_504(get(s, "/"), PLAIN, "text/plain")
+    s.write_conf(error_default_type="application/xml")
+    s.reload()
+    expect_504(get(s, "/"), XML, "application/xml")

@@ -74,6 +74,7 @@ Test(conf, defaults)
     cr_assert_eq(conf.headers, SL_HDR_SERVER | SL_HDR_VIA | SL_HDR_PROXY_LATENCY |
                                    SL_HDR_UPSTREAM_LATENCY | SL_HDR_RESPONSE_LATENCY |
                                    SL_HDR_REQUEST_ID);
+    cr_assert_eq(conf.error_default_type, SL_ERROR_TYPE_PLAIN);
     cr_assert_eq(conf.database, SL_DB_SQLITE);
     cr_assert_str_eq(conf.declarative_config, "");
     cr_assert_str_eq(conf.sqlite_path, "/usr/local/sluice/sluice.db");
@@ -245,6 +246,9 @@ Test(conf, bad_values_name_the_key_and_accepted_values)
     must_fail("worker_processes = 0\n", "worker_processes has an invalid value: '0'");
     must_fail("worker_processes = lots\n", "worker_processes has an invalid value: 'lots'");
     must_fail("headers = server_tokens,Foo-Bar\n", "headers: invalid entry 'Foo-Bar'");
+    must_fail("error_default_type = text/xml\n",
+              "error_default_type has an invalid value: 'text/xml' (application/json, "
+              "application/xml, text/html, text/plain)");
     must_fail("trusted_ips = 10.0.0.0/33\n",
               "trusted_ips must be a comma separated list in the form of IPv4 or IPv6 address or "
               "CIDR block or 'unix:', got '10.0.0.0/33'");
@@ -311,6 +315,16 @@ Test(conf, headers_off_and_case)
               "X-Sluice-Response-Latency\n");
     cr_assert_eq(conf.headers,
                  SL_HDR_PROXY_LATENCY | SL_HDR_UPSTREAM_LATENCY | SL_HDR_RESPONSE_LATENCY);
+}
+
+Test(conf, error_default_type_values)
+{
+    must_load("error_default_type = application/json\n");
+    cr_assert_eq(conf.error_default_type, SL_ERROR_TYPE_JSON);
+    must_load("error_default_type = text/html\n");
+    cr_assert_eq(conf.error_default_type, SL_ERROR_TYPE_HTML);
+    must_load("error_default_type = application/xml\n");
+    cr_assert_eq(conf.error_default_type, SL_ERROR_TYPE_XML);
 }
 
 Test(conf, trusted_ips_all_and_limit)
