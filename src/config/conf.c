@@ -905,6 +905,37 @@ k_headers(struct ctx *c, const char *key, const char *v)
     c->conf->headers = st.off ? 0 : st.flags;
 }
 
+/* Kong's headers_upstream: the headers Sluice adds to the upstream request that can be turned
+ * off. Kong has one, its request id; "off" first disables it, as in `headers`. */
+static int
+header_upstream_one(void *arg, char *piece)
+{
+    struct list_state *st = arg;
+    bool first = st->first;
+    st->first = false;
+    if (strcasecmp(piece, "off") == 0) {
+        if (first) {
+            st->off = true;
+        }
+        return 0;
+    }
+    if (strcasecmp(piece, "x-sluice-request-id") == 0) {
+        st->flags |= SL_HDR_REQUEST_ID;
+        return 0;
+    }
+    kerr(st->c, "headers_upstream: invalid entry '%s'", piece);
+    st->failed = true;
+    return 0;
+}
+
+static void
+k_headers_upstream(struct ctx *c, const char *key, const char *v)
+{
+    struct list_state st = {.c = c, .key = key, .first = true};
+    each_list_item(&st, v, header_upstream_one);
+    c->conf->headers_upstream = st.off ? 0 : st.flags;
+}
+
 static void
 k_error_default_type(struct ctx *c, const char *key, const char *v)
 {
@@ -1426,6 +1457,7 @@ static const struct key_def keys[] = {
     {"real_ip_recursive", "off", k_real_ip_recursive},
     {"port_maps", "", k_port_maps},
     {"headers", "server_tokens, latency_tokens, X-Sluice-Request-Id", k_headers},
+    {"headers_upstream", "X-Sluice-Request-Id", k_headers_upstream},
     {"error_default_type", "text/plain", k_error_default_type},
     {"database", "sqlite", k_database},
     {"declarative_config", "", k_declarative_config},

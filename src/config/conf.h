@@ -107,6 +107,7 @@ struct sl_conf {
     } port_maps[SL_CONF_MAX_PORT_MAPS];
     size_t nport_maps;
     unsigned headers;                      /* enum sl_header_flag bits */
+    unsigned headers_upstream;             /* SL_HDR_REQUEST_ID or 0 (key headers_upstream) */
     enum sl_error_type error_default_type; /* default text/plain */
     enum sl_database database;             /* default sqlite */
     char declarative_config[1024];    /* absolute (relative to the cwd at load); empty when unset */

@@ -655,9 +655,13 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
     } else {
         HW_LIT(&w, "Via: 1.0 " SL_SERVER_TOKEN "\r\n");
     }
-    HW_LIT(&w, "X-Sluice-Request-Id: ");
-    hw_append(&w, s->request_id, 32);
-    HW_LIT(&w, "\r\n");
+    /* headers_upstream = off: no request id at all, the client's neither (Kong's proxy_set_header
+     * with an empty value) */
+    if (s->settings->conf.headers_upstream & SL_HDR_REQUEST_ID) {
+        HW_LIT(&w, "X-Sluice-Request-Id: ");
+        hw_append(&w, s->request_id, 32);
+        HW_LIT(&w, "\r\n");
+    }
     if (s->upgrade_websocket) {
         HW_LIT(&w, "Connection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n");
     } else {

@@ -135,6 +135,36 @@ def test_request_id_upstream_default(rid_routes, sluice_factory):
     assert RID.match(h["x-sluice-request-id"]) and h["x-sluice-request-id"] != "client_value"
 
 
+@pytest.mark.parametrize("value", ["X-Sluice-Request-Id", "x-sluice-request-id"])
+def test_request_id_upstream_headers_upstream_set(rid_routes, sluice_factory, value):
+    """"is injected with configuration [headers_upstream=X-Kong-Request-Id]"."""
+    s = sluice_factory(rid_routes, {"headers_upstream": value})
+    assert RID.match(echo_headers(get(s, "/", host="request_id"))["x-sluice-request-id"])
+
+
+def test_request_id_upstream_headers_upstream_off(rid_routes, upstream, sluice_factory):
+    """"is not injected with configuration [headers_upstream=off]": no id upstream, not even the
+    client's (Kong's proxy_set_header with an empty value); the client still gets its id."""
+    s = sluice_factory(rid_routes, {"headers_upstream": "off"})
+    r = get(s, "/", host="request_id")
+    assert "x-sluice-request-id" not in echo_headers(r)
+    assert RID.match(r.header("X-Sluice-Request-Id"))
+    r = get(s, "/", host="request_id", headers=[("X-Sluice-Request-Id", "client_value")])
+    assert "x-sluice-request-id" not in echo_headers(r)
+    assert upstream.last().header_all("X-Sluice-Request-Id") == []
+
+
+def test_headers_upstream_values_checked(tmp_path):
+    """Kong's conf_loader check: `headers_upstream: invalid entry '%s'`; `off` and the request id
+    header (any case) are the valid entries."""
+    out = check_conf(tmp_path, "headers_upstream = X-Sluice-Request-Id, Via\n")
+    assert out.returncode != 0
+    assert "headers_upstream: invalid entry 'Via'" in out.stdout + out.stderr
+    for ok in ("off", "X-SLUICE-REQUEST-ID", "off, X-Sluice-Request-Id"):
+        out = check_conf(tmp_path, "headers_upstream = %s\n" % ok)
+        assert out.returncode == 0, (ok, out.stdout, out.stderr)
+
+
 # ---- 33-request-id_spec: "Request ID error log tests" ------------------------------------------
 
 

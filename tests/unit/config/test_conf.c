@@ -74,6 +74,7 @@ Test(conf, defaults)
     cr_assert_eq(conf.headers, SL_HDR_SERVER | SL_HDR_VIA | SL_HDR_PROXY_LATENCY |
                                    SL_HDR_UPSTREAM_LATENCY | SL_HDR_RESPONSE_LATENCY |
                                    SL_HDR_REQUEST_ID);
+    cr_assert_eq(conf.headers_upstream, SL_HDR_REQUEST_ID);
     cr_assert_eq(conf.error_default_type, SL_ERROR_TYPE_PLAIN);
     cr_assert_eq(conf.database, SL_DB_SQLITE);
     cr_assert_str_eq(conf.declarative_config, "");
@@ -246,6 +247,7 @@ Test(conf, bad_values_name_the_key_and_accepted_values)
     must_fail("worker_processes = 0\n", "worker_processes has an invalid value: '0'");
     must_fail("worker_processes = lots\n", "worker_processes has an invalid value: 'lots'");
     must_fail("headers = server_tokens,Foo-Bar\n", "headers: invalid entry 'Foo-Bar'");
+    must_fail("headers_upstream = Via\n", "headers_upstream: invalid entry 'Via'");
     must_fail("error_default_type = text/xml\n",
               "error_default_type has an invalid value: 'text/xml' (application/json, "
               "application/xml, text/html, text/plain)");
@@ -315,6 +317,14 @@ Test(conf, headers_off_and_case)
               "X-Sluice-Response-Latency\n");
     cr_assert_eq(conf.headers,
                  SL_HDR_PROXY_LATENCY | SL_HDR_UPSTREAM_LATENCY | SL_HDR_RESPONSE_LATENCY);
+}
+
+Test(conf, headers_upstream_off_and_case)
+{
+    must_load("headers_upstream = off\n");
+    cr_assert_eq(conf.headers_upstream, 0);
+    must_load("headers_upstream = x-sluice-request-id, off\n"); /* "off" only counts first */
+    cr_assert_eq(conf.headers_upstream, SL_HDR_REQUEST_ID);
 }
 
 Test(conf, error_default_type_values)
