@@ -325,10 +325,12 @@ sl_session_upstream_failed(struct sl_session *s, enum upstream_failure why)
     /* ... and not a byte of it: what a stale pooled connection looks like. */
     bool nothing_received = no_head && (c == NULL || sl_buf_pending(&c->in) == 0);
     bool replayable = c == NULL || c->replayable;
-    sl_log(SL_LOG_ERR, "%s%s%s while proxying %s %s to service %s (attempt %d)", failure_names[why],
-           s->up_errno ? ": " : "", s->up_errno ? strerror(s->up_errno) : "",
+    /* The request id ends the line, as Kong's error log has it (request_id: "..."), so that a
+     * client's X-Sluice-Request-Id finds what happened to its request. */
+    sl_log(SL_LOG_ERR, "%s%s%s while proxying %s %s to service %s (attempt %d), request_id: \"%s\"",
+           failure_names[why], s->up_errno ? ": " : "", s->up_errno ? strerror(s->up_errno) : "",
            s->method ? s->method : "-", s->target ? s->target : "-",
-           s->service && s->service->name ? s->service->name : "-", s->tries);
+           s->service && s->service->name ? s->service->name : "-", s->tries, s->request_id);
     s->up_errno = 0;
 
     if (s->resp_head_sent) {

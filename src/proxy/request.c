@@ -271,7 +271,8 @@ note_rejected_request(struct sl_session *s, int status)
     if (sp2 != NULL && p + line - sp2 == 9 && memcmp(sp2 + 1, "HTTP/1.1", 8) == 0) {
         s->minor = 1;
     }
-    sl_log(SL_LOG_INFO, "client %s sent an invalid request head: answered %d", s->peer_ip, status);
+    sl_log(SL_LOG_INFO, "client %s sent an invalid request head: answered %d, request_id: \"%s\"",
+           s->peer_ip, status, s->request_id);
 }
 
 /* The PROXY protocol header a `proxy_protocol` listener expects before the first request (nginx's

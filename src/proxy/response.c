@@ -152,8 +152,9 @@ sl_session_pump_response(struct sl_session *s)
             ssize_t used = sl_h1_chunked_decode(&s->resp_chunked, sl_buf_head(&c->in),
                                                 sl_buf_pending(&c->in), &data);
             if (used < 0) {
-                sl_log(SL_LOG_ERR, "upstream sent an invalid chunked body for %s %s", s->method,
-                       s->target);
+                sl_log(SL_LOG_ERR,
+                       "upstream sent an invalid chunked body for %s %s, request_id: \"%s\"",
+                       s->method, s->target, s->request_id);
                 return sl_session_abort_response(s);
             }
             if (emit_client_body(s, data.p, data.len) < 0) {
@@ -191,9 +192,10 @@ sl_session_pump_response(struct sl_session *s)
             return 1;
         }
         /* Truncated: the client must see an incomplete message, never a clean end. */
-        sl_log(SL_LOG_ERR, "upstream %s while reading the response body of %s %s",
+        sl_log(SL_LOG_ERR,
+               "upstream %s while reading the response body of %s %s, request_id: \"%s\"",
                c->reset ? "reset the connection" : "prematurely closed connection", s->method,
-               s->target);
+               s->target, s->request_id);
         return sl_session_abort_response(s);
     }
     return progress;

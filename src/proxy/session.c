@@ -536,7 +536,8 @@ on_client_timeout(struct ev_loop *loop, ev_timer *t, int revents)
     if ((s->phase == SL_PHASE_HEAD || (s->phase == SL_PHASE_PROXY && !s->req_done)) &&
         !s->resp_head_sent) {
         if (sl_session_begin_request(s) == 0) {
-            sl_log(SL_LOG_INFO, "client %s timed out sending the request", s->peer_ip);
+            sl_log(SL_LOG_INFO, "client %s timed out sending the request, request_id: \"%s\"",
+                   s->peer_ip, s->request_id);
             s->timed_out = true;
             sl_session_fail_request(s, 408, NULL, false);
             s->close_after = true;
@@ -613,8 +614,9 @@ sl_session_upstream_timeout(struct sl_session *s)
     int r;
     if (s->phase == SL_PHASE_TUNNEL) {
         /* An idle WebSocket: it ends as a tunnel does, logged (nginx: proxy_read_timeout). */
-        sl_log(SL_LOG_INFO, "tunnel idle for read_timeout while proxying %s %s: closed",
-               s->method ? s->method : "-", s->target ? s->target : "-");
+        sl_log(SL_LOG_INFO,
+               "tunnel idle for read_timeout while proxying %s %s: closed, request_id: \"%s\"",
+               s->method ? s->method : "-", s->target ? s->target : "-", s->request_id);
         sl_access_log_write(s);
         sl_session_close(s);
         return;

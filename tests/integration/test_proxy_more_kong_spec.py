@@ -23,7 +23,7 @@ import time
 import pytest
 
 from lib import upstream as U
-from lib.ports import free_port
+from lib.ports import closed_port, free_port
 from lib.rawhttp import RawConn, raw_upstream, request_bytes
 from lib.sluice import cli, kong, service
 
@@ -166,6 +166,44 @@ def test_headers_upstream_values_checked(tmp_path):
 
 
 # ---- 33-request-id_spec: "Request ID error log tests" ------------------------------------------
+
+
+def test_error_log_names_the_request_id(sluice_factory):
+    """"generates a new request ID when neither opentelemetry nor correlation-id are configured"
+    and "logs a request ID in the output of runtime errors": an error logged while serving a
+    request ends in request_id: "<id>", the id the client got, a new one whatever the client sent
+    as Kong-Request-ID, X-Sluice-Request-Id or traceparent."""
+    s = sluice_factory(kong(service("dead", closed_port(), [{"hosts": ["no_plugins"]}],
+                                    retries=0)))
+    rid = "0123456789abcdef0123456789abcdef"
+    r = get(s, "/", host="no_plugins",
+            headers=[("Kong-Request-ID", rid), ("X-Sluice-Request-Id", rid),
+                     ("traceparent", "00-%s-00f067aa0ba902b7-01" % rid)])
+    assert r.status == 502
+    got = r.header("X-Sluice-Request-Id")
+    assert RID.match(got) and got != rid
+    deadline = time.monotonic() + 5
+    found = []
+    while not found and time.monotonic() < deadline:
+        found = re.findall(r'connect\(\) failed.*, request_id: "([0-9a-f]+)"', s.error_log())
+        time.sleep(0.05)
+    assert found == [got], s.error_log()[-2000:]
+
+
+def test_error_log_names_the_request_id_of_a_broken_body(upstream, sluice_factory):
+    """The same for an error met after the response head went out (a truncated body)."""
+    upstream.route("/cut", U.truncated_response(1000, 10))
+    s = sluice_factory(kong(service("s", upstream.port, routes())))
+    with RawConn("127.0.0.1", s.port, timeout=T) as c:
+        c.send(request_bytes("GET", "/cut"))
+        r = c.read_response()
+    assert r.status == 200 and not r.complete
+    got = r.header("X-Sluice-Request-Id")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and got not in s.error_log():
+        time.sleep(0.05)
+    assert re.search(r'prematurely closed connection while reading the response body of GET /cut'
+                     r', request_id: "%s"' % got, s.error_log()), s.error_log()[-2000:]
 
 
 # ---- 35-via_spec: "append Kong Gateway info to the 'Via' header" --------------------------------
