@@ -286,8 +286,17 @@ sl_local_response(struct sl_session *s, int status, const char *message, bool de
     }
     if (s->proxied) {
         /* An upstream attempt began (a refused connection, a timeout, an invalid response): Kong
-         * reports such an error as a proxied response, with the time spent waiting on the
-         * upstream and the time before it, and no response latency (14-server_tokens_spec). */
+         * reports such an error as a proxied response (ctx.KONG_PROXIED is set before the
+         * balancer runs and kept through its error page), with the time spent waiting on the
+         * upstream and the time before it, and no response latency (14-server_tokens_spec); its
+         * header_filter gives such a response Via and the upstream status too, nginx's
+         * $upstream_status of the failed try being the status sent (502, 504). */
+        if (st->headers & SL_HDR_VIA) {
+            sl_buf_appendf(&s->out, SIZE_MAX, "Via: 1.1 %s\r\n", SL_SERVER_TOKEN);
+        }
+        if (st->headers & SL_HDR_UPSTREAM_STATUS) {
+            sl_buf_appendf(&s->out, SIZE_MAX, "X-Sluice-Upstream-Status: %d\r\n", wire_status);
+        }
         if (st->headers & SL_HDR_UPSTREAM_LATENCY) {
             sl_buf_appendf(
                 &s->out, SIZE_MAX, "X-Sluice-Upstream-Latency: %llu\r\n",

@@ -245,6 +245,22 @@ def test_via_names_the_client_protocol_and_only_proxied_responses(upstream, slui
     assert r.status == 404 and not r.has("Via")
 
 
+def test_via_on_errors_after_an_upstream_attempt(upstream, sluice_factory):
+    """Kong sets ctx.KONG_PROXIED before its balancer runs ("we intent to proxy, though balancer
+    may fail on that") and keeps it through the error page, so the 502 of a refused connection
+    and the 504 of a timeout get the Via of a proxied response, as they get its latency headers
+    (14-server_tokens_spec "should be returned with 502 errors (error_page executing)")."""
+    upstream.route("/slow", U.delay(2.0))
+    s = sluice_factory(kong(service("dead", closed_port(), [{"paths": ["/dead"]}], retries=0),
+                            service("slow", upstream.port, [{"paths": ["/slow"],
+                                                             "strip_path": False}],
+                                    retries=0, read_timeout=100)))
+    for path, code in (("/dead", 502), ("/slow", 504)):
+        r = get(s, path)
+        assert r.status == code
+        assert r.header_all("Via") == [VIA], (path, r.headers)
+
+
 # ---- 14-upstream-status-header_spec: "X-Kong-Upstream-Status header" ----------------------------
 
 
@@ -273,6 +289,21 @@ def test_upstream_status_not_injected_by_default(upstream, sluice_factory):
     s = sluice_factory(status_upstream(upstream))
     r = get(s, "/status/200")
     assert r.status == 200 and not r.has("X-Sluice-Upstream-Status")
+
+
+def test_upstream_status_of_a_failed_attempt(upstream, sluice_factory):
+    """Kong's header_filter sets the header for every response of a request it proxied, from
+    nginx's $upstream_status: the 502 of a refused connection, the 504 of a timeout."""
+    upstream.route("/slow", U.delay(2.0))
+    s = sluice_factory(kong(service("dead", closed_port(), [{"paths": ["/dead"]}], retries=1),
+                            service("slow", upstream.port, [{"paths": ["/slow"],
+                                                             "strip_path": False}],
+                                    retries=0, read_timeout=100)),
+                       {"headers": "X-Sluice-Upstream-Status"})
+    for path, code in (("/dead", 502), ("/slow", 504)):
+        r = get(s, path)
+        assert r.status == code
+        assert r.header_all("X-Sluice-Upstream-Status") == [str(code)], (path, r.headers)
 
 
 def test_upstream_status_alone_and_not_on_short_circuits(upstream, sluice_factory):
