@@ -1039,12 +1039,29 @@ is_write(const char *m)
            strcmp(m, "DELETE") == 0;
 }
 
+/* A key that is not a UUID names the entity by its name, which Kong's select_by_name validates
+ * first: an invalid name is 400 code 10, as with a database, not a missing entity. False after
+ * filling <res>. */
+static bool
+dbless_key_ok(const char *entity, const char *key, struct sl_admin_response *res)
+{
+    return sl_schema_is_uuid(key) ||
+           sl_admin_check_unique_value(sl_schema_find(entity), "name", key, res);
+}
+
 static void
 entity_endpoints(const struct sl_admin_request *req, struct sl_admin_response *res, char **seg,
                  size_t n, const struct sl_config *cfg)
 {
     const char *m = req->method;
     bool services = strcmp(seg[0], "services") == 0;
+    /* reads look their keys up; writes are refused whatever the key */
+    if (is_read(m) && n >= 2 &&
+        (!dbless_key_ok(seg[0], seg[1], res) ||
+         (n == 4 && services && strcmp(seg[2], "routes") == 0 &&
+          !dbless_key_ok("routes", seg[3], res)))) {
+        return;
+    }
     if (n == 1) {
         if (is_read(m)) {
             list_entities(req, res, cfg, services ? LIST_SERVICES : LIST_ROUTES, NULL,

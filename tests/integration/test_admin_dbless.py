@@ -207,3 +207,23 @@ def test_declarative_config_file_wins_over_the_kept_config(tmp_path, upstream):
     assert requests.get(s.url("/file"), timeout=T).status_code == 200
     assert requests.get(s.url("/pushed"), timeout=T).status_code == 404
     s.stop()
+
+
+def test_invalid_name_in_the_url_is_invalid_unique_name_not_404(admin):
+    """As with a database (crud.c check_url_key), a URL key that is not a UUID is a name that
+    Kong's select_by_name validates first: 400 code 10 with the validator's message, not 404. A
+    valid name that names nothing stays 404."""
+    _, a, _ = admin
+    for path in ("/services/a%20b", "/services/a%20b/routes", "/services/echo/routes/a%20b",
+                 "/routes/a%20b", "/routes/a%20b/service"):
+        r = requests.get(a + path, timeout=T)
+        assert r.status_code == 400, (path, r.text)
+        body = r.json()
+        assert body["code"] == 10 and body["name"] == "invalid unique name", (path, body)
+        assert "a b" in body["message"], body
+    svc = requests.get(a + "/services/echo", timeout=T).json()
+    assert requests.get(a + "/services/other", timeout=T).status_code == 404
+    assert requests.get(a + "/services/" + svc["id"], timeout=T).status_code == 200
+    # writes are refused as before, whatever the key
+    r = requests.patch(a + "/services/a%20b", json={}, timeout=T)
+    assert r.status_code == 405 and r.json()["code"] == 12
