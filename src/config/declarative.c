@@ -108,6 +108,8 @@ struct svc_rec {
     struct sl_service *svc;
     const char *prefix; /* "in 'services': in entry 1 of 'services'" */
     bool ok;
+    const json_t *cc_ref; /* the `client_certificate` given, or NULL */
+    json_t *row;          /* the schema engine's entity, kept when rows are wanted (owned) */
 };
 
 struct route_rec {
@@ -116,6 +118,60 @@ struct route_rec {
     bool ok;
     long parent;       /* index of the enclosing service, or -1 for a top-level route */
     const json_t *ref; /* a top-level route's `service` value, or NULL */
+    json_t *row;       /* as svc_rec.row */
+};
+
+/* The core tables besides services and routes. The data plane compiles none of them yet, so the
+ * loader only validates them (with the schema engine, as the Admin API does) and keeps the complete
+ * rows for `db_import`. In Kong's topological order: a referenced table comes before its children,
+ * so ids are assigned and references resolved in this order. */
+enum rtab {
+    RT_CA_CERTIFICATES = 0,
+    RT_CERTIFICATES,
+    RT_CONSUMERS,
+    RT_SNIS,
+    RT_UPSTREAMS,
+    RT_TARGETS,
+    RT_MAX
+};
+
+struct rtab_def {
+    const char *name;
+    const struct sl_schema *schema;
+    const char *fk; /* the foreign field to another of these tables, or NULL */
+    int fk_table;
+    int child; /* the table Kong's declarative format nests in each entry, or -1 */
+};
+
+static const struct rtab_def rtabs[RT_MAX] = {
+    [RT_CA_CERTIFICATES] = {"ca_certificates", &sl_schema_ca_certificates, NULL, -1, -1},
+    [RT_CERTIFICATES] = {"certificates", &sl_schema_certificates, NULL, -1, RT_SNIS},
+    [RT_CONSUMERS] = {"consumers", &sl_schema_consumers, NULL, -1, -1},
+    [RT_SNIS] = {"snis", &sl_schema_snis, "certificate", RT_CERTIFICATES, -1},
+    [RT_UPSTREAMS] = {"upstreams", &sl_schema_upstreams, "client_certificate", RT_CERTIFICATES,
+                      RT_TARGETS},
+    [RT_TARGETS] = {"targets", &sl_schema_targets, "upstream", RT_UPSTREAMS, -1},
+};
+
+struct row_rec {
+    json_t *row;        /* the complete entity once valid (owned), else NULL */
+    const char *prefix; /* "in 'certificates': in entry 1 of 'certificates'" */
+    long parent;        /* nested: index of the enclosing entry in the parent table; else -1 */
+    const json_t *ref;  /* top-level: the value given for the table's foreign field, or NULL */
+    bool id_given;
+};
+
+struct row_list {
+    struct row_rec *v;
+    size_t n;
+    size_t cap;
+};
+
+/* Per table, once ids are known: ids and endpoint keys (when the schema has one) → index. */
+struct row_index {
+    struct sl_strmap ids;
+    struct sl_strmap keys;
+    bool ready;
 };
 
 struct loader {
@@ -131,6 +187,9 @@ struct loader {
     size_t nroutes;
     uint8_t ns_services[16];
     uint8_t ns_routes[16];
+    bool want_rows; /* db_import: keep every entity's complete row (opts->rows) */
+    struct row_list rows[RT_MAX];
+    struct row_index rindex[RT_MAX];
 };
 
 /* Errors of one entity, kept until it is validated so that a conditional check can replace a
@@ -419,6 +478,78 @@ loader_fields(struct loader *L, const json_t *in, char id[SL_UUID_LEN + 1], int6
         json_is_number(v) && json_number_value(v) >= 1 ? (int64_t)json_number_value(v) : L->now;
 }
 
+/* A top-level entity's foreign field names its parent in the declarative format (Kong's
+ * declarative_config turns top-level foreign fields into strings): by endpoint key or id as a
+ * string, or as {id = ...} / {<endpoint key> = ...}. Sets *ref to the value when its form is valid
+ * (it is resolved once every id is known), else adds the error. <endpoint_key> may be NULL
+ * (certificates are named by id only). */
+static void
+foreign_reference(struct ent *e, const char *field, const json_t *v, const char *endpoint_key,
+                  const json_t **ref)
+{
+    if (json_is_string(v)) {
+        if (json_string_length(v) == 0) {
+            ent_add(e, field, "length must be at least 1");
+        } else {
+            *ref = v;
+        }
+        return;
+    }
+    if (!json_is_object(v)) {
+        ent_add(e, field, "expected a string");
+        return;
+    }
+    const char *k;
+    json_t *x;
+    bool ok = true;
+    json_object_foreach((json_t *)v, k, x)
+    {
+        if (strcmp(k, "id") == 0) {
+            if (!json_is_string(x)) {
+                ent_add(e, field, "in 'id': expected a string");
+                ok = false;
+            } else if (!sl_schema_is_uuid(json_string_value(x))) {
+                ent_add(e, field, "in 'id': expected a valid UUID");
+                ok = false;
+            }
+        } else if (endpoint_key != NULL && strcmp(k, endpoint_key) == 0) {
+            if (!json_is_string(x) || json_string_length(x) == 0) {
+                ent_addf(e, field, "in '%s': %s", k,
+                         json_is_string(x) ? "length must be at least 1" : "expected a string");
+                ok = false;
+            }
+        } else {
+            ent_addf(e, field, "in '%s': unknown field", k);
+            ok = false;
+        }
+    }
+    if (ok && json_object_get(v, "id") == NULL &&
+        (endpoint_key == NULL || json_object_get(v, endpoint_key) == NULL)) {
+        ent_add(e, field, "in 'id': missing primary key");
+        ok = false;
+    }
+    if (ok) {
+        *ref = v;
+    }
+}
+
+/* The key a reference value names its parent by: the string, or the object's id, or its endpoint
+ * key. */
+static const char *
+reference_key(const json_t *ref, const char *endpoint_key, bool *by_id_only)
+{
+    *by_id_only = false;
+    if (json_is_string(ref)) {
+        return json_string_value(ref);
+    }
+    const char *id = json_string_value(json_object_get(ref, "id"));
+    if (id != NULL) {
+        *by_id_only = true;
+        return id;
+    }
+    return endpoint_key ? json_string_value(json_object_get(ref, endpoint_key)) : NULL;
+}
+
 /* ------------------------------------------------------------------------------------------------
  */
 /* Services */
@@ -431,7 +562,14 @@ validate_service(struct loader *L, const json_t *in, struct svc_rec *rec)
     if (member(in, "routes", &v) == PRESENT && !is_list(v)) {
         ent_add(&e, "routes", "expected an array");
     }
+    /* a reference to a certificate of the file, resolved with the other references */
+    if (member(in, "client_certificate", &v) == PRESENT) {
+        foreign_reference(&e, "client_certificate", v, NULL, &rec->cc_ref);
+    }
     json_t *work = schema_input(&e, in);
+    if (work != NULL) {
+        json_object_del(work, "client_certificate");
+    }
     json_t *out = work ? schema_validate(&e, &sl_schema_services, work) : NULL;
     json_decref(work);
     if (out != NULL && e.n == 0) {
@@ -441,13 +579,17 @@ validate_service(struct loader *L, const json_t *in, struct svc_rec *rec)
         } else {
             loader_fields(L, in, rec->svc->id, &rec->svc->created_at, &rec->svc->updated_at);
         }
-        if (!json_is_null(json_object_get(out, "client_certificate"))) {
+        /* the data plane does not use them yet; db_import stores them */
+        if (rec->cc_ref != NULL && !L->want_rows) {
             lines_addf(&L->warns, "%s: ignoring 'client_certificate': not supported by Sluice yet",
                        rec->prefix);
         }
-        if (json_array_size(json_object_get(out, "ca_certificates")) > 0) {
+        if (json_array_size(json_object_get(out, "ca_certificates")) > 0 && !L->want_rows) {
             lines_addf(&L->warns, "%s: ignoring 'ca_certificates': not supported by Sluice yet",
                        rec->prefix);
+        }
+        if (L->want_rows) {
+            rec->row = json_incref(out);
         }
     }
     json_decref(out);
@@ -525,47 +667,8 @@ service_reference(struct ent *e, const json_t *in, struct route_rec *rec, const 
         if (!names_parent(v, parent)) {
             ent_add(e, "service", "value must be null");
         }
-    } else if (json_is_string(v)) {
-        if (json_string_length(v) == 0) {
-            ent_add(e, "service", "length must be at least 1");
-        } else {
-            rec->ref = v;
-        }
-    } else if (json_is_object(v)) {
-        const char *k;
-        json_t *x;
-        bool ok = true;
-        json_object_foreach((json_t *)v, k, x)
-        {
-            if (strcmp(k, "id") == 0) {
-                if (!json_is_string(x)) {
-                    ent_add(e, "service", "in 'id': expected a string");
-                    ok = false;
-                } else if (!sl_schema_is_uuid(json_string_value(x))) {
-                    ent_add(e, "service", "in 'id': expected a valid UUID");
-                    ok = false;
-                }
-            } else if (strcmp(k, "name") == 0) {
-                if (!json_is_string(x) || json_string_length(x) == 0) {
-                    ent_add(e, "service",
-                            json_is_string(x) ? "in 'name': length must be at least 1"
-                                              : "in 'name': expected a string");
-                    ok = false;
-                }
-            } else {
-                ent_addf(e, "service", "in '%s': unknown field", k);
-                ok = false;
-            }
-        }
-        if (ok && json_object_get(v, "id") == NULL && json_object_get(v, "name") == NULL) {
-            ent_add(e, "service", "in 'id': missing primary key");
-            ok = false;
-        }
-        if (ok) {
-            rec->ref = v;
-        }
     } else {
-        ent_add(e, "service", "expected a string");
+        foreign_reference(e, "service", v, "name", &rec->ref);
     }
 }
 
@@ -588,6 +691,9 @@ validate_route(struct loader *L, const json_t *in, struct route_rec *rec, const 
             L->errs.oom = true;
         } else {
             loader_fields(L, in, rec->route->id, &rec->route->created_at, &rec->route->updated_at);
+        }
+        if (L->want_rows) {
+            rec->row = json_incref(out);
         }
     }
     json_decref(out);
@@ -780,15 +886,10 @@ check_uniqueness_and_references(struct loader *L)
  */
 /* The document */
 
-/* Kong's entity tables that a declarative file may hold and Sluice does not implement yet. */
+/* Kong's entity tables that a declarative file may hold and Sluice does not implement yet (the
+ * tables of enum rtab are validated, see there). */
 static const char *const ignored_tables[] = {
-    "consumers",
     "plugins",
-    "upstreams",
-    "targets",
-    "certificates",
-    "ca_certificates",
-    "snis",
     "vaults",
     "keys",
     "key_sets",
@@ -845,6 +946,468 @@ add_route(struct loader *L, const json_t *r, long parent, const json_t *parent_i
     validate_route(L, r, rr, parent >= 0 ? parent_in : NULL);
 }
 
+/* ------------------------------------------------------------------------------------------------
+ */
+/* The other core tables (enum rtab) */
+
+/* Tables of plugins Sluice does not bundle that Kong nests in consumers: reported as ignored. */
+static const char *const consumer_ignored[] = {
+    "plugins",
+    "keyauth_credentials",
+    "basicauth_credentials",
+    "hmacauth_credentials",
+    "jwt_secrets",
+    "acls",
+    "oauth2_credentials",
+    NULL,
+};
+
+static struct row_rec *
+row_push(struct loader *L, int t)
+{
+    struct row_list *l = &L->rows[t];
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        struct row_rec *nv = realloc(l->v, cap * sizeof(*nv));
+        if (nv == NULL) {
+            L->errs.oom = true;
+            return NULL;
+        }
+        l->v = nv;
+        l->cap = cap;
+    }
+    struct row_rec *r = &l->v[l->n++];
+    memset(r, 0, sizeof(*r));
+    r->parent = -1;
+    return r;
+}
+
+/* Timestamps as loader_fields sets them for services and routes: given ones kept (Kong never
+ * validates updated_at), the load time otherwise; targets count seconds with milliseconds. */
+static void
+row_times(struct loader *L, const struct sl_schema *s, const json_t *in, json_t *out)
+{
+    const struct sl_field *f = sl_schema_field(s, "created_at");
+    if (f == NULL) {
+        return;
+    }
+    bool ms = f->auto_kind == SL_AUTO_TS_MS;
+    const json_t *c = json_object_get(in, "created_at");
+    const json_t *u = json_object_get(in, "updated_at");
+    double now = (double)L->now;
+    if (!json_is_number(c)) {
+        json_object_set_new(out, "created_at", ms ? json_real(now) : json_integer(L->now));
+    }
+    if (json_is_number(u) && json_number_value(u) >= 1) {
+        now = json_number_value(u);
+    }
+    json_object_set_new(out, "updated_at", ms ? json_real(now) : json_integer((json_int_t)now));
+}
+
+/* Validates entry <idx> of table <t> (input <in>), nested in an entry whose input is <parent_in>
+ * (NULL at the top level), with the schema engine the Admin API uses. */
+static void
+validate_row(struct loader *L, int t, size_t idx, const json_t *in, const json_t *parent_in)
+{
+    const struct rtab_def *d = &rtabs[t];
+    struct row_rec *rec = &L->rows[t].v[idx];
+    struct ent e = {.L = L, .prefix = rec->prefix};
+    const json_t *v;
+    const char *child = d->child >= 0 ? rtabs[d->child].name : NULL;
+    field_comment_ignore(&e, in);
+    if (child != NULL && member(in, child, &v) == PRESENT && !is_list(v)) {
+        ent_add(&e, child, "expected an array");
+    }
+    for (size_t i = 0; t == RT_CONSUMERS && consumer_ignored[i] != NULL; i++) {
+        field_ignored_list(&e, in, consumer_ignored[i]);
+    }
+    json_t *work = json_copy((json_t *)in); /* shallow: the values stay shared and unmodified */
+    if (work == NULL) {
+        L->errs.oom = true;
+        ent_flush(&e);
+        return;
+    }
+    json_object_del(work, "_comment");
+    json_object_del(work, "_ignore");
+    if (child != NULL) {
+        json_object_del(work, child);
+    }
+    for (size_t i = 0; t == RT_CONSUMERS && consumer_ignored[i] != NULL; i++) {
+        json_object_del(work, consumer_ignored[i]);
+    }
+    /* The parent reference is resolved once every id is known: the engine validates the entity
+     * with a placeholder in its place. A nested entry's parent is the enclosing one (naming it
+     * again is allowed, as for nested routes). */
+    if (d->fk != NULL) {
+        bool present = member(in, d->fk, &v) == PRESENT;
+        if (parent_in != NULL && present && !names_parent(v, parent_in)) {
+            ent_add(&e, d->fk, "value must be null");
+        } else if (parent_in == NULL && present) {
+            foreign_reference(&e, d->fk, v, rtabs[d->fk_table].schema->endpoint_key, &rec->ref);
+        }
+        if (parent_in != NULL || present) {
+            json_object_set_new(work, d->fk, json_pack("{s:s}", "id", ID_PLACEHOLDER));
+        }
+    }
+    v = json_object_get(in, "id");
+    rec->id_given = v != NULL && !json_is_null(v);
+    if (!rec->id_given) {
+        json_object_set_new(work, "id", json_string(ID_PLACEHOLDER)); /* assign_row_ids */
+    }
+    json_t *out = schema_validate(&e, d->schema, work);
+    json_decref(work);
+    if (out != NULL && e.n == 0) {
+        row_times(L, d->schema, in, out);
+        const char *id = json_string_value(json_object_get(out, "id"));
+        if (rec->id_given && id != NULL && strlen(id) == SL_UUID_LEN) {
+            /* stored lowercase, as services' and routes' ids (and PostgreSQL's uuid type) */
+            char low[SL_UUID_LEN + 1];
+            for (size_t k = 0; k <= SL_UUID_LEN; k++) {
+                low[k] = (char)tolower((unsigned char)id[k]);
+            }
+            json_object_set_new(out, "id", json_string(low));
+        }
+        rec->row = out;
+        out = NULL;
+    }
+    json_decref(out);
+    ent_flush(&e);
+}
+
+/* Records and validates entry <in> of table <t>, nested in entry <parent> of the parent table
+ * (whose input is <parent_in>) or at the top level (-1, NULL). <prefix> is owned by the loader
+ * (NULL: out of memory). Returns the entry's index, or -1. */
+static long
+add_row(struct loader *L, int t, const json_t *in, long parent, const json_t *parent_in,
+        char *prefix)
+{
+    if (prefix == NULL) {
+        L->errs.oom = true;
+        return -1;
+    }
+    struct row_rec *rec = row_push(L, t);
+    if (rec == NULL) {
+        return -1;
+    }
+    rec->prefix = prefix;
+    rec->parent = parent;
+    size_t idx = L->rows[t].n - 1;
+    json_t *named = NULL;
+    /* a certificate's snis may be listed by name, as the Admin API's `snis` shorthand takes them */
+    if (t == RT_SNIS && parent >= 0 && json_is_string(in)) {
+        named = json_pack("{s:O}", "name", in);
+        if (named == NULL) {
+            L->errs.oom = true;
+            return -1;
+        }
+        in = named;
+    }
+    if (!json_is_object(in)) {
+        lines_addf(&L->errs, "%s: %s", prefix,
+                   json_is_null(in) ? "required field missing" : "expected a record");
+    } else {
+        validate_row(L, t, idx, in, parent_in);
+    }
+    json_decref(named);
+    return (long)idx;
+}
+
+/* The top-level list <list> of table <t>, with the entries nested in each. */
+static void
+load_row_table(struct loader *L, int t, const json_t *list)
+{
+    const char *name = rtabs[t].name;
+    int c = rtabs[t].child;
+    for (size_t i = 0; i < list_size(list) && !L->errs.oom; i++) {
+        const json_t *it = list_get(list, i);
+        char *prefix = prefix_dup(L, "in '%s': in entry %zu of '%s'", name, i + 1, name);
+        long idx = add_row(L, t, it, -1, NULL, prefix);
+        const json_t *nested =
+            c >= 0 && json_is_object(it) ? json_object_get(it, rtabs[c].name) : NULL;
+        for (size_t j = 0; idx >= 0 && is_list(nested) && j < list_size(nested) && !L->errs.oom;
+             j++) {
+            add_row(L, c, list_get(nested, j), idx, it,
+                    prefix_dup(L, "%s: in '%s': in entry %zu of '%s'", prefix, rtabs[c].name, j + 1,
+                               rtabs[c].name));
+        }
+    }
+}
+
+static const char *
+row_id(const struct row_rec *r)
+{
+    return r->row ? json_string_value(json_object_get(r->row, "id")) : NULL;
+}
+
+/* Ids for entries without one, stable across loads of the same file: Kong's uuid5 of the endpoint
+ * key where there is one (a target's with its upstream's key, as targets are unique per upstream).
+ * Where Kong draws a random id, a key made of the entry's content, so that the same file keeps its
+ * ids and two files imported one after the other do not collide: a consumer's custom_id, a CA
+ * certificate's digest, a certificate's PEM with its position (a file may list one twice). */
+static void
+assign_row_ids(struct loader *L)
+{
+    uint8_t root[16];
+    sl_uuid_parse(SL_DECLARATIVE_UUID_NS, SL_UUID_LEN, root);
+    for (int t = 0; t < RT_MAX && !L->errs.oom; t++) {
+        const struct rtab_def *d = &rtabs[t];
+        uint8_t ns[16];
+        if (L->rows[t].n > 0 && sl_uuid_v5(root, d->name, strlen(d->name), ns) != 0) {
+            L->errs.oom = true;
+            return;
+        }
+        for (size_t i = 0; i < L->rows[t].n && !L->errs.oom; i++) {
+            struct row_rec *r = &L->rows[t].v[i];
+            if (r->row == NULL || r->id_given) {
+                continue;
+            }
+            const char *ek = d->schema->endpoint_key;
+            const char *kv = ek ? json_string_value(json_object_get(r->row, ek)) : NULL;
+            const char *up = NULL;
+            if (t == RT_TARGETS && r->parent >= 0) {
+                up = row_id(&L->rows[RT_UPSTREAMS].v[r->parent]);
+            } else if (t == RT_TARGETS && r->ref != NULL) {
+                bool by_id;
+                up = reference_key(r->ref, "name", &by_id);
+            }
+            const char *content = t == RT_CONSUMERS         ? "custom_id"
+                                  : t == RT_CA_CERTIFICATES ? "cert_digest"
+                                  : t == RT_CERTIFICATES    ? "cert"
+                                                            : NULL;
+            const char *cv = content ? json_string_value(json_object_get(r->row, content)) : NULL;
+            char *key = NULL;
+            int n;
+            if (kv != NULL) {
+                n = t == RT_TARGETS ? asprintf(&key, "%s:%s", kv, up ? up : "")
+                                    : asprintf(&key, "%s", kv);
+            } else if (cv != NULL && t == RT_CERTIFICATES) {
+                n = asprintf(&key, "sluice:%s/%zu/%s", d->name, i + 1, cv);
+            } else if (cv != NULL) {
+                n = asprintf(&key, "sluice:%s/%s:%s", d->name, content, cv);
+            } else {
+                n = asprintf(&key, "sluice:%s/%zu", d->name, i + 1);
+            }
+            char id[SL_UUID_LEN + 1];
+            if (n < 0) {
+                L->errs.oom = true;
+                return;
+            }
+            generate_id(L, ns, key, id);
+            free(key);
+            json_object_set_new(r->row, "id", json_string(id));
+        }
+    }
+}
+
+/* The entry of table <t> a reference names: by endpoint key first, then by id (Kong's
+ * find_entity). */
+static bool
+find_row(const struct loader *L, int t, const json_t *ref, size_t *idx)
+{
+    const struct row_index *x = &L->rindex[t];
+    bool by_id;
+    const char *key = reference_key(ref, rtabs[t].schema->endpoint_key, &by_id);
+    if (key == NULL || !x->ready) {
+        return false;
+    }
+    if (sl_strmap_get(&x->keys, key, idx) || sl_strmap_get(&x->ids, key, idx)) {
+        return true;
+    }
+    char low[SL_UUID_LEN + 1];
+    if (strlen(key) != SL_UUID_LEN) {
+        return false;
+    }
+    for (size_t k = 0; k <= SL_UUID_LEN; k++) {
+        low[k] = (char)tolower((unsigned char)key[k]);
+    }
+    return sl_strmap_get(&x->ids, low, idx);
+}
+
+static void
+reference_error(struct loader *L, const char *table, const char *at, const char *field,
+                const json_t *ref, const char *target)
+{
+    char *shown = json_is_string(ref) ? NULL : json_dumps(ref, JSON_COMPACT);
+    lines_addf(&L->errs, "in '%s': in '%s': invalid reference '%s: %s' (no such entry in '%s')",
+               table, at, field, shown ? shown : json_string_value(ref), target);
+    free(shown);
+}
+
+/* Uniqueness inside the file (the store would refuse the second entry), then the index the
+ * references are resolved with. */
+static void
+index_rows(struct loader *L)
+{
+    for (int t = 0; t < RT_MAX && !L->errs.oom; t++) {
+        const struct sl_schema *s = rtabs[t].schema;
+        const struct row_list *l = &L->rows[t];
+        struct row_index *x = &L->rindex[t];
+        struct sl_strmap uniq[3];
+        const char *uname[3];
+        size_t nu = 0;
+        if (!sl_strmap_init(&x->ids, l->n, L->tmp) || !sl_strmap_init(&x->keys, l->n, L->tmp)) {
+            L->errs.oom = true;
+            return;
+        }
+        x->ready = true;
+        for (const struct sl_field *f = s->fields; f->name != NULL && nu < 3; f++) {
+            if (f->unique) {
+                if (!sl_strmap_init(&uniq[nu], l->n, L->tmp)) {
+                    L->errs.oom = true;
+                    return;
+                }
+                uname[nu++] = f->name;
+            }
+        }
+        for (size_t i = 0; i < l->n; i++) {
+            const struct row_rec *r = &l->v[i];
+            const char *id = row_id(r);
+            if (id == NULL) {
+                continue;
+            }
+            /* the unique fields first, as for services and routes: an id derived from a
+             * repeated name repeats too, and the name says more */
+            bool dup = false;
+            for (size_t u = 0; u < nu && !dup; u++) {
+                const char *v = json_string_value(json_object_get(r->row, uname[u]));
+                if (v != NULL && !sl_strmap_put(&uniq[u], v, i)) {
+                    lines_addf(&L->errs,
+                               "%s: uniqueness violation: '%s' entity with %s set to '%s' already "
+                               "declared",
+                               r->prefix, s->name, uname[u], v);
+                    dup = true;
+                } else if (v != NULL && s->endpoint_key && strcmp(uname[u], s->endpoint_key) == 0) {
+                    sl_strmap_put(&x->keys, v, i);
+                }
+            }
+            if (!dup && !sl_strmap_put(&x->ids, id, i)) {
+                lines_addf(&L->errs,
+                           "%s: uniqueness violation: '%s' entity with primary key set to '%s' "
+                           "already declared",
+                           r->prefix, s->name, id);
+            }
+        }
+    }
+}
+
+/* Links every entry to its parent: the enclosing entry, or the one its reference names. */
+static void
+resolve_row_references(struct loader *L)
+{
+    for (int t = 0; t < RT_MAX && !L->errs.oom; t++) {
+        const struct rtab_def *d = &rtabs[t];
+        for (size_t i = 0; d->fk != NULL && i < L->rows[t].n; i++) {
+            struct row_rec *r = &L->rows[t].v[i];
+            const char *pid = NULL;
+            size_t k;
+            if (r->row == NULL) {
+                continue;
+            }
+            if (r->parent >= 0) {
+                pid = row_id(&L->rows[d->fk_table].v[r->parent]); /* NULL: the parent failed */
+            } else if (r->ref != NULL && find_row(L, d->fk_table, r->ref, &k)) {
+                pid = row_id(&L->rows[d->fk_table].v[k]);
+            } else if (r->ref != NULL) {
+                const char *ek = d->schema->endpoint_key;
+                const char *at = ek ? json_string_value(json_object_get(r->row, ek)) : NULL;
+                reference_error(L, d->name, at ? at : row_id(r), d->fk, r->ref,
+                                rtabs[d->fk_table].name);
+            }
+            if (pid != NULL) {
+                json_object_set_new(r->row, d->fk, json_pack("{s:s}", "id", pid));
+            }
+        }
+    }
+    /* targets: one per target within an upstream (their cache key) */
+    struct sl_strmap seen;
+    const struct row_list *tl = &L->rows[RT_TARGETS];
+    if (!sl_strmap_init(&seen, tl->n, L->tmp)) {
+        L->errs.oom = true;
+        return;
+    }
+    for (size_t i = 0; i < tl->n; i++) {
+        const struct row_rec *r = &tl->v[i];
+        const char *up =
+            r->row ? json_string_value(json_object_get(json_object_get(r->row, "upstream"), "id"))
+                   : NULL;
+        const char *target = r->row ? json_string_value(json_object_get(r->row, "target")) : NULL;
+        char *key = up && target ? prefix_dup(L, "%s|%s", up, target) : NULL;
+        if (key != NULL && strcmp(up, ID_PLACEHOLDER) != 0 && !sl_strmap_put(&seen, key, i)) {
+            lines_addf(&L->errs,
+                       "%s: uniqueness violation: 'targets' entity with target set to '%s' "
+                       "already declared in upstream '%s'",
+                       r->prefix, target, up);
+        }
+    }
+}
+
+/* services[].client_certificate names a certificate of the file. */
+static void
+resolve_service_certificates(struct loader *L)
+{
+    for (size_t i = 0; i < L->nsvcs; i++) {
+        struct svc_rec *sr = &L->svcs[i];
+        size_t k;
+        if (sr->svc == NULL || sr->cc_ref == NULL) {
+            continue;
+        }
+        if (!find_row(L, RT_CERTIFICATES, sr->cc_ref, &k)) {
+            reference_error(L, "services", sr->svc->name ? sr->svc->name : sr->svc->id,
+                            "client_certificate", sr->cc_ref, "certificates");
+            sr->ok = false;
+        } else if (sr->row != NULL) {
+            json_object_set_new(sr->row, "client_certificate",
+                                json_pack("{s:s}", "id", row_id(&L->rows[RT_CERTIFICATES].v[k])));
+        }
+    }
+}
+
+/* The rows db_import stores, every table in an order where a parent comes before its children
+ * (Kong's topological order): {"<table>": [<complete entity>, ...], ...}. NULL on ENOMEM. */
+static json_t *
+build_rows(struct loader *L)
+{
+    static const char *const order[] = {"ca_certificates", "certificates", "consumers", "services",
+                                        "routes",          "snis",         "upstreams", "targets"};
+    json_t *doc = json_object();
+    for (size_t o = 0; doc != NULL && o < sizeof(order) / sizeof(order[0]); o++) {
+        json_t *a = json_array();
+        if (a == NULL || json_object_set_new(doc, order[o], a) != 0) {
+            json_decref(doc);
+            return NULL;
+        }
+        if (strcmp(order[o], "services") == 0) {
+            for (size_t i = 0; i < L->nsvcs; i++) {
+                const struct sl_service *s = L->svcs[i].svc;
+                json_t *row = L->svcs[i].row;
+                json_object_set_new(row, "id", json_string(s->id));
+                json_object_set_new(row, "created_at", json_integer(s->created_at));
+                json_object_set_new(row, "updated_at", json_integer(s->updated_at));
+                json_array_append(a, row);
+            }
+        } else if (strcmp(order[o], "routes") == 0) {
+            for (size_t i = 0; i < L->nroutes; i++) {
+                const struct sl_route *r = L->routes[i].route;
+                json_t *row = L->routes[i].row;
+                json_object_set_new(row, "id", json_string(r->id));
+                json_object_set_new(row, "created_at", json_integer(r->created_at));
+                json_object_set_new(row, "updated_at", json_integer(r->updated_at));
+                json_object_set_new(row, "service",
+                                    r->service ? json_pack("{s:s}", "id", r->service->id)
+                                               : json_null());
+                json_array_append(a, row);
+            }
+        } else {
+            for (int t = 0; t < RT_MAX; t++) {
+                for (size_t i = 0; strcmp(rtabs[t].name, order[o]) == 0 && i < L->rows[t].n; i++) {
+                    json_array_append(a, L->rows[t].v[i].row);
+                }
+            }
+        }
+    }
+    return doc;
+}
+
 static void
 load_document(struct loader *L, const json_t *root)
 {
@@ -885,6 +1448,7 @@ load_document(struct loader *L, const json_t *root)
             routes = v;
         }
     }
+    const json_t *row_tables[RT_MAX] = {0};
     const char *k;
     json_t *x;
     json_object_foreach((json_t *)root, k, x)
@@ -892,6 +1456,26 @@ load_document(struct loader *L, const json_t *root)
         if (strcmp(k, "_format_version") == 0 || strcmp(k, "_transform") == 0 ||
             strcmp(k, "_comment") == 0 || strcmp(k, "_ignore") == 0 || strcmp(k, "services") == 0 ||
             strcmp(k, "routes") == 0) {
+            continue;
+        }
+        int t = 0;
+        while (t < RT_MAX && strcmp(k, rtabs[t].name) != 0) {
+            t++;
+        }
+        if (t < RT_MAX) {
+            if (json_is_null(x)) {
+                continue;
+            }
+            if (!is_list(x)) {
+                ent_add(&top, k, "expected an array");
+                continue;
+            }
+            row_tables[t] = x;
+            /* validated like db_import's, but the data plane does not use them yet */
+            if (!L->want_rows && list_size(x) > 0) {
+                lines_addf(&L->warns, "ignoring '%s' (%zu entries): not supported by Sluice yet", k,
+                           list_size(x));
+            }
             continue;
         }
         if (str_one_of(k, ignored_tables, NIGNORED)) {
@@ -951,8 +1535,18 @@ load_document(struct loader *L, const json_t *root)
         add_route(L, list_get(routes, i), -1, NULL,
                   prefix_dup(L, "in 'routes': in entry %zu of 'routes'", i + 1));
     }
+    for (int t = 0; t < RT_MAX && !L->errs.oom; t++) {
+        load_row_table(L, t, row_tables[t]);
+    }
+    if (L->errs.oom) {
+        return;
+    }
 
     assign_ids(L);
+    assign_row_ids(L);
+    index_rows(L);
+    resolve_row_references(L);
+    resolve_service_certificates(L);
     check_uniqueness_and_references(L);
 }
 
@@ -1072,6 +1666,9 @@ sl_declarative_load_json(const json_t *root, const struct sl_declarative_opts *o
     if (opts != NULL && opts->warn != NULL && opts->warnlen > 0) {
         opts->warn[0] = '\0';
     }
+    if (opts != NULL && opts->rows != NULL) {
+        *opts->rows = NULL;
+    }
     if (!json_is_object(root)) {
         snprintf(err, errlen, "failed parsing declarative configuration: expected an object");
         return NULL;
@@ -1082,6 +1679,7 @@ sl_declarative_load_json(const json_t *root, const struct sl_declarative_opts *o
     L.errs.max = SL_DECLARATIVE_MAX_ERRORS;
     L.warns.max = SL_DECLARATIVE_MAX_ERRORS;
     L.now = opts != NULL && opts->now > 0 ? opts->now : (int64_t)time(NULL);
+    L.want_rows = opts != NULL && opts->rows != NULL;
     L.arena = sl_arena_create(64 * 1024);
     L.tmp = sl_arena_create(64 * 1024);
     uint8_t ns[16];
@@ -1100,12 +1698,28 @@ sl_declarative_load_json(const json_t *root, const struct sl_declarative_opts *o
         lines_export(&L.errs, err, errlen);
     } else {
         cfg = build_config(&L);
-        if (cfg == NULL) {
+        json_t *rows = cfg != NULL && L.want_rows ? build_rows(&L) : NULL;
+        if (cfg == NULL || (L.want_rows && rows == NULL)) {
             snprintf(err, errlen, "out of memory");
+            cfg = NULL;
+        } else if (L.want_rows) {
+            *opts->rows = rows;
         }
     }
     if (opts != NULL && opts->warn != NULL) {
         lines_export(&L.warns, opts->warn, opts->warnlen);
+    }
+    for (size_t i = 0; i < L.nsvcs; i++) {
+        json_decref(L.svcs[i].row);
+    }
+    for (size_t i = 0; i < L.nroutes; i++) {
+        json_decref(L.routes[i].row);
+    }
+    for (int t = 0; t < RT_MAX; t++) {
+        for (size_t i = 0; i < L.rows[t].n; i++) {
+            json_decref(L.rows[t].v[i].row);
+        }
+        free(L.rows[t].v);
     }
     free(L.errs.buf);
     free(L.warns.buf);

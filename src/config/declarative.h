@@ -2,8 +2,10 @@
 /* The declarative configuration (DB-less, kong.md §6.2): Kong's `_format_version: "3.0"` file, YAML
  * or JSON, with services (nested routes allowed), top-level routes, the `url` shorthand, references
  * by name or id, and stable UUIDs for entities without an id. Services and routes are validated
- * with Kong's field rules, defaults and messages (kong.md §1.1-1.2). docs/configuration.md lists
- * what is supported. */
+ * with Kong's field rules, defaults and messages (kong.md §1.1-1.2); so are consumers,
+ * certificates (with nested snis), ca_certificates, snis, upstreams (with nested targets) and
+ * targets, which only db_import stores (the data plane does not use them yet).
+ * docs/configuration.md lists what is supported. */
 #ifndef SL_CONFIG_DECLARATIVE_H
 #define SL_CONFIG_DECLARATIVE_H
 
@@ -28,6 +30,12 @@ struct sl_declarative_opts {
     char *warn; /* receives warnings (ignored entities and fields), one per line; may be NULL */
     size_t warnlen;
     int64_t now; /* unix seconds for created_at/updated_at not given; 0: the current time */
+    /* When not NULL (db_import), receives on success a new reference to every entity of the file
+     * as the store keeps it: {"<table>": [<complete row>, ...]} for ca_certificates,
+     * certificates, consumers, services, routes, snis, upstreams and targets, in that order (a
+     * parent before its children), ids assigned and references resolved to {"id": ...}; NULL on
+     * failure. The loader then warns only about what it ignores. */
+    json_t **rows;
 };
 
 /* Kong's configuration_hash: the MD5 of a declarative text in lowercase hex; 32 zeros for an empty
