@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Database verbs (db.h). Messages follow Kong's CLI where it has one. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,20 +118,31 @@ int
 sl_cli_db_import(const struct sl_conf *conf, const char *file)
 {
     char *err = malloc(65536);
-    if (err == NULL) {
+    char *warn = malloc(65536);
+    json_t *rows = NULL;
+    if (err == NULL || warn == NULL) {
+        free(err);
+        free(warn);
         return 1;
     }
-    struct sl_config *cfg = sl_declarative_load_file(file, err, 65536);
+    struct sl_declarative_opts opts = {.warn = warn, .warnlen = 65536, .rows = &rows};
+    struct sl_config *cfg = sl_declarative_load_file_opts(file, &opts, err, 65536);
     if (cfg == NULL) {
         fprintf(stderr, "Error: Failed parsing:\n%s\n", err);
         free(err);
+        free(warn);
         return 1;
+    }
+    /* what is not imported (plugins and their credentials, vaults...) is said, never dropped
+     * silently */
+    if (warn[0] != '\0') {
+        fprintf(stderr, "%s\n", warn);
     }
     printf("parse successful\n");
     struct sl_store *st = sl_cli_open_store(conf, true);
     int rc = 1;
     if (st != NULL) {
-        if (sl_config_store_import(st, cfg, err, 65536) < 0) {
+        if (sl_config_store_import(st, rows, err, 65536) < 0) {
             fprintf(stderr, "Error: Failed importing:\n%s\n", err);
         } else {
             printf("import successful\n");
@@ -137,8 +150,10 @@ sl_cli_db_import(const struct sl_conf *conf, const char *file)
         }
         sl_store_close(st);
     }
+    json_decref(rows);
     sl_config_free(cfg);
     free(err);
+    free(warn);
     return rc;
 }
 
@@ -159,16 +174,31 @@ sl_cli_db_export(const struct sl_conf *conf, const char *file)
     if (file == NULL) {
         file = "kong.yml";
     }
-    if (access(file, F_OK) == 0) {
-        fprintf(stderr, "Error: %s already exists\n", file);
+    /* The file holds certificates' private keys: readable by its owner only, and never an existing
+     * file (O_EXCL also refuses a symlink planted in its place). */
+    int fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        if (errno == EEXIST) {
+            fprintf(stderr, "Error: %s already exists\n", file);
+        } else {
+            fprintf(stderr, "Error: %s: %s\n", file, strerror(errno));
+        }
         json_decref(doc);
         return 1;
     }
+    FILE *f = fdopen(fd, "w");
     /* JSON is YAML: the file loads back with declarative_config or db_import. */
-    int rc = json_dump_file(doc, file, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    int rc = f != NULL ? json_dumpf(doc, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : -1;
+    if (f != NULL) {
+        rc = fputc('\n', f) == EOF ? -1 : rc;
+        rc = fclose(f) != 0 ? -1 : rc;
+    } else {
+        close(fd);
+    }
     json_decref(doc);
     if (rc != 0) {
         fprintf(stderr, "Error: could not write %s\n", file);
+        unlink(file);
         return 1;
     }
     printf("export successful: %s\n", file);

@@ -8,7 +8,6 @@
 
 #include "config/declarative.h"
 #include "config/entity_build.h"
-#include "config/render.h"
 #include "config/store_bridge.h"
 #include "sluice/log.h"
 
@@ -278,44 +277,55 @@ sl_config_from_store(struct sl_store *st, char *err, size_t errlen)
 }
 
 /* ---- export and import ----------------------------------------------------------------------- */
+
+/* The core tables in Kong's topological order (kong/db/schema/topological_sort.lua: a referenced
+ * table first, alphabetical otherwise): the order of the export and of the import's inserts. */
+static const char *const io_tables[] = {
+    "ca_certificates", "certificates", "consumers", "services", "routes",
+    "plugins",         "snis",         "upstreams", "targets",
+};
+#define NIO_TABLES (sizeof(io_tables) / sizeof(io_tables[0]))
+
 struct collect {
     json_t *array;
+    const struct sl_store_entity *e;
 };
 
 static int
 collect_row(void *ud, json_t *row)
 {
     struct collect *c = ud;
-    json_t *copy = json_incref(row); /* the store hands over a fresh document per row */
-    const char *key;
-    json_t *v;
-    void *tmp;
-    /* Nulls are "unset": the declarative format leaves them out. */
-    json_object_foreach_safe(copy, tmp, key, v)
-    {
-        if (json_is_null(v)) {
-            json_object_del(copy, key);
+    /* Kong's export (kong/db/declarative/export.lua): the row as the store holds it, nulls
+     * included, with each foreign key written as the referenced id alone. */
+    for (const struct sl_store_foreign *f = c->e->foreign; f->field != NULL; f++) {
+        json_t *id = json_object_get(json_object_get(row, f->field), "id");
+        if (json_is_string(id)) {
+            json_object_set(row, f->field, id);
         }
     }
-    json_array_append_new(c->array, copy);
-    return 0;
+    return json_array_append(c->array, row) == 0 ? 0 : -1;
 }
 
 static int
 collect_entity(struct sl_store *st, const char *name, json_t *doc, char *err, size_t errlen)
 {
     const struct sl_store_entity *e = sl_store_core_entity(name, strlen(name));
-    struct collect c = {json_array()};
+    struct collect c = {json_array(), e};
     struct sl_store_err serr = {0};
-    if (e == NULL || sl_store_for_each(st, e, collect_row, &c, &serr) != SL_STORE_OK) {
+    if (e == NULL || c.array == NULL ||
+        sl_store_for_each(st, e, collect_row, &c, &serr) != SL_STORE_OK) {
         snprintf(err, errlen, "reading %s from the store: %s", name,
                  serr.message ? serr.message : "unknown entity");
         sl_store_err_clear(&serr);
         json_decref(c.array);
         return -1;
     }
-    json_object_set_new(doc, name, c.array);
-    return 0;
+    /* as Kong's emitter, a table without rows is left out */
+    if (json_array_size(c.array) == 0) {
+        json_decref(c.array);
+        return 0;
+    }
+    return json_object_set_new(doc, name, c.array);
 }
 
 json_t *
@@ -323,26 +333,31 @@ sl_config_store_export(struct sl_store *st, char *err, size_t errlen)
 {
     json_t *doc = json_object();
     json_object_set_new(doc, "_format_version", json_string("3.0"));
-    if (collect_entity(st, "services", doc, err, errlen) < 0 ||
-        collect_entity(st, "routes", doc, err, errlen) < 0) {
-        json_decref(doc);
-        return NULL;
+    /* the rows are complete entities: nothing to transform again when they are loaded back */
+    json_object_set_new(doc, "_transform", json_false());
+    for (size_t i = 0; i < NIO_TABLES; i++) {
+        if (collect_entity(st, io_tables[i], doc, err, errlen) < 0) {
+            json_decref(doc);
+            return NULL;
+        }
     }
     return doc;
 }
 
+/* Inserts the rows of table <name>; -1 with the store's message for the first failure. */
 static int
-insert_all(struct sl_store *st, const char *entity, json_t *(*render)(const void *),
-           void *const *items, size_t n, char *err, size_t errlen)
+insert_rows(struct sl_store *st, const char *name, const json_t *rows, char *err, size_t errlen)
 {
-    const struct sl_store_entity *e = sl_store_core_entity(entity, strlen(entity));
-    for (size_t i = 0; i < n; i++) {
-        json_t *row = render(items[i]);
+    const struct sl_store_entity *e = sl_store_core_entity(name, strlen(name));
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
         struct sl_store_err serr = {0};
-        enum sl_store_rc rc = sl_store_insert(st, e, row, &serr);
-        json_decref(row);
+        enum sl_store_rc rc = e ? sl_store_insert(st, e, row, &serr) : SL_STORE_DB_ERROR;
         if (rc != SL_STORE_OK) {
-            snprintf(err, errlen, "%s", serr.message ? serr.message : sl_store_rc_name(rc));
+            snprintf(err, errlen, "in '%s': %s", name,
+                     serr.message ? serr.message : sl_store_rc_name(rc));
             sl_store_err_clear(&serr);
             return -1;
         }
@@ -350,20 +365,8 @@ insert_all(struct sl_store *st, const char *entity, json_t *(*render)(const void
     return 0;
 }
 
-static json_t *
-render_service(const void *p)
-{
-    return sl_config_render_service(p);
-}
-
-static json_t *
-render_route(const void *p)
-{
-    return sl_config_render_route(p);
-}
-
 int
-sl_config_store_import(struct sl_store *st, const struct sl_config *cfg, char *err, size_t errlen)
+sl_config_store_import(struct sl_store *st, const json_t *rows, char *err, size_t errlen)
 {
     struct sl_store_err serr = {0};
     if (sl_store_begin(st, &serr) != SL_STORE_OK) {
@@ -371,13 +374,13 @@ sl_config_store_import(struct sl_store *st, const struct sl_config *cfg, char *e
         sl_store_err_clear(&serr);
         return -1;
     }
-    if (insert_all(st, "services", render_service, (void *const *)cfg->services, cfg->nservices,
-                   err, errlen) < 0 ||
-        insert_all(st, "routes", render_route, (void *const *)cfg->routes, cfg->nroutes, err,
-                   errlen) < 0) {
-        sl_store_rollback(st, &serr);
-        sl_store_err_clear(&serr);
-        return -1;
+    for (size_t i = 0; i < NIO_TABLES; i++) {
+        const json_t *t = json_object_get(rows, io_tables[i]);
+        if (t != NULL && insert_rows(st, io_tables[i], t, err, errlen) < 0) {
+            sl_store_rollback(st, &serr);
+            sl_store_err_clear(&serr);
+            return -1;
+        }
     }
     if (sl_store_commit(st, &serr) != SL_STORE_OK) {
         snprintf(err, errlen, "%s", serr.message ? serr.message : "commit failed");

@@ -12,7 +12,10 @@
 #include "sluice/entity-t.h"
 #include "store/store.h"
 
-/* The store's services and routes as a declarative document (new reference), or NULL with <err>. */
+/* Every core table of the store as Kong's export writes it (`kong config db_export`): a
+ * declarative 3.0 document with `_transform: false`, one top-level list per table that has rows
+ * (Kong's topological order: a parent's table first), each row complete with its nulls and its
+ * foreign keys as bare ids. New reference, or NULL with <err>. */
 json_t *sl_config_store_export(struct sl_store *st, char *err, size_t errlen);
 
 /*
@@ -67,9 +70,9 @@ struct sl_config *sl_config_mirror_build(struct sl_config_mirror *m, struct sl_s
 /* The whole store compiled once, without keeping a mirror (start-up, `sluice check`). */
 struct sl_config *sl_config_from_store(struct sl_store *st, char *err, size_t errlen);
 
-/* Inserts every entity of <cfg> into the store in one transaction (all or nothing). Returns 0, or
- * -1 with Kong's message for the first failure in <err>. */
-int sl_config_store_import(struct sl_store *st, const struct sl_config *cfg, char *err,
-                           size_t errlen);
+/* Inserts <rows> (the loader's validated rows, sl_declarative_opts.rows: {"<table>": [row...]})
+ * into the store in one transaction, parents first: all or nothing. Returns 0, or -1 with the
+ * store's message for the first failure in <err>. */
+int sl_config_store_import(struct sl_store *st, const json_t *rows, char *err, size_t errlen);
 
 #endif
