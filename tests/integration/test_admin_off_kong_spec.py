@@ -500,9 +500,9 @@ def validate(expected, received):
 
 
 def test_flattened_errors_sanity(admin):
-    """describe("[flattened errors]") it("sanity"): its services and routes part (the consumers,
-    plugins, certificates, upstreams and vaults of Kong's input are in the document too, but
-    Sluice ignores those tables, so only the services' and routes' entries are expected)."""
+    """describe("[flattened errors]") it("sanity"): its services, routes and consumers part (the
+    plugins, upstreams and vaults of Kong's input are in the document too; Sluice ignores plugins
+    and vaults, and the upstream here is valid)."""
     tags = Tags()
     t = tags.next
     services = [
@@ -535,13 +535,19 @@ def test_flattened_errors_sanity(admin):
     ]
     config = {
         "consumers": [{"username": "valid_user", "tags": ["consumer-01"]},
-                      {"username": "bobby_in_json_body", "not_allowed": True}],
+                      {"username": "bobby_in_json_body", "not_allowed": True,
+                       "tags": ["consumer-02"]}],
         "plugins": [{"name": "http-log", "config": {"http_endpoint": "invalid::#//url"}}],
         "upstreams": [{"name": "ok", "hash_on": "ip"}],
         "vaults": [{"name": "env", "prefix": "test", "config": {"prefix": "SSL_"}}],
         "services": json.loads(json.dumps(services)),
     }
     expect = [
+        {"entity_type": "consumer",
+         "entity": {"not_allowed": True, "tags": ["consumer-02"],
+                    "username": "bobby_in_json_body"},
+         "entity_tags": ["consumer-02"],
+         "errors": [{"field": "not_allowed", "message": "unknown field", "type": "field"}]},
         {"entity_type": "service", "entity": {"name": "", "tags": ["service-07",
                                                                    "invalid_service_name-01"],
                                               "url": "https://localhost:1234"},
