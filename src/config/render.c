@@ -109,7 +109,11 @@ sl_config_render_route(const struct sl_route *r)
     return o;
 }
 
-/* The export leaves out nulls, as `kong config db_export` does, so it loads back unchanged. */
+/* GET /config leaves out nulls (Kong's export writes them as YAML nulls; the document loads back
+ * the same either way). It renders the compiled configuration, so it holds services and routes
+ * only, without the fields the data plane does not keep (a service's client_certificate and
+ * ca_certificates, a route's sources and destinations); `sluice config db_export` writes the
+ * store's complete rows instead (store_bridge.c). */
 static json_t *
 without_nulls(json_t *o)
 {
