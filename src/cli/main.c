@@ -252,6 +252,58 @@ cmd_reload(const struct sl_conf *conf, const struct cli_opts *o)
     return rc != 0 ? 1 : sl_cli_signal(conf, SIGHUP, 0);
 }
 
+/* `restart`: stop, then start. Like `kong restart -p PREFIX`, which starts again from the
+ * configuration the node runs (<prefix>/.kong_env), a restart without -c starts the new instance
+ * as the running one was started: its -c, working directory and environment (from /proc, as
+ * `reload` reads them), through an exec so that the new instance shows them in /proc in turn (the
+ * next reload or restart reads them there). The defaults would bring it back on other listeners
+ * and another database. That configuration is loaded before the stop: one that no longer loads
+ * leaves the instance running. */
+static int
+cmd_restart(struct sl_conf *conf, const struct cli_opts *o)
+{
+    pid_t pid = sl_cli_instance_pid(conf->prefix);
+    if (pid > 0 && o->conf_path == NULL) {
+        struct cli_opts started = {0};
+        int argc = 0;
+        char **args = sl_cli_instance_args(pid, &argc);
+        char cwd[64];
+        snprintf(cwd, sizeof(cwd), "/proc/%ld/cwd", (long)pid);
+        if (args != NULL && argc >= 2 &&
+            (strcmp(args[1], "start") == 0 || strcmp(args[1], "restart") == 0) &&
+            parse_opts(argc - 1, args + 1, &started) == 0 && chdir(cwd) == 0) {
+            sl_cli_instance_env(pid);
+            struct cli_opts again = {.conf_path = started.conf_path, .prefix = conf->prefix};
+            /* kept for the life of the process, as is args: sl_cli_start keeps both */
+            struct sl_conf *running = calloc(1, sizeof(*running));
+            if (running == NULL) {
+                return fail("%s", "out of memory");
+            }
+            if (load_conf(running, &again) != 0) {
+                return 1;
+            }
+            if (sl_cli_signal(conf, SIGTERM, 10) != 0) {
+                return 1;
+            }
+            char *argv[] = {args[0], "start", "-p", running->prefix, NULL, NULL, NULL};
+            if (started.conf_path != NULL) {
+                argv[4] = "-c";
+                argv[5] = (char *)started.conf_path;
+            }
+            fflush(stdout); /* "Sluice stopped" */
+            execv("/proc/self/exe", argv);
+            /* no exec: the same start in this process, only not shown in /proc */
+            return sl_cli_start(running, find_conf(started.conf_path));
+        }
+        free(args);
+    }
+    /* nothing running is no error: Kong's restart ignores its stop's failure */
+    if (pid > 0 && sl_cli_signal(conf, SIGTERM, 10) != 0) {
+        return 1;
+    }
+    return sl_cli_start(conf, find_conf(o->conf_path));
+}
+
 /* `config init [FILE]`: an example declarative file to start from (Kong writes ./kong.yml). */
 static int
 cmd_config_init(const char *file)
@@ -385,13 +437,26 @@ main(int argc, char **argv)
         return cmd_reload(conf, &o);
     }
     if (strcmp(cmd, "restart") == 0) {
-        sl_cli_signal(conf, SIGTERM, 10);
-        return sl_cli_start(conf, find_conf(o.conf_path));
+        return cmd_restart(conf, &o);
     }
     if (strcmp(cmd, "health") == 0) {
         return sl_cli_health(conf);
     }
     if (strcmp(cmd, "migrations") == 0) {
+        /* checked before the database is opened (which would create it and the prefix) */
+        static const char *const verbs[] = {"bootstrap", "up", "list", "reset"};
+        bool known = false;
+        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+            known = known || strcmp(argv[2], verbs[i]) == 0;
+        }
+        if (!known) {
+            return fail("No such command for migrations: %s", argv[2]);
+        }
+        /* as Kong's: a `y` piped in by a script must not drop the database; only a terminal
+         * answers the question, else --yes says so */
+        if (strcmp(argv[2], "reset") == 0 && !o.yes && !isatty(STDIN_FILENO)) {
+            return fail("%s", "not a tty: invoke 'reset' non-interactively with the --yes flag");
+        }
         return sl_cli_migrations(conf, argv[2], o.yes);
     }
     if (strcmp(cmd, "config") == 0 && strcmp(argv[2], "db_import") == 0) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -101,6 +102,13 @@ int
 sl_cli_prepare_prefix(const struct sl_conf *conf)
 {
     char path[PATH_MAX];
+    struct stat st;
+    /* as Kong's prepare_prefix: a prefix that exists must be a directory, said plainly rather
+     * than as a failure to create something under it */
+    if (stat(conf->prefix, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "Error: %s is not a directory\n", conf->prefix);
+        return -1;
+    }
     if (mkdir_p(conf->prefix) < 0) {
         fprintf(stderr, "Error: could not create prefix directory %s: %s\n", conf->prefix,
                 strerror(errno));
@@ -247,14 +255,43 @@ on_memory_check(struct ev_loop *loop, ev_timer *w, int revents)
 /* SIGUSR1: reopens the error log and the access log at their paths (after rotation: the renamed
  * files are released, new ones created), as nginx does. */
 static void
-on_reopen(struct ev_loop *loop, ev_signal *w, int revents)
+reopen_logs(long sender)
 {
+    /* nginx's line, which log rotation scripts and Kong's 13-signals spec look for; the sender
+     * tells who rotated (logrotate, an operator) when the rotation went wrong */
+    if (sender > 0) {
+        sl_log(SL_LOG_NOTICE, "signal %d (SIGUSR1) received from %ld, reopening logs", SIGUSR1,
+               sender);
+    } else {
+        sl_log(SL_LOG_NOTICE, "signal %d (SIGUSR1) received, reopening logs", SIGUSR1);
+    }
     if (sl_log_reopen() < 0) {
         sl_log(SL_LOG_ERR, "could not reopen the error log: %s", strerror(errno));
     }
     if (sl_access_log_reopen() < 0) {
         sl_log(SL_LOG_ERR, "could not reopen the access log: %s", strerror(errno));
     }
+}
+
+/* SIGUSR1 through a signalfd of its own: libev's signal watchers do not pass on who sent it. */
+static void
+on_reopen_fd(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct signalfd_siginfo si;
+    long sender = -1;
+    while (read(w->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        sender = (long)si.ssi_pid; /* several queued USR1: one reopen is enough */
+    }
+    if (sender >= 0) {
+        reopen_logs(sender);
+    }
+}
+
+/* Fallback when no signalfd can be made. */
+static void
+on_reopen(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    reopen_logs(0);
 }
 
 static int pid_fd = -1; /* the pid file, write-locked until the process exits */
@@ -296,6 +333,9 @@ daemonize(int *notify_fd)
     if (pipe(pfd) < 0) {
         return -1;
     }
+    /* what this command printed before (`restart`'s "Sluice stopped") goes out now: a buffer
+     * copied into the child would end up in its /dev/null, and the parent leaves with _exit */
+    fflush(stdout);
     pid_t pid = fork();
     if (pid < 0) {
         return -1;
@@ -309,6 +349,9 @@ daemonize(int *notify_fd)
         }
         msg[total] = '\0';
         if (strcmp(msg, "ok") == 0) {
+            /* `kong start` says so once the node serves */
+            printf("Sluice started\n");
+            fflush(stdout);
             _exit(0);
         }
         fprintf(stderr, "Error: %s\n", total ? msg : "sluice failed to start");
@@ -500,7 +543,17 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
     ev_signal_start(loop, &sig_int);
     ev_signal_start(loop, &sig_quit);
     ev_signal_start(loop, &sig_hup);
-    ev_signal_start(loop, &sig_usr1);
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    ev_io usr1_io;
+    int usr1_fd = signalfd(-1, &usr1, SFD_NONBLOCK | SFD_CLOEXEC); /* SIGUSR1 is blocked above */
+    if (usr1_fd >= 0) {
+        ev_io_init(&usr1_io, on_reopen_fd, usr1_fd, EV_READ);
+        ev_io_start(loop, &usr1_io);
+    } else {
+        ev_signal_start(loop, &sig_usr1);
+    }
     ev_timer mem_timer;
     ev_timer_init(&mem_timer, on_memory_check, MEMORY_CHECK_S, MEMORY_CHECK_S);
     mem_timer.data = &trim;
@@ -520,6 +573,10 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
         ev_timer_start(loop, &drained);
         ev_run(loop, 0);
         ev_timer_stop(loop, &drained);
+    }
+    if (usr1_fd >= 0) { /* logs are still reopened during a drain */
+        ev_io_stop(loop, &usr1_io);
+        close(usr1_fd);
     }
     sl_proxy_stop(graceful_stop, conf->quit_timeout_s * 1000);
     sl_store_close(run_store);
