@@ -46,12 +46,20 @@ print_migration(void *ud, const char *name, bool executed)
     }
 }
 
+static void
+count_executed(void *ud, const char *name, bool executed)
+{
+    (void)name;
+    *(size_t *)ud += executed;
+}
+
 int
 sl_cli_migrations(const struct sl_conf *conf, const char *verb, bool yes)
 {
     struct sl_store *st = sl_cli_open_store(conf, false);
     struct sl_store_err err = {0};
     enum sl_store_rc rc = SL_STORE_OK;
+    int exit_code = 0; /* when rc is OK */
     if (st == NULL) {
         return 1;
     }
@@ -71,22 +79,39 @@ sl_cli_migrations(const struct sl_conf *conf, const char *verb, bool yes)
                    n);
         }
     } else if (strcmp(verb, "list") == 0) {
-        int executed = 1, pending = 0;
-        size_t npending = 0;
-        printf("Executed migrations:\n");
-        rc = sl_store_migrations_list(st, print_migration, &executed, &err);
-        if (rc == SL_STORE_OK) {
-            rc = sl_store_migrations_pending(st, &npending, &err);
-        }
-        if (rc == SL_STORE_OK && npending) {
-            printf("\nPending migrations:\n");
-            rc = sl_store_migrations_list(st, print_migration, &pending, &err);
-        }
-        if (rc == SL_STORE_OK && npending) {
-            printf("\nRun 'sluice migrations up' to proceed\n");
+        /* Kong's exit codes, which scripts test: 3 needs bootstrapping, 5 migrations to run
+         * (Kong's "new migrations"; Sluice has no pending-until-finish state, Kong's 4), 0 none */
+        size_t nexecuted = 0, npending = 0;
+        rc = sl_store_migrations_list(st, count_executed, &nexecuted, &err);
+        if (rc == SL_STORE_OK && nexecuted == 0) {
+            printf("Database needs bootstrapping; run 'sluice migrations bootstrap'\n");
+            exit_code = 3;
+        } else if (rc == SL_STORE_OK) {
+            int executed = 1, pending = 0;
+            printf("Executed migrations:\n");
+            rc = sl_store_migrations_list(st, print_migration, &executed, &err);
+            if (rc == SL_STORE_OK) {
+                rc = sl_store_migrations_pending(st, &npending, &err);
+            }
+            if (rc == SL_STORE_OK && npending) {
+                printf("\nPending migrations:\n");
+                rc = sl_store_migrations_list(st, print_migration, &pending, &err);
+            }
+            if (rc == SL_STORE_OK && npending) {
+                printf("\nRun 'sluice migrations up' to proceed\n");
+                exit_code = 5;
+            }
         }
     } else if (strcmp(verb, "reset") == 0) {
-        if (!yes) {
+        size_t nexecuted = 0;
+        rc = sl_store_migrations_list(st, count_executed, &nexecuted, &err);
+        if (rc == SL_STORE_OK && nexecuted == 0) {
+            /* Kong's migrations_utils.reset: no question asked, nothing done, a failure */
+            printf("Database not bootstrapped, nothing to reset\n");
+            sl_store_close(st);
+            return 1;
+        }
+        if (rc == SL_STORE_OK && !yes) {
             char answer[16] = "";
             printf("Are you sure? This operation is irreversible. [y/n] ");
             fflush(stdout);
@@ -96,7 +121,9 @@ sl_cli_migrations(const struct sl_conf *conf, const char *verb, bool yes)
                 return 1;
             }
         }
-        rc = sl_store_migrations_reset(st, &err);
+        if (rc == SL_STORE_OK) {
+            rc = sl_store_migrations_reset(st, &err);
+        }
         if (rc == SL_STORE_OK) {
             printf("Database successfully reset\n");
         }
@@ -111,7 +138,7 @@ sl_cli_migrations(const struct sl_conf *conf, const char *verb, bool yes)
     }
     sl_store_err_clear(&err);
     sl_store_close(st);
-    return rc == SL_STORE_OK ? 0 : 1;
+    return rc == SL_STORE_OK ? exit_code : 1;
 }
 
 int

@@ -449,7 +449,28 @@ def test_migrations_reset_needs_yes_without_a_tty(sqlite_conf):
     # "runs non-interactively with --yes"
     r = migrations(sqlite_conf, "reset", "--yes")
     assert r.returncode == 0, r.stderr
-    assert "Pending migrations:" in migrations(sqlite_conf, "list").stdout
+    r = migrations(sqlite_conf, "list")
+    assert r.returncode == 3 and "needs bootstrapping" in r.stdout, (r.returncode, r.stdout)
+
+
+def test_migrations_list_and_reset_on_a_database_never_bootstrapped(sqlite_conf):
+    # kong/cmd/migrations.lua: `list` exits 3 with the bootstrap message; `reset` says "nothing to
+    # reset" and exits 1, asking nothing (migrations_utils.reset)
+    r = migrations(sqlite_conf, "list")
+    assert r.returncode == 3, (r.returncode, r.stdout, r.stderr)
+    assert "Database needs bootstrapping; run 'sluice migrations bootstrap'" in r.stdout
+    r = subprocess.run([sluice_bin(), "migrations", "reset", "-c", sqlite_conf.conf_path, "-p",
+                        sqlite_conf.prefix], input="", capture_output=True, text=True,
+                       timeout=20)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert "not a tty" in r.stderr  # the tty check comes first, as in Kong
+    r = migrations(sqlite_conf, "reset", "--yes")
+    assert r.returncode == 1 and "Database not bootstrapped, nothing to reset" in r.stdout, r.stdout
+    # once bootstrapped, a second reset has nothing left to reset either
+    assert migrations(sqlite_conf, "bootstrap").returncode == 0
+    assert migrations(sqlite_conf, "reset", "--yes").returncode == 0
+    r = migrations(sqlite_conf, "reset", "--yes")
+    assert r.returncode == 1 and "nothing to reset" in r.stdout
 
 
 def test_migrations_bootstrap_and_up(sqlite_conf):
