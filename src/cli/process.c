@@ -210,11 +210,12 @@ static void
 on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
     if (draining && w->signum == SIGQUIT) {
-        sl_log(SL_LOG_NOTICE, "signal %d received, already draining", w->signum);
+        sl_log(SL_LOG_NOTICE, "signal %d (SIG%s) received, already draining", w->signum,
+               sigabbrev_np(w->signum));
         return;
     }
     graceful_stop = w->signum == SIGQUIT;
-    sl_log(SL_LOG_NOTICE, "signal %d received, %s", w->signum,
+    sl_log(SL_LOG_NOTICE, "signal %d (SIG%s) received, %s", w->signum, sigabbrev_np(w->signum),
            graceful_stop ? "draining (graceful quit)" : "stopping");
     ev_break(loop, EVBREAK_ALL);
 }

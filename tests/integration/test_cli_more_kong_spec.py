@@ -414,6 +414,17 @@ def test_usr1_is_logged_with_its_sender(upstream, sluice_factory):
     assert open(s.error_log_path + ".1").read().count("(SIGUSR1) received from") == 2
 
 
+def test_stop_and_quit_signals_are_logged_by_name(upstream, sluice_factory):
+    # nginx names the signal in its notice ("signal 15 (SIGTERM) received"); so does Sluice
+    for sig, rest in ((signal.SIGQUIT, "draining (graceful quit)"),
+                      (signal.SIGTERM, "stopping")):
+        s = sluice_factory(kong(service("e", upstream.port, [{"paths": ["/"]}])),
+                           {"log_level": "notice"})
+        s.signal(sig)
+        line = "signal %d (%s) received, %s" % (sig, sig.name, rest)
+        assert wait_until(lambda: line in s.error_log()), s.error_log()
+
+
 # ----------------------------------------------------------------------- 10-migrations_spec
 
 
