@@ -6,7 +6,7 @@ set -euo pipefail
 BUILD_PKGS="gcc make pkg-config libev-dev libssl-dev libnghttp2-dev libc-ares-dev libsqlite3-dev
  libpq-dev libhiredis-dev libjansson-dev libyaml-dev libpcre2-dev zlib1g-dev libcriterion-dev"
 TEST_PKGS="python3 python3-pytest python3-requests python3-websocket python3-websockets python3-yaml
- python3-dnslib curl openssl deck iproute2 util-linux"
+ python3-dnslib python3-cryptography curl openssl deck iproute2 util-linux"
 BENCH_PKGS="nginx-light wrk procps"
 FUZZ_PKGS="clang libclang-rt-14-dev"
 LINT_PKGS="clang-format cppcheck"
