@@ -93,6 +93,13 @@ struct sl_config {
     /* The MD5 (lowercase hex) of the declarative text it was loaded from, Kong's
      * configuration_hash; empty when it came from no text (an empty configuration, the store). */
     char md5[33];
+    /* The declarative text itself (a NUL-terminated copy in <arena>), its name (which chose the
+     * parser) and the clock its missing timestamps were set from: GET /config loads it again to
+     * export every table in full. NULL when it came from no text. */
+    const char *source;
+    size_t source_len;
+    const char *source_name;
+    int64_t loaded_at;
 };
 
 #endif

@@ -18,6 +18,7 @@
 #include "config/dbless_persist.h"
 #include "core/uuid.h"
 #include "config/snapshot.h"
+#include "config/store_bridge.h"
 #include "config/yaml_json.h"
 #include "core/clock.h"
 #include "core/node_id.h"
@@ -716,7 +717,25 @@ static void
 get_config(const struct sl_admin_request *req, struct sl_admin_response *res,
            const struct sl_config *cfg)
 {
-    json_t *doc = sl_config_render_config(cfg);
+    /* Kong's export of the running configuration: every table, rows complete with their nulls.
+     * The data plane keeps only what it proxies with, so the text it came from is loaded again
+     * (same clock: the same timestamps); the compiled form is the fallback. */
+    json_t *doc = NULL;
+    if (cfg->source != NULL) {
+        json_t *rows = NULL;
+        char err[256];
+        struct sl_declarative_opts opts = {.now = cfg->loaded_at, .rows = &rows};
+        struct sl_config *again = sl_declarative_load_string_opts(
+            cfg->source, cfg->source_len, cfg->source_name, &opts, err, sizeof(err));
+        if (again != NULL && rows != NULL) {
+            doc = sl_config_export_rows(rows);
+        }
+        json_decref(rows);
+        sl_config_free(again);
+    }
+    if (doc == NULL) {
+        doc = sl_config_render_config(cfg);
+    }
     char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(doc);
     res->status = 200;

@@ -1634,10 +1634,29 @@ sl_declarative_load_string_opts(const char *buf, size_t len, const char *name,
         snprintf(err, errlen, "failed parsing declarative configuration: %s", why);
         return NULL;
     }
-    struct sl_config *cfg = sl_declarative_load_json(root, opts, err, errlen);
+    /* the clock is fixed here so that GET /config, loading the text again, gives the entities
+     * the same timestamps */
+    struct sl_declarative_opts fixed = {0};
+    if (opts != NULL) {
+        fixed = *opts;
+    }
+    if (fixed.now <= 0) {
+        fixed.now = (int64_t)time(NULL);
+    }
+    struct sl_config *cfg = sl_declarative_load_json(root, &fixed, err, errlen);
     json_decref(root);
     if (cfg != NULL) {
         sl_declarative_md5(buf, len, cfg->md5);
+        char *copy = sl_arena_alloc(cfg->arena, len + 1);
+        const char *nm = sl_arena_strndup(cfg->arena, name ? name : "", name ? strlen(name) : 0);
+        if (copy != NULL && nm != NULL) { /* without them GET /config renders the compiled form */
+            memcpy(copy, buf ? buf : "", len);
+            copy[len] = '\0';
+            cfg->source = copy;
+            cfg->source_len = len;
+            cfg->source_name = nm;
+            cfg->loaded_at = fixed.now;
+        }
     }
     return cfg;
 }

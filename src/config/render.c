@@ -109,11 +109,9 @@ sl_config_render_route(const struct sl_route *r)
     return o;
 }
 
-/* GET /config leaves out nulls (Kong's export writes them as YAML nulls; the document loads back
- * the same either way). It renders the compiled configuration, so it holds services and routes
- * only, without the fields the data plane does not keep (a service's client_certificate and
- * ca_certificates, a route's sources and destinations); `sluice config db_export` writes the
- * store's complete rows instead (store_bridge.c). */
+/* The fallback of GET /config for a configuration loaded from no text (it renders the compiled
+ * form: services and routes, nulls left out). A configuration with a text is exported from its
+ * rows, as Kong's export writes them (store_bridge.c sl_config_export_rows). */
 static json_t *
 without_nulls(json_t *o)
 {

@@ -291,19 +291,61 @@ struct collect {
     const struct sl_store_entity *e;
 };
 
-static int
-collect_row(void *ud, json_t *row)
+/* Kong's export (kong/db/declarative/export.lua): the row as the store holds it, nulls included,
+ * with each foreign key written as the referenced id alone. */
+static void
+export_foreign_keys(const struct sl_store_entity *e, json_t *row)
 {
-    struct collect *c = ud;
-    /* Kong's export (kong/db/declarative/export.lua): the row as the store holds it, nulls
-     * included, with each foreign key written as the referenced id alone. */
-    for (const struct sl_store_foreign *f = c->e->foreign; f->field != NULL; f++) {
+    for (const struct sl_store_foreign *f = e->foreign; f->field != NULL; f++) {
         json_t *id = json_object_get(json_object_get(row, f->field), "id");
         if (json_is_string(id)) {
             json_object_set(row, f->field, id);
         }
     }
+}
+
+static int
+collect_row(void *ud, json_t *row)
+{
+    struct collect *c = ud;
+    export_foreign_keys(c->e, row);
     return json_array_append(c->array, row) == 0 ? 0 : -1;
+}
+
+static json_t *
+export_header(void)
+{
+    json_t *doc = json_object();
+    json_object_set_new(doc, "_format_version", json_string("3.0"));
+    /* the rows are complete entities: nothing to transform again when they are loaded back */
+    json_object_set_new(doc, "_transform", json_false());
+    return doc;
+}
+
+json_t *
+sl_config_export_rows(const json_t *rows)
+{
+    json_t *doc = export_header();
+    for (size_t i = 0; doc != NULL && i < NIO_TABLES; i++) {
+        const json_t *table = json_object_get(rows, io_tables[i]);
+        const struct sl_store_entity *e = sl_store_core_entity(io_tables[i], strlen(io_tables[i]));
+        if (e == NULL || json_array_size(table) == 0) {
+            continue; /* as Kong's emitter, a table without rows is left out */
+        }
+        json_t *out = json_array();
+        size_t j;
+        const json_t *row;
+        json_array_foreach(table, j, row)
+        {
+            json_t *copy = json_deep_copy(row);
+            if (copy != NULL) {
+                export_foreign_keys(e, copy);
+                json_array_append_new(out, copy);
+            }
+        }
+        json_object_set_new(doc, io_tables[i], out);
+    }
+    return doc;
 }
 
 static int
@@ -331,10 +373,7 @@ collect_entity(struct sl_store *st, const char *name, json_t *doc, char *err, si
 json_t *
 sl_config_store_export(struct sl_store *st, char *err, size_t errlen)
 {
-    json_t *doc = json_object();
-    json_object_set_new(doc, "_format_version", json_string("3.0"));
-    /* the rows are complete entities: nothing to transform again when they are loaded back */
-    json_object_set_new(doc, "_transform", json_false());
+    json_t *doc = export_header();
     for (size_t i = 0; i < NIO_TABLES; i++) {
         if (collect_entity(st, io_tables[i], doc, err, errlen) < 0) {
             json_decref(doc);

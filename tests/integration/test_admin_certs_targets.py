@@ -5,40 +5,21 @@ snis.lua): the `snis` shorthand and its errors, /certificates/{sni name}, the SN
 certificate, target lookups inside an upstream, /upstreams/{u}/targets/all, the disabled /targets
 endpoints, millisecond timestamps, and persistence across a restart."""
 
-import datetime
 import re
 import uuid
 
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
+from lib.certs import self_signed
 from lib.sluice import Sluice, kong
 
 T = 10
 
 
-def make_pair(cn):
-    """A self-signed certificate and its key, both PEM text."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .sign(key, hashes.SHA256()))
-    return (cert.public_bytes(serialization.Encoding.PEM).decode(),
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                              serialization.NoEncryption()).decode())
-
-
 @pytest.fixture(scope="module")
 def pems():
-    return {"one": make_pair("one.test"), "two": make_pair("two.test")}
+    return {"one": self_signed("one.test"), "two": self_signed("two.test")}
 
 
 def start(tmp_path, name="certs"):

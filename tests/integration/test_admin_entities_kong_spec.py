@@ -15,17 +15,13 @@ asserted (messages naming the value, targets unique per upstream with no history
 65535, hash_on's 3.x values). Cases Kong runs with `it_content_types` run with JSON, form-urlencoded
 and multipart bodies. Certificates and keys are made per module with `cryptography`."""
 
-import datetime
 import time
 import uuid
 
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
 
+from lib.certs import self_signed
 from lib.sluice import Sluice, kong
 
 T = 15  # generous: the suite may share the machine with sanitizer runs
@@ -54,35 +50,16 @@ def fresh(tmp_path):
     s.stop()
 
 
-def make_pem(cn, kind="ec", ca=None, valid=(-1, 30)):
-    """A self-signed certificate and its key (PEM text). <ca>: the basicConstraints CA flag (None:
-    no extension); <valid>: not-before and not-after in days from now."""
-    key = (ec.generate_private_key(ec.SECP256R1()) if kind == "ec"
-           else rsa.generate_private_key(public_exponent=65537, key_size=2048))
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    b = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-         .public_key(key.public_key()).serial_number(x509.random_serial_number())
-         .not_valid_before(now + datetime.timedelta(days=valid[0]))
-         .not_valid_after(now + datetime.timedelta(days=valid[1])))
-    if ca is not None:
-        b = b.add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    cert = b.sign(key, hashes.SHA256())
-    return (cert.public_bytes(serialization.Encoding.PEM).decode(),
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                              serialization.NoEncryption()).decode())
-
-
 @pytest.fixture(scope="module")
 def fx():
     """Kong's spec/fixtures/ssl.lua, made here: cert/key, cert_alt/key_alt (another pair), a CA,
     another CA, and an expired CA."""
-    cert, key = make_pem("ssl-example.com", "rsa")
-    cert_alt, key_alt = make_pem("ssl-alt.com")
+    cert, key = self_signed("ssl-example.com", "rsa")
+    cert_alt, key_alt = self_signed("ssl-alt.com")
     return {"cert": cert, "key": key, "cert_alt": cert_alt, "key_alt": key_alt,
-            "cert_ca": make_pem("ca.test", ca=True)[0],
-            "cert_ca2": make_pem("ca2.test", ca=True)[0],
-            "cert_expired": make_pem("expired.test", ca=True, valid=(-30, -1))[0]}
+            "cert_ca": self_signed("ca.test", ca=True)[0],
+            "cert_ca2": self_signed("ca2.test", ca=True)[0],
+            "cert_expired": self_signed("expired.test", ca=True, valid=(-30, -1))[0]}
 
 
 def send(a, method, path, body=None, enc="json"):

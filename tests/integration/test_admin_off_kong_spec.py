@@ -16,6 +16,7 @@ import uuid
 import pytest
 import requests
 
+from lib.certs import self_signed
 from lib.sluice import Sluice, kong
 
 T = 15
@@ -407,24 +408,52 @@ def test_returns_400_when_given_no_input(admin):
 
 
 def test_get_config_returns_back_the_configuration(admin):
-    """describe("GET") it("returns back the configuration"), with a service where Kong uses a
-    consumer: the id and created_at given are kept, updated_at is set, the export says
-    _format_version 3.0 and _transform false."""
+    """describe("GET") it("returns back the configuration"), Kong's case exactly: a consumer; the
+    id and created_at given are kept, updated_at is set, the row is complete with its nulls, a
+    table without rows is left out, and the export says _format_version 3.0 and _transform
+    false."""
     r = post_config(admin, {"_format_version": "1.1",
-                            "services": [{"name": "bobo",
-                                          "id": "d885e256-1abe-5e24-80b6-8f68fe59ea8e",
-                                          "created_at": 1566863706, "host": "example.test"}]})
+                            "consumers": [{"username": "bobo",
+                                           "id": "d885e256-1abe-5e24-80b6-8f68fe59ea8e",
+                                           "created_at": 1566863706}]})
     assert r.status_code == 201, r.text
     r = requests.get(admin + "/config", timeout=T)
     assert r.status_code == 200
     config = json.loads(r.json()["config"])  # JSON text, which is YAML
-    assert config["_format_version"] == "3.0"
-    assert config["_transform"] is False
-    assert [s["id"] for s in config["services"]] == ["d885e256-1abe-5e24-80b6-8f68fe59ea8e"]
+    assert config == {
+        "_format_version": "3.0",
+        "_transform": False,
+        "consumers": [{"id": "d885e256-1abe-5e24-80b6-8f68fe59ea8e", "created_at": 1566863706,
+                       "updated_at": config["consumers"][0]["updated_at"], "username": "bobo",
+                       "custom_id": None, "tags": None}],
+    }, config
+    assert isinstance(config["consumers"][0]["updated_at"], int)
+
+
+def test_get_config_exports_every_field_and_loads_back(admin):
+    """The export holds what the data plane does not keep (a service's ca_certificates, the
+    certificates, a route's service as a bare id, nulls) and gives the same export once posted
+    again; timestamps do not move between two GETs."""
+    ca_id = "00000000-0000-4000-8000-0000000000c1"
+    doc = {"_format_version": "3.0",
+           "ca_certificates": [{"id": ca_id, "cert": self_signed("ca.test", ca=True)[0]}],
+           "services": [{"name": "svc", "host": "example.test", "protocol": "https",
+                         "ca_certificates": [ca_id],
+                         "routes": [{"name": "r", "paths": ["/r"]}]}]}
+    r = post_config(admin, doc)
+    assert r.status_code == 201, r.text
+    first = requests.get(admin + "/config", timeout=T).json()["config"]
+    config = json.loads(first)
     svc = config["services"][0]
-    assert svc["created_at"] == 1566863706 and isinstance(svc["updated_at"], int)
-    assert svc["name"] == "bobo"
-    assert config["routes"] == []
+    assert svc["name"] == "svc" and svc["path"] is None and "client_certificate" in svc
+    assert svc["ca_certificates"] == [ca_id]
+    assert [c["id"] for c in config["ca_certificates"]] == [ca_id]
+    assert config["routes"][0]["service"] == svc["id"]
+    assert requests.get(admin + "/config", timeout=T).json()["config"] == first
+    r = post_config(admin, config)
+    assert r.status_code == 201, r.text
+    again = json.loads(requests.get(admin + "/config", timeout=T).json()["config"])
+    assert again == config
 
 
 def test_can_load_a_large_declarative_config(admin, node):

@@ -7,7 +7,6 @@ ids, nulls kept) written readable by its owner only (it holds private keys); the
 every entity with the Admin API's schema engine, accepts Kong's nested forms, and inserts all or
 nothing. A file db_import refuses is refused by DB-less too."""
 
-import datetime
 import json
 import os
 import stat
@@ -15,11 +14,8 @@ import uuid
 
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
+from lib.certs import self_signed
 from lib.sluice import Sluice, cli, dump_yaml, kong
 
 T = 10
@@ -28,27 +24,10 @@ TABLES = ("ca_certificates", "certificates", "consumers", "services", "routes", 
           "upstreams", "targets")
 
 
-def make_cert(cn, ca=False):
-    """A self-signed certificate (a CA when <ca>) and its key, both PEM text."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    b = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-         .public_key(key.public_key()).serial_number(x509.random_serial_number())
-         .not_valid_before(now - datetime.timedelta(days=1))
-         .not_valid_after(now + datetime.timedelta(days=30)))
-    if ca:
-        b = b.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-    cert = b.sign(key, hashes.SHA256())
-    return (cert.public_bytes(serialization.Encoding.PEM).decode(),
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                              serialization.NoEncryption()).decode())
-
-
 @pytest.fixture(scope="module")
 def pems():
-    return {"leaf": make_cert("leaf.test"), "other": make_cert("other.test"),
-            "ca": make_cert("ca.test", ca=True)}
+    return {"leaf": self_signed("leaf.test"), "other": self_signed("other.test"),
+            "ca": self_signed("ca.test", ca=True)}
 
 
 def node(tmp_path, start=True):
