@@ -277,9 +277,12 @@ cmd_restart(struct sl_conf *conf, const struct cli_opts *o)
             /* kept for the life of the process, as is args: sl_cli_start keeps both */
             struct sl_conf *running = calloc(1, sizeof(*running));
             if (running == NULL) {
+                free(args);
                 return fail("%s", "out of memory");
             }
             if (load_conf(running, &again) != 0) {
+                free(running);
+                free(args);
                 return 1;
             }
             if (sl_cli_signal(conf, SIGTERM, 10) != 0) {
