@@ -167,6 +167,9 @@ connect_attempt(struct sl_session *s, bool allow_pool)
         s->up_errno = errno;
         return -1;
     }
+    /* A buffered body is sent again from its store: the attempt queues the head, then the body
+     * from its first byte (s->replay is never set for such a request). */
+    s->body_queued = 0;
     const char *bytes = s->replay != NULL ? s->replay : s->up_head;
     size_t len = s->replay != NULL ? s->replay_len : s->up_head_len;
     if (sl_session_up_append(c, bytes, len) < 0) {
@@ -324,7 +327,8 @@ sl_session_upstream_failed(struct sl_session *s, enum upstream_failure why)
     bool no_head = c == NULL || (!s->resp_head_done && !s->got_response_bytes);
     /* ... and not a byte of it: what a stale pooled connection looks like. */
     bool nothing_received = no_head && (c == NULL || sl_buf_pending(&c->in) == 0);
-    bool replayable = c == NULL || c->replayable;
+    /* A buffered body can always be sent again, whatever its size: it is all in its store. */
+    bool replayable = c == NULL || c->replayable || s->req_buffered;
     /* The request id ends the line, as Kong's error log has it (request_id: "..."), so that a
      * client's X-Sluice-Request-Id finds what happened to its request. */
     sl_log(SL_LOG_ERR, "%s%s%s while proxying %s %s to service %s (attempt %d), request_id: \"%s\"",
@@ -353,7 +357,7 @@ sl_session_upstream_failed(struct sl_session *s, enum upstream_failure why)
         bool sent_nothing = why == UP_CONNECT_ERROR || why == UP_CONNECT_TIMEOUT;
         retry = sent_nothing || s->idempotent;
     }
-    if (retry && (c == NULL || keep_replay(s, c) == 0)) {
+    if (retry && (c == NULL || s->req_buffered || keep_replay(s, c) == 0)) {
         /* With c == NULL the attempt that failed queued nothing: s->replay (or, before any retry,
          * the head alone) is still the whole request so far. */
         sl_session_release_upstream(s, false);

@@ -581,9 +581,11 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
         HW_LIT(&w, "TE: trailers\r\n");
     }
 
-    /* Framing towards the upstream mirrors the client's: length stays length, chunked is
-     * re-encoded chunk by chunk (the decoder drops extensions and trailers). */
-    if (req->body == SL_H1_BODY_LENGTH) {
+    /* Framing towards the upstream mirrors the client's when the body streams: length stays
+     * length, chunked is re-encoded chunk by chunk (the decoder drops extensions and trailers). */
+    if (s->req_buffered) {
+        /* the body is read whole first: its Content-Length goes in then (request.c) */
+    } else if (req->body == SL_H1_BODY_LENGTH) {
         HW_LIT(&w, "Content-Length: ");
         hw_u64(&w, req->content_length);
         HW_LIT(&w, "\r\n");

@@ -235,6 +235,17 @@ struct sl_session {
     bool req_done;
     uint64_t req_body_bytes;
     bool req_body_forwarded; /* a body byte went into an upstream buffer */
+    /* Request buffering (route.request_buffering, Kong's default; nginx proxy_request_buffering
+     * on): the body is read whole into a store before the upstream is connected, then sent with
+     * a Content-Length. req_done then means that the client's body is all read; body_queued
+     * counts the stored bytes queued on the current attempt (each attempt starts again at 0). The
+     * store is body_mem up to SL_PROXY_HIGH_WATER bytes, else body_fd, an unlinked file (both
+     * released by reset_request, however the request ends). */
+    bool req_buffered;
+    bool body_in_file;
+    int body_fd;
+    struct sl_buf body_mem;
+    uint64_t body_queued;
     /* upstream */
     struct sl_upconn *up;
     int tries;            /* connection attempts made */

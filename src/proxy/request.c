@@ -1,11 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The request side of a session: the PROXY protocol header, then each request head (parsed,
  * checked, routed, turned into the upstream request head, or answered locally), then the request
- * body moved from the client buffer to the upstream connection's. It does not connect (attempt.c)
- * nor read the response (response.c). */
+ * body moved from the client buffer to the upstream connection's, or first read whole into a store
+ * (memory, then an unlinked file) on a route with request_buffering. It does not connect
+ * (attempt.c) nor read the response (response.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 #include "http/hdr_names.h"
@@ -199,7 +206,7 @@ over_off_t(uint64_t received, const struct sl_h1_chunked *st)
     return over_body_limit(received, st, (uint64_t)INT64_MAX);
 }
 
-/* Bodies are streamed, so the upstream sees the request before its body has arrived. The chunked
+/* A streamed body's upstream sees the request before the body has arrived. The chunked
  * bytes that did arrive with the head are checked before any upstream connection is made: a request
  * whose malformed or oversized body is already here is refused without reaching the upstream.
  * Returns 0, or the status to answer with. */
@@ -462,6 +469,10 @@ sl_session_process_head(struct sl_session *s)
         return 1;
     }
     s->upgrade_websocket = req.upgrade && sl_http_token_list_has(req.upgrade_proto, "websocket");
+    /* Kong's route.request_buffering (default true; nginx proxy_request_buffering on): a body is
+     * read whole before the upstream is connected. A WebSocket handshake keeps streaming: what
+     * follows its head is the tunnel's, not a body to wait for. */
+    s->req_buffered = m.route->request_buffering && !s->req_done && !s->upgrade_websocket;
 
     /* Built in the worker's scratch buffer (no allocation per request), then kept in the arena
      * for a retry that cannot replay from a connection buffer. */
@@ -495,8 +506,210 @@ sl_session_process_head(struct sl_session *s)
     }
     s->phase = SL_PHASE_PROXY;
     set_client_timer(s, s->req_done ? 0 : st->client_body_timeout_ms);
+    if (s->req_buffered) {
+        return 1; /* the body first (sl_session_collect_request_body) */
+    }
     s->upstream_start_us = sl_clock_mono_us();
     return sl_session_resolve_and_start(s) == CLOSED ? CLOSED : 1;
+}
+
+/* ---- buffered request body ------------------------------------------------------------------- */
+
+/* A buffered body stays in memory up to one high-water's worth: the most a streamed request holds
+ * in s->in or on its upstream buffer already, so buffering does not raise what a connection may
+ * cost in memory (nginx keeps client_body_buffer_size in memory, then writes a temporary file). */
+#define SL_BODY_MEM_MAX SL_PROXY_HIGH_WATER
+
+void
+sl_session_body_store_release(struct sl_session *s)
+{
+    if (s->body_in_file) {
+        close(s->body_fd);
+        s->body_in_file = false;
+    }
+    sl_buf_free(&s->body_mem);
+}
+
+/* An unlinked file of mode 0600 under <prefix>/client_body_temp (made 0700 at start, or here if it
+ * went away): O_TMPFILE where the file system has it, else a random name removed at once. Never a
+ * shared directory such as /tmp, and nothing is left behind whatever way the process ends. -1 with
+ * errno on failure. */
+static int
+open_body_file(const struct sl_session *s)
+{
+    char dir[sizeof(s->settings->conf.prefix) + 32];
+    snprintf(dir, sizeof(dir), "%s/client_body_temp", s->settings->conf.prefix);
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == ENOENT && mkdir(dir, 0700) == 0) {
+        fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    }
+    if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)) {
+        return fd;
+    }
+    char path[sizeof(dir) + 16];
+    snprintf(path, sizeof(path), "%s/XXXXXX", dir);
+    fd = mkostemp(path, O_CLOEXEC); /* 0600 */
+    if (fd >= 0) {
+        unlink(path);
+    }
+    return fd;
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Adds <n> body bytes to the store: in memory while it stays small, else (all of it) in the file.
+ * 0, or -1 when the file cannot be made or written (errno kept). */
+static int
+body_store_add(struct sl_session *s, const char *p, size_t n)
+{
+    if (!s->body_in_file) {
+        if (sl_buf_pending(&s->body_mem) + n <= SL_BODY_MEM_MAX) {
+            return sl_buf_append(&s->body_mem, p, n, SL_BODY_MEM_MAX);
+        }
+        int fd = open_body_file(s);
+        if (fd < 0) {
+            return -1;
+        }
+        s->body_fd = fd;
+        s->body_in_file = true;
+        if (write_all(fd, sl_buf_head(&s->body_mem), sl_buf_pending(&s->body_mem)) < 0) {
+            return -1;
+        }
+        sl_buf_free(&s->body_mem);
+    }
+    return write_all(s->body_fd, p, n);
+}
+
+/* The head built without framing gets the body's length, before its closing empty line, as nginx
+ * sends a buffered body: Content-Length, no Transfer-Encoding (a chunked body is sent de-chunked,
+ * its trailers dropped). 0, or -1 when out of memory. */
+static int
+set_buffered_length(struct sl_session *s)
+{
+    char line[48];
+    int n = snprintf(line, sizeof(line), "Content-Length: %" PRIu64 "\r\n", s->req_body_bytes);
+    size_t len = s->up_head_len + (size_t)n;
+    /* with room for a Host line naming another port (follow_port_in_host rewrites in place) */
+    char *p = sl_arena_alloc(s->arena, len + SL_HOST_PORT_SLACK);
+    if (p == NULL) {
+        return -1;
+    }
+    memcpy(p, s->up_head, s->up_head_len - 2);
+    memcpy(p + s->up_head_len - 2, line, (size_t)n);
+    memcpy(p + len - 2, "\r\n", 2);
+    s->up_head = p;
+    s->up_head_len = len;
+    s->up_head_cap = len + SL_HOST_PORT_SLACK;
+    return 0;
+}
+
+/* Reads the client's body into the store. client_max_body_size and client_body_timeout apply as
+ * while streaming; the upstream is connected only once the last byte is here, so a client that
+ * goes away or is refused never costs an upstream connection. */
+int
+sl_session_collect_request_body(struct sl_session *s)
+{
+    const struct sl_proxy_settings *st = s->settings;
+    int progress = 0;
+    while (!s->req_done && sl_buf_pending(&s->in) > 0) {
+        size_t avail = sl_buf_pending(&s->in);
+        struct sl_str data;
+        size_t used;
+        if (s->req_body == SL_H1_BODY_LENGTH) {
+            used = avail < s->req_remaining ? avail : (size_t)s->req_remaining;
+            data = (struct sl_str){sl_buf_head(&s->in), used};
+            s->req_remaining -= used;
+            s->req_done = s->req_remaining == 0;
+        } else {
+            ssize_t u = sl_h1_chunked_decode(&s->req_chunked, sl_buf_head(&s->in), avail, &data);
+            if (u < 0 || over_off_t(s->req_body_bytes + data.len, &s->req_chunked)) {
+                sl_session_fail_request(s, 400, NULL, false);
+                return 1;
+            }
+            used = (size_t)u;
+            s->req_done = s->req_chunked.done;
+        }
+        progress = 1;
+        s->req_body_bytes += data.len;
+        if (s->req_body == SL_H1_BODY_CHUNKED
+                ? over_body_limit(s->req_body_bytes, &s->req_chunked, st->max_body_bytes)
+                : st->max_body_bytes && s->req_body_bytes > st->max_body_bytes) {
+            s->req_done = false; /* the rest is not read: close after the answer, lingering */
+            sl_session_fail_request(s, 413, NULL, false);
+            return 1;
+        }
+        if (data.len > 0 && body_store_add(s, data.p, data.len) < 0) {
+            sl_log(SL_LOG_ERR,
+                   "cannot buffer the request body in %s/client_body_temp: %s, "
+                   "request_id: \"%s\"",
+                   st->conf.prefix, strerror(errno), s->request_id);
+            s->req_done = false;
+            sl_session_fail_request(s, 500, NULL, false);
+            return 1;
+        }
+        sl_buf_consume(&s->in, used);
+    }
+    if (!s->req_done) {
+        return progress;
+    }
+    set_client_timer(s, 0);
+    if (set_buffered_length(s) < 0) {
+        sl_session_close(s);
+        return CLOSED;
+    }
+    s->upstream_start_us = sl_clock_mono_us();
+    return sl_session_resolve_and_start(s) == CLOSED ? CLOSED : 1;
+}
+
+/* Queues the stored body on s->up from s->body_queued, at most a high-water's worth unsent (the
+ * file is read as the upstream takes it, never whole). 1 on progress, else 0. */
+static int
+pump_stored_body(struct sl_session *s)
+{
+    struct sl_upconn *c = s->up;
+    int progress = 0;
+    while (s->body_queued < s->req_body_bytes && up_unsent(c) < SL_PROXY_HIGH_WATER) {
+        uint64_t left = s->req_body_bytes - s->body_queued;
+        if (!s->body_in_file) {
+            if (sl_session_up_append(c, sl_buf_head(&s->body_mem) + s->body_queued, (size_t)left) <
+                0) {
+                break;
+            }
+            s->body_queued += left;
+        } else {
+            char chunk[16384];
+            size_t want = left < sizeof(chunk) ? (size_t)left : sizeof(chunk);
+            ssize_t n = pread(s->body_fd, chunk, want, (off_t)s->body_queued);
+            if (n <= 0) {
+                sl_log(SL_LOG_ERR, "cannot read the buffered request body: %s, request_id: \"%s\"",
+                       n < 0 ? strerror(errno) : "file shorter than written", s->request_id);
+                sl_session_fail_request(s, 500, NULL, false);
+                return 1;
+            }
+            if (sl_session_up_append(c, chunk, (size_t)n) < 0) {
+                break;
+            }
+            s->body_queued += (uint64_t)n;
+        }
+        progress = 1;
+        s->req_body_forwarded = true;
+    }
+    return progress;
 }
 
 /* ---- request body ---------------------------------------------------------------------------- */
@@ -509,11 +722,17 @@ sl_session_pump_request_body(struct sl_session *s)
     struct sl_upconn *c = s->up;
     int progress = 0;
     if (c->write_failed) {
+        if (s->req_buffered) {
+            return 0; /* the body is all read: s->in holds only a next request */
+        }
         /* The upstream answered and takes no more: what the client still sends of the body is
          * dropped (the connection closes after the response, lingering). */
         size_t n = sl_buf_pending(&s->in);
         sl_buf_consume(&s->in, n);
         return n > 0;
+    }
+    if (s->req_buffered) {
+        return pump_stored_body(s);
     }
     while (!s->req_done && sl_buf_pending(&s->in) > 0 && up_unsent(c) < SL_PROXY_HIGH_WATER) {
         /* At most one high-water's worth per step: with unsent below the mark the append then

@@ -33,6 +33,7 @@ static void
 reset_request(struct sl_session *s)
 {
     sl_session_release_upstream(s, false);
+    sl_session_body_store_release(s);
     if (s->snap != NULL) {
         sl_snapshot_unref(s->snap);
         s->snap = NULL;
@@ -155,7 +156,7 @@ finish_request(struct sl_session *s)
 {
     struct sl_worker *w = s->worker;
     sl_access_log_write(s);
-    bool reusable = s->up != NULL && s->resp_keep_alive && s->req_done && !s->up->eof &&
+    bool reusable = s->up != NULL && s->resp_keep_alive && req_all_queued(s) && !s->up->eof &&
                     !s->up->write_failed && sl_buf_pending(&s->up->in) == 0 &&
                     up_unsent(s->up) == 0;
     sl_session_release_upstream(s, reusable);
@@ -358,7 +359,7 @@ update_watchers(struct sl_session *s)
         wait = UP_WAIT_WRITE;
     } else if (s->phase == SL_PHASE_TUNNEL) {
         wait = UP_WAIT_READ; /* idle either way */
-    } else if (up_read && (s->req_done || s->resp_head_done)) {
+    } else if (up_read && (req_all_queued(s) || s->resp_head_done)) {
         wait = UP_WAIT_READ;
     } else {
         wait = UP_WAIT_NONE;
@@ -393,11 +394,15 @@ run(struct sl_session *s)
             }
             break;
         case SL_PHASE_PROXY:
-            if (s->up != NULL && s->up->connected) {
-                r = sl_session_pump_request_body(s);
+            if (s->req_buffered && !s->req_done) {
+                /* reading the whole body before any upstream is connected */
+                r = sl_session_collect_request_body(s);
                 if (r == CLOSED) {
                     return CLOSED;
                 }
+            }
+            if (s->phase == SL_PHASE_PROXY && s->up != NULL && s->up->connected) {
+                r |= sl_session_pump_request_body(s);
             }
             if (s->phase == SL_PHASE_PROXY && s->up != NULL) {
                 int r2 = sl_session_pump_response(s);

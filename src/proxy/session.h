@@ -47,6 +47,14 @@ up_unsent(const struct sl_upconn *c)
     return sl_buf_pending(&c->out) - c->sent;
 }
 
+/* Every byte of the request is queued for the upstream (a buffered body included): the upstream
+ * is only waited for an answer from then on, and its connection may be pooled after one. */
+static inline bool
+req_all_queued(const struct sl_session *s)
+{
+    return s->req_done && (!s->req_buffered || s->body_queued == s->req_body_bytes);
+}
+
 /* Arms the client timer for <timeout_ms> from now (0: none). */
 static inline void
 set_client_timer(struct sl_session *s, int timeout_ms)
@@ -63,9 +71,15 @@ int sl_session_begin_request(struct sl_session *s);
 /* HEAD phase: parses and routes the request head in s->in, answering locally or entering PROXY.
  * 1 on progress, 0 when more bytes are needed, or CLOSED. */
 int sl_session_process_head(struct sl_session *s);
-/* Moves request body bytes from s->in to the connected s->up (at most a high-water's worth
- * unsent); may fail the request (400, 413). 1 on progress, else 0. */
+/* A buffered request (s->req_buffered): moves body bytes from s->in into the body store and, once
+ * the body is complete, sets the head's Content-Length and starts the first attempt; may fail the
+ * request (400, 413, 500). 1 on progress, 0, or CLOSED. */
+int sl_session_collect_request_body(struct sl_session *s);
+/* Moves request body bytes from s->in (or a buffered body from its store) to the connected s->up
+ * (at most a high-water's worth unsent); may fail the request (400, 413). 1 on progress, else 0. */
 int sl_session_pump_request_body(struct sl_session *s);
+/* Releases the request's body store (memory and temporary file); a no-op without one. */
+void sl_session_body_store_release(struct sl_session *s);
 /* True when the bytes after the first *<scanned> of <buf> cannot complete the head: the parse is
  * skipped and *<scanned> moves to <have> (request and response heads alike). */
 bool sl_session_head_still_pending(const char *buf, size_t have, size_t *scanned,

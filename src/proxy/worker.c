@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "net/listen.h"
@@ -256,6 +257,14 @@ sl_proxy_start(const struct sl_conf *conf, int n, char *err, size_t errlen)
         ev_async_init(&w->wakeup, on_wakeup);
         w->wakeup.data = w;
         ev_async_start(w->loop, &w->wakeup);
+    }
+    /* Buffered request bodies beyond their memory bound go to unlinked files here (request.c):
+     * under the prefix, private to this user, never a shared /tmp. */
+    char body_dir[sizeof(conf->prefix) + 32];
+    snprintf(body_dir, sizeof(body_dir), "%s/client_body_temp", conf->prefix);
+    if (mkdir(body_dir, 0700) < 0 && errno != EEXIST) {
+        sl_log(SL_LOG_WARN, "cannot create %s: %s (large buffered request bodies will fail)",
+               body_dir, strerror(errno));
     }
     /* Every listening socket before any thread exists, so that a bind error fails the start. */
     struct sl_listen_plan *plan = sl_listen_plan_make(workers, n, conf, err, errlen);

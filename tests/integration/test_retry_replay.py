@@ -36,6 +36,9 @@ from lib.rawhttp import RawConn  # noqa: E402
 from lib.sluice import Sluice, kong, service, sluice_bin  # noqa: E402
 
 T = 10
+# Streamed bodies: these tests replay what the connection buffer kept of a body still arriving (a
+# buffered body is resent from its store: tests/integration/test_request_buffering.py).
+STREAMED = [{"paths": ["/"], "strip_path": False, "request_buffering": False}]
 HOST_NAME = "retry.sluice.test"
 UNROUTABLE = "192.0.2.1"  # TEST-NET-1; the namespace routes nothing but loopback
 BODY_LEN = 48 * 1024     # head + body stay under SL_PROXY_REPLAY_MAX (64 KiB): replayable
@@ -171,7 +174,7 @@ def test_put_body_replayed_on_retry(sluice_factory):
     # the event loop) carries the head and every body byte again.
     up = FlakyUpstream(lambda i: i == 0)
     try:
-        s = sluice_factory(kong(service("u", up.port, [{"paths": ["/"], "strip_path": False}],
+        s = sluice_factory(kong(service("u", up.port, STREAMED,
                                         retries=2)))
         body = body_of(BODY_LEN, 1)
         with RawConn("127.0.0.1", s.port, timeout=T) as c:
@@ -187,7 +190,7 @@ def test_post_partly_sent_is_not_retried(sluice_factory):
     # A POST whose body had started to reach the upstream is not idempotent: one attempt, 502.
     up = FlakyUpstream(lambda i: True)
     try:
-        s = sluice_factory(kong(service("u", up.port, [{"paths": ["/"], "strip_path": False}],
+        s = sluice_factory(kong(service("u", up.port, STREAMED,
                                         retries=3)))
         with RawConn("127.0.0.1", s.port, timeout=T) as c:
             r = send_in_two_parts(c, up, "POST", body_of(BODY_LEN, 2), send_rest=False)
@@ -258,7 +261,7 @@ def _namespace_scenario(tmpdir):
     # UNROUTABLE (at once), then succeeds at 127.0.0.1.
     up = FlakyUpstream(lambda i: i % 2 == 0)
     doc = kong({"name": "u", "host": HOST_NAME, "port": up.port, "protocol": "http",
-                "retries": 5, "routes": [{"paths": ["/"], "strip_path": False}]})
+                "retries": 5, "routes": STREAMED})
     s = Sluice(tmpdir, doc, conf={"dns_resolver": dns.addr})
     res = {}
     try:

@@ -19,7 +19,9 @@ MSG_504 = "The upstream server is timing out"
 
 
 def routes():
-    return [{"paths": ["/"], "strip_path": False}]
+    # request_buffering false: these are the timeouts of a streamed body (a buffered one is read
+    # whole before the upstream is connected: tests/integration/test_request_buffering.py)
+    return [{"paths": ["/"], "strip_path": False, "request_buffering": False}]
 
 
 def test_slow_upload_outlasting_read_timeout_is_served(upstream, sluice_factory):

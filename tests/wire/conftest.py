@@ -3,9 +3,10 @@
 
 Instances (session scope, one worker each):
 - main: small limits (large_client_header_buffers 1k, max_header_bytes 4k, 20 headers, body 1k),
-  long timeouts; routes /admin → A, / → B, hosts authority.test → C, /resp → R (scripted).
+  long timeouts; routes /admin → A, / → B (request_buffering false: bodies stream), hosts authority.test → C, /resp → R (scripted).
 - slow: short timeouts (header/body/keep-alive 2 s); / → S.
-- edge: no catch-all route (404s), https-only routes /secure (301) and /s426 (426), /open → E.
+- edge: no catch-all route (404s), https-only routes /secure (301) and /s426 (426), /open → E
+  (request_buffering false).
 Oracles are shared by the tests of a session: a test resets their records first (the `mn` fixture
 does it for main) and looks only at what arrived since.
 
@@ -95,7 +96,10 @@ class Main:
             "services": [
                 _svc("svc-a", self.A, [{"name": "admin", "paths": ["/admin"],
                                         "strip_path": False}]),
-                _svc("svc-b", self.B, [{"name": "root", "paths": ["/"], "strip_path": False}]),
+                # streamed request bodies: the suite pins their framing (buffering, Kong's
+                # default, is tests/integration/test_request_buffering.py's)
+                _svc("svc-b", self.B, [{"name": "root", "paths": ["/"], "strip_path": False,
+                                        "request_buffering": False}]),
                 _svc("svc-c", self.C, [{"name": "by-host", "hosts": ["authority.test"]}]),
                 _svc("svc-r", self.R, [{"name": "resp", "paths": ["/resp"],
                                         "strip_path": False}], retries=0),
@@ -178,7 +182,8 @@ class Edge:
                      "https_redirect_status_code": 301, "strip_path": False},
                     {"name": "secure426", "paths": ["/s426"], "protocols": ["https"],
                      "strip_path": False},
-                    {"name": "open", "paths": ["/open"], "strip_path": False},
+                    {"name": "open", "paths": ["/open"], "strip_path": False,
+                     "request_buffering": False},
                 ])]}
         self.sluice = _start(tmp, kong, {}, "edge")
         self.port = self.sluice.port
