@@ -10,6 +10,7 @@ import os
 import socket
 import threading
 import time
+import weakref
 
 import pytest
 
@@ -19,10 +20,14 @@ from lib.upstream import Upstream, close_without_response, echo, response
 T = 10
 
 
+_leftover = weakref.WeakKeyDictionary()  # bytes read past a response, by socket (the next's)
+
+
 def read_response(c, timeout=T):
-    """Reads one response with a Content-Length body; returns (status, head, body)."""
+    """Reads one response with a Content-Length body; returns (status, head, body). Bytes that
+    arrive past it (two pipelined responses in one segment) are kept for the next call."""
     c.settimeout(timeout)
-    buf = b""
+    buf = _leftover.pop(c, b"")
     while b"\r\n\r\n" not in buf:
         d = c.recv(65536)
         if not d:
@@ -40,6 +45,8 @@ def read_response(c, timeout=T):
         if not d:
             break
         rest += d
+    if len(rest) > n:
+        _leftover[c] = rest[n:]
     return status, head, rest[:n]
 
 
