@@ -263,6 +263,9 @@ def test_reload_keeps_the_process_and_its_node_id(upstream, sluice_factory):
     # 'kong' shm but preserves 'node_id'"
     s = sluice_factory(kong(service("e", upstream.port, [{"paths": ["/"]}])),
                        {"admin_listen": "auto"})
+    # in the foreground the pid file is written just after the listeners open, which is what the
+    # factory waits for
+    assert wait_until(lambda: read_pid(s.prefix) is not None)
     pid = read_pid(s.prefix)
     node = requests.get(s.admin_url("/"), timeout=T).json()["node_id"]
     r = s.cli("reload", "--prefix", s.prefix)
