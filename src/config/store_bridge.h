@@ -18,8 +18,9 @@
  * foreign keys as bare ids. New reference, or NULL with <err>. */
 json_t *sl_config_store_export(struct sl_store *st, char *err, size_t errlen);
 /* The same document from the rows a declarative load returned (sl_declarative_opts.rows): what
- * GET /config answers in DB-less mode. New reference. */
-json_t *sl_config_export_rows(const json_t *rows);
+ * GET /config answers in DB-less mode. The rows are changed in place (foreign keys written as bare
+ * ids) and shared with the document. New reference. */
+json_t *sl_config_export_rows(json_t *rows);
 
 /*
  * The mirror: an in-memory copy of the store's rows that the data plane is compiled from
