@@ -8,14 +8,13 @@ it ports. Cases that need plugins, Kong Manager (admin_gui_url) or Enterprise (s
 ported."""
 
 import json
-import os
 import uuid
 
 import pytest
 import requests
 
 from lib.ports import free_port
-from lib.sluice import Sluice, kong
+from lib.sluice import Sluice, kong, listening_ports
 
 T = 15  # generous: the suite may share the machine with sanitizer runs
 
@@ -610,26 +609,6 @@ def test_max_safe_integer_dbless(tmp_path_factory):
 
 
 # ---- 01-admin_api_spec: listeners -----------------------------------------------------------
-
-def listening_ports(pid):
-    """The TCP ports process <pid> listens on (its socket inodes in /proc/net/tcp{,6})."""
-    inodes = set()
-    for fd in os.listdir("/proc/%d/fd" % pid):
-        try:
-            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
-        except OSError:
-            continue
-        if link.startswith("socket:["):
-            inodes.add(link[8:-1])
-    ports = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table) as f:
-            for line in f.readlines()[1:]:
-                cols = line.split()
-                if cols[3] == "0A" and cols[9] in inodes:  # LISTEN
-                    ports.add(int(cols[1].rsplit(":", 1)[1], 16))
-    return ports
-
 
 def test_admin_listeners_disabled_and_multiple(tmp_path):
     """Admin API listeners: it("disabled") (no admin server: the process listens on the proxy

@@ -16,19 +16,9 @@ import requests
 from lib import upstream as U
 from lib.ports import free_port
 from lib.sluice import (Sluice, SluiceError, cli, dump_yaml, kong, port_open, service,
-                        sluice_bin)
+                        sluice_bin, wait_until)
 
 T = 10
-
-
-def wait_until(fn, timeout=5.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(step)
-    return fn()
 
 
 # ------------------------------------------------------------------------------- one-shot verbs

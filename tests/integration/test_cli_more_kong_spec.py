@@ -8,25 +8,14 @@ left out; see the report of the change that added this file."""
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 import requests
 
 from lib.ports import free_port
-from lib.sluice import Sluice, cli, kong, port_open, service, sluice_bin
+from lib.sluice import Sluice, cli, kong, port_open, service, sluice_bin, wait_until
 
 T = 10
-
-
-def wait_until(fn, timeout=5.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(step)
-    return fn()
 
 
 def read_pid(prefix):

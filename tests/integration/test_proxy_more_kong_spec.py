@@ -16,7 +16,6 @@ client side (test_headers.py), 24-buffered_spec's 502 on a dead upstream (test_u
 
 import hashlib
 import json
-import os
 import re
 import time
 
@@ -25,7 +24,7 @@ import pytest
 from lib import upstream as U
 from lib.ports import closed_port, free_port
 from lib.rawhttp import RawConn, raw_upstream, request_bytes
-from lib.sluice import cli, kong, service
+from lib.sluice import cli, kong, listening_ports, service
 
 T = 10
 RID = re.compile(r"^[0-9a-f]{32}$")
@@ -47,26 +46,6 @@ def get(s, target="/", host="example.test", headers=(), method="GET", body=None)
 def echo_headers(r):
     assert r.status == 200, (r.status, r.body[:300])
     return json.loads(r.body)["headers"]
-
-
-def listening_ports(pid):
-    """The TCP ports process <pid> listens on (its socket inodes matched in /proc/net/tcp*)."""
-    inodes = set()
-    for fd in os.listdir("/proc/%d/fd" % pid):
-        try:
-            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
-        except OSError:
-            continue
-        if link.startswith("socket:["):
-            inodes.add(link[8:-1])
-    ports = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table) as f:
-            for line in f.readlines()[1:]:
-                cols = line.split()
-                if cols[3] == "0A" and cols[9] in inodes:  # 0A: LISTEN
-                    ports.add(int(cols[1].rsplit(":", 1)[1], 16))
-    return ports
 
 
 def check_conf(tmp_path, text):

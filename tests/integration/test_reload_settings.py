@@ -26,19 +26,10 @@ import requests
 from lib import upstream as U
 from lib.ports import free_port
 from lib.rawhttp import RawConn, request_bytes
-from lib.sluice import kong, service
+from lib.sluice import kong, service, wait_until
 
 T = 5
 RELOADED = "reload: configuration reloaded"
-
-
-def wait_until(fn, timeout=5.0, step=0.05):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if fn():
-            return True
-        time.sleep(step)
-    return fn()
 
 
 def doc(up):

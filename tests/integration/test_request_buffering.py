@@ -8,14 +8,14 @@ request_buffering false streams as before. Real binary, real upstream, real sock
 import hashlib
 import os
 import socket
-import threading
 import time
 import weakref
 
 import pytest
 
+from lib.rawhttp import parse_response
 from lib.sluice import kong, service
-from lib.upstream import Upstream, close_without_response, echo, response
+from lib.upstream import Upstream, close_without_response, echo
 
 T = 10
 
@@ -24,30 +24,20 @@ _leftover = weakref.WeakKeyDictionary()  # bytes read past a response, by socket
 
 
 def read_response(c, timeout=T):
-    """Reads one response with a Content-Length body; returns (status, head, body). Bytes that
-    arrive past it (two pipelined responses in one segment) are kept for the next call."""
+    """Reads one response (lib.rawhttp's parser); returns (status, head, body). Bytes that arrive
+    past it (two pipelined responses in one segment) are kept for the next call."""
     c.settimeout(timeout)
     buf = _leftover.pop(c, b"")
-    while b"\r\n\r\n" not in buf:
+    while True:
+        r, end = parse_response(buf, eof=False)
+        if r is not None and r.complete:
+            if end < len(buf):
+                _leftover[c] = buf[end:]
+            return r.status, r.raw_head, r.body
         d = c.recv(65536)
         if not d:
-            raise EOFError("closed before a response head: %r" % buf)
+            raise EOFError("closed before a whole response: %r" % buf[:300])
         buf += d
-    head, _, rest = buf.partition(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    n = 0
-    for line in head.split(b"\r\n")[1:]:
-        k, _, v = line.partition(b":")
-        if k.strip().lower() == b"content-length":
-            n = int(v.strip())
-    while len(rest) < n:
-        d = c.recv(65536)
-        if not d:
-            break
-        rest += d
-    if len(rest) > n:
-        _leftover[c] = rest[n:]
-    return status, head, rest[:n]
 
 
 def chunked(body, size=8192):

@@ -88,6 +88,38 @@ def port_open(port, host="127.0.0.1", timeout=0.2):
         return False
 
 
+def wait_until(fn, timeout=5.0, step=0.05):
+    """Polls fn() until it returns a true value or <timeout> seconds pass; returns its last
+    value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(step)
+    return fn()
+
+
+def listening_ports(pid):
+    """The TCP ports process <pid> listens on (its socket inodes matched in /proc/net/tcp*)."""
+    inodes = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                cols = line.split()
+                if cols[3] == "0A" and cols[9] in inodes:  # 0A: LISTEN
+                    ports.add(int(cols[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
 # Every Sluice object created in this process, so suites can scan their stderr for sanitizer
 # reports (see sanitizer_report()).
 INSTANCES = []
