@@ -106,6 +106,17 @@ sl_admin_query_raw(const char *query, const char *name, const char **val, size_t
     return false;
 }
 
+char *
+sl_admin_query_arg_dup(const char *query, const char *name, enum sl_admin_arg *arg)
+{
+    size_t cap = strlen(query) + 1; /* decoded, a value is never longer than the query */
+    char *out = malloc(cap);
+    if (out != NULL) {
+        *arg = sl_admin_query_arg(query, name, out, cap);
+    }
+    return out;
+}
+
 void
 sl_admin_query_shown(const char *query, const char *name, char *out, size_t outlen)
 {
@@ -1161,14 +1172,12 @@ entity_endpoints(const struct sl_admin_request *req, struct sl_admin_response *r
 static void
 get_consumer_by_custom_id(const struct sl_admin_request *req, struct sl_admin_response *res)
 {
-    /* Decoded, the value is never longer than the query: the buffer cannot be too small. */
-    size_t cap = strlen(req->query) + 1;
-    char *cid = malloc(cap);
+    enum sl_admin_arg arg;
+    char *cid = sl_admin_query_arg_dup(req->query, "custom_id", &arg);
     if (cid == NULL) {
         sl_admin_message(res, 500, "An unexpected error occurred");
         return;
     }
-    enum sl_admin_arg arg = sl_admin_query_arg(req->query, "custom_id", cid, cap);
     if (arg == SL_ADMIN_ARG_FOUND && cid[0] == '\0') {
         sl_admin_message(res, 400, "custom_id must be an unempty string");
         free(cid);

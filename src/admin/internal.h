@@ -147,14 +147,17 @@ enum sl_admin_arg {
     SL_ADMIN_ARG_INVALID,  /* a bad escape or %00 */
     SL_ADMIN_ARG_TOO_LONG, /* longer than the buffer once decoded */
 };
-/* The first query parameter <name> (form-decoded) into <out>; `?name` alone is found and empty.
- * <out> is "" unless FOUND. */
 /* The raw (still encoded) value of the first query parameter <name>: false when absent. */
 bool sl_admin_query_raw(const char *query, const char *name, const char **val, size_t *vlen);
 /* The raw value of <name> into <out> for an error message: cut to <outlen>, bytes other than
  * printable ASCII shown as '?'. */
 void sl_admin_query_shown(const char *query, const char *name, char *out, size_t outlen);
+/* The first query parameter <name> (form-decoded) into <out>; `?name` alone is found and empty.
+ * <out> is "" unless FOUND. */
 enum sl_admin_arg sl_admin_query_arg(const char *query, const char *name, char *out, size_t outlen);
+/* The same into a new buffer the caller frees, sized so that it is never TOO_LONG; NULL (and
+ * <*arg> untouched) when out of memory. */
+char *sl_admin_query_arg_dup(const char *query, const char *name, enum sl_admin_arg *arg);
 /* Percent-decodes <in> into <out> ('+' kept unless <form>); returns the length, -1 for a bad
  * escape or %00, -2 when <out> is too small. */
 long sl_admin_url_decode(const char *in, size_t len, char *out, size_t outlen, bool form);

@@ -45,15 +45,13 @@ sl_admin_parse_page_query(const struct sl_admin_request *req, struct sl_admin_li
 {
     memset(q, 0, sizeof(*q));
     q->size = 100;
-    /* Decoded, a value is never longer than the query: <val> cannot be too small, and a size
-     * padded with spaces is still read as Lua's tonumber() reads it. */
-    size_t cap = strlen(req->query) + 1;
-    char *val = malloc(cap);
+    /* however long, a size padded with spaces is read as Lua's tonumber() reads it */
+    enum sl_admin_arg size_arg;
+    char *val = sl_admin_query_arg_dup(req->query, "size", &size_arg);
     if (val == NULL) {
         sl_admin_message(res, 500, "An unexpected error occurred");
         return false;
     }
-    enum sl_admin_arg size_arg = sl_admin_query_arg(req->query, "size", val, cap);
     if (size_arg != SL_ADMIN_ARG_ABSENT) {
         /* Kong's get_page_size: what Lua's tonumber() refuses is "size must be a number" (with
          * surrounding spaces, hex and exponents accepted as tonumber does), then the DAO wants an
