@@ -32,6 +32,10 @@
  * and large_client_header_buffers bound it), and many Set-Cookie lines are ordinary. */
 #define SL_PROXY_RESPONSE_HEADERS_MAX 1000
 #define SL_POOL_BUCKETS 64
+/* A response read ahead of a slow client (route.response_buffering) takes at most this much disk
+ * beyond its high-water mark in memory; then the upstream is read at the client's pace (nginx's
+ * proxy_max_temp_file_size, 1024m by default). */
+#define SL_RESP_SPOOL_MAX ((uint64_t)1 << 30)
 /* Lingering close (nginx lingering_time / lingering_timeout): after a response that ends the
  * connection while the client may still be sending (an early 413, an error before the body was
  * read), the client's bytes are read and dropped for at most this long in all, and at most the
@@ -181,8 +185,16 @@ struct sl_session {
     struct sl_buf out; /* bytes to the client */
     enum sl_phase phase;
     enum sl_conn_state conn_state; /* as counted in sl_proxy_stats (session.c) */
-    bool close_after;              /* close once the current response is written */
-    bool linger; /* ... and linger first: the client may still be sending the request */
+    /* Response bytes past s->out's high-water mark, in order after it (spool.c): an unlinked file
+     * read from rd and written at wr, closed as soon as it is drained or the connection ends. */
+    struct sl_spool {
+        int fd;
+        bool open;
+        bool failed; /* the file could not be made: this response follows the client's pace */
+        uint64_t rd, wr;
+    } spool;
+    bool close_after; /* close once the current response is written */
+    bool linger;      /* ... and linger first: the client may still be sending the request */
     uint64_t linger_until_us; /* SL_PHASE_LINGER: when lingering ends whatever the client does */
     bool peer_eof;
     unsigned requests;
@@ -278,6 +290,7 @@ struct sl_session {
     bool resp_done;
     bool resp_keep_alive;   /* the upstream connection can be pooled after the body */
     bool resp_interim_body; /* a 1xx before the final response announced a body */
+    bool resp_spool_ok;     /* the route buffers responses: the upstream may run ahead (spool.c) */
     bool te_trailers;       /* the client sent TE: trailers: the response keeps Trailer */
     bool proxied;           /* an upstream attempt began: latency headers as for a proxied
                                response, even on an error Sluice writes (Kong: KONG_PROXIED) */

@@ -530,48 +530,6 @@ sl_session_body_store_release(struct sl_session *s)
     sl_buf_free(&s->body_mem);
 }
 
-/* An unlinked file of mode 0600 under <prefix>/client_body_temp (made 0700 at start, or here if it
- * went away): O_TMPFILE where the file system has it, else a random name removed at once. Never a
- * shared directory such as /tmp, and nothing is left behind whatever way the process ends. -1 with
- * errno on failure. */
-static int
-open_body_file(const struct sl_session *s)
-{
-    char dir[sizeof(s->settings->conf.prefix) + 32];
-    snprintf(dir, sizeof(dir), "%s/client_body_temp", s->settings->conf.prefix);
-    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd < 0 && errno == ENOENT && mkdir(dir, 0700) == 0) {
-        fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    }
-    if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)) {
-        return fd;
-    }
-    char path[sizeof(dir) + 16];
-    snprintf(path, sizeof(path), "%s/XXXXXX", dir);
-    fd = mkostemp(path, O_CLOEXEC); /* 0600 */
-    if (fd >= 0) {
-        unlink(path);
-    }
-    return fd;
-}
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Adds <n> body bytes to the store: in memory while it stays small, else (all of it) in the file.
  * 0, or -1 when the file cannot be made or written (errno kept). */
 static int
@@ -581,18 +539,18 @@ body_store_add(struct sl_session *s, const char *p, size_t n)
         if (sl_buf_pending(&s->body_mem) + n <= SL_BODY_MEM_MAX) {
             return sl_buf_append(&s->body_mem, p, n, SL_BODY_MEM_MAX);
         }
-        int fd = open_body_file(s);
+        int fd = sl_proxy_temp_open(s->settings->conf.prefix, "client_body_temp");
         if (fd < 0) {
             return -1;
         }
         s->body_fd = fd;
         s->body_in_file = true;
-        if (write_all(fd, sl_buf_head(&s->body_mem), sl_buf_pending(&s->body_mem)) < 0) {
+        if (sl_proxy_write_all(fd, sl_buf_head(&s->body_mem), sl_buf_pending(&s->body_mem)) < 0) {
             return -1;
         }
         sl_buf_free(&s->body_mem);
     }
-    return write_all(s->body_fd, p, n);
+    return sl_proxy_write_all(s->body_fd, p, n);
 }
 
 /* The head built without framing gets the body's length, before its closing empty line, as nginx

@@ -5,31 +5,54 @@
  * has begun). It does not decide about retries (attempt.c) nor about the connection after the
  * response (session.c). */
 #include <stdint.h>
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
 
 #include "core/clock.h"
 #include "proxy/session.h"
 #include "sluice/log.h"
 
+/* Queues body bytes for the client in its framing. 0, -1 out of memory, -2 the spool's file
+ * could not be written (sl_session_out_add). */
 static int
 emit_client_body(struct sl_session *s, const char *p, size_t len)
 {
     if (len == 0 || s->out_framing == SL_OUT_NONE) {
         return 0;
     }
-    size_t cap = SIZE_MAX;
+    char hdr[24];
+    struct iovec iov[3];
+    int n = 0;
     if (s->out_framing == SL_OUT_CHUNKED) {
-        char hdr[24];
-        int n = snprintf(hdr, sizeof(hdr), "%zx\r\n", len);
-        if (sl_buf_append(&s->out, hdr, (size_t)n, cap) < 0 ||
-            sl_buf_append(&s->out, p, len, cap) < 0 || sl_buf_append(&s->out, "\r\n", 2, cap) < 0) {
-            return -1;
-        }
-    } else if (sl_buf_append(&s->out, p, len, cap) < 0) {
-        return -1;
+        iov[n++] = (struct iovec){hdr, (size_t)snprintf(hdr, sizeof(hdr), "%zx\r\n", len)};
     }
-    s->resp_body_bytes += len;
-    return 0;
+    iov[n++] = (struct iovec){(void *)p, len};
+    if (s->out_framing == SL_OUT_CHUNKED) {
+        iov[n++] = (struct iovec){"\r\n", 2};
+    }
+    int rc = sl_session_out_add(s, iov, n);
+    if (rc == 0) {
+        s->resp_body_bytes += len;
+    }
+    return rc;
+}
+
+/* The client cannot be given the bytes in hand: out of memory (the connection closes at once,
+ * CLOSED) or the spool's file failed (the response is cut short, as nginx does when it cannot
+ * write its temporary file; 1). */
+static int
+emit_failed(struct sl_session *s, int rc)
+{
+    if (rc == -1) {
+        sl_session_close(s);
+        return CLOSED;
+    }
+    sl_log(SL_LOG_ERR,
+           "cannot write the buffered response to %s/proxy_temp: %s, request_id: \"%s\"",
+           s->settings->conf.prefix, strerror(errno), s->request_id);
+    return sl_session_abort_response(s);
 }
 
 /* The response cannot be completed once its head is queued: the bytes already queued still go to
@@ -66,13 +89,20 @@ sl_session_fail_request(struct sl_session *s, int status, const char *message, b
     sl_local_response(s, status, message, default_json, NULL);
 }
 
-static void
+/* The response is complete: its last chunk is queued (behind what is spooled). 0, or
+ * emit_failed()'s result. */
+static int
 finish_response(struct sl_session *s)
 {
     s->resp_done = true;
     if (s->out_framing == SL_OUT_CHUNKED) {
-        sl_buf_append(&s->out, "0\r\n\r\n", 5, SIZE_MAX);
+        struct iovec last = {"0\r\n\r\n", 5};
+        int rc = sl_session_out_add(s, &last, 1);
+        if (rc < 0) {
+            return emit_failed(s, rc);
+        }
     }
+    return 0;
 }
 
 /* Parses the response head and moves body bytes to the client buffer. */
@@ -125,6 +155,10 @@ sl_session_pump_response(struct sl_session *s)
         s->resp_body = res.body;
         s->resp_remaining = res.body == SL_H1_BODY_LENGTH ? res.content_length : 0;
         s->resp_keep_alive = res.keep_alive && !s->resp_interim_body;
+        s->resp_spool_ok = s->route != NULL && s->route->response_buffering && res.status != 101;
+        if (!s->spool.open) {
+            s->spool.failed = false; /* each response tries the file again */
+        }
         s->resp_chunked.response = true; /* an upstream's chunked framing: bare LFs are line ends */
         if (sl_head_build_client_response(s, &res) < 0) {
             return sl_session_upstream_failed(s, UP_INVALID_RESPONSE);
@@ -140,13 +174,12 @@ sl_session_pump_response(struct sl_session *s)
         }
         if (s->head_request || res.body == SL_H1_BODY_NONE ||
             (res.body == SL_H1_BODY_LENGTH && res.content_length == 0)) {
-            finish_response(s);
-            return progress;
+            int ended = finish_response(s);
+            return ended != 0 ? ended : progress;
         }
     }
 
-    while (!s->resp_done && sl_buf_pending(&c->in) > 0 &&
-           sl_buf_pending(&s->out) < SL_PROXY_HIGH_WATER) {
+    while (!s->resp_done && sl_buf_pending(&c->in) > 0 && sl_session_out_reserve(s) == 1) {
         if (s->resp_body == SL_H1_BODY_CHUNKED) {
             struct sl_str data;
             ssize_t used = sl_h1_chunked_decode(&s->resp_chunked, sl_buf_head(&c->in),
@@ -157,28 +190,28 @@ sl_session_pump_response(struct sl_session *s)
                        s->method, s->target, s->request_id);
                 return sl_session_abort_response(s);
             }
-            if (emit_client_body(s, data.p, data.len) < 0) {
-                sl_session_close(s);
-                return CLOSED;
+            int rc = emit_client_body(s, data.p, data.len);
+            if (rc < 0) {
+                return emit_failed(s, rc);
             }
             sl_buf_consume(&c->in, (size_t)used);
-            if (s->resp_chunked.done) {
-                finish_response(s);
+            if (s->resp_chunked.done && (rc = finish_response(s)) != 0) {
+                return rc;
             }
         } else {
             size_t n = sl_buf_pending(&c->in);
             if (s->resp_body == SL_H1_BODY_LENGTH && n > s->resp_remaining) {
                 n = (size_t)s->resp_remaining;
             }
-            if (emit_client_body(s, sl_buf_head(&c->in), n) < 0) {
-                sl_session_close(s);
-                return CLOSED;
+            int rc = emit_client_body(s, sl_buf_head(&c->in), n);
+            if (rc < 0) {
+                return emit_failed(s, rc);
             }
             sl_buf_consume(&c->in, n);
             if (s->resp_body == SL_H1_BODY_LENGTH) {
                 s->resp_remaining -= n;
-                if (s->resp_remaining == 0) {
-                    finish_response(s);
+                if (s->resp_remaining == 0 && (rc = finish_response(s)) != 0) {
+                    return rc;
                 }
             }
         }
@@ -187,9 +220,9 @@ sl_session_pump_response(struct sl_session *s)
     if (!s->resp_done && c->eof && sl_buf_pending(&c->in) == 0) {
         /* A clean close ends a close-delimited body; a reset never does (nginx: readv() failed). */
         if (s->resp_body == SL_H1_BODY_UNTIL_CLOSE && !c->reset) {
-            finish_response(s);
             s->resp_keep_alive = false;
-            return 1;
+            int rc = finish_response(s);
+            return rc != 0 ? rc : 1;
         }
         /* Truncated: the client must see an incomplete message, never a clean end. */
         sl_log(SL_LOG_ERR,

@@ -61,6 +61,7 @@ sl_session_close(struct sl_session *s)
     sl_proxy_buf_release(w, &s->in);
     s->out.off = s->out.len = 0;
     sl_proxy_buf_release(w, &s->out);
+    sl_session_out_release(s);
     sl_proxy_arena_release(w, s->arena);
     sl_proxy_settings_unref(s->settings);
     sl_worker_session_closed(w, s);
@@ -86,7 +87,7 @@ client_failed(struct sl_session *s)
 void
 sl_session_close_if_idle(struct sl_session *s)
 {
-    if ((s->phase == SL_PHASE_HEAD && !s->got_bytes && sl_buf_pending(&s->out) == 0) ||
+    if ((s->phase == SL_PHASE_HEAD && !s->got_bytes && !sl_session_out_pending(s)) ||
         s->phase == SL_PHASE_LINGER) {
         sl_session_close(s);
     }
@@ -111,12 +112,25 @@ sl_session_begin_request(struct sl_session *s)
     return 0;
 }
 
-/* Flushes the client buffer. Returns CLOSED on a write error. */
+/* Flushes the client buffer, refilled from the spool while the socket takes more. Returns CLOSED
+ * on a write error. */
 static int
 flush_client(struct sl_session *s)
 {
     bool wrote = false;
-    while (sl_buf_pending(&s->out) > 0) {
+    for (;;) {
+        if (sl_buf_pending(&s->out) == 0) {
+            int rc = sl_session_out_refill(s);
+            if (rc == 0) {
+                break;
+            }
+            if (rc < 0) {
+                sl_log(SL_LOG_ERR, "cannot read the buffered response from %s/proxy_temp: %s",
+                       s->settings->conf.prefix, strerror(errno));
+                client_failed(s);
+                return CLOSED;
+            }
+        }
         ssize_t n = sl_buf_write_fd(&s->out, s->fd);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -151,15 +165,23 @@ flush_client(struct sl_session *s)
     return 0;
 }
 
+/* The response is all read: the upstream connection goes back to the pool when nothing of the
+ * exchange is in doubt, else it is closed. */
+static void
+release_finished_upstream(struct sl_session *s)
+{
+    bool reusable = s->up != NULL && s->resp_keep_alive && req_all_queued(s) && !s->up->eof &&
+                    !s->up->write_failed && sl_buf_pending(&s->up->in) == 0 &&
+                    up_unsent(s->up) == 0;
+    sl_session_release_upstream(s, reusable);
+}
+
 static void
 finish_request(struct sl_session *s)
 {
     struct sl_worker *w = s->worker;
     sl_access_log_write(s);
-    bool reusable = s->up != NULL && s->resp_keep_alive && req_all_queued(s) && !s->up->eof &&
-                    !s->up->write_failed && sl_buf_pending(&s->up->in) == 0 &&
-                    up_unsent(s->up) == 0;
-    sl_session_release_upstream(s, reusable);
+    release_finished_upstream(s);
     bool close_after = s->close_after || !s->req_done || w->draining;
     bool linger = !s->req_done; /* an early response: the client may still be sending the body */
     s->requests++;
@@ -171,8 +193,8 @@ finish_request(struct sl_session *s)
     } else {
         s->phase = SL_PHASE_HEAD;
         /* Idle only once the response is out; until then the client is reading it. */
-        set_client_timer(s, sl_buf_pending(&s->out) > 0 ? s->settings->send_timeout_ms
-                                                        : s->settings->keepalive_timeout_ms);
+        set_client_timer(s, sl_session_out_pending(s) ? s->settings->send_timeout_ms
+                                                      : s->settings->keepalive_timeout_ms);
         /* Idle in keep-alive: the arena and an empty input buffer go back to the worker (a
          * pipelined request still in the buffer keeps it), so an idle connection holds little
          * more than its session. */
@@ -323,7 +345,7 @@ update_watchers(struct sl_session *s)
             ev_io_stop(loop, &s->rio);
         }
     }
-    bool want_write = sl_buf_pending(&s->out) > 0;
+    bool want_write = sl_session_out_pending(s);
     if (want_write != (bool)ev_is_active(&s->wio)) {
         if (want_write) {
             ev_io_start(loop, &s->wio);
@@ -336,7 +358,7 @@ update_watchers(struct sl_session *s)
     if (c == NULL) {
         return;
     }
-    bool up_read = c->connected && !c->eof && sl_buf_pending(&s->out) < SL_PROXY_HIGH_WATER;
+    bool up_read = c->connected && !c->eof && sl_session_out_room(s);
     if (up_read != (bool)ev_is_active(&c->rio)) {
         if (up_read) {
             ev_io_start(loop, &c->rio);
@@ -376,14 +398,14 @@ run(struct sl_session *s)
         int r = 0;
         switch (s->phase) {
         case SL_PHASE_HEAD:
-            if (sl_buf_pending(&s->out) > 0) {
+            if (sl_session_out_pending(s)) {
                 /* The previous response is still going out: a pipelined request waits for it, so
                  * that nothing the next one generates (an error page replaces what is queued)
                  * can cut it, and a client that does not read stops being read. */
                 if (flush_client(s) == CLOSED) {
                     return CLOSED;
                 }
-                r = sl_buf_pending(&s->out) == 0;
+                r = !sl_session_out_pending(s);
                 break;
             }
             r = sl_session_process_head(s);
@@ -411,7 +433,12 @@ run(struct sl_session *s)
                 }
                 r |= r2;
             }
-            if (s->phase == SL_PHASE_PROXY && s->resp_done) {
+            if (s->phase == SL_PHASE_PROXY && s->resp_done && sl_session_out_spooled(s)) {
+                /* Read ahead of a slow client: the upstream connection is free now, the request
+                 * ends (and is logged) once the client has the bytes, as with nginx's buffering.
+                 * A client that times out meanwhile aborts it. */
+                release_finished_upstream(s);
+            } else if (s->phase == SL_PHASE_PROXY && s->resp_done) {
                 finish_request(s);
                 r = 1;
             } else if (s->phase == SL_PHASE_PROXY && s->peer_eof && sl_buf_pending(&s->in) == 0) {
@@ -435,7 +462,7 @@ run(struct sl_session *s)
             r = sl_session_pump_tunnel(s);
             break;
         case SL_PHASE_CLOSING:
-            if (sl_buf_pending(&s->out) == 0 && close_or_linger(s) == CLOSED) {
+            if (!sl_session_out_pending(s) && close_or_linger(s) == CLOSED) {
                 return CLOSED;
             }
             break;
@@ -447,16 +474,19 @@ run(struct sl_session *s)
         if (r == CLOSED) {
             return CLOSED;
         }
-        /* A pump stops at a buffer's high-water mark. When the flush below drains that buffer
-         * under the mark, no watcher would call us again for the bytes still waiting (the client
-         * read is off while its buffer is full, and response bytes may all sit in the upstream
-         * buffer already), so draining counts as progress and the pumps run once more. */
-        bool out_was_full = sl_buf_pending(&s->out) >= SL_PROXY_HIGH_WATER;
+        /* A pump stops when the client's output has no room (a buffer's high-water mark, or a
+         * full spool). When the flush below makes room, no watcher would call us again for the
+         * bytes still waiting (the client read is off while its buffer is full, and response
+         * bytes may all sit in the upstream buffer already), so draining counts as progress and
+         * the pumps run once more. */
+        bool out_was_full = !sl_session_out_room(s);
+        bool was_spooled = sl_session_out_spooled(s);
         if (flush_client(s) == CLOSED) {
             return CLOSED;
         }
-        if (out_was_full && sl_buf_pending(&s->out) < SL_PROXY_HIGH_WATER) {
-            r = 1;
+        if ((out_was_full && sl_session_out_room(s)) ||
+            (was_spooled && !sl_session_out_spooled(s))) {
+            r = 1; /* ... and a response read ahead may end now that its spool is drained */
         }
         if (s->up != NULL && s->up->connected) {
             size_t unsent = up_unsent(s->up);
@@ -478,7 +508,7 @@ run(struct sl_session *s)
             break;
         }
     }
-    if (s->phase == SL_PHASE_CLOSING && sl_buf_pending(&s->out) == 0 &&
+    if (s->phase == SL_PHASE_CLOSING && !sl_session_out_pending(s) &&
         close_or_linger(s) == CLOSED) {
         return CLOSED;
     }
@@ -529,7 +559,7 @@ on_client_timeout(struct ev_loop *loop, ev_timer *t, int revents)
     if (!sl_lazy_timer_expired(loop, &s->timer)) {
         return;
     }
-    if (sl_buf_pending(&s->out) > 0 && (s->phase != SL_PHASE_HEAD || !s->got_bytes)) {
+    if (sl_session_out_pending(s) && (s->phase != SL_PHASE_HEAD || !s->got_bytes)) {
         sl_log(SL_LOG_INFO, "client %s timed out reading the response", s->peer_ip);
         client_failed(s); /* a request in progress is logged, aborted */
         return;

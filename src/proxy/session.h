@@ -122,6 +122,34 @@ int sl_session_abort_response(struct sl_session *s);
 void sl_session_fail_request(struct sl_session *s, int status, const char *message,
                              bool default_json);
 
+/* spool.c */
+struct iovec;
+/* An unlinked 0600 file under <prefix>/<dirname> (made 0700 if missing): O_TMPFILE where the file
+ * system has it, else a random name removed at once; never a shared directory such as /tmp, and
+ * nothing is left behind however the process ends. -1 with errno. */
+int sl_proxy_temp_open(const char *prefix, const char *dirname);
+/* write() until all of <n> bytes are written; 0, or -1 with errno. */
+int sl_proxy_write_all(int fd, const void *p, size_t n);
+/* Bytes wait for the client in the spool (beyond those in s->out). */
+bool sl_session_out_spooled(const struct sl_session *s);
+/* Bytes wait for the client: in s->out or in the spool. */
+bool sl_session_out_pending(const struct sl_session *s);
+/* The client's output may take more response bytes now: s->out is under its high-water mark with
+ * nothing spooled, or the response may be spooled and the spool has room. */
+bool sl_session_out_room(const struct sl_session *s);
+/* As sl_session_out_room(), opening the spool when the bytes would go there. 1 when there is room,
+ * 0 when not (also when the spool's file cannot be made: then logged, and the response goes on at
+ * the client's pace). */
+int sl_session_out_reserve(struct sl_session *s);
+/* Appends the pieces, in order, to s->out or behind the spooled bytes; all or nothing. 0, -1 when
+ * out of memory, -2 when the spool's file cannot be written (errno kept). */
+int sl_session_out_add(struct sl_session *s, const struct iovec *iov, int n);
+/* Moves the next spooled bytes into s->out once it is empty. 1 when it did, 0 when there was
+ * nothing to do, -1 on a read error or out of memory (errno kept). */
+int sl_session_out_refill(struct sl_session *s);
+/* Closes the spool's file, dropping what it holds (the connection ends). */
+void sl_session_out_release(struct sl_session *s);
+
 /* tunnel.c */
 /* TUNNEL phase: moves bytes both ways and ends the tunnel when either side is done. 1 on
  * progress, else 0. */

@@ -258,13 +258,22 @@ sl_proxy_start(const struct sl_conf *conf, int n, char *err, size_t errlen)
         w->wakeup.data = w;
         ev_async_start(w->loop, &w->wakeup);
     }
-    /* Buffered request bodies beyond their memory bound go to unlinked files here (request.c):
-     * under the prefix, private to this user, never a shared /tmp. */
-    char body_dir[sizeof(conf->prefix) + 32];
-    snprintf(body_dir, sizeof(body_dir), "%s/client_body_temp", conf->prefix);
-    if (mkdir(body_dir, 0700) < 0 && errno != EEXIST) {
-        sl_log(SL_LOG_WARN, "cannot create %s: %s (large buffered request bodies will fail)",
-               body_dir, strerror(errno));
+    /* Buffered request bodies and responses read ahead of slow clients go beyond their memory
+     * bound to unlinked files here (spool.c): under the prefix, private to this user, never a
+     * shared /tmp. */
+    static const struct {
+        const char *name, *consequence;
+    } temp_dirs[] = {
+        {"client_body_temp", "large buffered request bodies will fail"},
+        {"proxy_temp", "responses will be read at slow clients' pace"},
+    };
+    for (size_t i = 0; i < sizeof(temp_dirs) / sizeof(temp_dirs[0]); i++) {
+        char dir[sizeof(conf->prefix) + 32];
+        snprintf(dir, sizeof(dir), "%s/%s", conf->prefix, temp_dirs[i].name);
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+            sl_log(SL_LOG_WARN, "cannot create %s: %s (%s)", dir, strerror(errno),
+                   temp_dirs[i].consequence);
+        }
     }
     /* Every listening socket before any thread exists, so that a bind error fails the start. */
     struct sl_listen_plan *plan = sl_listen_plan_make(workers, n, conf, err, errlen);
