@@ -400,8 +400,8 @@ static const char *const database_names[SL_DB_MAX] = {"sqlite", "postgres", "off
 #define SENSITIVE_PLACEHOLDER "******"
 
 /* GET /: Kong's shape (kong/api/routes/kong.lua). `configuration` is the sanitized configuration:
- * a secret that is set reads "******" (pg_password, and the admin key paths Kong masks too, since
- * they may hold the key itself); an unset one is absent. */
+ * a secret that is set reads "******" (pg_password, declarative_config_string, and the admin key
+ * paths Kong masks too, since they may hold the key itself); an unset one is absent. */
 static void
 get_root(const struct sl_admin_request *req, struct sl_admin_response *res)
 {
@@ -426,6 +426,10 @@ get_root(const struct sl_admin_request *req, struct sl_admin_response *res)
     json_object_set_new(conf, "worker_processes", json_integer(c->worker_processes));
     if (c->declarative_config[0]) {
         json_object_set_new(conf, "declarative_config", json_string(c->declarative_config));
+    }
+    /* Kong's CONF_SENSITIVE: the document may hold credentials and private keys */
+    if (c->declarative_config_string_id != 0) {
+        json_object_set_new(conf, "declarative_config_string", json_string(SENSITIVE_PLACEHOLDER));
     }
     json_object_set_new(conf, "router_flavor", json_string("traditional_compatible"));
     /* Kong Manager shows the database connection from these (pg_port a number, pg_ssl a bool) */

@@ -215,6 +215,31 @@ check_declarative(const char *path, const char *what)
     return rc;
 }
 
+/* As check_declarative, for the text of <conf>'s declarative_config_string: errors are printed
+ * under `Error: <what> declarative_config_string:`, never the text (it may hold secrets). */
+static int
+check_declarative_string(const struct sl_conf *conf, const char *what)
+{
+    size_t len;
+    const char *text = sl_conf_declarative_string(conf, &len);
+    if (text == NULL) { /* <conf> is not the configuration loaded last (conf.h) */
+        return fail("%s: its text is no longer available", SL_CONF_DECLARATIVE_STRING_NAME);
+    }
+    char *err = malloc(65536);
+    if (err == NULL) {
+        return fail("%s", "out of memory");
+    }
+    struct sl_config *cfg =
+        sl_declarative_load_string(text, len, SL_CONF_DECLARATIVE_STRING_NAME, err, 65536);
+    if (cfg == NULL) {
+        fprintf(stderr, "Error: %s %s:\n%s\n", what, SL_CONF_DECLARATIVE_STRING_NAME, err);
+    }
+    int rc = cfg == NULL;
+    sl_config_free(cfg);
+    free(err);
+    return rc;
+}
+
 /* `reload`: the instance at the prefix re-reads the sluice.conf it was started with (not the -c
  * given here, which only finds the prefix), from its working directory and with its environment,
  * then the declarative file that names. Like `kong reload`, both are validated first, under the
@@ -240,12 +265,16 @@ cmd_reload(const struct sl_conf *conf, const struct cli_opts *o)
         sl_cli_instance_env(pid);
     }
     /* what the instance will read: its sluice.conf as `check` reads one, and with database = off
-     * the declarative_config it names, as `config parse` reads one */
+     * the declarative_config it names (else its declarative_config_string), as `config parse`
+     * reads one */
     struct sl_conf *fresh = calloc(1, sizeof(*fresh));
     int rc = fresh == NULL ? fail("%s", "out of memory") : load_conf(fresh, &check);
     if (rc == 0 && fresh->database == SL_DB_OFF && fresh->declarative_config[0] != '\0') {
         rc = check_declarative(fresh->declarative_config,
                                "failed parsing declarative configuration");
+    } else if (rc == 0 && fresh->database == SL_DB_OFF &&
+               fresh->declarative_config_string_id != 0) {
+        rc = check_declarative_string(fresh, "failed parsing declarative configuration");
     }
     free(fresh);
     free(args);

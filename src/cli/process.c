@@ -174,15 +174,25 @@ load_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
     if (conf->database == SL_DB_SQLITE) {
         return load_store_snapshot(conf, err, errlen);
     }
-    /* declarative_config wins; without one, the configuration last pushed with POST /config
-     * (kept under the prefix, as Kong keeps it in LMDB) is served again */
+    /* Kong's order (kong/init.lua, has_declarative_config): declarative_config, else
+     * declarative_config_string, else the configuration last pushed with POST /config (kept under
+     * the prefix, as Kong keeps it in LMDB), else nothing */
     char kept[4096] = "";
-    const char *source = conf->declarative_config;
-    if (source[0] == '\0' && sl_dbless_exists(conf->prefix) &&
-        sl_dbless_path(conf->prefix, kept, sizeof(kept)) == 0) {
+    const char *source = NULL; /* what messages call it: a path, or the key's name */
+    bool from_string = false;
+    if (conf->declarative_config[0] != '\0') {
+        source = conf->declarative_config;
+        if (conf->declarative_config_string_id != 0) {
+            sl_log(SL_LOG_WARN, "declarative_config_string is ignored: declarative_config is set");
+        }
+    } else if (conf->declarative_config_string_id != 0) {
+        source = SL_CONF_DECLARATIVE_STRING_NAME; /* never the text: it may hold secrets */
+        from_string = true;
+    } else if (sl_dbless_exists(conf->prefix) &&
+               sl_dbless_path(conf->prefix, kept, sizeof(kept)) == 0) {
         source = kept;
     }
-    if (source[0] != '\0') {
+    if (source != NULL) {
         size_t head =
             (size_t)snprintf(err, errlen, "failed parsing declarative configuration %s:\n", source);
         if (head >= errlen) {
@@ -190,7 +200,19 @@ load_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
         }
         char warn[4096] = "";
         struct sl_declarative_opts opts = {.warn = warn, .warnlen = sizeof(warn)};
-        cfg = sl_declarative_load_file_opts(source, &opts, err + head, errlen - head);
+        if (from_string) {
+            size_t len;
+            const char *text = sl_conf_declarative_string(conf, &len);
+            /* NULL only if another configuration was loaded after <conf> (conf.h) */
+            cfg = text != NULL ? sl_declarative_load_string_opts(text, len, source, &opts,
+                                                                 err + head, errlen - head)
+                               : NULL;
+            if (text == NULL) {
+                snprintf(err, errlen, "%s: its text is no longer available", source);
+            }
+        } else {
+            cfg = sl_declarative_load_file_opts(source, &opts, err + head, errlen - head);
+        }
         for (char *line = strtok(warn, "\n"); cfg && line; line = strtok(NULL, "\n")) {
             sl_log(SL_LOG_WARN, "%s: %s", source, line);
         }

@@ -979,6 +979,56 @@ k_declarative_config(struct ctx *c, const char *key, const char *v)
                       sizeof(CONF_FIELD(declarative_config)));
 }
 
+/* declarative_config_string's text, kept out of struct sl_conf (conf.h says why): the one of the
+ * last load that set the key. Each load drops the previous one, so nothing accumulates however
+ * often the configuration is loaded (reloads, the fuzzer). */
+static struct {
+    char *text;
+    size_t len;
+    uint64_t id; /* the sl_conf.declarative_config_string_id it belongs to */
+} dcs;
+static uint64_t dcs_last_id;
+
+static void
+dcs_clear(void)
+{
+    free(dcs.text);
+    dcs.text = NULL;
+    dcs.len = 0;
+    dcs.id = 0;
+}
+
+static void
+k_declarative_config_string(struct ctx *c, const char *key, const char *v)
+{
+    if (v[0] == '\0') {
+        return; /* unset */
+    }
+    /* Kong types it a plain string: whether it is a valid document is the declarative loader's
+     * question, asked where the document is used (database = off), as Kong does. Nothing here
+     * echoes the value. */
+    char *copy = strdup(v);
+    if (copy == NULL) {
+        kerr(c, "%s: out of memory", key);
+        return;
+    }
+    dcs.text = copy;
+    dcs.len = strlen(copy);
+    dcs.id = ++dcs_last_id;
+    CONF_FIELD(declarative_config_string_id) = dcs.id;
+}
+
+const char *
+sl_conf_declarative_string(const struct sl_conf *conf, size_t *len)
+{
+    if (conf->declarative_config_string_id == 0 || conf->declarative_config_string_id != dcs.id) {
+        *len = 0;
+        return NULL;
+    }
+    *len = dcs.len;
+    return dcs.text;
+}
+
 static void
 k_sqlite_path(struct ctx *c, const char *key, const char *v)
 {
@@ -1461,6 +1511,7 @@ static const struct key_def keys[] = {
     {"error_default_type", "text/plain", k_error_default_type},
     {"database", "sqlite", k_database},
     {"declarative_config", "", k_declarative_config},
+    {"declarative_config_string", "", k_declarative_config_string},
     {"sqlite_path", "", k_sqlite_path},
     {"upstream_keepalive_pool_size", "512", k_upstream_keepalive_pool_size},
     {"upstream_keepalive_max_requests", "10000", k_upstream_keepalive_max_requests},
@@ -1766,6 +1817,7 @@ load(struct sl_conf *conf, const char *buf, size_t len, const char *name, const 
         err[0] = '\0';
     }
     memset(conf, 0, sizeof(*conf));
+    dcs_clear(); /* the text of the configuration loaded before is no longer anyone's */
     struct raw_value raw[NKEYS];
     memset(raw, 0, sizeof(raw));
 

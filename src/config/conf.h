@@ -151,6 +151,12 @@ struct sl_conf {
     /* paths of secrets: log the paths, never the contents */
     char admin_ssl_cert_key[SL_CONF_MAX_SSL_PAIRS][1024];
     size_t nadmin_ssl_cert_key;
+    /* declarative_config_string (Kong's, DB-less): a declarative document given in the key
+     * itself, as Kubernetes deployments pass it in the environment. A secret (it may hold
+     * credentials and private keys): never logged, "******" in GET /. 0 when unset, else which
+     * load read it. The text is not kept here: this struct is copied by value (proxy settings,
+     * reload) and the text may be a megabyte; sl_conf_declarative_string() gives it. */
+    uint64_t declarative_config_string_id;
 };
 
 /* For a reload: every key a running process cannot change (worker_processes, daemon,
@@ -175,6 +181,16 @@ int sl_conf_load_with_prefix(struct sl_conf *conf, const char *path, const char 
  * tests). */
 int sl_conf_load_buffer(struct sl_conf *conf, const char *buf, size_t len, const char *name,
                         const char *prefix, bool use_env, char *err, size_t errlen);
+
+/* The name that stands for declarative_config_string's text wherever a file's path would be
+ * (messages, GET /config's source): the text itself is never printed. */
+#define SL_CONF_DECLARATIVE_STRING_NAME "declarative_config_string"
+
+/* The text of <conf>'s declarative_config_string (NUL-terminated, its length in *<len>), or NULL
+ * when the key is unset. Only the configuration loaded last has its text kept (each sl_conf_load*
+ * call replaces it), so read it right after loading: an older configuration gets NULL. Not
+ * thread-safe, as sl_conf_load. */
+const char *sl_conf_declarative_string(const struct sl_conf *conf, size_t *len);
 
 /* Parses one `proxy_listen`-style value ("0.0.0.0:8000 reuseport backlog=16384, 0.0.0.0:8443 ssl"
  * or "off") into <out>. Returns the count, or -1 with a message in <err> (without the key name,
