@@ -379,9 +379,30 @@ sl_config_store_export(struct sl_store *st, char *err, size_t errlen)
     return doc;
 }
 
-/* Inserts the rows of table <name>; -1 with the store's message for the first failure. */
+/* Kong's load_into_db upserts every entity by its primary key (kong/db/declarative/import.lua):
+ * a row whose id is stored replaces it whole, as Kong's `ON CONFLICT (id) DO UPDATE` sets every
+ * column, so importing the same file twice leaves one copy and an edited field is updated. A
+ * unique field held by another id is still a unique violation. The insert comes first: it is the
+ * common case (a new database), and it refuses a stored id before writing anything. */
+static enum sl_store_rc
+upsert_row(struct sl_store *st, const struct sl_store_entity *e, json_t *row,
+           struct sl_store_err *serr)
+{
+    enum sl_store_rc rc = sl_store_insert(st, e, row, serr);
+    if (rc != SL_STORE_PRIMARY_KEY_VIOLATION) {
+        return rc;
+    }
+    sl_store_err_clear(serr);
+    /* held: update sets the row's "id" member again, which frees the string it was given */
+    json_t *id = json_incref(json_object_get(row, "id"));
+    rc = sl_store_update(st, e, json_string_value(id), row, serr);
+    json_decref(id);
+    return rc;
+}
+
+/* Upserts the rows of table <name>; -1 with the store's message for the first failure. */
 static int
-insert_rows(struct sl_store *st, const char *name, const json_t *rows, char *err, size_t errlen)
+upsert_rows(struct sl_store *st, const char *name, const json_t *rows, char *err, size_t errlen)
 {
     const struct sl_store_entity *e = sl_store_core_entity(name, strlen(name));
     size_t i;
@@ -389,7 +410,7 @@ insert_rows(struct sl_store *st, const char *name, const json_t *rows, char *err
     json_array_foreach(rows, i, row)
     {
         struct sl_store_err serr = {0};
-        enum sl_store_rc rc = e ? sl_store_insert(st, e, row, &serr) : SL_STORE_DB_ERROR;
+        enum sl_store_rc rc = e ? upsert_row(st, e, row, &serr) : SL_STORE_DB_ERROR;
         if (rc != SL_STORE_OK) {
             snprintf(err, errlen, "in '%s': %s", name,
                      serr.message ? serr.message : sl_store_rc_name(rc));
@@ -411,7 +432,7 @@ sl_config_store_import(struct sl_store *st, const json_t *rows, char *err, size_
     }
     for (size_t i = 0; i < NIO_TABLES; i++) {
         const json_t *t = json_object_get(rows, io_tables[i]);
-        if (t != NULL && insert_rows(st, io_tables[i], t, err, errlen) < 0) {
+        if (t != NULL && upsert_rows(st, io_tables[i], t, err, errlen) < 0) {
             sl_store_rollback(st, &serr);
             sl_store_err_clear(&serr);
             return -1;

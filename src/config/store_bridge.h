@@ -74,9 +74,10 @@ struct sl_config *sl_config_mirror_build(struct sl_config_mirror *m, struct sl_s
 /* The whole store compiled once, without keeping a mirror (start-up, `sluice check`). */
 struct sl_config *sl_config_from_store(struct sl_store *st, char *err, size_t errlen);
 
-/* Inserts <rows> (the loader's validated rows, sl_declarative_opts.rows: {"<table>": [row...]})
- * into the store in one transaction, parents first: all or nothing. Returns 0, or -1 with the
- * store's message for the first failure in <err>. */
+/* Upserts <rows> (the loader's validated rows, sl_declarative_opts.rows: {"<table>": [row...]})
+ * into the store by id, as Kong's db_import does (a stored id is replaced whole, a new one
+ * inserted), in one transaction, parents first: all or nothing. Returns 0, or -1 with the store's
+ * message for the first failure in <err>. */
 int sl_config_store_import(struct sl_store *st, const json_t *rows, char *err, size_t errlen);
 
 #endif

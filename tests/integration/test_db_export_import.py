@@ -4,8 +4,8 @@ kong/db/declarative/export.lua and import.lua, kong/db/schema/others/declarative
 services, routes, consumers, certificates, snis, ca_certificates, upstreams and targets. The export
 is Kong's declarative 3.0 document (one list per table, `_transform: false`, foreign keys as bare
 ids, nulls kept) written readable by its owner only (it holds private keys); the import validates
-every entity with the Admin API's schema engine, accepts Kong's nested forms, and inserts all or
-nothing. A file db_import refuses is refused by DB-less too."""
+every entity with the Admin API's schema engine, accepts Kong's nested forms, and upserts by id (as
+Kong's load_into_db) all or nothing. A file db_import refuses is refused by DB-less too."""
 
 import json
 import os
@@ -172,19 +172,22 @@ def test_invalid_entities_are_listed_and_nothing_is_inserted(tmp_path, pems):
     # nothing at all, not even the valid services and routes of the same file
     assert exported_tables(s, tmp_path, "after-bad.yml") == {}
 
-    # a failure in the store (an SNI another certificate holds) undoes the whole import
+    # a failure in the store (an upstream name another id holds) undoes the whole import
     first = {"_format_version": "3.0",
              "certificates": [{"cert": pems["other"][0], "key": pems["other"][1],
-                               "snis": ["taken.test"]}]}
+                               "snis": ["taken.test"]}],
+             "upstreams": [{"id": str(uuid.uuid4()), "name": "taken.test"}]}
     r = run(s, "config", "db_import", write(tmp_path, "first.yml", first))
     assert r.returncode == 0, r.stderr
     before = exported_tables(s, tmp_path, "before.yml")
     clash = file_with(pems)
-    clash["certificates"][0]["snis"].append("taken.test")
+    clash["certificates"][0]["snis"].append("taken.test")  # upserted: moved to this certificate
+    clash["upstreams"].append({"name": "taken.test"})  # id uuid5("taken.test"): a new row
     r = run(s, "config", "db_import", write(tmp_path, "clash.yml", clash))
-    # the SNI's id is the uuid5 of its name: the store refuses it after the services, routes,
-    # consumers and certificates of the file were inserted
-    assert r.returncode != 0 and "in 'snis': primary key violation" in r.stderr, r.stderr
+    # the store refuses the upstream after the services, routes, consumers, certificates and
+    # snis of the file were written
+    assert r.returncode != 0, r.stderr
+    assert "in 'upstreams': UNIQUE violation detected on '{name=\"taken.test\"}'" in r.stderr
     assert exported_tables(s, tmp_path, "after-clash.yml") == before
 
 
@@ -229,9 +232,15 @@ def test_nested_and_top_level_forms(tmp_path, pems):
     assert names["carol"]["id"] == str(uuid.uuid5(uuid.uuid5(NS, "consumers"), "carol"))
     assert [x["client_certificate"] for x in got["services"].values()] == [{"id": cert_id}]
 
-    # the same file again gives the same ids: every one is taken, nothing is added
+    # the same file again gives the same ids: each row is replaced by itself, nothing is added
     r = run(s, "config", "db_import", write(tmp_path, "nested.yml", doc))
-    assert r.returncode != 0 and "primary key violation" in r.stderr
+    assert r.returncode == 0, r.stderr
+    s.start()
+    try:
+        again = everything(s)
+    finally:
+        s.stop()
+    assert {t: sorted(again[t]) for t in TABLES} == {t: sorted(got[t]) for t in TABLES}
 
 
 def test_dbless_refuses_what_db_import_refuses(tmp_path, pems):
