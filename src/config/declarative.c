@@ -108,17 +108,24 @@ struct svc_rec {
     struct sl_service *svc;
     const char *prefix; /* "in 'services': in entry 1 of 'services'" */
     bool ok;
-    const json_t *cc_ref; /* the `client_certificate` given, or NULL */
-    json_t *row;          /* the schema engine's entity, kept when rows are wanted (owned) */
+    long cert;       /* nested in a certificate: its index in the certificates' rows; else -1 */
+    size_t cert_pos; /* nested: its position in that certificate's `services`, from 1 */
+    /* the `client_certificate` given, or NULL; nested in a certificate, the parent named again */
+    const json_t *cc_ref;
+    size_t route_first; /* its nested routes are L->routes[route_first .. + nroutes] */
+    size_t nroutes;
+    json_t *row; /* the schema engine's entity, kept when rows are wanted (owned) */
 };
 
 struct route_rec {
     struct sl_route *route;
     const char *prefix;
     bool ok;
-    long parent;       /* index of the enclosing service, or -1 for a top-level route */
-    const json_t *ref; /* a top-level route's `service` value, or NULL */
-    json_t *row;       /* as svc_rec.row */
+    long parent; /* index of the enclosing service, or -1 for a top-level route */
+    /* the `service` given, or NULL: a top-level route's reference, or the parent a nested route
+     * names again (nested_reference) */
+    const json_t *ref;
+    json_t *row; /* as svc_rec.row */
 };
 
 /* The core tables besides services and routes. The data plane compiles none of them yet, so the
@@ -140,24 +147,34 @@ struct rtab_def {
     const struct sl_schema *schema;
     const char *fk; /* the foreign field to another of these tables, or NULL */
     int fk_table;
-    int child; /* the table Kong's declarative format nests in each entry, or -1 */
+    /* The tables Kong's declarative format nests in each entry, ended by -1: every table with a
+     * foreign key to this one (declarative_config.lua nest_foreign_relationships), so a
+     * certificate nests its snis and upstreams (and services, which are not one of these tables:
+     * load_nested), an upstream its targets, also inside a certificate. */
+    int children[3];
 };
 
 static const struct rtab_def rtabs[RT_MAX] = {
-    [RT_CA_CERTIFICATES] = {"ca_certificates", &sl_schema_ca_certificates, NULL, -1, -1},
-    [RT_CERTIFICATES] = {"certificates", &sl_schema_certificates, NULL, -1, RT_SNIS},
-    [RT_CONSUMERS] = {"consumers", &sl_schema_consumers, NULL, -1, -1},
-    [RT_SNIS] = {"snis", &sl_schema_snis, "certificate", RT_CERTIFICATES, -1},
-    [RT_UPSTREAMS] = {"upstreams", &sl_schema_upstreams, "client_certificate", RT_CERTIFICATES,
-                      RT_TARGETS},
-    [RT_TARGETS] = {"targets", &sl_schema_targets, "upstream", RT_UPSTREAMS, -1},
+    [RT_CA_CERTIFICATES] = {"ca_certificates", &sl_schema_ca_certificates, NULL, -1, {-1}},
+    [RT_CERTIFICATES] =
+        {"certificates", &sl_schema_certificates, NULL, -1, {RT_SNIS, RT_UPSTREAMS, -1}},
+    [RT_CONSUMERS] = {"consumers", &sl_schema_consumers, NULL, -1, {-1}},
+    [RT_SNIS] = {"snis", &sl_schema_snis, "certificate", RT_CERTIFICATES, {-1}},
+    [RT_UPSTREAMS] = {"upstreams",
+                      &sl_schema_upstreams,
+                      "client_certificate",
+                      RT_CERTIFICATES,
+                      {RT_TARGETS, -1}},
+    [RT_TARGETS] = {"targets", &sl_schema_targets, "upstream", RT_UPSTREAMS, {-1}},
 };
 
 struct row_rec {
     json_t *row;        /* the complete entity once valid (owned), else NULL */
     const char *prefix; /* "in 'certificates': in entry 1 of 'certificates'" */
     long parent;        /* nested: index of the enclosing entry in the parent table; else -1 */
-    const json_t *ref;  /* top-level: the value given for the table's foreign field, or NULL */
+    /* the value given for the table's foreign field, or NULL: top-level, the reference; nested,
+     * the parent named again (nested_reference) */
+    const json_t *ref;
     bool id_given;
 };
 
@@ -550,6 +567,50 @@ reference_key(const json_t *ref, const char *endpoint_key, bool *by_id_only)
     return endpoint_key ? json_string_value(json_object_get(ref, endpoint_key)) : NULL;
 }
 
+/* Kong's validate_references() message for a reference <ref> in <field> of the entity <at> of
+ * <table> that names no entry of <target>. */
+static void
+reference_error(struct loader *L, const char *table, const char *at, const char *field,
+                const json_t *ref, const char *target)
+{
+    char *shown = json_is_string(ref) ? NULL : json_dumps(ref, JSON_COMPACT);
+    lines_addf(&L->errs, "in '%s': in '%s': invalid reference '%s: %s' (no such entry in '%s')",
+               table, at, field, shown ? shown : json_string_value(ref), target);
+    free(shown);
+}
+
+/* A nested entry's foreign field <field> naming its parent again. Kong's declarative schema makes
+ * every foreign field of a nested record `eq = null`, so the first validation fails with "value
+ * must be null"; flatten() then validates again with the references resolved to the file's
+ * entities, where any value naming one passes, and validate_references() gives the entry its
+ * enclosing parent whatever the value named (declarative_config.lua populate_references). So a
+ * string (a name or an id) or {id = <uuid>} is kept in <*ref> and resolved with the other
+ * references (nested_reference_error); anything else fails both passes: "value must be null". */
+static void
+nested_reference(struct ent *e, const char *field, const json_t *v, const json_t **ref)
+{
+    const char *id = json_is_object(v) ? json_string_value(json_object_get(v, "id")) : NULL;
+    if (json_is_string(v) || (id != NULL && sl_schema_is_uuid(id))) {
+        *ref = v;
+    } else {
+        ent_add(e, field, "value must be null");
+    }
+}
+
+/* The nested reference <ref> (nested_reference) names no entry of <target> in the file: a string
+ * fails Kong's second pass too, which leaves the first pass's "value must be null" (at <prefix>);
+ * {id = <uuid>} passes it and fails validate_references() instead. */
+static void
+nested_reference_error(struct loader *L, const char *prefix, const char *table, const char *at,
+                       const char *field, const json_t *ref, const char *target)
+{
+    if (json_is_string(ref)) {
+        lines_addf(&L->errs, "%s: in '%s': value must be null", prefix, field);
+    } else {
+        reference_error(L, table, at, field, ref, target);
+    }
+}
+
 /* ------------------------------------------------------------------------------------------------
  */
 /* Services */
@@ -562,13 +623,23 @@ validate_service(struct loader *L, const json_t *in, struct svc_rec *rec)
     if (member(in, "routes", &v) == PRESENT && !is_list(v)) {
         ent_add(&e, "routes", "expected an array");
     }
-    /* a reference to a certificate of the file, resolved with the other references */
-    if (member(in, "client_certificate", &v) == PRESENT) {
+    /* a reference to a certificate of the file, resolved with the other references; nested in a
+     * certificate, the service's is that one */
+    if (member(in, "client_certificate", &v) == PRESENT && rec->cert >= 0) {
+        nested_reference(&e, "client_certificate", v, &rec->cc_ref);
+    } else if (member(in, "client_certificate", &v) == PRESENT) {
         foreign_reference(&e, "client_certificate", v, NULL, &rec->cc_ref);
     }
     json_t *work = schema_input(&e, in);
     if (work != NULL) {
         json_object_del(work, "client_certificate");
+    }
+    /* Kong's entity check allows a client_certificate on https and tls services only: a
+     * placeholder stands for the reference so that the schema engine applies it. Nested in a
+     * certificate and not named, Kong's flatten() sets it after validating, unchecked, and only
+     * db_import's DAO upsert refuses it on another protocol. */
+    if (work != NULL && (rec->cc_ref != NULL || (rec->cert >= 0 && L->want_rows))) {
+        json_object_set_new(work, "client_certificate", json_pack("{s:s}", "id", ID_PLACEHOLDER));
     }
     json_t *out = work ? schema_validate(&e, &sl_schema_services, work) : NULL;
     json_decref(work);
@@ -580,7 +651,7 @@ validate_service(struct loader *L, const json_t *in, struct svc_rec *rec)
             loader_fields(L, in, rec->svc->id, &rec->svc->created_at, &rec->svc->updated_at);
         }
         /* the data plane does not use them yet; db_import stores them */
-        if (rec->cc_ref != NULL && !L->want_rows) {
+        if ((rec->cc_ref != NULL || rec->cert >= 0) && !L->want_rows) {
             lines_addf(&L->warns, "%s: ignoring 'client_certificate': not supported by Sluice yet",
                        rec->prefix);
         }
@@ -632,48 +703,25 @@ migrate_paths(struct loader *L, json_t *work)
     json_object_set_new(work, "paths", migrated);
 }
 
-/* Does <v>, the `service` of a route nested under the service <parent>, name that parent: its name
- * or its id as a string, or {id = its id}? Kong accepts such a redundant reference (its second
- * validation pass resolves it, flatten() then sets the parent) and refuses any other value with
- * "value must be null". */
-static bool
-names_parent(const json_t *v, const json_t *parent)
-{
-    const char *name = json_string_value(json_object_get(parent, "name"));
-    const char *id = json_string_value(json_object_get(parent, "id"));
-    if (json_is_object(v) && json_object_size(v) == 1) {
-        v = json_object_get(v, "id"); /* {id = ...} only: {name = ...} has no primary key */
-        name = NULL;
-    }
-    const char *s = json_string_value(v);
-    if (s == NULL) {
-        return false;
-    }
-    return (name != NULL && strcmp(s, name) == 0) ||
-           (id != NULL && sl_schema_is_uuid(id) && strcasecmp(s, id) == 0);
-}
-
-/* A route's `service`: nested routes get it from their parent (<parent>, the parent's input);
- * top-level ones name it by name or id, or as {id=...} / {name=...} (declarative_config.lua). The
- * reference is resolved later. */
+/* A route's `service`: nested routes get it from their parent (naming it again is allowed:
+ * nested_reference); top-level ones name it by name or id, or as {id=...} / {name=...}
+ * (declarative_config.lua). The reference is resolved later. */
 static void
-service_reference(struct ent *e, const json_t *in, struct route_rec *rec, const json_t *parent)
+service_reference(struct ent *e, const json_t *in, struct route_rec *rec)
 {
     const json_t *v;
     if (member(in, "service", &v) != PRESENT) {
         return;
     }
-    if (parent != NULL) {
-        if (!names_parent(v, parent)) {
-            ent_add(e, "service", "value must be null");
-        }
+    if (rec->parent >= 0) {
+        nested_reference(e, "service", v, &rec->ref);
     } else {
         foreign_reference(e, "service", v, "name", &rec->ref);
     }
 }
 
 static void
-validate_route(struct loader *L, const json_t *in, struct route_rec *rec, const json_t *parent)
+validate_route(struct loader *L, const json_t *in, struct route_rec *rec)
 {
     struct ent e = {.L = L, .prefix = rec->prefix};
     json_t *work = schema_input(&e, in);
@@ -684,7 +732,7 @@ validate_route(struct loader *L, const json_t *in, struct route_rec *rec, const 
         out = schema_validate(&e, &sl_schema_routes, work);
         json_decref(work);
     }
-    service_reference(&e, in, rec, parent);
+    service_reference(&e, in, rec);
     if (out != NULL && e.n == 0) {
         rec->route = sl_config_build_route(L->arena, out);
         if (rec->route == NULL) {
@@ -715,8 +763,12 @@ generate_id(struct loader *L, const uint8_t ns[16], const char *key, char out[SL
     sl_uuid_format(u, out);
 }
 
+static const char *row_id(const struct row_rec *r);
+
 /* Kong derives an id from the endpoint key (the name). Kong gives a random id to an entity without
- * a name; Sluice derives one from its position so that reloading the same file keeps every id. */
+ * a name; Sluice derives one from its position so that reloading the same file keeps every id: a
+ * service nested in a certificate from its position there (the certificates' ids are assigned
+ * first), so that a top-level service keeps the key of its position in `services`. */
 static void
 assign_ids(struct loader *L)
 {
@@ -724,15 +776,23 @@ assign_ids(struct loader *L)
     size_t nested_index = 0;
     long last_parent = -2;
     for (size_t i = 0; i < L->nsvcs; i++) {
-        struct sl_service *s = L->svcs[i].svc;
+        const struct svc_rec *sr = &L->svcs[i];
+        struct sl_service *s = sr->svc;
         if (s != NULL && s->id[0] == '\0') {
-            char key[64];
+            char key[128];
+            const char *cert = sr->cert >= 0 ? row_id(&L->rows[RT_CERTIFICATES].v[sr->cert]) : NULL;
             if (s->name != NULL) {
                 generate_id(L, L->ns_services, s->name, s->id);
+                continue;
+            }
+            if (sr->cert >= 0) {
+                /* a certificate that failed has no id: the load fails, any key does */
+                snprintf(key, sizeof(key), "sluice:certificates/%s/services/%zu", cert ? cert : "-",
+                         sr->cert_pos);
             } else {
                 snprintf(key, sizeof(key), "sluice:services/%zu", i + 1);
-                generate_id(L, L->ns_services, key, s->id);
             }
+            generate_id(L, L->ns_services, key, s->id);
         }
     }
     for (size_t i = 0; i < L->nroutes; i++) {
@@ -789,9 +849,40 @@ uniqueness_route(struct loader *L, struct sl_strmap *names, struct sl_strmap *id
     }
 }
 
+/* The service a route's reference names: by name first, then by id (find_entity); the {name=...}
+ * and {id=...} forms too. */
+static bool
+find_service(const struct sl_strmap *names, const struct sl_strmap *ids, const json_t *ref,
+             size_t *idx)
+{
+    const char *name = NULL;
+    const char *id = NULL;
+    if (json_is_string(ref)) {
+        name = id = json_string_value(ref);
+    } else {
+        name = json_string_value(json_object_get(ref, "name"));
+        id = json_string_value(json_object_get(ref, "id"));
+        if (id != NULL && name == NULL) {
+            name = id;
+        }
+    }
+    if (name != NULL && sl_strmap_get(names, name, idx)) {
+        return true;
+    }
+    if (id != NULL && strlen(id) == SL_UUID_LEN) {
+        char low[SL_UUID_LEN + 1];
+        for (size_t k = 0; k <= SL_UUID_LEN; k++) {
+            low[k] = (char)tolower((unsigned char)id[k]);
+        }
+        return sl_strmap_get(ids, low, idx);
+    }
+    return false;
+}
+
 /* declarative_config.lua populate_references/validate_references: nested entities are registered
- * before their parent, services before top-level routes; the later duplicate is the one reported.
- */
+ * before their parent, the certificates' nested services before the top-level ones (certificates
+ * come first in Kong's topological order), services before top-level routes; the later duplicate
+ * is the one reported. */
 static void
 check_uniqueness_and_references(struct loader *L)
 {
@@ -803,33 +894,40 @@ check_uniqueness_and_references(struct loader *L)
         L->errs.oom = true;
         return;
     }
-    size_t ri = 0;
-    for (size_t i = 0; i < L->nsvcs; i++) {
-        for (; ri < L->nroutes && L->routes[ri].parent == (long)i; ri++) {
-            uniqueness_route(L, &route_names, &route_ids, ri);
-        }
-        struct svc_rec *sr = &L->svcs[i];
-        if (sr->svc == NULL) {
-            continue;
-        }
-        if (sr->svc->name != NULL && !sl_strmap_put(&svc_names, sr->svc->name, i)) {
-            lines_addf(&L->errs,
-                       "%s: uniqueness violation: 'services' entity with name set to '%s' "
-                       "already declared",
-                       sr->prefix, sr->svc->name);
-            sr->ok = false;
-            continue;
-        }
-        if (sr->svc->id[0] != '\0' && !sl_strmap_put(&svc_ids, sr->svc->id, i)) {
-            lines_addf(&L->errs,
-                       "%s: uniqueness violation: 'services' entity with primary key set to '%s' "
-                       "already declared",
-                       sr->prefix, sr->svc->id);
-            sr->ok = false;
+    /* the first round registers the services nested in certificates, the second the others */
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < L->nsvcs; i++) {
+            struct svc_rec *sr = &L->svcs[i];
+            if ((sr->cert >= 0) != (round == 0)) {
+                continue;
+            }
+            for (size_t k = 0; k < sr->nroutes; k++) {
+                uniqueness_route(L, &route_names, &route_ids, sr->route_first + k);
+            }
+            if (sr->svc == NULL) {
+                continue;
+            }
+            if (sr->svc->name != NULL && !sl_strmap_put(&svc_names, sr->svc->name, i)) {
+                lines_addf(&L->errs,
+                           "%s: uniqueness violation: 'services' entity with name set to '%s' "
+                           "already declared",
+                           sr->prefix, sr->svc->name);
+                sr->ok = false;
+                continue;
+            }
+            if (sr->svc->id[0] != '\0' && !sl_strmap_put(&svc_ids, sr->svc->id, i)) {
+                lines_addf(&L->errs,
+                           "%s: uniqueness violation: 'services' entity with primary key set to "
+                           "'%s' already declared",
+                           sr->prefix, sr->svc->id);
+                sr->ok = false;
+            }
         }
     }
-    for (; ri < L->nroutes; ri++) {
-        uniqueness_route(L, &route_names, &route_ids, ri);
+    for (size_t ri = 0; ri < L->nroutes; ri++) {
+        if (L->routes[ri].parent < 0) {
+            uniqueness_route(L, &route_names, &route_ids, ri);
+        }
     }
 
     for (size_t i = 0; i < L->nroutes; i++) {
@@ -837,48 +935,22 @@ check_uniqueness_and_references(struct loader *L)
         if (rr->route == NULL) {
             continue;
         }
-        if (rr->parent >= 0) {
-            rr->route->service = L->svcs[rr->parent].svc;
-            continue;
-        }
-        if (rr->ref == NULL) {
-            continue;
-        }
-        /* by name first, then by id (find_entity); {name=...} and {id=...} forms too */
+        const char *at = rr->route->name ? rr->route->name : rr->route->id;
         size_t idx;
-        bool found = false;
-        const char *name = NULL;
-        const char *id = NULL;
-        if (json_is_string(rr->ref)) {
-            name = id = json_string_value(rr->ref);
-        } else {
-            name = json_string_value(json_object_get(rr->ref, "name"));
-            id = json_string_value(json_object_get(rr->ref, "id"));
-            if (id != NULL && name == NULL) {
-                name = id;
+        bool found = rr->ref != NULL && find_service(&svc_names, &svc_ids, rr->ref, &idx);
+        if (rr->parent >= 0) {
+            /* whatever service a nested route names again, its service is its parent */
+            if (rr->ref != NULL && !found) {
+                nested_reference_error(L, rr->prefix, "routes", at, "service", rr->ref, "services");
+                rr->ok = false;
             }
-        }
-        if (name != NULL && sl_strmap_get(&svc_names, name, &idx)) {
-            found = true;
-        } else if (id != NULL && strlen(id) == SL_UUID_LEN) {
-            char low[SL_UUID_LEN + 1];
-            for (size_t k = 0; k <= SL_UUID_LEN; k++) {
-                low[k] = (char)tolower((unsigned char)id[k]);
-            }
-            found = sl_strmap_get(&svc_ids, low, &idx);
-        }
-        if (found) {
+            rr->route->service = L->svcs[rr->parent].svc;
+        } else if (found) {
             rr->route->service = L->svcs[idx].svc;
-            continue;
+        } else if (rr->ref != NULL) {
+            reference_error(L, "routes", at, "service", rr->ref, "services");
+            rr->ok = false;
         }
-        char *shown = json_is_string(rr->ref) ? NULL : json_dumps(rr->ref, JSON_COMPACT);
-        lines_addf(&L->errs,
-                   "in 'routes': in '%s': invalid reference 'service: %s' (no such entry "
-                   "in 'services')",
-                   rr->route->name ? rr->route->name : rr->route->id,
-                   shown ? shown : json_string_value(rr->ref));
-        free(shown);
-        rr->ok = false;
     }
 }
 
@@ -926,10 +998,10 @@ prefix_dup(struct loader *L, const char *fmt, ...)
 }
 
 /* Records and validates route entry <r> of the service at index <parent> (-1: a top-level route),
- * whose input is <parent_in>, its error prefix being <prefix> (owned by the loader; NULL when it
- * could not be made, which ends the load as out of memory: the callers' loops stop on errs.oom). */
+ * its error prefix being <prefix> (owned by the loader; NULL when it could not be made, which ends
+ * the load as out of memory: the callers' loops stop on errs.oom). */
 static void
-add_route(struct loader *L, const json_t *r, long parent, const json_t *parent_in, char *prefix)
+add_route(struct loader *L, const json_t *r, long parent, char *prefix)
 {
     if (prefix == NULL) {
         L->errs.oom = true;
@@ -943,7 +1015,49 @@ add_route(struct loader *L, const json_t *r, long parent, const json_t *parent_i
                    json_is_null(r) ? "required field missing" : "expected a record");
         return;
     }
-    validate_route(L, r, rr, parent >= 0 ? parent_in : NULL);
+    validate_route(L, r, rr);
+}
+
+/* Records and validates service entry <s>, with the routes nested in it: a top-level one (<cert>
+ * -1) or entry <pos> (from 1) of the `services` nested in the certificate at index <cert>. <prefix>
+ * as add_route's. */
+static void
+add_service(struct loader *L, const json_t *s, long cert, size_t pos, char *prefix)
+{
+    if (prefix == NULL) {
+        L->errs.oom = true;
+        return;
+    }
+    size_t i = L->nsvcs++;
+    struct svc_rec *sr = &L->svcs[i];
+    sr->prefix = prefix;
+    sr->cert = cert;
+    sr->cert_pos = pos;
+    sr->route_first = L->nroutes;
+    if (!json_is_object(s)) {
+        lines_addf(&L->errs, "%s: %s", prefix,
+                   json_is_null(s) ? "required field missing" : "expected a record");
+        return;
+    }
+    validate_service(L, s, sr);
+    const json_t *nr = json_object_get(s, "routes");
+    for (size_t j = 0; is_list(nr) && j < list_size(nr) && !L->errs.oom; j++) {
+        add_route(L, list_get(nr, j), (long)i,
+                  prefix_dup(L, "%s: in 'routes': in entry %zu of 'routes'", prefix, j + 1));
+    }
+    sr->nroutes = L->nroutes - sr->route_first;
+}
+
+/* Counts the services of <list> and the routes nested in them: what add_service may record. */
+static void
+count_services(const json_t *list, size_t *nsvcs, size_t *nroutes)
+{
+    for (size_t i = 0; i < list_size(list); i++) {
+        const json_t *s = list_get(list, i);
+        const json_t *nr = json_is_object(s) ? json_object_get(s, "routes") : NULL;
+        *nsvcs += 1;
+        *nroutes += is_list(nr) ? list_size(nr) : 0;
+    }
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -1004,19 +1118,36 @@ row_times(struct loader *L, const struct sl_schema *s, const json_t *in, json_t 
     json_object_set_new(out, "updated_at", ms ? json_real(now) : json_integer((json_int_t)now));
 }
 
-/* Validates entry <idx> of table <t> (input <in>), nested in an entry whose input is <parent_in>
- * (NULL at the top level), with the schema engine the Admin API uses. */
+/* The keys of an entry of table <t> that hold nested entries, ended by NULL. */
 static void
-validate_row(struct loader *L, int t, size_t idx, const json_t *in, const json_t *parent_in)
+nested_keys(int t, const char *keys[4])
+{
+    size_t n = 0;
+    for (const int *c = rtabs[t].children; *c >= 0; c++) {
+        keys[n++] = rtabs[*c].name;
+    }
+    if (t == RT_CERTIFICATES) {
+        keys[n++] = "services";
+    }
+    keys[n] = NULL;
+}
+
+/* Validates entry <idx> of table <t> (input <in>), nested in an entry of its parent table or at
+ * the top level, with the schema engine the Admin API uses. */
+static void
+validate_row(struct loader *L, int t, size_t idx, const json_t *in, bool nested)
 {
     const struct rtab_def *d = &rtabs[t];
     struct row_rec *rec = &L->rows[t].v[idx];
     struct ent e = {.L = L, .prefix = rec->prefix};
     const json_t *v;
-    const char *child = d->child >= 0 ? rtabs[d->child].name : NULL;
+    const char *children[4];
+    nested_keys(t, children);
     field_comment_ignore(&e, in);
-    if (child != NULL && member(in, child, &v) == PRESENT && !is_list(v)) {
-        ent_add(&e, child, "expected an array");
+    for (size_t i = 0; children[i] != NULL; i++) {
+        if (member(in, children[i], &v) == PRESENT && !is_list(v)) {
+            ent_add(&e, children[i], "expected an array");
+        }
     }
     for (size_t i = 0; t == RT_CONSUMERS && consumer_ignored[i] != NULL; i++) {
         field_ignored_list(&e, in, consumer_ignored[i]);
@@ -1029,23 +1160,23 @@ validate_row(struct loader *L, int t, size_t idx, const json_t *in, const json_t
     }
     json_object_del(work, "_comment");
     json_object_del(work, "_ignore");
-    if (child != NULL) {
-        json_object_del(work, child);
+    for (size_t i = 0; children[i] != NULL; i++) {
+        json_object_del(work, children[i]);
     }
     for (size_t i = 0; t == RT_CONSUMERS && consumer_ignored[i] != NULL; i++) {
         json_object_del(work, consumer_ignored[i]);
     }
     /* The parent reference is resolved once every id is known: the engine validates the entity
      * with a placeholder in its place. A nested entry's parent is the enclosing one (naming it
-     * again is allowed, as for nested routes). */
+     * again is allowed, as for nested routes: nested_reference). */
     if (d->fk != NULL) {
         bool present = member(in, d->fk, &v) == PRESENT;
-        if (parent_in != NULL && present && !names_parent(v, parent_in)) {
-            ent_add(&e, d->fk, "value must be null");
-        } else if (parent_in == NULL && present) {
+        if (nested && present) {
+            nested_reference(&e, d->fk, v, &rec->ref);
+        } else if (present) {
             foreign_reference(&e, d->fk, v, rtabs[d->fk_table].schema->endpoint_key, &rec->ref);
         }
-        if (parent_in != NULL || present) {
+        if (nested || present) {
             json_object_set_new(work, d->fk, json_pack("{s:s}", "id", ID_PLACEHOLDER));
         }
     }
@@ -1074,12 +1205,11 @@ validate_row(struct loader *L, int t, size_t idx, const json_t *in, const json_t
     ent_flush(&e);
 }
 
-/* Records and validates entry <in> of table <t>, nested in entry <parent> of the parent table
- * (whose input is <parent_in>) or at the top level (-1, NULL). <prefix> is owned by the loader
- * (NULL: out of memory). Returns the entry's index, or -1. */
+/* Records and validates entry <in> of table <t>, nested in entry <parent> of the parent table or
+ * at the top level (-1). <prefix> is owned by the loader (NULL: out of memory). Returns the entry's
+ * index, or -1. */
 static long
-add_row(struct loader *L, int t, const json_t *in, long parent, const json_t *parent_in,
-        char *prefix)
+add_row(struct loader *L, int t, const json_t *in, long parent, char *prefix)
 {
     if (prefix == NULL) {
         L->errs.oom = true;
@@ -1106,10 +1236,35 @@ add_row(struct loader *L, int t, const json_t *in, long parent, const json_t *pa
         lines_addf(&L->errs, "%s: %s", prefix,
                    json_is_null(in) ? "required field missing" : "expected a record");
     } else {
-        validate_row(L, t, idx, in, parent_in);
+        validate_row(L, t, idx, in, parent >= 0);
     }
     json_decref(named);
     return (long)idx;
+}
+
+/* The entries nested in entry <idx> of table <t> (input <in>, error prefix <prefix>; idx -1: it
+ * could not be recorded), recursively: a certificate's snis, upstreams (with their targets) and
+ * services (with their routes), an upstream's targets. */
+static void
+load_nested(struct loader *L, int t, long idx, const json_t *in, const char *prefix)
+{
+    if (idx < 0 || !json_is_object(in)) {
+        return;
+    }
+    for (const int *c = rtabs[t].children; *c >= 0 && !L->errs.oom; c++) {
+        const char *name = rtabs[*c].name;
+        const json_t *list = json_object_get(in, name);
+        for (size_t j = 0; is_list(list) && j < list_size(list) && !L->errs.oom; j++) {
+            const json_t *it = list_get(list, j);
+            char *p = prefix_dup(L, "%s: in '%s': in entry %zu of '%s'", prefix, name, j + 1, name);
+            load_nested(L, *c, add_row(L, *c, it, idx, p), it, p);
+        }
+    }
+    const json_t *services = t == RT_CERTIFICATES ? json_object_get(in, "services") : NULL;
+    for (size_t j = 0; is_list(services) && j < list_size(services) && !L->errs.oom; j++) {
+        add_service(L, list_get(services, j), idx, j + 1,
+                    prefix_dup(L, "%s: in 'services': in entry %zu of 'services'", prefix, j + 1));
+    }
 }
 
 /* The top-level list <list> of table <t>, with the entries nested in each. */
@@ -1117,19 +1272,10 @@ static void
 load_row_table(struct loader *L, int t, const json_t *list)
 {
     const char *name = rtabs[t].name;
-    int c = rtabs[t].child;
     for (size_t i = 0; i < list_size(list) && !L->errs.oom; i++) {
         const json_t *it = list_get(list, i);
         char *prefix = prefix_dup(L, "in '%s': in entry %zu of '%s'", name, i + 1, name);
-        long idx = add_row(L, t, it, -1, NULL, prefix);
-        const json_t *nested =
-            c >= 0 && json_is_object(it) ? json_object_get(it, rtabs[c].name) : NULL;
-        for (size_t j = 0; idx >= 0 && is_list(nested) && j < list_size(nested) && !L->errs.oom;
-             j++) {
-            add_row(L, c, list_get(nested, j), idx, it,
-                    prefix_dup(L, "%s: in '%s': in entry %zu of '%s'", prefix, rtabs[c].name, j + 1,
-                               rtabs[c].name));
-        }
+        load_nested(L, t, add_row(L, t, it, -1, prefix), it, prefix);
     }
 }
 
@@ -1223,16 +1369,6 @@ find_row(const struct loader *L, int t, const json_t *ref, size_t *idx)
     return sl_strmap_get(&x->ids, low, idx);
 }
 
-static void
-reference_error(struct loader *L, const char *table, const char *at, const char *field,
-                const json_t *ref, const char *target)
-{
-    char *shown = json_is_string(ref) ? NULL : json_dumps(ref, JSON_COMPACT);
-    lines_addf(&L->errs, "in '%s': in '%s': invalid reference '%s: %s' (no such entry in '%s')",
-               table, at, field, shown ? shown : json_string_value(ref), target);
-    free(shown);
-}
-
 /* Uniqueness inside the file (the store would refuse the second entry), then the index the
  * references are resolved with. */
 static void
@@ -1303,13 +1439,19 @@ resolve_row_references(struct loader *L)
             if (r->row == NULL) {
                 continue;
             }
+            const char *ek = d->schema->endpoint_key;
+            const char *at = ek ? json_string_value(json_object_get(r->row, ek)) : NULL;
+            bool found = r->ref != NULL && find_row(L, d->fk_table, r->ref, &k);
             if (r->parent >= 0) {
+                /* whatever a nested entry names again, its parent is the enclosing entry */
+                if (r->ref != NULL && !found) {
+                    nested_reference_error(L, r->prefix, d->name, at ? at : row_id(r), d->fk,
+                                           r->ref, rtabs[d->fk_table].name);
+                }
                 pid = row_id(&L->rows[d->fk_table].v[r->parent]); /* NULL: the parent failed */
-            } else if (r->ref != NULL && find_row(L, d->fk_table, r->ref, &k)) {
+            } else if (found) {
                 pid = row_id(&L->rows[d->fk_table].v[k]);
             } else if (r->ref != NULL) {
-                const char *ek = d->schema->endpoint_key;
-                const char *at = ek ? json_string_value(json_object_get(r->row, ek)) : NULL;
                 reference_error(L, d->name, at ? at : row_id(r), d->fk, r->ref,
                                 rtabs[d->fk_table].name);
             }
@@ -1341,23 +1483,34 @@ resolve_row_references(struct loader *L)
     }
 }
 
-/* services[].client_certificate names a certificate of the file. */
+/* services[].client_certificate names a certificate of the file; a service nested in a
+ * certificate has that one. */
 static void
 resolve_service_certificates(struct loader *L)
 {
     for (size_t i = 0; i < L->nsvcs; i++) {
         struct svc_rec *sr = &L->svcs[i];
+        const char *at = sr->svc ? (sr->svc->name ? sr->svc->name : sr->svc->id) : NULL;
         size_t k;
-        if (sr->svc == NULL || sr->cc_ref == NULL) {
+        if (sr->svc == NULL || (sr->cc_ref == NULL && sr->cert < 0)) {
             continue;
         }
-        if (!find_row(L, RT_CERTIFICATES, sr->cc_ref, &k)) {
-            reference_error(L, "services", sr->svc->name ? sr->svc->name : sr->svc->id,
-                            "client_certificate", sr->cc_ref, "certificates");
+        bool found = sr->cc_ref != NULL && find_row(L, RT_CERTIFICATES, sr->cc_ref, &k);
+        if (sr->cert >= 0) {
+            if (sr->cc_ref != NULL && !found) {
+                nested_reference_error(L, sr->prefix, "services", at, "client_certificate",
+                                       sr->cc_ref, "certificates");
+                sr->ok = false;
+            }
+            k = (size_t)sr->cert;
+        } else if (!found) {
+            reference_error(L, "services", at, "client_certificate", sr->cc_ref, "certificates");
             sr->ok = false;
-        } else if (sr->row != NULL) {
-            json_object_set_new(sr->row, "client_certificate",
-                                json_pack("{s:s}", "id", row_id(&L->rows[RT_CERTIFICATES].v[k])));
+            continue;
+        }
+        const char *cid = row_id(&L->rows[RT_CERTIFICATES].v[k]); /* NULL: the parent failed */
+        if (sr->row != NULL && cid != NULL) {
+            json_object_set_new(sr->row, "client_certificate", json_pack("{s:s}", "id", cid));
         }
     }
 }
@@ -1471,10 +1624,18 @@ load_document(struct loader *L, const json_t *root)
                 continue;
             }
             row_tables[t] = x;
-            /* validated like db_import's, but the data plane does not use them yet */
+            /* validated like db_import's, but the data plane does not use them yet (only the
+             * services nested in certificates) */
+            bool nests_services = false;
+            for (size_t i = 0; t == RT_CERTIFICATES && i < list_size(x); i++) {
+                const json_t *c = list_get(x, i);
+                nests_services |=
+                    list_size(json_is_object(c) ? json_object_get(c, "services") : NULL) > 0;
+            }
             if (!L->want_rows && list_size(x) > 0) {
-                lines_addf(&L->warns, "ignoring '%s' (%zu entries): not supported by Sluice yet", k,
-                           list_size(x));
+                lines_addf(&L->warns, "ignoring '%s' (%zu entries): not supported by Sluice yet%s",
+                           k, list_size(x),
+                           nests_services ? " (the services nested in them are loaded)" : "");
             }
             continue;
         }
@@ -1494,15 +1655,15 @@ load_document(struct loader *L, const json_t *root)
     }
     ent_flush(&top);
 
-    /* count, then validate: services with their nested routes, then top-level routes */
-    size_t nsvcs = list_size(services);
+    /* count, then validate: services with their nested routes, then top-level routes, then the
+     * other tables (a certificate's nested services and their routes are recorded there) */
+    size_t nsvcs = 0;
     size_t nroutes = list_size(routes);
-    for (size_t i = 0; i < nsvcs; i++) {
-        const json_t *s = list_get(services, i);
-        const json_t *nr = json_is_object(s) ? json_object_get(s, "routes") : NULL;
-        if (is_list(nr)) {
-            nroutes += list_size(nr);
-        }
+    count_services(services, &nsvcs, &nroutes);
+    const json_t *certs = row_tables[RT_CERTIFICATES];
+    for (size_t i = 0; i < list_size(certs); i++) {
+        const json_t *c = list_get(certs, i);
+        count_services(json_is_object(c) ? json_object_get(c, "services") : NULL, &nsvcs, &nroutes);
     }
     L->svcs = sl_arena_calloc(L->tmp, nsvcs ? nsvcs : 1, sizeof(*L->svcs));
     L->routes = sl_arena_calloc(L->tmp, nroutes ? nroutes : 1, sizeof(*L->routes));
@@ -1510,29 +1671,12 @@ load_document(struct loader *L, const json_t *root)
         L->errs.oom = true;
         return;
     }
-    for (size_t i = 0; i < nsvcs && !L->errs.oom; i++) {
-        const json_t *s = list_get(services, i);
-        struct svc_rec *sr = &L->svcs[L->nsvcs++];
-        sr->prefix = prefix_dup(L, "in 'services': in entry %zu of 'services'", i + 1);
-        if (sr->prefix == NULL) {
-            L->errs.oom = true;
-            break;
-        }
-        if (!json_is_object(s)) {
-            lines_addf(&L->errs, "%s: %s", sr->prefix,
-                       json_is_null(s) ? "required field missing" : "expected a record");
-            continue;
-        }
-        validate_service(L, s, sr);
-        const json_t *nr = json_object_get(s, "routes");
-        for (size_t j = 0; is_list(nr) && j < list_size(nr) && !L->errs.oom; j++) {
-            add_route(
-                L, list_get(nr, j), (long)i, s,
-                prefix_dup(L, "%s: in 'routes': in entry %zu of 'routes'", sr->prefix, j + 1));
-        }
+    for (size_t i = 0; i < list_size(services) && !L->errs.oom; i++) {
+        add_service(L, list_get(services, i), -1, 0,
+                    prefix_dup(L, "in 'services': in entry %zu of 'services'", i + 1));
     }
     for (size_t i = 0; i < list_size(routes) && !L->errs.oom; i++) {
-        add_route(L, list_get(routes, i), -1, NULL,
+        add_route(L, list_get(routes, i), -1,
                   prefix_dup(L, "in 'routes': in entry %zu of 'routes'", i + 1));
     }
     for (int t = 0; t < RT_MAX && !L->errs.oom; t++) {
@@ -1542,8 +1686,8 @@ load_document(struct loader *L, const json_t *root)
         return;
     }
 
+    assign_row_ids(L); /* first: a service nested in a certificate takes its id from it */
     assign_ids(L);
-    assign_row_ids(L);
     index_rows(L);
     resolve_row_references(L);
     resolve_service_certificates(L);

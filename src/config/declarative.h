@@ -3,8 +3,8 @@
  * or JSON, with services (nested routes allowed), top-level routes, the `url` shorthand, references
  * by name or id, and stable UUIDs for entities without an id. Services and routes are validated
  * with Kong's field rules, defaults and messages (kong.md §1.1-1.2); so are consumers,
- * certificates (with nested snis), ca_certificates, snis, upstreams (with nested targets) and
- * targets, which only db_import stores (the data plane does not use them yet).
+ * certificates (with nested snis, upstreams and services), ca_certificates, snis, upstreams (with
+ * nested targets) and targets, which only db_import stores (the data plane does not use them yet).
  * docs/configuration.md lists what is supported. */
 #ifndef SL_CONFIG_DECLARATIVE_H
 #define SL_CONFIG_DECLARATIVE_H

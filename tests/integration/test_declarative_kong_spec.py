@@ -585,7 +585,9 @@ def test_flatten_accepts_a_nested_entity_naming_its_parent(tmp_path, admin, ref)
                                  "{name: svc}"])
 def test_flatten_fails_as_a_nested_entity_by_incorrect_reference(tmp_path, admin, ref):
     """basicauth_credentials: it("fails as a nested entity by incorrect id") and it("fails as a
-    nested entity by incorrect username"): anything but the parent is `value must be null`."""
+    nested entity by incorrect username"): a value naming no entity of the file (or not a primary
+    key) is `value must be null` (one naming another entity is accepted: the entry keeps its
+    parent, test_declarative_nested.py)."""
     assert parse(tmp_path, NESTED_BY % ref) == (1, [
         "in 'services': in entry 1 of 'services': in 'routes': in entry 1 of 'routes': "
         "in 'service': value must be null"])
