@@ -51,6 +51,23 @@ void sl_log_vwrite(enum sl_log_level level, const char *fmt, va_list ap)
         }                                                                                          \
     } while (0)
 
+/* The command line's own output for --v and --vv (Kong's kong/cmd/utils/log.lua), apart from the
+ * error log above: lines on stdout, `YYYY/MM/DD HH:MM:SS [verbose] ...` or `[debug] ...`. */
+enum sl_cli_level {
+    SL_CLI_INFO = 0, /* neither flag: only the command's own messages */
+    SL_CLI_VERBOSE,  /* --v */
+    SL_CLI_DEBUG,    /* --vv: verbose lines and debug lines */
+};
+
+void sl_cli_log_set_level(enum sl_cli_level level);
+enum sl_cli_level sl_cli_log_level(void);
+/* Prints the line when the command runs at <level> or above (SL_CLI_VERBOSE or SL_CLI_DEBUG). */
+void sl_cli_log(enum sl_cli_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* To call after an `Error: ...` line: Kong's `Run with --v (verbose) or --vv (debug) for more
+ * details` on stderr, which Kong leaves out once either flag is given. */
+void sl_cli_log_error_hint(void);
+
 /* Memory-safety invariant: abort even in release builds. */
 #define SL_BUG_ON(cond)                                                                            \
     do {                                                                                           \

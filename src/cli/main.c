@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The `sluice` command (kong.md §7, renamed): start, stop, quit, reload, restart, health, check,
- * config parse, version. Errors print `Error: <message>` and exit non-zero. */
+ * config parse, version. Errors print `Error: <message>` (then Kong's hint, see finish) and exit
+ * non-zero; --v and --vv print what Kong's print (docs/cli.md). */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -49,7 +51,99 @@ usage(FILE *out)
             "  config db_export [FILE] [-c -p] write the database as a declarative file\n"
             "  migrations bootstrap|up|list|reset [-y] [-c FILE] [-p PREFIX]\n"
             "                                  manage the database schema\n"
-            "  version [-a]                    print the version (-a: and its libraries')\n");
+            "  version [-a]                    print the version (-a: and its libraries')\n\n"
+            "Options (every command):\n"
+            "  --v                             verbose\n"
+            "  --vv                            debug\n");
+}
+
+/* Kong's CLI ends an error with `Run with --v (verbose) or --vv (debug) for more details`. Errors
+ * are printed as `Error: <message>` from main.c, process.c and db.c alike: stderr goes through this
+ * filter so that main knows whether the command printed one, and adds the hint after it only then,
+ * not after the exits that answer rather than fail (`migrations list`'s 3 and 5, a `reset` with
+ * nothing to do), nor in a daemon's child, which hands its error to the parent. */
+static bool error_printed;
+static int error_tag_at; /* bytes of "Error: " matched at the start of the line; -1: not one */
+
+static ssize_t
+stderr_write(void *cookie, const char *buf, size_t len)
+{
+    static const char tag[] = "Error: ";
+    const int taglen = (int)sizeof(tag) - 1;
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] == '\n') {
+            error_tag_at = 0;
+        } else if (error_tag_at >= 0 && error_tag_at < taglen) {
+            error_tag_at = buf[i] == tag[error_tag_at] ? error_tag_at + 1 : -1;
+            error_printed = error_printed || error_tag_at == taglen;
+        }
+    }
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(STDERR_FILENO, buf + done, len - done);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            break;
+        }
+        done += (size_t)w;
+    }
+    return (ssize_t)done;
+}
+
+static void
+watch_stderr(void)
+{
+    cookie_io_functions_t io = {.write = stderr_write};
+    FILE *f = fopencookie(NULL, "w", io);
+    if (f != NULL) {
+        setvbuf(f, NULL, _IONBF, 0); /* as stderr: nothing held back from a crash or a fork */
+        stderr = f;                  /* glibc's standard streams are plain variables */
+    }
+}
+
+/* The exit of a command whose errors Kong reports through its CLI's error handler. */
+static int
+finish(int rc)
+{
+    if (rc != 0 && error_printed) {
+        sl_cli_log_error_hint();
+    }
+    return rc;
+}
+
+/* Kong's global flags, accepted anywhere after the verb of every command: --v (verbose) and --vv
+ * (debug; the more verbose wins when both are given). They are taken out of argv before the verbs
+ * read their operands (`check --v FILE`); /proc/<pid>/cmdline, which reload and restart read, still
+ * shows them. Returns the new argc. */
+static int
+take_verbosity(int argc, char **argv)
+{
+    enum sl_cli_level level = SL_CLI_INFO;
+    int n = 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--vv") == 0) {
+            level = SL_CLI_DEBUG;
+        } else if (strcmp(argv[i], "--v") == 0) {
+            level = level == SL_CLI_DEBUG ? level : SL_CLI_VERBOSE;
+        } else {
+            argv[n++] = argv[i];
+        }
+    }
+    argv[n] = NULL;
+    sl_cli_log_set_level(level);
+    return n;
+}
+
+/* Kong's first lines: its version (--v), then the versions of what it runs on (--vv). */
+static void
+say_versions(void)
+{
+    sl_cli_log(SL_CLI_VERBOSE, "Sluice: %s", SL_VERSION);
+    sl_cli_log(SL_CLI_DEBUG, "libev: %d.%d", ev_version_major(), ev_version_minor());
+    sl_cli_log(SL_CLI_DEBUG, "OpenSSL: %s", OpenSSL_version(OPENSSL_VERSION));
+    sl_cli_log(SL_CLI_DEBUG, "SQLite: %s", sqlite3_libversion());
 }
 
 static int __attribute__((format(printf, 1, 2))) fail(const char *fmt, ...)
@@ -69,6 +163,7 @@ struct cli_opts {
     int timeout_s;
     int wait_s; /* quit -w: seconds to wait before the graceful stop begins */
     bool yes;
+    bool trace;        /* --v/--vv lines for this load: the command's own, not a second look */
     char *const *rest; /* operands after the verb */
     int nrest;
 };
@@ -131,6 +226,8 @@ parse_opts(int argc, char **argv, struct cli_opts *o)
             return -3; /* `kong <verb> --help`: the usage, on stderr, and nothing else */
         case 'v':
         case 'V':
+            /* taken out of the command line by take_verbosity; still seen here in the arguments
+             * of a running instance, which reload and restart read from /proc */
             break;
         default:
             return -1;
@@ -139,9 +236,10 @@ parse_opts(int argc, char **argv, struct cli_opts *o)
     return 0;
 }
 
-/* Kong's search order: -c, then /etc/sluice/sluice.conf, then /etc/sluice.conf, else defaults. */
+/* Kong's search order: -c, then /etc/sluice/sluice.conf, then /etc/sluice.conf, else defaults.
+ * <say>: each place looked at in vain, with --v (as Kong's conf_loader). */
 static const char *
-find_conf(const char *given)
+find_conf(const char *given, bool say)
 {
     if (given != NULL) {
         return given;
@@ -151,8 +249,151 @@ find_conf(const char *given)
         if (access(candidates[i], R_OK) == 0) {
             return candidates[i];
         }
+        if (say) {
+            sl_cli_log(SL_CLI_VERBOSE, "no config file found at %s", candidates[i]);
+        }
     }
     return NULL;
+}
+
+/* Values --vv never prints (Kong's CONF_SENSITIVE, shown as `******`): passwords, a declarative
+ * configuration given inline, and a TLS key given as its PEM text (or that text in base64) where a
+ * file's path is expected; the path of a key file is shown. */
+static bool
+is_secret(const char *key, const char *value)
+{
+    size_t n = strlen(key);
+    if ((n >= 9 && strcmp(key + n - 9, "_password") == 0) ||
+        strcmp(key, "declarative_config_string") == 0) {
+        return true;
+    }
+    return strstr(key, "cert_key") != NULL &&
+           (strstr(value, "-----BEGIN") != NULL || strstr(value, "LS0tLS1CRUdJT") != NULL);
+}
+
+/* <v> between double quotes, as Kong prints a string, with what would break the line or reach the
+ * terminal as a control sequence escaped. NULL when out of memory. */
+static char *
+quoted(const char *v)
+{
+    char *q = malloc(strlen(v) * 4 + 3);
+    if (q == NULL) {
+        return NULL;
+    }
+    char *w = q;
+    *w++ = '"';
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            *w++ = '\\';
+            *w++ = (char)*p;
+        } else if (*p < 0x20 || *p == 0x7f) {
+            w += sprintf(w, "\\%03d", *p);
+        } else {
+            *w++ = (char)*p;
+        }
+    }
+    *w++ = '"';
+    *w = '\0';
+    return q;
+}
+
+/* --vv: every key of a load, kept until the load succeeds (Kong prints its configuration once it
+ * is valid), and each SLUICE_<KEY> printed as it is found. */
+struct key_item {
+    const char *key; /* static, in the key table of config/conf.c */
+    char *value;     /* quoted(), or "******" quoted */
+};
+
+struct key_dump {
+    struct key_item *items;
+    size_t n, cap;
+};
+
+static void
+on_conf_key(const struct sl_conf_key_value *kv, void *ctx)
+{
+    struct key_dump *d = ctx;
+    if (kv->src == SL_CONF_SRC_ENV) {
+        char env[96] = "SLUICE_";
+        size_t w = strlen(env);
+        for (const char *k = kv->key; *k && w < sizeof(env) - 1; k++) {
+            env[w++] = (char)toupper((unsigned char)*k);
+        }
+        env[w] = '\0';
+        char *q = quoted(is_secret(kv->key, kv->given) ? "******" : kv->given);
+        sl_cli_log(SL_CLI_DEBUG, "%s ENV found with %s", env, q ? q : "(out of memory)");
+        free(q);
+    }
+    if (kv->value[0] == '\0') {
+        return; /* unset: Kong leaves such keys out */
+    }
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 64;
+        void *items = realloc(d->items, cap * sizeof(d->items[0]));
+        if (items == NULL) {
+            return;
+        }
+        d->items = items;
+        d->cap = cap;
+    }
+    d->items[d->n].key = kv->key;
+    d->items[d->n].value = quoted(is_secret(kv->key, kv->value) ? "******" : kv->value);
+    if (d->items[d->n].value != NULL) {
+        d->n++;
+    }
+}
+
+static int
+by_key(const void *a, const void *b)
+{
+    return strcmp(((const struct key_item *)a)->key, ((const struct key_item *)b)->key);
+}
+
+/* Loads <path> (NULL: defaults) with the lines Kong's conf_loader prints: with --vv each
+ * SLUICE_<KEY> found and every resolved key in alphabetical order, then with --v the prefix and
+ * the database in use. */
+static int
+load_traced(struct sl_conf *conf, const char *path, const char *prefix, char *err, size_t errlen)
+{
+    struct key_dump dump = {0};
+    bool debug = sl_cli_log_level() >= SL_CLI_DEBUG;
+    if (debug) {
+        sl_conf_observe_keys(on_conf_key, &dump);
+    }
+    int rc = sl_conf_load_with_prefix(conf, path, prefix, err, errlen);
+    sl_conf_observe_keys(NULL, NULL);
+    if (rc == 0 && dump.n > 0) {
+        qsort(dump.items, dump.n, sizeof(dump.items[0]), by_key);
+        for (size_t i = 0; i < dump.n; i++) {
+            sl_cli_log(SL_CLI_DEBUG, "%s = %s", dump.items[i].key, dump.items[i].value);
+        }
+    }
+    for (size_t i = 0; i < dump.n; i++) {
+        free(dump.items[i].value);
+    }
+    free(dump.items);
+    if (rc < 0) {
+        return rc;
+    }
+    sl_cli_log(SL_CLI_VERBOSE, "prefix in use: %s", conf->prefix);
+    switch (conf->database) {
+    case SL_DB_SQLITE:
+        sl_cli_log(SL_CLI_VERBOSE, "database in use: sqlite (%s)", conf->sqlite_path);
+        break;
+    case SL_DB_POSTGRES:
+        sl_cli_log(SL_CLI_VERBOSE, "database in use: postgres (%s:%d/%s)", conf->pg_host,
+                   conf->pg_port, conf->pg_database);
+        break;
+    default:
+        if (conf->declarative_config[0] != '\0') {
+            sl_cli_log(SL_CLI_VERBOSE, "database in use: off (declarative_config %s)",
+                       conf->declarative_config);
+        } else {
+            sl_cli_log(SL_CLI_VERBOSE, "database in use: off");
+        }
+        break;
+    }
+    return 0;
 }
 
 /* Loads sluice.conf: defaults < file < SLUICE_<KEY> environment < -p. */
@@ -160,11 +401,22 @@ static int
 load_conf(struct sl_conf *conf, const struct cli_opts *o)
 {
     char err[8192];
-    const char *path = find_conf(o->conf_path);
+    const char *path = find_conf(o->conf_path, o->trace);
     if (o->conf_path != NULL && access(o->conf_path, R_OK) != 0) {
         return fail("no file at: %s", o->conf_path);
     }
-    if (sl_conf_load_with_prefix(conf, path, o->prefix, err, sizeof(err)) < 0) {
+    if (!o->trace) {
+        if (sl_conf_load_with_prefix(conf, path, o->prefix, err, sizeof(err)) < 0) {
+            return fail("%s", err);
+        }
+        return 0;
+    }
+    if (path == NULL) {
+        sl_cli_log(SL_CLI_VERBOSE, "no config file, skip loading");
+    } else {
+        sl_cli_log(SL_CLI_VERBOSE, "reading config file at %s", path);
+    }
+    if (load_traced(conf, path, o->prefix, err, sizeof(err)) < 0) {
         return fail("%s", err);
     }
     return 0;
@@ -184,7 +436,8 @@ cmd_check(int argc, char **argv)
         free(conf);
         return fail("no file at: %s", path);
     }
-    int rc = sl_conf_load(conf, path, err, sizeof(err));
+    sl_cli_log(SL_CLI_VERBOSE, "reading config file at %s", path);
+    int rc = load_traced(conf, path, NULL, err, sizeof(err));
     free(conf);
     if (rc < 0) {
         return fail("%s", err);
@@ -317,15 +570,20 @@ cmd_restart(struct sl_conf *conf, const struct cli_opts *o)
             if (sl_cli_signal(conf, SIGTERM, 10) != 0) {
                 return 1;
             }
-            char *argv[] = {args[0], "start", "-p", running->prefix, NULL, NULL, NULL};
+            char *argv[8] = {args[0], "start", "-p", running->prefix};
+            int nargv = 4;
             if (started.conf_path != NULL) {
-                argv[4] = "-c";
-                argv[5] = (char *)started.conf_path;
+                argv[nargv++] = "-c";
+                argv[nargv++] = (char *)started.conf_path;
+            }
+            /* the start says as much as this restart was asked to */
+            if (sl_cli_log_level() != SL_CLI_INFO) {
+                argv[nargv++] = sl_cli_log_level() == SL_CLI_DEBUG ? "--vv" : "--v";
             }
             fflush(stdout); /* "Sluice stopped" */
             execv("/proc/self/exe", argv);
             /* no exec: the same start in this process, only not shown in /proc */
-            return sl_cli_start(running, find_conf(started.conf_path));
+            return sl_cli_start(running, find_conf(started.conf_path, false));
         }
         free(args);
     }
@@ -333,7 +591,7 @@ cmd_restart(struct sl_conf *conf, const struct cli_opts *o)
     if (pid > 0 && sl_cli_signal(conf, SIGTERM, 10) != 0) {
         return 1;
     }
-    return sl_cli_start(conf, find_conf(o->conf_path));
+    return sl_cli_start(conf, find_conf(o->conf_path, false));
 }
 
 /* `config init [FILE]`: an example declarative file to start from (Kong writes ./kong.yml). */
@@ -386,11 +644,18 @@ cmd_config(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+    watch_stderr();
+    argc = take_verbosity(argc, argv);
     if (argc < 2) {
         usage(stderr);
         return 1;
     }
     const char *cmd = argv[1];
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    say_versions();
     if (strcmp(cmd, "version") == 0) {
         if (argc >= 3 && (strcmp(argv[2], "-a") == 0 || strcmp(argv[2], "--all") == 0)) {
             /* `kong version -a`: the version, then the libraries it runs on */
@@ -402,18 +667,15 @@ main(int argc, char **argv)
         printf("%s\n", SL_VERSION);
         return 0;
     }
-    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-        usage(stdout);
-        return 0;
-    }
     if (strcmp(cmd, "check") == 0) {
+        /* no hint: Kong's check lists the errors itself and exits (kong/cmd/check.lua) */
         return cmd_check(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "config") == 0 && argc >= 3 && strcmp(argv[2], "parse") == 0) {
-        return cmd_config(argc - 1, argv + 1);
+        return finish(cmd_config(argc - 1, argv + 1));
     }
     if (strcmp(cmd, "config") == 0 && argc >= 3 && strcmp(argv[2], "init") == 0) {
-        return cmd_config_init(argc >= 4 ? argv[3] : NULL);
+        return finish(cmd_config_init(argc >= 4 ? argv[3] : NULL));
     }
 
     /* Verbs with an operand ("migrations up", "config db_import FILE") take it before the
@@ -432,6 +694,7 @@ main(int argc, char **argv)
     }
     o.rest = argv + skip + optind;
     o.nrest = argc - skip - optind;
+    o.trace = true;
     /* The configuration lives as long as the process (workers read it until they stop). */
     static struct sl_conf conf_storage;
     struct sl_conf *conf = &conf_storage;
@@ -443,36 +706,37 @@ main(int argc, char **argv)
          * (Kong's stop reads the prefix, not kong.conf). */
         char err[1024];
         if (sl_conf_load_buffer(conf, NULL, 0, NULL, o.prefix, false, err, sizeof(err)) < 0) {
-            return fail("%s", err);
+            return finish(fail("%s", err));
         }
+        sl_cli_log(SL_CLI_VERBOSE, "prefix in use: %s", conf->prefix);
     } else if (load_conf(conf, &o) != 0) {
-        return 1;
+        return finish(1);
     }
     if (strcmp(cmd, "start") == 0) {
-        return sl_cli_start(conf, find_conf(o.conf_path));
+        return finish(sl_cli_start(conf, find_conf(o.conf_path, false)));
     }
     if (strcmp(cmd, "stop") == 0) {
-        return sl_cli_signal(conf, SIGTERM, 10);
+        return finish(sl_cli_signal(conf, SIGTERM, 10));
     }
     if (strcmp(cmd, "quit") == 0) {
         int t = o.timeout_s > 0 ? o.timeout_s : 10;
         if (o.wait_s > 0) {
             /* the instance must be there before the wait, not found missing after it */
             if (sl_cli_check_instance(conf) != 0) {
-                return 1;
+                return finish(1);
             }
             sleep((unsigned)o.wait_s);
         }
-        return sl_cli_signal(conf, SIGQUIT, t);
+        return finish(sl_cli_signal(conf, SIGQUIT, t));
     }
     if (strcmp(cmd, "reload") == 0) {
-        return cmd_reload(conf, &o);
+        return finish(cmd_reload(conf, &o));
     }
     if (strcmp(cmd, "restart") == 0) {
-        return cmd_restart(conf, &o);
+        return finish(cmd_restart(conf, &o));
     }
     if (strcmp(cmd, "health") == 0) {
-        return sl_cli_health(conf);
+        return finish(sl_cli_health(conf));
     }
     if (strcmp(cmd, "migrations") == 0) {
         /* checked before the database is opened (which would create it and the prefix) */
@@ -482,25 +746,26 @@ main(int argc, char **argv)
             known = known || strcmp(argv[2], verbs[i]) == 0;
         }
         if (!known) {
-            return fail("No such command for migrations: %s", argv[2]);
+            return fail("No such command for migrations: %s", argv[2]); /* Kong's: no hint */
         }
         /* as Kong's: a `y` piped in by a script must not drop the database; only a terminal
          * answers the question, else --yes says so */
         if (strcmp(argv[2], "reset") == 0 && !o.yes && !isatty(STDIN_FILENO)) {
-            return fail("%s", "not a tty: invoke 'reset' non-interactively with the --yes flag");
+            return finish(
+                fail("%s", "not a tty: invoke 'reset' non-interactively with the --yes flag"));
         }
-        return sl_cli_migrations(conf, argv[2], o.yes);
+        return finish(sl_cli_migrations(conf, argv[2], o.yes));
     }
     if (strcmp(cmd, "config") == 0 && strcmp(argv[2], "db_import") == 0) {
         if (o.nrest < 1) {
-            return fail("%s", "usage: sluice config db_import FILE");
+            return finish(fail("%s", "usage: sluice config db_import FILE"));
         }
-        return sl_cli_db_import(conf, o.rest[0]);
+        return finish(sl_cli_db_import(conf, o.rest[0]));
     }
     if (strcmp(cmd, "config") == 0 && strcmp(argv[2], "db_export") == 0) {
-        return sl_cli_db_export(conf, o.nrest > 0 ? o.rest[0] : NULL);
+        return finish(sl_cli_db_export(conf, o.nrest > 0 ? o.rest[0] : NULL));
     }
-    fprintf(stderr, "Error: unknown command '%s'\n\n", cmd);
+    fprintf(stderr, "Error: unknown command '%s'\n\n", cmd); /* with the usage, no hint */
     usage(stderr);
     return 1;
 }

@@ -103,6 +103,7 @@ sl_cli_prepare_prefix(const struct sl_conf *conf)
 {
     char path[PATH_MAX];
     struct stat st;
+    sl_cli_log(SL_CLI_VERBOSE, "preparing prefix directory at %s", conf->prefix);
     /* as Kong's prepare_prefix: a prefix that exists must be a directory, said plainly rather
      * than as a failure to create something under it */
     if (stat(conf->prefix, &st) == 0 && !S_ISDIR(st.st_mode)) {
@@ -378,6 +379,7 @@ daemonize(int *notify_fd)
             _exit(0);
         }
         fprintf(stderr, "Error: %s\n", total ? msg : "sluice failed to start");
+        sl_cli_log_error_hint(); /* main never sees this exit */
         _exit(1);
     }
     close(pfd[0]);
@@ -668,6 +670,10 @@ sl_cli_signal(const struct sl_conf *conf, int sig, int wait_s)
         fprintf(stderr, "Error: Sluice is not running in %s\n", conf->prefix);
         return 1;
     }
+    char pidfile[PATH_MAX];
+    pid_path(conf->prefix, pidfile, sizeof(pidfile));
+    sl_cli_log(SL_CLI_VERBOSE, "sending %s signal to sluice running at %s", sigabbrev_np(sig),
+               pidfile);
     if (kill(pid, sig) < 0) {
         fprintf(stderr, "Error: could not signal pid %ld: %s\n", (long)pid, strerror(errno));
         return 1;

@@ -1808,6 +1808,21 @@ cross_checks(struct sl_conf *conf, struct errs *e)
  */
 /* Entry points */
 
+/* raw_value.src is handed to the observer as it is */
+_Static_assert((int)SRC_FILE == (int)SL_CONF_SRC_FILE && (int)SRC_ENV == (int)SL_CONF_SRC_ENV &&
+                   (int)SRC_CLI == (int)SL_CONF_SRC_CLI,
+               "enum key_source and enum sl_conf_source must agree");
+
+static void (*observe_fn)(const struct sl_conf_key_value *kv, void *ctx);
+static void *observe_ctx;
+
+void
+sl_conf_observe_keys(void (*fn)(const struct sl_conf_key_value *kv, void *ctx), void *ctx)
+{
+    observe_fn = fn;
+    observe_ctx = ctx;
+}
+
 static int
 load(struct sl_conf *conf, const char *buf, size_t len, const char *name, const char *prefix,
      bool use_env, char *err, size_t errlen)
@@ -1855,6 +1870,17 @@ load(struct sl_conf *conf, const char *buf, size_t len, const char *name, const 
     }
     if (prefix != NULL) {
         raw_set(&raw[find_key("prefix")], prefix, SRC_CLI, 0, &e);
+    }
+
+    for (size_t i = 0; observe_fn != NULL && i < NKEYS; i++) {
+        const char *v = raw[i].value;
+        struct sl_conf_key_value kv = {
+            .key = keys[i].name,
+            .value = v != NULL && v[0] != '\0' ? v : keys[i].def,
+            .given = v,
+            .src = v != NULL ? (enum sl_conf_source)raw[i].src : SL_CONF_SRC_DEFAULT,
+        };
+        observe_fn(&kv, observe_ctx);
     }
 
     struct ctx c = {.conf = conf, .e = &e, .file = name ? name : "sluice.conf"};

@@ -192,6 +192,27 @@ int sl_conf_load_buffer(struct sl_conf *conf, const char *buf, size_t len, const
  * thread-safe, as sl_conf_load. */
 const char *sl_conf_declarative_string(const struct sl_conf *conf, size_t *len);
 
+/* Where a key's value came from, for sl_conf_observe_keys. */
+enum sl_conf_source {
+    SL_CONF_SRC_DEFAULT = 0,
+    SL_CONF_SRC_FILE,
+    SL_CONF_SRC_ENV, /* a SLUICE_<KEY> variable */
+    SL_CONF_SRC_CLI, /* -p */
+};
+
+/* One key as a load resolved it (file, environment and -p merged), before its value is parsed. */
+struct sl_conf_key_value {
+    const char *key;   /* static */
+    const char *value; /* what is parsed: the value that won, else the default ("": unset) */
+    const char *given; /* as the file, the variable or -p gave it (may be ""); NULL: the default */
+    enum sl_conf_source src;
+};
+
+/* The CLI's --vv prints every key a load resolved, as Kong's conf_loader does: with <fn> set, each
+ * following load calls it once per key, in the order of the key table, whether the load then
+ * succeeds or not. NULL stops it. Not thread-safe, as the loads themselves. */
+void sl_conf_observe_keys(void (*fn)(const struct sl_conf_key_value *kv, void *ctx), void *ctx);
+
 /* Parses one `proxy_listen`-style value ("0.0.0.0:8000 reuseport backlog=16384, 0.0.0.0:8443 ssl"
  * or "off") into <out>. Returns the count, or -1 with a message in <err> (without the key name,
  * e.g. "must be of form: [off] | <ip>:<port> [ssl] ..."). */

@@ -114,3 +114,48 @@ sl_log_write(enum sl_log_level level, const char *fmt, ...)
     va_end(ap);
     errno = saved;
 }
+
+/* The CLI's --v/--vv output (sluice/log.h). Set once, from main, before anything is printed. */
+static enum sl_cli_level cli_level = SL_CLI_INFO;
+
+void
+sl_cli_log_set_level(enum sl_cli_level level)
+{
+    cli_level = level;
+}
+
+enum sl_cli_level
+sl_cli_log_level(void)
+{
+    return cli_level;
+}
+
+void
+sl_cli_log(enum sl_cli_level level, const char *fmt, ...)
+{
+    if (level == SL_CLI_INFO || level > cli_level) {
+        return;
+    }
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(stamp, sizeof(stamp), "%Y/%m/%d %H:%M:%S", &tm);
+    printf("%s [%s] ", stamp, level == SL_CLI_DEBUG ? "debug" : "verbose");
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    /* at once: a foreground `start` keeps stdout open (and buffered, to a file or a pipe) for the
+     * life of the server, and the lines must come out in order with the errors on stderr */
+    fflush(stdout);
+}
+
+void
+sl_cli_log_error_hint(void)
+{
+    if (cli_level == SL_CLI_INFO) {
+        fputs("\n  Run with --v (verbose) or --vv (debug) for more details\n", stderr);
+    }
+}

@@ -21,6 +21,10 @@ def parse(tmp_path, text, name="kong.yml"):
     return cli("config", "parse", p)
 
 
+# what Kong's CLI prints after the errors (kong/cmd/init.lua)
+HINT_LINES = ["", "  Run with --v (verbose) or --vv (debug) for more details"]
+
+
 def test_service_host_error_does_not_leak_into_the_next_service(tmp_path):
     # A host with an out-of-range port ("must not have a port", as Kong's typedefs.host) must not
     # make the valid hosts after it fail the same way.
@@ -32,8 +36,8 @@ def test_service_host_error_does_not_leak_into_the_next_service(tmp_path):
     assert r.returncode == 1
     lines = r.stderr.strip().splitlines()
     assert lines == ["Error: Failed parsing:",
-                     "in 'services': in entry 1 of 'services': in 'host': must not have a port"], \
-        r.stderr
+                     "in 'services': in entry 1 of 'services': in 'host': must not have a port"
+                     ] + HINT_LINES, r.stderr
 
 
 def test_pid_file_naming_another_process_is_stale(upstream, tmp_path):
@@ -164,7 +168,8 @@ KONG_LINES = [
 def test_kong_schema_rejections_are_kongs(tmp_path):
     r = parse(tmp_path, KONG_REJECTS)
     assert r.returncode == 1, r.stdout
-    assert r.stderr.strip().splitlines() == ["Error: Failed parsing:"] + KONG_LINES, r.stderr
+    assert r.stderr.strip().splitlines() == ["Error: Failed parsing:"] + KONG_LINES + HINT_LINES, \
+        r.stderr
 
 
 def test_start_refuses_the_file_with_every_kong_error(tmp_path):

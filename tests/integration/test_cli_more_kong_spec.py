@@ -171,7 +171,8 @@ def test_start_on_a_prefix_that_is_a_file(tmp_path):
     f.write_text("database = off\nproxy_listen = 127.0.0.1:%d\n" % free_port())
     r = cli("start", "-c", f, "-p", "/dev/null")
     assert r.returncode == 1
-    assert r.stderr == "Error: /dev/null is not a directory\n", r.stderr
+    assert r.stderr == ("Error: /dev/null is not a directory\n\n"
+                        "  Run with --v (verbose) or --vv (debug) for more details\n"), r.stderr
 
 
 def test_a_stale_pid_file_after_kill_9_does_not_block_a_start(upstream, tmp_path, prefixes):
