@@ -649,6 +649,9 @@ sl_sqlite_update(struct sl_store *base, const struct sl_store_entity *e, const c
     if (json_object_set_new(row, "id", json_string(id)) != 0) {
         return sl_store_err_set(err, SL_STORE_DB_ERROR, "out of memory");
     }
+    /* <id> may have been the row's own "id" string, which the line above just freed: from here
+     * on the row's copy is used. */
+    id = json_string_value(json_object_get(row, "id"));
     rc = sl_sqlite_write_begin(s, err);
     if (rc != SL_STORE_OK) {
         return rc;
