@@ -15,7 +15,7 @@ import signal
 import pytest
 import requests
 
-from lib.sluice import Sluice, cli, dump_yaml, kong, service, wait_until
+from lib.sluice import Sluice, cli, dump_yaml, kong, service, wait_until, without_hint
 
 T = 10
 SECRET = "s3cr3t-Pr1vate-K3y-material"  # stands for the credentials such a document may hold
@@ -140,7 +140,7 @@ def test_string_wins_over_the_kept_config(make, upstream):
 def error_lines(stderr, header):
     """The error lines under <header> in a failed start's stderr."""
     assert header in stderr, stderr
-    return stderr.split(header, 1)[1].strip().splitlines()
+    return without_hint(stderr).split(header, 1)[1].strip().splitlines()
 
 
 def test_invalid_string_refuses_to_start_with_the_errors_of_a_file(tmp_path, upstream):

@@ -88,6 +88,15 @@ def port_open(port, host="127.0.0.1", timeout=0.2):
         return False
 
 
+# What the CLI prints after an error's lines, as Kong's (not with --v or --vv).
+HINT = "\n  Run with --v (verbose) or --vv (debug) for more details\n"
+
+
+def without_hint(stderr):
+    """A failed command's stderr without the hint line that closes it."""
+    return stderr[:-len(HINT)] if stderr.endswith(HINT) else stderr
+
+
 def wait_until(fn, timeout=5.0, step=0.05):
     """Polls fn() until it returns a true value or <timeout> seconds pass; returns its last
     value."""
