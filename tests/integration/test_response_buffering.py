@@ -8,6 +8,7 @@ at the client's pace (backpressure). Real binary, real upstream, real sockets.""
 
 import hashlib
 import os
+import signal
 import socket
 import threading
 import time
@@ -247,3 +248,338 @@ def test_no_spool_directory_falls_back_to_the_clients_pace(upstream, sluice_fact
         c.close()
     assert r.status == 200 and hashlib.sha256(r.body).hexdigest() == U.pattern_sha256(BIG)
     assert "cannot buffer the response in" in s.error_log()
+
+
+# ---- adversarial cases ------------------------------------------------------------------------
+
+def read_until_eof(c):
+    """Reads until the connection ends; returns (bytes, "eof" or "reset")."""
+    buf = bytearray()
+    while True:
+        try:
+            d = c.recv(1 << 20)
+        except ConnectionResetError:
+            return bytes(buf), "reset"
+        if not d:
+            return bytes(buf), "eof"
+        buf += d
+
+
+def raw_handler(head, body_iter, tail=b"", close=True):
+    """Sends head, the body pieces, then tail, and closes (unless close=False); sets .done."""
+    done = threading.Event()
+
+    def h(req, conn):
+        conn.send(head)
+        for piece in body_iter():
+            conn.send(piece)
+        if tail:
+            conn.send(tail)
+        done.set()
+        if close:
+            time.sleep(0.05)
+            return "close"
+        return None
+    h.done = done
+    return h
+
+
+def test_short_content_length_after_spooling_is_not_a_clean_end(env):
+    """The upstream closes short of its Content-Length after megabytes were spooled: the client
+    gets every byte before the cut, then the close (a short body, never a complete message)."""
+    s, up = env
+    h = raw_handler(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (BIG + 1000),
+                    lambda: U.pattern_iter(BIG))
+    up.route("/b/short", h)
+    c = slow_client(s.port, "/b/short")
+    try:
+        assert h.done.wait(T)
+        wait_read_whole(s.pid)
+        data, _ = read_until_eof(c)
+    finally:
+        c.close()
+    _, _, body = data.partition(b"\r\n\r\n")
+    assert body == U.pattern_bytes(BIG)
+    assert wait_until(lambda: len(s.access_lines()) == 1, T)
+    assert '"aborted":true' in s.access_lines()[0]
+    assert wait_until(lambda: spool_files(s.pid) == [], T)
+
+
+def test_bad_chunk_after_spooling_is_not_a_clean_end(env):
+    """An invalid chunk after megabytes were spooled: no last chunk reaches the client."""
+    s, up = env
+    h = raw_handler(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                    lambda: (b"%x\r\n%s\r\n" % (len(p), p) for p in U.pattern_iter(BIG)),
+                    tail=b"zz\r\nbroken")
+    up.route("/b/badchunk", h)
+    c = slow_client(s.port, "/b/badchunk")
+    try:
+        assert h.done.wait(T)
+        wait_read_whole(s.pid)
+        data, _ = read_until_eof(c)
+    finally:
+        c.close()
+    r, _ = parse_response(data, eof=False)
+    assert r is None or not r.complete
+    assert not data.endswith(b"0\r\n\r\n")
+    assert U.pattern_bytes(BIG)[-1000:] in data[-70000:]
+
+
+def test_http10_client_until_close_upstream(env):
+    """An HTTP/1.0 client and a read-until-close upstream: the spooled response is delimited by
+    the close, which comes only once the spool is drained."""
+    s, up = env
+    up.route("/b/uc", U.until_close_response(BIG))
+    c = socket.socket()
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.settimeout(T)
+    c.connect(("127.0.0.1", s.port))
+    c.sendall(b"GET /b/uc HTTP/1.0\r\nHost: x\r\n\r\n")
+    try:
+        wait_read_whole(s.pid)
+        data, how = read_until_eof(c)
+    finally:
+        c.close()
+    _, _, body = data.partition(b"\r\n\r\n")
+    assert how == "eof"
+    assert hashlib.sha256(body).hexdigest() == U.pattern_sha256(BIG), len(body)
+    assert wait_until(lambda: len(s.access_lines()) == 1, T)
+    assert '"aborted":false' in s.access_lines()[0]
+
+
+def test_client_reset_while_draining(env):
+    """A client that resets while its response drains: logged aborted, the file closed."""
+    s, up = env
+    done = threading.Event()
+    up.route("/b/big", timed_response(BIG, done))
+    c = slow_client(s.port, "/b/big")
+    assert done.wait(T)
+    wait_read_whole(s.pid)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    c.close()
+    assert wait_until(lambda: spool_files(s.pid) == [], T)
+    assert wait_until(lambda: len(s.access_lines()) == 1, T)
+    assert '"aborted":true' in s.access_lines()[0]
+
+
+def test_client_half_close_while_draining(env):
+    """shutdown(SHUT_WR) once the response is all read from the upstream: the client still gets
+    all of it."""
+    s, up = env
+    done = threading.Event()
+    up.route("/b/big", timed_response(BIG, done))
+    c = slow_client(s.port, "/b/big")
+    try:
+        assert done.wait(T)
+        wait_read_whole(s.pid)
+        c.shutdown(socket.SHUT_WR)
+        data, how = read_until_eof(c)
+    finally:
+        c.close()
+    r, _ = parse_response(data, eof=False)
+    assert r is not None and r.complete
+    assert hashlib.sha256(r.body).hexdigest() == U.pattern_sha256(BIG)
+
+
+def test_send_timeout_while_draining(upstream, sluice_factory):
+    """A client that reads nothing: send_timeout ends it even though the upstream is done."""
+    done = threading.Event()
+    upstream.route("/b/big", timed_response(BIG, done))
+    s = sluice_factory(kong(service("e", upstream.port, [
+        {"name": "buffered", "paths": ["/b"], "strip_path": False}])),
+        conf={"proxy_access_log_format": "json", "send_timeout": "1s"})
+    c = slow_client(s.port, "/b/big")
+    try:
+        assert done.wait(T)
+        assert wait_until(lambda: len(s.access_lines()) == 1, 5), "no send timeout"
+        assert '"aborted":true' in s.access_lines()[0]
+        assert wait_until(lambda: spool_files(s.pid) == [], T)
+    finally:
+        c.close()
+
+
+def test_quit_while_draining(env):
+    """A graceful quit lets a draining spool finish, then the connection closes and Sluice
+    exits."""
+    s, up = env
+    done = threading.Event()
+    up.route("/b/big", timed_response(BIG, done))
+    c = slow_client(s.port, "/b/big")
+    try:
+        assert done.wait(T)
+        wait_read_whole(s.pid)
+        s.signal(signal.SIGQUIT)  # what `sluice quit` sends
+        time.sleep(0.5)
+        assert s.alive()
+        r, rest = read_all(c)
+        assert rest == b""
+        assert c.recv(10) == b""
+    finally:
+        c.close()
+    assert hashlib.sha256(r.body).hexdigest() == U.pattern_sha256(BIG)
+    s.wait(T)
+
+
+def test_reload_while_draining(env):
+    """A reload (HUP) does not disturb a draining spool."""
+    s, up = env
+    done = threading.Event()
+    up.route("/b/big", timed_response(BIG, done))
+    c = slow_client(s.port, "/b/big")
+    try:
+        assert done.wait(T)
+        wait_read_whole(s.pid)
+        s.reload()
+        r, _ = read_all(c)
+    finally:
+        c.close()
+    assert hashlib.sha256(r.body).hexdigest() == U.pattern_sha256(BIG)
+
+
+def test_proxy_temp_removed_while_running(env):
+    """<prefix>/proxy_temp removed after start: it is made again, and the response spooled."""
+    s, up = env
+    os.rmdir(os.path.join(s.prefix, "proxy_temp"))
+    done = threading.Event()
+    up.route("/b/big", timed_response(BIG, done))
+    c = slow_client(s.port, "/b/big")
+    try:
+        assert done.wait(T), "the upstream could not run ahead of the client"
+        assert len(spool_files(s.pid)) == 1
+        r, _ = read_all(c)
+    finally:
+        c.close()
+    assert hashlib.sha256(r.body).hexdigest() == U.pattern_sha256(BIG)
+
+
+def test_many_slow_clients(env):
+    """One file per slow client at once, none left once each has its response."""
+    s, up = env
+    n = BIG
+    up.route("/b/m", U.huge_response(n))
+    cs = [slow_client(s.port, "/b/m") for _ in range(8)]
+    try:
+        assert wait_until(lambda: len(spool_files(s.pid)) == 8, T), len(spool_files(s.pid))
+        for c in cs:
+            r, _ = read_all(c)
+            assert hashlib.sha256(r.body).hexdigest() == U.pattern_sha256(n)
+    finally:
+        for c in cs:
+            c.close()
+    assert wait_until(lambda: spool_files(s.pid) == [], T)
+
+
+def test_pipelined_404_and_400_behind_spooled(env):
+    """Pipelined requests behind a spooled response, two of them answered by Sluice itself (no
+    route, an invalid request): each answer comes after the whole spooled one, in order."""
+    s, up = env
+    done = threading.Event()
+    up.route("/b/big", timed_response(BIG, done))
+    c = slow_client(s.port, "/b/big")
+    try:
+        c.sendall(b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\nGET /b/x HTTP/1.1\r\nHost: x\r\n\r\nBAD\x00 / HTTP/1.1\r\n\r\n")
+        assert done.wait(T)
+        r1, rest = read_all(c)
+        r2, rest = read_all(c, rest)
+        r3, rest = read_all(c, rest)
+        r4, rest = read_all(c, rest)
+    finally:
+        c.close()
+    assert hashlib.sha256(r1.body).hexdigest() == U.pattern_sha256(BIG)
+    assert r2.status == 404 and r3.status == 200 and r4.status == 400
+
+
+def test_head_204_304_on_buffered_route(env):
+    """Bodiless responses on a buffering route: heads only, nothing behind them."""
+    s, up = env
+    up.route("/b/head", U.huge_response(BIG))
+    up.route("/b/204", U.respond(204))
+    up.route("/b/304", U.respond(304, [("ETag", '"x"')]))
+    with socket.create_connection(("127.0.0.1", s.port), timeout=T) as c:
+        c.sendall(b"HEAD /b/head HTTP/1.1\r\nHost: x\r\n\r\nGET /b/204 HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"GET /b/304 HTTP/1.1\r\nHost: x\r\n\r\n")
+        buf = b""
+        while buf.count(b"HTTP/1.1 ") < 3:
+            buf += c.recv(65536)
+        time.sleep(0.2)
+        c.settimeout(0.3)
+        try:
+            extra = c.recv(65536)
+        except socket.timeout:
+            extra = b""
+    assert b"HTTP/1.1 200" in buf and b"HTTP/1.1 204" in buf and b"HTTP/1.1 304" in buf
+    assert extra == b""
+    assert buf.endswith(b"\r\n\r\n"), buf
+
+
+def kernel_queued(sluice_port, client_port):
+    """Bytes of Sluice's connection to <client_port> the kernel holds: Sluice's send queue plus
+    the client's unread receive queue (/proc/net/tcp, IPv4 loopback)."""
+    total = 0
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            parts = line.split()
+            local, remote = parts[1], parts[2]
+            lport, rport = int(local.split(":")[1], 16), int(remote.split(":")[1], 16)
+            tx, rx = (int(x, 16) for x in parts[4].split(":"))
+            if lport == sluice_port and rport == client_port:
+                total += tx
+            elif lport == client_port and rport == sluice_port:
+                total += rx
+    return total
+
+
+def test_no_spool_file_stays_open_on_an_idle_keepalive_connection(env):
+    """The client is behind: the kernel's buffers are full and s->out has just passed its 64 KiB
+    mark, all in memory. Then the last chunk and the trailer section come in separate pieces:
+    the spool is opened for bytes that turn out to produce nothing. Once the response is out,
+    the idle keep-alive connection must not keep that file open."""
+    s, up = env
+    state = {}
+    sent = threading.Event()
+    mark = 64 * 1024
+
+    def h(req, conn):
+        conn.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        time.sleep(0.2)
+        head = kernel_queued(s.port, state["client_port"])
+        emitted, body = head, b""
+        while True:
+            # what Sluice holds in memory for the client (s->out), from what it was given
+            held = emitted - kernel_queued(s.port, state["client_port"])
+            want = mark + 256 - held
+            if held >= mark:
+                break
+            piece = U.pattern_bytes(min(32768, want))
+            framed = b"%x\r\n%s\r\n" % (len(piece), piece)
+            conn.send(framed)
+            body += piece
+            emitted += len(framed)
+            time.sleep(0.01)
+        state["body"] = body
+        conn.send(b"0\r\n")
+        time.sleep(0.2)
+        conn.send(b"X-Sum: 1\r\n")
+        sent.wait(T)
+        conn.send(b"\r\n")
+        return None
+    up.route("/b/tr", h)
+    c = slow_client(s.port, "/b/tr")
+    state["client_port"] = c.getsockname()[1]
+    try:
+        assert wait_until(lambda: "body" in state, T)
+        time.sleep(0.1)
+        buf = b""
+        while len(buf) < len(state["body"]):
+            buf += c.recv(1 << 20)
+        sent.set()
+        r, rest = read_all(c, buf)
+        assert r.body == state["body"] and rest == b""
+        assert wait_until(lambda: len(s.access_lines()) == 1, T)
+        # Idle now, in keep-alive: no file of the response is left open.
+        assert wait_until(lambda: spool_files(s.pid) == [], 2), spool_files(s.pid)
+        c.sendall(b"GET /b/again HTTP/1.1\r\nHost: x\r\n\r\n")
+        r2, _ = read_all(c)
+        assert r2.status == 200
+    finally:
+        c.close()
