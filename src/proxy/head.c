@@ -880,6 +880,7 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
         return -1;
     }
     s->out_total_before = (uint64_t)head_len;
+    s->resp_written = 0;
     return 0;
 }
 

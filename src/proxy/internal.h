@@ -296,6 +296,7 @@ struct sl_session {
                                response, even on an error Sluice writes (Kong: KONG_PROXIED) */
     enum sl_out_framing out_framing;
     uint64_t resp_body_bytes;  /* body bytes sent towards the client */
+    uint64_t resp_written;     /* bytes written to the client socket since the head was queued */
     uint64_t out_total_before; /* bytes of the response head (for the log) */
 };
 

@@ -77,6 +77,14 @@ client_failed(struct sl_session *s)
     if (s->phase == SL_PHASE_PROXY || s->phase == SL_PHASE_TUNNEL) {
         if (!s->resp_head_sent) {
             s->status = 499;
+        } else if (s->phase == SL_PHASE_PROXY) {
+            /* What is still queued (up to a spool's worth, read ahead of this client) never
+             * reaches it: the log counts the body bytes it was written (nginx $body_bytes_sent). */
+            uint64_t body =
+                s->resp_written > s->out_total_before ? s->resp_written - s->out_total_before : 0;
+            if (body < s->resp_body_bytes) {
+                s->resp_body_bytes = body;
+            }
         }
         s->aborted = true;
         sl_access_log_write(s);
@@ -132,8 +140,19 @@ flush_client(struct sl_session *s)
             }
         }
         ssize_t n = sl_buf_write_fd(&s->out, s->fd);
+        if (n > 0) {
+            s->resp_written += (uint64_t)n;
+        }
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                /* The socket takes nothing. When the last flush emptied the buffer the client
+                 * timer was cleared (below); without this a client that stopped reading just as
+                 * the socket filled up would never time out (nor would anything else: the
+                 * upstream is not read, or is done). */
+                if (!wrote && s->timer.deadline == 0 &&
+                    (s->phase != SL_PHASE_HEAD || !s->got_bytes)) {
+                    set_client_timer(s, s->settings->send_timeout_ms);
+                }
                 return 0;
             }
             sl_log(SL_LOG_INFO, "client %s: write failed: %s", s->peer_ip, strerror(errno));
