@@ -453,6 +453,40 @@ get_root(const struct sl_admin_request *req, struct sl_admin_response *res)
     if (c->nadmin_ssl_cert_key > 0) {
         json_object_set_new(conf, "admin_ssl_cert_key", json_string(SENSITIVE_PLACEHOLDER));
     }
+    /* Kong Manager's keys, as Kong's conf_loader leaves them: lists as arrays, an unset string
+     * absent, admin_gui_origin derived from admin_gui_url, the key paths masked */
+    json_object_set_new(conf, "admin_gui_listen",
+                        listen_strings(c->admin_gui_listen, c->nadmin_gui_listen));
+    json_object_set_new(conf, "admin_gui_listeners",
+                        listen_objects(c->admin_gui_listen, c->nadmin_gui_listen));
+    if (c->nadmin_gui_url > 0) {
+        json_t *urls = json_array(), *origins = json_array();
+        for (size_t i = 0; i < c->nadmin_gui_url; i++) {
+            json_array_append_new(urls, json_string(c->admin_gui_url[i]));
+            json_array_append_new(origins, json_string(c->admin_gui_origin[i]));
+        }
+        json_object_set_new(conf, "admin_gui_url", urls);
+        json_object_set_new(conf, "admin_gui_origin", origins);
+    }
+    json_object_set_new(conf, "admin_gui_path", json_string(c->admin_gui_path));
+    if (c->admin_gui_api_url[0] != '\0') {
+        json_object_set_new(conf, "admin_gui_api_url", json_string(c->admin_gui_api_url));
+    }
+    json_object_set_new(conf, "admin_gui_access_log", json_string(c->admin_gui_access_log));
+    json_object_set_new(conf, "admin_gui_error_log", json_string(c->admin_gui_error_log));
+    json_t *gui_certs = json_array();
+    for (size_t i = 0; i < c->nadmin_gui_ssl_cert; i++) {
+        json_array_append_new(gui_certs, json_string(c->admin_gui_ssl_cert[i]));
+    }
+    json_object_set_new(conf, "admin_gui_ssl_cert", gui_certs);
+    if (c->nadmin_gui_ssl_cert_key > 0) {
+        json_object_set_new(conf, "admin_gui_ssl_cert_key", json_string(SENSITIVE_PLACEHOLDER));
+    }
+    json_object_set_new(conf, "admin_gui_csp_header", json_boolean(c->admin_gui_csp_header));
+    if (c->admin_gui_csp_header_value[0] != '\0') {
+        json_object_set_new(conf, "admin_gui_csp_header_value",
+                            json_string(c->admin_gui_csp_header_value));
+    }
     /* The workers are threads of this one process: there are no worker pids to list. */
     json_t *pids = json_pack("{s:I,s:[]}", "master", (json_int_t)getpid(), "workers");
     res->status = 200;

@@ -138,10 +138,32 @@ reason(int status)
     }
 }
 
+/* Access-Control-Allow-Origin for a request whose Origin header is <req_origin> (NULL: none), as
+ * Kong's Admin API (kong/api/api_helpers.lua): with admin_gui_url set, the request's origin when it
+ * is one of admin_gui_url's origins, else the first of them, and the answer then depends on Origin
+ * (*vary); without it, the request's origin, else "*". */
+static const char *
+cors_origin(const struct sl_conf *conf, const char *req_origin, bool *vary)
+{
+    *vary = false;
+    if (conf != NULL && conf->nadmin_gui_url > 0) {
+        *vary = true;
+        for (size_t i = 0; req_origin != NULL && i < conf->nadmin_gui_url; i++) {
+            if (strcmp(req_origin, conf->admin_gui_origin[i]) == 0) {
+                return conf->admin_gui_origin[i];
+            }
+        }
+        return conf->admin_gui_origin[0];
+    }
+    return req_origin != NULL ? req_origin : "*";
+}
+
 static void
-queue_response(struct admin_conn *c, const struct sl_admin_response *res, const char *origin,
+queue_response(struct admin_conn *c, const struct sl_admin_response *res, const char *req_origin,
                bool head_only, uint64_t start_us)
 {
+    bool vary;
+    const char *origin = cors_origin(admin.conf, req_origin, &vary);
     char *text = NULL;
     size_t len = 0;
     if (res->body != NULL) {
@@ -155,8 +177,9 @@ queue_response(struct admin_conn *c, const struct sl_admin_response *res, const 
     sl_buf_appendf(&c->out, SIZE_MAX,
                    "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: %s\r\n"
                    "Access-Control-Allow-Origin: %s\r\nAccess-Control-Allow-Credentials: true\r\n"
-                   "X-Sluice-Admin-Latency: %llu\r\nConnection: %s\r\n%s",
-                   res->status, reason(res->status), date, SL_SERVER_TOKEN, origin ? origin : "*",
+                   "%sX-Sluice-Admin-Latency: %llu\r\nConnection: %s\r\n%s",
+                   res->status, reason(res->status), date, SL_SERVER_TOKEN, origin,
+                   vary ? "Vary: Origin\r\n" : "",
                    (unsigned long long)((sl_clock_mono_us() - start_us) / 1000),
                    c->close_after ? "close" : "keep-alive",
                    res->extra_headers ? res->extra_headers : "");
@@ -925,10 +948,39 @@ plan_install(struct ev_loop *loop, struct sl_admin_plan *p)
     free(p);
 }
 
+/* Kong serves Kong Manager on admin_gui_listen; Sluice does not bundle it, so a kong.conf that
+ * sets those listeners (or keeps Kong's default) starts without them and is told so once, rather
+ * than finding the ports closed without a word. `off` says nothing. */
+static void
+notice_admin_gui(const struct sl_conf *conf)
+{
+    if (conf->nadmin_gui_listen == 0) {
+        return;
+    }
+    char list[1024] = "";
+    size_t w = 0;
+    for (size_t i = 0; i < conf->nadmin_gui_listen && w < sizeof(list); i++) {
+        const struct sl_listen *l = &conf->admin_gui_listen[i];
+        bool v6 = strchr(l->host, ':') != NULL;
+        int n =
+            snprintf(list + w, sizeof(list) - w, "%s%s%s%s:%u%s", i > 0 ? ", " : "", v6 ? "[" : "",
+                     l->host, v6 ? "]" : "", (unsigned)l->port, l->ssl ? " ssl" : "");
+        if (n < 0) {
+            break;
+        }
+        w += (size_t)n;
+    }
+    sl_log(SL_LOG_NOTICE,
+           "Kong Manager is not bundled with Sluice; admin_gui_listen %s is not served (set "
+           "admin_gui_listen = off to silence this)",
+           list);
+}
+
 int
 sl_admin_start(struct ev_loop *loop, const struct sl_conf *conf, char *err, size_t errlen)
 {
     admin.conf = conf;
+    notice_admin_gui(conf);
     admin.n = 0;
     ev_init(&admin.accept_backoff, on_accept_backoff_end);
     if (sl_admin_prepare_tls(conf, err, errlen) < 0) {

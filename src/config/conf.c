@@ -1485,6 +1485,182 @@ k_admin_ssl_cert_key(struct ctx *c, const char *key, const char *v)
                         &CONF_FIELD(nadmin_ssl_cert_key));
 }
 
+/* Kong Manager's keys (Kong 3.x OSS, kong_defaults.lua and conf_loader). Kong Manager is not
+ * bundled with Sluice; these are read so that a kong.conf setting them still starts, with Kong's
+ * defaults and checks. */
+
+static void
+k_admin_gui_listen(struct ctx *c, const char *key, const char *v)
+{
+    parse_listen_key(c, key, v, CONF_FIELD(admin_gui_listen), &CONF_FIELD(nadmin_gui_listen));
+}
+
+static bool
+is_scheme_char(char ch)
+{
+    return isalnum((unsigned char)ch) || ch == '+' || ch == '-' || ch == '.';
+}
+
+/* RFC 3986 authority characters ([userinfo@]host[:port], IPv6 in brackets). The origin built from
+ * it goes into a response header: a control character, a blank or a quote must not get there. */
+static bool
+is_authority_char(char ch)
+{
+    return isalnum((unsigned char)ch) || strchr("-._~%!$&'()*+,;=:@[]", ch) != NULL;
+}
+
+/* One admin_gui_url entry: Kong takes socket.url's scheme and authority of it as the origin
+ * (conf_loader: parsed.scheme .. "://" .. parsed.authority), so an entry without both cannot give
+ * one (Kong itself fails to start on it with a Lua error). */
+static int
+gui_url_one(void *arg, char *piece)
+{
+    struct list_state *st = arg;
+    struct sl_conf *conf = st->c->conf;
+    const char *p = piece;
+    if (!isalpha((unsigned char)*p)) {
+        goto bad;
+    }
+    while (is_scheme_char(*p)) {
+        p++;
+    }
+    if (strncmp(p, "://", 3) != 0) {
+        goto bad;
+    }
+    const char *auth = p + 3;
+    size_t alen = strcspn(auth, "/?#");
+    if (alen == 0) {
+        goto bad;
+    }
+    for (size_t i = 0; i < alen; i++) {
+        if (!is_authority_char(auth[i])) {
+            goto bad;
+        }
+    }
+    for (const char *q = auth + alen; *q; q++) {
+        if ((unsigned char)*q <= ' ' || *q == 0x7f) {
+            goto bad; /* a URL has no blanks or control characters (an entry is one URL) */
+        }
+    }
+    if (conf->nadmin_gui_url >= SL_CONF_MAX_GUI_URLS) {
+        kerr(st->c, "%s has too many entries (at most %d)", st->key, SL_CONF_MAX_GUI_URLS);
+        st->failed = true;
+        return 1;
+    }
+    size_t n = conf->nadmin_gui_url;
+    int w = snprintf(conf->admin_gui_origin[n], sizeof(conf->admin_gui_origin[n]), "%.*s://%.*s",
+                     (int)(p - piece), piece, (int)alen, auth);
+    if (w < 0 || (size_t)w >= sizeof(conf->admin_gui_origin[n]) ||
+        !copy_str(conf->admin_gui_url[n], sizeof(conf->admin_gui_url[n]), piece)) {
+        kerr(st->c, "%s: an entry is too long (at most %zu bytes)", st->key,
+             sizeof(conf->admin_gui_url[n]) - 1);
+        st->failed = true;
+        return 1;
+    }
+    conf->nadmin_gui_url++;
+    return 0;
+bad:
+    kerr(st->c,
+         "%s must be a comma-separated list of URLs of the form "
+         "<scheme>://<IP / HOSTNAME>[:<PORT>][<PATH>], got '%s'",
+         st->key, piece);
+    st->failed = true;
+    return 1;
+}
+
+static void
+k_admin_gui_url(struct ctx *c, const char *key, const char *v)
+{
+    c->conf->nadmin_gui_url = 0;
+    if (*v == '\0') {
+        return;
+    }
+    struct list_state st = {.c = c, .key = key};
+    each_list_item(&st, v, gui_url_one);
+}
+
+/* Kong's four checks of admin_gui_path (conf_loader), each reported, with its messages. */
+static void
+k_admin_gui_path(struct ctx *c, const char *key, const char *v)
+{
+    size_t n = strlen(v);
+    bool bad = false;
+    if (v[0] != '/') {
+        kerr(c, "%s must start with a slash ('/')", key);
+        bad = true;
+    }
+    if (n > 2 && v[0] == '/' && v[n - 1] == '/') {
+        kerr(c, "%s must not end with a slash ('/')", key); /* "/" alone is the root */
+        bad = true;
+    }
+    for (const char *p = v; *p; p++) {
+        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '/') {
+            kerr(c,
+                 "%s can only contain letters, digits, hyphens ('-'), underscores ('_'), and "
+                 "slashes ('/')",
+                 key);
+            bad = true;
+            break;
+        }
+    }
+    if (strstr(v, "//") != NULL) {
+        kerr(c, "%s must not contain continuous slashes ('/')", key);
+        bad = true;
+    }
+    if (!bad) {
+        parse_string_into(c, key, v, CONF_FIELD(admin_gui_path),
+                          sizeof(CONF_FIELD(admin_gui_path)));
+    }
+}
+
+static void
+k_admin_gui_api_url(struct ctx *c, const char *key, const char *v)
+{
+    parse_string_into(c, key, v, CONF_FIELD(admin_gui_api_url),
+                      sizeof(CONF_FIELD(admin_gui_api_url)));
+}
+
+static void
+k_admin_gui_access_log(struct ctx *c, const char *key, const char *v)
+{
+    parse_string_into(c, key, v, CONF_FIELD(admin_gui_access_log),
+                      sizeof(CONF_FIELD(admin_gui_access_log)));
+}
+
+static void
+k_admin_gui_error_log(struct ctx *c, const char *key, const char *v)
+{
+    parse_string_into(c, key, v, CONF_FIELD(admin_gui_error_log),
+                      sizeof(CONF_FIELD(admin_gui_error_log)));
+}
+
+static void
+k_admin_gui_ssl_cert(struct ctx *c, const char *key, const char *v)
+{
+    parse_pem_path_list(c, key, v, CONF_FIELD(admin_gui_ssl_cert),
+                        &CONF_FIELD(nadmin_gui_ssl_cert));
+}
+
+static void
+k_admin_gui_ssl_cert_key(struct ctx *c, const char *key, const char *v)
+{
+    parse_pem_path_list(c, key, v, CONF_FIELD(admin_gui_ssl_cert_key),
+                        &CONF_FIELD(nadmin_gui_ssl_cert_key));
+}
+
+static void
+k_admin_gui_csp_header(struct ctx *c, const char *key, const char *v)
+{
+    parse_bool(c, key, v, &CONF_FIELD(admin_gui_csp_header));
+}
+
+static void
+k_admin_gui_csp_header_value(struct ctx *c, const char *key, const char *v)
+{
+    parse_string_into(c, key, v, CONF_FIELD(admin_gui_csp_header_value),
+                      sizeof(CONF_FIELD(admin_gui_csp_header_value)));
+}
+
 /* Every key, in the order of docs/configuration.md. The defaults are the documented ones. */
 static const struct key_def keys[] = {
     {"prefix", "/usr/local/sluice", k_prefix},
@@ -1546,6 +1722,16 @@ static const struct key_def keys[] = {
     {"ssl_cert_key", "", k_ssl_cert_key},
     {"admin_ssl_cert", "", k_admin_ssl_cert},
     {"admin_ssl_cert_key", "", k_admin_ssl_cert_key},
+    {"admin_gui_listen", "0.0.0.0:8002, 0.0.0.0:8445 ssl", k_admin_gui_listen},
+    {"admin_gui_url", "", k_admin_gui_url},
+    {"admin_gui_path", "/", k_admin_gui_path},
+    {"admin_gui_api_url", "", k_admin_gui_api_url},
+    {"admin_gui_ssl_cert", "", k_admin_gui_ssl_cert},
+    {"admin_gui_ssl_cert_key", "", k_admin_gui_ssl_cert_key},
+    {"admin_gui_access_log", "logs/admin_gui_access.log", k_admin_gui_access_log},
+    {"admin_gui_error_log", "logs/admin_gui_error.log", k_admin_gui_error_log},
+    {"admin_gui_csp_header", "off", k_admin_gui_csp_header},
+    {"admin_gui_csp_header_value", "", k_admin_gui_csp_header_value},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -1553,7 +1739,8 @@ static const struct key_def keys[] = {
 static bool
 is_listen_key(key_parse_fn parse)
 {
-    return parse == k_proxy_listen || parse == k_admin_listen || parse == k_status_listen;
+    return parse == k_proxy_listen || parse == k_admin_listen || parse == k_status_listen ||
+           parse == k_admin_gui_listen;
 }
 
 static int
@@ -1751,6 +1938,8 @@ resolve_paths(struct sl_conf *conf, struct errs *e)
     } lists[] = {
         {"admin_ssl_cert", conf->admin_ssl_cert, conf->nadmin_ssl_cert},
         {"admin_ssl_cert_key", conf->admin_ssl_cert_key, conf->nadmin_ssl_cert_key},
+        {"admin_gui_ssl_cert", conf->admin_gui_ssl_cert, conf->nadmin_gui_ssl_cert},
+        {"admin_gui_ssl_cert_key", conf->admin_gui_ssl_cert_key, conf->nadmin_gui_ssl_cert_key},
     };
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
         for (size_t j = 0; j < lists[i].n; j++) {
@@ -1800,6 +1989,34 @@ cross_checks(struct sl_conf *conf, struct errs *e)
                      "admin_ssl_cert was specified %zu times while admin_ssl_cert_key was "
                      "specified %zu times",
                      nc, nk);
+        }
+    }
+    /* Kong checks the Kong Manager pair the same way when an admin_gui_listen entry has `ssl`, and
+     * loads each file (a missing one stops Kong), though Sluice serves nothing with them */
+    if (any_ssl(conf->admin_gui_listen, conf->nadmin_gui_listen)) {
+        size_t nc = conf->nadmin_gui_ssl_cert, nk = conf->nadmin_gui_ssl_cert_key;
+        if (nc > 0 && nk == 0) {
+            errs_add(e, "admin_gui_ssl_cert_key must be specified");
+        } else if (nk > 0 && nc == 0) {
+            errs_add(e, "admin_gui_ssl_cert must be specified");
+        } else if (nc != nk) {
+            errs_add(e,
+                     "admin_gui_ssl_cert was specified %zu times while admin_gui_ssl_cert_key was "
+                     "specified %zu times",
+                     nc, nk);
+        }
+        struct stat st;
+        for (size_t i = 0; i < nc; i++) {
+            if (stat(conf->admin_gui_ssl_cert[i], &st) != 0 || !S_ISREG(st.st_mode)) {
+                errs_add(e, "admin_gui_ssl_cert: failed loading certificate from %s",
+                         conf->admin_gui_ssl_cert[i]);
+            }
+        }
+        for (size_t i = 0; i < nk; i++) {
+            if (stat(conf->admin_gui_ssl_cert_key[i], &st) != 0 || !S_ISREG(st.st_mode)) {
+                errs_add(e, "admin_gui_ssl_cert_key: failed loading key from %s",
+                         conf->admin_gui_ssl_cert_key[i]);
+            }
         }
     }
 }

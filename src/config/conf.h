@@ -19,6 +19,7 @@
 #define SL_CONF_MAX_PORT_MAPS 64
 #define SL_CONF_MAX_SSL_PAIRS 2              /* certificate lists: one RSA and one ECDSA pair */
 #define SL_CONF_MAX_FILE_BYTES (1024 * 1024) /* a sluice.conf larger than this is refused */
+#define SL_CONF_MAX_GUI_URLS 8               /* entries of admin_gui_url */
 
 struct sl_listen {
     char host[256]; /* IP literal ("0.0.0.0", "::", "127.0.0.1"), IPv6 without brackets */
@@ -157,6 +158,26 @@ struct sl_conf {
      * load read it. The text is not kept here: this struct is copied by value (proxy settings,
      * reload) and the text may be a megabyte; sl_conf_declarative_string() gives it. */
     uint64_t declarative_config_string_id;
+    /* Kong Manager's keys (Kong 3.x OSS admin_gui_*). Kong Manager itself is not bundled: they are
+     * accepted and validated as Kong does so that a kong.conf setting them still starts, and shown
+     * in GET /. Only admin_gui_url acts: its origins become the Admin API's CORS origin. */
+    struct sl_listen admin_gui_listen[SL_CONF_MAX_LISTEN];
+    size_t nadmin_gui_listen; /* 0 when "off"; never opened (a notice says so at start) */
+    char admin_gui_url[SL_CONF_MAX_GUI_URLS][512]; /* as given, each <scheme>://<authority>... */
+    size_t nadmin_gui_url;                         /* 0: unset */
+    /* Kong's admin_gui_origin: "<scheme>://<authority>" of each admin_gui_url, in order (the path,
+     * query and fragment dropped), what Access-Control-Allow-Origin may say */
+    char admin_gui_origin[SL_CONF_MAX_GUI_URLS][512];
+    char admin_gui_path[256];        /* default "/" */
+    char admin_gui_api_url[512];     /* empty: unset */
+    char admin_gui_access_log[1024]; /* as given (nothing is written there) */
+    char admin_gui_error_log[1024];
+    char admin_gui_ssl_cert[SL_CONF_MAX_SSL_PAIRS][1024]; /* made absolute, as admin_ssl_cert */
+    size_t nadmin_gui_ssl_cert;
+    char admin_gui_ssl_cert_key[SL_CONF_MAX_SSL_PAIRS][1024]; /* paths of secrets */
+    size_t nadmin_gui_ssl_cert_key;
+    bool admin_gui_csp_header;             /* default off (Kong 3.10) */
+    char admin_gui_csp_header_value[1024]; /* empty: unset */
 };
 
 /* For a reload: every key a running process cannot change (worker_processes, daemon,
