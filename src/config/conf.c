@@ -1722,7 +1722,9 @@ static const struct key_def keys[] = {
     {"ssl_cert_key", "", k_ssl_cert_key},
     {"admin_ssl_cert", "", k_admin_ssl_cert},
     {"admin_ssl_cert_key", "", k_admin_ssl_cert_key},
-    {"admin_gui_listen", "0.0.0.0:8002, 0.0.0.0:8445 ssl", k_admin_gui_listen},
+    /* Kong's default is "0.0.0.0:8002, 0.0.0.0:8445 ssl"; Sluice serves no Kong Manager, so its
+     * default says so instead of logging at every start that those ports are not served. */
+    {"admin_gui_listen", "off", k_admin_gui_listen},
     {"admin_gui_url", "", k_admin_gui_url},
     {"admin_gui_path", "/", k_admin_gui_path},
     {"admin_gui_api_url", "", k_admin_gui_api_url},

@@ -79,7 +79,10 @@ def test_every_key_is_accepted_and_shown_in_root(tmp_path):
 def test_kong_defaults_in_root(tmp_path):
     with start(tmp_path) as s:
         c = root_conf(s)
-        assert c["admin_gui_listen"] == ["0.0.0.0:8002", "0.0.0.0:8445 ssl"]
+        # Sluice's default is off (Kong's: 0.0.0.0:8002, 0.0.0.0:8445 ssl): no GUI is served, and
+        # a default start has nothing to say about it
+        assert c["admin_gui_listen"] == [] and c["admin_gui_listeners"] == []
+        assert NOTICE not in s.error_log()
         assert c["admin_gui_path"] == "/"
         assert c["admin_gui_access_log"] == "logs/admin_gui_access.log"
         assert c["admin_gui_error_log"] == "logs/admin_gui_error.log"
@@ -140,7 +143,8 @@ def test_bad_value_stops_start(tmp_path):
 
 def test_gui_certificates_checked_only_with_an_ssl_gui_listener(tmp_path):
     # Kong's conf_loader: the pair is checked, and each file loaded, when a listener has `ssl`
-    r = check(tmp_path, "admin_gui_ssl_cert = /nonexistent/gui.crt")
+    r = check(tmp_path, "admin_gui_listen = 127.0.0.1:9445 ssl",
+              "admin_gui_ssl_cert = /nonexistent/gui.crt")
     assert r.returncode != 0
     assert "admin_gui_ssl_cert_key must be specified" in r.stderr
     assert "admin_gui_ssl_cert: failed loading certificate from /nonexistent/gui.crt" in r.stderr
@@ -204,7 +208,7 @@ def test_cors_origin_from_several_urls(tmp_path):
 
 
 def test_reload_applies_admin_gui_url(tmp_path):
-    with start(tmp_path) as s:
+    with start(tmp_path, admin_gui_listen="127.0.0.1:9002") as s:
         s.write_conf(admin_gui_url="https://gui.test")
         s.reload(wait=0)
 
