@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* DB-less persistence (kong.md §6.2): the last configuration accepted by POST /config is kept
- * verbatim in <prefix>/dbless.config, so that a restart without `declarative_config` serves it
- * again (Kong keeps it in LMDB) and reports the same configuration hash. Control thread only. */
+ * verbatim in <prefix>/dbless.config, so that a restart without `declarative_config` (or
+ * `declarative_config_string`) serves it again (Kong keeps it in LMDB) and reports the same
+ * configuration hash. Control thread only. */
 #ifndef SL_CONFIG_DBLESS_PERSIST_H
 #define SL_CONFIG_DBLESS_PERSIST_H
 
