@@ -128,11 +128,10 @@ flush_client(struct sl_session *s)
     bool wrote = false;
     for (;;) {
         if (sl_buf_pending(&s->out) == 0) {
-            int rc = sl_session_out_refill(s);
-            if (rc == 0) {
+            if (!sl_session_out_spooled(s)) {
                 break;
             }
-            if (rc < 0) {
+            if (sl_session_out_refill(s) < 0) {
                 sl_log(SL_LOG_ERR, "cannot read the buffered response from %s/proxy_temp: %s",
                        s->settings->conf.prefix, strerror(errno));
                 client_failed(s);

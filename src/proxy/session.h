@@ -130,13 +130,29 @@ struct iovec;
 int sl_proxy_temp_open(const char *prefix, const char *dirname);
 /* write() until all of <n> bytes are written; 0, or -1 with errno. */
 int sl_proxy_write_all(int fd, const void *p, size_t n);
-/* Bytes wait for the client in the spool (beyond those in s->out). */
-bool sl_session_out_spooled(const struct sl_session *s);
+/* Bytes wait for the client in the spool (beyond those in s->out). Inline, as the two below:
+ * every event of every request asks. */
+static inline bool
+sl_session_out_spooled(const struct sl_session *s)
+{
+    return s->spool.open && s->spool.rd < s->spool.wr;
+}
 /* Bytes wait for the client: in s->out or in the spool. */
-bool sl_session_out_pending(const struct sl_session *s);
+static inline bool
+sl_session_out_pending(const struct sl_session *s)
+{
+    return sl_buf_pending(&s->out) > 0 || sl_session_out_spooled(s);
+}
 /* The client's output may take more response bytes now: s->out is under its high-water mark with
  * nothing spooled, or the response may be spooled and the spool has room. */
-bool sl_session_out_room(const struct sl_session *s);
+static inline bool
+sl_session_out_room(const struct sl_session *s)
+{
+    if (!sl_session_out_spooled(s) && sl_buf_pending(&s->out) < SL_PROXY_HIGH_WATER) {
+        return true;
+    }
+    return s->resp_spool_ok && !s->spool.failed && s->spool.wr < SL_RESP_SPOOL_MAX;
+}
 /* As sl_session_out_room(), opening the spool when the bytes would go there. 1 when there is room,
  * 0 when not (also when the spool's file cannot be made: then logged, and the response goes on at
  * the client's pace). */

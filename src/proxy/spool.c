@@ -75,12 +75,6 @@ sl_proxy_write_all(int fd, const void *p, size_t n)
 
 /* ---- the client's output: s->out, then the spool ------------------------------------------- */
 
-static bool
-spool_unread(const struct sl_session *s)
-{
-    return s->spool.open && s->spool.rd < s->spool.wr;
-}
-
 static void
 spool_close(struct sl_session *s)
 {
@@ -90,34 +84,13 @@ spool_close(struct sl_session *s)
     s->spool = (struct sl_spool){0};
 }
 
-bool
-sl_session_out_spooled(const struct sl_session *s)
-{
-    return spool_unread(s);
-}
-
-bool
-sl_session_out_pending(const struct sl_session *s)
-{
-    return sl_buf_pending(&s->out) > 0 || spool_unread(s);
-}
-
-bool
-sl_session_out_room(const struct sl_session *s)
-{
-    if (!spool_unread(s) && sl_buf_pending(&s->out) < SL_PROXY_HIGH_WATER) {
-        return true;
-    }
-    return s->resp_spool_ok && !s->spool.failed && s->spool.wr < SL_RESP_SPOOL_MAX;
-}
-
 int
 sl_session_out_reserve(struct sl_session *s)
 {
     if (!sl_session_out_room(s)) {
         return 0;
     }
-    if (sl_buf_pending(&s->out) < SL_PROXY_HIGH_WATER && !spool_unread(s)) {
+    if (sl_buf_pending(&s->out) < SL_PROXY_HIGH_WATER && !sl_session_out_spooled(s)) {
         return 1;
     }
     if (!s->spool.open) {
@@ -141,7 +114,8 @@ sl_session_out_add(struct sl_session *s, const struct iovec *iov, int n)
 {
     /* Behind unread spooled bytes, or past the mark with a spool ready (out_reserve), the bytes
      * go to the file; else to memory (a response's last chunk may pass the mark there). */
-    if (!spool_unread(s) && !(s->spool.open && sl_buf_pending(&s->out) >= SL_PROXY_HIGH_WATER)) {
+    if (!sl_session_out_spooled(s) &&
+        !(s->spool.open && sl_buf_pending(&s->out) >= SL_PROXY_HIGH_WATER)) {
         /* A spool opened for bytes that produced nothing (a chunk header, the last chunk, a
          * trailer) is empty here: it is closed, or an idle keep-alive connection would hold it
          * until the next burst or the close. */
@@ -180,7 +154,7 @@ sl_session_out_add(struct sl_session *s, const struct iovec *iov, int n)
 int
 sl_session_out_refill(struct sl_session *s)
 {
-    if (sl_buf_pending(&s->out) > 0 || !spool_unread(s)) {
+    if (sl_buf_pending(&s->out) > 0 || !sl_session_out_spooled(s)) {
         return 0;
     }
     uint64_t left = s->spool.wr - s->spool.rd;
