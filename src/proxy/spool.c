@@ -118,8 +118,11 @@ sl_session_out_add(struct sl_session *s, const struct iovec *iov, int n)
         !(s->spool.open && sl_buf_pending(&s->out) >= SL_PROXY_HIGH_WATER)) {
         /* A spool opened for bytes that produced nothing (a chunk header, the last chunk, a
          * trailer) is empty here: it is closed, or an idle keep-alive connection would hold it
-         * until the next burst or the close. */
-        spool_close(s);
+         * until the next burst or the close. (Only an open one: `failed` must stay, or a
+         * response whose file cannot be made would try, and warn, again at every mark.) */
+        if (s->spool.open) {
+            spool_close(s);
+        }
         for (int i = 0; i < n; i++) {
             if (sl_buf_append(&s->out, iov[i].iov_base, iov[i].iov_len, SIZE_MAX) < 0) {
                 return -1;
