@@ -358,6 +358,17 @@ listen_address(const struct sl_listen *l, char *buf, size_t len)
     snprintf(buf, len, "%s%s%s:%u", v6 ? "[" : "", l->host, v6 ? "]" : "", (unsigned)l->port);
 }
 
+/* <n> paths of a comma-list key (admin_ssl_cert ...) as a JSON array. */
+static json_t *
+path_array(const char (*paths)[1024], size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(a, json_string(paths[i]));
+    }
+    return a;
+}
+
 static json_t *
 listen_strings(const struct sl_listen *l, size_t n)
 {
@@ -445,11 +456,7 @@ get_root(const struct sl_admin_request *req, struct sl_admin_response *res)
     if (c->ssl_cert_key[0] != '\0') {
         json_object_set_new(conf, "ssl_cert_key", json_string(SENSITIVE_PLACEHOLDER));
     }
-    json_t *certs = json_array();
-    for (size_t i = 0; i < c->nadmin_ssl_cert; i++) {
-        json_array_append_new(certs, json_string(c->admin_ssl_cert[i]));
-    }
-    json_object_set_new(conf, "admin_ssl_cert", certs);
+    json_object_set_new(conf, "admin_ssl_cert", path_array(c->admin_ssl_cert, c->nadmin_ssl_cert));
     if (c->nadmin_ssl_cert_key > 0) {
         json_object_set_new(conf, "admin_ssl_cert_key", json_string(SENSITIVE_PLACEHOLDER));
     }
@@ -474,11 +481,8 @@ get_root(const struct sl_admin_request *req, struct sl_admin_response *res)
     }
     json_object_set_new(conf, "admin_gui_access_log", json_string(c->admin_gui_access_log));
     json_object_set_new(conf, "admin_gui_error_log", json_string(c->admin_gui_error_log));
-    json_t *gui_certs = json_array();
-    for (size_t i = 0; i < c->nadmin_gui_ssl_cert; i++) {
-        json_array_append_new(gui_certs, json_string(c->admin_gui_ssl_cert[i]));
-    }
-    json_object_set_new(conf, "admin_gui_ssl_cert", gui_certs);
+    json_object_set_new(conf, "admin_gui_ssl_cert",
+                        path_array(c->admin_gui_ssl_cert, c->nadmin_gui_ssl_cert));
     if (c->nadmin_gui_ssl_cert_key > 0) {
         json_object_set_new(conf, "admin_gui_ssl_cert_key", json_string(SENSITIVE_PLACEHOLDER));
     }

@@ -1965,6 +1965,34 @@ any_ssl(const struct sl_listen *l, size_t n)
     return false;
 }
 
+/* Kong's pairing of <what>_ssl_cert with <what>_ssl_cert_key (conf_loader): both or neither, and as
+ * many of each. */
+static void
+check_cert_pairs(struct errs *e, const char *what, size_t ncert, size_t nkey)
+{
+    if (ncert > 0 && nkey == 0) {
+        errs_add(e, "%s_ssl_cert_key must be specified", what);
+    } else if (nkey > 0 && ncert == 0) {
+        errs_add(e, "%s_ssl_cert must be specified", what);
+    } else if (ncert != nkey) {
+        errs_add(
+            e, "%s_ssl_cert was specified %zu times while %s_ssl_cert_key was specified %zu times",
+            what, ncert, what, nkey);
+    }
+}
+
+/* "<message> <path>" for each of the <n> paths that is not a regular file. */
+static void
+check_files_exist(struct errs *e, const char *message, char (*paths)[1024], size_t n)
+{
+    struct stat st;
+    for (size_t i = 0; i < n; i++) {
+        if (stat(paths[i], &st) != 0 || !S_ISREG(st.st_mode)) {
+            errs_add(e, "%s %s", message, paths[i]);
+        }
+    }
+}
+
 static void
 cross_checks(struct sl_conf *conf, struct errs *e)
 {
@@ -1981,45 +2009,16 @@ cross_checks(struct sl_conf *conf, struct errs *e)
     }
     /* Kong's conf_loader checks the admin pair only when an admin listener has `ssl` */
     if (any_ssl(conf->admin_listen, conf->nadmin_listen)) {
-        size_t nc = conf->nadmin_ssl_cert, nk = conf->nadmin_ssl_cert_key;
-        if (nc > 0 && nk == 0) {
-            errs_add(e, "admin_ssl_cert_key must be specified");
-        } else if (nk > 0 && nc == 0) {
-            errs_add(e, "admin_ssl_cert must be specified");
-        } else if (nc != nk) {
-            errs_add(e,
-                     "admin_ssl_cert was specified %zu times while admin_ssl_cert_key was "
-                     "specified %zu times",
-                     nc, nk);
-        }
+        check_cert_pairs(e, "admin", conf->nadmin_ssl_cert, conf->nadmin_ssl_cert_key);
     }
     /* Kong checks the Kong Manager pair the same way when an admin_gui_listen entry has `ssl`, and
      * loads each file (a missing one stops Kong), though Sluice serves nothing with them */
     if (any_ssl(conf->admin_gui_listen, conf->nadmin_gui_listen)) {
-        size_t nc = conf->nadmin_gui_ssl_cert, nk = conf->nadmin_gui_ssl_cert_key;
-        if (nc > 0 && nk == 0) {
-            errs_add(e, "admin_gui_ssl_cert_key must be specified");
-        } else if (nk > 0 && nc == 0) {
-            errs_add(e, "admin_gui_ssl_cert must be specified");
-        } else if (nc != nk) {
-            errs_add(e,
-                     "admin_gui_ssl_cert was specified %zu times while admin_gui_ssl_cert_key was "
-                     "specified %zu times",
-                     nc, nk);
-        }
-        struct stat st;
-        for (size_t i = 0; i < nc; i++) {
-            if (stat(conf->admin_gui_ssl_cert[i], &st) != 0 || !S_ISREG(st.st_mode)) {
-                errs_add(e, "admin_gui_ssl_cert: failed loading certificate from %s",
-                         conf->admin_gui_ssl_cert[i]);
-            }
-        }
-        for (size_t i = 0; i < nk; i++) {
-            if (stat(conf->admin_gui_ssl_cert_key[i], &st) != 0 || !S_ISREG(st.st_mode)) {
-                errs_add(e, "admin_gui_ssl_cert_key: failed loading key from %s",
-                         conf->admin_gui_ssl_cert_key[i]);
-            }
-        }
+        check_cert_pairs(e, "admin_gui", conf->nadmin_gui_ssl_cert, conf->nadmin_gui_ssl_cert_key);
+        check_files_exist(e, "admin_gui_ssl_cert: failed loading certificate from",
+                          conf->admin_gui_ssl_cert, conf->nadmin_gui_ssl_cert);
+        check_files_exist(e, "admin_gui_ssl_cert_key: failed loading key from",
+                          conf->admin_gui_ssl_cert_key, conf->nadmin_gui_ssl_cert_key);
     }
 }
 
