@@ -446,46 +446,38 @@ cmd_check(int argc, char **argv)
     return 0;
 }
 
-/* Parses and validates the declarative file <path>; 0, or 1 with every error printed under
- * `Error: <what> <path>:` (`Error: Failed parsing:` when <what> is NULL, as `config parse` says).
- */
+/* `config parse`: parses and validates the declarative file <path>; 0, or 1 with every error
+ * printed under `Error: Failed parsing:`. */
 static int
-check_declarative(const char *path, const char *what)
+check_declarative(const char *path)
 {
     char *err = malloc(65536);
     if (err == NULL) {
         return fail("%s", "out of memory");
     }
     struct sl_config *cfg = sl_declarative_load_file(path, err, 65536);
-    int rc = cfg == NULL;
-    if (cfg == NULL && what == NULL) {
+    if (cfg == NULL) {
         fprintf(stderr, "Error: Failed parsing:\n%s\n", err);
-    } else if (cfg == NULL) {
-        fprintf(stderr, "Error: %s %s:\n%s\n", what, path, err);
     }
+    int rc = cfg == NULL;
     sl_config_free(cfg);
     free(err);
     return rc;
 }
 
-/* As check_declarative, for the text of <conf>'s declarative_config_string: errors are printed
- * under `Error: <what> declarative_config_string:`, never the text (it may hold secrets). */
+/* DB-less: the declarative configuration <conf> names, file or declarative_config_string, as the
+ * instance will load it; 0, or 1 with every error printed under `Error: failed parsing declarative
+ * configuration <source>:` (never the string's text: it may hold secrets). */
 static int
-check_declarative_string(const struct sl_conf *conf, const char *what)
+check_dbless_source(const struct sl_conf *conf)
 {
-    size_t len;
-    const char *text = sl_conf_declarative_string(conf, &len);
-    if (text == NULL) { /* <conf> is not the configuration loaded last (conf.h) */
-        return fail("%s: its text is no longer available", SL_CONF_DECLARATIVE_STRING_NAME);
-    }
     char *err = malloc(65536);
     if (err == NULL) {
         return fail("%s", "out of memory");
     }
-    struct sl_config *cfg =
-        sl_declarative_load_string(text, len, SL_CONF_DECLARATIVE_STRING_NAME, err, 65536);
+    struct sl_config *cfg = sl_cli_load_declarative(conf, false, false, err, 65536);
     if (cfg == NULL) {
-        fprintf(stderr, "Error: %s %s:\n%s\n", what, SL_CONF_DECLARATIVE_STRING_NAME, err);
+        fprintf(stderr, "Error: %s\n", err);
     }
     int rc = cfg == NULL;
     sl_config_free(cfg);
@@ -522,12 +514,8 @@ cmd_reload(const struct sl_conf *conf, const struct cli_opts *o)
      * reads one */
     struct sl_conf *fresh = calloc(1, sizeof(*fresh));
     int rc = fresh == NULL ? fail("%s", "out of memory") : load_conf(fresh, &check);
-    if (rc == 0 && fresh->database == SL_DB_OFF && fresh->declarative_config[0] != '\0') {
-        rc = check_declarative(fresh->declarative_config,
-                               "failed parsing declarative configuration");
-    } else if (rc == 0 && fresh->database == SL_DB_OFF &&
-               fresh->declarative_config_string_id != 0) {
-        rc = check_declarative_string(fresh, "failed parsing declarative configuration");
+    if (rc == 0 && fresh->database == SL_DB_OFF) {
+        rc = check_dbless_source(fresh);
     }
     free(fresh);
     free(args);
@@ -634,7 +622,7 @@ cmd_config(int argc, char **argv)
     if (argc < 3 || strcmp(argv[1], "parse") != 0) {
         return fail("%s", "usage: sluice config parse FILE");
     }
-    if (check_declarative(argv[2], NULL) != 0) {
+    if (check_declarative(argv[2]) != 0) {
         return 1;
     }
     printf("parse successful\n");

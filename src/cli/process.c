@@ -163,6 +163,59 @@ load_store_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
     return cfg ? sl_snapshot_build(cfg, err, errlen) : NULL;
 }
 
+struct sl_config *
+sl_cli_load_declarative(const struct sl_conf *conf, bool use_kept, bool log_warnings, char *err,
+                        size_t errlen)
+{
+    char kept[4096] = "";
+    const char *source = NULL; /* what messages call it: a path, or the key's name */
+    bool from_string = false;
+    if (conf->declarative_config[0] != '\0') {
+        source = conf->declarative_config;
+        if (conf->declarative_config_string_id != 0 && log_warnings) {
+            sl_log(SL_LOG_WARN, "declarative_config_string is ignored: declarative_config is set");
+        }
+    } else if (conf->declarative_config_string_id != 0) {
+        source = SL_CONF_DECLARATIVE_STRING_NAME; /* never the text: it may hold secrets */
+        from_string = true;
+    } else if (use_kept && sl_dbless_exists(conf->prefix) &&
+               sl_dbless_path(conf->prefix, kept, sizeof(kept)) == 0) {
+        source = kept;
+    }
+    if (source == NULL) {
+        struct sl_config *cfg = sl_config_new_empty();
+        if (cfg == NULL) {
+            snprintf(err, errlen, "out of memory");
+        }
+        return cfg;
+    }
+    size_t head =
+        (size_t)snprintf(err, errlen, "failed parsing declarative configuration %s:\n", source);
+    if (head >= errlen) {
+        head = 0;
+    }
+    char warn[4096] = "";
+    struct sl_declarative_opts opts = {.warn = warn, .warnlen = sizeof(warn)};
+    struct sl_config *cfg;
+    if (from_string) {
+        size_t len;
+        const char *text = sl_conf_declarative_string(conf, &len);
+        /* NULL only if another configuration was loaded after <conf> (conf.h) */
+        cfg = text != NULL ? sl_declarative_load_string_opts(text, len, source, &opts, err + head,
+                                                             errlen - head)
+                           : NULL;
+        if (text == NULL) {
+            snprintf(err, errlen, "%s: its text is no longer available", source);
+        }
+    } else {
+        cfg = sl_declarative_load_file_opts(source, &opts, err + head, errlen - head);
+    }
+    for (char *line = strtok(warn, "\n"); cfg && log_warnings && line; line = strtok(NULL, "\n")) {
+        sl_log(SL_LOG_WARN, "%s: %s", source, line);
+    }
+    return cfg;
+}
+
 /* Loads the configuration the data plane will serve and compiles it into a snapshot. */
 static struct sl_snapshot *
 load_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
@@ -175,54 +228,7 @@ load_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
     if (conf->database == SL_DB_SQLITE) {
         return load_store_snapshot(conf, err, errlen);
     }
-    /* Kong's order (kong/init.lua, has_declarative_config): declarative_config, else
-     * declarative_config_string, else the configuration last pushed with POST /config (kept under
-     * the prefix, as Kong keeps it in LMDB), else nothing */
-    char kept[4096] = "";
-    const char *source = NULL; /* what messages call it: a path, or the key's name */
-    bool from_string = false;
-    if (conf->declarative_config[0] != '\0') {
-        source = conf->declarative_config;
-        if (conf->declarative_config_string_id != 0) {
-            sl_log(SL_LOG_WARN, "declarative_config_string is ignored: declarative_config is set");
-        }
-    } else if (conf->declarative_config_string_id != 0) {
-        source = SL_CONF_DECLARATIVE_STRING_NAME; /* never the text: it may hold secrets */
-        from_string = true;
-    } else if (sl_dbless_exists(conf->prefix) &&
-               sl_dbless_path(conf->prefix, kept, sizeof(kept)) == 0) {
-        source = kept;
-    }
-    if (source != NULL) {
-        size_t head =
-            (size_t)snprintf(err, errlen, "failed parsing declarative configuration %s:\n", source);
-        if (head >= errlen) {
-            head = 0;
-        }
-        char warn[4096] = "";
-        struct sl_declarative_opts opts = {.warn = warn, .warnlen = sizeof(warn)};
-        if (from_string) {
-            size_t len;
-            const char *text = sl_conf_declarative_string(conf, &len);
-            /* NULL only if another configuration was loaded after <conf> (conf.h) */
-            cfg = text != NULL ? sl_declarative_load_string_opts(text, len, source, &opts,
-                                                                 err + head, errlen - head)
-                               : NULL;
-            if (text == NULL) {
-                snprintf(err, errlen, "%s: its text is no longer available", source);
-            }
-        } else {
-            cfg = sl_declarative_load_file_opts(source, &opts, err + head, errlen - head);
-        }
-        for (char *line = strtok(warn, "\n"); cfg && line; line = strtok(NULL, "\n")) {
-            sl_log(SL_LOG_WARN, "%s: %s", source, line);
-        }
-    } else {
-        cfg = sl_config_new_empty();
-        if (cfg == NULL) {
-            snprintf(err, errlen, "out of memory");
-        }
-    }
+    cfg = sl_cli_load_declarative(conf, true, true, err, errlen);
     if (cfg == NULL) {
         return NULL;
     }
