@@ -49,6 +49,19 @@ def slow_client(port, path):
     return c
 
 
+def begin_download(s, up, path, n=BIG, chunked=False, chunk=65536):
+    """Routes <path> to an n-byte pattern response (timed_response) and sends its request from a
+    slow client; returns (client, event set once the upstream has sent everything)."""
+    done = threading.Event()
+    up.route(path, timed_response(n, done, chunked=chunked, chunk=chunk))
+    return slow_client(s.port, path), done
+
+
+def is_pattern(body, n=BIG):
+    """The body is the n-byte pattern, whole and in order."""
+    return hashlib.sha256(body).hexdigest() == U.pattern_sha256(n)
+
+
 def read_all(c, leftover=b""):
     """Reads one whole response from c; returns (response, bytes after it). The buffer is parsed
     only once it may hold the whole response (parsing after every small read is quadratic)."""
@@ -123,9 +136,7 @@ def env(upstream, sluice_factory):
 @pytest.mark.parametrize("chunked", [False, True], ids=["length", "chunked"])
 def test_upstream_is_read_whole_ahead_of_a_slow_client(env, chunked):
     s, up = env
-    done = threading.Event()
-    up.route("/b/big", timed_response(BIG, done, chunked=chunked))
-    c = slow_client(s.port, "/b/big")
+    c, done = begin_download(s, up, "/b/big", chunked=chunked)
     try:
         assert done.wait(T), "the upstream could not send its whole response to Sluice"
         # The bytes beyond memory sit in an unlinked file under <prefix>/proxy_temp, mode 0600.
@@ -140,7 +151,7 @@ def test_upstream_is_read_whole_ahead_of_a_slow_client(env, chunked):
     finally:
         c.close()
     assert r.status == 200 and rest == b""
-    assert hashlib.sha256(r.body).hexdigest() == U.pattern_sha256(BIG)
+    assert is_pattern(r.body)
     if chunked:
         assert r.header("transfer-encoding") == "chunked"
     else:
@@ -154,9 +165,7 @@ def test_upstream_is_read_whole_ahead_of_a_slow_client(env, chunked):
 
 def test_without_buffering_the_upstream_waits_for_the_client(env):
     s, up = env
-    done = threading.Event()
-    up.route("/s/big", timed_response(BIG, done))
-    c = slow_client(s.port, "/s/big")
+    c, done = begin_download(s, up, "/s/big")
     try:
         assert not done.wait(2.0), "response_buffering false: the upstream ran ahead of the client"
         assert spool_files(s.pid) == []
@@ -164,16 +173,14 @@ def test_without_buffering_the_upstream_waits_for_the_client(env):
     finally:
         c.close()
     assert done.wait(T)
-    assert r.status == 200 and hashlib.sha256(r.body).hexdigest() == U.pattern_sha256(BIG)
+    assert r.status == 200 and is_pattern(r.body)
 
 
 def test_upstream_connection_is_free_while_the_client_downloads(env):
     """The upstream connection goes back to the pool once the response is read, not once the
     client has it: a second request while the first client still reads nothing reuses it."""
     s, up = env
-    done = threading.Event()
-    up.route("/b/big", timed_response(BIG, done))
-    c = slow_client(s.port, "/b/big")
+    c, done = begin_download(s, up, "/b/big")
     try:
         assert done.wait(T)
         wait_read_whole(s.pid)
@@ -186,14 +193,12 @@ def test_upstream_connection_is_free_while_the_client_downloads(env):
         r, _ = read_all(c)
     finally:
         c.close()
-    assert hashlib.sha256(r.body).hexdigest() == U.pattern_sha256(BIG)
+    assert is_pattern(r.body)
 
 
 def test_pipelined_request_waits_behind_a_spooled_response(env):
     s, up = env
-    done = threading.Event()
-    up.route("/b/big", timed_response(BIG, done, chunked=True, chunk=10000))
-    c = slow_client(s.port, "/b/big")
+    c, done = begin_download(s, up, "/b/big", chunked=True, chunk=10000)
     try:
         c.sendall(b"GET /b/second HTTP/1.1\r\nHost: x\r\n\r\n")
         assert done.wait(T)
@@ -201,7 +206,7 @@ def test_pipelined_request_waits_behind_a_spooled_response(env):
         r2, rest = read_all(c, rest)
     finally:
         c.close()
-    assert r1.status == 200 and hashlib.sha256(r1.body).hexdigest() == U.pattern_sha256(BIG)
+    assert r1.status == 200 and is_pattern(r1.body)
     assert r2.status == 200 and b'"path": "/b/second"' in r2.body
     assert rest == b""
 
@@ -225,7 +230,7 @@ def test_slow_reader_gets_every_byte_in_order(env):
             time.sleep(0.002)
     finally:
         c.close()
-    assert r.status == 200 and hashlib.sha256(r.body).hexdigest() == U.pattern_sha256(n)
+    assert r.status == 200 and is_pattern(r.body, n)
 
 
 def test_no_spool_directory_falls_back_to_the_clients_pace(upstream, sluice_factory):
@@ -247,7 +252,7 @@ def test_no_spool_directory_falls_back_to_the_clients_pace(upstream, sluice_fact
         r, _ = read_all(c)
     finally:
         c.close()
-    assert r.status == 200 and hashlib.sha256(r.body).hexdigest() == U.pattern_sha256(BIG)
+    assert r.status == 200 and is_pattern(r.body)
     # said once for the response, not again each time the client falls 64 KiB behind
     assert s.error_log().count("cannot buffer the response in") == 1, s.error_log()[-2000:]
 
@@ -344,7 +349,7 @@ def test_http10_client_until_close_upstream(env):
         c.close()
     _, _, body = data.partition(b"\r\n\r\n")
     assert how == "eof"
-    assert hashlib.sha256(body).hexdigest() == U.pattern_sha256(BIG), len(body)
+    assert is_pattern(body), len(body)
     assert wait_until(lambda: len(s.access_lines()) == 1, T)
     assert '"aborted":false' in s.access_lines()[0]
 
@@ -352,9 +357,7 @@ def test_http10_client_until_close_upstream(env):
 def test_client_reset_while_draining(env):
     """A client that resets while its response drains: logged aborted, the file closed."""
     s, up = env
-    done = threading.Event()
-    up.route("/b/big", timed_response(BIG, done))
-    c = slow_client(s.port, "/b/big")
+    c, done = begin_download(s, up, "/b/big")
     assert done.wait(T)
     wait_read_whole(s.pid)
     c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
@@ -368,9 +371,7 @@ def test_client_half_close_while_draining(env):
     """shutdown(SHUT_WR) once the response is all read from the upstream: the client still gets
     all of it."""
     s, up = env
-    done = threading.Event()
-    up.route("/b/big", timed_response(BIG, done))
-    c = slow_client(s.port, "/b/big")
+    c, done = begin_download(s, up, "/b/big")
     try:
         assert done.wait(T)
         wait_read_whole(s.pid)
@@ -380,7 +381,7 @@ def test_client_half_close_while_draining(env):
         c.close()
     r, _ = parse_response(data, eof=False)
     assert r is not None and r.complete
-    assert hashlib.sha256(r.body).hexdigest() == U.pattern_sha256(BIG)
+    assert is_pattern(r.body)
 
 
 def test_send_timeout_while_draining(upstream, sluice_factory):
@@ -408,9 +409,7 @@ def test_quit_while_draining(env):
     """A graceful quit lets a draining spool finish, then the connection closes and Sluice
     exits."""
     s, up = env
-    done = threading.Event()
-    up.route("/b/big", timed_response(BIG, done))
-    c = slow_client(s.port, "/b/big")
+    c, done = begin_download(s, up, "/b/big")
     try:
         assert done.wait(T)
         wait_read_whole(s.pid)
@@ -422,16 +421,14 @@ def test_quit_while_draining(env):
         assert c.recv(10) == b""
     finally:
         c.close()
-    assert hashlib.sha256(r.body).hexdigest() == U.pattern_sha256(BIG)
+    assert is_pattern(r.body)
     s.wait(T)
 
 
 def test_reload_while_draining(env):
     """A reload (HUP) does not disturb a draining spool."""
     s, up = env
-    done = threading.Event()
-    up.route("/b/big", timed_response(BIG, done))
-    c = slow_client(s.port, "/b/big")
+    c, done = begin_download(s, up, "/b/big")
     try:
         assert done.wait(T)
         wait_read_whole(s.pid)
@@ -439,23 +436,21 @@ def test_reload_while_draining(env):
         r, _ = read_all(c)
     finally:
         c.close()
-    assert hashlib.sha256(r.body).hexdigest() == U.pattern_sha256(BIG)
+    assert is_pattern(r.body)
 
 
 def test_proxy_temp_removed_while_running(env):
     """<prefix>/proxy_temp removed after start: it is made again, and the response spooled."""
     s, up = env
     os.rmdir(os.path.join(s.prefix, "proxy_temp"))
-    done = threading.Event()
-    up.route("/b/big", timed_response(BIG, done))
-    c = slow_client(s.port, "/b/big")
+    c, done = begin_download(s, up, "/b/big")
     try:
         assert done.wait(T), "the upstream could not run ahead of the client"
         assert len(spool_files(s.pid)) == 1
         r, _ = read_all(c)
     finally:
         c.close()
-    assert hashlib.sha256(r.body).hexdigest() == U.pattern_sha256(BIG)
+    assert is_pattern(r.body)
 
 
 def test_many_slow_clients(env):
@@ -468,7 +463,7 @@ def test_many_slow_clients(env):
         assert wait_until(lambda: len(spool_files(s.pid)) == 8, T), len(spool_files(s.pid))
         for c in cs:
             r, _ = read_all(c)
-            assert hashlib.sha256(r.body).hexdigest() == U.pattern_sha256(n)
+            assert is_pattern(r.body, n)
     finally:
         for c in cs:
             c.close()
@@ -479,9 +474,7 @@ def test_pipelined_404_and_400_behind_spooled(env):
     """Pipelined requests behind a spooled response, two of them answered by Sluice itself (no
     route, an invalid request): each answer comes after the whole spooled one, in order."""
     s, up = env
-    done = threading.Event()
-    up.route("/b/big", timed_response(BIG, done))
-    c = slow_client(s.port, "/b/big")
+    c, done = begin_download(s, up, "/b/big")
     try:
         c.sendall(b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\nGET /b/x HTTP/1.1\r\nHost: x\r\n\r\nBAD\x00 / HTTP/1.1\r\n\r\n")
         assert done.wait(T)
@@ -491,7 +484,7 @@ def test_pipelined_404_and_400_behind_spooled(env):
         r4, rest = read_all(c, rest)
     finally:
         c.close()
-    assert hashlib.sha256(r1.body).hexdigest() == U.pattern_sha256(BIG)
+    assert is_pattern(r1.body)
     assert r2.status == 404 and r3.status == 200 and r4.status == 400
 
 
