@@ -8,6 +8,7 @@
 #define SL_ADMIN_H
 
 #include <ev.h>
+#include <jansson.h>
 #include <stddef.h>
 
 #include "config/conf.h"
@@ -46,11 +47,12 @@ void sl_admin_reload_discard(struct sl_admin_plan *p);
 /* Closes the listeners and every admin connection, and frees the TLS context. */
 void sl_admin_stop(struct ev_loop *loop);
 
-/* Loads <text> as a declarative configuration and publishes it (POST /config). With
+/* Loads <text> as a declarative configuration and publishes it (POST /config). <parsed>, when not
+ * NULL, is <text> already parsed (borrowed), used instead of parsing it again. With
  * <keep_prefix>, the text is first kept under that prefix (dbless_persist.h) so that a restart
  * serves it again. Returns 0; -1 with Kong-style error lines in <err> for an invalid
  * configuration; -2 with a message when it could not be kept (nothing changed). */
-int sl_admin_apply_declarative(const char *text, size_t len, const char *name,
+int sl_admin_apply_declarative(const char *text, size_t len, const json_t *parsed, const char *name,
                                const char *keep_prefix, char *err, size_t errlen);
 
 #endif

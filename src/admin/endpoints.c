@@ -180,11 +180,11 @@ served_hash(char out[33])
 }
 
 int
-sl_admin_apply_declarative(const char *text, size_t len, const char *name, const char *keep_prefix,
-                           char *err, size_t errlen)
+sl_admin_apply_declarative(const char *text, size_t len, const json_t *parsed, const char *name,
+                           const char *keep_prefix, char *err, size_t errlen)
 {
     char warn[4096] = "";
-    struct sl_declarative_opts opts = {.warn = warn, .warnlen = sizeof(warn)};
+    struct sl_declarative_opts opts = {.warn = warn, .warnlen = sizeof(warn), .parsed = parsed};
     uint64_t t0 = sl_clock_mono_us();
     struct sl_config *cfg = sl_declarative_load_string_opts(text, len, name, &opts, err, errlen);
     if (cfg == NULL) {
@@ -1024,10 +1024,13 @@ post_config(const struct sl_admin_request *req, struct sl_admin_response *res)
                strcmp(flag, "1") == 0 && same_hash(text, len)) {
         res->status = 304;
     } else {
+        /* the body parsed above is the document itself: the loader need not parse it again
+         * (parse_document reads a text starting with '{' with the same call) */
+        const json_t *reuse = text == req->body && json_is_object(parsed) ? parsed : NULL;
         size_t errlen = 65536;
         char *err = malloc(errlen);
         int rc = err == NULL ? -1
-                             : sl_admin_apply_declarative(text, len, "config.yml",
+                             : sl_admin_apply_declarative(text, len, reuse, "config.yml",
                                                           req->conf->prefix, err, errlen);
         if (rc == -2) {
             sl_log(SL_LOG_ERR, "POST /config: %s", err);

@@ -1773,7 +1773,9 @@ sl_declarative_load_string_opts(const char *buf, size_t len, const char *name,
         return NULL;
     }
     char why[800] = "";
-    json_t *root = parse_document(buf ? buf : "", len, name, why, sizeof(why));
+    json_t *root = opts != NULL && opts->parsed != NULL
+                       ? json_incref((json_t *)opts->parsed)
+                       : parse_document(buf ? buf : "", len, name, why, sizeof(why));
     if (root == NULL) {
         snprintf(err, errlen, "failed parsing declarative configuration: %s", why);
         return NULL;

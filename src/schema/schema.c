@@ -4,6 +4,7 @@
  * entity; entity tables live in entities/. */
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,59 +226,54 @@ fmt_num(double d, char *out, size_t outlen)
 static struct {
     const char *pat;
     pcre2_code *code;
+    pcre2_match_data *md; /* one ovector pair: only whether it matches is asked */
 } re_cache[RE_CACHE];
 static pthread_mutex_t re_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* The compiled form of static pattern <pat>, cached by address. Sets <owned> when the cache is full
- * and the caller must free the code after use. */
-static pcre2_code *
-re_get(const char *pat, bool *owned)
-{
-    pcre2_code *code = NULL;
-    int ec;
-    PCRE2_SIZE eo;
-    *owned = false;
-    pthread_mutex_lock(&re_lock);
-    for (int i = 0; i < RE_CACHE; i++) {
-        if (re_cache[i].pat == pat) {
-            code = re_cache[i].code;
-            goto out;
-        }
-        if (re_cache[i].pat == NULL) {
-            code = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, 0, &ec, &eo, NULL);
-            if (code != NULL) {
-                re_cache[i].pat = pat;
-                re_cache[i].code = code;
-            }
-            goto out;
-        }
-    }
-    code = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, 0, &ec, &eo, NULL);
-    *owned = code != NULL;
-out:
-    pthread_mutex_unlock(&re_lock);
-    return code;
-}
-
-/* 1 when <subject> matches <pat>, 0 when not, -1 when the pattern is broken (treated as no match;
- * patterns are part of the schema tables, so a unit test catches that). */
+/* 1 when <subject> matches static pattern <pat>, 0 when not, -1 when the pattern is broken
+ * (treated as no match; patterns are part of the schema tables, so a unit test catches that).
+ * Compiled patterns and their match data are cached by the pattern's address, open-addressed,
+ * and matched under the lock (validation runs on the control thread and the CLI, never on a
+ * worker): a match then costs no allocation. */
 static int
 re_match(const char *pat, const char *subject, size_t len)
 {
-    bool owned;
-    pcre2_code *code = re_get(pat, &owned);
-    if (code == NULL) {
-        return -1;
+    int ec, rc = -1;
+    PCRE2_SIZE eo;
+    size_t h = (size_t)(((uintptr_t)pat >> 3) * 2654435761u) % RE_CACHE;
+    pthread_mutex_lock(&re_lock);
+    for (size_t probe = 0; probe < RE_CACHE; probe++, h = (h + 1) % RE_CACHE) {
+        if (re_cache[h].pat == NULL) {
+            pcre2_code *code =
+                pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, 0, &ec, &eo, NULL);
+            pcre2_match_data *md = code != NULL ? pcre2_match_data_create(1, NULL) : NULL;
+            if (md == NULL) {
+                pcre2_code_free(code);
+                goto out;
+            }
+            re_cache[h].pat = pat;
+            re_cache[h].code = code;
+            re_cache[h].md = md;
+        }
+        if (re_cache[h].pat == pat) {
+            /* 0 (ovector too small) is a match too */
+            rc = pcre2_match(re_cache[h].code, (PCRE2_SPTR)subject, len, 0, 0, re_cache[h].md,
+                             NULL) >= 0
+                     ? 1
+                     : 0;
+            goto out;
+        }
     }
-    int rc = -1;
-    pcre2_match_data *md = pcre2_match_data_create_from_pattern(code, NULL);
+    /* cache full: correct, only slower */
+    pcre2_code *code = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, 0, &ec, &eo, NULL);
+    pcre2_match_data *md = code != NULL ? pcre2_match_data_create(1, NULL) : NULL;
     if (md != NULL) {
         rc = pcre2_match(code, (PCRE2_SPTR)subject, len, 0, 0, md, NULL) >= 0 ? 1 : 0;
-        pcre2_match_data_free(md);
     }
-    if (owned) {
-        pcre2_code_free(code);
-    }
+    pcre2_match_data_free(md);
+    pcre2_code_free(code);
+out:
+    pthread_mutex_unlock(&re_lock);
     return rc;
 }
 
@@ -940,7 +936,8 @@ run_checks(const struct sl_field *fields, const struct sl_entity_check *checks,
 static json_t *fill_record(const struct sl_field *fields, const json_t *in);
 
 /* Parsed defaults, cached by the address of their (static) literal: every entity fills a dozen of
- * them, and a copy of a parsed value is far cheaper than parsing the text again. */
+ * them, and a copy of a parsed value is far cheaper than parsing the text again. The table is
+ * open-addressed by that address, so a lookup is one probe in the usual case. */
 #define DEFAULT_CACHE 256
 static struct {
     const char *lit;
@@ -948,12 +945,34 @@ static struct {
 } default_cache[DEFAULT_CACHE];
 static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Scalars are never modified in place (the engine and its callers replace values), so one cached
- * default scalar is shared by every entity; aggregates are copied, since a caller may edit them. */
+/* <v> with its arrays and objects copied and its scalars shared. Scalars are never modified in
+ * place (the engine and its callers replace values), so one cached default scalar serves every
+ * entity; aggregates are copied, since a caller may edit them. json_deep_copy would also copy
+ * every string, which was a tenth of the cost of filling a route. */
 static json_t *
-shared_or_copy(json_t *v)
+copy_containers(json_t *v)
 {
-    return json_is_object(v) || json_is_array(v) ? json_deep_copy(v) : json_incref(v);
+    if (json_is_array(v)) {
+        json_t *out = json_array();
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e)
+        {
+            json_array_append_new(out, copy_containers(e));
+        }
+        return out;
+    }
+    if (json_is_object(v)) {
+        json_t *out = json_object();
+        const char *k;
+        json_t *e;
+        json_object_foreach(v, k, e)
+        {
+            json_object_set_new(out, k, copy_containers(e));
+        }
+        return out;
+    }
+    return json_incref(v);
 }
 
 /* A new reference to the value of default literal <lit>, or NULL when it does not parse. */
@@ -961,18 +980,19 @@ static json_t *
 parse_default(const char *lit)
 {
     json_t *v = NULL;
+    size_t h = (size_t)(((uintptr_t)lit >> 3) * 2654435761u) % DEFAULT_CACHE;
     pthread_mutex_lock(&default_lock);
-    for (int i = 0; i < DEFAULT_CACHE; i++) {
-        if (default_cache[i].lit == lit) {
-            v = shared_or_copy(default_cache[i].value);
+    for (size_t probe = 0; probe < DEFAULT_CACHE; probe++, h = (h + 1) % DEFAULT_CACHE) {
+        if (default_cache[h].lit == lit) {
+            v = copy_containers(default_cache[h].value);
             goto out;
         }
-        if (default_cache[i].lit == NULL) {
+        if (default_cache[h].lit == NULL) {
             json_t *parsed = json_loads(lit, JSON_DECODE_ANY, NULL);
             if (parsed != NULL) {
-                default_cache[i].lit = lit;
-                default_cache[i].value = parsed;
-                v = shared_or_copy(parsed);
+                default_cache[h].lit = lit;
+                default_cache[h].value = parsed;
+                v = copy_containers(parsed);
             }
             goto out;
         }
@@ -1007,15 +1027,68 @@ missing_value(const struct sl_field *f)
     return json_null();
 }
 
+/* The index in <fields> (<n> of them) of the field named <key>, or -1. The search starts at
+ * <*hint> and wraps, and leaves *hint after the match: input in schema order (an entity Sluice or
+ * Kong wrote) costs one compare per key, any other order at most <n>. */
+static long
+field_index(const struct sl_field *fields, size_t n, const char *key, size_t *hint)
+{
+    for (size_t k = 0, i = *hint; k < n; k++, i = i + 1 == n ? 0 : i + 1) {
+        if (fields[i].name[0] == key[0] && strcmp(fields[i].name, key) == 0) {
+            *hint = i + 1 == n ? 0 : i + 1;
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
+/* The field table's length. */
+static size_t
+fields_count(const struct sl_field *fields)
+{
+    size_t n = 0;
+    while (fields != NULL && fields[n].name != NULL) {
+        n++;
+    }
+    return n;
+}
+
+/* Above this many fields fill_record looks each one up by name instead (no table is near it). */
+#define FILL_MAX_FIELDS 64
+
 /* Record <in> with every field present (defaults, nulls) and nested records filled. Unknown keys
  * are kept so that validation reports them. The values of <in> are shared, not copied: callers
- * pass their own private tree (sl_schema_process deep-copies its input once). */
+ * pass their own private tree (sl_schema_process deep-copies its input once).
+ *
+ * <in>'s keys are walked once, each matched to its field (an input names few of an entity's
+ * fields, so this is far cheaper than a hashed lookup per field: most of a 10k-route load went
+ * to those lookups). */
 static json_t *
 fill_record(const struct sl_field *fields, const json_t *in)
 {
+    json_t *given[FILL_MAX_FIELDS];
+    size_t n = fields_count(fields);
+    bool walked = n <= FILL_MAX_FIELDS;
+    bool unknown = false;
+    if (walked) {
+        memset(given, 0, n * sizeof(given[0]));
+        size_t hint = 0;
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)in, k, v)
+        {
+            long i = field_index(fields, n, k, &hint);
+            if (i < 0) {
+                unknown = true;
+            } else {
+                given[i] = v;
+            }
+        }
+    }
     json_t *out = json_object();
-    for (const struct sl_field *f = fields; f != NULL && f->name != NULL; f++) {
-        json_t *v = json_object_get(in, f->name);
+    for (size_t i = 0; i < n; i++) {
+        const struct sl_field *f = &fields[i];
+        json_t *v = walked ? given[i] : json_object_get(in, f->name);
         if (v == NULL) {
             json_object_set_new_nocheck(out, f->name, missing_value(f)); /* ASCII names */
         } else if (f->type == SL_FT_RECORD && json_is_object(v)) {
@@ -1025,9 +1098,9 @@ fill_record(const struct sl_field *fields, const json_t *in)
             /* Kong's adjust_field_for_context fills each record element too: a route's
              * sources [{ip=...}] come back as [{ip=..., port=null}] */
             json_t *arr = json_array();
-            size_t i;
+            size_t j;
             json_t *e;
-            json_array_foreach(v, i, e)
+            json_array_foreach(v, j, e)
             {
                 json_array_append_new(arr, json_is_object(e) ? fill_record(f->elements->fields, e)
                                                              : json_incref(e));
@@ -1037,12 +1110,14 @@ fill_record(const struct sl_field *fields, const json_t *in)
             json_object_set_nocheck(out, f->name, v);
         }
     }
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)in, k, v)
-    {
-        if (sl_schema_fields_find(fields, k) == NULL) {
-            json_object_set(out, k, v);
+    if (unknown || !walked) {
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)in, k, v)
+        {
+            if (sl_schema_fields_find(fields, k) == NULL) {
+                json_object_set(out, k, v);
+            }
         }
     }
     return out;
@@ -1297,11 +1372,21 @@ sl_schema_process(const struct sl_schema *s, const json_t *input, enum sl_schema
         }
     }
 
-    /* <out> holds every field (fill_record), in schema order, then any unknown keys: walk the
-     * fields by hash lookup, and scan for unknown keys only when there are some */
+    /* <out> holds every field (fill_record), in schema order, then any unknown keys; set_auto
+     * and normalise_field replace values in place, which keeps a key's position. So the fields
+     * are walked alongside <out>'s keys (jansson iterates in insertion order), with a lookup
+     * only if a key is not where it should be; unknown keys are scanned for only when there
+     * are some. */
     size_t nfields = 0;
+    void *it = json_object_iter(out);
     for (const struct sl_field *f = fields; f->name != NULL; f++, nfields++) {
-        json_t *v = json_object_get(out, f->name);
+        json_t *v;
+        if (it != NULL && strcmp(json_object_iter_key(it), f->name) == 0) {
+            v = json_object_iter_value(it);
+            it = json_object_iter_next(out, it);
+        } else {
+            v = json_object_get(out, f->name);
+        }
         if (v == NULL ||
             (json_object_size(errors) > 0 && json_object_get(errors, f->name) != NULL)) {
             continue;
