@@ -48,11 +48,12 @@ void sl_admin_reload_discard(struct sl_admin_plan *p);
 void sl_admin_stop(struct ev_loop *loop);
 
 /* Loads <text> as a declarative configuration and publishes it (POST /config). <parsed>, when not
- * NULL, is <text> already parsed (borrowed), used instead of parsing it again. With
+ * NULL, is <text> already parsed, used instead of parsing it again; the function takes that
+ * reference and releases it once loaded. With
  * <keep_prefix>, the text is first kept under that prefix (dbless_persist.h) so that a restart
  * serves it again. Returns 0; -1 with Kong-style error lines in <err> for an invalid
  * configuration; -2 with a message when it could not be kept (nothing changed). */
-int sl_admin_apply_declarative(const char *text, size_t len, const json_t *parsed, const char *name,
+int sl_admin_apply_declarative(const char *text, size_t len, json_t *parsed, const char *name,
                                const char *keep_prefix, char *err, size_t errlen);
 
 #endif

@@ -180,13 +180,16 @@ served_hash(char out[33])
 }
 
 int
-sl_admin_apply_declarative(const char *text, size_t len, const json_t *parsed, const char *name,
+sl_admin_apply_declarative(const char *text, size_t len, json_t *parsed, const char *name,
                            const char *keep_prefix, char *err, size_t errlen)
 {
     char warn[4096] = "";
     struct sl_declarative_opts opts = {.warn = warn, .warnlen = sizeof(warn), .parsed = parsed};
     uint64_t t0 = sl_clock_mono_us();
     struct sl_config *cfg = sl_declarative_load_string_opts(text, len, name, &opts, err, errlen);
+    /* freed before the compile, whose allocations then reuse the document's memory instead of
+     * faulting in fresh pages (10k routes: 10 ms of the compile) */
+    json_decref(parsed);
     if (cfg == NULL) {
         return -1;
     }
@@ -1026,12 +1029,20 @@ post_config(const struct sl_admin_request *req, struct sl_admin_response *res)
     } else {
         /* the body parsed above is the document itself: the loader need not parse it again
          * (parse_document reads a text starting with '{' with the same call) */
-        const json_t *reuse = text == req->body && json_is_object(parsed) ? parsed : NULL;
+        json_t *reuse = NULL;
+        if (text == req->body && json_is_object(parsed)) {
+            reuse = parsed; /* handed over: nothing below reads the body's options */
+            parsed = NULL;
+        }
         size_t errlen = 65536;
         char *err = malloc(errlen);
-        int rc = err == NULL ? -1
-                             : sl_admin_apply_declarative(text, len, reuse, "config.yml",
-                                                          req->conf->prefix, err, errlen);
+        int rc = -1;
+        if (err != NULL) {
+            rc = sl_admin_apply_declarative(text, len, reuse, "config.yml", req->conf->prefix, err,
+                                            errlen);
+        } else {
+            json_decref(reuse);
+        }
         if (rc == -2) {
             sl_log(SL_LOG_ERR, "POST /config: %s", err);
             sl_admin_message(res, 500, "An unexpected error occurred");
