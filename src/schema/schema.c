@@ -244,8 +244,8 @@ re_match(const char *pat, const char *subject, size_t len)
     pthread_mutex_lock(&re_lock);
     for (size_t probe = 0; probe < RE_CACHE; probe++, h = (h + 1) % RE_CACHE) {
         if (re_cache[h].pat == NULL) {
-            pcre2_code *code =
-                pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, 0, &ec, &eo, NULL);
+            pcre2_code *code = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, 0, &ec, &eo,
+                                             NULL);
             pcre2_match_data *md = code != NULL ? pcre2_match_data_create(1, NULL) : NULL;
             if (md == NULL) {
                 pcre2_code_free(code);
@@ -948,7 +948,7 @@ static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
 /* <v> with its arrays and objects copied and its scalars shared. Scalars are never modified in
  * place (the engine and its callers replace values), so one cached default scalar serves every
  * entity; aggregates are copied, since a caller may edit them. json_deep_copy would also copy
- * every string, which was a tenth of the cost of filling a route. */
+ * every string (4% of a 10k-route load went to it). */
 static json_t *
 copy_containers(json_t *v)
 {
