@@ -167,8 +167,8 @@ sl_admin_count_args(const char *s, size_t len)
 
 /* The configuration_hash of the configuration served: its declarative text's MD5, 32 zeros when
  * it came from no text (Kong). Control thread. */
-static void
-served_hash(char out[33])
+void
+sl_admin_served_hash(char out[33])
 {
     struct sl_snapshot *snap = sl_snapshot_acquire();
     if (snap != NULL && snap->config->md5[0] != '\0') {
@@ -541,8 +541,8 @@ heap_in_use(void)
     return heap;
 }
 
-static void
-get_status(const struct sl_admin_request *req, struct sl_admin_response *res)
+void
+sl_admin_get_status(const struct sl_admin_request *req, struct sl_admin_response *res)
 {
     /* ?unit=b|k|m|g (default m) and ?scale=N decimals (default 2), validated as Kong does */
     char unit_arg[64] = "m", scale_arg[32] = "";
@@ -594,17 +594,24 @@ get_status(const struct sl_admin_request *req, struct sl_admin_response *res)
     res->body = json_pack("{s:o,s:o}", "memory", memory, "server", server);
     if (req->conf->database == SL_DB_OFF) {
         char hash[33];
-        served_hash(hash);
+        sl_admin_served_hash(hash);
         json_object_set_new(res->body, "configuration_hash", json_string(hash));
     } else {
-        /* A real round trip to the database, as Kong's /status does. */
-        size_t n = 0;
-        struct sl_store_err serr = {0};
-        bool reachable = store != NULL &&
-                         sl_store_count(store, &sl_store_entity_services, &n, &serr) == SL_STORE_OK;
-        sl_store_err_clear(&serr);
-        json_object_set_new(res->body, "database", json_pack("{s:b}", "reachable", reachable));
+        json_object_set_new(res->body, "database",
+                            json_pack("{s:b}", "reachable", sl_admin_database_reachable()));
     }
+}
+
+bool
+sl_admin_database_reachable(void)
+{
+    /* A real round trip to the database, as Kong's /status does. */
+    size_t n = 0;
+    struct sl_store_err serr = {0};
+    bool reachable =
+        store != NULL && sl_store_count(store, &sl_store_entity_services, &n, &serr) == SL_STORE_OK;
+    sl_store_err_clear(&serr);
+    return reachable;
 }
 
 /* Every endpoint served, with Kong's {placeholders}, sorted (kong.md §2.2). */
@@ -935,7 +942,7 @@ same_hash(const char *text, size_t len)
 {
     char hex[33], served[33];
     sl_declarative_md5(text, len, hex);
-    served_hash(served);
+    sl_admin_served_hash(served);
     return strcmp(hex, served) == 0;
 }
 
@@ -1071,7 +1078,7 @@ post_config(const struct sl_admin_request *req, struct sl_admin_response *res)
             res->body = snap ? loaded_entities(snap->config) : json_object();
             sl_snapshot_unref(snap);
             char hash[33];
-            served_hash(hash);
+            sl_admin_served_hash(hash);
             sl_log(SL_LOG_NOTICE, "POST /config: new configuration published (hash %s)", hash);
         }
         free(err);
@@ -1377,7 +1384,8 @@ sl_admin_dispatch(const struct sl_admin_request *req, struct sl_admin_response *
             sl_admin_message(res, 405, "Method not allowed");
         }
     } else if (n == 1 && strcmp(seg[0], "status") == 0) {
-        is_read(m) ? get_status(req, res) : sl_admin_message(res, 405, "Method not allowed");
+        is_read(m) ? sl_admin_get_status(req, res)
+                   : sl_admin_message(res, 405, "Method not allowed");
     } else if (n == 1 && strcmp(seg[0], "endpoints") == 0) {
         is_read(m) ? get_endpoints(res) : sl_admin_message(res, 405, "Method not allowed");
     } else if (n == 1 && strcmp(seg[0], "config") == 0) {

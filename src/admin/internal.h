@@ -128,6 +128,16 @@ void sl_admin_next_link(char *out, size_t outlen, const char *base, const char *
 
 /* Fills <res> for <req>. endpoints.c */
 void sl_admin_dispatch(const struct sl_admin_request *req, struct sl_admin_response *res);
+/* Fills <res> for <req> on a status_listen connection: the Status API (status.c). */
+void sl_status_dispatch(const struct sl_admin_request *req, struct sl_admin_response *res);
+
+/* Shared by the Admin and Status APIs (endpoints.c). GET /status (kong/api/routes/health.lua). */
+void sl_admin_get_status(const struct sl_admin_request *req, struct sl_admin_response *res);
+/* The configuration_hash served (32 hex digits and a NUL; 32 zeros when the configuration came
+ * from no declarative text). Control thread. */
+void sl_admin_served_hash(char out[33]);
+/* With a database: whether one round trip to it succeeds now (false without a store). */
+bool sl_admin_database_reachable(void);
 
 /* Kong's Admin API reads at most 1000 query arguments and 1000 form arguments (kong/pdk/request.lua
  * MAX_QUERY_ARGS, MAX_POST_ARGS); a request with more answers 400 "Too many arguments". */

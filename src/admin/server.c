@@ -27,7 +27,8 @@
 
 #define ADMIN_MAX_BODY (10 * 1024 * 1024)
 #define ADMIN_MAX_HEAD (64 * 1024)
-#define ADMIN_MAX_LISTENERS SL_CONF_MAX_LISTEN
+/* admin_listen's entries, then status_listen's */
+#define ADMIN_MAX_LISTENERS (2 * SL_CONF_MAX_LISTEN)
 /* Open Admin connections beyond this are closed at accept (an operator interface needs few; the
  * bound keeps a flood of idle connections from exhausting descriptors and memory). */
 #define ADMIN_MAX_CONNS 1024
@@ -48,6 +49,7 @@ struct admin_conn {
     struct sl_buf chunk_body; /* decoded so far; freed after the request */
     struct sl_buf in, out;
     bool close_after;
+    bool status; /* accepted on a status_listen entry: the Status API is served (status.c) */
     /* On an admin_listen entry with `proxy_protocol`: the header being read, before the TLS
      * handshake or the first request; NULL once read (or on other listeners). */
     struct sl_proxy_protocol_reader *pp;
@@ -61,7 +63,8 @@ struct admin_listener {
     ev_io io;
     int fd;
     bool ssl;
-    struct sl_listen entry; /* the admin_listen entry it was opened for (reload matches it) */
+    bool status;            /* a status_listen entry (else admin_listen) */
+    struct sl_listen entry; /* the entry it was opened for (reload matches it) */
 };
 
 static struct {
@@ -133,6 +136,8 @@ reason(int status)
         return "Unsupported Media Type";
     case 500:
         return "Internal Server Error";
+    case 503:
+        return "Service Unavailable"; /* /status/ready while not ready */
     default:
         return "Unknown";
     }
@@ -354,7 +359,11 @@ handle_one(struct admin_conn *c)
             .body_len = body_len,
             .conf = admin.conf,
         };
-        sl_admin_dispatch(&areq, &res);
+        if (c->status) {
+            sl_status_dispatch(&areq, &res);
+        } else {
+            sl_admin_dispatch(&areq, &res);
+        }
     }
     queue_response(c, &res, origin, method && strcmp(method, "HEAD") == 0, start_us);
     json_decref(res.body);
@@ -701,6 +710,7 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         c->fd = fd;
+        c->status = l->status;
         c->read_want = SL_TLS_WANT_READ;
         c->write_want = SL_TLS_WANT_WRITE;
         ev_io_init(&c->rio, on_conn_io, fd, EV_READ);
@@ -842,11 +852,12 @@ sl_admin_reload_discard(struct sl_admin_plan *p)
 }
 
 static const struct admin_listener *
-listening_on(const struct sl_listen *l, const bool *taken)
+listening_on(const struct sl_listen *l, bool status, const bool *taken)
 {
     for (size_t j = 0; j < admin.n; j++) {
         const struct sl_listen *o = &admin.listeners[j].entry;
-        if (!taken[j] && o->port == l->port && strcmp(o->host, l->host) == 0) {
+        if (!taken[j] && admin.listeners[j].status == status && o->port == l->port &&
+            strcmp(o->host, l->host) == 0) {
             return &admin.listeners[j];
         }
     }
@@ -870,10 +881,19 @@ plan_make(const struct sl_conf *conf, bool reread_tls, char *err, size_t errlen)
         free(p);
         return NULL;
     }
-    for (size_t i = 0; i < conf->nadmin_listen && p->n < ADMIN_MAX_LISTENERS; i++) {
-        const struct sl_listen *l = &conf->admin_listen[i];
+    for (size_t i = 0; i < conf->nadmin_listen + conf->nstatus_listen; i++) {
+        bool status = i >= conf->nadmin_listen;
+        const struct sl_listen *l =
+            status ? &conf->status_listen[i - conf->nadmin_listen] : &conf->admin_listen[i];
+        const char *key = status ? "status_listen" : "admin_listen";
+        if (status && l->ssl) {
+            /* Kong serves it with status_ssl_cert; Sluice has no such key yet */
+            sl_log(SL_LOG_WARN, "status_listen %s:%u: ssl is not supported, not listening", l->host,
+                   (unsigned)l->port);
+            continue;
+        }
         struct admin_listener *al = &p->listeners[p->n];
-        const struct admin_listener *old = listening_on(l, taken);
+        const struct admin_listener *old = listening_on(l, status, taken);
         if (old != NULL) {
             taken[old - admin.listeners] = true;
             al->fd = old->fd;
@@ -886,7 +906,7 @@ plan_make(const struct sl_conf *conf, bool reread_tls, char *err, size_t errlen)
             opts.reuseport = false; /* one socket, served by the control thread */
             al->fd = sl_net_listen(l->host, l->port, &opts, why, sizeof(why));
             if (al->fd < 0) {
-                snprintf(err, errlen, "admin_listen: %s", why);
+                snprintf(err, errlen, "%s: %s", key, why);
                 sl_admin_reload_discard(p);
                 return NULL;
             }
@@ -899,6 +919,7 @@ plan_make(const struct sl_conf *conf, bool reread_tls, char *err, size_t errlen)
                    l->host, (unsigned)l->port);
         }
         al->ssl = l->ssl;
+        al->status = status;
         al->entry = *l;
         p->n++;
     }
@@ -930,7 +951,8 @@ plan_install(struct ev_loop *loop, struct sl_admin_plan *p)
          * them already; setting them twice is harmless). */
         struct sl_net_listen_opts opts = sl_listen_opts(&admin.listeners[i].entry);
         if (sl_net_listen_tune(admin.listeners[i].fd, &opts) < 0) {
-            sl_log(SL_LOG_WARN, "admin_listen %s:%u: setting its options failed: %s",
+            sl_log(SL_LOG_WARN, "%s %s:%u: setting its options failed: %s",
+                   admin.listeners[i].status ? "status_listen" : "admin_listen",
                    admin.listeners[i].entry.host, (unsigned)admin.listeners[i].entry.port,
                    strerror(errno));
         }

@@ -22,6 +22,7 @@
 #include <sqlite3.h>
 
 #include "cli/db.h"
+#include "cli/drain.h"
 #include "cli/process.h"
 #include "cli/reload.h"
 #include "config/conf.h"
@@ -43,6 +44,7 @@ usage(FILE *out)
             "declarative config\n"
             "  restart [-c FILE] [-p PREFIX]   stop, then start\n"
             "  health [-p PREFIX]              is Sluice running at PREFIX?\n"
+            "  drain [-c FILE] [-p PREFIX]     make the Status API's /status/ready answer 503\n"
             "  check [FILE]                    validate a sluice.conf file\n"
             "                                  (default /etc/sluice/sluice.conf)\n"
             "  config init [FILE]              write an example declarative file (./kong.yml)\n"
@@ -485,6 +487,27 @@ check_dbless_source(const struct sl_conf *conf)
     return rc;
 }
 
+/* The options the instance <pid> was started with (its `start` or `restart` command line, from
+ * /proc), with this process moved to its working directory and given its environment, so that
+ * its sluice.conf and declarative file read as they do for it: true with <*started> set (its
+ * strings point into *args, which the caller frees in any case), false when /proc does not show
+ * them (nothing moved). */
+static bool
+adopt_instance(pid_t pid, struct cli_opts *started, char ***args)
+{
+    int argc = 0;
+    *args = sl_cli_instance_args(pid, &argc);
+    char cwd[64];
+    snprintf(cwd, sizeof(cwd), "/proc/%ld/cwd", (long)pid);
+    if (*args != NULL && argc >= 2 &&
+        (strcmp((*args)[1], "start") == 0 || strcmp((*args)[1], "restart") == 0) &&
+        parse_opts(argc - 1, *args + 1, started) == 0 && chdir(cwd) == 0) {
+        sl_cli_instance_env(pid);
+        return true;
+    }
+    return false;
+}
+
 /* `reload`: the instance at the prefix re-reads the sluice.conf it was started with (not the -c
  * given here, which only finds the prefix), from its working directory and with its environment,
  * then the declarative file that names. Like `kong reload`, both are validated first, under the
@@ -499,15 +522,9 @@ cmd_reload(const struct sl_conf *conf, const struct cli_opts *o)
     }
     struct cli_opts check = {.conf_path = o->conf_path, .prefix = conf->prefix}; /* absolute */
     struct cli_opts started = {0};
-    int argc = 0;
-    char **args = sl_cli_instance_args(pid, &argc);
-    char cwd[64];
-    snprintf(cwd, sizeof(cwd), "/proc/%ld/cwd", (long)pid);
-    if (args != NULL && argc >= 2 &&
-        (strcmp(args[1], "start") == 0 || strcmp(args[1], "restart") == 0) &&
-        parse_opts(argc - 1, args + 1, &started) == 0 && chdir(cwd) == 0) {
+    char **args = NULL;
+    if (adopt_instance(pid, &started, &args)) {
         check.conf_path = started.conf_path;
-        sl_cli_instance_env(pid);
     }
     /* what the instance will read: its sluice.conf as `check` reads one, and with database = off
      * the declarative_config it names (else its declarative_config_string), as `config parse`
@@ -535,14 +552,8 @@ cmd_restart(struct sl_conf *conf, const struct cli_opts *o)
     pid_t pid = sl_cli_instance_pid(conf->prefix);
     if (pid > 0 && o->conf_path == NULL) {
         struct cli_opts started = {0};
-        int argc = 0;
-        char **args = sl_cli_instance_args(pid, &argc);
-        char cwd[64];
-        snprintf(cwd, sizeof(cwd), "/proc/%ld/cwd", (long)pid);
-        if (args != NULL && argc >= 2 &&
-            (strcmp(args[1], "start") == 0 || strcmp(args[1], "restart") == 0) &&
-            parse_opts(argc - 1, args + 1, &started) == 0 && chdir(cwd) == 0) {
-            sl_cli_instance_env(pid);
+        char **args = NULL;
+        if (adopt_instance(pid, &started, &args)) {
             struct cli_opts again = {.conf_path = started.conf_path, .prefix = conf->prefix};
             /* kept for the life of the process, as is args: sl_cli_start keeps both */
             struct sl_conf *running = calloc(1, sizeof(*running));
@@ -580,6 +591,32 @@ cmd_restart(struct sl_conf *conf, const struct cli_opts *o)
         return 1;
     }
     return sl_cli_start(conf, find_conf(o->conf_path, false));
+}
+
+/* `drain`: the running instance's Status API is asked to answer /status/ready with 503 (`kong
+ * drain`, which reads the running node's configuration from its prefix). The listener is the one
+ * the instance has: its status_listen, read from its own sluice.conf as `reload` reads it; with
+ * no instance running, the configuration given here. */
+static int
+cmd_drain(const struct sl_conf *conf, const struct cli_opts *o)
+{
+    pid_t pid = sl_cli_instance_pid(conf->prefix);
+    struct cli_opts check = {.conf_path = o->conf_path, .prefix = conf->prefix};
+    struct cli_opts started = {0};
+    char **args = NULL;
+    struct sl_conf *running = NULL;
+    int rc = 0;
+    if (pid > 0 && adopt_instance(pid, &started, &args)) {
+        check.conf_path = started.conf_path;
+        running = calloc(1, sizeof(*running));
+        rc = running == NULL ? fail("%s", "out of memory") : load_conf(running, &check);
+    }
+    if (rc == 0) {
+        rc = sl_cli_drain(running != NULL ? running : conf);
+    }
+    free(running);
+    free(args);
+    return rc;
 }
 
 /* `config init [FILE]`: an example declarative file to start from (Kong writes ./kong.yml). */
@@ -725,6 +762,9 @@ main(int argc, char **argv)
     }
     if (strcmp(cmd, "health") == 0) {
         return finish(sl_cli_health(conf));
+    }
+    if (strcmp(cmd, "drain") == 0) {
+        return finish(cmd_drain(conf, &o));
     }
     if (strcmp(cmd, "migrations") == 0) {
         /* checked before the database is opened (which would create it and the prefix) */

@@ -244,8 +244,8 @@ re_match(const char *pat, const char *subject, size_t len)
     pthread_mutex_lock(&re_lock);
     for (size_t probe = 0; probe < RE_CACHE; probe++, h = (h + 1) % RE_CACHE) {
         if (re_cache[h].pat == NULL) {
-            pcre2_code *code = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, 0, &ec, &eo,
-                                             NULL);
+            pcre2_code *code =
+                pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, 0, &ec, &eo, NULL);
             pcre2_match_data *md = code != NULL ? pcre2_match_data_create(1, NULL) : NULL;
             if (md == NULL) {
                 pcre2_code_free(code);

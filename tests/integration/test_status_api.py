@@ -1,0 +1,169 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The Status API on status_listen (kong/status/init.lua, kong/status/ready.lua): GET /status as the
+Admin API serves it, the readiness probe /status/ready with Kong's reasons, `sluice drain` (kong
+drain) turning the probe to 503 while the proxy keeps serving, and nothing else of the Admin API
+reachable there."""
+
+import requests
+
+from lib.ports import free_port
+from lib.rawhttp import raw
+from lib.sluice import Sluice, cli, kong, port_open, service
+
+T = 10
+
+
+def _status_port(*taken):
+    p = free_port()
+    while p in taken:
+        p = free_port()
+    return p
+
+
+def _start(sluice_factory, kong_yml, **conf):
+    port = _status_port()
+    conf.setdefault("status_listen", "127.0.0.1:%d" % port)
+    s = sluice_factory(kong_yml, conf=conf)
+    s.status_port = port
+    return s
+
+
+def _get(s, path, **kw):
+    return requests.get("http://127.0.0.1:%d%s" % (s.status_port, path), timeout=T, **kw)
+
+
+def test_ready_with_a_declarative_configuration(upstream, sluice_factory):
+    s = _start(sluice_factory, kong(service("a", upstream.port, routes=[{"paths": ["/a"]}])))
+    r = _get(s, "/status/ready")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"message": "ready"}
+    assert r.headers["Content-Type"].startswith("application/json")
+    # /status is the Admin API's: counters and the configuration hash
+    st = _get(s, "/status").json()
+    assert set(st) == {"memory", "server", "configuration_hash"}, st
+    assert st["configuration_hash"] != "0" * 32
+    assert st["server"]["total_requests"] >= 0
+    assert _get(s, "/status?unit=x").status_code == 400
+    assert requests.head("http://127.0.0.1:%d/status/ready" % s.status_port,
+                         timeout=T).status_code == 200
+
+
+def test_dbless_without_configuration_is_not_ready_until_one_is_posted(upstream, sluice_factory):
+    s = _start(sluice_factory, kong(), declarative_config=None, admin_listen="auto")
+    r = _get(s, "/status/ready")
+    assert r.status_code == 503
+    assert r.reason == "Service Unavailable"
+    assert r.json() == {"message": "no configuration available (empty configuration present)"}
+    assert "not ready for proxying: no configuration available" in s.error_log()
+    doc = {"_format_version": "3.0",
+           "services": [{"name": "a", "url": "http://127.0.0.1:%d" % upstream.port,
+                         "routes": [{"paths": ["/a"]}]}]}
+    assert requests.post(s.admin_url("/config"), json=doc, timeout=T).status_code == 201
+    assert _get(s, "/status/ready").json() == {"message": "ready"}
+
+
+def test_ready_with_the_sqlite_store(sluice_factory, tmp_path):
+    s = _start(sluice_factory, kong(), database="sqlite", declarative_config=None,
+               sqlite_path=str(tmp_path / "sluice.db"))
+    r = _get(s, "/status/ready")
+    assert (r.status_code, r.json()) == (200, {"message": "ready"})
+    assert _get(s, "/status").json()["database"] == {"reachable": True}
+
+
+def test_only_the_status_endpoints_are_served(upstream, sluice_factory):
+    s = _start(sluice_factory, kong(service("a", upstream.port, routes=[{"paths": ["/a"]}])))
+    for path in ("/", "/services", "/routes", "/config", "/endpoints", "/status/x",
+                 "/schemas/routes"):
+        r = _get(s, path)
+        assert (r.status_code, r.json()) == (404, {"message": "Not found"}), path
+    base = "http://127.0.0.1:%d" % s.status_port
+    for method in ("PUT", "DELETE", "PATCH"):
+        r = requests.request(method, base + "/status/ready", timeout=T)
+        assert (r.status_code, r.json()) == (405, {"message": "Method not allowed"}), method
+    r = requests.post(base + "/status", json={}, timeout=T)
+    assert r.status_code == 405
+    # a drain request must say what it asks for
+    r = requests.post(base + "/status/ready", json={"status": "ready"}, timeout=T)
+    assert (r.status_code, r.json()) == (400, {"message": "status: expected 'draining'"})
+    r = requests.post(base + "/status/ready", data="{", timeout=T,
+                      headers={"Content-Type": "application/json"})
+    assert r.status_code == 400
+    assert _get(s, "/status/ready").status_code == 200  # none of these drained it
+    # and the Admin API does not serve the probe
+    s2 = _start(sluice_factory, kong(), admin_listen="auto", status_listen="off")
+    assert requests.get(s2.admin_url("/status/ready"), timeout=T).status_code == 404
+
+
+def test_drain_turns_the_probe_to_503_and_proxying_goes_on(upstream, sluice_factory):
+    s = _start(sluice_factory, kong(service("a", upstream.port, routes=[{"paths": ["/a"]}])))
+    assert requests.get(s.url("/a"), timeout=T).status_code == 200
+    # run from elsewhere and without -c: the instance's own status_listen is found
+    r = cli("drain", "-p", s.prefix, cwd="/")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert r.stdout.strip() == "Sluice's status successfully changed to 'draining'"
+    ready = _get(s, "/status/ready")
+    assert (ready.status_code, ready.json()) == (503, {"message": "draining"})
+    assert requests.get(s.url("/a"), timeout=T).status_code == 200
+    assert _get(s, "/status").status_code == 200
+    assert "status: draining" in s.error_log()
+    # a reload keeps it (Kong keeps the flag in shared memory across reloads)
+    s.reload()
+    assert _get(s, "/status/ready").json() == {"message": "draining"}
+    # a second drain is answered the same way
+    assert cli("drain", "-p", s.prefix).returncode == 0
+
+
+def test_drain_failures(upstream, sluice_factory, tmp_path):
+    # no status listener: Kong's message (and an exit status a script can test)
+    conf = tmp_path / "off.conf"
+    conf.write_text("status_listen = off\nprefix = %s\n" % (tmp_path / "none"))
+    r = cli("drain", "-c", str(conf))
+    assert (r.returncode, r.stdout.strip()) == (1, "No status listeners found in configuration.")
+    # nothing listening there
+    port = _status_port()
+    conf.write_text("status_listen = 127.0.0.1:%d\nprefix = %s\n" % (port, tmp_path / "none"))
+    r = cli("drain", "-c", str(conf))
+    assert r.returncode == 1
+    assert r.stdout.strip() == ("Failed to send request to http://127.0.0.1:%d/status/ready: "
+                                "Connection refused" % port), r.stdout
+    # something that is not the Status API answers there: the status is reported
+    s = sluice_factory(kong(service("a", upstream.port, routes=[{"paths": ["/"]}])))
+    conf.write_text("status_listen = 127.0.0.1:%d\nprefix = %s\n" % (s.port, tmp_path / "none"))
+    r = cli("drain", "-c", str(conf))
+    assert r.returncode == 1
+    assert r.stdout.startswith("Unexpected response status from http://127.0.0.1:%d/status/ready: "
+                               % s.port), r.stdout
+
+
+def test_status_listen_entries(upstream, sluice_factory):
+    admin = _status_port()
+    plain = _status_port(admin)
+    tls = _status_port(admin, plain)
+    s = _start(sluice_factory, kong(service("a", upstream.port, routes=[{"paths": ["/a"]}])),
+               admin_listen="127.0.0.1:%d" % admin,
+               status_listen="127.0.0.1:%d, 127.0.0.1:%d ssl" % (plain, tls))
+    s.status_port = plain
+    assert _get(s, "/status/ready").status_code == 200
+    # ssl is not served (no status_ssl_cert yet): said once, port left closed
+    assert "status_listen 127.0.0.1:%d: ssl is not supported, not listening" % tls in s.error_log()
+    assert not port_open(tls)
+    # the Admin API on its own port is unaffected
+    assert requests.get("http://127.0.0.1:%d/services" % admin, timeout=T).status_code == 200
+
+
+def test_status_listen_on_the_admin_port_refuses_to_start(sluice_factory, tmp_path):
+    port = _status_port()
+    s = Sluice(tmp_path, kong(), conf={"admin_listen": "127.0.0.1:%d" % port,
+                                        "status_listen": "127.0.0.1:%d" % port}, start=False)
+    r = cli("start", "-c", s.conf_path, "-p", s.prefix)
+    assert r.returncode != 0
+    assert "status_listen: " in r.stderr and "Address already in use" in r.stderr, r.stderr
+
+
+def test_the_probe_is_plain_http_on_a_raw_socket(upstream, sluice_factory):
+    # what a load balancer's TCP health check or a minimal probe sends: HTTP/1.0, no Host
+    s = _start(sluice_factory, kong(service("a", upstream.port, routes=[{"paths": ["/a"]}])))
+    data = bytes(raw("127.0.0.1", s.status_port, b"GET /status/ready HTTP/1.0\r\n\r\n", timeout=T))
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK"), head
+    assert body == b'{"message":"ready"}'
