@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/drain.h"
@@ -30,14 +31,44 @@ connect_host(const char *host)
     return host;
 }
 
-/* Waits for a non-blocking connect on <fd> to finish; 0, or -1 with errno. */
-static int
-connect_wait(int fd)
+static long long
+now_ms(void)
 {
-    struct pollfd p = {.fd = fd, .events = POLLOUT};
-    int rc = poll(&p, 1, DRAIN_TIMEOUT_MS);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds left until <deadline> (now_ms's clock), 0 once it has passed. */
+static int
+ms_left(long long deadline)
+{
+    long long now = now_ms();
+    return now >= deadline ? 0 : (int)(deadline - now);
+}
+
+/* Waits until <fd> is ready for <events> or <deadline> passes: 1, 0 on timeout (errno
+ * ETIMEDOUT), -1 with errno. */
+static int
+wait_ready(int fd, short events, long long deadline)
+{
+    struct pollfd p = {.fd = fd, .events = events};
+    int rc;
+    do {
+        rc = poll(&p, 1, ms_left(deadline));
+    } while (rc < 0 && errno == EINTR);
     if (rc == 0) {
         errno = ETIMEDOUT;
+    }
+    return rc;
+}
+
+/* Waits for a non-blocking connect on <fd> to finish; 0, or -1 with errno. */
+static int
+connect_wait(int fd, long long deadline)
+{
+    int rc = wait_ready(fd, POLLOUT, deadline);
+    if (rc == 0) {
         return -1;
     }
     int err = 0;
@@ -52,7 +83,7 @@ connect_wait(int fd)
 /* A socket connected to <host>:<port> within DRAIN_TIMEOUT_MS, blocking from then on with every
  * send and receive bounded by the same time; -1 with <why> set. */
 static int
-connect_bounded(const char *host, unsigned port, char *why, size_t whylen)
+connect_bounded(const char *host, unsigned port, long long deadline, char *why, size_t whylen)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
@@ -67,14 +98,15 @@ connect_bounded(const char *host, unsigned port, char *why, size_t whylen)
     int rc = fd < 0 ? -1 : connect(fd, ai->ai_addr, ai->ai_addrlen);
     freeaddrinfo(ai);
     if (fd >= 0 && rc < 0 && errno == EINPROGRESS) {
-        rc = connect_wait(fd);
+        rc = connect_wait(fd, deadline);
     }
     struct timeval tv = {.tv_sec = DRAIN_TIMEOUT_MS / 1000,
                          .tv_usec = (DRAIN_TIMEOUT_MS % 1000) * 1000};
     if (rc < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
-        snprintf(why, whylen, "%s", errno == EAGAIN ? "timeout" : strerror(errno));
+        snprintf(why, whylen, "%s",
+                 errno == EAGAIN || errno == ETIMEDOUT ? "timeout" : strerror(errno));
         if (fd >= 0) {
             close(fd);
         }
@@ -83,10 +115,11 @@ connect_bounded(const char *host, unsigned port, char *why, size_t whylen)
     return fd;
 }
 
-/* Sends the drain request on <fd> and reads the response's status line: the status, or -1 with
- * <why> set. */
+/* Sends the drain request on <fd> and reads the response's status line by <deadline>: the status,
+ * or -1 with <why> set. The deadline bounds the whole exchange, not each read: a peer that
+ * trickles its answer a byte at a time cannot hold the command for longer. */
 static int
-exchange(int fd, const char *hostport, char *why, size_t whylen)
+exchange(int fd, const char *hostport, long long deadline, char *why, size_t whylen)
 {
     char req[512];
     int n = snprintf(req, sizeof(req),
@@ -100,6 +133,10 @@ exchange(int fd, const char *hostport, char *why, size_t whylen)
     char buf[256] = "";
     size_t got = 0;
     while (got < sizeof(buf) - 1 && memchr(buf, '\n', got) == NULL) {
+        if (wait_ready(fd, POLLIN, deadline) <= 0) {
+            snprintf(why, whylen, "%s", errno == ETIMEDOUT ? "timeout" : strerror(errno));
+            return -1;
+        }
         ssize_t r = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
         if (r <= 0) {
             snprintf(why, whylen, "%s",
@@ -138,8 +175,10 @@ sl_cli_drain(const struct sl_conf *conf)
     snprintf(hostport, sizeof(hostport), "%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "",
              (unsigned)l->port);
     snprintf(url, sizeof(url), "http://%s/status/ready", hostport);
-    int fd = connect_bounded(host, l->port, why, sizeof(why));
-    int status = fd < 0 ? -1 : exchange(fd, hostport, why, sizeof(why));
+    /* kong drain's httpc:set_timeout(1000), for the whole request here */
+    long long deadline = now_ms() + DRAIN_TIMEOUT_MS;
+    int fd = connect_bounded(host, l->port, deadline, why, sizeof(why));
+    int status = fd < 0 ? -1 : exchange(fd, hostport, deadline, why, sizeof(why));
     if (fd >= 0) {
         close(fd);
     }

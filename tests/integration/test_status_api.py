@@ -167,3 +167,50 @@ def test_the_probe_is_plain_http_on_a_raw_socket(upstream, sluice_factory):
     head, _, body = data.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 OK"), head
     assert body == b'{"message":"ready"}'
+
+
+def _serve_once(handler):
+    """A listener on a free loopback port whose one connection is given to handler(conn) in a
+    thread; returns (port, thread)."""
+    import socket
+    import threading
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+
+    def run():
+        conn, _ = srv.accept()
+        try:
+            handler(conn)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+            srv.close()
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return srv.getsockname()[1], t
+
+
+def test_drain_gives_up_within_a_second_on_a_peer_that_trickles(tmp_path):
+    import time
+
+    # a byte every 0.3 s of a status line: each read is quick, the answer never completes in time
+    def trickle(conn):
+        conn.recv(4096)
+        for b in b"HTTP/1.1 204 No Content\r\n":
+            conn.sendall(bytes([b]))
+            time.sleep(0.3)
+
+    port, t = _serve_once(trickle)
+    conf = tmp_path / "d.conf"
+    conf.write_text("status_listen = 127.0.0.1:%d\nprefix = %s\n" % (port, tmp_path / "none"))
+    began = time.monotonic()
+    r = cli("drain", "-c", str(conf))
+    took = time.monotonic() - began
+    assert r.returncode == 1, r.stdout
+    assert r.stdout.strip() == ("Failed to send request to http://127.0.0.1:%d/status/ready: "
+                                "timeout" % port), r.stdout
+    assert took < 2.5, took
+    t.join(10)
