@@ -30,7 +30,10 @@
 /* admin_listen's entries, then status_listen's */
 #define ADMIN_MAX_LISTENERS (2 * SL_CONF_MAX_LISTEN)
 /* Open Admin connections beyond this are closed at accept (an operator interface needs few; the
- * bound keeps a flood of idle connections from exhausting descriptors and memory). */
+ * bound keeps a flood of idle connections from exhausting descriptors and memory). The Admin API
+ * and the Status API each have their own: the status listener is often reachable where the Admin
+ * API is not (a probe's network), and idle connections there must not lock operators out, nor
+ * Admin clients fail the probes. */
 #define ADMIN_MAX_CONNS 1024
 #define ADMIN_MAX_IN (ADMIN_MAX_BODY + ADMIN_MAX_HEAD + 65536)
 
@@ -72,7 +75,7 @@ static struct {
     struct admin_listener listeners[ADMIN_MAX_LISTENERS];
     size_t n;
     struct admin_conn *conns;
-    size_t nconns;
+    size_t nconns[2];        /* open connections: [0] Admin API, [1] Status API */
     ev_timer accept_backoff; /* listeners paused after accept() ran out of descriptors */
     SSL_CTX *tls_ctx;        /* the `ssl` listeners' context; NULL when there are none */
 } admin;
@@ -102,7 +105,7 @@ conn_close(struct ev_loop *loop, struct admin_conn *c)
     if (c->next) {
         c->next->prev = c->prev;
     }
-    admin.nconns--;
+    admin.nconns[c->status]--;
     free(c);
 }
 
@@ -673,9 +676,9 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
             }
             return;
         }
-        if (admin.nconns >= ADMIN_MAX_CONNS) {
-            sl_log(SL_LOG_WARN, "admin: %d connections are open, closing a new one",
-                   ADMIN_MAX_CONNS);
+        if (admin.nconns[l->status] >= ADMIN_MAX_CONNS) {
+            sl_log(SL_LOG_WARN, "%s: %d connections are open, closing a new one",
+                   l->status ? "status" : "admin", ADMIN_MAX_CONNS);
             close(fd);
             continue;
         }
@@ -724,7 +727,7 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
             admin.conns->prev = c;
         }
         admin.conns = c;
-        admin.nconns++;
+        admin.nconns[c->status]++;
         ev_io_start(loop, &c->rio);
         if (timeout > 0) {
             ev_timer_again(loop, &c->timer);

@@ -214,3 +214,28 @@ def test_drain_gives_up_within_a_second_on_a_peer_that_trickles(tmp_path):
                                 "timeout" % port), r.stdout
     assert took < 2.5, took
     t.join(10)
+
+
+def test_idle_probe_connections_do_not_lock_out_the_admin_api(upstream, sluice_factory):
+    # The status listener is often reachable where the Admin API is not (a probe's network):
+    # connections held open there must not use up the Admin API's, nor the reverse.
+    import socket
+
+    from lib.sluice import open_files
+    s = _start(sluice_factory, kong(service("a", upstream.port, routes=[{"paths": ["/a"]}])),
+               admin_listen="auto", client_header_timeout="60s")
+    s.set_open_files(2600)
+    with open_files(2600):
+        for held, other in ((s.status_port, s.admin_port), (s.admin_port, s.status_port)):
+            conns = []
+            try:
+                for _ in range(1024):
+                    conns.append(socket.create_connection(("127.0.0.1", held), timeout=T))
+                # answered on the last: all 1024 are accepted and open
+                conns[-1].sendall(b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert conns[-1].recv(64).startswith(b"HTTP/1.1 200"), held
+                r = requests.get("http://127.0.0.1:%d/status" % other, timeout=T)
+                assert r.status_code == 200
+            finally:
+                for c in conns:
+                    c.close()
