@@ -854,13 +854,15 @@ sl_admin_reload_discard(struct sl_admin_plan *p)
     free(p);
 }
 
+/* The running listener at <l>'s address not yet taken by the plan, whichever API it served: an
+ * address moving from status_listen to admin_listen (or back) in one reload keeps its socket
+ * rather than failing to bind while the old one still listens. */
 static const struct admin_listener *
-listening_on(const struct sl_listen *l, bool status, const bool *taken)
+listening_on(const struct sl_listen *l, const bool *taken)
 {
     for (size_t j = 0; j < admin.n; j++) {
         const struct sl_listen *o = &admin.listeners[j].entry;
-        if (!taken[j] && admin.listeners[j].status == status && o->port == l->port &&
-            strcmp(o->host, l->host) == 0) {
+        if (!taken[j] && o->port == l->port && strcmp(o->host, l->host) == 0) {
             return &admin.listeners[j];
         }
     }
@@ -896,7 +898,7 @@ plan_make(const struct sl_conf *conf, bool reread_tls, char *err, size_t errlen)
             continue;
         }
         struct admin_listener *al = &p->listeners[p->n];
-        const struct admin_listener *old = listening_on(l, status, taken);
+        const struct admin_listener *old = listening_on(l, taken);
         if (old != NULL) {
             taken[old - admin.listeners] = true;
             al->fd = old->fd;

@@ -76,6 +76,8 @@ sl_cli_reload(struct ev_loop *loop, const struct sl_reload_env *env)
         memcpy(fresh->proxy_listen, run_conf->proxy_listen, sizeof(fresh->proxy_listen));
         fresh->nadmin_listen = run_conf->nadmin_listen;
         memcpy(fresh->admin_listen, run_conf->admin_listen, sizeof(fresh->admin_listen));
+        fresh->nstatus_listen = run_conf->nstatus_listen;
+        memcpy(fresh->status_listen, run_conf->status_listen, sizeof(fresh->status_listen));
     }
     bool relisten =
         fresh->nproxy_listen != run_conf->nproxy_listen ||

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Which sluice.conf keys a reload (HUP, `sluice reload`) applies, and which need a restart.
- * proxy_listen, admin_listen and the admin certificates are applied (the proxy and the Admin
- * server reopen their listeners, src/proxy/listeners.c, src/admin/server.c); status_listen is not
- * (the Status API is not served yet). */
+ * proxy_listen, admin_listen, status_listen and the admin certificates are applied (the proxy and
+ * the Admin server, which serves the Status API too, reopen their listeners, src/proxy/listeners.c,
+ * src/admin/server.c), as a reload of Kong's nginx does: `sluice drain` reads the status_listen of
+ * the file a reload read, so the instance must listen where that says. */
 #include <string.h>
 
 #include "config/conf.h"
@@ -19,15 +20,6 @@
             changed(key, ctx);                                                                     \
         }                                                                                          \
     } while (0)
-/* A list and its count: one key, reported once. */
-#define KEEP_LIST(count, list, key)                                                                \
-    do {                                                                                           \
-        if (!SAME(count) || !SAME(list)) {                                                         \
-            RESTORE(count);                                                                        \
-            RESTORE(list);                                                                         \
-            changed(key, ctx);                                                                     \
-        }                                                                                          \
-    } while (0)
 
 void
 sl_conf_keep_restart_only(struct sl_conf *fresh, const struct sl_conf *running,
@@ -38,7 +30,6 @@ sl_conf_keep_restart_only(struct sl_conf *fresh, const struct sl_conf *running,
     KEEP(worker_processes, "worker_processes");
     /* the node's identity: GET / keeps showing the id the process started with */
     KEEP(node_id, "node_id");
-    KEEP_LIST(nstatus_listen, status_listen, "status_listen");
     KEEP(ssl_cert, "ssl_cert");
     KEEP(ssl_cert_key, "ssl_cert_key");
     /* The store the process opened. */

@@ -239,3 +239,32 @@ def test_idle_probe_connections_do_not_lock_out_the_admin_api(upstream, sluice_f
             finally:
                 for c in conns:
                     c.close()
+
+
+def test_a_reload_applies_status_listen_and_drain_finds_it(upstream, sluice_factory):
+    # Kong's reload applies status_listen (nginx reopens its listeners) and `kong drain` reads the
+    # node's configuration as of that reload: the instance must listen where the file says.
+    s = _start(sluice_factory, kong(service("a", upstream.port, routes=[{"paths": ["/a"]}])),
+               admin_listen="auto")
+    old = s.status_port
+    new = _status_port(old, s.admin_port, s.port)
+    s.write_conf(status_listen="127.0.0.1:%d" % new)
+    s.reload()
+    s.status_port = new
+    assert _get(s, "/status/ready").json() == {"message": "ready"}
+    assert not port_open(old)
+    assert "status_listen changed" not in s.error_log()
+    r = cli("drain", "-p", s.prefix)
+    assert (r.returncode, r.stdout.strip()) == (
+        0, "Sluice's status successfully changed to 'draining'"), r.stdout
+    assert _get(s, "/status/ready").json() == {"message": "draining"}
+    # the Admin API and the Status API swap ports in one reload: each socket is kept, and serves
+    # the API its address now names
+    admin = s.admin_port
+    s.write_conf(status_listen="127.0.0.1:%d" % admin, admin_listen="127.0.0.1:%d" % new)
+    s.reload()
+    assert "keeping the running configuration" not in s.error_log()
+    assert requests.get("http://127.0.0.1:%d/services" % new, timeout=T).status_code == 200
+    s.status_port = admin
+    assert _get(s, "/status/ready").json() == {"message": "draining"}
+    assert _get(s, "/services").status_code == 404
