@@ -597,20 +597,26 @@ sl_admin_get_status(const struct sl_admin_request *req, struct sl_admin_response
         sl_admin_served_hash(hash);
         json_object_set_new(res->body, "configuration_hash", json_string(hash));
     } else {
-        json_object_set_new(res->body, "database",
-                            json_pack("{s:b}", "reachable", sl_admin_database_reachable()));
+        json_object_set_new(
+            res->body, "database",
+            json_pack("{s:b}", "reachable", sl_admin_database_reachable(req->conf)));
     }
 }
 
 bool
-sl_admin_database_reachable(void)
+sl_admin_database_reachable(const struct sl_conf *conf)
 {
-    /* A real round trip to the database, as Kong's /status does. */
+    /* A real round trip to the database, as Kong's /status does, and a new connection, as its
+     * kong.db:connect() makes: the open handle alone goes on reading (and writing) a file that
+     * was removed or made unreadable under it. */
     size_t n = 0;
     struct sl_store_err serr = {0};
     bool reachable =
         store != NULL && sl_store_count(store, &sl_store_entity_services, &n, &serr) == SL_STORE_OK;
     sl_store_err_clear(&serr);
+    if (reachable && conf->database == SL_DB_SQLITE) {
+        reachable = sl_store_sqlite_connects(conf->sqlite_path);
+    }
     return reachable;
 }
 

@@ -136,8 +136,9 @@ void sl_admin_get_status(const struct sl_admin_request *req, struct sl_admin_res
 /* The configuration_hash served (32 hex digits and a NUL; 32 zeros when the configuration came
  * from no declarative text). Control thread. */
 void sl_admin_served_hash(char out[33]);
-/* With a database: whether one round trip to it succeeds now (false without a store). */
-bool sl_admin_database_reachable(void);
+/* With a database: whether one round trip to it and a new connection to it succeed now (false
+ * without a store). */
+bool sl_admin_database_reachable(const struct sl_conf *conf);
 
 /* Kong's Admin API reads at most 1000 query arguments and 1000 form arguments (kong/pdk/request.lua
  * MAX_QUERY_ARGS, MAX_POST_ARGS); a request with more answers 400 "Too many arguments". */

@@ -28,7 +28,7 @@ not_ready_reason(const struct sl_conf *conf)
     if (draining) {
         return "draining";
     }
-    if (conf->database != SL_DB_OFF && !sl_admin_database_reachable()) {
+    if (conf->database != SL_DB_OFF && !sl_admin_database_reachable(conf)) {
         return "failed to connect to database";
     }
     struct sl_snapshot *snap = sl_snapshot_acquire();

@@ -257,6 +257,11 @@ struct sl_store {
                           * only ever grows */
 };
 
+/* Whether a new connection to the SQLite database at <path> opens and reads now (what Kong's
+ * kong.db:connect() checks for the readiness probe and /status): an open handle keeps working on a
+ * file that was removed or made unreadable, a new one does not. Creates nothing. */
+bool sl_store_sqlite_connects(const char *path);
+
 /* Opens the back end named by <opts->backend> (see ops->open). On success <*out> is the handle;
  * on failure it is NULL and <err> says why. */
 enum sl_store_rc sl_store_open(const struct sl_store_opts *opts, struct sl_store **out,

@@ -268,3 +268,22 @@ def test_a_reload_applies_status_listen_and_drain_finds_it(upstream, sluice_fact
     s.status_port = admin
     assert _get(s, "/status/ready").json() == {"message": "draining"}
     assert _get(s, "/services").status_code == 404
+
+
+def test_a_removed_sqlite_file_is_failed_to_connect_to_database(sluice_factory, tmp_path):
+    # Kong's probe makes a new connection (kong.db:connect()); the node's open handle would go on
+    # reading, and taking writes into, a file no longer there, which a restart then loses.
+    import os
+    db = tmp_path / "sluice.db"
+    s = _start(sluice_factory, kong(), database="sqlite", declarative_config=None,
+               sqlite_path=str(db), admin_listen="auto")
+    assert _get(s, "/status/ready").json() == {"message": "ready"}
+    os.rename(db, tmp_path / "gone.db")
+    r = _get(s, "/status/ready")
+    assert (r.status_code, r.json()) == (503, {"message": "failed to connect to database"})
+    assert _get(s, "/status").json()["database"] == {"reachable": False}
+    assert requests.get(s.admin_url("/status"), timeout=T).json()["database"] == {
+        "reachable": False}
+    # put back: ready again, and nothing was created in its absence
+    os.rename(tmp_path / "gone.db", db)
+    assert _get(s, "/status/ready").json() == {"message": "ready"}

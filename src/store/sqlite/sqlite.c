@@ -837,3 +837,18 @@ const struct sl_store_ops sl_store_sqlite_ops = {
     .count = sl_sqlite_count,
     .for_each = sl_sqlite_for_each,
 };
+
+bool
+sl_store_sqlite_connects(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    /* no SQLITE_OPEN_CREATE: a missing file must fail, not become an empty database */
+    bool ok =
+        sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return ok;
+}
