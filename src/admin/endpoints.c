@@ -1267,8 +1267,7 @@ get_consumer_by_custom_id(const struct sl_admin_request *req, struct sl_admin_re
 }
 
 /* The methods of each kind of route, sorted as Kong lists them (HEAD wherever GET is). */
-#define OPTIONS_HEADERS(methods)                                                                   \
-    "Allow: " methods "\r\nAccess-Control-Allow-Methods: " methods "\r\n"
+#define OPTIONS_HEADERS SL_ADMIN_OPTIONS_HEADERS
 static const char allow_get[] = OPTIONS_HEADERS("GET, HEAD, OPTIONS");
 static const char allow_get_post[] = OPTIONS_HEADERS("GET, HEAD, OPTIONS, POST");
 static const char allow_post[] = OPTIONS_HEADERS("OPTIONS, POST");

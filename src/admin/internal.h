@@ -128,6 +128,11 @@ void sl_admin_next_link(char *out, size_t outlen, const char *base, const char *
 
 /* Fills <res> for <req>. endpoints.c */
 void sl_admin_dispatch(const struct sl_admin_request *req, struct sl_admin_response *res);
+/* The extra headers of an OPTIONS answer for a route serving <methods> (a string literal, sorted
+ * as Kong lists them). */
+#define SL_ADMIN_OPTIONS_HEADERS(methods)                                                          \
+    "Allow: " methods "\r\nAccess-Control-Allow-Methods: " methods "\r\n"
+
 /* Fills <res> for <req> on a status_listen connection: the Status API (status.c). */
 void sl_status_dispatch(const struct sl_admin_request *req, struct sl_admin_response *res);
 

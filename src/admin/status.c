@@ -81,23 +81,36 @@ post_ready(const struct sl_admin_request *req, struct sl_admin_response *res)
     json_decref(body);
 }
 
+/* The Status API's routes, with the methods each answers (OPTIONS as the Admin API answers it:
+ * Kong builds both with the same route helpers). */
+static const char allow_status[] = SL_ADMIN_OPTIONS_HEADERS("GET, HEAD, OPTIONS");
+static const char allow_ready[] = SL_ADMIN_OPTIONS_HEADERS("GET, HEAD, OPTIONS, POST");
+
+static bool
+is_path(const char *path, const char *want)
+{
+    size_t n = strlen(want);
+    return strncmp(path, want, n) == 0 && (path[n] == '\0' || strcmp(path + n, "/") == 0);
+}
+
 void
 sl_status_dispatch(const struct sl_admin_request *req, struct sl_admin_response *res)
 {
     const char *m = req->method;
     bool read = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
-    if (strcmp(req->path, "/status") == 0 || strcmp(req->path, "/status/") == 0) {
-        read ? sl_admin_get_status(req, res) : sl_admin_message(res, 405, "Method not allowed");
-    } else if (strcmp(req->path, "/status/ready") == 0 ||
-               strcmp(req->path, "/status/ready/") == 0) {
-        if (read) {
-            get_ready(req, res);
-        } else if (strcmp(m, "POST") == 0) {
-            post_ready(req, res);
-        } else {
-            sl_admin_message(res, 405, "Method not allowed");
-        }
-    } else {
+    bool status = is_path(req->path, "/status"), ready = is_path(req->path, "/status/ready");
+    if (!status && !ready) {
         sl_admin_message(res, 404, "Not found");
+    } else if (strcmp(m, "OPTIONS") == 0) {
+        res->status = 204;
+        res->extra_headers = ready ? allow_ready : allow_status;
+        /* the preflight grants the headers the browser asks for, else Content-Type */
+        res->allow_headers = req->acrh != NULL ? req->acrh : "Content-Type";
+    } else if (read) {
+        ready ? get_ready(req, res) : sl_admin_get_status(req, res);
+    } else if (ready && strcmp(m, "POST") == 0) {
+        post_ready(req, res);
+    } else {
+        sl_admin_message(res, 405, "Method not allowed");
     }
 }

@@ -21,11 +21,9 @@ def _status_port(*taken):
 
 
 def _start(sluice_factory, kong_yml, **conf):
-    port = _status_port()
-    conf.setdefault("status_listen", "127.0.0.1:%d" % port)
-    s = sluice_factory(kong_yml, conf=conf)
-    s.status_port = port
-    return s
+    # "auto": a free port distinct from the proxy's and the Admin API's (lib/sluice.py)
+    conf.setdefault("status_listen", "auto")
+    return sluice_factory(kong_yml, conf=conf)
 
 
 def _get(s, path, **kw):
@@ -136,25 +134,25 @@ def test_drain_failures(upstream, sluice_factory, tmp_path):
 
 
 def test_status_listen_entries(upstream, sluice_factory):
-    admin = _status_port()
-    plain = _status_port(admin)
-    tls = _status_port(admin, plain)
     s = _start(sluice_factory, kong(service("a", upstream.port, routes=[{"paths": ["/a"]}])),
-               admin_listen="127.0.0.1:%d" % admin,
-               status_listen="127.0.0.1:%d, 127.0.0.1:%d ssl" % (plain, tls))
-    s.status_port = plain
+               admin_listen="auto")
     assert _get(s, "/status/ready").status_code == 200
-    # ssl is not served (no status_ssl_cert yet): said once, port left closed
+    # a second entry with ssl (applied by a reload): not served (no status_ssl_cert yet), said
+    # once, its port left closed, the plain one kept
+    tls = _status_port(s.port, s.admin_port, s.status_port)
+    s.write_conf(status_listen="127.0.0.1:%d, 127.0.0.1:%d ssl" % (s.status_port, tls))
+    s.reload()
     assert "status_listen 127.0.0.1:%d: ssl is not supported, not listening" % tls in s.error_log()
     assert not port_open(tls)
+    assert _get(s, "/status/ready").status_code == 200
     # the Admin API on its own port is unaffected
-    assert requests.get("http://127.0.0.1:%d/services" % admin, timeout=T).status_code == 200
+    assert requests.get(s.admin_url("/services"), timeout=T).status_code == 200
 
 
 def test_status_listen_on_the_admin_port_refuses_to_start(sluice_factory, tmp_path):
-    port = _status_port()
-    s = Sluice(tmp_path, kong(), conf={"admin_listen": "127.0.0.1:%d" % port,
-                                        "status_listen": "127.0.0.1:%d" % port}, start=False)
+    s = Sluice(tmp_path, kong(), start=False)
+    port = _status_port(s.port)
+    s.write_conf(admin_listen="127.0.0.1:%d" % port, status_listen="127.0.0.1:%d" % port)
     r = cli("start", "-c", s.conf_path, "-p", s.prefix)
     assert r.returncode != 0
     assert "status_listen: " in r.stderr and "Address already in use" in r.stderr, r.stderr
@@ -287,3 +285,24 @@ def test_a_removed_sqlite_file_is_failed_to_connect_to_database(sluice_factory, 
     # put back: ready again, and nothing was created in its absence
     os.rename(tmp_path / "gone.db", db)
     assert _get(s, "/status/ready").json() == {"message": "ready"}
+
+
+def test_options_answers_as_the_admin_api_does(upstream, sluice_factory):
+    # Kong builds the Status API with the Admin API's route helpers: a browser's preflight for
+    # POST /status/ready gets the route's methods
+    s = _start(sluice_factory, kong(service("a", upstream.port, routes=[{"paths": ["/a"]}])))
+    base = "http://127.0.0.1:%d" % s.status_port
+    r = requests.options(base + "/status/ready", timeout=T,
+                         headers={"Origin": "http://x.test",
+                                  "Access-Control-Request-Method": "POST",
+                                  "Access-Control-Request-Headers": "content-type"})
+    assert r.status_code == 204
+    assert r.headers["Allow"] == "GET, HEAD, OPTIONS, POST"
+    assert r.headers["Access-Control-Allow-Methods"] == "GET, HEAD, OPTIONS, POST"
+    assert r.headers["Access-Control-Allow-Headers"] == "content-type"
+    r = requests.options(base + "/status", timeout=T)
+    assert (r.status_code, r.headers["Allow"]) == (204, "GET, HEAD, OPTIONS")
+    r = requests.options(base + "/services", timeout=T)
+    assert (r.status_code, r.json()) == (404, {"message": "Not found"})
+    assert _get(s, "/status/ready/").json() == {"message": "ready"}
+    assert _get(s, "/statusx").status_code == 404

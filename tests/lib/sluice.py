@@ -194,6 +194,13 @@ class Sluice:
             while self.admin_port == self.port:
                 self.admin_port = free_port()
             self.conf["admin_listen"] = "127.0.0.1:%d" % self.admin_port
+        # status_listen = "auto": the same for the Status API, exposed as .status_port.
+        self.status_port = None
+        if self.conf.get("status_listen") == "auto":
+            self.status_port = free_port()
+            while self.status_port in (self.port, self.admin_port):
+                self.status_port = free_port()
+            self.conf["status_listen"] = "127.0.0.1:%d" % self.status_port
         self.write_kong(kong_yml)
         self.write_conf()
         INSTANCES.append(self)
@@ -271,9 +278,10 @@ class Sluice:
             if not self.daemon and self._exited.is_set():
                 raise SluiceError("sluice exited with %s before listening\n%s"
                                   % (self._rc, self.logs()))
-            # with admin_listen = "auto" the Admin listener must be up too (it opens after the
-            # proxy's, so a test that goes straight to it could otherwise be refused)
-            if port_open(self.port) and (self.admin_port is None or port_open(self.admin_port)):
+            # with admin_listen or status_listen = "auto" those listeners must be up too (they
+            # open after the proxy's, so a test that goes straight to them could be refused)
+            if port_open(self.port) and all(p is None or port_open(p)
+                                            for p in (self.admin_port, self.status_port)):
                 if self.daemon:
                     self._pid = self._read_pidfile(deadline)
                 return self
