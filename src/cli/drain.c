@@ -138,6 +138,9 @@ exchange(int fd, const char *hostport, long long deadline, char *why, size_t why
             return -1;
         }
         ssize_t r = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
+        if (r == 0 && got > 0) {
+            break; /* a status line the peer ended by closing: judged as it is */
+        }
         if (r <= 0) {
             snprintf(why, whylen, "%s",
                      r == 0            ? "closed"
@@ -148,8 +151,11 @@ exchange(int fd, const char *hostport, long long deadline, char *why, size_t why
         got += (size_t)r;
     }
     buf[got] = '\0';
-    int status = 0;
-    if (sscanf(buf, "HTTP/1.%*1[01] %3d", &status) != 1 || status < 100 || status > 599) {
+    /* "HTTP/1.x NNN", the code followed by a space or the end of the line (RFC 9112 §4) */
+    int status = 0, end = 0;
+    if (sscanf(buf, "HTTP/1.%*1[01] %3d%n", &status, &end) != 1 || status < 100 || status > 599 ||
+        end != 12 ||
+        (buf[end] != ' ' && buf[end] != '\r' && buf[end] != '\n' && buf[end] != '\0')) {
         snprintf(why, whylen, "not an HTTP response");
         return -1;
     }

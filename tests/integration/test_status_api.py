@@ -306,3 +306,21 @@ def test_options_answers_as_the_admin_api_does(upstream, sluice_factory):
     assert (r.status_code, r.json()) == (404, {"message": "Not found"})
     assert _get(s, "/status/ready/").json() == {"message": "ready"}
     assert _get(s, "/statusx").status_code == 404
+
+
+def test_drain_reads_the_status_code_whole(tmp_path):
+    # a status line cut by the peer's close still counts; a four-digit code is no 204
+    for answer, rc, said in ((b"HTTP/1.1 204", 0, "Sluice's status successfully changed to "
+                              "'draining'"),
+                             (b"HTTP/1.1 2040 No\r\n\r\n", 1, "not an HTTP response"),
+                             (b"HTTP/1.1  204 No\r\n\r\n", 1, "not an HTTP response")):
+        def reply(conn, answer=answer):
+            conn.recv(4096)
+            conn.sendall(answer)
+        port, t = _serve_once(reply)
+        conf = tmp_path / "d.conf"
+        conf.write_text("status_listen = 127.0.0.1:%d\nprefix = %s\n" % (port, tmp_path / "none"))
+        r = cli("drain", "-c", str(conf))
+        t.join(10)
+        assert r.returncode == rc, (answer, r.stdout)
+        assert said in r.stdout, (answer, r.stdout)
