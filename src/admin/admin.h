@@ -16,7 +16,8 @@
 /* When an admin_listen entry has `ssl`: loads admin_ssl_cert/admin_ssl_cert_key into the TLS
  * context of those listeners, or, when neither is set, Kong's default certificates
  * <prefix>/ssl/admin-kong-default{,-ecdsa}.{crt,key}, generated first when missing (keys 0600)
- * and kept for later starts. Does nothing without `ssl` listeners or when already prepared.
+ * and kept for later starts; the same for status_listen with status_ssl_cert/_key and
+ * status-kong-default*. Does nothing without `ssl` listeners or when already prepared.
  * Returns 0, or -1 with a message for `Error:` in <err> (an unreadable or invalid file, a key
  * that does not match its certificate); messages name files, never their contents. Call it
  * before threads start or from the control thread; sl_admin_start calls it if needed. */

@@ -463,6 +463,11 @@ get_root(const struct sl_admin_request *req, struct sl_admin_response *res)
     if (c->nadmin_ssl_cert_key > 0) {
         json_object_set_new(conf, "admin_ssl_cert_key", json_string(SENSITIVE_PLACEHOLDER));
     }
+    json_object_set_new(conf, "status_ssl_cert",
+                        path_array(c->status_ssl_cert, c->nstatus_ssl_cert));
+    if (c->nstatus_ssl_cert_key > 0) {
+        json_object_set_new(conf, "status_ssl_cert_key", json_string(SENSITIVE_PLACEHOLDER));
+    }
     /* Kong Manager's keys, as Kong's conf_loader leaves them: lists as arrays, an unset string
      * absent, admin_gui_origin derived from admin_gui_url, the key paths masked */
     json_object_set_new(conf, "admin_gui_listen",

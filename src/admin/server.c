@@ -37,6 +37,9 @@
 #define ADMIN_MAX_CONNS 1024
 #define ADMIN_MAX_IN (ADMIN_MAX_BODY + ADMIN_MAX_HEAD + 65536)
 
+/* The two APIs the server answers, each on its own listeners. */
+enum api { API_ADMIN = 0, API_STATUS = 1 };
+
 struct admin_conn {
     int fd;
     ev_io rio, wio;
@@ -77,7 +80,9 @@ static struct {
     struct admin_conn *conns;
     size_t nconns[2];        /* open connections: [0] Admin API, [1] Status API */
     ev_timer accept_backoff; /* listeners paused after accept() ran out of descriptors */
-    SSL_CTX *tls_ctx;        /* the `ssl` listeners' context; NULL when there are none */
+    /* The `ssl` listeners' contexts, one per API (enum api): each has its own certificates
+     * (admin_ssl_cert, status_ssl_cert); NULL when that API has no `ssl` listener. */
+    SSL_CTX *tls_ctx[2];
 } admin;
 
 static void
@@ -693,7 +698,8 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
         c->head_started = ev_now(loop);
         if (l->ssl) {
             char why[256];
-            if (sl_tls_conn_init(&c->tls, admin.tls_ctx, fd, why, sizeof(why)) < 0) {
+            SSL_CTX *ctx = admin.tls_ctx[l->status ? API_STATUS : API_ADMIN];
+            if (sl_tls_conn_init(&c->tls, ctx, fd, why, sizeof(why)) < 0) {
                 sl_log(SL_LOG_ERR, "admin: %s", why);
                 close(fd);
                 free(c);
@@ -736,27 +742,29 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 }
 
 static bool
-wants_tls(const struct sl_conf *conf)
+wants_tls(const struct sl_conf *conf, enum api api)
 {
-    for (size_t i = 0; i < conf->nadmin_listen; i++) {
-        if (conf->admin_listen[i].ssl) {
+    const struct sl_listen *l = api == API_STATUS ? conf->status_listen : conf->admin_listen;
+    size_t n = api == API_STATUS ? conf->nstatus_listen : conf->nadmin_listen;
+    for (size_t i = 0; i < n; i++) {
+        if (l[i].ssl) {
             return true;
         }
     }
     return false;
 }
 
-/* Kong's default admin certificates (kong/conf_loader, prefix_handler.lua gen_default_ssl_cert):
- * an RSA and an ECDSA pair under <prefix>/ssl, made when missing, kept across restarts. */
+/* Kong's default certificates of an API (kong/conf_loader, prefix_handler.lua
+ * gen_default_ssl_cert): an RSA and an ECDSA pair under <prefix>/ssl, <what>-kong-default and
+ * <what>-kong-default-ecdsa, made when missing, kept across restarts. */
 static int
-default_pairs(const struct sl_conf *conf, char cert[][PATH_MAX], char key[][PATH_MAX], char *err,
-              size_t errlen)
+default_pairs(const struct sl_conf *conf, const char *what, char cert[][PATH_MAX],
+              char key[][PATH_MAX], char *err, size_t errlen)
 {
     static const struct {
-        const char *stem;
+        const char *suffix;
         enum sl_tls_key_type type;
-    } defs[] = {{"admin-kong-default", SL_TLS_KEY_RSA},
-                {"admin-kong-default-ecdsa", SL_TLS_KEY_ECDSA}};
+    } defs[] = {{"", SL_TLS_KEY_RSA}, {"-ecdsa", SL_TLS_KEY_ECDSA}};
     char dir[PATH_MAX];
     snprintf(dir, sizeof(dir), "%s/ssl", conf->prefix);
     if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
@@ -764,8 +772,8 @@ default_pairs(const struct sl_conf *conf, char cert[][PATH_MAX], char key[][PATH
         return -1;
     }
     for (size_t i = 0; i < 2; i++) {
-        int a = snprintf(cert[i], PATH_MAX, "%s/%s.crt", dir, defs[i].stem);
-        int b = snprintf(key[i], PATH_MAX, "%s/%s.key", dir, defs[i].stem);
+        int a = snprintf(cert[i], PATH_MAX, "%s/%s-kong-default%s.crt", dir, what, defs[i].suffix);
+        int b = snprintf(key[i], PATH_MAX, "%s/%s-kong-default%s.key", dir, what, defs[i].suffix);
         if (a < 0 || a >= PATH_MAX || b < 0 || b >= PATH_MAX) {
             snprintf(err, errlen, "prefix %s is too long", conf->prefix);
             return -1;
@@ -775,27 +783,29 @@ default_pairs(const struct sl_conf *conf, char cert[][PATH_MAX], char key[][PATH
             return -1;
         }
         if (made) {
-            sl_log(SL_LOG_INFO, "admin: generated the default certificate %s and its key", cert[i]);
+            sl_log(SL_LOG_INFO, "%s: generated the default certificate %s and its key", what,
+                   cert[i]);
         }
     }
     return 0;
 }
 
-/* A TLS context for <conf>'s admin certificates (or the default ones). NULL with <err>. */
+/* A TLS context for <api>'s certificates in <conf> (or its default ones). NULL with <err>. */
 static SSL_CTX *
-tls_ctx_new(const struct sl_conf *conf, char *err, size_t errlen)
+tls_ctx_new(const struct sl_conf *conf, enum api api, char *err, size_t errlen)
 {
+    bool status = api == API_STATUS;
     char def_cert[SL_CONF_MAX_SSL_PAIRS][PATH_MAX], def_key[SL_CONF_MAX_SSL_PAIRS][PATH_MAX];
     const char *certs[SL_CONF_MAX_SSL_PAIRS], *keys[SL_CONF_MAX_SSL_PAIRS];
-    size_t n = conf->nadmin_ssl_cert;
+    size_t n = status ? conf->nstatus_ssl_cert : conf->nadmin_ssl_cert;
     if (n > 0) {
         /* conf.c saw to it that the two lists have the same length */
         for (size_t i = 0; i < n; i++) {
-            certs[i] = conf->admin_ssl_cert[i];
-            keys[i] = conf->admin_ssl_cert_key[i];
+            certs[i] = status ? conf->status_ssl_cert[i] : conf->admin_ssl_cert[i];
+            keys[i] = status ? conf->status_ssl_cert_key[i] : conf->admin_ssl_cert_key[i];
         }
     } else {
-        if (default_pairs(conf, def_cert, def_key, err, errlen) < 0) {
+        if (default_pairs(conf, status ? "status" : "admin", def_cert, def_key, err, errlen) < 0) {
             return NULL;
         }
         n = 2;
@@ -808,9 +818,9 @@ tls_ctx_new(const struct sl_conf *conf, char *err, size_t errlen)
         .cert_paths = certs,
         .key_paths = keys,
         .npairs = n,
-        .cert_label = "admin_ssl_cert",
-        .key_label = "admin_ssl_cert_key",
-        /* Kong's listener says http2, but the Admin API speaks HTTP/1.1 only */
+        .cert_label = status ? "status_ssl_cert" : "admin_ssl_cert",
+        .key_label = status ? "status_ssl_cert_key" : "admin_ssl_cert_key",
+        /* Kong's listener says http2, but both APIs speak HTTP/1.1 only */
         .alpn = SL_TLS_ALPN_HTTP1,
         .prefer_server_ciphers = false, /* Kong's intermediate suite */
     };
@@ -820,11 +830,13 @@ tls_ctx_new(const struct sl_conf *conf, char *err, size_t errlen)
 int
 sl_admin_prepare_tls(const struct sl_conf *conf, char *err, size_t errlen)
 {
-    if (admin.tls_ctx != NULL || !wants_tls(conf)) {
-        return 0;
+    for (enum api api = API_ADMIN; api <= API_STATUS; api++) {
+        if (admin.tls_ctx[api] == NULL && wants_tls(conf, api) &&
+            (admin.tls_ctx[api] = tls_ctx_new(conf, api, err, errlen)) == NULL) {
+            return -1;
+        }
     }
-    admin.tls_ctx = tls_ctx_new(conf, err, errlen);
-    return admin.tls_ctx != NULL ? 0 : -1;
+    return 0;
 }
 
 /* The listeners and TLS context a configuration asks for, made before anything switches (start,
@@ -835,8 +847,8 @@ struct sl_admin_plan {
     size_t n;
     bool opened[ADMIN_MAX_LISTENERS];  /* sockets this plan opened (closed if it is discarded) */
     int relisten[ADMIN_MAX_LISTENERS]; /* kept sockets whose backlog changed: the new one */
-    SSL_CTX *tls_ctx;                  /* a context read from the files now, or NULL */
-    bool tls;                          /* some listener is `ssl` */
+    SSL_CTX *tls_ctx[2];               /* per API: a context read from the files now, or NULL */
+    bool tls[2];                       /* per API: some listener is `ssl` */
 };
 
 void
@@ -850,7 +862,8 @@ sl_admin_reload_discard(struct sl_admin_plan *p)
             close(p->listeners[i].fd);
         }
     }
-    SSL_CTX_free(p->tls_ctx);
+    SSL_CTX_free(p->tls_ctx[API_ADMIN]);
+    SSL_CTX_free(p->tls_ctx[API_STATUS]);
     free(p);
 }
 
@@ -880,23 +893,19 @@ plan_make(const struct sl_conf *conf, bool reread_tls, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    p->tls = wants_tls(conf);
-    if (p->tls && (reread_tls || admin.tls_ctx == NULL) &&
-        (p->tls_ctx = tls_ctx_new(conf, err, errlen)) == NULL) {
-        free(p);
-        return NULL;
+    for (enum api api = API_ADMIN; api <= API_STATUS; api++) {
+        p->tls[api] = wants_tls(conf, api);
+        if (p->tls[api] && (reread_tls || admin.tls_ctx[api] == NULL) &&
+            (p->tls_ctx[api] = tls_ctx_new(conf, api, err, errlen)) == NULL) {
+            sl_admin_reload_discard(p);
+            return NULL;
+        }
     }
     for (size_t i = 0; i < conf->nadmin_listen + conf->nstatus_listen; i++) {
         bool status = i >= conf->nadmin_listen;
         const struct sl_listen *l =
             status ? &conf->status_listen[i - conf->nadmin_listen] : &conf->admin_listen[i];
         const char *key = status ? "status_listen" : "admin_listen";
-        if (status && l->ssl) {
-            /* Kong serves it with status_ssl_cert; Sluice has no such key yet */
-            sl_log(SL_LOG_WARN, "status_listen %s:%u: ssl is not supported, not listening", l->host,
-                   (unsigned)l->port);
-            continue;
-        }
         struct admin_listener *al = &p->listeners[p->n];
         const struct admin_listener *old = listening_on(l, taken);
         if (old != NULL) {
@@ -967,10 +976,12 @@ plan_install(struct ev_loop *loop, struct sl_admin_plan *p)
     if (!ev_is_active(&admin.accept_backoff)) {
         listeners_watch(loop, true);
     }
-    if (p->tls_ctx != NULL || !p->tls) {
-        /* TLS connections already accepted hold their own reference to the old context */
-        SSL_CTX_free(admin.tls_ctx);
-        admin.tls_ctx = p->tls_ctx;
+    for (enum api api = API_ADMIN; api <= API_STATUS; api++) {
+        if (p->tls_ctx[api] != NULL || !p->tls[api]) {
+            /* TLS connections already accepted hold their own reference to the old context */
+            SSL_CTX_free(admin.tls_ctx[api]);
+            admin.tls_ctx[api] = p->tls_ctx[api];
+        }
     }
     free(p);
 }
@@ -1045,6 +1056,8 @@ sl_admin_stop(struct ev_loop *loop)
     while (admin.conns != NULL) {
         conn_close(loop, admin.conns);
     }
-    SSL_CTX_free(admin.tls_ctx);
-    admin.tls_ctx = NULL;
+    for (enum api api = API_ADMIN; api <= API_STATUS; api++) {
+        SSL_CTX_free(admin.tls_ctx[api]);
+        admin.tls_ctx[api] = NULL;
+    }
 }

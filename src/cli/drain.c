@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* `sluice drain` (drain.h): one HTTP/1.1 request to the instance's own Status API. */
+/* `sluice drain` (drain.h): one HTTP/1.1 request to the instance's own Status API, over TLS when
+ * the listener has `ssl` (its certificate not verified, as kong drain's ssl_verify = false: the
+ * instance's own self-signed default is the usual one). */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -11,6 +13,9 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "cli/drain.h"
 
@@ -115,29 +120,83 @@ connect_bounded(const char *host, unsigned port, long long deadline, char *why, 
     return fd;
 }
 
-/* Sends the drain request on <fd> and reads the response's status line by <deadline>: the status,
+/* The connection: a socket, with a TLS session on it for an `ssl` listener. */
+struct drain_conn {
+    int fd;
+    SSL_CTX *ctx;
+    SSL *ssl;
+};
+
+/* TLS over c->fd (blocking, each call bounded by the socket timeouts); -1 with <why> set. */
+static int
+tls_start(struct drain_conn *c, char *why, size_t whylen)
+{
+    c->ctx = SSL_CTX_new(TLS_client_method());
+    c->ssl = c->ctx != NULL ? SSL_new(c->ctx) : NULL;
+    if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1 || SSL_connect(c->ssl) != 1) {
+        unsigned long e = ERR_peek_last_error();
+        snprintf(why, whylen, "%s",
+                 errno == EAGAIN ? "timeout"
+                 : e != 0        ? ERR_reason_error_string(e)
+                                 : "TLS handshake failed");
+        return -1;
+    }
+    return 0;
+}
+
+static void
+conn_close(struct drain_conn *c)
+{
+    if (c->ssl != NULL) {
+        SSL_shutdown(c->ssl);
+        SSL_free(c->ssl);
+    }
+    SSL_CTX_free(c->ctx);
+    if (c->fd >= 0) {
+        close(c->fd);
+    }
+}
+
+static ssize_t
+conn_send(struct drain_conn *c, const char *p, size_t n)
+{
+    return c->ssl != NULL ? SSL_write(c->ssl, p, (int)n) : send(c->fd, p, n, MSG_NOSIGNAL);
+}
+
+static ssize_t
+conn_recv(struct drain_conn *c, char *p, size_t n)
+{
+    if (c->ssl == NULL) {
+        return recv(c->fd, p, n, 0);
+    }
+    int r = SSL_read(c->ssl, p, (int)n);
+    return r > 0 ? r : SSL_get_error(c->ssl, r) == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+}
+
+/* Sends the drain request on <c> and reads the response's status line by <deadline>: the status,
  * or -1 with <why> set. The deadline bounds the whole exchange, not each read: a peer that
  * trickles its answer a byte at a time cannot hold the command for longer. */
 static int
-exchange(int fd, const char *hostport, long long deadline, char *why, size_t whylen)
+exchange(struct drain_conn *c, const char *hostport, long long deadline, char *why, size_t whylen)
 {
     char req[512];
     int n = snprintf(req, sizeof(req),
                      "POST /status/ready HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
                      "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
                      hostport, sizeof(drain_body) - 1, drain_body);
-    if (n < 0 || (size_t)n >= sizeof(req) || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+    if (n < 0 || (size_t)n >= sizeof(req) || conn_send(c, req, (size_t)n) != n) {
         snprintf(why, whylen, "%s", n < 0 || errno == EAGAIN ? "timeout" : strerror(errno));
         return -1;
     }
     char buf[256] = "";
     size_t got = 0;
     while (got < sizeof(buf) - 1 && memchr(buf, '\n', got) == NULL) {
-        if (wait_ready(fd, POLLIN, deadline) <= 0) {
+        bool buffered = c->ssl != NULL && SSL_pending(c->ssl) > 0;
+        if (!buffered && wait_ready(c->fd, POLLIN, deadline) <= 0) {
             snprintf(why, whylen, "%s", errno == ETIMEDOUT ? "timeout" : strerror(errno));
             return -1;
         }
-        ssize_t r = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
+        ssize_t r = conn_recv(c, buf + got, sizeof(buf) - 1 - got);
         if (r == 0 && got > 0) {
             break; /* a status line the peer ended by closing: judged as it is */
         }
@@ -165,12 +224,8 @@ exchange(int fd, const char *hostport, long long deadline, char *why, size_t why
 int
 sl_cli_drain(const struct sl_conf *conf)
 {
-    const struct sl_listen *l = NULL;
-    for (size_t i = 0; i < conf->nstatus_listen && l == NULL; i++) {
-        if (!conf->status_listen[i].ssl) { /* ssl entries are not served (status.c) */
-            l = &conf->status_listen[i];
-        }
-    }
+    /* kong drain's choice: the first listener, over https when it has ssl */
+    const struct sl_listen *l = conf->nstatus_listen > 0 ? &conf->status_listen[0] : NULL;
     if (l == NULL) {
         printf("No status listeners found in configuration.\n");
         return 1;
@@ -180,14 +235,14 @@ sl_cli_drain(const struct sl_conf *conf)
     char hostport[300], url[340], why[256];
     snprintf(hostport, sizeof(hostport), "%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "",
              (unsigned)l->port);
-    snprintf(url, sizeof(url), "http://%s/status/ready", hostport);
+    snprintf(url, sizeof(url), "%s://%s/status/ready", l->ssl ? "https" : "http", hostport);
     /* kong drain's httpc:set_timeout(1000), for the whole request here */
     long long deadline = now_ms() + DRAIN_TIMEOUT_MS;
-    int fd = connect_bounded(host, l->port, deadline, why, sizeof(why));
-    int status = fd < 0 ? -1 : exchange(fd, hostport, deadline, why, sizeof(why));
-    if (fd >= 0) {
-        close(fd);
-    }
+    struct drain_conn c = {.fd = connect_bounded(host, l->port, deadline, why, sizeof(why))};
+    int status = c.fd < 0 || (l->ssl && tls_start(&c, why, sizeof(why)) < 0)
+                     ? -1
+                     : exchange(&c, hostport, deadline, why, sizeof(why));
+    conn_close(&c);
     if (status < 0) {
         printf("Failed to send request to %s: %s\n", url, why);
         return 1;

@@ -7,8 +7,9 @@
 
 #include "config/conf.h"
 
-/* POSTs {"status":"draining"} to /status/ready on the first plain status_listen entry of <conf>
- * (the running instance's configuration) within 1 s, as `kong drain` does. Prints the outcome on
+/* POSTs {"status":"draining"} to /status/ready on the first status_listen entry of <conf> (the
+ * running instance's configuration; over TLS, unverified, when it has `ssl`) within 1 s, as
+ * `kong drain` does. Prints the outcome on
  * stdout with Kong's wording ("Sluice's status successfully changed to 'draining'", "No status
  * listeners found in configuration.", "Failed to send request to <url>: <why>", "Unexpected
  * response status from <url>: <status>"). Returns 0 on success, 1 otherwise (Kong exits 0 in

@@ -1490,6 +1490,19 @@ k_admin_ssl_cert_key(struct ctx *c, const char *key, const char *v)
  * defaults and checks. */
 
 static void
+k_status_ssl_cert(struct ctx *c, const char *key, const char *v)
+{
+    parse_pem_path_list(c, key, v, CONF_FIELD(status_ssl_cert), &CONF_FIELD(nstatus_ssl_cert));
+}
+
+static void
+k_status_ssl_cert_key(struct ctx *c, const char *key, const char *v)
+{
+    parse_pem_path_list(c, key, v, CONF_FIELD(status_ssl_cert_key),
+                        &CONF_FIELD(nstatus_ssl_cert_key));
+}
+
+static void
 k_admin_gui_listen(struct ctx *c, const char *key, const char *v)
 {
     parse_listen_key(c, key, v, CONF_FIELD(admin_gui_listen), &CONF_FIELD(nadmin_gui_listen));
@@ -1722,6 +1735,8 @@ static const struct key_def keys[] = {
     {"ssl_cert_key", "", k_ssl_cert_key},
     {"admin_ssl_cert", "", k_admin_ssl_cert},
     {"admin_ssl_cert_key", "", k_admin_ssl_cert_key},
+    {"status_ssl_cert", "", k_status_ssl_cert},
+    {"status_ssl_cert_key", "", k_status_ssl_cert_key},
     /* Kong's default is "0.0.0.0:8002, 0.0.0.0:8445 ssl"; Sluice serves no Kong Manager, so its
      * default says so instead of logging at every start that those ports are not served. */
     {"admin_gui_listen", "off", k_admin_gui_listen},
@@ -1940,6 +1955,8 @@ resolve_paths(struct sl_conf *conf, struct errs *e)
     } lists[] = {
         {"admin_ssl_cert", conf->admin_ssl_cert, conf->nadmin_ssl_cert},
         {"admin_ssl_cert_key", conf->admin_ssl_cert_key, conf->nadmin_ssl_cert_key},
+        {"status_ssl_cert", conf->status_ssl_cert, conf->nstatus_ssl_cert},
+        {"status_ssl_cert_key", conf->status_ssl_cert_key, conf->nstatus_ssl_cert_key},
         {"admin_gui_ssl_cert", conf->admin_gui_ssl_cert, conf->nadmin_gui_ssl_cert},
         {"admin_gui_ssl_cert_key", conf->admin_gui_ssl_cert_key, conf->nadmin_gui_ssl_cert_key},
     };
@@ -2010,6 +2027,9 @@ cross_checks(struct sl_conf *conf, struct errs *e)
     /* Kong's conf_loader checks the admin pair only when an admin listener has `ssl` */
     if (any_ssl(conf->admin_listen, conf->nadmin_listen)) {
         check_cert_pairs(e, "admin", conf->nadmin_ssl_cert, conf->nadmin_ssl_cert_key);
+    }
+    if (any_ssl(conf->status_listen, conf->nstatus_listen)) {
+        check_cert_pairs(e, "status", conf->nstatus_ssl_cert, conf->nstatus_ssl_cert_key);
     }
     /* Kong checks the Kong Manager pair the same way when an admin_gui_listen entry has `ssl`, and
      * loads each file (a missing one stops Kong), though Sluice serves nothing with them */

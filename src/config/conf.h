@@ -152,6 +152,12 @@ struct sl_conf {
     /* paths of secrets: log the paths, never the contents */
     char admin_ssl_cert_key[SL_CONF_MAX_SSL_PAIRS][1024];
     size_t nadmin_ssl_cert_key;
+    /* The Status API's `ssl` listeners (Kong's status_ssl_cert / status_ssl_cert_key): as the
+     * admin ones, the default certificates being <prefix>/ssl/status-kong-default*. */
+    char status_ssl_cert[SL_CONF_MAX_SSL_PAIRS][1024];
+    size_t nstatus_ssl_cert;
+    char status_ssl_cert_key[SL_CONF_MAX_SSL_PAIRS][1024]; /* paths of secrets */
+    size_t nstatus_ssl_cert_key;
     /* declarative_config_string (Kong's, DB-less): a declarative document given in the key
      * itself, as Kubernetes deployments pass it in the environment. A secret (it may hold
      * credentials and private keys): never logged, "******" in GET /. 0 when unset, else which

@@ -4,13 +4,26 @@ Admin API serves it, the readiness probe /status/ready with Kong's reasons, `slu
 drain) turning the probe to 503 while the proxy keeps serving, and nothing else of the Admin API
 reachable there."""
 
+import os
+import warnings
+
+import pytest
 import requests
+import urllib3
 
 from lib.ports import free_port
 from lib.rawhttp import raw
 from lib.sluice import Sluice, cli, kong, port_open, service
 
 T = 10
+
+
+@pytest.fixture(autouse=True)
+def quiet_insecure_warnings():
+    # the ssl listeners serve Sluice's self-signed defaults: https requests here do not verify
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+        yield
 
 
 def _status_port(*taken):
@@ -137,14 +150,16 @@ def test_status_listen_entries(upstream, sluice_factory):
     s = _start(sluice_factory, kong(service("a", upstream.port, routes=[{"paths": ["/a"]}])),
                admin_listen="auto")
     assert _get(s, "/status/ready").status_code == 200
-    # a second entry with ssl (applied by a reload): not served (no status_ssl_cert yet), said
-    # once, its port left closed, the plain one kept
+    # a second entry, with ssl, applied by a reload; the plain one keeps its socket
     tls = _status_port(s.port, s.admin_port, s.status_port)
     s.write_conf(status_listen="127.0.0.1:%d, 127.0.0.1:%d ssl" % (s.status_port, tls))
     s.reload()
-    assert "status_listen 127.0.0.1:%d: ssl is not supported, not listening" % tls in s.error_log()
-    assert not port_open(tls)
+    r = requests.get("https://127.0.0.1:%d/status/ready" % tls, verify=False, timeout=T)
+    assert (r.status_code, r.json()) == (200, {"message": "ready"})
     assert _get(s, "/status/ready").status_code == 200
+    # plain HTTP to the ssl entry gets no answer from the Status API
+    assert not raw("127.0.0.1", tls, b"GET /status/ready HTTP/1.0\r\n\r\n",
+                   timeout=2).startswith(b"HTTP/1.1 200")
     # the Admin API on its own port is unaffected
     assert requests.get(s.admin_url("/services"), timeout=T).status_code == 200
 
@@ -324,3 +339,65 @@ def test_drain_reads_the_status_code_whole(tmp_path):
         t.join(10)
         assert r.returncode == rc, (answer, r.stdout)
         assert said in r.stdout, (answer, r.stdout)
+
+
+def test_status_listen_ssl_with_the_default_certificates(upstream, sluice_factory):
+    # Kong's status_ssl_cert unset: <prefix>/ssl/status-kong-default{,-ecdsa}.{crt,key}, made at
+    # start; `sluice drain` takes the first listener, over https as kong drain does
+    import ssl
+
+    from integration.test_admin_tls import served_cert, file_der, client_ctx
+    s = sluice_factory(kong(service("a", upstream.port, routes=[{"paths": ["/a"]}])),
+                       conf={"status_listen": "auto"})
+    tls = _status_port(s.port, s.status_port)
+    s.write_conf(status_listen="127.0.0.1:%d ssl, 127.0.0.1:%d" % (tls, s.status_port))
+    s.stop()
+    s.start()
+    ssl_dir = os.path.join(s.prefix, "ssl")
+    assert sorted(os.listdir(ssl_dir)) == ["status-kong-default-ecdsa.crt",
+                                           "status-kong-default-ecdsa.key",
+                                           "status-kong-default.crt", "status-kong-default.key"]
+    assert os.stat(os.path.join(ssl_dir, "status-kong-default.key")).st_mode & 0o077 == 0
+    # an RSA client gets the RSA default
+    ctx = client_ctx()
+    ctx.set_ciphers("ECDHE-RSA-AES128-GCM-SHA256")
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    assert served_cert(tls, ctx) == file_der(os.path.join(ssl_dir, "status-kong-default.crt"))
+    r = requests.get("https://127.0.0.1:%d/status/ready" % tls, verify=False, timeout=T)
+    assert (r.status_code, r.json()) == (200, {"message": "ready"})
+    r = cli("drain", "-p", s.prefix)
+    assert (r.returncode, r.stdout.strip()) == (
+        0, "Sluice's status successfully changed to 'draining'"), r.stdout
+    assert _get(s, "/status/ready").json() == {"message": "draining"}
+
+
+def test_status_ssl_cert_pair_is_served_and_checked(upstream, sluice_factory, tmp_path):
+    from integration.test_admin_tls import served_cert, file_der, make_pair
+    crt, key = make_pair(str(tmp_path), "status", "status.test")
+    s = sluice_factory(kong(service("a", upstream.port, routes=[{"paths": ["/a"]}])),
+                       conf={"status_listen": "auto"})
+    tls = _status_port(s.port, s.status_port)
+    s.write_conf(status_listen="127.0.0.1:%d ssl" % tls, status_ssl_cert=crt,
+                 status_ssl_cert_key=key)
+    s.reload()  # a reload applies the listener and reads the files
+    assert served_cert(tls) == file_der(crt)
+    assert not os.path.exists(os.path.join(s.prefix, "ssl", "status-kong-default.crt"))
+    r = requests.get("https://127.0.0.1:%d/status" % tls, verify=False, timeout=T)
+    assert r.status_code == 200 and "server" in r.json()
+    # GET / shows the paths, never the key
+    root = Sluice(tmp_path / "x", kong(), conf={"admin_listen": "auto"}, start=False)
+    root.write_conf(status_listen="127.0.0.1:%d ssl" % _status_port(root.port, root.admin_port),
+                    status_ssl_cert=crt, status_ssl_cert_key=key)
+    root.start()
+    try:
+        c = requests.get(root.admin_url("/"), timeout=T).json()["configuration"]
+        assert c["status_ssl_cert"] == [crt] and c["status_ssl_cert_key"] == "******"
+    finally:
+        root.stop()
+    # Kong's pairing rule, checked only with an ssl entry
+    bad = tmp_path / "bad.conf"
+    bad.write_text("status_listen = 127.0.0.1:1 ssl\nstatus_ssl_cert = %s\n" % crt)
+    r = cli("check", str(bad))
+    assert r.returncode == 1 and "status_ssl_cert_key must be specified" in r.stderr, r.stderr
+    bad.write_text("status_listen = 127.0.0.1:1\nstatus_ssl_cert = %s\n" % crt)
+    assert cli("check", str(bad)).returncode == 0
