@@ -116,25 +116,26 @@ finish(int rc)
 }
 
 /* Kong's global flags, accepted anywhere after the verb of every command: --v (verbose) and --vv
- * (debug; the more verbose wins when both are given). They are taken out of argv before the verbs
+ * (debug). Given both, --v wins, as in kong/cmd/init.lua (`if args.v ... elseif args.vv`). They
+ * are taken out of argv before the verbs
  * read their operands (`check --v FILE`); /proc/<pid>/cmdline, which reload and restart read, still
  * shows them. Returns the new argc. */
 static int
 take_verbosity(int argc, char **argv)
 {
-    enum sl_cli_level level = SL_CLI_INFO;
+    bool v = false, vv = false;
     int n = 1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--vv") == 0) {
-            level = SL_CLI_DEBUG;
+            vv = true;
         } else if (strcmp(argv[i], "--v") == 0) {
-            level = level == SL_CLI_DEBUG ? level : SL_CLI_VERBOSE;
+            v = true;
         } else {
             argv[n++] = argv[i];
         }
     }
     argv[n] = NULL;
-    sl_cli_log_set_level(level);
+    sl_cli_log_set_level(v ? SL_CLI_VERBOSE : vv ? SL_CLI_DEBUG : SL_CLI_INFO);
     return n;
 }
 

@@ -71,6 +71,12 @@ def test_version_v_and_vv():
     assert tagged(r.stdout, "verbose") == ["Sluice: 0.1.0"], r.stdout
     debug = tagged(r.stdout, "debug")
     assert [d.split(":")[0] for d in debug] == ["libev", "OpenSSL", "SQLite"], r.stdout
+    # given both, --v wins, in either order (kong/cmd/init.lua: `if args.v ... elseif args.vv`)
+    for flags in (("--v", "--vv"), ("--vv", "--v")):
+        r = cli("version", *flags)
+        assert r.returncode == 0, r.stderr
+        assert tagged(r.stdout, "verbose") == ["Sluice: 0.1.0"], (flags, r.stdout)
+        assert tagged(r.stdout, "debug") == [], (flags, r.stdout)
 
 
 @pytest.mark.parametrize("where", ["before", "after"])
