@@ -36,6 +36,7 @@ void
 sl_mem_trim_init(struct sl_mem_trim *t)
 {
     t->base_rss = sl_mem_rss();
+    t->peak_rss = t->base_rss;
     t->peak = 0;
     t->config_peak = atomic_load_explicit(&config_bytes, memory_order_relaxed);
 }
@@ -54,10 +55,14 @@ sl_mem_trim_tick(struct sl_mem_trim *t, unsigned long long connections)
     if (t->base_rss == 0 || rss < t->base_rss) {
         t->base_rss = rss; /* first tick, or memory went back by itself */
     }
+    if (rss > t->peak_rss) {
+        t->peak_rss = rss;
+    }
     if (connections > t->peak) {
         t->peak = connections;
     }
-    bool burst_over = rss - t->base_rss >= SL_MEM_TRIM_GROWTH && connections <= t->peak / 2;
+    bool burst_over = t->peak_rss - t->base_rss >= SL_MEM_TRIM_GROWTH && rss > t->base_rss &&
+                      connections <= t->peak / 2;
     bool config_freed = t->config_peak - config >= (long long)SL_MEM_TRIM_FREED;
     if (!burst_over && !config_freed) {
         return false;
@@ -68,6 +73,7 @@ sl_mem_trim_tick(struct sl_mem_trim *t, unsigned long long connections)
            (rss - (after < rss ? after : rss)) / 1024,
            burst_over ? "a burst" : "a configuration change", after / 1024);
     t->base_rss = after ? after : rss;
+    t->peak_rss = t->base_rss;
     t->peak = connections;
     t->config_peak = config;
     return true;
