@@ -13,7 +13,7 @@ import urllib3
 
 from lib.ports import free_port
 from lib.rawhttp import raw
-from lib.sluice import Sluice, cli, kong, port_open, service
+from lib.sluice import Sluice, cli, kong, port_open, service, wait_until
 
 T = 10
 
@@ -37,6 +37,15 @@ def _start(sluice_factory, kong_yml, **conf):
     # "auto": a free port distinct from the proxy's and the Admin API's (lib/sluice.py)
     conf.setdefault("status_listen", "auto")
     return sluice_factory(kong_yml, conf=conf)
+
+
+def _reload(s):
+    """Reloads <s> and waits for the control thread to have applied it (the new listeners are
+    open once "reload: configuration reloaded" is logged)."""
+    done = s.error_log().count("reload: configuration reloaded")
+    s.reload(wait=0)
+    assert wait_until(lambda: s.error_log().count("reload: configuration reloaded") > done,
+                      timeout=T), s.error_log()[-2000:]
 
 
 def _get(s, path, **kw):
@@ -118,7 +127,7 @@ def test_drain_turns_the_probe_to_503_and_proxying_goes_on(upstream, sluice_fact
     assert _get(s, "/status").status_code == 200
     assert "status: draining" in s.error_log()
     # a reload keeps it (Kong keeps the flag in shared memory across reloads)
-    s.reload()
+    _reload(s)
     assert _get(s, "/status/ready").json() == {"message": "draining"}
     # a second drain is answered the same way
     assert cli("drain", "-p", s.prefix).returncode == 0
@@ -153,7 +162,7 @@ def test_status_listen_entries(upstream, sluice_factory):
     # a second entry, with ssl, applied by a reload; the plain one keeps its socket
     tls = _status_port(s.port, s.admin_port, s.status_port)
     s.write_conf(status_listen="127.0.0.1:%d, 127.0.0.1:%d ssl" % (s.status_port, tls))
-    s.reload()
+    _reload(s)
     r = requests.get("https://127.0.0.1:%d/status/ready" % tls, verify=False, timeout=T)
     assert (r.status_code, r.json()) == (200, {"message": "ready"})
     assert _get(s, "/status/ready").status_code == 200
@@ -262,7 +271,7 @@ def test_a_reload_applies_status_listen_and_drain_finds_it(upstream, sluice_fact
     old = s.status_port
     new = _status_port(old, s.admin_port, s.port)
     s.write_conf(status_listen="127.0.0.1:%d" % new)
-    s.reload()
+    _reload(s)
     s.status_port = new
     assert _get(s, "/status/ready").json() == {"message": "ready"}
     assert not port_open(old)
@@ -275,7 +284,7 @@ def test_a_reload_applies_status_listen_and_drain_finds_it(upstream, sluice_fact
     # the API its address now names
     admin = s.admin_port
     s.write_conf(status_listen="127.0.0.1:%d" % admin, admin_listen="127.0.0.1:%d" % new)
-    s.reload()
+    _reload(s)
     assert "keeping the running configuration" not in s.error_log()
     assert requests.get("http://127.0.0.1:%d/services" % new, timeout=T).status_code == 200
     s.status_port = admin
@@ -379,7 +388,7 @@ def test_status_ssl_cert_pair_is_served_and_checked(upstream, sluice_factory, tm
     tls = _status_port(s.port, s.status_port)
     s.write_conf(status_listen="127.0.0.1:%d ssl" % tls, status_ssl_cert=crt,
                  status_ssl_cert_key=key)
-    s.reload()  # a reload applies the listener and reads the files
+    _reload(s)  # a reload applies the listener and reads the files
     assert served_cert(tls) == file_der(crt)
     assert not os.path.exists(os.path.join(s.prefix, "ssl", "status-kong-default.crt"))
     r = requests.get("https://127.0.0.1:%d/status" % tls, verify=False, timeout=T)
