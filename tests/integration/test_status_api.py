@@ -5,25 +5,17 @@ drain) turning the probe to 503 while the proxy keeps serving, and nothing else 
 reachable there."""
 
 import os
-import warnings
 
-import pytest
 import requests
-import urllib3
 
+# the ssl listeners serve Sluice's self-signed defaults: https requests here do not verify; the
+# Admin TLS tests' autouse fixture silences urllib3's warning for them too
+from integration.test_admin_tls import quiet_insecure_warnings  # noqa: F401
 from lib.ports import free_port
 from lib.rawhttp import raw
 from lib.sluice import Sluice, cli, kong, port_open, service, wait_until
 
 T = 10
-
-
-@pytest.fixture(autouse=True)
-def quiet_insecure_warnings():
-    # the ssl listeners serve Sluice's self-signed defaults: https requests here do not verify
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
-        yield
 
 
 def _status_port(*taken):
