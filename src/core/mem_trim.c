@@ -23,6 +23,38 @@ sl_mem_rss(void)
     return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
 }
 
+/* The most RSS since the last call, in bytes: the kernel's high-water mark (VmHWM), then reset
+ * (writing 5 to clear_refs, Linux >= 4.0) so the next call sees the peak from now on. A burst
+ * that comes and goes between two checks is seen this way, where RSS sampled at the checks
+ * misses it. 0 until a reset has worked once: before that the mark is the process's peak since
+ * it started (the first configuration's load), not a burst's. */
+static size_t
+take_rss_peak(void)
+{
+    static bool reset_works;
+    size_t kb = 0;
+    char line[128];
+    FILE *f = fopen("/proc/self/status", "re");
+    if (f == NULL) {
+        return 0;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (sscanf(line, "VmHWM: %zu kB", &kb) == 1) {
+            break;
+        }
+    }
+    fclose(f);
+    bool measured_since_a_reset = reset_works;
+    FILE *c = fopen("/proc/self/clear_refs", "we");
+    if (c != NULL) {
+        bool written = fputs("5", c) >= 0;
+        if (fclose(c) == 0 && written) {
+            reset_works = true;
+        }
+    }
+    return measured_since_a_reset ? kb * 1024 : 0;
+}
+
 static atomic_llong config_bytes; /* configuration alive: published less freed */
 
 void
@@ -39,10 +71,12 @@ sl_mem_trim_init(struct sl_mem_trim *t)
     t->peak_rss = t->base_rss;
     t->peak = 0;
     t->config_peak = atomic_load_explicit(&config_bytes, memory_order_relaxed);
+    (void)take_rss_peak(); /* the peaks count from here */
 }
 
 bool
-sl_mem_trim_tick(struct sl_mem_trim *t, unsigned long long connections)
+sl_mem_trim_tick(struct sl_mem_trim *t, unsigned long long connections,
+                 unsigned long long connections_peak)
 {
     long long config = atomic_load_explicit(&config_bytes, memory_order_relaxed);
     if (config > t->config_peak) {
@@ -55,11 +89,15 @@ sl_mem_trim_tick(struct sl_mem_trim *t, unsigned long long connections)
     if (t->base_rss == 0 || rss < t->base_rss) {
         t->base_rss = rss; /* first tick, or memory went back by itself */
     }
-    if (rss > t->peak_rss) {
-        t->peak_rss = rss;
+    size_t rss_peak = take_rss_peak();
+    if (rss_peak < rss) {
+        rss_peak = rss;
     }
-    if (connections > t->peak) {
-        t->peak = connections;
+    if (rss_peak > t->peak_rss) {
+        t->peak_rss = rss_peak;
+    }
+    if (connections_peak > t->peak) {
+        t->peak = connections_peak;
     }
     bool burst_over = t->peak_rss - t->base_rss >= SL_MEM_TRIM_GROWTH && rss > t->base_rss &&
                       connections <= t->peak / 2;

@@ -20,8 +20,8 @@
 
 struct sl_mem_trim {
     size_t base_rss;         /* RSS after the last trim (or at the first tick) */
-    size_t peak_rss;         /* most RSS seen at a tick since then */
-    unsigned long long peak; /* most client connections seen at a tick since then */
+    size_t peak_rss;         /* most RSS since then (the kernel's high-water mark) */
+    unsigned long long peak; /* most client connections since then */
     long long config_peak;   /* most configuration bytes alive at a tick since the last trim */
 };
 
@@ -35,17 +35,19 @@ void sl_mem_note_config(size_t bytes, bool freed);
 void sl_mem_trim_init(struct sl_mem_trim *t);
 
 /* One periodic check (control thread, every few seconds), with the number of open client
- * connections: trims when RSS has grown by SL_MEM_TRIM_GROWTH since the baseline (at its peak:
- * glibc may give part of a burst's memory back by itself before the burst is seen to be over,
- * and what it keeps is still worth returning) and some of it is still held, and the
- * connections have fallen to at most half their peak (the burst is over: trimming during it would
- * only make the workers fault the pages back in), or when the configuration alive is
- * SL_MEM_TRIM_FREED bytes below its peak at the ticks since the last trim (a configuration
- * replaced by a much smaller one left free heap pages nothing will reuse soon; one replaced by
- * another of the same size did not). The RSS after a trim is the new baseline, so growth that a
- * trim cannot return (a larger configuration) does not trigger it again. Returns true when it
- * trimmed. */
-bool sl_mem_trim_tick(struct sl_mem_trim *t, unsigned long long connections);
+ * connections and the most there were since the previous check (a burst may come and go between
+ * two checks; its RSS peak is the kernel's high-water mark, reset at each check): trims when RSS
+ * has grown by SL_MEM_TRIM_GROWTH since the baseline (at its peak: glibc may give part of a burst's
+ * memory back by itself before the burst is seen to be over, and what it keeps is still worth
+ * returning) and some of it is still held, and the connections have fallen to at most half their
+ * peak (the burst is over: trimming during it would only make the workers fault the pages back in),
+ * or when the configuration alive is SL_MEM_TRIM_FREED bytes below its peak at the ticks since the
+ * last trim (a configuration replaced by a much smaller one left free heap pages nothing will reuse
+ * soon; one replaced by another of the same size did not). The RSS after a trim is the new
+ * baseline, so growth that a trim cannot return (a larger configuration) does not trigger it again.
+ * Returns true when it trimmed. */
+bool sl_mem_trim_tick(struct sl_mem_trim *t, unsigned long long connections,
+                      unsigned long long connections_peak);
 
 /* The process's resident set size in bytes, from /proc/self/statm (0 if unreadable). */
 size_t sl_mem_rss(void);

@@ -68,6 +68,9 @@ int sl_access_log_reopen(void);
 struct sl_proxy_stats {
     _Atomic unsigned long long connections_accepted;
     _Atomic unsigned long long connections_active;
+    /* The most connections_active has reached since the control thread last took it (the
+     * memory check, process.c): a burst shorter than the check's period is still seen. */
+    _Atomic unsigned long long connections_peak;
     _Atomic unsigned long long total_requests;
     /* Of the active connections, as nginx's stub_status counts them: reading a request head,
      * and everything after it until the response is out (proxying, writing, lingering). The

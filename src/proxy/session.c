@@ -734,7 +734,14 @@ sl_session_start(struct sl_worker *w, int fd, const struct sockaddr *peer, sockl
     }
     w->sessions = s;
     w->nsessions++;
-    atomic_fetch_add_explicit(&sl_proxy_stats.connections_active, 1, memory_order_relaxed);
+    unsigned long long active =
+        atomic_fetch_add_explicit(&sl_proxy_stats.connections_active, 1, memory_order_relaxed) + 1;
+    unsigned long long peak =
+        atomic_load_explicit(&sl_proxy_stats.connections_peak, memory_order_relaxed);
+    while (active > peak &&
+           !atomic_compare_exchange_weak_explicit(&sl_proxy_stats.connections_peak, &peak, active,
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+    }
     /* A new connection runs with the newest settings; its first request's header timeout
      * counts from accept (nginx client_header_timeout). */
     sl_worker_sync_settings(w);
