@@ -34,6 +34,12 @@ void sl_log_use(int fd, const char *path);
 /* Reopens the same file (after rotation, on USR1). */
 int sl_log_reopen(void);
 void sl_log_set_level(enum sl_log_level level);
+/* Sends what the calling thread logs to <lf> (core/log_file.h) instead of the error log, until it
+ * calls again with NULL. The Admin and Status servers set it while they serve a connection, so
+ * that what they log goes to admin_error_log / status_error_log, as nginx's per-server error_log
+ * does; a destination that is off (fd -1) drops those lines. <lf> outlives the routing. */
+struct sl_log_file;
+void sl_log_route_thread(struct sl_log_file *lf);
 /* Written by the control thread on reload, read by every thread: atomic (relaxed: a line logged
  * at the old level around a reload is fine, a torn or cached value is not). */
 extern _Atomic int sl_log_current_level;

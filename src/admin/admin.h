@@ -48,6 +48,22 @@ void sl_admin_reload_discard(struct sl_admin_plan *p);
 /* Closes the listeners and every admin connection, and frees the TLS context. */
 void sl_admin_stop(struct ev_loop *loop);
 
+/* The Admin and Status APIs' logs: admin_access_log, admin_error_log, status_access_log,
+ * status_error_log (admin/logs.c), opened before they are switched to, so that a reload fails
+ * whole. open: every file of <conf> (sl_log_file_open), or none and -1 with a message in <err>.
+ * close: what open gave, when it is not used. use: switches the logs to them (ownership passes).
+ * reopen: the same paths again (rotation, USR1); -1 with a message for the first failure, the
+ * others are still tried. Control thread (or before threads start). */
+#define SL_ADMIN_NLOGS 4
+struct sl_admin_log_fds {
+    int fd[SL_ADMIN_NLOGS];
+};
+int sl_admin_logs_open(const struct sl_conf *conf, struct sl_admin_log_fds *fds, char *err,
+                       size_t errlen);
+void sl_admin_logs_close(struct sl_admin_log_fds *fds);
+void sl_admin_logs_use(const struct sl_conf *conf, const struct sl_admin_log_fds *fds);
+int sl_admin_logs_reopen(char *err, size_t errlen);
+
 /* Loads <text> as a declarative configuration and publishes it (POST /config). <parsed>, when not
  * NULL, is <text> already parsed, used instead of parsing it again; the function takes that
  * reference and releases it once loaded. With

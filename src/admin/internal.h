@@ -133,6 +133,14 @@ void sl_admin_dispatch(const struct sl_admin_request *req, struct sl_admin_respo
 #define SL_ADMIN_OPTIONS_HEADERS(methods)                                                          \
     "Allow: " methods "\r\nAccess-Control-Allow-Methods: " methods "\r\n"
 
+/* logs.c: the Admin and Status APIs' logs (admin.h: sl_admin_logs_open). The error log of
+ * <status> (false: admin_error_log, true: status_error_log), to route the server's lines to
+ * (sl_log_route_thread) while it serves a connection of that API. */
+struct sl_log_file *sl_admin_error_log(bool status);
+/* Writes <f> as one combined line to admin_access_log or, with <status>, status_access_log. */
+struct sl_access_line;
+void sl_admin_access_log(bool status, const struct sl_access_line *f);
+
 /* Fills <res> for <req> on a status_listen connection: the Status API (status.c). */
 void sl_status_dispatch(const struct sl_admin_request *req, struct sl_admin_response *res);
 

@@ -16,6 +16,7 @@
 
 #include "admin/admin.h"
 #include "admin/internal.h"
+#include "core/access_line.h"
 #include "core/clock.h"
 #include "core/version.h"
 #include "http/h1.h"
@@ -56,6 +57,7 @@ struct admin_conn {
     struct sl_buf in, out;
     bool close_after;
     bool status; /* accepted on a status_listen entry: the Status API is served (status.c) */
+    char peer[INET6_ADDRSTRLEN]; /* the client's address, for the logs ("?" if unknown) */
     /* On an admin_listen entry with `proxy_protocol`: the header being read, before the TLS
      * handshake or the first request; NULL once read (or on other listeners). */
     struct sl_proxy_protocol_reader *pp;
@@ -171,10 +173,12 @@ cors_origin(const struct sl_conf *conf, const char *req_origin, bool *vary)
     return req_origin != NULL ? req_origin : "*";
 }
 
-static void
+/* Queues <res> on <c>; returns the body bytes queued (the access log's body_bytes_sent). */
+static size_t
 queue_response(struct admin_conn *c, const struct sl_admin_response *res, const char *req_origin,
                bool head_only, uint64_t start_us)
 {
+    size_t sent = 0;
     bool vary;
     const char *origin = cors_origin(admin.conf, req_origin, &vary);
     char *text = NULL;
@@ -209,13 +213,45 @@ queue_response(struct admin_conn *c, const struct sl_admin_response *res, const 
         sl_buf_appendf(&c->out, SIZE_MAX, "Content-Length: %zu\r\n\r\n", len);
         if (!head_only && len) {
             sl_buf_append(&c->out, text, len, SIZE_MAX);
+            sent = len;
         }
     }
     free(text);
+    return sent;
+}
+
+/* One line in the access log of <c>'s API for the response just queued. <req> is NULL when the
+ * request could not be parsed (its line shows as "- -"). */
+static void
+log_access(const struct admin_conn *c, const struct sl_h1_request *req, int status, size_t sent)
+{
+    char method[64] = "", target[2048] = "", ua[512] = "", referer[512] = "";
+    struct sl_access_line f = {
+        .client_ip = c->peer,
+        .minor = req ? req->minor : 1,
+        .status = status,
+        .body_bytes = sent,
+    };
+    if (req != NULL) {
+        const struct sl_header *h;
+        snprintf(method, sizeof(method), "%.*s", (int)req->method.len, req->method.p);
+        snprintf(target, sizeof(target), "%.*s", (int)req->target.len, req->target.p);
+        f.method = method;
+        f.target = target;
+        if ((h = sl_h1_find_header(req->headers, req->nheaders, "user-agent")) != NULL) {
+            snprintf(ua, sizeof(ua), "%.*s", (int)h->value.len, h->value.p);
+            f.user_agent = ua;
+        }
+        if ((h = sl_h1_find_header(req->headers, req->nheaders, "referer")) != NULL) {
+            snprintf(referer, sizeof(referer), "%.*s", (int)h->value.len, h->value.p);
+            f.referer = referer;
+        }
+    }
+    sl_admin_access_log(c->status, &f);
 }
 
 static void
-error_response(struct admin_conn *c, int status)
+error_response(struct admin_conn *c, const struct sl_h1_request *req, int status)
 {
     struct sl_admin_response res = {0};
     const char *msg = status == 413   ? "Payload too large"
@@ -224,7 +260,8 @@ error_response(struct admin_conn *c, int status)
                                       : "Bad request";
     sl_admin_message(&res, status == 431 ? 400 : status, msg);
     c->close_after = true;
-    queue_response(c, &res, NULL, false, sl_clock_mono_us());
+    size_t sent = queue_response(c, &res, NULL, false, sl_clock_mono_us());
+    log_access(c, req, res.status, sent);
     json_decref(res.body);
 }
 
@@ -299,7 +336,7 @@ handle_one(struct admin_conn *c)
         return 0;
     }
     if (rc < 0) {
-        error_response(c, -rc);
+        error_response(c, NULL, -rc);
         return -1;
     }
     uint64_t start_us = sl_clock_mono_us();
@@ -308,7 +345,7 @@ handle_one(struct admin_conn *c)
     size_t body_len = 0, consumed = head;
     if (req.body == SL_H1_BODY_LENGTH) {
         if (req.content_length > ADMIN_MAX_BODY) {
-            error_response(c, 413);
+            error_response(c, &req, 413);
             return -1;
         }
         if (avail - head < req.content_length) {
@@ -319,7 +356,7 @@ handle_one(struct admin_conn *c)
         consumed += body_len;
         body = malloc(body_len + 1);
         if (body == NULL) {
-            error_response(c, 500);
+            error_response(c, &req, 500);
             return -1;
         }
         memcpy(body, data + head, body_len);
@@ -327,7 +364,7 @@ handle_one(struct admin_conn *c)
         long status = decode_chunked_body(c, data, avail, head, &consumed);
         if (status < 0) {
             reset_chunked(c);
-            error_response(c, (int)-status);
+            error_response(c, &req, (int)-status);
             return -1;
         }
         if (status > 0) {
@@ -373,7 +410,8 @@ handle_one(struct admin_conn *c)
             sl_admin_dispatch(&areq, &res);
         }
     }
-    queue_response(c, &res, origin, method && strcmp(method, "HEAD") == 0, start_us);
+    size_t sent = queue_response(c, &res, origin, method && strcmp(method, "HEAD") == 0, start_us);
+    log_access(c, &req, res.status, sent);
     json_decref(res.body);
     free(method);
     free(path);
@@ -557,16 +595,8 @@ conn_handshake(struct ev_loop *loop, struct admin_conn *c)
         return false;
     }
     if (rc != SL_OK) {
-        char why[256], peer[INET6_ADDRSTRLEN] = "?";
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof(ss);
-        if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0) {
-            const void *a = ss.ss_family == AF_INET6
-                                ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
-                                : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
-            inet_ntop(ss.ss_family, a, peer, sizeof(peer));
-        }
-        sl_log(SL_LOG_INFO, "admin: TLS handshake with %s failed: %s", peer,
+        char why[256];
+        sl_log(SL_LOG_INFO, "admin: TLS handshake with %s failed: %s", c->peer,
                sl_tls_error_string(why, sizeof(why)));
         conn_close(loop, c);
         return false;
@@ -604,9 +634,8 @@ conn_proxy_header(struct ev_loop *loop, struct admin_conn *c)
 }
 
 static void
-on_conn_io(struct ev_loop *loop, ev_io *io, int revents)
+conn_io(struct ev_loop *loop, struct admin_conn *c, int revents)
 {
-    struct admin_conn *c = io->data;
     if (c->pp != NULL) {
         if (!conn_proxy_header(loop, c)) {
             return;
@@ -647,6 +676,17 @@ on_conn_io(struct ev_loop *loop, ev_io *io, int revents)
     conn_flush_and_arm(loop, c, closing, read_more);
 }
 
+/* What the server logs while it serves a connection goes to that API's error log
+ * (admin_error_log, status_error_log), as nginx's error_log of the server block. */
+static void
+on_conn_io(struct ev_loop *loop, ev_io *io, int revents)
+{
+    struct admin_conn *c = io->data;
+    sl_log_route_thread(sl_admin_error_log(c->status));
+    conn_io(loop, c, revents);
+    sl_log_route_thread(NULL);
+}
+
 static void
 on_conn_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 {
@@ -667,12 +707,27 @@ on_accept_backoff_end(struct ev_loop *loop, ev_timer *t, int revents)
     listeners_watch(loop, true);
 }
 
+/* The address in <ss> as text ("?" when it is not IPv4 or IPv6, e.g. a Unix socket). */
+static void
+peer_string(const struct sockaddr_storage *ss, char *out, size_t cap)
+{
+    const void *a = ss->ss_family == AF_INET6
+                        ? (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr
+                        : (const void *)&((const struct sockaddr_in *)ss)->sin_addr;
+    if ((ss->ss_family != AF_INET && ss->ss_family != AF_INET6) ||
+        inet_ntop(ss->ss_family, a, out, (socklen_t)cap) == NULL) {
+        snprintf(out, cap, "?");
+    }
+}
+
 static void
 on_accept(struct ev_loop *loop, ev_io *io, int revents)
 {
     struct admin_listener *l = io->data;
     for (int i = 0; i < 16; i++) {
-        int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int fd = accept4(io->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (sl_net_accept_should_pause(errno)) {
                 int err = errno;
@@ -682,8 +737,10 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
             return;
         }
         if (admin.nconns[l->status] >= ADMIN_MAX_CONNS) {
+            sl_log_route_thread(sl_admin_error_log(l->status));
             sl_log(SL_LOG_WARN, "%s: %d connections are open, closing a new one",
                    l->status ? "status" : "admin", ADMIN_MAX_CONNS);
+            sl_log_route_thread(NULL);
             close(fd);
             continue;
         }
@@ -720,6 +777,7 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         c->fd = fd;
         c->status = l->status;
+        peer_string(&ss, c->peer, sizeof(c->peer));
         c->read_want = SL_TLS_WANT_READ;
         c->write_want = SL_TLS_WANT_WRITE;
         ev_io_init(&c->rio, on_conn_io, fd, EV_READ);

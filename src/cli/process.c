@@ -305,6 +305,10 @@ reopen_logs(long sender)
     if (sl_access_log_reopen() < 0) {
         sl_log(SL_LOG_ERR, "could not reopen the access log: %s", strerror(errno));
     }
+    char err[1200];
+    if (sl_admin_logs_reopen(err, sizeof(err)) < 0) {
+        sl_log(SL_LOG_ERR, "%s", err);
+    }
 }
 
 /* SIGUSR1 through a signalfd of its own: libev's signal watchers do not pass on who sent it. */
@@ -486,20 +490,19 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
             }
         }
     }
-    int error_fd, access_fd;
+    struct sl_cli_log_fds logs;
     struct sl_proxy_settings *settings = sl_proxy_settings_new(conf);
     if (settings == NULL) {
         snprintf(err, sizeof(err), "out of memory");
     }
-    if (settings == NULL || sl_cli_open_logs(conf, &error_fd, &access_fd, err, sizeof(err)) < 0) {
+    if (settings == NULL || sl_cli_open_logs(conf, &logs, err, sizeof(err)) < 0) {
         if (notify_fd < 0) {
             fprintf(stderr, "Error: %s\n", err);
         }
         notify(notify_fd, err);
         return 1;
     }
-    sl_log_use(error_fd, conf->proxy_error_log);
-    sl_access_log_use(access_fd, conf->proxy_access_log);
+    sl_cli_use_logs(conf, &logs);
     /* After the error log is open, so that a replaced or unwritable <prefix>/sluice.id is
      * warned about there; before the Admin API, which shows the id. */
     if (sl_node_id_setup(conf->node_id, conf->prefix) < 0) {
@@ -565,6 +568,10 @@ sl_cli_start(struct sl_conf *conf, const char *conf_path)
         if (strcmp(conf->proxy_access_log, "stderr") == 0 ||
             strcmp(conf->proxy_access_log, "stdout") == 0) {
             sl_access_log_reopen();
+        }
+        char rerr[1200];
+        if (sl_admin_logs_reopen(rerr, sizeof(rerr)) < 0) {
+            sl_log(SL_LOG_ERR, "%s", rerr);
         }
     }
 

@@ -15,36 +15,57 @@
 #include "proxy/proxy.h"
 #include "sluice/log.h"
 
-/* Opens the error log and the access log of <conf> (sl_log_file_open), both or neither: on failure
- * a message in <err> and -1. */
 int
-sl_cli_open_logs(const struct sl_conf *conf, int *error_fd, int *access_fd, char *err,
-                 size_t errlen)
+sl_cli_open_logs(const struct sl_conf *conf, struct sl_cli_log_fds *fds, char *err, size_t errlen)
 {
-    *error_fd = sl_log_file_open(conf->proxy_error_log);
-    if (*error_fd == -1) {
+    fds->access = SL_LOG_FILE_OFF;
+    fds->error = sl_log_file_open(conf->proxy_error_log);
+    if (fds->error == -1) {
         snprintf(err, errlen, "could not open error log %s: %s", conf->proxy_error_log,
                  strerror(errno));
         return -1;
     }
-    *access_fd = sl_log_file_open(conf->proxy_access_log);
-    if (*access_fd == -1) {
+    fds->access = sl_log_file_open(conf->proxy_access_log);
+    if (fds->access == -1) {
         snprintf(err, errlen, "could not open access log %s: %s", conf->proxy_access_log,
                  strerror(errno));
-        if (*error_fd >= 0) {
-            close(*error_fd);
-        }
-        return -1;
+        fds->access = SL_LOG_FILE_OFF;
+        goto fail;
+    }
+    if (sl_admin_logs_open(conf, &fds->admin, err, errlen) < 0) {
+        goto fail;
     }
     return 0;
+fail:
+    if (fds->error >= 0) {
+        close(fds->error);
+    }
+    if (fds->access >= 0) {
+        close(fds->access);
+    }
+    fds->error = fds->access = SL_LOG_FILE_OFF;
+    return -1;
 }
 
-static void
-close_log_fd(int fd)
+void
+sl_cli_use_logs(const struct sl_conf *conf, struct sl_cli_log_fds *fds)
 {
-    if (fd >= 0) {
-        close(fd);
+    sl_log_use(fds->error, conf->proxy_error_log);
+    sl_access_log_use(fds->access, conf->proxy_access_log);
+    sl_admin_logs_use(conf, &fds->admin);
+}
+
+void
+sl_cli_close_logs(struct sl_cli_log_fds *fds)
+{
+    if (fds->error >= 0) {
+        close(fds->error);
     }
+    if (fds->access >= 0) {
+        close(fds->access);
+    }
+    fds->error = fds->access = SL_LOG_FILE_OFF;
+    sl_admin_logs_close(&fds->admin);
 }
 
 static void
@@ -82,12 +103,13 @@ sl_cli_reload(struct ev_loop *loop, const struct sl_reload_env *env)
     bool relisten =
         fresh->nproxy_listen != run_conf->nproxy_listen ||
         memcmp(fresh->proxy_listen, run_conf->proxy_listen, sizeof(fresh->proxy_listen)) != 0;
-    int error_fd = -1, access_fd = -1;
+    struct sl_cli_log_fds logs = {.error = SL_LOG_FILE_OFF, .access = SL_LOG_FILE_OFF};
+    bool logs_open = false;
     struct sl_listen_plan *plan = NULL;
     struct sl_admin_plan *admin_plan = NULL;
     struct sl_proxy_settings *settings = NULL;
     struct sl_snapshot *snap = NULL;
-    if (sl_cli_open_logs(fresh, &error_fd, &access_fd, err, sizeof(err)) < 0 ||
+    if (!(logs_open = sl_cli_open_logs(fresh, &logs, err, sizeof(err)) == 0) ||
         (relisten && (plan = sl_proxy_listen_prepare(fresh, err, sizeof(err))) == NULL) ||
         (!draining && (admin_plan = sl_admin_reload_prepare(fresh, err, sizeof(err))) == NULL)) {
         goto keep;
@@ -113,8 +135,7 @@ sl_cli_reload(struct ev_loop *loop, const struct sl_reload_env *env)
     if (admin_plan != NULL) {
         sl_admin_reload_commit(loop, admin_plan);
     }
-    sl_log_use(error_fd, fresh->proxy_error_log);
-    sl_access_log_use(access_fd, fresh->proxy_access_log);
+    sl_cli_use_logs(fresh, &logs);
     sl_log_set_level((enum sl_log_level)fresh->log_level);
     sl_proxy_settings_publish(settings);
     sl_snapshot_publish(snap);
@@ -130,8 +151,9 @@ keep:
     sl_proxy_settings_unref(settings);
     sl_proxy_listen_discard(plan);
     sl_admin_reload_discard(admin_plan);
-    close_log_fd(error_fd);
-    close_log_fd(access_fd);
+    if (logs_open) {
+        sl_cli_close_logs(&logs);
+    }
     free(fresh);
 }
 

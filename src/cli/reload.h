@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "admin/admin.h"
 #include "config/conf.h"
 
 struct sl_snapshot;
@@ -31,10 +32,21 @@ struct sl_reload_env {
  * "keeping the running configuration"). */
 void sl_cli_reload(struct ev_loop *loop, const struct sl_reload_env *env);
 
-/* Opens the error log and the access log of <conf> (sl_log_file_open), both or neither: on failure
- * a message in <err> and -1. */
-int sl_cli_open_logs(const struct sl_conf *conf, int *error_fd, int *access_fd, char *err,
+/* The log files of a configuration, opened before any is switched to so that a start or a reload
+ * fails whole: the error log, the access log, and the Admin and Status APIs' logs. */
+struct sl_cli_log_fds {
+    int error;
+    int access;
+    struct sl_admin_log_fds admin;
+};
+/* Opens every log of <conf> (sl_log_file_open), all or none: on failure a message in <err> and
+ * -1. */
+int sl_cli_open_logs(const struct sl_conf *conf, struct sl_cli_log_fds *fds, char *err,
                      size_t errlen);
+/* Switches every log to <fds> (ownership passes). Control thread, or before threads start. */
+void sl_cli_use_logs(const struct sl_conf *conf, struct sl_cli_log_fds *fds);
+/* Closes what sl_cli_open_logs gave when it is not used. */
+void sl_cli_close_logs(struct sl_cli_log_fds *fds);
 
 /* The command, before it signals (`sluice reload` validates first, as `kong reload` does). The
  * instance re-reads the sluice.conf it was started with, from its own working directory and with

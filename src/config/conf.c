@@ -712,6 +712,33 @@ k_proxy_error_log(struct ctx *c, const char *key, const char *v)
     parse_string_into(c, key, v, CONF_FIELD(proxy_error_log), sizeof(CONF_FIELD(proxy_error_log)));
 }
 
+static void
+k_admin_access_log(struct ctx *c, const char *key, const char *v)
+{
+    parse_string_into(c, key, v, CONF_FIELD(admin_access_log),
+                      sizeof(CONF_FIELD(admin_access_log)));
+}
+
+static void
+k_admin_error_log(struct ctx *c, const char *key, const char *v)
+{
+    parse_string_into(c, key, v, CONF_FIELD(admin_error_log), sizeof(CONF_FIELD(admin_error_log)));
+}
+
+static void
+k_status_access_log(struct ctx *c, const char *key, const char *v)
+{
+    parse_string_into(c, key, v, CONF_FIELD(status_access_log),
+                      sizeof(CONF_FIELD(status_access_log)));
+}
+
+static void
+k_status_error_log(struct ctx *c, const char *key, const char *v)
+{
+    parse_string_into(c, key, v, CONF_FIELD(status_error_log),
+                      sizeof(CONF_FIELD(status_error_log)));
+}
+
 struct list_state {
     struct ctx *c;
     const char *key;
@@ -1691,6 +1718,10 @@ static const struct key_def keys[] = {
     {"proxy_access_log", "logs/access.log", k_proxy_access_log},
     {"proxy_access_log_format", "combined", k_proxy_access_log_format},
     {"proxy_error_log", "logs/error.log", k_proxy_error_log},
+    {"admin_access_log", "logs/admin_access.log", k_admin_access_log},
+    {"admin_error_log", "logs/error.log", k_admin_error_log},
+    {"status_access_log", "off", k_status_access_log},
+    {"status_error_log", "logs/status_error.log", k_status_error_log},
     {"trusted_ips", "", k_trusted_ips},
     {"real_ip_header", "X-Real-IP", k_real_ip_header},
     {"real_ip_recursive", "off", k_real_ip_recursive},
@@ -1930,6 +1961,10 @@ resolve_paths(struct sl_conf *conf, struct errs *e)
     } paths[] = {
         {"proxy_access_log", conf->proxy_access_log, sizeof(conf->proxy_access_log), true},
         {"proxy_error_log", conf->proxy_error_log, sizeof(conf->proxy_error_log), true},
+        {"admin_access_log", conf->admin_access_log, sizeof(conf->admin_access_log), true},
+        {"admin_error_log", conf->admin_error_log, sizeof(conf->admin_error_log), true},
+        {"status_access_log", conf->status_access_log, sizeof(conf->status_access_log), true},
+        {"status_error_log", conf->status_error_log, sizeof(conf->status_error_log), true},
         {"sqlite_path", conf->sqlite_path, sizeof(conf->sqlite_path), true},
         {"declarative_config", conf->declarative_config, sizeof(conf->declarative_config), false},
         {"ssl_cert", conf->ssl_cert, sizeof(conf->ssl_cert), false},

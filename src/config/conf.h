@@ -97,6 +97,12 @@ struct sl_conf {
     enum sl_access_log_format
         proxy_access_log_format; /* key proxy_access_log_format: combined|json */
     char proxy_error_log[1024];  /* absolute path, or "off", or "stderr" (Sluice extension) */
+    /* The Admin and Status APIs' own logs (admin/logs.c), as proxy_access_log / proxy_error_log:
+     * absolute paths, or "off", "stderr", "stdout" */
+    char admin_access_log[1024];
+    char admin_error_log[1024];
+    char status_access_log[1024];
+    char status_error_log[1024];
     struct sl_cidr trusted_ips[SL_CONF_MAX_TRUSTED];
     size_t ntrusted_ips;      /* `unix:` entries are accepted and not stored */
     char real_ip_header[128]; /* default X-Real-IP; "proxy_protocol" allowed */

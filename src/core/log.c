@@ -68,10 +68,18 @@ sl_log_set_level(enum sl_log_level level)
     atomic_store_explicit(&sl_log_current_level, (int)level, memory_order_relaxed);
 }
 
+static __thread struct sl_log_file *thread_route;
+
+void
+sl_log_route_thread(struct sl_log_file *lf)
+{
+    thread_route = lf;
+}
+
 void
 sl_log_vwrite(enum sl_log_level level, const char *fmt, va_list ap)
 {
-    int fd = sl_log_file_fd(&error_log);
+    int fd = sl_log_file_fd(thread_route != NULL ? thread_route : &error_log);
     if (fd < 0) {
         return;
     }

@@ -186,6 +186,10 @@ class Sluice:
         if conf:
             for k, v in conf.items():
                 self.conf[k] = v
+        # The Admin and Status APIs log where the proxy does unless a test says otherwise
+        # (test_admin_logs.py), so error_log() shows what they log too.
+        for k in ("admin_error_log", "status_error_log"):
+            self.conf.setdefault(k, self.conf["proxy_error_log"])
         # admin_listen = "auto": a free port distinct from the proxy's (two free_port() calls may
         # return the same port), exposed as .admin_port / .admin_url().
         self.admin_port = None
