@@ -70,6 +70,10 @@ enum sl_cli_level sl_cli_log_level(void);
 /* Prints the line when the command runs at <level> or above (SL_CLI_VERBOSE or SL_CLI_DEBUG). */
 void sl_cli_log(enum sl_cli_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The command's own message (`Sluice started`, `configuration at ... is valid`) on stdout, one
+ * line: bare, or under --v/--vv with Kong's `YYYY/MM/DD HH:MM:SS [info] ` in front
+ * (kong/cmd/utils/log.lua stamps every line once the level is below info). */
+void sl_cli_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* To call after an `Error: ...` line: Kong's `Run with --v (verbose) or --vv (debug) for more
  * details` on stderr, which Kong leaves out once either flag is given. */
 void sl_cli_log_error_hint(void);

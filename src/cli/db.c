@@ -11,6 +11,7 @@
 #include "cli/process.h"
 #include "config/declarative.h"
 #include "config/store_bridge.h"
+#include "sluice/log.h"
 
 struct sl_store *
 sl_cli_open_store(const struct sl_conf *conf, bool bootstrap)
@@ -65,18 +66,21 @@ sl_cli_migrations(const struct sl_conf *conf, const char *verb, bool yes)
     }
     if (strcmp(verb, "bootstrap") == 0) {
         bool already = false;
-        printf("Bootstrapping database...\n");
+        sl_cli_say("Bootstrapping database...");
         rc = sl_store_migrations_bootstrap(st, &already, &err);
         if (rc == SL_STORE_OK) {
-            printf(already ? "Database already bootstrapped\n" : "Database is up-to-date\n");
+            sl_cli_say("%s", already ? "Database already bootstrapped" : "Database is up-to-date");
         }
     } else if (strcmp(verb, "up") == 0) {
         size_t n = 0;
         rc = sl_store_migrations_up(st, &n, &err);
         if (rc == SL_STORE_OK) {
-            printf(n ? "%zu migrations processed\nDatabase is up-to-date\n"
-                     : "Database is already up-to-date\n",
-                   n);
+            if (n) {
+                sl_cli_say("%zu migrations processed", n);
+                sl_cli_say("Database is up-to-date");
+            } else {
+                sl_cli_say("Database is already up-to-date");
+            }
         }
     } else if (strcmp(verb, "list") == 0) {
         /* Kong's exit codes, which scripts test: 3 needs bootstrapping, 5 migrations to run
@@ -84,21 +88,21 @@ sl_cli_migrations(const struct sl_conf *conf, const char *verb, bool yes)
         size_t nexecuted = 0, npending = 0;
         rc = sl_store_migrations_list(st, count_executed, &nexecuted, &err);
         if (rc == SL_STORE_OK && nexecuted == 0) {
-            printf("Database needs bootstrapping; run 'sluice migrations bootstrap'\n");
+            sl_cli_say("Database needs bootstrapping; run 'sluice migrations bootstrap'");
             exit_code = 3;
         } else if (rc == SL_STORE_OK) {
             int executed = 1, pending = 0;
-            printf("Executed migrations:\n");
+            sl_cli_say("Executed migrations:");
             rc = sl_store_migrations_list(st, print_migration, &executed, &err);
             if (rc == SL_STORE_OK) {
                 rc = sl_store_migrations_pending(st, &npending, &err);
             }
             if (rc == SL_STORE_OK && npending) {
-                printf("\nPending migrations:\n");
+                sl_cli_say("\nPending migrations:");
                 rc = sl_store_migrations_list(st, print_migration, &pending, &err);
             }
             if (rc == SL_STORE_OK && npending) {
-                printf("\nRun 'sluice migrations up' to proceed\n");
+                sl_cli_say("\nRun 'sluice migrations up' to proceed");
                 exit_code = 5;
             }
         }
@@ -107,7 +111,7 @@ sl_cli_migrations(const struct sl_conf *conf, const char *verb, bool yes)
         rc = sl_store_migrations_list(st, count_executed, &nexecuted, &err);
         if (rc == SL_STORE_OK && nexecuted == 0) {
             /* Kong's migrations_utils.reset: no question asked, nothing done, a failure */
-            printf("Database not bootstrapped, nothing to reset\n");
+            sl_cli_say("Database not bootstrapped, nothing to reset");
             sl_store_close(st);
             return 1;
         }
@@ -116,7 +120,7 @@ sl_cli_migrations(const struct sl_conf *conf, const char *verb, bool yes)
             printf("Are you sure? This operation is irreversible. [y/n] ");
             fflush(stdout);
             if (fgets(answer, sizeof(answer), stdin) == NULL || answer[0] != 'y') {
-                printf("Canceled\n");
+                sl_cli_say("Canceled");
                 sl_store_close(st);
                 return 1;
             }
@@ -125,7 +129,7 @@ sl_cli_migrations(const struct sl_conf *conf, const char *verb, bool yes)
             rc = sl_store_migrations_reset(st, &err);
         }
         if (rc == SL_STORE_OK) {
-            printf("Database successfully reset\n");
+            sl_cli_say("Database successfully reset");
         }
     } else {
         fprintf(stderr, "Error: unknown migrations command '%s' (bootstrap, up, list, reset)\n",
@@ -165,14 +169,14 @@ sl_cli_db_import(const struct sl_conf *conf, const char *file)
     if (warn[0] != '\0') {
         fprintf(stderr, "%s\n", warn);
     }
-    printf("parse successful\n");
+    sl_cli_say("parse successful");
     struct sl_store *st = sl_cli_open_store(conf, true);
     int rc = 1;
     if (st != NULL) {
         if (sl_config_store_import(st, rows, err, 65536) < 0) {
             fprintf(stderr, "Error: Failed importing:\n%s\n", err);
         } else {
-            printf("import successful\n");
+            sl_cli_say("import successful");
             rc = 0;
         }
         sl_store_close(st);
@@ -228,6 +232,6 @@ sl_cli_db_export(const struct sl_conf *conf, const char *file)
         unlink(file);
         return 1;
     }
-    printf("export successful: %s\n", file);
+    sl_cli_say("export successful: %s", file);
     return 0;
 }

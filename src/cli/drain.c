@@ -18,6 +18,7 @@
 #include <openssl/ssl.h>
 
 #include "cli/drain.h"
+#include "sluice/log.h"
 
 #define DRAIN_TIMEOUT_MS 1000 /* kong drain's httpc:set_timeout(1000) */
 
@@ -227,7 +228,7 @@ sl_cli_drain(const struct sl_conf *conf)
     /* kong drain's choice: the first listener, over https when it has ssl */
     const struct sl_listen *l = conf->nstatus_listen > 0 ? &conf->status_listen[0] : NULL;
     if (l == NULL) {
-        printf("No status listeners found in configuration.\n");
+        sl_cli_say("No status listeners found in configuration.");
         return 1;
     }
     const char *host = connect_host(l->host);
@@ -244,13 +245,13 @@ sl_cli_drain(const struct sl_conf *conf)
                      : exchange(&c, hostport, deadline, why, sizeof(why));
     conn_close(&c);
     if (status < 0) {
-        printf("Failed to send request to %s: %s\n", url, why);
+        sl_cli_say("Failed to send request to %s: %s", url, why);
         return 1;
     }
     if (status != 204) {
-        printf("Unexpected response status from %s: %d\n", url, status);
+        sl_cli_say("Unexpected response status from %s: %d", url, status);
         return 1;
     }
-    printf("Sluice's status successfully changed to 'draining'\n");
+    sl_cli_say("Sluice's status successfully changed to 'draining'");
     return 0;
 }

@@ -445,7 +445,7 @@ cmd_check(int argc, char **argv)
     if (rc < 0) {
         return fail("%s", err);
     }
-    printf("configuration at %s is valid\n", path);
+    sl_cli_say("configuration at %s is valid", path);
     return 0;
 }
 
@@ -650,7 +650,7 @@ cmd_config_init(const char *file)
     if (f == NULL || fputs(example, f) == EOF || fclose(f) != 0) {
         return fail("could not write %s", file);
     }
-    printf("Created a new declarative configuration file at %s\n", file);
+    sl_cli_say("Created a new declarative configuration file at %s", file);
     return 0;
 }
 
@@ -663,7 +663,7 @@ cmd_config(int argc, char **argv)
     if (check_declarative(argv[2]) != 0) {
         return 1;
     }
-    printf("parse successful\n");
+    sl_cli_say("parse successful");
     return 0;
 }
 

@@ -388,8 +388,7 @@ daemonize(int *notify_fd)
         msg[total] = '\0';
         if (strcmp(msg, "ok") == 0) {
             /* `kong start` says so once the node serves */
-            printf("Sluice started\n");
-            fflush(stdout);
+            sl_cli_say("Sluice started");
             _exit(0);
         }
         fprintf(stderr, "Error: %s\n", total ? msg : "sluice failed to start");
@@ -696,23 +695,22 @@ sl_cli_signal(const struct sl_conf *conf, int sig, int wait_s)
         return 1;
     }
     if (wait_s <= 0) {
-        printf("Sluice %s\n", sig == SIGHUP ? "reloaded" : "signalled");
+        sl_cli_say("Sluice %s", sig == SIGHUP ? "reloaded" : "signalled");
         return 0;
     }
     if (wait_exit(pid, wait_s)) {
         /* `kong quit` says how it ended: within the timeout, or not. */
-        printf(sig == SIGQUIT ? "Sluice stopped (gracefully)\n" : "Sluice stopped\n");
+        sl_cli_say("%s", sig == SIGQUIT ? "Sluice stopped (gracefully)" : "Sluice stopped");
         return 0;
     }
     /* `kong quit`: SIGTERM after the timeout (SIGKILL if even that is not obeyed). */
-    printf("Timeout, Sluice stopping forcefully\n");
-    fflush(stdout);
+    sl_cli_say("Timeout, Sluice stopping forcefully");
     kill(pid, SIGTERM);
     if (!wait_exit(pid, 5)) {
         kill(pid, SIGKILL);
         wait_exit(pid, 2);
     }
-    printf("Sluice stopped forcefully\n");
+    sl_cli_say("Sluice stopped forcefully");
     return 0;
 }
 
@@ -727,6 +725,8 @@ sl_cli_health(const struct sl_conf *conf)
         fprintf(stderr, "Error: Sluice is not running at %s\n", conf->prefix);
         return 1;
     }
-    printf("sluice.......running\n\nSluice is healthy at %s\n", conf->prefix);
+    sl_cli_say("sluice.......running");
+    sl_cli_say("%s", ""); /* Kong's log("") line jump */
+    sl_cli_say("Sluice is healthy at %s", conf->prefix);
     return 0;
 }

@@ -138,26 +138,45 @@ sl_cli_log_level(void)
     return cli_level;
 }
 
+/* One line on stdout, after Kong's CLI prefix `YYYY/MM/DD HH:MM:SS [<level>] ` unless <level> is
+ * NULL. Flushed at once: a foreground `start` keeps stdout open (and buffered, to a file or a
+ * pipe) for the life of the server, and the lines must come out in order with the errors on
+ * stderr. */
+static void
+print_cli_line(const char *level, const char *fmt, va_list ap)
+{
+    if (level != NULL) {
+        char stamp[32];
+        time_t now = time(NULL);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        strftime(stamp, sizeof(stamp), "%Y/%m/%d %H:%M:%S", &tm);
+        printf("%s [%s] ", stamp, level);
+    }
+    vprintf(fmt, ap);
+    putchar('\n');
+    fflush(stdout);
+}
+
 void
 sl_cli_log(enum sl_cli_level level, const char *fmt, ...)
 {
     if (level == SL_CLI_INFO || level > cli_level) {
         return;
     }
-    char stamp[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    localtime_r(&now, &tm);
-    strftime(stamp, sizeof(stamp), "%Y/%m/%d %H:%M:%S", &tm);
-    printf("%s [%s] ", stamp, level == SL_CLI_DEBUG ? "debug" : "verbose");
     va_list ap;
     va_start(ap, fmt);
-    vprintf(fmt, ap);
+    print_cli_line(level == SL_CLI_DEBUG ? "debug" : "verbose", fmt, ap);
     va_end(ap);
-    putchar('\n');
-    /* at once: a foreground `start` keeps stdout open (and buffered, to a file or a pipe) for the
-     * life of the server, and the lines must come out in order with the errors on stderr */
-    fflush(stdout);
+}
+
+void
+sl_cli_say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    print_cli_line(cli_level != SL_CLI_INFO ? "info" : NULL, fmt, ap);
+    va_end(ap);
 }
 
 void
