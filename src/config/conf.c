@@ -1935,7 +1935,7 @@ join_path(char *dst, size_t cap, const char *base, const char *rel)
 static bool
 is_special_log(const char *v)
 {
-    return strcmp(v, "off") == 0 || strcmp(v, "stderr") == 0;
+    return strcmp(v, "off") == 0 || strcmp(v, "stderr") == 0 || strcmp(v, "stdout") == 0;
 }
 
 static void

@@ -67,6 +67,11 @@ Test(conf, defaults)
 
     cr_assert_str_eq(conf.proxy_access_log, "/usr/local/sluice/logs/access.log");
     cr_assert_str_eq(conf.proxy_error_log, "/usr/local/sluice/logs/error.log");
+    /* Kong's defaults for the Admin and Status APIs' logs */
+    cr_assert_str_eq(conf.admin_access_log, "/usr/local/sluice/logs/admin_access.log");
+    cr_assert_str_eq(conf.admin_error_log, "/usr/local/sluice/logs/error.log");
+    cr_assert_str_eq(conf.status_access_log, "off");
+    cr_assert_str_eq(conf.status_error_log, "/usr/local/sluice/logs/status_error.log");
     cr_assert_eq(conf.proxy_access_log_format, SL_ACCESS_LOG_COMBINED);
     cr_assert_eq(conf.ntrusted_ips, 0);
     cr_assert_str_eq(conf.real_ip_header, "X-Real-IP");
@@ -116,6 +121,8 @@ Test(conf, every_key_from_a_file)
               "proxy_access_log = /var/log/a.log\n"
               "proxy_access_log_format = json\n"
               "proxy_error_log = stderr\n"
+              "admin_access_log = stdout\n"
+              "status_error_log = logs/st.log\n"
               "trusted_ips = 10.0.0.0/8, ::1, unix:\n"
               "real_ip_header = X-Forwarded-For\n"
               "real_ip_recursive = on\n"
@@ -164,6 +171,8 @@ Test(conf, every_key_from_a_file)
     cr_assert_str_eq(conf.proxy_access_log, "/var/log/a.log");
     cr_assert_eq(conf.proxy_access_log_format, SL_ACCESS_LOG_JSON);
     cr_assert_str_eq(conf.proxy_error_log, "stderr");
+    cr_assert_str_eq(conf.admin_access_log, "stdout"); /* not a file under the prefix */
+    cr_assert_str_eq(conf.status_error_log, "/srv/sl/logs/st.log");
     cr_assert_eq(conf.ntrusted_ips, 2); /* unix: is accepted, not stored */
     cr_assert(sl_cidr_list_match_text(conf.trusted_ips, conf.ntrusted_ips, "10.9.9.9", 8));
     cr_assert(sl_cidr_list_match_text(conf.trusted_ips, conf.ntrusted_ips, "::1", 3));
@@ -667,6 +676,8 @@ Test(shipped, example_conf_loads)
     cr_assert_eq(conf.admin_listen[0].port, 8001);
     cr_assert_eq(conf.nstatus_listen, 0);
     cr_assert_str_eq(conf.proxy_error_log, "stderr");
+    cr_assert_str_eq(conf.admin_error_log, "stderr");
+    cr_assert(strstr(conf.admin_access_log, "/build/run/logs/admin_access.log") != NULL);
     cr_assert(strstr(conf.declarative_config, "/examples/kong.yml") != NULL);
     cr_assert(strstr(conf.proxy_access_log, "/build/run/logs/access.log") != NULL);
     free(text);
