@@ -118,10 +118,12 @@ FUZZ_FLAGS   := -std=gnu11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -fno-san
                 $(WARN) -Iinclude -Isrc $(PKG_CFLAGS)
 FUZZ_OBJ     := $(LIB_SRC:%.c=build-fuzz/obj/%.o)
 
-# The library is compiled once with coverage and sanitizers; each target links against it.
+# The library is compiled once with coverage and sanitizers; each target links against it. With
+# its header dependencies (-MMD, included below), so that a changed struct rebuilds every object
+# that uses it: a stale object read the old layout and made fuzz_router report a bool of 254.
 build-fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+	clang $(FUZZ_FLAGS) -MMD -MP -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
 
 build-fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJ)
 	clang $(FUZZ_FLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
@@ -165,3 +167,4 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find build-fuzz/obj -name '*.d' 2>/dev/null)

@@ -142,7 +142,7 @@ sl_cli_log_level(void)
  * NULL. Flushed at once: a foreground `start` keeps stdout open (and buffered, to a file or a
  * pipe) for the life of the server, and the lines must come out in order with the errors on
  * stderr. */
-static void
+static void __attribute__((format(printf, 2, 0)))
 print_cli_line(const char *level, const char *fmt, va_list ap)
 {
     if (level != NULL) {
