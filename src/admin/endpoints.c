@@ -922,29 +922,75 @@ add_error_line(json_t *fields, const char *line)
     }
 }
 
+/* json_dump_callback's sink: appends to the sl_buf <data>. */
+static int
+append_to_buf(const char *chunk, size_t size, void *data)
+{
+    return sl_buf_append(data, chunk, size, SIZE_MAX) < 0 ? -1 : 0;
+}
+
+static json_t *
+render_service_at(const struct sl_config *cfg, size_t i, const char **id)
+{
+    *id = cfg->services[i]->id;
+    return sl_config_render_service(cfg->services[i]);
+}
+
+static json_t *
+render_route_at(const struct sl_config *cfg, size_t i, const char **id)
+{
+    *id = cfg->routes[i]->id;
+    return sl_config_render_route(cfg->routes[i]);
+}
+
+/* Appends `"<name>":{"<id>":<entity>,...}` for the <n> entities render() gives. Each entity is
+ * rendered, written and freed before the next is built: the body never holds the whole
+ * configuration as a tree (about 5 KB of small allocations per route, 500 MB at 100k routes). */
+static bool
+append_entity_map(struct sl_buf *b, const char *name, const struct sl_config *cfg, size_t n,
+                  json_t *(*render)(const struct sl_config *, size_t, const char **))
+{
+    if (sl_buf_appendf(b, SIZE_MAX, "\"%s\":{", name) < 0) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *id;
+        json_t *entity = render(cfg, i, &id);
+        json_t *key = json_string(id);
+        bool ok = entity != NULL && key != NULL &&
+                  (i == 0 || sl_buf_append(b, ",", 1, SIZE_MAX) == 0) &&
+                  json_dump_callback(key, append_to_buf, b, JSON_ENCODE_ANY) == 0 &&
+                  sl_buf_append(b, ":", 1, SIZE_MAX) == 0 &&
+                  json_dump_callback(entity, append_to_buf, b, SL_ADMIN_JSON_FLAGS) == 0;
+        json_decref(key);
+        json_decref(entity);
+        if (!ok) {
+            return false;
+        }
+    }
+    return sl_buf_append(b, "}", 1, SIZE_MAX) == 0;
+}
+
 /* POST /config's 201 body: the loaded entities as Kong's flatten() returns them, one map per entity
  * type present, keyed by id ({"services": {"<id>": {...}}, "routes": {...}}), each entity as
- * GET /services/{id} shows it. */
-static json_t *
-loaded_entities(const struct sl_config *cfg)
+ * GET /services/{id} shows it; written as JSON text into <res>. False when out of memory. */
+static bool
+loaded_entities(const struct sl_config *cfg, struct sl_admin_response *res)
 {
-    json_t *out = json_object();
-    if (cfg->nservices > 0) {
-        json_t *m = json_object();
-        for (size_t i = 0; i < cfg->nservices; i++) {
-            json_object_set_new(m, cfg->services[i]->id,
-                                sl_config_render_service(cfg->services[i]));
-        }
-        json_object_set_new(out, "services", m);
+    struct sl_buf b = {0};
+    bool ok = sl_admin_text_begin(&b) == 0 && sl_buf_append(&b, "{", 1, SIZE_MAX) == 0 &&
+              (cfg->nservices == 0 ||
+               append_entity_map(&b, "services", cfg, cfg->nservices, render_service_at)) &&
+              (cfg->nroutes == 0 ||
+               ((cfg->nservices == 0 || sl_buf_append(&b, ",", 1, SIZE_MAX) == 0) &&
+                append_entity_map(&b, "routes", cfg, cfg->nroutes, render_route_at))) &&
+              sl_buf_append(&b, "}", 1, SIZE_MAX) == 0;
+    if (!ok) {
+        sl_buf_free(&b);
+        return false;
     }
-    if (cfg->nroutes > 0) {
-        json_t *m = json_object();
-        for (size_t i = 0; i < cfg->nroutes; i++) {
-            json_object_set_new(m, cfg->routes[i]->id, sl_config_render_route(cfg->routes[i]));
-        }
-        json_object_set_new(out, "routes", m);
-    }
-    return out;
+    res->text = b;
+    return true;
 }
 
 /* check_hash: is <text> the configuration already running? */
@@ -1086,7 +1132,10 @@ post_config(const struct sl_admin_request *req, struct sl_admin_response *res)
         } else {
             struct sl_snapshot *snap = sl_snapshot_acquire();
             res->status = 201;
-            res->body = snap ? loaded_entities(snap->config) : json_object();
+            if (snap == NULL || !loaded_entities(snap->config, res)) {
+                res->body = json_object(); /* out of memory: the configuration is served all
+                                              the same */
+            }
             sl_snapshot_unref(snap);
             char hash[33];
             sl_admin_served_hash(hash);

@@ -23,12 +23,28 @@ struct sl_admin_request {
     const struct sl_conf *conf;
 };
 
+/* How every Admin and Status body is written: 16 significant digits, so that a millisecond
+ * timestamp (targets' created_at) reads as Kong prints it, 1712345678.123, not as its binary
+ * expansion 1712345678.1229999. */
+#define SL_ADMIN_JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(16))
+
 struct sl_admin_response {
     int status;
-    json_t *body;              /* owned; NULL: empty body */
+    json_t *body; /* owned; NULL: empty body */
+    /* A body already written as JSON text, sent instead of <body>: for bodies too large to hold
+     * as a tree (POST /config's entities). Owned; empty (len 0) when unused. It starts with
+     * sl_admin_text_begin's headroom, where the server writes the response head, so that it
+     * sends the text without copying it. */
+    struct sl_buf text;
     const char *extra_headers; /* static text, "Name: value\r\n" lines */
     const char *allow_headers; /* Access-Control-Allow-Headers value (preflights), or NULL */
 };
+
+/* Room for the response head at the start of a text body (struct sl_admin_response.text): far
+ * more than the head needs; a longer head falls back to a copy. */
+#define SL_ADMIN_TEXT_HEADROOM 1024
+/* Starts a text body: appends the headroom to the empty <b>. -1 when out of memory. server.c */
+int sl_admin_text_begin(struct sl_buf *b);
 
 /* A form-urlencoded body as JSON with Kong's nesting conventions; NULL when malformed. form.c */
 json_t *sl_admin_form_to_json(const char *body, size_t len);

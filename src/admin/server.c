@@ -173,25 +173,38 @@ cors_origin(const struct sl_conf *conf, const char *req_origin, bool *vary)
     return req_origin != NULL ? req_origin : "*";
 }
 
-/* Queues <res> on <c>; returns the body bytes queued (the access log's body_bytes_sent). */
+int
+sl_admin_text_begin(struct sl_buf *b)
+{
+    static const char room[SL_ADMIN_TEXT_HEADROOM];
+    return sl_buf_append(b, room, sizeof(room), SIZE_MAX);
+}
+
+/* Queues <res> on <c>; returns the body bytes queued (the access log's body_bytes_sent). A body
+ * written as text (res->text) becomes the connection's output as it is, the head written into
+ * its headroom, when nothing else is waiting to be sent: a body of 50 MB is not copied. */
 static size_t
-queue_response(struct admin_conn *c, const struct sl_admin_response *res, const char *req_origin,
+queue_response(struct admin_conn *c, struct sl_admin_response *res, const char *req_origin,
                bool head_only, uint64_t start_us)
 {
-    size_t sent = 0;
     bool vary;
     const char *origin = cors_origin(admin.conf, req_origin, &vary);
-    char *text = NULL;
+    char *dumped = NULL;
     size_t len = 0;
-    if (res->body != NULL) {
-        /* 16 significant digits: a millisecond timestamp (targets' created_at) reads as Kong
-         * prints it, 1712345678.123, not as its binary expansion 1712345678.1229999. */
-        text = json_dumps(res->body, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(16));
-        len = text ? strlen(text) : 0;
+    const char *body = NULL;
+    if (res->text.len > SL_ADMIN_TEXT_HEADROOM) {
+        body = res->text.data + SL_ADMIN_TEXT_HEADROOM;
+        len = res->text.len - SL_ADMIN_TEXT_HEADROOM;
+    } else if (res->body != NULL) {
+        dumped = json_dumps(res->body, SL_ADMIN_JSON_FLAGS);
+        body = dumped;
+        len = dumped ? strlen(dumped) : 0;
     }
+    bool no_body = res->status == 204 || res->status == 304;
+    struct sl_buf head = {0};
     char date[40];
     sl_http_date(date, sizeof(date));
-    sl_buf_appendf(&c->out, SIZE_MAX,
+    sl_buf_appendf(&head, SIZE_MAX,
                    "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: %s\r\n"
                    "Access-Control-Allow-Origin: %s\r\nAccess-Control-Allow-Credentials: true\r\n"
                    "%sX-Sluice-Admin-Latency: %llu\r\nConnection: %s\r\n%s",
@@ -201,22 +214,37 @@ queue_response(struct admin_conn *c, const struct sl_admin_response *res, const 
                    c->close_after ? "close" : "keep-alive",
                    res->extra_headers ? res->extra_headers : "");
     if (res->allow_headers != NULL) {
-        sl_buf_appendf(&c->out, SIZE_MAX, "Access-Control-Allow-Headers: %s\r\n",
-                       res->allow_headers);
+        sl_buf_appendf(&head, SIZE_MAX, "Access-Control-Allow-Headers: %s\r\n", res->allow_headers);
     }
-    if (res->status == 204 || res->status == 304) {
-        sl_buf_append(&c->out, "\r\n", 2, SIZE_MAX);
+    if (no_body) {
+        sl_buf_append(&head, "\r\n", 2, SIZE_MAX);
     } else {
-        if (res->body != NULL) {
-            sl_buf_appendf(&c->out, SIZE_MAX, "Content-Type: application/json; charset=utf-8\r\n");
+        if (body != NULL) {
+            sl_buf_appendf(&head, SIZE_MAX, "Content-Type: application/json; charset=utf-8\r\n");
         }
-        sl_buf_appendf(&c->out, SIZE_MAX, "Content-Length: %zu\r\n\r\n", len);
-        if (!head_only && len) {
-            sl_buf_append(&c->out, text, len, SIZE_MAX);
-            sent = len;
+        sl_buf_appendf(&head, SIZE_MAX, "Content-Length: %zu\r\n\r\n", len);
+    }
+    size_t sent = no_body || head_only ? 0 : len;
+    if (res->text.len > SL_ADMIN_TEXT_HEADROOM && sl_buf_pending(&c->out) == 0 &&
+        head.len <= SL_ADMIN_TEXT_HEADROOM) {
+        /* the head goes right before the body, in the headroom; the text becomes the output */
+        size_t at = SL_ADMIN_TEXT_HEADROOM - head.len;
+        memcpy(res->text.data + at, head.data, head.len);
+        res->text.off = at;
+        if (sent == 0) {
+            res->text.len = SL_ADMIN_TEXT_HEADROOM;
+        }
+        sl_buf_free(&c->out);
+        c->out = res->text;
+        res->text = (struct sl_buf){0};
+    } else {
+        sl_buf_append(&c->out, head.data, head.len, SIZE_MAX);
+        if (sent > 0) {
+            sl_buf_append(&c->out, body, len, SIZE_MAX);
         }
     }
-    free(text);
+    sl_buf_free(&head);
+    free(dumped);
     return sent;
 }
 
@@ -413,6 +441,7 @@ handle_one(struct admin_conn *c)
     size_t sent = queue_response(c, &res, origin, method && strcmp(method, "HEAD") == 0, start_us);
     log_access(c, &req, res.status, sent);
     json_decref(res.body);
+    sl_buf_free(&res.text);
     free(method);
     free(path);
     free(query);
