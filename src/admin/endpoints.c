@@ -787,6 +787,39 @@ validate_entity(const struct sl_admin_request *req, struct sl_admin_response *re
     sl_admin_message(res, 200, "schema validation successful");
 }
 
+/* json_dump_callback's sink that appends <chunk> to the sl_buf <data> as the inside of a JSON
+ * string, escaped as jansson escapes strings by default (the export's text was one before):
+ * quote, backslash and the control bytes; UTF-8 and '/' as they are. */
+static int
+append_escaped_to_buf(const char *chunk, size_t size, void *data)
+{
+    struct sl_buf *b = data;
+    size_t from = 0;
+    for (size_t i = 0; i < size; i++) {
+        unsigned char ch = (unsigned char)chunk[i];
+        if (ch >= 0x20 && ch != '"' && ch != '\\') {
+            continue;
+        }
+        char esc[8];
+        const char *named = ch == '"'    ? "\\\""
+                            : ch == '\\' ? "\\\\"
+                            : ch == '\b' ? "\\b"
+                            : ch == '\f' ? "\\f"
+                            : ch == '\n' ? "\\n"
+                            : ch == '\r' ? "\\r"
+                            : ch == '\t' ? "\\t"
+                                         : NULL;
+        int n = named ? snprintf(esc, sizeof(esc), "%s", named)
+                      : snprintf(esc, sizeof(esc), "\\u%04X", ch);
+        if (sl_buf_append(b, chunk + from, i - from, SIZE_MAX) < 0 ||
+            sl_buf_append(b, esc, (size_t)n, SIZE_MAX) < 0) {
+            return -1;
+        }
+        from = i + 1;
+    }
+    return sl_buf_append(b, chunk + from, size - from, SIZE_MAX) < 0 ? -1 : 0;
+}
+
 static void
 get_config(const struct sl_admin_request *req, struct sl_admin_response *res,
            const struct sl_config *cfg)
@@ -810,12 +843,24 @@ get_config(const struct sl_admin_request *req, struct sl_admin_response *res,
     if (doc == NULL) {
         doc = sl_config_render_config(cfg);
     }
-    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    /* {"config": "<the document as indented JSON>"}: the document is dumped straight into the
+     * string's escaped form, so that neither its text nor a second encoding of it is held (at
+     * 100k routes each is tens of MB). JSON is YAML: the export loads back through POST /config
+     * or declarative_config. */
+    struct sl_buf b = {0};
+    bool ok = doc != NULL && sl_admin_text_begin(&b) == 0 &&
+              sl_buf_append(&b, "{\"config\":\"", 11, SIZE_MAX) == 0 &&
+              json_dump_callback(doc, append_escaped_to_buf, &b,
+                                 JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 &&
+              sl_buf_append(&b, "\"}", 2, SIZE_MAX) == 0;
     json_decref(doc);
+    if (!ok) {
+        sl_buf_free(&b);
+        sl_admin_message(res, 500, "An unexpected error occurred");
+        return;
+    }
     res->status = 200;
-    /* JSON is YAML: the export loads back through POST /config or declarative_config. */
-    res->body = json_pack("{s:s}", "config", text ? text : "");
-    free(text);
+    res->text = b;
 }
 
 /* Is <msg>, found right after "in entry N of '<key>'", the element's own error (Kong puts it at the

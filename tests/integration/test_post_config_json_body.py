@@ -102,3 +102,33 @@ def test_json_body_answers_what_the_loader_parse_answers(sluice_factory):
                 assert UUID.search(via_json[1])
             else:
                 assert via_json[0] == 400
+
+
+def test_the_201_body_and_the_export_carry_every_byte_back(sluice_factory):
+    """POST /config's 201 body and GET /config's export are written as text entity by entity
+    (src/admin/endpoints.c), the export escaped into its "config" string as it is dumped: values
+    with quotes, backslashes, a tab, UTF-8 and U+2028 come back as they went in, and the export
+    loads back to the same entities."""
+    s = sluice_factory(kong(), conf={"admin_listen": "auto"})
+    route = {"name": "r\u00e9", "paths": ["~/users/(?<id>\\d+)/\"q\""],
+             "headers": {"x-v": ["~*^v[0-9]+$", "a\tb"]}, "tags": ["t\u2028u", "x\\y"]}
+    doc = {"_format_version": "3.0",
+           "services": [{"name": "s", "url": "http://127.0.0.1:9/", "routes": [route]}]}
+    r = requests.post(s.admin_url("/config"), json=doc, timeout=T)
+    assert r.status_code == 201, r.text
+    (got,) = r.json()["routes"].values()
+    assert (got["name"], got["paths"], got["headers"], got["tags"]) == (
+        route["name"], route["paths"], route["headers"], route["tags"])
+    (svc,) = r.json()["services"].values()
+    assert got["service"] == {"id": svc["id"]}
+
+    r = requests.get(s.admin_url("/config"), timeout=T)
+    assert r.status_code == 200
+    exported = json.loads(r.json()["config"])
+    (er,) = exported["routes"]
+    assert (er["name"], er["paths"], er["headers"], er["tags"]) == (
+        route["name"], route["paths"], route["headers"], route["tags"])
+    # it loads back, and serves the same route
+    r = requests.post(s.admin_url("/config"), data={"config": r.json()["config"]}, timeout=T)
+    assert r.status_code == 201, r.text
+    assert list(r.json()["routes"]) == [got["id"]]
