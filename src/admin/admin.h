@@ -50,16 +50,19 @@ void sl_admin_stop(struct ev_loop *loop);
 
 /* The Admin and Status APIs' logs: admin_access_log, admin_error_log, status_access_log,
  * status_error_log (admin/logs.c), opened before they are switched to, so that a reload fails
- * whole. open: every file of <conf> (sl_log_file_open), or none and -1 with a message in <err>.
- * close: what open gave, when it is not used. use: switches the logs to them (ownership passes).
- * reopen: the same paths again (rotation, USR1); -1 with a message for the first failure, the
- * others are still tried. Control thread (or before threads start). */
+ * whole. open: every file of <conf> (sl_log_file_open), or none (all SL_LOG_FILE_OFF) and -1 with
+ * a message in <err>. close: what open gave, when it is not used (none afterwards). use: switches
+ * the logs to them (ownership passes). reopen: the same paths again (rotation, USR1); -1 with a
+ * message for the first failure, the others are still tried. Control thread (or before threads
+ * start). */
 #define SL_ADMIN_NLOGS 4
 struct sl_admin_log_fds {
     int fd[SL_ADMIN_NLOGS];
 };
 int sl_admin_logs_open(const struct sl_conf *conf, struct sl_admin_log_fds *fds, char *err,
                        size_t errlen);
+/* Sets every descriptor of <fds> to none (SL_LOG_FILE_OFF), as a failed open leaves them. */
+void sl_admin_logs_none(struct sl_admin_log_fds *fds);
 void sl_admin_logs_close(struct sl_admin_log_fds *fds);
 void sl_admin_logs_use(const struct sl_conf *conf, const struct sl_admin_log_fds *fds);
 int sl_admin_logs_reopen(char *err, size_t errlen);

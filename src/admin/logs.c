@@ -42,20 +42,25 @@ int
 sl_admin_logs_open(const struct sl_conf *conf, struct sl_admin_log_fds *fds, char *err,
                    size_t errlen)
 {
+    sl_admin_logs_none(fds);
     for (size_t i = 0; i < SL_ADMIN_NLOGS; i++) {
         const char *path = key_path(conf, i);
         fds->fd[i] = sl_log_file_open(path);
         if (fds->fd[i] == -1) {
             snprintf(err, errlen, "could not open %s %s: %s", keys[i].name, path, strerror(errno));
-            for (size_t j = 0; j < i; j++) {
-                if (fds->fd[j] >= 0) {
-                    close(fds->fd[j]);
-                }
-            }
+            sl_admin_logs_close(fds);
             return -1;
         }
     }
     return 0;
+}
+
+void
+sl_admin_logs_none(struct sl_admin_log_fds *fds)
+{
+    for (size_t i = 0; i < SL_ADMIN_NLOGS; i++) {
+        fds->fd[i] = SL_LOG_FILE_OFF;
+    }
 }
 
 void
@@ -65,8 +70,8 @@ sl_admin_logs_close(struct sl_admin_log_fds *fds)
         if (fds->fd[i] >= 0) {
             close(fds->fd[i]);
         }
-        fds->fd[i] = SL_LOG_FILE_OFF;
     }
+    sl_admin_logs_none(fds);
 }
 
 void

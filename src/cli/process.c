@@ -281,9 +281,9 @@ on_memory_check(struct ev_loop *loop, ev_timer *w, int revents)
     unsigned long long active =
         atomic_load_explicit(&sl_proxy_stats.connections_active, memory_order_relaxed);
     /* the peak since the last check; it starts again from the connections open now */
-    unsigned long long peak =
-        atomic_exchange_explicit(&sl_proxy_stats.connections_peak, active, memory_order_relaxed);
-    sl_mem_trim_tick(w->data, active, peak > active ? peak : active);
+    sl_mem_trim_tick(
+        w->data, active,
+        atomic_exchange_explicit(&sl_proxy_stats.connections_peak, active, memory_order_relaxed));
 }
 
 /* SIGUSR1: reopens the error log and the access log at their paths (after rotation: the renamed

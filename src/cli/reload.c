@@ -19,31 +19,20 @@ int
 sl_cli_open_logs(const struct sl_conf *conf, struct sl_cli_log_fds *fds, char *err, size_t errlen)
 {
     fds->access = SL_LOG_FILE_OFF;
+    sl_admin_logs_none(&fds->admin);
     fds->error = sl_log_file_open(conf->proxy_error_log);
     if (fds->error == -1) {
         snprintf(err, errlen, "could not open error log %s: %s", conf->proxy_error_log,
                  strerror(errno));
-        return -1;
-    }
-    fds->access = sl_log_file_open(conf->proxy_access_log);
-    if (fds->access == -1) {
+        fds->error = SL_LOG_FILE_OFF;
+    } else if ((fds->access = sl_log_file_open(conf->proxy_access_log)) == -1) {
         snprintf(err, errlen, "could not open access log %s: %s", conf->proxy_access_log,
                  strerror(errno));
         fds->access = SL_LOG_FILE_OFF;
-        goto fail;
+    } else if (sl_admin_logs_open(conf, &fds->admin, err, errlen) == 0) {
+        return 0;
     }
-    if (sl_admin_logs_open(conf, &fds->admin, err, errlen) < 0) {
-        goto fail;
-    }
-    return 0;
-fail:
-    if (fds->error >= 0) {
-        close(fds->error);
-    }
-    if (fds->access >= 0) {
-        close(fds->access);
-    }
-    fds->error = fds->access = SL_LOG_FILE_OFF;
+    sl_cli_close_logs(fds);
     return -1;
 }
 
@@ -103,13 +92,12 @@ sl_cli_reload(struct ev_loop *loop, const struct sl_reload_env *env)
     bool relisten =
         fresh->nproxy_listen != run_conf->nproxy_listen ||
         memcmp(fresh->proxy_listen, run_conf->proxy_listen, sizeof(fresh->proxy_listen)) != 0;
-    struct sl_cli_log_fds logs = {.error = SL_LOG_FILE_OFF, .access = SL_LOG_FILE_OFF};
-    bool logs_open = false;
+    struct sl_cli_log_fds logs;
     struct sl_listen_plan *plan = NULL;
     struct sl_admin_plan *admin_plan = NULL;
     struct sl_proxy_settings *settings = NULL;
     struct sl_snapshot *snap = NULL;
-    if (!(logs_open = sl_cli_open_logs(fresh, &logs, err, sizeof(err)) == 0) ||
+    if (sl_cli_open_logs(fresh, &logs, err, sizeof(err)) < 0 ||
         (relisten && (plan = sl_proxy_listen_prepare(fresh, err, sizeof(err))) == NULL) ||
         (!draining && (admin_plan = sl_admin_reload_prepare(fresh, err, sizeof(err))) == NULL)) {
         goto keep;
@@ -151,9 +139,7 @@ keep:
     sl_proxy_settings_unref(settings);
     sl_proxy_listen_discard(plan);
     sl_admin_reload_discard(admin_plan);
-    if (logs_open) {
-        sl_cli_close_logs(&logs);
-    }
+    sl_cli_close_logs(&logs);
     free(fresh);
 }
 

@@ -45,7 +45,7 @@ int sl_cli_open_logs(const struct sl_conf *conf, struct sl_cli_log_fds *fds, cha
                      size_t errlen);
 /* Switches every log to <fds> (ownership passes). Control thread, or before threads start. */
 void sl_cli_use_logs(const struct sl_conf *conf, struct sl_cli_log_fds *fds);
-/* Closes what sl_cli_open_logs gave when it is not used. */
+/* Closes what sl_cli_open_logs gave when it is not used (after a failed open: nothing to close). */
 void sl_cli_close_logs(struct sl_cli_log_fds *fds);
 
 /* The command, before it signals (`sluice reload` validates first, as `kong reload` does). The

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -512,9 +513,25 @@ typedef void (*key_parse_fn)(struct ctx *c, const char *key, const char *value);
 
 struct key_def {
     const char *name;
-    const char *def; /* built-in default, "" meaning unset */
-    key_parse_fn parse;
+    const char *def;    /* built-in default, "" meaning unset */
+    key_parse_fn parse; /* NULL: a plain string, copied into the field below */
+    size_t field;       /* offset of that field in struct sl_conf */
+    size_t cap;         /* and its size */
 };
+
+/* A key whose value <parse> checks and stores. */
+#define PARSED_KEY(key, def_value, parse_fn)                                                       \
+    {                                                                                              \
+        .name = key, .def = def_value, .parse = parse_fn                                           \
+    }
+
+/* A key whose value is kept as it is written (a path, a host name), in sl_conf's char array
+ * <member>; too long a value is an error. */
+#define STRING_KEY(key, def_value, member)                                                         \
+    {                                                                                              \
+        .name = key, .def = def_value, .field = offsetof(struct sl_conf, member),                  \
+        .cap = sizeof(((struct sl_conf *)0)->member)                                               \
+    }
 
 struct raw_value {
     char *value; /* malloc'd; NULL → default */
@@ -615,12 +632,6 @@ parse_string_into(struct ctx *c, const char *key, const char *v, char *dst, size
 #define CONF_FIELD(name) (c->conf->name)
 
 static void
-k_prefix(struct ctx *c, const char *key, const char *v)
-{
-    parse_string_into(c, key, v, CONF_FIELD(prefix), sizeof(CONF_FIELD(prefix)));
-}
-
-static void
 k_daemon(struct ctx *c, const char *key, const char *v)
 {
     parse_bool(c, key, v, &CONF_FIELD(daemon));
@@ -688,13 +699,6 @@ k_status_listen(struct ctx *c, const char *key, const char *v)
 }
 
 static void
-k_proxy_access_log(struct ctx *c, const char *key, const char *v)
-{
-    parse_string_into(c, key, v, CONF_FIELD(proxy_access_log),
-                      sizeof(CONF_FIELD(proxy_access_log)));
-}
-
-static void
 k_proxy_access_log_format(struct ctx *c, const char *key, const char *v)
 {
     if (strcmp(v, "combined") == 0) {
@@ -704,39 +708,6 @@ k_proxy_access_log_format(struct ctx *c, const char *key, const char *v)
     } else {
         kerr(c, "%s has an invalid value: '%s' (combined, json)", key, v);
     }
-}
-
-static void
-k_proxy_error_log(struct ctx *c, const char *key, const char *v)
-{
-    parse_string_into(c, key, v, CONF_FIELD(proxy_error_log), sizeof(CONF_FIELD(proxy_error_log)));
-}
-
-static void
-k_admin_access_log(struct ctx *c, const char *key, const char *v)
-{
-    parse_string_into(c, key, v, CONF_FIELD(admin_access_log),
-                      sizeof(CONF_FIELD(admin_access_log)));
-}
-
-static void
-k_admin_error_log(struct ctx *c, const char *key, const char *v)
-{
-    parse_string_into(c, key, v, CONF_FIELD(admin_error_log), sizeof(CONF_FIELD(admin_error_log)));
-}
-
-static void
-k_status_access_log(struct ctx *c, const char *key, const char *v)
-{
-    parse_string_into(c, key, v, CONF_FIELD(status_access_log),
-                      sizeof(CONF_FIELD(status_access_log)));
-}
-
-static void
-k_status_error_log(struct ctx *c, const char *key, const char *v)
-{
-    parse_string_into(c, key, v, CONF_FIELD(status_error_log),
-                      sizeof(CONF_FIELD(status_error_log)));
 }
 
 struct list_state {
@@ -999,13 +970,6 @@ k_database(struct ctx *c, const char *key, const char *v)
     }
 }
 
-static void
-k_declarative_config(struct ctx *c, const char *key, const char *v)
-{
-    parse_string_into(c, key, v, CONF_FIELD(declarative_config),
-                      sizeof(CONF_FIELD(declarative_config)));
-}
-
 /* declarative_config_string's text, kept out of struct sl_conf (conf.h says why): the one of the
  * last load that set the key. Each load drops the previous one, so nothing accumulates however
  * often the configuration is loaded (reloads, the fuzzer). */
@@ -1054,12 +1018,6 @@ sl_conf_declarative_string(const struct sl_conf *conf, size_t *len)
     }
     *len = dcs.len;
     return dcs.text;
-}
-
-static void
-k_sqlite_path(struct ctx *c, const char *key, const char *v)
-{
-    parse_string_into(c, key, v, CONF_FIELD(sqlite_path), sizeof(CONF_FIELD(sqlite_path)));
 }
 
 static void
@@ -1383,30 +1341,12 @@ k_node_id(struct ctx *c, const char *key, const char *v)
 }
 
 static void
-k_pg_host(struct ctx *c, const char *key, const char *v)
-{
-    parse_string_into(c, key, v, CONF_FIELD(pg_host), sizeof(CONF_FIELD(pg_host)));
-}
-
-static void
 k_pg_port(struct ctx *c, const char *key, const char *v)
 {
     long long n;
     if (parse_int(c, key, v, 0, 65535, "pg_port must be an integer between 0 and 65535", &n) == 0) {
         CONF_FIELD(pg_port) = (int)n;
     }
-}
-
-static void
-k_pg_database(struct ctx *c, const char *key, const char *v)
-{
-    parse_string_into(c, key, v, CONF_FIELD(pg_database), sizeof(CONF_FIELD(pg_database)));
-}
-
-static void
-k_pg_user(struct ctx *c, const char *key, const char *v)
-{
-    parse_string_into(c, key, v, CONF_FIELD(pg_user), sizeof(CONF_FIELD(pg_user)));
 }
 
 static void
@@ -1431,24 +1371,6 @@ static void
 k_pg_ssl(struct ctx *c, const char *key, const char *v)
 {
     parse_bool(c, key, v, &CONF_FIELD(pg_ssl));
-}
-
-static void
-k_plugins(struct ctx *c, const char *key, const char *v)
-{
-    parse_string_into(c, key, v, CONF_FIELD(plugins), sizeof(CONF_FIELD(plugins)));
-}
-
-static void
-k_ssl_cert(struct ctx *c, const char *key, const char *v)
-{
-    parse_string_into(c, key, v, CONF_FIELD(ssl_cert), sizeof(CONF_FIELD(ssl_cert)));
-}
-
-static void
-k_ssl_cert_key(struct ctx *c, const char *key, const char *v)
-{
-    parse_string_into(c, key, v, CONF_FIELD(ssl_cert_key), sizeof(CONF_FIELD(ssl_cert_key)));
 }
 
 /* Kong's certificate lists (admin_ssl_cert = a.crt, b.crt): file paths only. Kong also takes the
@@ -1654,27 +1576,6 @@ k_admin_gui_path(struct ctx *c, const char *key, const char *v)
 }
 
 static void
-k_admin_gui_api_url(struct ctx *c, const char *key, const char *v)
-{
-    parse_string_into(c, key, v, CONF_FIELD(admin_gui_api_url),
-                      sizeof(CONF_FIELD(admin_gui_api_url)));
-}
-
-static void
-k_admin_gui_access_log(struct ctx *c, const char *key, const char *v)
-{
-    parse_string_into(c, key, v, CONF_FIELD(admin_gui_access_log),
-                      sizeof(CONF_FIELD(admin_gui_access_log)));
-}
-
-static void
-k_admin_gui_error_log(struct ctx *c, const char *key, const char *v)
-{
-    parse_string_into(c, key, v, CONF_FIELD(admin_gui_error_log),
-                      sizeof(CONF_FIELD(admin_gui_error_log)));
-}
-
-static void
 k_admin_gui_ssl_cert(struct ctx *c, const char *key, const char *v)
 {
     parse_pem_path_list(c, key, v, CONF_FIELD(admin_gui_ssl_cert),
@@ -1694,92 +1595,87 @@ k_admin_gui_csp_header(struct ctx *c, const char *key, const char *v)
     parse_bool(c, key, v, &CONF_FIELD(admin_gui_csp_header));
 }
 
-static void
-k_admin_gui_csp_header_value(struct ctx *c, const char *key, const char *v)
-{
-    parse_string_into(c, key, v, CONF_FIELD(admin_gui_csp_header_value),
-                      sizeof(CONF_FIELD(admin_gui_csp_header_value)));
-}
-
 /* Every key, in the order of docs/configuration.md. The defaults are the documented ones. */
 static const struct key_def keys[] = {
-    {"prefix", "/usr/local/sluice", k_prefix},
-    {"daemon", "on", k_daemon},
-    {"worker_processes", "auto", k_worker_processes},
-    {"log_level", "notice", k_log_level},
-    {"node_id", "", k_node_id},
-    {"proxy_listen",
-     "0.0.0.0:8000 reuseport backlog=16384, 0.0.0.0:8443 http2 ssl reuseport backlog=16384",
-     k_proxy_listen},
-    {"admin_listen",
-     "127.0.0.1:8001 reuseport backlog=16384, 127.0.0.1:8444 http2 ssl reuseport backlog=16384",
-     k_admin_listen},
-    {"status_listen", "127.0.0.1:8007 reuseport backlog=16384", k_status_listen},
-    {"proxy_access_log", "logs/access.log", k_proxy_access_log},
-    {"proxy_access_log_format", "combined", k_proxy_access_log_format},
-    {"proxy_error_log", "logs/error.log", k_proxy_error_log},
-    {"admin_access_log", "logs/admin_access.log", k_admin_access_log},
-    {"admin_error_log", "logs/error.log", k_admin_error_log},
-    {"status_access_log", "off", k_status_access_log},
-    {"status_error_log", "logs/status_error.log", k_status_error_log},
-    {"trusted_ips", "", k_trusted_ips},
-    {"real_ip_header", "X-Real-IP", k_real_ip_header},
-    {"real_ip_recursive", "off", k_real_ip_recursive},
-    {"port_maps", "", k_port_maps},
-    {"headers", "server_tokens, latency_tokens, X-Sluice-Request-Id", k_headers},
-    {"headers_upstream", "X-Sluice-Request-Id", k_headers_upstream},
-    {"error_default_type", "text/plain", k_error_default_type},
-    {"database", "sqlite", k_database},
-    {"declarative_config", "", k_declarative_config},
-    {"declarative_config_string", "", k_declarative_config_string},
-    {"sqlite_path", "", k_sqlite_path},
-    {"upstream_keepalive_pool_size", "512", k_upstream_keepalive_pool_size},
-    {"upstream_keepalive_max_requests", "10000", k_upstream_keepalive_max_requests},
-    {"upstream_keepalive_idle_timeout", "60", k_upstream_keepalive_idle_timeout},
-    {"client_header_timeout", "60s", k_client_header_timeout},
-    {"client_body_timeout", "60s", k_client_body_timeout},
-    {"send_timeout", "60s", k_send_timeout},
-    {"keepalive_timeout", "75s", k_keepalive_timeout},
-    {"client_max_body_size", "0", k_client_max_body_size},
-    {"large_client_header_buffers", "8k", k_large_client_header_buffers},
-    {"max_header_bytes", "64k", k_max_header_bytes},
-    {"lua_max_req_headers", "100", k_lua_max_req_headers},
-    {"quit_timeout", "10", k_quit_timeout},
-    {"dns_resolver", "", k_dns_resolver},
-    {"dns_hostsfile", "/etc/hosts", k_dns_hostsfile},
-    {"dns_order", "LAST,SRV,A,CNAME", k_dns_order},
-    {"dns_valid_ttl", "", k_dns_valid_ttl},
-    {"dns_stale_ttl", "3600", k_dns_stale_ttl},
-    {"dns_not_found_ttl", "30", k_dns_not_found_ttl},
-    {"dns_error_ttl", "1", k_dns_error_ttl},
-    {"dns_cache_size", "10000", k_dns_cache_size},
-    {"dns_no_sync", "off", k_dns_no_sync},
-    {"pg_host", "127.0.0.1", k_pg_host},
-    {"pg_port", "5432", k_pg_port},
-    {"pg_database", "sluice", k_pg_database},
-    {"pg_user", "sluice", k_pg_user},
-    {"pg_password", "", k_pg_password},
-    {"pg_timeout", "5000", k_pg_timeout},
-    {"pg_ssl", "off", k_pg_ssl},
-    {"plugins", "bundled", k_plugins},
-    {"ssl_cert", "", k_ssl_cert},
-    {"ssl_cert_key", "", k_ssl_cert_key},
-    {"admin_ssl_cert", "", k_admin_ssl_cert},
-    {"admin_ssl_cert_key", "", k_admin_ssl_cert_key},
-    {"status_ssl_cert", "", k_status_ssl_cert},
-    {"status_ssl_cert_key", "", k_status_ssl_cert_key},
+    STRING_KEY("prefix", "/usr/local/sluice", prefix),
+    PARSED_KEY("daemon", "on", k_daemon),
+    PARSED_KEY("worker_processes", "auto", k_worker_processes),
+    PARSED_KEY("log_level", "notice", k_log_level),
+    PARSED_KEY("node_id", "", k_node_id),
+    PARSED_KEY(
+        "proxy_listen",
+        "0.0.0.0:8000 reuseport backlog=16384, 0.0.0.0:8443 http2 ssl reuseport backlog=16384",
+        k_proxy_listen),
+    PARSED_KEY(
+        "admin_listen",
+        "127.0.0.1:8001 reuseport backlog=16384, 127.0.0.1:8444 http2 ssl reuseport backlog=16384",
+        k_admin_listen),
+    PARSED_KEY("status_listen", "127.0.0.1:8007 reuseport backlog=16384", k_status_listen),
+    STRING_KEY("proxy_access_log", "logs/access.log", proxy_access_log),
+    PARSED_KEY("proxy_access_log_format", "combined", k_proxy_access_log_format),
+    STRING_KEY("proxy_error_log", "logs/error.log", proxy_error_log),
+    STRING_KEY("admin_access_log", "logs/admin_access.log", admin_access_log),
+    STRING_KEY("admin_error_log", "logs/error.log", admin_error_log),
+    STRING_KEY("status_access_log", "off", status_access_log),
+    STRING_KEY("status_error_log", "logs/status_error.log", status_error_log),
+    PARSED_KEY("trusted_ips", "", k_trusted_ips),
+    PARSED_KEY("real_ip_header", "X-Real-IP", k_real_ip_header),
+    PARSED_KEY("real_ip_recursive", "off", k_real_ip_recursive),
+    PARSED_KEY("port_maps", "", k_port_maps),
+    PARSED_KEY("headers", "server_tokens, latency_tokens, X-Sluice-Request-Id", k_headers),
+    PARSED_KEY("headers_upstream", "X-Sluice-Request-Id", k_headers_upstream),
+    PARSED_KEY("error_default_type", "text/plain", k_error_default_type),
+    PARSED_KEY("database", "sqlite", k_database),
+    STRING_KEY("declarative_config", "", declarative_config),
+    PARSED_KEY("declarative_config_string", "", k_declarative_config_string),
+    STRING_KEY("sqlite_path", "", sqlite_path),
+    PARSED_KEY("upstream_keepalive_pool_size", "512", k_upstream_keepalive_pool_size),
+    PARSED_KEY("upstream_keepalive_max_requests", "10000", k_upstream_keepalive_max_requests),
+    PARSED_KEY("upstream_keepalive_idle_timeout", "60", k_upstream_keepalive_idle_timeout),
+    PARSED_KEY("client_header_timeout", "60s", k_client_header_timeout),
+    PARSED_KEY("client_body_timeout", "60s", k_client_body_timeout),
+    PARSED_KEY("send_timeout", "60s", k_send_timeout),
+    PARSED_KEY("keepalive_timeout", "75s", k_keepalive_timeout),
+    PARSED_KEY("client_max_body_size", "0", k_client_max_body_size),
+    PARSED_KEY("large_client_header_buffers", "8k", k_large_client_header_buffers),
+    PARSED_KEY("max_header_bytes", "64k", k_max_header_bytes),
+    PARSED_KEY("lua_max_req_headers", "100", k_lua_max_req_headers),
+    PARSED_KEY("quit_timeout", "10", k_quit_timeout),
+    PARSED_KEY("dns_resolver", "", k_dns_resolver),
+    PARSED_KEY("dns_hostsfile", "/etc/hosts", k_dns_hostsfile),
+    PARSED_KEY("dns_order", "LAST,SRV,A,CNAME", k_dns_order),
+    PARSED_KEY("dns_valid_ttl", "", k_dns_valid_ttl),
+    PARSED_KEY("dns_stale_ttl", "3600", k_dns_stale_ttl),
+    PARSED_KEY("dns_not_found_ttl", "30", k_dns_not_found_ttl),
+    PARSED_KEY("dns_error_ttl", "1", k_dns_error_ttl),
+    PARSED_KEY("dns_cache_size", "10000", k_dns_cache_size),
+    PARSED_KEY("dns_no_sync", "off", k_dns_no_sync),
+    STRING_KEY("pg_host", "127.0.0.1", pg_host),
+    PARSED_KEY("pg_port", "5432", k_pg_port),
+    STRING_KEY("pg_database", "sluice", pg_database),
+    STRING_KEY("pg_user", "sluice", pg_user),
+    PARSED_KEY("pg_password", "", k_pg_password),
+    PARSED_KEY("pg_timeout", "5000", k_pg_timeout),
+    PARSED_KEY("pg_ssl", "off", k_pg_ssl),
+    STRING_KEY("plugins", "bundled", plugins),
+    STRING_KEY("ssl_cert", "", ssl_cert),
+    STRING_KEY("ssl_cert_key", "", ssl_cert_key),
+    PARSED_KEY("admin_ssl_cert", "", k_admin_ssl_cert),
+    PARSED_KEY("admin_ssl_cert_key", "", k_admin_ssl_cert_key),
+    PARSED_KEY("status_ssl_cert", "", k_status_ssl_cert),
+    PARSED_KEY("status_ssl_cert_key", "", k_status_ssl_cert_key),
     /* Kong's default is "0.0.0.0:8002, 0.0.0.0:8445 ssl"; Sluice serves no Kong Manager, so its
      * default says so instead of logging at every start that those ports are not served. */
-    {"admin_gui_listen", "off", k_admin_gui_listen},
-    {"admin_gui_url", "", k_admin_gui_url},
-    {"admin_gui_path", "/", k_admin_gui_path},
-    {"admin_gui_api_url", "", k_admin_gui_api_url},
-    {"admin_gui_ssl_cert", "", k_admin_gui_ssl_cert},
-    {"admin_gui_ssl_cert_key", "", k_admin_gui_ssl_cert_key},
-    {"admin_gui_access_log", "logs/admin_gui_access.log", k_admin_gui_access_log},
-    {"admin_gui_error_log", "logs/admin_gui_error.log", k_admin_gui_error_log},
-    {"admin_gui_csp_header", "off", k_admin_gui_csp_header},
-    {"admin_gui_csp_header_value", "", k_admin_gui_csp_header_value},
+    PARSED_KEY("admin_gui_listen", "off", k_admin_gui_listen),
+    PARSED_KEY("admin_gui_url", "", k_admin_gui_url),
+    PARSED_KEY("admin_gui_path", "/", k_admin_gui_path),
+    STRING_KEY("admin_gui_api_url", "", admin_gui_api_url),
+    PARSED_KEY("admin_gui_ssl_cert", "", k_admin_gui_ssl_cert),
+    PARSED_KEY("admin_gui_ssl_cert_key", "", k_admin_gui_ssl_cert_key),
+    STRING_KEY("admin_gui_access_log", "logs/admin_gui_access.log", admin_gui_access_log),
+    STRING_KEY("admin_gui_error_log", "logs/admin_gui_error.log", admin_gui_error_log),
+    PARSED_KEY("admin_gui_csp_header", "off", k_admin_gui_csp_header),
+    STRING_KEY("admin_gui_csp_header_value", "", admin_gui_csp_header_value),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -2172,7 +2068,11 @@ load(struct sl_conf *conf, const char *buf, size_t len, const char *name, const 
             v = keys[i].def;
             c.raw = NULL;
         }
-        keys[i].parse(&c, keys[i].name, v);
+        if (keys[i].parse != NULL) {
+            keys[i].parse(&c, keys[i].name, v);
+        } else {
+            parse_string_into(&c, keys[i].name, v, (char *)c.conf + keys[i].field, keys[i].cap);
+        }
     }
     for (size_t i = 0; i < NKEYS; i++) {
         free(raw[i].value);

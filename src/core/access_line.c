@@ -66,6 +66,12 @@ sl_access_format_combined(char *line, size_t cap, const struct sl_access_line *f
         snprintf(line, cap, "%s - - [%s] \"%s %s HTTP/1.%d\" %d %llu \"%s\" \"%s\"%s%s\n",
                  f->client_ip ? f->client_ip : "-", when, e.method, e.target, f->minor, f->status,
                  f->body_bytes, e.referer, e.user_agent, extra ? " " : "", extra ? extra : "");
+    return sl_access_line_end(line, cap, n);
+}
+
+size_t
+sl_access_line_end(char *line, size_t cap, int n)
+{
     if (n < 0) {
         return 0;
     }

@@ -42,6 +42,10 @@ void sl_access_escape_fields(struct sl_access_escaped *out, const struct sl_acce
  * <iso8601>, as `2026-11-28T03:50:00+0000`. */
 void sl_access_time(char *out, size_t cap, bool iso8601);
 
+/* The length of a line snprintf wrote into <line> of <cap> bytes (at least 2), <n> being what it
+ * returned: 0 on an error, and a line longer than <cap> is cut and still ends with its newline. */
+size_t sl_access_line_end(char *line, size_t cap, int n);
+
 /* Formats <f> as one combined line in <line> (<cap> bytes, at least 2), with " <extra>" before
  * the newline when <extra> is not NULL (the proxy's request id). A line longer than <cap> is cut
  * and still ends with its newline. Returns its length. */

@@ -96,6 +96,9 @@ sl_mem_trim_tick(struct sl_mem_trim *t, unsigned long long connections,
     if (rss_peak > t->peak_rss) {
         t->peak_rss = rss_peak;
     }
+    if (connections_peak < connections) {
+        connections_peak = connections; /* the workers' peak and this count are read apart */
+    }
     if (connections_peak > t->peak) {
         t->peak = connections_peak;
     }

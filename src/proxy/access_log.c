@@ -66,11 +66,7 @@ sl_access_log_write(struct sl_session *s)
                      (unsigned long long)s->req_body_bytes, e.referer, e.user_agent,
                      (unsigned long long)elapsed_ms, s->request_id, s->route ? s->route->id : "",
                      s->service ? s->service->id : "", s->aborted ? "true" : "false");
-        n = m > 0 ? (size_t)m : 0;
-        if (n >= sizeof(line)) {
-            n = sizeof(line) - 1;
-            line[n - 1] = '\n';
-        }
+        n = sl_access_line_end(line, sizeof(line), m);
     } else {
         n = sl_access_format_combined(line, sizeof(line), &f, s->request_id);
     }
