@@ -23,13 +23,14 @@ struct log_key {
     const char *name;
     size_t path; /* offset of the key's path in struct sl_conf */
     struct sl_log_file *lf;
+    bool status; /* a Status API log (else the Admin API's) */
 };
 
 static const struct log_key keys[SL_ADMIN_NLOGS] = {
-    {"admin_access_log", offsetof(struct sl_conf, admin_access_log), &access_logs[0]},
-    {"admin_error_log", offsetof(struct sl_conf, admin_error_log), &error_logs[0]},
-    {"status_access_log", offsetof(struct sl_conf, status_access_log), &access_logs[1]},
-    {"status_error_log", offsetof(struct sl_conf, status_error_log), &error_logs[1]},
+    {"admin_access_log", offsetof(struct sl_conf, admin_access_log), &access_logs[0], false},
+    {"admin_error_log", offsetof(struct sl_conf, admin_error_log), &error_logs[0], false},
+    {"status_access_log", offsetof(struct sl_conf, status_access_log), &access_logs[1], true},
+    {"status_error_log", offsetof(struct sl_conf, status_error_log), &error_logs[1], true},
 };
 
 static const char *
@@ -44,6 +45,10 @@ sl_admin_logs_open(const struct sl_conf *conf, struct sl_admin_log_fds *fds, cha
 {
     sl_admin_logs_none(fds);
     for (size_t i = 0; i < SL_ADMIN_NLOGS; i++) {
+        /* an API without listeners has no logs, as Kong's nginx has no server block for it */
+        if ((keys[i].status ? conf->nstatus_listen : conf->nadmin_listen) == 0) {
+            continue;
+        }
         const char *path = key_path(conf, i);
         fds->fd[i] = sl_log_file_open(path);
         if (fds->fd[i] == -1) {

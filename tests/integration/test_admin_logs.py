@@ -11,6 +11,7 @@ import time
 
 import requests
 
+from lib.ports import free_port
 from lib.rawhttp import raw
 from lib.sluice import cli, kong, wait_until
 
@@ -138,8 +139,20 @@ def test_kong_keys_are_checked_and_an_unwritable_log_stops_the_start(tmp_path):
 
     bad = tmp_path / "bad.conf"
     bad.write_text("daemon = off\ndatabase = off\nproxy_listen = off\nadmin_listen = off\n"
-                   "status_listen = off\nstatus_access_log = %s/missing/dir/s.log\n" % tmp_path)
+                   "status_listen = 127.0.0.1:%d\nstatus_access_log = %s/missing/dir/s.log\n"
+                   % (free_port(), tmp_path))
     r = cli("start", "-c", bad, "-p", tmp_path / "p", timeout=20)
     assert r.returncode != 0
     assert ("Error: could not open status_access_log %s/missing/dir/s.log: No such file or "
             "directory" % tmp_path) in r.stderr
+
+
+def test_an_api_without_listeners_has_no_log_files(sluice_factory):
+    # as Kong's nginx, which has no server block (and so opens no log) for an API that is off
+    s = sluice_factory(kong(), conf={"admin_listen": "off", "status_listen": "off",
+                                     "admin_error_log": "logs/admin_error.log",
+                                     "status_error_log": "logs/status_error.log",
+                                     "status_access_log": "logs/status_access.log"})
+    assert requests.get(s.url("/nope"), timeout=T).status_code == 404
+    logs = sorted(os.listdir(os.path.join(s.prefix, "logs")))
+    assert [n for n in logs if n.startswith(("admin", "status"))] == [], logs
