@@ -86,8 +86,10 @@ def start_sluice(tmp, name, conf):
         admin = free_port()
     lines = {"daemon": "off", "worker_processes": "1", "proxy_listen": "127.0.0.1:%d" % proxy,
              "admin_listen": "127.0.0.1:%d" % admin, "status_listen": "off",
-             "proxy_access_log": "off", "log_level": "info",
-             "proxy_error_log": os.path.join(prefix, "error.log")}
+             "proxy_access_log": "off", "admin_access_log": "off", "log_level": "info",
+             "proxy_error_log": os.path.join(prefix, "error.log"),
+             # the publish lines are logged while the Admin API serves the POST
+             "admin_error_log": os.path.join(prefix, "error.log")}
     lines.update(conf)
     with open(path, "w") as f:
         f.write("".join("%s = %s\n" % kv for kv in lines.items()))
