@@ -32,6 +32,11 @@
  * and large_client_header_buffers bound it), and many Set-Cookie lines are ordinary. */
 #define SL_PROXY_RESPONSE_HEADERS_MAX 1000
 #define SL_POOL_BUCKETS 64
+/* Idle connections to one address beyond upstream_keepalive_pool_size are closed, least recently
+ * used first, once they have been idle this long (HAProxy's pool-purge-delay, shorter), not the
+ * moment the pool is full: a burst of concurrency above the pool size then serves the next burst
+ * instead of being closed and opened again, which costs a handshake and a TIME_WAIT each time. */
+#define SL_POOL_TRIM_DELAY_MS 1000
 /* A response read ahead of a slow client (route.response_buffering) takes at most this much disk
  * beyond its high-water mark in memory; then the upstream is read at the client's pace (nginx's
  * proxy_max_temp_file_size, 1024m by default). */
@@ -65,24 +70,35 @@ struct sl_upconn {
     struct sockaddr_storage addr;
     socklen_t addrlen;
     bool connected;
-    bool eof;                    /* the upstream closed its side (or failed: see reset) */
-    bool reset;                  /* ... with an error (a reset), not a clean close */
-    bool write_failed;           /* it answered, then stopped taking the request body */
-    bool reused;                 /* taken from the pool */
-    bool wrote;                  /* a byte of the current request reached the socket */
-    uint8_t wait;                /* what its timer bounds in a session's hands (session.h) */
-    unsigned requests;           /* requests carried so far */
-    struct sl_session *owner;    /* NULL while idle in the pool */
-    struct sl_upconn *pool_next; /* bucket chain while idle */
-    struct sl_upconn **pool_prev;
-    unsigned pool_bucket; /* bucket index while idle */
-    uint64_t idle_since_us;
+    bool eof;                  /* the upstream closed its side (or failed: see reset) */
+    bool reset;                /* ... with an error (a reset), not a clean close */
+    bool write_failed;         /* it answered, then stopped taking the request body */
+    bool reused;               /* taken from the pool */
+    bool wrote;                /* a byte of the current request reached the socket */
+    uint8_t wait;              /* what its timer bounds in a session's hands (session.h) */
+    unsigned requests;         /* requests carried so far */
+    struct sl_session *owner;  /* NULL while idle in the pool */
+    struct sl_pool_addr *pool; /* while idle: its address's list, in which ... */
+    struct sl_upconn *newer;   /* ... the connection released after this one */
+    struct sl_upconn *older;   /* ... and the one released before */
+    ev_tstamp idle_since;      /* when it went idle (loop time) */
+};
+
+/* The idle connections to one address, most recently released first: a request takes the newest
+ * (warm, and it lets the oldest age out when fewer are needed); trimming closes the oldest. Exists
+ * while it holds a connection. */
+struct sl_pool_addr {
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    struct sl_upconn *newest, *oldest;
+    size_t idle;
+    struct sl_pool_addr *next; /* in its hash bucket */
 };
 
 struct sl_pool {
-    struct sl_upconn *buckets[SL_POOL_BUCKETS];
-    size_t bucket_len[SL_POOL_BUCKETS]; /* idle connections in each bucket */
-    size_t idle;                        /* connections idle in all buckets */
+    struct sl_pool_addr *buckets[SL_POOL_BUCKETS];
+    size_t idle;   /* connections idle for all addresses */
+    ev_timer trim; /* armed while an address may hold more than pool_size idle connections */
 };
 
 /* One listening descriptor of a worker; the worker owns it (listeners.c). */
@@ -372,10 +388,12 @@ void sl_session_upstream_timeout(struct sl_session *s);
 void sl_session_dns_settled(struct sl_worker *w);
 
 /* upstream.c */
-void sl_pool_init(struct sl_pool *p);
+void sl_pool_init(struct sl_worker *w);
 /* An idle pooled connection to <addr>, or NULL. */
 struct sl_upconn *sl_pool_take(struct sl_worker *w, const struct sockaddr *addr, socklen_t len);
-/* Returns <c> to the pool (or closes it when the pool for its address is full). */
+/* Returns <c> to the pool as its address's newest idle connection, or closes it when it must not be
+ * reused (pooling off, draining, bytes unread, upstream_keepalive_max_requests reached). The
+ * address may then hold more than pool_size idle connections for SL_POOL_TRIM_DELAY_MS. */
 void sl_pool_put(struct sl_worker *w, struct sl_upconn *c);
 void sl_pool_close_all(struct sl_worker *w);
 /* Starts a non-blocking connect; NULL with errno on immediate failure. */

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Upstream connections: non-blocking connect, and the per-worker keep-alive pool keyed by address
  * (kong.md §3.7: upstream_keepalive_pool_size / max_requests / idle_timeout). An idle pooled
- * connection keeps a read watcher: any byte or EOF from the upstream while idle closes it. */
+ * connection keeps a read watcher: any byte or EOF from the upstream while idle closes it.
+ *
+ * The pool: a hash of addresses (struct sl_pool_addr), each with its idle connections newest
+ * first. pool_size bounds what an address keeps once a burst is over, not at every release: the
+ * excess is closed oldest first after SL_POOL_TRIM_DELAY_MS idle (on_pool_trim). */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/tcp.h>
@@ -13,10 +17,14 @@
 #include "proxy/internal.h"
 #include "sluice/log.h"
 
+static void on_pool_trim(struct ev_loop *loop, ev_timer *t, int revents);
+
 void
-sl_pool_init(struct sl_pool *p)
+sl_pool_init(struct sl_worker *w)
 {
-    memset(p, 0, sizeof(*p));
+    memset(&w->pool, 0, sizeof(w->pool));
+    ev_init(&w->pool.trim, on_pool_trim);
+    w->pool.trim.data = w;
 }
 
 static unsigned
@@ -58,18 +66,38 @@ addr_eq(const struct sockaddr_storage *a, const struct sockaddr *b, socklen_t le
     return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
 }
 
+static struct sl_pool_addr *
+pool_find(struct sl_worker *w, const struct sockaddr *addr, socklen_t len, unsigned h)
+{
+    for (struct sl_pool_addr *pa = w->pool.buckets[h]; pa != NULL; pa = pa->next) {
+        if (addr_eq(&pa->addr, addr, len)) {
+            return pa;
+        }
+    }
+    return NULL;
+}
+
+/* Takes <c> out of its address's idle list; the list goes when it empties. */
 static void
 pool_unlink(struct sl_worker *w, struct sl_upconn *c)
 {
-    if (c->pool_prev != NULL) {
-        *c->pool_prev = c->pool_next;
-        if (c->pool_next != NULL) {
-            c->pool_next->pool_prev = c->pool_prev;
+    struct sl_pool_addr *pa = c->pool;
+    if (pa == NULL) {
+        return;
+    }
+    *(c->newer != NULL ? &c->newer->older : &pa->newest) = c->older;
+    *(c->older != NULL ? &c->older->newer : &pa->oldest) = c->newer;
+    c->pool = NULL;
+    c->newer = c->older = NULL;
+    pa->idle--;
+    w->pool.idle--;
+    if (pa->idle == 0) {
+        struct sl_pool_addr **pp = &w->pool.buckets[addr_hash((struct sockaddr *)&pa->addr)];
+        while (*pp != pa) {
+            pp = &(*pp)->next;
         }
-        c->pool_prev = NULL;
-        c->pool_next = NULL;
-        w->pool.bucket_len[c->pool_bucket]--;
-        w->pool.idle--;
+        *pp = pa->next;
+        free(pa);
     }
 }
 
@@ -122,17 +150,16 @@ on_upconn_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 struct sl_upconn *
 sl_pool_take(struct sl_worker *w, const struct sockaddr *addr, socklen_t len)
 {
-    unsigned h = addr_hash(addr);
-    for (struct sl_upconn *c = w->pool.buckets[h]; c != NULL; c = c->pool_next) {
-        if (addr_eq(&c->addr, addr, len)) {
-            pool_unlink(w, c);
-            c->timer.deadline = 0;
-            c->reused = true;
-            c->wrote = false; /* per request: the previous request's bytes say nothing */
-            return c;
-        }
+    struct sl_pool_addr *pa = pool_find(w, addr, len, addr_hash(addr));
+    if (pa == NULL) {
+        return NULL;
     }
-    return NULL;
+    struct sl_upconn *c = pa->newest;
+    pool_unlink(w, c);
+    c->timer.deadline = 0;
+    c->reused = true;
+    c->wrote = false; /* per request: the previous request's bytes say nothing */
+    return c;
 }
 
 void
@@ -148,19 +175,17 @@ sl_pool_put(struct sl_worker *w, struct sl_upconn *c)
         return;
     }
     unsigned h = addr_hash((struct sockaddr *)&c->addr);
-    /* The bucket's size bounds the count for this address, so the list is only walked when the
-     * bucket alone could reach pool_size. */
-    if (w->pool.bucket_len[h] >= (size_t)st->pool_size) {
-        size_t same = 0;
-        for (struct sl_upconn *o = w->pool.buckets[h]; o != NULL; o = o->pool_next) {
-            if (addr_eq(&o->addr, (struct sockaddr *)&c->addr, c->addrlen)) {
-                same++;
-            }
-        }
-        if (same >= (size_t)st->pool_size) {
+    struct sl_pool_addr *pa = pool_find(w, (struct sockaddr *)&c->addr, c->addrlen, h);
+    if (pa == NULL) {
+        pa = calloc(1, sizeof(*pa));
+        if (pa == NULL) {
             sl_upconn_close(c);
             return;
         }
+        memcpy(&pa->addr, &c->addr, c->addrlen);
+        pa->addrlen = c->addrlen;
+        pa->next = w->pool.buckets[h];
+        w->pool.buckets[h] = pa;
     }
     /* Small buffers stay for the next request; large ones are returned to the allocator. */
     if (c->in.cap > 16384) {
@@ -173,27 +198,63 @@ sl_pool_put(struct sl_worker *w, struct sl_upconn *c)
     c->out.off = c->out.len = 0;
     c->sent = 0;
     c->replayable = true;
-    c->pool_next = w->pool.buckets[h];
-    if (c->pool_next != NULL) {
-        c->pool_next->pool_prev = &c->pool_next;
-    }
-    c->pool_prev = &w->pool.buckets[h];
-    c->pool_bucket = h;
-    w->pool.buckets[h] = c;
-    w->pool.bucket_len[h]++;
+    c->pool = pa;
+    c->older = pa->newest;
+    c->newer = NULL;
+    *(pa->newest != NULL ? &pa->newest->newer : &pa->oldest) = c;
+    pa->newest = c;
+    pa->idle++;
     w->pool.idle++;
+    c->idle_since = ev_now(w->loop);
     if (!ev_is_active(&c->rio)) {
         ev_io_start(w->loop, &c->rio);
     }
     sl_lazy_timer_set(w->loop, &c->timer, st->pool_idle_timeout_ms);
+    if (pa->idle > (size_t)st->pool_size && !ev_is_active(&w->pool.trim)) {
+        ev_timer_set(&w->pool.trim, SL_POOL_TRIM_DELAY_MS / 1000.0, 0);
+        ev_timer_start(w->loop, &w->pool.trim);
+    }
+}
+
+/* Closes, for every address holding more than pool_size idle connections, the oldest ones that
+ * have been idle for SL_POOL_TRIM_DELAY_MS; runs again while an excess remains. */
+static void
+on_pool_trim(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    struct sl_worker *w = t->data;
+    size_t keep = w->settings->pool_size > 0 ? (size_t)w->settings->pool_size : 0;
+    ev_tstamp cutoff = ev_now(loop) - SL_POOL_TRIM_DELAY_MS / 1000.0;
+    ev_tstamp next = 0; /* when the youngest remaining excess connection is due */
+    for (int i = 0; i < SL_POOL_BUCKETS; i++) {
+        struct sl_pool_addr *pa = w->pool.buckets[i];
+        while (pa != NULL) {
+            struct sl_pool_addr *following = pa->next; /* pa is freed with its last connection */
+            size_t excess = pa->idle > keep ? pa->idle - keep : 0;
+            /* excess <= idle: when the last connection goes (and pa with it: pool_size lowered
+             * to 0 by a reload), excess is 0 and pa is not read again */
+            while (excess > 0 && pa->oldest->idle_since <= cutoff) {
+                sl_upconn_close(pa->oldest);
+                excess--;
+            }
+            if (excess > 0 && (next == 0 || pa->oldest->idle_since < next)) {
+                next = pa->oldest->idle_since;
+            }
+            pa = following;
+        }
+    }
+    if (next != 0) {
+        ev_timer_set(t, next - cutoff, 0);
+        ev_timer_start(loop, t);
+    }
 }
 
 void
 sl_pool_close_all(struct sl_worker *w)
 {
+    ev_timer_stop(w->loop, &w->pool.trim);
     for (int i = 0; i < SL_POOL_BUCKETS; i++) {
         while (w->pool.buckets[i] != NULL) {
-            sl_upconn_close(w->pool.buckets[i]);
+            sl_upconn_close(w->pool.buckets[i]->newest);
         }
     }
 }

@@ -250,7 +250,7 @@ sl_proxy_start(const struct sl_conf *conf, int n, char *err, size_t errlen)
             snprintf(err, errlen, "out of memory");
             return -1;
         }
-        sl_pool_init(&w->pool);
+        sl_pool_init(w);
         sl_dispatch_init(w);
         ev_init(&w->accept_backoff, on_accept_backoff_end);
         w->accept_backoff.data = w;

@@ -255,24 +255,30 @@ def test_max_requests_1_saves_no_connection(upstream, sluice_factory):
     assert upstream.connections == 3
 
 
-def test_pool_size_bounds_idle_connections_per_address(upstream, sluice_factory):
-    """upstream_keepalive_pool_size = 2: four requests at once need four connections; afterwards
-    two stay idle for reuse and the others are closed."""
-    upstream.route("/slow", U.delay(0.5))
-    s = sluice_factory(kong(service("a", upstream.port, routes())),
-                       {"upstream_keepalive_pool_size": "2"})
+def _concurrent_gets(s, path, n):
+    """n GETs of <path> at once, one client connection each; all must answer 200."""
     statuses = []
 
     def one():
         with RawConn("127.0.0.1", s.port, timeout=T) as c:
-            c.send(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+            c.send(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path.encode())
             statuses.append(c.read_response().status)
-    threads = [threading.Thread(target=one) for _ in range(4)]
+    threads = [threading.Thread(target=one) for _ in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert statuses == [200] * 4 and upstream.connections == 4
+    assert statuses == [200] * n
+
+
+def test_pool_size_bounds_idle_connections_per_address(upstream, sluice_factory):
+    """upstream_keepalive_pool_size = 2: four requests at once need four connections; afterwards
+    two stay idle for reuse and the others are closed (after the 1 s trim delay)."""
+    upstream.route("/slow", U.delay(0.5))
+    s = sluice_factory(kong(service("a", upstream.port, routes())),
+                       {"upstream_keepalive_pool_size": "2"})
+    _concurrent_gets(s, "/slow", 4)
+    assert upstream.connections == 4
     assert wait_for(lambda: upstream.open_connections() == 2, 3), upstream.open_connections()
     time.sleep(0.3)
     assert upstream.open_connections() == 2
@@ -281,6 +287,27 @@ def test_pool_size_bounds_idle_connections_per_address(upstream, sluice_factory)
             c.send(b"GET /again HTTP/1.1\r\nHost: x\r\n\r\n")
             assert c.read_response().status == 200
     assert upstream.connections == 4
+
+
+def test_pool_keeps_a_burst_above_pool_size_for_the_next_burst(upstream, sluice_factory):
+    """upstream_keepalive_pool_size = 2 and two bursts of four concurrent requests, 0.3 s apart:
+    the second burst reuses the first burst's four connections (Kong's pool would have closed two
+    and opened two more: a handshake and a TIME_WAIT each, churn at every burst above the pool
+    size). Once idle for the trim delay, the excess is closed, oldest first, down to two."""
+    upstream.route("/slow", U.delay(0.3))
+    s = sluice_factory(kong(service("a", upstream.port, routes())),
+                       {"upstream_keepalive_pool_size": "2"})
+    _concurrent_gets(s, "/slow", 4)
+    assert upstream.connections == 4
+    time.sleep(0.3)
+    assert upstream.open_connections() == 4  # the excess is still idle, within the trim delay
+    _concurrent_gets(s, "/slow", 4)
+    assert upstream.connections == 4, "the second burst opened connections"
+    started = time.monotonic()
+    assert wait_for(lambda: upstream.open_connections() == 2, 4), upstream.open_connections()
+    assert time.monotonic() - started >= 0.5  # not at release: after the trim delay (1 s)
+    time.sleep(0.3)
+    assert upstream.open_connections() == 2
 
 
 # ---- 09-websockets_spec ----------------------------------------------------------------------
