@@ -118,6 +118,12 @@ scenario_args_post1k() {
     printf '%s\n' -s "$lua"
 }
 
+# Many more connections than the proxies' upstream pools keep (512 each, Kong's default): the
+# requests in flight to the upstream swing above the pool size and back, which is where a pool that
+# closes its excess at once pays connects (wrk takes the last -c).
+scenario_desc_c1000() { echo "GET / over 1000 keep-alive connections (more in flight than the 512-connection pools)"; }
+scenario_args_c1000() { printf '%s\n' -c 1000; }
+
 for s in $SCENARIOS; do
     declare -F "scenario_args_$s" >/dev/null || die "unknown scenario '$s'"
 done
