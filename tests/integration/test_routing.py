@@ -57,6 +57,9 @@ ROUTES = [
     R("rxutf8", paths=["~/ru/caf\u00e9$"]),
     R("rxspace", paths=[r"~/rsp/[a-z ]+$"]),
     R("rxstrip", paths=[r"~/rst/[^/]+"]),
+    # '$' ends the path only: a regex route must not take a path that ends in %0A
+    R("rxend", paths=[r"~/rend/\d+$"]),
+    R("rend-prefix", paths=["/rend"]),
 ]
 
 
@@ -425,6 +428,19 @@ def test_decoded_route_paths_match_every_spelling(env, target, want):
     ("/rst/a%2Fb/c", "/rxstrip/c"),
 ])
 def test_regex_paths_match_kongs_decoded_path(env, target, want):
+    assert raw_routed(env[0], target) == (200, want)
+
+
+@pytest.mark.parametrize("target,want", [
+    ("/rend/42", "/rxend"),
+    # the decoded path is "/rend/42\n": Kong's atc-router (Rust regex) reads '$' as the end of
+    # the path only, so the regex route does not match and the prefix route takes the request;
+    # PCRE's default '$' also matched before a final newline
+    ("/rend/42%0A", "/rend-prefix/42%0A"),
+    ("/rend/42%0a", "/rend-prefix/42%0A"),
+    ("/rend/42%0A%0A", "/rend-prefix/42%0A%0A"),
+])
+def test_regex_dollar_is_the_end_of_the_path(env, target, want):
     assert raw_routed(env[0], target) == (200, want)
 
 
