@@ -19,9 +19,6 @@
 
 #define HEAD_MAX (128 * 1024)
 #define MAX_CONN_TOKENS 16
-/* Lines built from joined header values (X-Forwarded-For, Via) of this many bytes or more fail the
- * head, as they did when they were formatted into an 8 KiB line buffer. */
-#define JOINED_LINE_MAX 8192
 
 /* The Connection tokens of a head (RFC 9110 §7.6.1: the headers they name are hop-by-hop). The
  * first MAX_CONN_TOKENS are kept for a quick per-header lookup. A head that lists more (only a
@@ -456,17 +453,6 @@ hw_u64(struct head_writer *w, unsigned long long v)
     hw_append(w, buf + i, sizeof(buf) - i);
 }
 
-/* A line holding a joined header value: fails the head when it would reach JOINED_LINE_MAX. */
-static bool
-hw_joined_line_fits(struct head_writer *w, size_t line_len)
-{
-    if (line_len >= JOINED_LINE_MAX) {
-        hw_fail(w);
-        return false;
-    }
-    return true;
-}
-
 /* Ends the head: commits it to the buffer, or on failure leaves the buffer's pending bytes as
  * they were before hw_begin. Returns the head's length or -1. */
 static long
@@ -595,14 +581,14 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
 
     struct sl_str peer = {s->peer_ip, s->peer_ip_len};
     struct sl_str xff = value_of(s, req, &seen, SL_HN_X_FORWARDED_FOR);
+    /* A joined line (X-Forwarded-For, Via) has no limit of its own, as in nginx: the head's
+     * (HEAD_MAX) bounds it, and an upstream with a smaller line limit says so itself. */
     if (xff.len) {
-        if (hw_joined_line_fits(&w, sizeof("X-Forwarded-For: , \r\n") - 1 + xff.len + peer.len)) {
-            HW_LIT(&w, "X-Forwarded-For: ");
-            hw_append(&w, xff.p, xff.len);
-            HW_LIT(&w, ", ");
-            hw_append(&w, peer.p, peer.len);
-            HW_LIT(&w, "\r\n");
-        }
+        HW_LIT(&w, "X-Forwarded-For: ");
+        hw_append(&w, xff.p, xff.len);
+        HW_LIT(&w, ", ");
+        hw_append(&w, peer.p, peer.len);
+        HW_LIT(&w, "\r\n");
     } else {
         HW_HEADER(&w, "X-Forwarded-For", s->client_ip); /* Kong: $remote_addr, after real-IP */
     }
@@ -643,15 +629,12 @@ sl_head_build_upstream_request(struct sl_session *s, const struct sl_h1_request 
 
     struct sl_str via = value_of(s, req, &seen, SL_HN_VIA);
     if (via.len) {
-        static const char tail[] = " " SL_SERVER_TOKEN "\r\n";
-        if (hw_joined_line_fits(&w, sizeof("Via: , 1.0") - 1 + via.len + sizeof(tail) - 1)) {
-            char version[] = ", 1.0";
-            version[4] = (char)('0' + req->minor); /* the client's HTTP/1.<minor> */
-            HW_LIT(&w, "Via: ");
-            hw_append(&w, via.p, via.len);
-            hw_append(&w, version, sizeof(version) - 1);
-            HW_LIT(&w, tail);
-        }
+        char version[] = ", 1.0";
+        version[4] = (char)('0' + req->minor); /* the client's HTTP/1.<minor> */
+        HW_LIT(&w, "Via: ");
+        hw_append(&w, via.p, via.len);
+        hw_append(&w, version, sizeof(version) - 1);
+        HW_LIT(&w, " " SL_SERVER_TOKEN "\r\n");
     } else if (req->minor) {
         HW_LIT(&w, "Via: 1.1 " SL_SERVER_TOKEN "\r\n");
     } else {
@@ -831,12 +814,9 @@ sl_head_build_client_response(struct sl_session *s, const struct sl_h1_response 
     }
     if (st->headers & SL_HDR_VIA) {
         if (via.len) {
-            static const char tail[] = ", 1.1 " SL_SERVER_TOKEN "\r\n";
-            if (hw_joined_line_fits(&w, sizeof("Via: ") - 1 + via.len + sizeof(tail) - 1)) {
-                HW_LIT(&w, "Via: ");
-                hw_append(&w, via.p, via.len);
-                HW_LIT(&w, tail);
-            }
+            HW_LIT(&w, "Via: ");
+            hw_append(&w, via.p, via.len);
+            HW_LIT(&w, ", 1.1 " SL_SERVER_TOKEN "\r\n");
         } else {
             HW_LIT(&w, "Via: 1.1 " SL_SERVER_TOKEN "\r\n");
         }

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -157,6 +159,28 @@ forwarded_https(const struct sl_session *s, const struct sl_h1_request *req)
     return h != NULL && sl_str_caseeq_cstr(h->value, "https");
 }
 
+/* The host of a redirect for a request that named none (HTTP/1.0 without Host): the address the
+ * client reached, an IPv6 one in brackets. nginx's $host falls back to the server name (Kong's is
+ * "kong"); an empty host would make "https:///evil.example/" of a path "/evil.example/", which
+ * browsers follow to evil.example (an open redirect). */
+static struct sl_str
+redirect_host_fallback(struct sl_session *s)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char ip[INET6_ADDRSTRLEN];
+    const void *a = NULL;
+    if (getsockname(s->fd, (struct sockaddr *)&ss, &len) == 0) {
+        a = ss.ss_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                                     : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+    }
+    if (a == NULL || inet_ntop(ss.ss_family, a, ip, sizeof(ip)) == NULL) {
+        return SL_STR("localhost");
+    }
+    char *h = sl_arena_sprintf(s->arena, ss.ss_family == AF_INET6 ? "[%s]" : "%s", ip);
+    return h != NULL ? (struct sl_str){h, strlen(h)} : SL_STR("localhost");
+}
+
 static void
 https_redirect(struct sl_session *s, const struct sl_route *route, const struct sl_h1_request *req)
 {
@@ -176,6 +200,9 @@ https_redirect(struct sl_session *s, const struct sl_route *route, const struct 
         s->peer_trusted ? sl_h1_find_header(req->headers, req->nheaders, "x-forwarded-host") : NULL;
     if (xfh != NULL && xfh->value.len > 0) {
         host = xfh->value;
+    }
+    if (host.len == 0) {
+        host = redirect_host_fallback(s);
     }
     struct sl_str path = req->path.len ? req->path : SL_STR("/");
     char *loc = sl_arena_sprintf(s->arena, "Location: https://%.*s%.*s%s%.*s\r\n", (int)host.len,
@@ -479,6 +506,10 @@ sl_session_process_head(struct sl_session *s)
     struct sl_buf *head = &w->head_scratch;
     head->off = head->len = 0;
     if (sl_head_build_upstream_request(s, &req, w->hdr_ids, &m, head) < 0) {
+        sl_log(SL_LOG_INFO,
+               "client %s: the upstream request head would pass 128 KiB (or memory ran out): "
+               "answered 494, request_id: \"%s\"",
+               s->peer_ip, s->request_id);
         s->close_after = true;
         sl_local_response(s, 494, NULL, false, NULL);
         sl_buf_consume(&s->in, sl_buf_pending(&s->in));

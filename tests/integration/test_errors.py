@@ -197,6 +197,17 @@ def test_https_redirect_location_is_host_and_request_uri(env, target, host, want
     assert r.header("Location") == want
 
 
+def test_https_redirect_without_host_names_the_address_reached(env):
+    """HTTP/1.0 without Host: the Location must still name a host (nginx's $host falls back to
+    the server name). An empty one, "https:///s301//evil.example/x", is followed by browsers to a
+    host taken from the path: an open redirect."""
+    s, _ = env
+    data = raw("127.0.0.1", s.port, b"GET /s301//evil.example/x HTTP/1.0\r\n\r\n", timeout=T)
+    r = parse_responses(data)[0]
+    assert r.status == 301
+    assert r.header("Location") == "https://127.0.0.1/s301//evil.example/x"
+
+
 def test_http_and_https_route_serves_http(env):
     s, _ = env
     assert requests.get(s.url("/both/x"), timeout=T).status_code == 200

@@ -84,6 +84,27 @@ def test_client_via_appended(upstream, sluice_factory):
     assert v["headers"]["via"] == "1.0 corp-proxy, " + VIA
 
 
+def test_long_forwarded_lines_are_joined_as_nginx_does(upstream, sluice_factory):
+    """An X-Forwarded-For or Via line just under the client's line limit (8 KiB), or two long
+    ones, grows past it once Sluice joins the peer or its own Via in: nginx forwards the longer
+    line, and so does Sluice (the upstream head's 128 KiB bound it). They used to be refused (a
+    400 without a log line)."""
+    s = make(upstream, sluice_factory)
+    long_xff = ", ".join("10.0.%d.%d" % (i // 250, i % 250) for i in range(800))[:8150]
+    long_xff = long_xff[:long_xff.rindex(",")]
+    r, v = send(s, headers=[("X-Forwarded-For", long_xff)])
+    assert r.status == 200 and v["headers"]["x-forwarded-for"] == long_xff + ", 127.0.0.1"
+    a, b = "1.1.1.1, " * 624 + "1.1.1.1", "2.2.2.2, " * 624 + "2.2.2.2"
+    r, v = send(s, headers=[("X-Forwarded-For", a), ("X-Forwarded-For", b)])
+    assert r.status == 200 and v["headers"]["x-forwarded-for"] == a + ", " + b + ", 127.0.0.1"
+    via = "1.0 p" + "x" * 8100
+    r, v = send(s, headers=[("Via", via)])
+    assert r.status == 200 and v["headers"]["via"] == via + ", " + VIA
+    upstream.route("/longvia", U.respond(200, [("Via", via)], b"ok"))
+    r, _ = send(s, target="/longvia")
+    assert r.status == 200 and r.header_all("Via") == [via + ", " + VIA]
+
+
 def test_hop_by_hop_removed(upstream, sluice_factory):
     s = make(upstream, sluice_factory)
     _, v = send(s, headers=[("Connection", "X-Hop, keep-alive"), ("X-Hop", "secret"),
