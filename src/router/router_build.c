@@ -553,10 +553,13 @@ compile_path(struct build *b, const char *path, struct rt_path *out)
     size_t len = strlen(path);
     if (len > 0 && path[0] == '~') {
         out->src = (struct sl_str){path + 1, len - 1};
-        /* PCRE2_DOLLAR_ENDONLY: '$' is the end of the path, as in Kong's atc-router (Rust's regex
-         * crate), never also before a final newline, which the decoded path ends with for a
-         * request path ending in %0A ('~/items/\d+$' must not take "/items/1%0A"). */
-        out->re = compile_re(b, out->src.p, out->src.len, PCRE2_ANCHORED | PCRE2_DOLLAR_ENDONLY,
+        /* As Kong's atc-router (Rust's regex crate) reads a pattern. PCRE2_DOLLAR_ENDONLY: '$' is
+         * the end of the path, never also before a final newline, which the decoded path ends
+         * with for a request path ending in %0A ('~/items/\d+$' must not take "/items/1%0A").
+         * PCRE2_UTF | PCRE2_UCP: '.' is one character, and \w, \d, \s and \b are Unicode's (the
+         * router matches only paths that are valid UTF-8 once decoded, as Kong). */
+        out->re = compile_re(b, out->src.p, out->src.len,
+                             PCRE2_ANCHORED | PCRE2_DOLLAR_ENDONLY | PCRE2_UTF | PCRE2_UCP,
                              &out->names, &out->ngroups);
         if (out->re == NULL) {
             return -1;

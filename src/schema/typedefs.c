@@ -526,7 +526,8 @@ sl_typedef_router_path(const json_t *v, char *err, size_t errlen)
         free(norm);
         return rc;
     }
-    return sl_typedef_regex(s + 1, PCRE2_ANCHORED, err, errlen);
+    /* the router's options that decide what compiles (router_build.c compile_path) */
+    return sl_typedef_regex(s + 1, PCRE2_ANCHORED | PCRE2_UTF | PCRE2_UCP, err, errlen);
 }
 
 int

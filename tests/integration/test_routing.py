@@ -60,6 +60,10 @@ ROUTES = [
     # '$' ends the path only: a regex route must not take a path that ends in %0A
     R("rxend", paths=[r"~/rend/\d+$"]),
     R("rend-prefix", paths=["/rend"]),
+    # Kong's regexes are Rust's: '.' is one character and \w a Unicode word character
+    R("rxdot", paths=[r"~/rdot/.$"]),
+    R("rxword", paths=[r"~/rword/\w+$"]),
+    R("runi-prefix", paths=["/r"]),
 ]
 
 
@@ -441,6 +445,19 @@ def test_regex_paths_match_kongs_decoded_path(env, target, want):
     ("/rend/42%0A%0A", "/rend-prefix/42%0A%0A"),
 ])
 def test_regex_dollar_is_the_end_of_the_path(env, target, want):
+    assert raw_routed(env[0], target) == (200, want)
+
+
+@pytest.mark.parametrize("target,want", [
+    ("/rdot/a", "/rxdot"),
+    ("/rdot/%C3%A9", "/rxdot"),         # é: one character of two bytes
+    ("/rdot/%E2%82%AC", "/rxdot"),      # €: three bytes
+    ("/rdot/ab", "/runi-prefix/dot/ab"),  # the /r prefix stripped
+    ("/rword/caf%C3%A9", "/rxword"),
+    ("/rword/%D0%B4%D0%B0", "/rxword"),  # Cyrillic
+    ("/rword/a%20b", "/runi-prefix/word/a%20b"),
+])
+def test_regex_paths_have_unicode_semantics_as_kongs(env, target, want):
     assert raw_routed(env[0], target) == (200, want)
 
 
