@@ -84,6 +84,10 @@ static const struct spec specs[] = {
     {{"*"}, {"~/"}, {"DELETE"}, 0, 0, "/any", HTTP_HTTPS, 0, true, true},
     {{0}, {"/%2F", "~/[.]{2}"}, {0}, 0, 0, "/enc", HTTP_HTTPS, 0, true, false},
     {{"*.a.b.c", "x.*:1"}, {"/deep/er/path"}, {"PUT"}, 0, 0, "/d", HTTP_HTTPS, 0, true, false},
+    /* v0 without strip_path and a service path not ending in '/' (upstream_uri.c's !strip) */
+    {{0}, {"/ns"}, {0}, 0, 0, "/nostrip", HTTP_HTTPS, 0, false, false},
+    /* Unicode semantics of regex paths: '.' and \w over multi-byte characters */
+    {{0}, {"~/uni/\\w+.$"}, {0}, 0, 0, "/u8", HTTP_HTTPS, 1, true, false},
 };
 
 static struct sl_service services[sizeof(specs) / sizeof(specs[0])];
