@@ -446,6 +446,24 @@ get_root(const struct sl_admin_request *req, struct sl_admin_response *res)
         json_object_set_new(conf, "declarative_config_string", json_string(SENSITIVE_PLACEHOLDER));
     }
     json_object_set_new(conf, "router_flavor", json_string("traditional_compatible"));
+    /* The logs (the paths resolved under the prefix, where Kong shows them as written) and the
+     * proxy settings scripts read most, typed as Kong's conf_loader leaves them: the real-IP
+     * flag an nginx "on"/"off", the pool settings numbers. */
+    json_object_set_new(conf, "proxy_access_log", json_string(c->proxy_access_log));
+    json_object_set_new(conf, "proxy_error_log", json_string(c->proxy_error_log));
+    json_object_set_new(conf, "admin_access_log", json_string(c->admin_access_log));
+    json_object_set_new(conf, "admin_error_log", json_string(c->admin_error_log));
+    json_object_set_new(conf, "status_access_log", json_string(c->status_access_log));
+    json_object_set_new(conf, "status_error_log", json_string(c->status_error_log));
+    json_object_set_new(conf, "real_ip_header", json_string(c->real_ip_header));
+    json_object_set_new(conf, "real_ip_recursive",
+                        json_string(c->real_ip_recursive ? "on" : "off"));
+    json_object_set_new(conf, "upstream_keepalive_pool_size",
+                        json_integer(c->upstream_keepalive_pool_size));
+    json_object_set_new(conf, "upstream_keepalive_max_requests",
+                        json_integer(c->upstream_keepalive_max_requests));
+    json_object_set_new(conf, "upstream_keepalive_idle_timeout",
+                        json_integer(c->upstream_keepalive_idle_timeout_s));
     /* Kong Manager shows the database connection from these (pg_port a number, pg_ssl a bool) */
     json_object_set_new(conf, "pg_host", json_string(c->pg_host));
     json_object_set_new(conf, "pg_port", json_integer(c->pg_port));

@@ -78,6 +78,20 @@ def test_root_has_what_kong_manager_reads(node):
     assert adm["port"] == s.admin_port and adm["ssl"] is False
 
 
+def test_root_shows_the_logs_and_proxy_settings(node):
+    """Kong's configuration carries every key; scripts read the logs and the proxy settings."""
+    s, a = node
+    conf = requests.get(a + "/", timeout=T).json()["configuration"]
+    for key in ("proxy_access_log", "proxy_error_log", "admin_access_log", "admin_error_log",
+                "status_access_log", "status_error_log"):
+        assert isinstance(conf[key], str) and conf[key], key
+    assert conf["status_access_log"] == "off"  # Kong's default
+    assert conf["real_ip_header"] == "X-Real-IP" and conf["real_ip_recursive"] == "off"
+    assert conf["upstream_keepalive_pool_size"] == 512
+    assert conf["upstream_keepalive_max_requests"] == 10000
+    assert conf["upstream_keepalive_idle_timeout"] == 60
+
+
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl CLI")
 def test_root_masks_the_admin_key_setting(tmp_path):
     """Kong's remove_sensitive masks admin_ssl_cert_key (it may hold the key itself)."""
