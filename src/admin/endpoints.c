@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <openssl/evp.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -413,6 +414,20 @@ static const char *const database_names[SL_DB_MAX] = {"sqlite", "postgres", "off
 /* What Kong's conf_loader.remove_sensitive puts in place of a secret that is set. */
 #define SENSITIVE_PLACEHOLDER "******"
 
+/* The plain string settings GET / shows as they are held (the logs resolved under the prefix). */
+static const struct {
+    const char *key;
+    size_t field; /* offset of its char array in struct sl_conf */
+} shown_strings[] = {
+    {"proxy_access_log", offsetof(struct sl_conf, proxy_access_log)},
+    {"proxy_error_log", offsetof(struct sl_conf, proxy_error_log)},
+    {"admin_access_log", offsetof(struct sl_conf, admin_access_log)},
+    {"admin_error_log", offsetof(struct sl_conf, admin_error_log)},
+    {"status_access_log", offsetof(struct sl_conf, status_access_log)},
+    {"status_error_log", offsetof(struct sl_conf, status_error_log)},
+    {"real_ip_header", offsetof(struct sl_conf, real_ip_header)},
+};
+
 /* GET /: Kong's shape (kong/api/routes/kong.lua). `configuration` is the sanitized configuration:
  * a secret that is set reads "******" (pg_password, declarative_config_string, and the admin key
  * paths Kong masks too, since they may hold the key itself); an unset one is absent. */
@@ -449,13 +464,10 @@ get_root(const struct sl_admin_request *req, struct sl_admin_response *res)
     /* The logs (the paths resolved under the prefix, where Kong shows them as written) and the
      * proxy settings scripts read most, typed as Kong's conf_loader leaves them: the real-IP
      * flag an nginx "on"/"off", the pool settings numbers. */
-    json_object_set_new(conf, "proxy_access_log", json_string(c->proxy_access_log));
-    json_object_set_new(conf, "proxy_error_log", json_string(c->proxy_error_log));
-    json_object_set_new(conf, "admin_access_log", json_string(c->admin_access_log));
-    json_object_set_new(conf, "admin_error_log", json_string(c->admin_error_log));
-    json_object_set_new(conf, "status_access_log", json_string(c->status_access_log));
-    json_object_set_new(conf, "status_error_log", json_string(c->status_error_log));
-    json_object_set_new(conf, "real_ip_header", json_string(c->real_ip_header));
+    for (size_t i = 0; i < sizeof(shown_strings) / sizeof(shown_strings[0]); i++) {
+        const char *v = (const char *)c + shown_strings[i].field;
+        json_object_set_new(conf, shown_strings[i].key, json_string(v));
+    }
     json_object_set_new(conf, "real_ip_recursive",
                         json_string(c->real_ip_recursive ? "on" : "off"));
     json_object_set_new(conf, "upstream_keepalive_pool_size",
