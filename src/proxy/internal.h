@@ -78,7 +78,8 @@ struct sl_upconn {
     uint8_t wait;              /* what its timer bounds in a session's hands (session.h) */
     unsigned requests;         /* requests carried so far */
     struct sl_session *owner;  /* NULL while idle in the pool */
-    struct sl_pool_addr *pool; /* while idle: its address's list, in which ... */
+    struct sl_pool_addr *home; /* its address's pool, from its first release to its close */
+    bool idle;                 /* in home's idle list, where ... */
     struct sl_upconn *newer;   /* ... the connection released after this one */
     struct sl_upconn *older;   /* ... and the one released before */
     ev_tstamp idle_since;      /* when it went idle (loop time) */
@@ -86,12 +87,14 @@ struct sl_upconn {
 
 /* The idle connections to one address, most recently released first: a request takes the newest
  * (warm, and it lets the oldest age out when fewer are needed); trimming closes the oldest. Exists
- * while it holds a connection. */
+ * while a connection calls it home, idle or in use, so that taking the last idle connection and
+ * releasing it again (every request, at low concurrency) allocates nothing. */
 struct sl_pool_addr {
     struct sockaddr_storage addr;
     socklen_t addrlen;
     struct sl_upconn *newest, *oldest;
     size_t idle;
+    size_t conns;              /* connections whose home this is */
     struct sl_pool_addr *next; /* in its hash bucket */
 };
 

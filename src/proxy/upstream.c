@@ -3,9 +3,10 @@
  * (kong.md §3.7: upstream_keepalive_pool_size / max_requests / idle_timeout). An idle pooled
  * connection keeps a read watcher: any byte or EOF from the upstream while idle closes it.
  *
- * The pool: a hash of addresses (struct sl_pool_addr), each with its idle connections newest
- * first. pool_size bounds what an address keeps once a burst is over, not at every release: the
- * excess is closed oldest first after SL_POOL_TRIM_DELAY_MS idle (on_pool_trim). */
+ * The pool: a hash of addresses (struct sl_pool_addr, kept while a connection to it lives), each
+ * with its idle connections newest first. pool_size bounds what an address keeps once a burst is
+ * over, not at every release: the excess is closed oldest first after SL_POOL_TRIM_DELAY_MS idle
+ * (on_pool_trim). */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/tcp.h>
@@ -77,28 +78,36 @@ pool_find(struct sl_worker *w, const struct sockaddr *addr, socklen_t len, unsig
     return NULL;
 }
 
-/* Takes <c> out of its address's idle list; the list goes when it empties. */
+/* Takes <c> out of its address's idle list (it keeps its home). */
 static void
 pool_unlink(struct sl_worker *w, struct sl_upconn *c)
 {
-    struct sl_pool_addr *pa = c->pool;
-    if (pa == NULL) {
+    struct sl_pool_addr *pa = c->home;
+    if (!c->idle) {
         return;
     }
     *(c->newer != NULL ? &c->newer->older : &pa->newest) = c->older;
     *(c->older != NULL ? &c->older->newer : &pa->oldest) = c->newer;
-    c->pool = NULL;
+    c->idle = false;
     c->newer = c->older = NULL;
     pa->idle--;
     w->pool.idle--;
-    if (pa->idle == 0) {
-        struct sl_pool_addr **pp = &w->pool.buckets[addr_hash((struct sockaddr *)&pa->addr)];
-        while (*pp != pa) {
-            pp = &(*pp)->next;
-        }
-        *pp = pa->next;
-        free(pa);
+}
+
+/* <c> is closing: its home goes with the last connection that has it. */
+static void
+pool_leave_home(struct sl_worker *w, struct sl_upconn *c)
+{
+    struct sl_pool_addr *pa = c->home;
+    if (pa == NULL || --pa->conns > 0) {
+        return;
     }
+    struct sl_pool_addr **pp = &w->pool.buckets[addr_hash((struct sockaddr *)&pa->addr)];
+    while (*pp != pa) {
+        pp = &(*pp)->next;
+    }
+    *pp = pa->next;
+    free(pa);
 }
 
 void
@@ -106,6 +115,7 @@ sl_upconn_close(struct sl_upconn *c)
 {
     struct sl_worker *w = c->worker;
     pool_unlink(w, c);
+    pool_leave_home(w, c);
     ev_io_stop(w->loop, &c->rio);
     ev_io_stop(w->loop, &c->wio);
     sl_lazy_timer_stop(w->loop, &c->timer);
@@ -151,7 +161,7 @@ struct sl_upconn *
 sl_pool_take(struct sl_worker *w, const struct sockaddr *addr, socklen_t len)
 {
     struct sl_pool_addr *pa = pool_find(w, addr, len, addr_hash(addr));
-    if (pa == NULL) {
+    if (pa == NULL || pa->newest == NULL) {
         return NULL;
     }
     struct sl_upconn *c = pa->newest;
@@ -174,18 +184,23 @@ sl_pool_put(struct sl_worker *w, struct sl_upconn *c)
         sl_upconn_close(c);
         return;
     }
-    unsigned h = addr_hash((struct sockaddr *)&c->addr);
-    struct sl_pool_addr *pa = pool_find(w, (struct sockaddr *)&c->addr, c->addrlen, h);
-    if (pa == NULL) {
-        pa = calloc(1, sizeof(*pa));
+    struct sl_pool_addr *pa = c->home;
+    if (pa == NULL) { /* its first release: find or make its address's pool */
+        unsigned h = addr_hash((struct sockaddr *)&c->addr);
+        pa = pool_find(w, (struct sockaddr *)&c->addr, c->addrlen, h);
         if (pa == NULL) {
-            sl_upconn_close(c);
-            return;
+            pa = calloc(1, sizeof(*pa));
+            if (pa == NULL) {
+                sl_upconn_close(c);
+                return;
+            }
+            memcpy(&pa->addr, &c->addr, c->addrlen);
+            pa->addrlen = c->addrlen;
+            pa->next = w->pool.buckets[h];
+            w->pool.buckets[h] = pa;
         }
-        memcpy(&pa->addr, &c->addr, c->addrlen);
-        pa->addrlen = c->addrlen;
-        pa->next = w->pool.buckets[h];
-        w->pool.buckets[h] = pa;
+        c->home = pa;
+        pa->conns++;
     }
     /* Small buffers stay for the next request; large ones are returned to the allocator. */
     if (c->in.cap > 16384) {
@@ -198,7 +213,7 @@ sl_pool_put(struct sl_worker *w, struct sl_upconn *c)
     c->out.off = c->out.len = 0;
     c->sent = 0;
     c->replayable = true;
-    c->pool = pa;
+    c->idle = true;
     c->older = pa->newest;
     c->newer = NULL;
     *(pa->newest != NULL ? &pa->newest->newer : &pa->oldest) = c;
@@ -230,8 +245,9 @@ on_pool_trim(struct ev_loop *loop, ev_timer *t, int revents)
         while (pa != NULL) {
             struct sl_pool_addr *following = pa->next; /* pa is freed with its last connection */
             size_t excess = pa->idle > keep ? pa->idle - keep : 0;
-            /* excess <= idle: when the last connection goes (and pa with it: pool_size lowered
-             * to 0 by a reload), excess is 0 and pa is not read again */
+            /* excess <= idle: when the last idle connection goes (and pa with it, if none in
+             * use calls it home: pool_size lowered to 0 by a reload), excess is 0 and pa is not
+             * read again */
             while (excess > 0 && pa->oldest->idle_since <= cutoff) {
                 sl_upconn_close(pa->oldest);
                 excess--;
@@ -253,8 +269,15 @@ sl_pool_close_all(struct sl_worker *w)
 {
     ev_timer_stop(w->loop, &w->pool.trim);
     for (int i = 0; i < SL_POOL_BUCKETS; i++) {
-        while (w->pool.buckets[i] != NULL) {
-            sl_upconn_close(w->pool.buckets[i]->newest);
+        struct sl_pool_addr *pa = w->pool.buckets[i];
+        while (pa != NULL) {
+            struct sl_pool_addr *following = pa->next;
+            /* pa stays while connections in use call it home; it may go with the last close,
+             * so it is not read after that one */
+            for (size_t n = pa->idle; n > 0; n--) {
+                sl_upconn_close(pa->newest);
+            }
+            pa = following;
         }
     }
 }
