@@ -209,8 +209,13 @@ struct sl_session {
     struct sl_spool {
         int fd;
         bool open;
-        bool failed; /* the file could not be made: this response follows the client's pace */
+        bool failed; /* the file could not be made or written: this response follows the
+                      * client's pace */
         uint64_t rd, wr;
+        /* Bytes the file had no room for (a full disk, a write error): they follow the file's
+         * unread bytes, in memory. At most what one upstream read produced, since a failed spool
+         * has no room (sl_session_out_room) and the upstream is not read again until it drains. */
+        struct sl_buf tail;
     } spool;
     bool close_after; /* close once the current response is written */
     bool linger;      /* ... and linger first: the client may still be sending the request */

@@ -14,8 +14,8 @@
 #include "proxy/session.h"
 #include "sluice/log.h"
 
-/* Queues body bytes for the client in its framing. 0, -1 out of memory, -2 the spool's file
- * could not be written (sl_session_out_add). */
+/* Queues body bytes for the client in its framing. 0, or -1 when out of memory
+ * (sl_session_out_add, which keeps in memory what a full disk cannot take). */
 static int
 emit_client_body(struct sl_session *s, const char *p, size_t len)
 {
@@ -39,20 +39,13 @@ emit_client_body(struct sl_session *s, const char *p, size_t len)
     return rc;
 }
 
-/* The client cannot be given the bytes in hand: out of memory (the connection closes at once,
- * CLOSED) or the spool's file failed (the response is cut short, as nginx does when it cannot
- * write its temporary file; 1). */
+/* The client cannot be given the bytes in hand (out of memory): the connection closes at once.
+ * Returns CLOSED. */
 static int
-emit_failed(struct sl_session *s, int rc)
+emit_failed(struct sl_session *s)
 {
-    if (rc == -1) {
-        sl_session_close(s);
-        return CLOSED;
-    }
-    sl_log(SL_LOG_ERR,
-           "cannot write the buffered response to %s/proxy_temp: %s, request_id: \"%s\"",
-           s->settings->conf.prefix, strerror(errno), s->request_id);
-    return sl_session_abort_response(s);
+    sl_session_close(s);
+    return CLOSED;
 }
 
 /* The response cannot be completed once its head is queued: the bytes already queued still go to
@@ -99,7 +92,7 @@ finish_response(struct sl_session *s)
         struct iovec last = {"0\r\n\r\n", 5};
         int rc = sl_session_out_add(s, &last, 1);
         if (rc < 0) {
-            return emit_failed(s, rc);
+            return emit_failed(s);
         }
     }
     return 0;
@@ -192,7 +185,7 @@ sl_session_pump_response(struct sl_session *s)
             }
             int rc = emit_client_body(s, data.p, data.len);
             if (rc < 0) {
-                return emit_failed(s, rc);
+                return emit_failed(s);
             }
             sl_buf_consume(&c->in, (size_t)used);
             if (s->resp_chunked.done && (rc = finish_response(s)) != 0) {
@@ -205,7 +198,7 @@ sl_session_pump_response(struct sl_session *s)
             }
             int rc = emit_client_body(s, sl_buf_head(&c->in), n);
             if (rc < 0) {
-                return emit_failed(s, rc);
+                return emit_failed(s);
             }
             sl_buf_consume(&c->in, n);
             if (s->resp_body == SL_H1_BODY_LENGTH) {

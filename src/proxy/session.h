@@ -135,7 +135,7 @@ int sl_proxy_write_all(int fd, const void *p, size_t n);
 static inline bool
 sl_session_out_spooled(const struct sl_session *s)
 {
-    return s->spool.open && s->spool.rd < s->spool.wr;
+    return (s->spool.open && s->spool.rd < s->spool.wr) || sl_buf_pending(&s->spool.tail) > 0;
 }
 /* Bytes wait for the client: in s->out or in the spool. */
 static inline bool
@@ -157,8 +157,10 @@ sl_session_out_room(const struct sl_session *s)
  * 0 when not (also when the spool's file cannot be made: then logged, and the response goes on at
  * the client's pace). */
 int sl_session_out_reserve(struct sl_session *s);
-/* Appends the pieces, in order, to s->out or behind the spooled bytes; all or nothing. 0, -1 when
- * out of memory, -2 when the spool's file cannot be written (errno kept). */
+/* Appends the pieces, in order, to s->out or behind the spooled bytes; all or nothing. When the
+ * spool's file cannot be written (a full disk), they are kept in memory behind its bytes, logged,
+ * and the rest of the response follows the client's pace: nothing is lost. 0, or -1 when out of
+ * memory. */
 int sl_session_out_add(struct sl_session *s, const struct iovec *iov, int n);
 /* Moves the next spooled bytes into s->out once it is empty. 1 when it did, 0 when there was
  * nothing to do, -1 on a read error or out of memory (errno kept). */

@@ -75,13 +75,38 @@ sl_proxy_write_all(int fd, const void *p, size_t n)
 
 /* ---- the client's output: s->out, then the spool ------------------------------------------- */
 
+/* Closes the file (drained, or not needed); `failed` and the tail stay with the response. */
 static void
-spool_close(struct sl_session *s)
+spool_close_file(struct sl_session *s)
 {
     if (s->spool.open) {
         close(s->spool.fd);
     }
-    s->spool = (struct sl_spool){0};
+    s->spool.fd = 0;
+    s->spool.open = false;
+    s->spool.rd = s->spool.wr = 0;
+}
+
+/* The file could not take <iov>: the pieces are kept in memory behind its bytes, and the spool is
+ * marked failed, so that the upstream is read at the client's pace from now on (the response is
+ * not cut short, as nginx cuts it when its temporary file cannot be written). 0, -1 when out of
+ * memory. */
+static int
+spool_keep_in_memory(struct sl_session *s, const struct iovec *iov, int n, int write_errno)
+{
+    if (!s->spool.failed) {
+        sl_log(SL_LOG_ERR,
+               "cannot write the buffered response to %s/proxy_temp: %s; the rest of the "
+               "response follows the client's pace, request_id: \"%s\"",
+               s->settings->conf.prefix, strerror(write_errno), s->request_id);
+        s->spool.failed = true;
+    }
+    for (int i = 0; i < n; i++) {
+        if (sl_buf_append(&s->spool.tail, iov[i].iov_base, iov[i].iov_len, SIZE_MAX) < 0) {
+            return -1;
+        }
+    }
+    return 0;
 }
 
 int
@@ -121,7 +146,7 @@ sl_session_out_add(struct sl_session *s, const struct iovec *iov, int n)
          * until the next burst or the close. (Only an open one: `failed` must stay, or a
          * response whose file cannot be made would try, and warn, again at every mark.) */
         if (s->spool.open) {
-            spool_close(s);
+            spool_close_file(s);
         }
         for (int i = 0; i < n; i++) {
             if (sl_buf_append(&s->out, iov[i].iov_base, iov[i].iov_len, SIZE_MAX) < 0) {
@@ -130,15 +155,19 @@ sl_session_out_add(struct sl_session *s, const struct iovec *iov, int n)
         }
         return 0;
     }
+    /* Once bytes are kept in memory behind the file, every later byte goes behind them. */
+    if (sl_buf_pending(&s->spool.tail) > 0 || !s->spool.open) {
+        return spool_keep_in_memory(s, iov, n, 0);
+    }
     /* sl_session_out_reserve() opened the spool. One append is all or nothing: a short write is
-     * cut off again, so a retry after the error cannot leave half a chunk behind. */
+     * cut off again, so that the file holds whole pieces and the rest can follow from memory. */
     off_t at = (off_t)s->spool.wr;
     size_t total = 0;
     for (int i = 0; i < n; i++) {
         total += iov[i].iov_len;
     }
     if (lseek(s->spool.fd, at, SEEK_SET) < 0) {
-        return -2;
+        return spool_keep_in_memory(s, iov, n, errno);
     }
     for (int i = 0; i < n; i++) {
         if (sl_proxy_write_all(s->spool.fd, iov[i].iov_base, iov[i].iov_len) < 0) {
@@ -146,8 +175,7 @@ sl_session_out_add(struct sl_session *s, const struct iovec *iov, int n)
             if (ftruncate(s->spool.fd, at) < 0) {
                 /* the offsets still say what the file holds */
             }
-            errno = e;
-            return -2;
+            return spool_keep_in_memory(s, iov, n, e);
         }
     }
     s->spool.wr += total;
@@ -159,6 +187,15 @@ sl_session_out_refill(struct sl_session *s)
 {
     if (sl_buf_pending(&s->out) > 0 || !sl_session_out_spooled(s)) {
         return 0;
+    }
+    if (!s->spool.open || s->spool.rd == s->spool.wr) {
+        /* The file is drained: the bytes it had no room for come next. s->out is empty, so it
+         * takes the tail's memory whole, and its own goes (an idle connection keeps none). */
+        spool_close_file(s);
+        sl_buf_free(&s->out);
+        s->out = s->spool.tail;
+        s->spool.tail = (struct sl_buf){0};
+        return 1;
     }
     uint64_t left = s->spool.wr - s->spool.rd;
     size_t want = left < SL_PROXY_HIGH_WATER ? (size_t)left : SL_PROXY_HIGH_WATER;
@@ -176,7 +213,7 @@ sl_session_out_refill(struct sl_session *s)
     s->spool.rd += (uint64_t)got;
     if (s->spool.rd == s->spool.wr) {
         /* Drained: the disk space goes back at once; a later burst opens a new file. */
-        spool_close(s);
+        spool_close_file(s);
     }
     return 1;
 }
@@ -184,5 +221,7 @@ sl_session_out_refill(struct sl_session *s)
 void
 sl_session_out_release(struct sl_session *s)
 {
-    spool_close(s);
+    spool_close_file(s);
+    sl_buf_free(&s->spool.tail);
+    s->spool = (struct sl_spool){0};
 }

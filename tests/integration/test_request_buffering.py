@@ -8,11 +8,13 @@ request_buffering false streams as before. Real binary, real upstream, real sock
 import hashlib
 import os
 import socket
+import threading
 import time
 import weakref
 
 import pytest
 
+from lib import tmpfs
 from lib.rawhttp import parse_response
 from lib.sluice import kong, service
 from lib.upstream import Upstream, close_without_response, echo
@@ -316,3 +318,61 @@ def test_keepalive_after_buffered_request(env):
             assert read_response(c)[0] == 200
             assert [r for r in up.requests if r.method == "POST"][-1].body == body
     assert up.connections == 1
+
+
+# ---- a full disk ------------------------------------------------------------------------------
+
+SMALL_DISK = 1024 * 1024
+
+
+@pytest.fixture
+def full_disk_env(upstream, sluice_factory, tmp_path):
+    """Sluice whose <prefix>/client_body_temp is a real 1 MiB filesystem (a tmpfs; root only)."""
+    tmpfs.require(tmp_path)
+    s = sluice_factory(kong(service("e", upstream.port, [
+        {"name": "buffered", "paths": ["/b"], "strip_path": False},
+    ])), conf={"client_max_body_size": "30m"})
+    with tmpfs.under_sluice(s, "client_body_temp", SMALL_DISK) as path:
+        yield s, upstream, path
+
+
+def send_quietly(c, data):
+    """Sends <data> from a thread, stopping quietly when Sluice closes first."""
+    def run():
+        try:
+            c.sendall(data)
+        except OSError:
+            pass
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+def test_body_larger_than_the_free_disk_gets_500_and_reaches_no_upstream(full_disk_env):
+    """A 4 MiB body for a 1 MiB disk: the write fails, the client gets Kong's 500 (as nginx
+    answers when it cannot write its client_body_temp file), the upstream sees nothing, the
+    error log says why, and the file and its space are given back at once. A body that fits is
+    buffered and sent whole afterwards."""
+    s, up, disk = full_disk_env
+    size = 4 * 1024 * 1024
+    with socket.create_connection(("127.0.0.1", s.port), timeout=T) as c:
+        c.sendall(b"POST /b/big HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % size)
+        t = send_quietly(c, os.urandom(size))
+        status, head, body = read_response(c)
+        t.join(T)
+    assert status == 500, (head, body)
+    assert b"An unexpected error occurred" in body, body
+    assert up.requests == [], "a body that could not be buffered reached the upstream"
+    log = s.error_log()
+    assert "cannot buffer the request body in" in log and "No space left on device" in log, \
+        log[-2000:]
+    assert wait_for(lambda: body_files(s.pid) == [] and tmpfs.used(disk) == 0), \
+        (body_files(s.pid), tmpfs.used(disk))
+
+    fits = os.urandom(512 * 1024)
+    with socket.create_connection(("127.0.0.1", s.port), timeout=T) as c:
+        c.sendall(b"POST /b/fits HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
+                  % len(fits) + fits)
+        status, _, _ = read_response(c)
+    assert status == 200
+    assert up.last().body == fits

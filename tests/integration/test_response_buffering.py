@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from lib import tmpfs
 from lib import upstream as U
 from lib.rawhttp import parse_response
 from lib.sluice import kong, service, wait_until
@@ -255,6 +256,81 @@ def test_no_spool_directory_falls_back_to_the_clients_pace(upstream, sluice_fact
     assert r.status == 200 and is_pattern(r.body)
     # said once for the response, not again each time the client falls 64 KiB behind
     assert s.error_log().count("cannot buffer the response in") == 1, s.error_log()[-2000:]
+
+
+# ---- a full disk ------------------------------------------------------------------------------
+
+SMALL_DISK = 1024 * 1024
+
+
+@pytest.fixture
+def full_disk_env(upstream, sluice_factory, tmp_path):
+    """Sluice whose <prefix>/proxy_temp is a real 1 MiB filesystem (a tmpfs; root only)."""
+    tmpfs.require(tmp_path)
+    s = sluice_factory(kong(service("e", upstream.port, [
+        {"name": "buffered", "paths": ["/b"], "strip_path": False},
+    ])), conf={"proxy_access_log_format": "json"})
+    with tmpfs.under_sluice(s, "proxy_temp", SMALL_DISK) as path:
+        yield s, upstream, path
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["length", "chunked"])
+def test_full_disk_slows_the_response_to_the_clients_pace_and_loses_nothing(full_disk_env,
+                                                                          chunked):
+    """An 8 MiB response read ahead of a slow client onto a 1 MiB disk: the spool fills, the
+    bytes the disk cannot take wait in memory behind it, and from there the upstream is read at
+    the client's pace. The client gets every byte, in order, and a clean end (nginx cuts such a
+    response short when its temporary file cannot be written). Said once in the error log; the
+    space comes back when the client has read the file, and the next response is spooled again."""
+    s, up, disk = full_disk_env
+    c, done = begin_download(s, up, "/b/big", chunked=chunked)
+    try:
+        assert not done.wait(2.0), "the upstream sent everything: nothing was held back"
+        assert tmpfs.used(disk) >= SMALL_DISK // 2, "the spool never filled the disk"
+        r, rest = read_all(c)
+    finally:
+        c.close()
+    assert r.status == 200 and rest == b""
+    assert is_pattern(r.body)
+    log = s.error_log()
+    assert log.count("cannot write the buffered response to") == 1, log[-2000:]
+    assert "No space left on device" in log and "follows the client's pace" in log, log[-2000:]
+    assert wait_until(lambda: len(s.access_lines()) == 1, T)
+    line = s.access_lines()[0]
+    assert '"status":200' in line and '"aborted":false' in line, line
+    assert ('"body_bytes_sent":%d' % BIG) in line, line
+    assert wait_until(lambda: spool_files(s.pid) == [] and tmpfs.used(disk) == 0, T), \
+        (spool_files(s.pid), tmpfs.used(disk))
+
+    n = 768 * 1024  # fits: the next response is read whole ahead of its slow client again
+    c, done = begin_download(s, up, "/b/next", n=n, chunked=chunked)
+    try:
+        assert done.wait(T), "the space freed by the first response was not used again"
+        r, _ = read_all(c)
+    finally:
+        c.close()
+    assert r.status == 200 and is_pattern(r.body, n)
+    assert s.error_log().count("cannot write the buffered response to") == 1
+
+
+def test_client_gone_while_bytes_wait_behind_a_full_disk(full_disk_env):
+    """The client resets its connection while bytes the disk had no room for wait in memory:
+    the file and the memory are given back, the request is logged aborted, and Sluice serves on
+    (under ASan the teardown's leak check covers the memory)."""
+    s, up, disk = full_disk_env
+    c, done = begin_download(s, up, "/b/big")
+    assert not done.wait(2.0)
+    assert wait_until(lambda: "cannot write the buffered response to" in s.error_log(), T)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    c.close()
+    assert wait_until(lambda: len(s.access_lines()) == 1, T)
+    assert '"aborted":true' in s.access_lines()[0], s.access_lines()[0]
+    assert wait_until(lambda: spool_files(s.pid) == [] and tmpfs.used(disk) == 0, T), \
+        (spool_files(s.pid), tmpfs.used(disk))
+    with socket.create_connection(("127.0.0.1", s.port), timeout=T) as c2:
+        c2.sendall(b"GET /b/echo HTTP/1.1\r\nHost: x\r\n\r\n")
+        r, _ = read_all(c2)
+    assert r.status == 200
 
 
 # ---- adversarial cases ------------------------------------------------------------------------
