@@ -791,9 +791,11 @@ parse_response(const char *buf, size_t len, const struct sl_h1_limits *lim, bool
     if ((rc = parse_version(&h, &q, lend, -431, &major, &minor)) != 1) {
         return rc;
     }
-    if (major != 1 || minor > 1) {
+    if (major != 1) {
         return -505;
     }
+    /* RFC 9112 §2.3: a later 1.x minor is processed as 1.1, as for requests (nginx too). */
+    minor = minor > 1 ? 1 : minor;
     LINE_AT(&h, q, lend, -431);
     if (b[q++] != ' ') {
         return -400;

@@ -234,6 +234,26 @@ def test_bodyless_response_without_announced_body_reuses_the_connection(mn):
     assert conns["/resp/204"][0] in conns["/resp/ok"]
 
 
+def test_later_http1_minor_version_is_read_as_1_1(mn):
+    """RFC 9112 §2.3: "HTTP/1.2" from an upstream is processed as HTTP/1.1 (nginx, so Kong, passes
+    it): the response reaches the client, which gets Sluice's own HTTP/1.1 head, and the upstream
+    connection is kept, as 1.1's default."""
+    mn.script["/resp/v12"] = b"HTTP/1.2 200 OK\r\nX-Case: v12\r\n" + OK2
+    with W.Client(mn.port) as c:
+        c.send(b"GET /resp/v12 HTTP/1.1\r\nHost: h\r\n\r\n")
+        r = c.response()
+        assert r is not None and (r.status, r.body) == (200, b"ok"), r
+        assert r.raw.startswith(b"HTTP/1.1 200 ") and r.header("X-Case") == "v12", r
+        c.send(b"GET /resp/ok HTTP/1.1\r\nHost: h\r\n\r\n")
+        assert c.response().header("X-Case") == "ok"
+    mn.settle()
+    conns = {}
+    for conn, _, reqs in mn.R.received():
+        for q in reqs:
+            conns.setdefault(q.path, []).append(conn)
+    assert conns["/resp/v12"][0] in conns["/resp/ok"], "a 1.2 response's connection was not kept"
+
+
 def test_reset_ends_a_close_delimited_body_as_an_abort(mn):
     """A body delimited by the close of the connection ends cleanly only with a clean close: a
     reset cuts it (nginx: readv() failed), so the client must see an incomplete message."""

@@ -58,7 +58,6 @@ static const struct h1_case cases[] = {
     C("no status", "HTTP/1.1\r\n\r\n", -502),
     C("double sp", "HTTP/1.1  200 OK\r\n\r\n", -502),
     C("http/2", "HTTP/2.0 200 OK\r\n\r\n", -502),
-    C("http/1.2", "HTTP/1.2 200 OK\r\n\r\n", -502),
     C("lowercase", "http/1.1 200 OK\r\n\r\n", -502),
     C("garbage", "<html>\r\n\r\n", -502),
     C("bare cr status", "HTTP/1.1 200 OK\rX\r\n\r\n", -502),
@@ -273,6 +272,20 @@ Test(h1_response, keep_alive_rules)
         rparse("HTTP/1.0 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n", false, &res), 0);
     cr_assert_eq(res.body, SL_H1_BODY_NONE);
     cr_assert_not(res.keep_alive);
+}
+
+/* RFC 9112 §2.3: a later HTTP/1 minor version is read as 1.1 (keep-alive by default), as nginx
+ * does and as Sluice reads requests; another major version stays refused. */
+Test(h1_response, later_minor_version_reads_as_1_1)
+{
+    struct sl_h1_response res;
+    cr_assert_gt(rparse("HTTP/1.2 200 OK\r\nContent-Length: 1\r\n\r\n", false, &res), 0);
+    cr_assert_eq(res.minor, 1);
+    cr_assert(res.keep_alive);
+    cr_assert_eq(res.body, SL_H1_BODY_LENGTH);
+    cr_assert_gt(rparse("HTTP/1.9 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", false, &res), 0);
+    cr_assert_eq(res.body, SL_H1_BODY_CHUNKED);
+    cr_assert_eq(rparse("HTTP/2.0 200 OK\r\n\r\n", false, &res), -502);
 }
 
 Test(h1_response, switching_protocols)
