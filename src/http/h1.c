@@ -854,10 +854,12 @@ parse_response(const char *buf, size_t len, const struct sl_h1_limits *lim, bool
 
     if (head_request || status < 200 || status == 204 || status == 304) {
         res->body = SL_H1_BODY_NONE;
-        /* The head announces a body that must not follow. For HEAD and 304 the length is allowed
-         * (it is the GET's), but a faulty upstream may still send the bytes, possibly after a
-         * delay: on a reused connection they would be read as the next request's response
-         * (response queue poisoning, hardening.md §1). Such a connection is not reused. */
+        /* The head announces a body that must not follow. For HEAD and 304 the framing is
+         * allowed (it is the GET's), but a faulty upstream may still send the bytes, possibly
+         * after a delay: on a reused connection they would be read as the next request's
+         * response (response queue poisoning, hardening.md §1). The proxy lets such a connection
+         * rest before reusing it (upstream.c); a 1xx or 204 that announces a body breaks the
+         * protocol (RFC 9110 §15.3.5, RFC 9112 §6.1), and its connection is not reused. */
         res->body_announced = f.te || cl > 0;
     } else if (f.te) {
         res->body = SL_H1_BODY_CHUNKED;
@@ -871,7 +873,8 @@ parse_response(const char *buf, size_t len, const struct sl_h1_limits *lim, bool
      * (chunked, as nginx does) and the connection is closed after it, since the sender may have
      * meant other bytes to belong to it. A server that answers "HTTP/1.0" whatever the request
      * yet streams with chunked sends it. */
-    if (res->body == SL_H1_BODY_UNTIL_CLOSE || status == 101 || res->body_announced ||
+    bool announced_in_violation = res->body_announced && (status < 200 || status == 204);
+    if (res->body == SL_H1_BODY_UNTIL_CLOSE || status == 101 || announced_in_violation ||
         (f.te && minor == 0)) {
         res->keep_alive = false;
     }

@@ -81,8 +81,9 @@ struct sl_h1_response {
     uint64_t content_length;
     bool has_content_length;
     bool keep_alive; /* the upstream connection may be reused after the body */
-    /* A response without a body (to HEAD, 204, 304) whose head still announced one (chunked, or a
-     * Content-Length above 0); keep_alive is then false. */
+    /* A response without a body (to HEAD, 1xx, 204, 304) whose head still announced one (chunked,
+     * or a Content-Length above 0). keep_alive is then false for a 1xx or 204 (a protocol
+     * violation); for HEAD and 304 it is as usual, and the proxy rests the connection first. */
     bool body_announced;
     bool upgrade; /* 101 with Upgrade */
     size_t head_len;

@@ -55,7 +55,7 @@ sl_session_release_upstream(struct sl_session *s, bool reusable)
     s->up_revents = 0; /* they were the released connection's */
     if (reusable) {
         c->requests++;
-        sl_pool_put(s->worker, c);
+        sl_pool_put(s->worker, c, s->resp_body_announced);
     } else {
         sl_upconn_close(c);
     }

@@ -37,6 +37,13 @@
  * moment the pool is full: a burst of concurrency above the pool size then serves the next burst
  * instead of being closed and opened again, which costs a handshake and a TIME_WAIT each time. */
 #define SL_POOL_TRIM_DELAY_MS 1000
+/* A connection whose last response announced a body that must not follow (a HEAD or 304 response
+ * with a Content-Length or chunked) rests this long before it is reused: a faulty upstream that
+ * sends the body anyway is caught while it rests (any byte closes an idle connection), instead of
+ * its bytes becoming the next request's response. Kong, nginx, HAProxy and Envoy reuse such a
+ * connection at once; never reusing it (what Sluice did before) costs a connect and a TIME_WAIT per
+ * HEAD request. At most upstream_keepalive_pool_size connections rest per address and worker. */
+#define SL_POOL_REST_MS 1000
 /* A response read ahead of a slow client (route.response_buffering) takes at most this much disk
  * beyond its high-water mark in memory; then the upstream is read at the client's pace (nginx's
  * proxy_max_temp_file_size, 1024m by default). */
@@ -79,10 +86,11 @@ struct sl_upconn {
     unsigned requests;         /* requests carried so far */
     struct sl_session *owner;  /* NULL while idle in the pool */
     struct sl_pool_addr *home; /* its address's pool, from its first release to its close */
-    bool idle;                 /* in home's idle list, where ... */
+    bool idle;                 /* in home's idle list, or ... */
+    bool resting;              /* ... in the worker's resting list (SL_POOL_REST_MS), where ... */
     struct sl_upconn *newer;   /* ... the connection released after this one */
     struct sl_upconn *older;   /* ... and the one released before */
-    ev_tstamp idle_since;      /* when it went idle (loop time) */
+    ev_tstamp idle_since;      /* when it went idle, or began resting (loop time) */
 };
 
 /* The idle connections to one address, most recently released first: a request takes the newest
@@ -94,6 +102,7 @@ struct sl_pool_addr {
     socklen_t addrlen;
     struct sl_upconn *newest, *oldest;
     size_t idle;
+    size_t resting;            /* its connections in the worker's resting list */
     size_t conns;              /* connections whose home this is */
     struct sl_pool_addr *next; /* in its hash bucket */
 };
@@ -102,6 +111,11 @@ struct sl_pool {
     struct sl_pool_addr *buckets[SL_POOL_BUCKETS];
     size_t idle;   /* connections idle for all addresses */
     ev_timer trim; /* armed while an address may hold more than pool_size idle connections */
+    /* Connections resting before reuse, every address's, in the order they began (so in the
+     * order they are due, the rest being one length): they join their address's idle list when
+     * `rest` fires. */
+    struct sl_upconn *rest_newest, *rest_oldest;
+    ev_timer rest;
 };
 
 /* One listening descriptor of a worker; the worker owns it (listeners.c). */
@@ -312,12 +326,14 @@ struct sl_session {
     uint64_t resp_remaining;
     struct sl_h1_chunked resp_chunked;
     bool resp_done;
-    bool resp_keep_alive;   /* the upstream connection can be pooled after the body */
-    bool resp_interim_body; /* a 1xx before the final response announced a body */
-    bool resp_spool_ok;     /* the route buffers responses: the upstream may run ahead (spool.c) */
-    bool te_trailers;       /* the client sent TE: trailers: the response keeps Trailer */
-    bool proxied;           /* an upstream attempt began: latency headers as for a proxied
-                               response, even on an error Sluice writes (Kong: KONG_PROXIED) */
+    bool resp_keep_alive;     /* the upstream connection can be pooled after the body */
+    bool resp_interim_body;   /* a 1xx before the final response announced a body */
+    bool resp_body_announced; /* ... or the final response, to HEAD or as a 304: its connection
+                               * rests before reuse (SL_POOL_REST_MS) */
+    bool resp_spool_ok; /* the route buffers responses: the upstream may run ahead (spool.c) */
+    bool te_trailers;   /* the client sent TE: trailers: the response keeps Trailer */
+    bool proxied;       /* an upstream attempt began: latency headers as for a proxied
+                           response, even on an error Sluice writes (Kong: KONG_PROXIED) */
     enum sl_out_framing out_framing;
     uint64_t resp_body_bytes;  /* body bytes sent towards the client */
     uint64_t resp_written;     /* bytes written to the client socket since the head was queued */
@@ -401,8 +417,10 @@ void sl_pool_init(struct sl_worker *w);
 struct sl_upconn *sl_pool_take(struct sl_worker *w, const struct sockaddr *addr, socklen_t len);
 /* Returns <c> to the pool as its address's newest idle connection, or closes it when it must not be
  * reused (pooling off, draining, bytes unread, upstream_keepalive_max_requests reached). The
- * address may then hold more than pool_size idle connections for SL_POOL_TRIM_DELAY_MS. */
-void sl_pool_put(struct sl_worker *w, struct sl_upconn *c);
+ * address may then hold more than pool_size idle connections for SL_POOL_TRIM_DELAY_MS. With
+ * <rest> (its response announced a body that did not follow) it is idle only after resting
+ * SL_POOL_REST_MS, or closed when pool_size connections to its address rest already. */
+void sl_pool_put(struct sl_worker *w, struct sl_upconn *c, bool rest);
 void sl_pool_close_all(struct sl_worker *w);
 /* Starts a non-blocking connect; NULL with errno on immediate failure. */
 struct sl_upconn *sl_upconn_connect(struct sl_worker *w, const struct sockaddr *addr,

@@ -148,6 +148,7 @@ sl_session_pump_response(struct sl_session *s)
         s->resp_body = res.body;
         s->resp_remaining = res.body == SL_H1_BODY_LENGTH ? res.content_length : 0;
         s->resp_keep_alive = res.keep_alive && !s->resp_interim_body;
+        s->resp_body_announced = res.body_announced;
         s->resp_spool_ok = s->route != NULL && s->route->response_buffering && res.status != 101;
         if (!s->spool.open) {
             s->spool.failed = false; /* each response tries the file again */

@@ -6,7 +6,8 @@
  * The pool: a hash of addresses (struct sl_pool_addr, kept while a connection to it lives), each
  * with its idle connections newest first. pool_size bounds what an address keeps once a burst is
  * over, not at every release: the excess is closed oldest first after SL_POOL_TRIM_DELAY_MS idle
- * (on_pool_trim). */
+ * (on_pool_trim). A connection whose response announced a body that did not follow (HEAD, 304)
+ * rests SL_POOL_REST_MS in a worker-wide list first, watched as an idle one (on_pool_rest). */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/tcp.h>
@@ -19,6 +20,7 @@
 #include "sluice/log.h"
 
 static void on_pool_trim(struct ev_loop *loop, ev_timer *t, int revents);
+static void on_pool_rest(struct ev_loop *loop, ev_timer *t, int revents);
 
 void
 sl_pool_init(struct sl_worker *w)
@@ -26,6 +28,8 @@ sl_pool_init(struct sl_worker *w)
     memset(&w->pool, 0, sizeof(w->pool));
     ev_init(&w->pool.trim, on_pool_trim);
     w->pool.trim.data = w;
+    ev_init(&w->pool.rest, on_pool_rest);
+    w->pool.rest.data = w;
 }
 
 static unsigned
@@ -78,20 +82,26 @@ pool_find(struct sl_worker *w, const struct sockaddr *addr, socklen_t len, unsig
     return NULL;
 }
 
-/* Takes <c> out of its address's idle list (it keeps its home). */
+/* Takes <c> out of its address's idle list, or out of the resting list (it keeps its home). */
 static void
 pool_unlink(struct sl_worker *w, struct sl_upconn *c)
 {
     struct sl_pool_addr *pa = c->home;
-    if (!c->idle) {
+    if (c->idle) {
+        *(c->newer != NULL ? &c->newer->older : &pa->newest) = c->older;
+        *(c->older != NULL ? &c->older->newer : &pa->oldest) = c->newer;
+        c->idle = false;
+        pa->idle--;
+        w->pool.idle--;
+    } else if (c->resting) {
+        *(c->newer != NULL ? &c->newer->older : &w->pool.rest_newest) = c->older;
+        *(c->older != NULL ? &c->older->newer : &w->pool.rest_oldest) = c->newer;
+        c->resting = false;
+        pa->resting--;
+    } else {
         return;
     }
-    *(c->newer != NULL ? &c->newer->older : &pa->newest) = c->older;
-    *(c->older != NULL ? &c->older->newer : &pa->oldest) = c->newer;
-    c->idle = false;
     c->newer = c->older = NULL;
-    pa->idle--;
-    w->pool.idle--;
 }
 
 /* <c> is closing: its home goes with the last connection that has it. */
@@ -172,8 +182,65 @@ sl_pool_take(struct sl_worker *w, const struct sockaddr *addr, socklen_t len)
     return c;
 }
 
+/* <c> becomes its address's newest idle connection; the trim is armed when the address holds more
+ * than pool_size. */
+static void
+pool_add_idle(struct sl_worker *w, struct sl_upconn *c)
+{
+    struct sl_pool_addr *pa = c->home;
+    c->idle = true;
+    c->older = pa->newest;
+    c->newer = NULL;
+    *(pa->newest != NULL ? &pa->newest->newer : &pa->oldest) = c;
+    pa->newest = c;
+    pa->idle++;
+    w->pool.idle++;
+    c->idle_since = ev_now(w->loop);
+    if (pa->idle > (size_t)w->settings->pool_size && !ev_is_active(&w->pool.trim)) {
+        ev_timer_set(&w->pool.trim, SL_POOL_TRIM_DELAY_MS / 1000.0, 0);
+        ev_timer_start(w->loop, &w->pool.trim);
+    }
+}
+
+/* <c> rests at the end of the worker's resting list; the rest timer runs while the list holds
+ * one. */
+static void
+pool_add_resting(struct sl_worker *w, struct sl_upconn *c)
+{
+    struct sl_pool *p = &w->pool;
+    c->resting = true;
+    c->older = p->rest_newest;
+    c->newer = NULL;
+    *(p->rest_newest != NULL ? &p->rest_newest->newer : &p->rest_oldest) = c;
+    p->rest_newest = c;
+    c->home->resting++;
+    c->idle_since = ev_now(w->loop);
+    if (!ev_is_active(&p->rest)) {
+        ev_timer_set(&p->rest, SL_POOL_REST_MS / 1000.0, 0);
+        ev_timer_start(w->loop, &p->rest);
+    }
+}
+
+/* The connections that have rested SL_POOL_REST_MS (untouched: a byte or EOF closed them) join
+ * their addresses' idle lists, oldest first; the timer is armed for the next one due. */
+static void
+on_pool_rest(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    struct sl_worker *w = t->data;
+    ev_tstamp due = ev_now(loop) - SL_POOL_REST_MS / 1000.0;
+    struct sl_upconn *c;
+    while ((c = w->pool.rest_oldest) != NULL && c->idle_since <= due) {
+        pool_unlink(w, c);
+        pool_add_idle(w, c);
+    }
+    if (c != NULL) {
+        ev_timer_set(t, c->idle_since - due, 0);
+        ev_timer_start(loop, t);
+    }
+}
+
 void
-sl_pool_put(struct sl_worker *w, struct sl_upconn *c)
+sl_pool_put(struct sl_worker *w, struct sl_upconn *c, bool rest)
 {
     const struct sl_proxy_settings *st = w->settings;
     c->owner = NULL;
@@ -213,21 +280,18 @@ sl_pool_put(struct sl_worker *w, struct sl_upconn *c)
     c->out.off = c->out.len = 0;
     c->sent = 0;
     c->replayable = true;
-    c->idle = true;
-    c->older = pa->newest;
-    c->newer = NULL;
-    *(pa->newest != NULL ? &pa->newest->newer : &pa->oldest) = c;
-    pa->newest = c;
-    pa->idle++;
-    w->pool.idle++;
-    c->idle_since = ev_now(w->loop);
+    if (rest && pa->resting >= (size_t)st->pool_size) {
+        sl_upconn_close(c);
+        return;
+    }
     if (!ev_is_active(&c->rio)) {
         ev_io_start(w->loop, &c->rio);
     }
     sl_lazy_timer_set(w->loop, &c->timer, st->pool_idle_timeout_ms);
-    if (pa->idle > (size_t)st->pool_size && !ev_is_active(&w->pool.trim)) {
-        ev_timer_set(&w->pool.trim, SL_POOL_TRIM_DELAY_MS / 1000.0, 0);
-        ev_timer_start(w->loop, &w->pool.trim);
+    if (rest) {
+        pool_add_resting(w, c);
+    } else {
+        pool_add_idle(w, c);
     }
 }
 
@@ -268,6 +332,10 @@ void
 sl_pool_close_all(struct sl_worker *w)
 {
     ev_timer_stop(w->loop, &w->pool.trim);
+    ev_timer_stop(w->loop, &w->pool.rest);
+    while (w->pool.rest_oldest != NULL) {
+        sl_upconn_close(w->pool.rest_oldest);
+    }
     for (int i = 0; i < SL_POOL_BUCKETS; i++) {
         struct sl_pool_addr *pa = w->pool.buckets[i];
         while (pa != NULL) {

@@ -218,6 +218,64 @@ def test_announced_body_after_bodyless_response_cannot_poison_the_next(mn, metho
     assert conns[path][0] not in conns["/resp/ok"], "the upstream connection was reused"
 
 
+def _conns_by_path(mn):
+    mn.settle()
+    conns = {}
+    for conn, _, reqs in mn.R.received():
+        for q in reqs:
+            conns.setdefault(q.path, []).append(conn)
+    return conns
+
+
+@pytest.mark.parametrize("method,head", [
+    pytest.param("HEAD", b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", id="head-cl"),
+    pytest.param("HEAD", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                 id="head-chunked"),
+    pytest.param("GET", b"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", id="304-cl"),
+])
+def test_announced_body_that_never_follows_reuses_the_connection_after_a_rest(mn, method, head):
+    """HEAD and 304 responses carry the GET's framing, and most servers send it: their connection
+    is kept, as Kong and nginx keep it, but it rests 1 s first (SL_POOL_REST_MS) so that a body a
+    faulty upstream sends anyway closes it rather than answering the next request. A request
+    during the rest goes to another connection; one after it reuses the rested one."""
+    path = "/resp/announced"
+    mn.script[path] = [head]
+    with W.Client(mn.port) as c:
+        c.send(b"%s %s HTTP/1.1\r\nHost: h\r\n\r\n" % (method.encode(), path.encode()))
+        r = c.response(head_request=method == "HEAD")
+        assert r is not None and r.body == b"", r
+        c.send(b"GET /resp/ok HTTP/1.1\r\nHost: h\r\n\r\n")  # while it rests
+        assert c.response().header("X-Case") == "ok"
+        time.sleep(1.3)
+        c.send(b"GET /resp/later HTTP/1.1\r\nHost: h\r\n\r\n")
+        assert c.response().status == 200
+    conns = _conns_by_path(mn)
+    rested = conns[path][0]
+    assert rested not in conns["/resp/ok"], "a resting connection was reused"
+    assert rested in conns["/resp/later"], "the rested connection was not reused"
+
+
+def test_body_sent_while_the_connection_rests_closes_it(mn):
+    """A faulty upstream sends the body it announced to a HEAD half a second late: the bytes
+    arrive while the connection rests, it is closed, and nothing of them reaches a client."""
+    path = "/resp/late-head"
+    mn.script[path] = [b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", ("sleep", 0.5),
+                       b"hello" + SMUG]
+    with W.Client(mn.port) as c:
+        c.send(b"HEAD %s HTTP/1.1\r\nHost: h\r\n\r\n" % path.encode())
+        r = c.response(head_request=True)
+        assert r is not None and r.status == 200 and r.body == b"", r
+        time.sleep(1.5)  # past the late bytes and past the rest
+        c.send(b"GET /resp/ok HTTP/1.1\r\nHost: h\r\n\r\n")
+        r2 = c.response()
+        assert r2 is not None and r2.header("X-Case") == "ok" and not r2.has("X-Smuggled"), r2
+        assert c.pending() == b""
+    conns = _conns_by_path(mn)
+    bad = conns[path][0]
+    assert bad not in conns["/resp/ok"], "the connection that sent a late body was reused"
+    assert bad.eof, "Sluice kept the connection that sent a late body open"
+
+
 def test_bodyless_response_without_announced_body_reuses_the_connection(mn):
     """The guard above costs nothing to the usual 204: its connection is reused."""
     mn.script["/resp/204"] = b"HTTP/1.1 204 No Content\r\nX-Case: 204\r\n\r\n"

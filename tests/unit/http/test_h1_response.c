@@ -140,22 +140,32 @@ Test(h1_response, bodyless_responses)
 {
     struct sl_h1_response res;
     const char *with_cl = "HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\n";
-    /* A body announced where none may follow: no body is read, and the connection is not reused
-     * (stray bytes would become the next request's response). */
+    /* A body announced where none may follow: no body is read. To HEAD and as a 304 the framing
+     * is the GET's and allowed: the connection may be kept (the proxy rests it first, as stray
+     * bytes would become the next request's response); a 204 announcing one breaks the protocol
+     * and is not reused, nor is one that asked to close. */
     cr_assert_gt(rparse(with_cl, true, &res), 0);
     cr_assert_eq(res.body, SL_H1_BODY_NONE);
     cr_assert(res.body_announced);
-    cr_assert_not(res.keep_alive);
+    cr_assert(res.keep_alive);
     cr_assert_gt(rparse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", true, &res), 0);
     cr_assert_eq(res.body, SL_H1_BODY_NONE);
+    cr_assert(res.body_announced);
+    cr_assert(res.keep_alive);
+    cr_assert_gt(
+        rparse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\n", true, &res), 0);
     cr_assert_not(res.keep_alive);
     cr_assert_gt(rparse("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n", false, &res), 0);
     cr_assert_eq(res.body, SL_H1_BODY_NONE);
+    cr_assert(res.body_announced);
+    cr_assert_not(res.keep_alive);
+    cr_assert_gt(rparse("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n", true, &res), 0);
     cr_assert_not(res.keep_alive);
     cr_assert_gt(rparse("HTTP/1.1 304 Not Modified\r\nContent-Length: 100\r\n\r\n", false, &res),
                  0);
     cr_assert_eq(res.body, SL_H1_BODY_NONE);
-    cr_assert_not(res.keep_alive);
+    cr_assert(res.body_announced);
+    cr_assert(res.keep_alive);
     /* the entity's length is still reported, for the head Sluice forwards */
     cr_assert(res.has_content_length);
     cr_assert_eq(res.content_length, 100);
