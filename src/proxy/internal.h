@@ -39,11 +39,15 @@
 #define SL_POOL_TRIM_DELAY_MS 1000
 /* A connection whose last response announced a body that must not follow (a HEAD or 304 response
  * with a Content-Length or chunked) rests this long before it is reused: a faulty upstream that
- * sends the body anyway is caught while it rests (any byte closes an idle connection), instead of
- * its bytes becoming the next request's response. Kong, nginx, HAProxy and Envoy reuse such a
- * connection at once; never reusing it (what Sluice did before) costs a connect and a TIME_WAIT per
- * HEAD request. At most upstream_keepalive_pool_size connections rest per address and worker. */
-#define SL_POOL_REST_MS 1000
+ * sends the body anyway (typically at once: a HEAD handled as a GET) is caught while it rests (any
+ * byte closes an idle connection), instead of its bytes becoming the next request's response.
+ * Kong, nginx, HAProxy and Envoy reuse such a connection at once; never reusing it (what Sluice did
+ * before) costs a connect and a TIME_WAIT per HEAD request, and past ~470 HEAD/s to one address
+ * runs out of ephemeral ports (28k ports, 60 s of TIME_WAIT each). Not longer, because every
+ * resting connection is one more the upstream holds open (a prefork server gives each a process):
+ * at most upstream_keepalive_pool_size rest per address and worker (beyond that they are closed),
+ * so up to 2,000 HEAD/s per address and worker reuse their connections at the default 512. */
+#define SL_POOL_REST_MS 250
 /* A response read ahead of a slow client (route.response_buffering) takes at most this much disk
  * beyond its high-water mark in memory; then the upstream is read at the client's pace (nginx's
  * proxy_max_temp_file_size, 1024m by default). */

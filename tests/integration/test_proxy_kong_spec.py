@@ -255,14 +255,15 @@ def test_max_requests_1_saves_no_connection(upstream, sluice_factory):
     assert upstream.connections == 3
 
 
-def _concurrent_gets(s, path, n):
-    """n GETs of <path> at once, one client connection each; all must answer 200."""
+def _concurrent_gets(s, path, n, method="GET"):
+    """n requests (GET, or <method>) for <path> at once, one client connection each; all must
+    answer 200."""
     statuses = []
 
     def one():
         with RawConn("127.0.0.1", s.port, timeout=T) as c:
-            c.send(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path.encode())
-            statuses.append(c.read_response().status)
+            c.send(b"%s %s HTTP/1.1\r\nHost: x\r\n\r\n" % (method.encode(), path.encode()))
+            statuses.append(c.read_response(head_request=method == "HEAD").status)
     threads = [threading.Thread(target=one) for _ in range(n)]
     for t in threads:
         t.start()
@@ -312,27 +313,22 @@ def test_pool_keeps_a_burst_above_pool_size_for_the_next_burst(upstream, sluice_
 
 def test_head_requests_reuse_their_connections_after_a_rest(upstream, sluice_factory):
     """A HEAD response announces the GET's Content-Length and no body follows: Kong reuses its
-    connection, and Sluice does too, once it has rested 1 s (a late body from a faulty upstream
-    would close it then; tests/wire/test_wire_response.py). Twenty HEADs in a row need a new
-    connection each while the earlier ones rest; at most pool_size (8) rest, the others close
-    at once. 1.2 s later, eight HEADs and a GET reuse the rested eight: no new connection."""
+    connection, and Sluice does too, once it has rested 250 ms (a late body from a faulty upstream
+    closes it then; tests/wire/test_wire_response.py). Six HEADs at once need six connections; at
+    most pool_size (4) rest, the other two close at once. A moment later, four HEADs at once and
+    then a GET reuse the rested four: no new connection."""
+    upstream.route("/h", U.delay(0.3))
     s = sluice_factory(kong(service("a", upstream.port, routes())),
-                       {"upstream_keepalive_pool_size": "8"})
-    with RawConn("127.0.0.1", s.port, timeout=T) as c:
-        for _ in range(20):
-            c.send(b"HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n")
-            r = c.read_response(head_request=True)
-            assert r.status == 200 and r.header("content-length") not in (None, "0"), r
-        assert upstream.connections == 20
-        assert wait_for(lambda: upstream.open_connections() == 8, 3), upstream.open_connections()
-        time.sleep(1.2)
-        for _ in range(8):
-            c.send(b"HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n")
-            assert c.read_response(head_request=True).status == 200
-        time.sleep(1.2)
-        c.send(b"GET /g HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert c.read_response().status == 200
-    assert upstream.connections == 20, "rested connections were not reused"
+                       {"upstream_keepalive_pool_size": "4"})
+    _concurrent_gets(s, "/h", 6, method="HEAD")
+    assert upstream.connections == 6
+    assert wait_for(lambda: upstream.open_connections() == 4, 3), upstream.open_connections()
+    time.sleep(0.4)
+    _concurrent_gets(s, "/h", 4, method="HEAD")
+    assert upstream.connections == 6, "rested connections were not reused"
+    time.sleep(0.4)
+    _concurrent_gets(s, "/g", 1)
+    assert upstream.connections == 6
 
 
 # ---- 09-websockets_spec ----------------------------------------------------------------------

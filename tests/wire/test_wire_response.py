@@ -185,6 +185,15 @@ def test_truncated_body_aborts_client(mn, actions, got):
             assert r.body == got  # the bytes after the head, as received
 
 
+def _conns_by_path(mn):
+    mn.settle()
+    conns = {}
+    for conn, _, reqs in mn.R.received():
+        for q in reqs:
+            conns.setdefault(q.path, []).append(conn)
+    return conns
+
+
 @pytest.mark.parametrize("method,head", [
     pytest.param("HEAD", b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", id="head-cl"),
     pytest.param("HEAD", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", id="head-chunked"),
@@ -199,10 +208,12 @@ def test_truncated_body_aborts_client(mn, actions, got):
 def test_announced_body_after_bodyless_response_cannot_poison_the_next(mn, method, head):
     """A response that may carry no body but announces one: a faulty upstream may send those
     bytes late, after the next request took the connection, where they would be read as that
-    request's response (response queue poisoning). The connection is never reused; the next
-    request, sent at once, goes to another upstream connection and gets its own response."""
+    request's response (response queue poisoning). A 1xx or 204 connection is never reused; a
+    HEAD or 304 one rests 250 ms first, and the bytes, 0.1 s late here, close it while it rests.
+    The next request, sent at once, goes to another upstream connection, and so does one sent
+    after the stray bytes; both get their own response."""
     path = "/resp/late"
-    mn.script[path] = [head, ("sleep", 0.3), SMUG]
+    mn.script[path] = [head, ("sleep", 0.1), SMUG]
     with W.Client(mn.port) as c:
         c.send(b"%s %s HTTP/1.1\r\nHost: h\r\n\r\n" % (method.encode(), path.encode()))
         r = c.response(head_request=method == "HEAD")
@@ -210,21 +221,14 @@ def test_announced_body_after_bodyless_response_cannot_poison_the_next(mn, metho
         c.send(b"GET /resp/ok HTTP/1.1\r\nHost: h\r\n\r\n")  # at once, before the stray bytes
         r2 = c.response()
         assert r2 is not None and r2.header("X-Case") == "ok" and not r2.has("X-Smuggled"), r2
-    mn.settle()
-    conns = {}
-    for conn, _, reqs in mn.R.received():
-        for q in reqs:
-            conns.setdefault(q.path, []).append(conn)
-    assert conns[path][0] not in conns["/resp/ok"], "the upstream connection was reused"
-
-
-def _conns_by_path(mn):
-    mn.settle()
-    conns = {}
-    for conn, _, reqs in mn.R.received():
-        for q in reqs:
-            conns.setdefault(q.path, []).append(conn)
-    return conns
+        time.sleep(0.4)  # the stray bytes came, and the rest is over
+        c.send(b"GET /resp/again HTTP/1.1\r\nHost: h\r\n\r\n")
+        r3 = c.response()
+        assert r3 is not None and r3.status == 200 and not r3.has("X-Smuggled"), r3
+    conns = _conns_by_path(mn)
+    bad = conns[path][0]
+    assert bad not in conns["/resp/ok"] + conns["/resp/again"], "the upstream connection was reused"
+    assert bad.eof, "Sluice kept the connection that sent stray bytes open"
 
 
 @pytest.mark.parametrize("method,head", [
@@ -235,18 +239,19 @@ def _conns_by_path(mn):
 ])
 def test_announced_body_that_never_follows_reuses_the_connection_after_a_rest(mn, method, head):
     """HEAD and 304 responses carry the GET's framing, and most servers send it: their connection
-    is kept, as Kong and nginx keep it, but it rests 1 s first (SL_POOL_REST_MS) so that a body a
-    faulty upstream sends anyway closes it rather than answering the next request. A request
-    during the rest goes to another connection; one after it reuses the rested one."""
+    is kept, as Kong and nginx keep it, but it rests 250 ms first (SL_POOL_REST_MS) so that a body
+    a faulty upstream sends anyway closes it rather than answering the next request. A request
+    pipelined behind (taken at once) goes to another connection; one sent later reuses the rested
+    one."""
     path = "/resp/announced"
     mn.script[path] = [head]
     with W.Client(mn.port) as c:
-        c.send(b"%s %s HTTP/1.1\r\nHost: h\r\n\r\n" % (method.encode(), path.encode()))
+        c.send(b"%s %s HTTP/1.1\r\nHost: h\r\n\r\nGET /resp/ok HTTP/1.1\r\nHost: h\r\n\r\n"
+               % (method.encode(), path.encode()))
         r = c.response(head_request=method == "HEAD")
         assert r is not None and r.body == b"", r
-        c.send(b"GET /resp/ok HTTP/1.1\r\nHost: h\r\n\r\n")  # while it rests
         assert c.response().header("X-Case") == "ok"
-        time.sleep(1.3)
+        time.sleep(0.5)
         c.send(b"GET /resp/later HTTP/1.1\r\nHost: h\r\n\r\n")
         assert c.response().status == 200
     conns = _conns_by_path(mn)
@@ -256,23 +261,28 @@ def test_announced_body_that_never_follows_reuses_the_connection_after_a_rest(mn
 
 
 def test_body_sent_while_the_connection_rests_closes_it(mn):
-    """A faulty upstream sends the body it announced to a HEAD half a second late: the bytes
-    arrive while the connection rests, it is closed, and nothing of them reaches a client."""
+    """A faulty upstream sends the body it announced to a HEAD 10 ms late: the bytes reach the
+    connection while it rests (the pipelined GET behind went to another one), it is closed, and
+    nothing of them reaches a client, then or later."""
     path = "/resp/late-head"
-    mn.script[path] = [b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", ("sleep", 0.5),
+    mn.script[path] = [b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", ("sleep", 0.01),
                        b"hello" + SMUG]
     with W.Client(mn.port) as c:
-        c.send(b"HEAD %s HTTP/1.1\r\nHost: h\r\n\r\n" % path.encode())
+        c.send(b"HEAD %s HTTP/1.1\r\nHost: h\r\n\r\nGET /resp/ok HTTP/1.1\r\nHost: h\r\n\r\n"
+               % path.encode())
         r = c.response(head_request=True)
         assert r is not None and r.status == 200 and r.body == b"", r
-        time.sleep(1.5)  # past the late bytes and past the rest
-        c.send(b"GET /resp/ok HTTP/1.1\r\nHost: h\r\n\r\n")
         r2 = c.response()
         assert r2 is not None and r2.header("X-Case") == "ok" and not r2.has("X-Smuggled"), r2
+        time.sleep(0.5)
+        c.send(b"GET /resp/again HTTP/1.1\r\nHost: h\r\n\r\n")
+        r3 = c.response()
+        assert r3 is not None and r3.status == 200 and not r3.has("X-Smuggled"), r3
         assert c.pending() == b""
     conns = _conns_by_path(mn)
     bad = conns[path][0]
-    assert bad not in conns["/resp/ok"], "the connection that sent a late body was reused"
+    assert bad not in conns["/resp/ok"] + conns["/resp/again"], \
+        "the connection that sent a late body was reused"
     assert bad.eof, "Sluice kept the connection that sent a late body open"
 
 
@@ -284,11 +294,7 @@ def test_bodyless_response_without_announced_body_reuses_the_connection(mn):
         assert c.response().status == 204
         c.send(b"GET /resp/ok HTTP/1.1\r\nHost: h\r\n\r\n")
         assert c.response().header("X-Case") == "ok"
-    mn.settle()
-    conns = {}
-    for conn, _, reqs in mn.R.received():
-        for q in reqs:
-            conns.setdefault(q.path, []).append(conn)
+    conns = _conns_by_path(mn)
     assert conns["/resp/204"][0] in conns["/resp/ok"]
 
 
@@ -304,11 +310,7 @@ def test_later_http1_minor_version_is_read_as_1_1(mn):
         assert r.raw.startswith(b"HTTP/1.1 200 ") and r.header("X-Case") == "v12", r
         c.send(b"GET /resp/ok HTTP/1.1\r\nHost: h\r\n\r\n")
         assert c.response().header("X-Case") == "ok"
-    mn.settle()
-    conns = {}
-    for conn, _, reqs in mn.R.received():
-        for q in reqs:
-            conns.setdefault(q.path, []).append(conn)
+    conns = _conns_by_path(mn)
     assert conns["/resp/v12"][0] in conns["/resp/ok"], "a 1.2 response's connection was not kept"
 
 
