@@ -27,14 +27,44 @@ Every difference gets a class:
   c  nginx forwarded, Sluice refused (documented strictness is tagged "by-design: <why>")
   d  neither forwarded, but they answered differently (400 vs 501, answered vs still waiting ...)
 Differences of the target that Sluice's path normalisation explains (dot segments, merged
-slashes, decoded unreserved escapes: Kong forwards the normalised path too) are not counted.
+slashes, decoded unreserved escapes: Kong forwards the normalised path too) are not counted, nor
+is a body that has not ended when the case's bytes do (a Content-Length larger than the bytes
+sent, a chunked body without its last chunk): Sluice reads a request body whole before it connects
+(route request_buffering, Kong's default) while nginx here streams it, so nginx's upstream has
+the head and Sluice's nothing yet, and both still wait for the rest.
+
+A difference is tagged by-design when by_design() finds in the bytes sent (never in the case's
+name) a rule Sluice keeps on purpose (docs/internals/http1-parser.md, hardening.md §1-3 and §7).
+Each check models one rule of src/http/h1.c, chunked.c or path.c; pipelined requests are framed
+as Sluice frames them, so a later request and a chunked body are checked where Sluice reads them.
+Sluice answers 400 to all of these but the last group:
+  request line  HTTP/0.9 (no version); SP before the method, two SP in a row, SP at the end;
+                a version not HTTP/DIGIT.DIGIT (HTTP/1.10, HTTP/1.01, HTTP/11); '#' in the target;
+                a target neither origin-form, http(s) absolute-form nor '*'; a backslash in the path
+  header lines  a bare LF or CR; obs-fold; no colon; an empty name, SP/HTAB before the colon, a
+                name byte outside RFC 9110 tchar; a CTL other than HTAB, or DEL, in a value; HTAB
+                around the value of Host, Content-Length or Transfer-Encoding
+  Host          (and an absolute-form authority) empty, a byte outside ALPHA DIGIT - . _ ~, an
+                empty label (".a", "a..b"), a bad IPv6 literal, a port empty, not 1 to 5 digits
+                or over 65535
+  chunked body  a chunk-size without a hex digit or longer than 16 digits; SP/HTAB ending a size
+                line or an extension; an extension not ;name[=token|quoted-string]; a size line
+                over 4096 bytes; a chunk line or chunk data ended by a bare LF (or holding a bare
+                CR); data not followed by CRLF (more bytes than the size)
+  trailers      obs-fold, no colon, an empty or non-tchar name, SP/HTAB before the colon, CTL or
+                DEL in a value, a bare LF, over 8192 bytes in all
+  explained     "/../x" is forwarded as "/x" (nginx: 400); '_' or '~' in an absolute-form host is
+                taken (nginx refuses it there); CONNECT (405); a path that is not UTF-8 once
+                decoded (404, as Kong's router)
 
 Run (not part of `make test`; Debian's python, standard library only):
   /usr/bin/python3 fuzz/h1_differential.py                      # the whole corpus, summary
   /usr/bin/python3 fuzz/h1_differential.py --list | less        # the corpus, without running it
   /usr/bin/python3 fuzz/h1_differential.py --only 123 -v        # one case, with both exchanges
   /usr/bin/python3 fuzz/h1_differential.py --grep 'chunk-size'  # the cases whose name matches
-The full report (one JSON object per case) goes to <workdir>/report.jsonl.
+The full report (one JSON object per case: the bytes, both answers with their exact statuses,
+the bytes each upstream received, the class and the by-design reasons) goes to
+<workdir>/report.jsonl.
 """
 
 import argparse
@@ -1073,6 +1103,8 @@ def compare(case, rn, rs):
     vn = [view(r, rn["up"]) for r in rn["reqs"]]
     vs = [view(r, rs["up"]) for r in rs["reqs"]]
     on, os_ = outcome(rn["ex"], vn), outcome(rs["ex"], vs)
+    if buffering_sluice(vn, vs, rs):
+        vn = vn[:-1]  # not a refusal: both wait for the rest of that body
     skipped = nginx_only(vn, vs)
     if skipped is not None:
         # Sluice answered one of several pipelined requests itself (a 404 for a path that is not
@@ -1103,6 +1135,16 @@ def compare(case, rn, rs):
     if on != os_:
         return "d", "answers nginx %s, Sluice %s" % (on, os_)
     return None, ""
+
+
+def buffering_sluice(vn, vs, rs):
+    """Sluice reads a request body whole before it connects upstream (route request_buffering,
+    Kong's default); nginx here streams it (proxy_request_buffering off). So a body that has not
+    ended when the case's bytes do (a Content-Length larger than the bytes sent, a chunked body
+    without its last chunk) reaches nginx's upstream in part and Sluice's not yet, while both wait
+    for the rest: nginx's last request is incomplete, Sluice did not forward it and still waits."""
+    return (rs["ex"]["waiting"] and len(vs) == len(vn) - 1 and
+            vn[-1]["framing"] == "incomplete")
 
 
 def same_request(a, b):
@@ -1156,22 +1198,280 @@ def decoded_utf8(path):
         return False
 
 
-# Sluice's documented strictness (docs/internals/http1-parser.md): refusals of these are by design.
-def by_design(case):
-    data = case["data"]
-    head = data.split(b"\r\n\r\n", 1)[0]
+# ---- by design: what Sluice refuses on purpose -------------------------------------------------
+#
+# by_design() names, for a case that differs, the rules its bytes break that Sluice keeps on purpose
+# (docs/internals/http1-parser.md; shared hardening.md §1-3, §7), and the differences its design
+# explains. Every check reads the bytes sent, never the case's name, and models one rule of
+# src/http/h1.c, chunked.c or path.c, so each reason is a statement about those bytes.
+# walk_requests() frames pipelined requests as Sluice does (Content-Length, chunked), so a later
+# request's head and a chunked body are checked where Sluice reads them.
+
+TCHAR = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+HOST_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+HEXDIG = frozenset(b"0123456789ABCDEFabcdef")
+TOKEN = rb"[-!#$%&'*+.^_`|~0-9A-Za-z]+"
+QUOTED = rb'"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*"'
+# RFC 9112 §7.1.1: BWS only around ';' and '='
+CHUNK_EXT = rb"(?:[ \t]*;[ \t]*%s(?:[ \t]*=[ \t]*(?:%s|%s))?)*" % (TOKEN, TOKEN, QUOTED)
+CHUNK_LINE_MAX = 4096  # SL_H1_CHUNK_LINE_MAX: a chunk-size line with its CR
+TRAILER_MAX = 8192  # SL_H1_TRAILER_MAX: the trailer section with its final CRLF
+
+
+def bare_lf_or_cr(b):
+    """Only CRLF ends a line of a request (RFC 9112 §2.2 MAY read a bare LF; Sluice does not)."""
+    return re.search(rb"(?<!\r)\n|\r(?!\n)", b) is not None
+
+
+def request_line_flaw(line):
+    """method SP target SP HTTP/DIGIT.DIGIT with one SP each (RFC 9112 §3, §2.3)."""
+    if line[:1] == b" ":
+        return "SP before the method"
+    if b"  " in line:
+        return "two SP in a row in the request line"
+    if line[-1:] == b" ":
+        return "SP at the end of the request line"
+    words = line.split(b" ")
+    if len(words) == 2:
+        return "HTTP/0.9 (request line without a version)"
+    if len(words) == 3 and not re.fullmatch(rb"HTTP/[0-9]\.[0-9]", words[2]):
+        return "version not HTTP/DIGIT.DIGIT"
+    return None
+
+
+def host_flaw(v, what="Host"):
+    """The first rule of h1.c's host_valid() that <v> breaks, else None: a DNS name or IPv4 of
+    ALPHA DIGIT - . _ ~ without an empty label, or an IPv6 literal in brackets, then an optional
+    port of 1 to 5 digits up to 65535 (a strict subset of RFC 3986's authority)."""
+    if not v:
+        return "empty " + what
+    if v[:1] == b"[":
+        close = v.find(b"]")
+        if close <= 1:
+            return what + " IPv6 literal unclosed or empty"
+        if any(c not in HEXDIG and c not in b".:" for c in v[1:close]):
+            return what + " IPv6 literal with a byte other than HEXDIG '.' ':'"
+        if b":" not in v[1:close]:
+            return what + " IPv6 literal without ':'"
+        rest = v[close + 1:]
+    else:
+        name = v.split(b":", 1)[0]
+        for i, c in enumerate(name):
+            if c not in HOST_BYTES:
+                return what + " byte outside ALPHA DIGIT - . _ ~"
+            if c == 0x2E and (i == 0 or name[i - 1] == 0x2E):
+                return what + " with an empty label"
+        if not name:
+            return what + " empty before ':'"
+        rest = v[len(name):]
+    if not rest:
+        return None
+    if rest[:1] != b":":
+        return what + " with bytes after the IPv6 literal"
+    port = rest[1:]
+    if not port:
+        return what + " port empty"
+    if len(port) > 5 or not port.isdigit():
+        return what + " port not 1 to 5 digits"
+    return what + " port > 65535" if int(port) > 65535 else None
+
+
+def target_flaw(line):
+    """Request-target forms (h1.c parse_target) and the path normaliser's '\\' (path.c: Windows
+    upstreams read it as '/')."""
+    words = line.split(b" ")
+    if len(words) != 3 or words[0] == b"CONNECT":
+        return None
+    target = words[1]
+    if b"#" in target:
+        return "'#' in target"  # a fragment is never sent (RFC 9112 §3.2)
+    m = re.match(rb"(?i)https?://([^/?]*)", target)
+    if m:
+        flaw = host_flaw(m.group(1), "absolute-form authority")
+        if flaw:
+            return flaw
+        path = target[m.end():]
+    elif target[:1] == b"/":
+        path = target
+    elif target == b"*":
+        return None if words[0] == b"OPTIONS" else "'*' target without OPTIONS"
+    else:
+        return "target not origin-form / http(s) absolute-form / '*'"
+    if b"\\" in path.split(b"?", 1)[0]:
+        return "'\\' in the target's path"
+    return None
+
+
+def field_line_flaw(line, what="header"):
+    """A field line (without its CRLF) that is not tchar name ':' value of field-vchar, obs-text,
+    SP and HTAB (RFC 9110 §5.1, §5.5; RFC 9112 §5.1, §5.2)."""
+    if line[:1] in (b" ", b"\t"):
+        return "obs-fold (%s line starting with SP/HTAB)" % what
+    name, colon, value = line.partition(b":")
+    if not colon:
+        return "%s line without colon" % what
+    if not name:
+        return "empty %s name" % what
+    if name[-1:] in (b" ", b"\t"):
+        return "SP/HTAB before the colon of a %s" % what
+    if any(c not in TCHAR for c in name):
+        return "%s name byte outside RFC 9110 tchar" % what
+    if 0x7F in value:
+        return "DEL (0x7f) in a %s value" % what
+    if any(c < 0x20 and c != 0x09 for c in value):
+        return "CTL other than HTAB in a %s value" % what
+    return None
+
+
+def framing_value_htab(line):
+    """HTAB in the whitespace around the value of Host, Content-Length or Transfer-Encoding: nginx
+    strips only SP there, so the two would read the value differently."""
+    name, _, value = line.partition(b":")
+    if name.lower() not in (b"host", b"content-length", b"transfer-encoding"):
+        return None
+    ows = value[:len(value) - len(value.lstrip(b" \t"))] + value[len(value.rstrip(b" \t")):]
+    return "HTAB around a Host/Content-Length/Transfer-Encoding value" if b"\t" in ows else None
+
+
+def next_line(data, pos):
+    """(the line at <pos> with its LF, where the next one starts), or (None, pos) without an LF."""
+    lf = data.find(b"\n", pos)
+    return (None, pos) if lf < 0 else (data[pos:lf + 1], lf + 1)
+
+
+def line_end_flaw(line, what):
+    if not line.endswith(b"\r\n"):
+        return "%s ended by a bare LF" % what
+    if b"\r" in line[:-2]:
+        return "bare CR in a %s" % what
+    return None
+
+
+def chunk_size_flaw(line):
+    """chunk-size [chunk-ext] CRLF as a request may send it (chunked.c, RFC 9112 §7.1)."""
+    flaw = line_end_flaw(line, "chunk line")
+    if flaw:
+        return flaw
+    body = line[:-2]
+    if len(body) + 1 > CHUNK_LINE_MAX:
+        return "chunk-size line over %d bytes" % CHUNK_LINE_MAX
+    digits = re.match(rb"[0-9A-Fa-f]*", body).group()
+    if not digits:
+        return "chunk-size without a hex digit"
+    if len(digits) > 16:
+        return "chunk-size longer than 16 hex digits"
+    ext = body[len(digits):]
+    if re.fullmatch(CHUNK_EXT, ext):
+        return None
+    if re.fullmatch(CHUNK_EXT + rb"[ \t]+", ext):
+        return "SP/HTAB ending a chunk-size or chunk-ext (BWS only around ';' and '=')"
+    return "chunk-ext not ;name[=token|quoted-string]"
+
+
+def trailer_flaw(data, pos):
+    """The trailer section at <pos>: field lines with header strictness, then CRLF, at most
+    TRAILER_MAX bytes. Returns (flaw, None), (None, end) or (None, None) when the bytes end."""
+    start = pos
+    while True:
+        line, pos = next_line(data, pos)
+        if line is None:
+            return None, None
+        if pos - start > TRAILER_MAX:
+            return "trailer section over %d bytes" % TRAILER_MAX, None
+        flaw = line_end_flaw(line, "trailer line")
+        if flaw or line == b"\r\n":
+            return flaw, None if flaw else pos
+        flaw = field_line_flaw(line[:-2], "trailer")
+        if flaw:
+            return flaw, None
+
+
+def chunked_flaw(data, pos):
+    """Walks a chunked request body at <pos> with chunked.c's request rules. Returns (flaw, None)
+    at the first rule broken, (None, end) after its final CRLF, (None, None) when the bytes end."""
+    while True:
+        line, pos = next_line(data, pos)
+        if line is None:
+            return None, None
+        flaw = chunk_size_flaw(line)
+        if flaw:
+            return flaw, None
+        size = int(re.match(rb"[0-9A-Fa-f]+", line).group(), 16)
+        if size == 0:
+            return trailer_flaw(data, pos)
+        after = data[pos + size:pos + size + 2]
+        if after == b"\r\n":
+            pos += size + 2
+        elif after in (b"", b"\r"):
+            return None, None
+        elif after[:1] == b"\n":
+            return "chunk data ended by a bare LF", None
+        else:
+            return "chunk data not followed by CRLF (more bytes than its size)", None
+
+
+def head_flaws(region, line, fields):
+    """The flaws of one request head: <region> its bytes, <line> and <fields> split at CRLF."""
+    flaws = ["bare LF/CR"] if bare_lf_or_cr(region) else []
+    flaws += [request_line_flaw(line), target_flaw(line)]
+    hosts = []
+    for f in fields:
+        flaws += [field_line_flaw(f), framing_value_htab(f)]
+        name, _, value = f.partition(b":")
+        if name.lower() == b"host":
+            hosts.append(value.strip(b" \t"))
+    if len(hosts) == 1:
+        flaws.append(host_flaw(hosts[0]))
+    return [f for f in flaws if f]
+
+
+def body_end(data, head_end, fields):
+    """Where the body after a head without flaws ends, as Sluice frames it: (flaw, end), end None
+    when the bytes end first or Sluice refuses the framing headers (not modelled here)."""
+    values = {}
+    for f in fields:
+        name, _, value = f.partition(b":")
+        values.setdefault(name.lower(), []).append(value.strip(b" "))
+    te, cl = values.get(b"transfer-encoding"), values.get(b"content-length")
+    if te:
+        if cl or [v.lower() for v in te] != [b"chunked"]:
+            return None, None
+        return chunked_flaw(data, head_end)
+    if cl:
+        if len(cl) != 1 or not cl[0].isdigit() or head_end + int(cl[0]) > len(data):
+            return None, None
+        return None, head_end + int(cl[0])
+    return None, head_end
+
+
+def walk_requests(data):
+    """The flaws of the requests in <data>, read in order as Sluice reads them: the first request
+    with a flaw (in its head or its chunked body) ends the walk, as it ends the connection."""
+    pos = 0
+    while pos < len(data):
+        at = pos
+        while data.startswith(b"\r\n", at):
+            at += 2  # RFC 9112 §2.2: empty lines before a request line are skipped
+        end = data.find(b"\r\n\r\n", at)
+        if end < 0:
+            return ["bare LF/CR"] if bare_lf_or_cr(data[pos:]) else []
+        lines = data[at:end].split(b"\r\n")
+        flaws = head_flaws(data[pos:end + 4], lines[0], lines[1:])
+        if flaws:
+            return flaws
+        flaw, pos = body_end(data, end + 4, lines[1:])
+        if flaw or pos is None:
+            return [flaw] if flaw else []
+    return []
+
+
+def explained_differences(data):
+    """Differences that Sluice's design states (http1-parser.md) and that are not a 400 for a
+    broken syntax rule: a path normalised instead of refused, a host nginx refuses in one place
+    only, a method refused with 405, a path refused with 404."""
     first_line = data.lstrip(b"\r\n").split(b"\n", 1)[0]
     reasons = []
-    if re.search(rb"(?<!\r)\n", head) or re.search(rb"\r(?!\n)", head):
-        reasons.append("bare LF/CR")
-    for line in head.split(b"\r\n")[1:]:
-        if line and line[:1] not in b" \t" and b":" not in line:
-            reasons.append("header line without colon")
     parts = first_line.rstrip(b"\r").split(b" ")
-    if len(parts) >= 2 and b"#" in parts[1]:
-        reasons.append("'#' in target")
-    if len(parts) == 2:
-        reasons.append("HTTP/0.9")
     if len(parts) >= 2 and climbs_above_root(parts[1]):
         reasons.append("/../x clamps to /x")
     m = re.match(rb"(?i)https?://([^/?]*)", parts[1] if len(parts) >= 2 else b"")
@@ -1187,18 +1487,13 @@ def by_design(case):
         words = line.lstrip(b"\r\n").split(b"\r\n", 1)[0].split(b" ")
         if len(words) >= 2 and not decoded_utf8(words[1].split(b"?", 1)[0]):
             reasons.append("path not UTF-8 once decoded (404 as Kong)")
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"host":
-            v = value.strip(b" \t")
-            if not v.startswith(b"[") and v.count(b":") > 1:
-                reasons.append("Host a:1:2")
-            m = re.search(rb":(\d+)$", v)
-            if m and int(m.group(1)) > 65535:
-                reasons.append("port > 65535")
-            if b"\\" in v:
-                reasons.append("'\\' in Host")
-    return ", ".join(sorted(set(reasons)))
+    return reasons
+
+
+def by_design(case):
+    """Why a difference in <case> is by design, as a sorted comma-separated list ('' if not)."""
+    data = case["data"]
+    return ", ".join(sorted(set(walk_requests(data) + explained_differences(data))))
 
 
 # ---- driver ------------------------------------------------------------------------------------
@@ -1334,10 +1629,10 @@ def report(corpus, results, work, verbose):
             design = by_design(case) if cls else ""
             rec = {"id": case["id"], "name": case["name"], "data": case["data"], "class": cls,
                    "why": why, "by_design": design,
-                   "nginx": {"answer": outcome(rn["ex"], []), "upstream": rn["raw"],
-                             "errors": rn["errs"]},
-                   "sluice": {"answer": outcome(rs["ex"], []), "upstream": rs["raw"],
-                              "errors": rs["errs"]}}
+                   "nginx": {"answer": outcome(rn["ex"], []), "statuses": rn["ex"]["statuses"],
+                             "upstream": rn["raw"], "errors": rn["errs"]},
+                   "sluice": {"answer": outcome(rs["ex"], []), "statuses": rs["ex"]["statuses"],
+                              "upstream": rs["raw"], "errors": rs["errs"]}}
             f.write(json.dumps(jsonable(rec)) + "\n")
             if cls:
                 key = cls + ("-by-design" if design else "")
