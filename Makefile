@@ -129,15 +129,16 @@ build-fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJ)
 	clang $(FUZZ_FLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
 
 # Each target runs for FUZZ_SECONDS from its seed corpus (the HTTP/1 ones with fuzz/http.dict, the
-# entity inputs with fuzz/entities.dict); a crash, a leak or a sanitizer report fails the target
-# (its log is printed).
+# entity inputs with fuzz/entities.dict, sluice.conf with fuzz/conf.dict); a crash, a leak or a
+# sanitizer report fails the target (its log is printed).
 fuzz:
 	@./scripts/install-deps.sh fuzz
 	$(MAKE) $(addprefix build-fuzz/,$(FUZZ_TARGETS))
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build-fuzz/corpus-$$t; \
 	  case $$t in fuzz_h1_*|fuzz_chunked|fuzz_path) dict=-dict=fuzz/http.dict;; \
-	    fuzz_admin_input|fuzz_declarative) dict=-dict=fuzz/entities.dict;; *) dict=;; esac; \
+	    fuzz_admin_input|fuzz_declarative) dict=-dict=fuzz/entities.dict;; \
+	    fuzz_conf) dict=-dict=fuzz/conf.dict;; *) dict=;; esac; \
 	  echo "== $$t ($(FUZZ_SECONDS)s)"; \
 	  if ! build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$dict \
 	       build-fuzz/corpus-$$t fuzz/corpus/$${t#fuzz_} > build-fuzz/$$t.log 2>&1; then \
