@@ -393,36 +393,39 @@ parse_fields(const struct head *h, size_t q, const struct sl_h1_limits *lim, str
     }
 }
 
-/* Matches "HTTP/d.d" at <q>, byte by byte so that a short buffer is "need more", and leaves the
- * two digits in <*major>, <*minor>. Returns 1 or the status to return. */
+/* Matches "HTTP/d.d" at <q> (which is at most <lend>) and leaves the two digits in <*major>,
+ * <*minor>. Returns 1 or the status to return. */
 static int
 parse_version(const struct head *h, size_t *q, size_t lend, int over, int *major, int *minor)
 {
     static const char proto[] = "HTTP/";
+    const unsigned char *v = h->b + *q;
     if (*q + 8 <= lend) {
-        /* All eight bytes are inside the line: when they match, the loop below would accept them
-         * just so; when not, it finds the same first mismatch. */
-        const unsigned char *v = h->b + *q;
-        if (memcmp(v, proto, 5) == 0 && SL_HC_IS(v[5], SL_HC_DIGIT) && v[6] == '.' &&
-            SL_HC_IS(v[7], SL_HC_DIGIT)) {
-            *q += 8;
-            *major = v[5] - '0';
-            *minor = v[7] - '0';
-            return 1;
+        /* all eight bytes are inside the line, so inside the buffer */
+        if (memcmp(v, proto, 5) != 0 || !SL_HC_IS(v[5], SL_HC_DIGIT) || v[6] != '.' ||
+            !SL_HC_IS(v[7], SL_HC_DIGIT)) {
+            return -400;
         }
+        *q += 8;
+        *major = v[5] - '0';
+        *minor = v[7] - '0';
+        return 1;
     }
-    for (int i = 0; i < 8; i++, (*q)++) {
-        LINE_AT(h, *q, lend, over);
-        unsigned char c = h->b[*q];
+    /* The line ends within the eight bytes (at the line limit or at the end of the buffer), so
+     * they cannot match. Byte by byte, so that a short buffer gives its prefix's answer: a byte
+     * before <lend> that no version has there is a 400 at once; else the byte at <lend> decides:
+     * not read yet (need more), past the limit (<over>), or the CR that ends the line (or a
+     * response's bare LF) where a version byte belongs (400). */
+    for (size_t i = 0; *q + i < lend; i++) {
+        unsigned char c = v[i];
         bool ok =
             i < 5 ? c == (unsigned char)proto[i] : (i == 6 ? c == '.' : SL_HC_IS(c, SL_HC_DIGIT));
         if (!ok) {
             return -400;
         }
     }
-    *major = h->b[*q - 3] - '0';
-    *minor = h->b[*q - 1] - '0';
-    return 1;
+    LINE_AT(h, lend, lend, over);
+    return -400;
 }
 
 /* CRLF at <q> ending the start line (or a bare LF when h->lf_eol). Returns 1 (q moved past it) or

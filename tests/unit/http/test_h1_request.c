@@ -481,6 +481,34 @@ Test(h1_limits, request_line_n_and_n_plus_1)
     free(stream);
 }
 
+/* The request-line limit falls inside the version, so the version cannot be whole: the bytes before
+ * the limit are checked (a wrong one is a 400), then the byte at the limit decides: the line's CR
+ * (the version is cut short) is a 400, any other byte is past the limit (414). */
+Test(h1_limits, request_line_limit_inside_the_version)
+{
+    const char *req = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    const size_t vstart = strlen("GET / ");
+    for (size_t n = vstart; n < vstart + 8; n++) {
+        struct sl_h1_limits lim = {n, 64, 1024, 10};
+        cr_assert_eq(parse_lim(req, &lim), -414, "limit %zu", n);
+        replay_prefixes("limit inside the version", req, strlen(req), -414, false, &lim, MAXH);
+
+        char cut[64];
+        snprintf(cut, sizeof(cut), "%.*s\r\nHost: a\r\n\r\n", (int)n, req);
+        cr_assert_eq(parse_lim(cut, &lim), -400, "%s", cut);
+        replay_prefixes("version cut at the limit", cut, strlen(cut), -400, false, &lim, MAXH);
+
+        if (n > vstart) {
+            char wrong[64];
+            snprintf(wrong, sizeof(wrong), "%s", req);
+            wrong[n - 1] = 'x';
+            cr_assert_eq(parse_lim(wrong, &lim), -400, "%s", wrong);
+            replay_prefixes("wrong version byte before the limit", wrong, strlen(wrong), -400,
+                            false, &lim, MAXH);
+        }
+    }
+}
+
 Test(h1_limits, request_line_default_8192)
 {
     char *ok = request_line_of(SL_H1_DEFAULT_MAX_REQUEST_LINE, "Host: a\r\n\r\n");
