@@ -109,6 +109,10 @@ sl_mem_trim_tick(struct sl_mem_trim *t, unsigned long long connections,
         return false;
     }
     malloc_trim(0);
+    /* the high-water mark was reset above, before the trim: reset it again, or the next check
+     * reads this check's pre-trim RSS as a new peak and trims again as soon as RSS is one page
+     * above <after> */
+    (void)take_rss_peak();
     size_t after = sl_mem_rss();
     sl_log(SL_LOG_INFO, "memory: returned %zu KiB to the system after %s (RSS %zu KiB)",
            (rss - (after < rss ? after : rss)) / 1024,
