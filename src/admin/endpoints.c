@@ -894,13 +894,15 @@ get_config(const struct sl_admin_request *req, struct sl_admin_response *res,
 }
 
 /* Is <msg>, found right after "in entry N of '<key>'", the element's own error (Kong puts it at the
- * index as a string) rather than an entity check of a service or route (Kong's {"@entity":[msg]})?
- * Elements of value arrays (paths, tags...) only have their own errors; an entity's own errors are
- * its type (a record), its presence, and the uniqueness checks of declarative_config.lua. */
+ * index as a string) rather than an entity check of a service, a route or a route's source or
+ * destination record (Kong's {"@entity":[msg]}: "at least one of these fields must be non-empty:
+ * 'ip', 'port'")? Elements of value arrays (paths, tags...) only have their own errors; a record's
+ * own errors are its type, its presence, and the uniqueness checks of declarative_config.lua. */
 static bool
 element_own_error(const char *key, const char *msg)
 {
-    if (strcmp(key, "services") != 0 && strcmp(key, "routes") != 0) {
+    if (strcmp(key, "services") != 0 && strcmp(key, "routes") != 0 && strcmp(key, "sources") != 0 &&
+        strcmp(key, "destinations") != 0) {
         return true;
     }
     return strcmp(msg, "expected a record") == 0 || strcmp(msg, "required field missing") == 0 ||

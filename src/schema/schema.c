@@ -644,13 +644,20 @@ sl_schema_validate_field(const struct sl_field *f, const json_t *value)
         break;
     }
     case SL_FT_FOREIGN: {
+        /* Kong's validate_primary_key reads value.id: a string or an empty table has none (any
+         * other scalar makes Kong fail with a 500; "expected a record" here) */
+        if (json_is_string(value) || (json_is_array(value) && json_array_size(value) == 0)) {
+            return json_pack("{s:s}", "id", "missing primary key");
+        }
         if (!json_is_object(value)) {
             return json_string("expected a record");
         }
         const json_t *id = json_object_get(value, "id");
         const char *msg = NULL;
-        if (id == NULL || json_is_null(id)) {
+        if (id == NULL) {
             msg = "missing primary key";
+        } else if (json_is_null(id)) {
+            msg = "required field missing"; /* an auto field given as null */
         } else if (!json_is_string(id)) {
             msg = "expected a string";
         } else if (!sl_schema_is_uuid(json_string_value(id))) {
@@ -1053,6 +1060,57 @@ fields_count(const struct sl_field *fields)
     return n;
 }
 
+/* Lua's == on the values a set may hold: strings by content, numbers by value (1 == 1.0),
+ * booleans, and ngx.null (one value); tables (objects, arrays) are equal only to themselves, so
+ * two of them in a set never are. */
+static bool
+lua_equal(const json_t *a, const json_t *b)
+{
+    if (json_is_string(a) && json_is_string(b)) {
+        return json_string_length(a) == json_string_length(b) &&
+               memcmp(json_string_value(a), json_string_value(b), json_string_length(a)) == 0;
+    }
+    if (json_is_number(a) && json_is_number(b)) {
+        return json_number_value(a) == json_number_value(b);
+    }
+    if (json_is_boolean(a) && json_is_boolean(b)) {
+        return json_is_true(a) == json_is_true(b);
+    }
+    return json_is_null(a) && json_is_null(b);
+}
+
+/* Kong's make_set (process_auto_fields): a set keeps the first of equal elements, in order. Returns
+ * a new array without the repeats, or NULL when <v> has none (the common case costs no copy). */
+static json_t *
+set_unique(const json_t *v)
+{
+    size_t n = json_array_size(v);
+    json_t *out = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_array_get(v, i);
+        bool repeat = false;
+        for (size_t j = 0; j < i && !repeat; j++) {
+            repeat = lua_equal(json_array_get(v, j), e);
+        }
+        if (!repeat) {
+            if (out != NULL) {
+                json_array_append(out, (json_t *)e);
+            }
+            continue;
+        }
+        if (out == NULL) {
+            out = json_array();
+            if (out == NULL) {
+                return NULL; /* out of memory: validated as given */
+            }
+            for (size_t j = 0; j < i; j++) {
+                json_array_append(out, json_array_get(v, j));
+            }
+        }
+    }
+    return out;
+}
+
 /* Above this many fields fill_record looks each one up by name instead (no table is near it). */
 #define FILL_MAX_FIELDS 64
 
@@ -1107,7 +1165,12 @@ fill_record(const struct sl_field *fields, const json_t *in)
             }
             json_object_set_new_nocheck(out, f->name, arr);
         } else {
-            json_object_set_nocheck(out, f->name, v);
+            json_t *unique = f->type == SL_FT_SET && json_is_array(v) ? set_unique(v) : NULL;
+            if (unique != NULL) {
+                json_object_set_new_nocheck(out, f->name, unique);
+            } else {
+                json_object_set_nocheck(out, f->name, v);
+            }
         }
     }
     if (unknown || !walked) {
@@ -1327,7 +1390,7 @@ sl_schema_process(const struct sl_schema *s, const json_t *input, enum sl_schema
         }
         json_object_del(in, "ttl");
     }
-    if (s->shorthand != NULL && s->shorthand(in, errors) != 0) {
+    if (s->shorthand != NULL && s->shorthand(in, op, errors) != 0) {
         goto fail;
     }
 

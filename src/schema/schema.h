@@ -134,9 +134,19 @@ struct sl_schema;
  * the message is the error of the key field, e.g. the plugin-not-enabled message). */
 typedef const struct sl_schema *(*sl_subschema_fn)(const json_t *key, char *err, size_t errlen);
 
-/* A shorthand or transformation run on the raw input before validation (services' `url`): may
- * rewrite <input>, or add field errors to <errors> and return -1. */
-typedef int (*sl_schema_shorthand_fn)(json_t *input, json_t *errors);
+enum sl_schema_op {
+    SL_SCHEMA_INSERT = 0, /* POST: a new entity */
+    SL_SCHEMA_UPDATE,     /* PATCH: <input> deep-merged into <existing> */
+    SL_SCHEMA_UPSERT,     /* PUT: full replace of <existing> (or a new entity when it is NULL) */
+    SL_SCHEMA_OP_MAX
+};
+
+/* A shorthand or transformation run on the raw input of <op> before validation (services' `url`):
+ * may rewrite <input>, or add field errors to <errors> and return -1 (validation stops there, as
+ * when Kong's process_auto_fields fails). For UPDATE <input> is the partial body, before the merge
+ * with the stored entity: a default set here would overwrite a stored value, which Kong's update
+ * context never does. */
+typedef int (*sl_schema_shorthand_fn)(json_t *input, enum sl_schema_op op, json_t *errors);
 
 struct sl_schema {
     const char *name;       /* entity name, e.g. "services" */
@@ -152,13 +162,6 @@ struct sl_schema {
     const struct sl_field *fields; /* NULL-name terminated, Kong's order */
     const struct sl_entity_check *checks;
     sl_schema_shorthand_fn shorthand;
-};
-
-enum sl_schema_op {
-    SL_SCHEMA_INSERT = 0, /* POST: a new entity */
-    SL_SCHEMA_UPDATE,     /* PATCH: <input> deep-merged into <existing> */
-    SL_SCHEMA_UPSERT,     /* PUT: full replace of <existing> (or a new entity when it is NULL) */
-    SL_SCHEMA_OP_MAX
 };
 
 /* Validates <input> against <s> for <op> and returns a new reference to the complete entity: every

@@ -103,43 +103,101 @@ bad:
     return -1;
 }
 
+/* True when <a,len> is an IPv6 address as Kong's normalize_ipv6 accepts it: after a leading ':'
+ * gets a '0' before it and a trailing one a '0' after it, the first "::" is replaced by enough
+ * ":0" groups to make eight, and then exactly eight groups of 1-4 hex digits must remain (so an
+ * address with an IPv4 tail, "::ffff:1.2.3.4", is refused, unlike inet_pton). */
+static bool
+ipv6_groups_ok(const char *a, size_t len)
+{
+    char buf[96];
+    if (len > 45) {
+        return false; /* eight groups of four digits and seven colons is 39 */
+    }
+    size_t n = 0;
+    if (len > 0 && a[0] == ':') {
+        buf[n++] = '0';
+    }
+    memcpy(buf + n, a, len);
+    n += len;
+    if (len > 0 && a[len - 1] == ':') {
+        buf[n++] = '0';
+    }
+    buf[n] = 0;
+    char *dc = strstr(buf, "::");
+    if (dc != NULL) {
+        size_t colons = 0;
+        for (size_t i = 0; i < n; i++) {
+            colons += buf[i] == ':';
+        }
+        char tmp[96];
+        size_t w = (size_t)(dc - buf);
+        memcpy(tmp, buf, w);
+        tmp[w++] = ':';
+        for (size_t i = colons; i < 8; i++) {
+            tmp[w++] = '0';
+            tmp[w++] = ':';
+        }
+        size_t rest = n - (size_t)(dc + 2 - buf);
+        memcpy(tmp + w, dc + 2, rest + 1);
+        memcpy(buf, tmp, w + rest + 1);
+    }
+    const char *p = buf;
+    for (int g = 0; g < 8; g++) {
+        size_t d = 0;
+        while (d < 5 && isxdigit((unsigned char)p[d])) {
+            d++;
+        }
+        if (d == 0 || d > 4) {
+            return false;
+        }
+        p += d;
+        if (g < 7 && *p++ != ':') {
+            return false;
+        }
+    }
+    return *p == 0;
+}
+
+/* Kong's normalize_ipv6: "[address]" (balanced brackets) with an optional ":port" after it, or a
+ * bare address without a port. */
 static int
 parse_ipv6(const char *s, long *port, char *err, size_t errlen)
 {
-    char addr[64];
-    struct in6_addr a6;
-    size_t len = strlen(s);
+    const char *a = s;
+    size_t alen = strlen(s);
     *port = -1;
     if (s[0] == '[') {
-        const char *close = strchr(s, ']');
-        if (close == NULL || (size_t)(close - s - 1) >= sizeof(addr)) {
-            goto bad;
-        }
-        memcpy(addr, s + 1, (size_t)(close - s - 1));
-        addr[close - s - 1] = 0;
-        if (close[1] == ':') {
-            size_t n = strlen(close + 2);
-            if (!all_digits(close + 2, n)) {
-                goto bad;
+        const char *close = NULL;
+        int depth = 0;
+        for (const char *p = s; *p != 0 && close == NULL; p++) {
+            depth += *p == '[' ? 1 : *p == ']' ? -1 : 0;
+            if (depth == 0) {
+                close = p;
             }
-            if (digits_value(close + 2, n) > 65535) {
-                snprintf(err, errlen, "invalid port number");
+        }
+        if (close != NULL) {
+            a = s + 1;
+            alen = (size_t)(close - s - 1);
+            const char *rest = close + 1;
+            size_t n = strlen(rest + (*rest == ':'));
+            /* Kong's "^:(%d-)$" also takes an empty port, on which it then fails with a 500 */
+            if (*rest != 0 && (*rest != ':' || !all_digits(rest + 1, n))) {
+                snprintf(err, errlen, "invalid ipv6 address");
                 return -1;
             }
-            *port = digits_value(close + 2, n);
-        } else if (close[1] != 0) {
-            goto bad;
+            if (*rest != 0) {
+                if (digits_value(rest + 1, n) > 65535) {
+                    snprintf(err, errlen, "invalid port number");
+                    return -1;
+                }
+                *port = digits_value(rest + 1, n);
+            }
         }
-    } else {
-        if (len >= sizeof(addr)) {
-            goto bad;
-        }
-        memcpy(addr, s, len + 1);
     }
-    if (inet_pton(AF_INET6, addr, &a6) == 1) {
+    if (ipv6_groups_ok(a, alen)) {
         return 0;
     }
-bad:
     snprintf(err, errlen, "invalid ipv6 address: %s", s);
     return -1;
 }
@@ -200,7 +258,9 @@ sl_typedef_normalize_ip(const char *s, enum sl_host_kind *kind, long *port, char
             }
         }
     }
-    if (colons > 1 || s[0] == '[') {
+    /* Kong's hostname_type: the kind is decided by the colons and the characters alone ("[v]:80"
+     * is a name, and an invalid one) */
+    if (colons > 1) {
         *kind = SL_HOST_KIND_IPV6;
         return parse_ipv6(s, port, err, errlen);
     }
@@ -235,8 +295,10 @@ sl_typedef_is_ip_or_cidr(const char *s)
     if (slash == NULL) {
         return true;
     }
+    /* Kong looks the prefix up among the strings "0".."32" (or "128"): no leading zero */
     size_t m = strlen(slash + 1);
-    return all_digits(slash + 1, m) && m <= 3 && digits_value(slash + 1, m) <= max;
+    return all_digits(slash + 1, m) && m <= 3 && (m == 1 || slash[1] != '0') &&
+           digits_value(slash + 1, m) <= max;
 }
 
 /* ---- validators ----------------------------------------------------------------------------- */
@@ -526,8 +588,16 @@ sl_typedef_router_path(const json_t *v, char *err, size_t errlen)
         free(norm);
         return rc;
     }
-    /* the router's options that decide what compiles (router_build.c compile_path) */
-    return sl_typedef_regex(s + 1, PCRE2_ANCHORED | PCRE2_UTF | PCRE2_UCP, err, errlen);
+    /* Kong's dry-run (ngx.re.find with "aj": anchored, bytes, not UTF), whose message is the
+     * field's error: "~/\x{263a}" asks for too large a code point there. Then the options the
+     * router compiles with (router_build.c compile_path), so nothing the router would refuse is
+     * stored; Kong's own second check there is atc-router's (Rust's regex crate), with its own
+     * words. */
+    if (sl_typedef_regex(s + 1, PCRE2_ANCHORED, err, errlen) != 0) {
+        return -1;
+    }
+    return sl_typedef_regex(s + 1, PCRE2_ANCHORED | PCRE2_DOLLAR_ENDONLY | PCRE2_UTF | PCRE2_UCP,
+                            err, errlen);
 }
 
 int

@@ -190,7 +190,7 @@ ca_check(const json_t *entity, json_t *errors, char *err, size_t errlen)
 
 /* cert_digest is the hex sha256 of the certificate's DER, computed whenever cert is given */
 static int
-ca_digest(json_t *in, json_t *errors)
+ca_digest(json_t *in, enum sl_schema_op op, json_t *errors)
 {
     X509 *x = load_cert(json_object_get(in, "cert"));
     if (x == NULL) {

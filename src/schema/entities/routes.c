@@ -56,21 +56,25 @@ static const char *const *const subsets[] = {
     NULL,
 };
 
+/* Kong's mutually_exclusive_subsets validator: the subsets are listed in the order their first
+ * member appears in the value ("('tcp', 'tls', 'udp'), ('http', 'https')" for [tcp, http]). */
 static int
 protocols_subsets(const json_t *v, char *err, size_t errlen)
 {
-    bool seen[8] = {false};
-    size_t nseen = 0, i;
+    size_t order[8], nseen = 0, i;
     json_t *e;
     json_array_foreach(v, i, e)
     {
-        for (size_t s = 0; subsets[s] != NULL; s++) {
+        for (size_t s = 0; subsets[s] != NULL && json_is_string(e); s++) {
+            bool member = false, seen = false;
             for (size_t k = 0; subsets[s][k] != NULL; k++) {
-                if (json_is_string(e) && strcmp(json_string_value(e), subsets[s][k]) == 0 &&
-                    !seen[s]) {
-                    seen[s] = true;
-                    nseen++;
-                }
+                member = member || strcmp(json_string_value(e), subsets[s][k]) == 0;
+            }
+            for (size_t j = 0; j < nseen; j++) {
+                seen = seen || order[j] == s;
+            }
+            if (member && !seen && nseen < sizeof(order) / sizeof(order[0])) {
+                order[nseen++] = s;
             }
         }
     }
@@ -78,15 +82,11 @@ protocols_subsets(const json_t *v, char *err, size_t errlen)
         return 0;
     }
     size_t w = (size_t)snprintf(err, errlen, "these sets are mutually exclusive: ");
-    bool first = true;
-    for (size_t s = 0; subsets[s] != NULL && w < errlen; s++) {
-        if (!seen[s]) {
-            continue;
-        }
-        w += (size_t)snprintf(err + w, errlen - w, "%s(", first ? "" : ", ");
-        first = false;
-        for (size_t k = 0; subsets[s][k] != NULL && w < errlen; k++) {
-            w += (size_t)snprintf(err + w, errlen - w, "%s'%s'", k ? ", " : "", subsets[s][k]);
+    for (size_t j = 0; j < nseen && w < errlen; j++) {
+        const char *const *set = subsets[order[j]];
+        w += (size_t)snprintf(err + w, errlen - w, "%s(", j ? ", " : "");
+        for (size_t k = 0; set[k] != NULL && w < errlen; k++) {
+            w += (size_t)snprintf(err + w, errlen - w, "%s'%s'", k ? ", " : "", set[k]);
         }
         if (w < errlen) {
             w += (size_t)snprintf(err + w, errlen - w, ")");
@@ -326,17 +326,42 @@ known_protocol(const json_t *p)
                                  in_list(json_string_value(p), grpc_family));
 }
 
-/* Kong picks the subschema from `protocols` before anything else is validated: the first element
- * naming a known protocol. When none does, validation stops with "unknown type: <first>" (nil for
- * an empty set). The grpc subschema's strip_path default is false (routes_subschemas.lua): it is
- * applied when the input picks that subschema and says nothing about strip_path. */
+/* The value Kong's "unknown type: %s" shows for <first>, the first element of a protocols table
+ * (NULL: the table has none). Lua formats nil as "nil" and ngx.null as "userdata: NULL". */
+static void
+unknown_repr(const json_t *first, char *out, size_t outlen)
+{
+    if (first == NULL) {
+        snprintf(out, outlen, "nil");
+    } else if (json_is_null(first)) {
+        snprintf(out, outlen, "userdata: NULL");
+    } else if (json_is_string(first)) {
+        snprintf(out, outlen, "%s", json_string_value(first));
+    } else {
+        char *d = json_dumps(first, JSON_ENCODE_ANY | JSON_COMPACT);
+        snprintf(out, outlen, "%s", d != NULL ? d : "nil");
+        free(d);
+    }
+}
+
+/* Kong picks the subschema from `protocols` before anything else is validated (Schema:validate):
+ * a null value stops validation with that one error; otherwise the first element naming a known
+ * protocol picks it, and when none does validation stops with "unknown type: <first>" (nil for
+ * an empty list or an object, whose first element Lua cannot find). The grpc subschema's
+ * strip_path default is false (routes_subschemas.lua): it is applied when the input picks that
+ * subschema and says nothing about strip_path, except on an update, where Kong fills no default
+ * (the stored strip_path stays, and a true one is then refused). */
 static int
-pick_subschema(json_t *in, json_t *errors)
+pick_subschema(json_t *in, enum sl_schema_op op, json_t *errors)
 {
     const json_t *protos = json_object_get(in, "protocols");
     const json_t *pick = NULL;
-    if (protos == NULL || json_is_null(protos)) {
-        return 0; /* the default, or "required field missing" from validation */
+    if (protos == NULL) {
+        return 0; /* the default, or the stored value of an update */
+    }
+    if (json_is_null(protos)) {
+        json_object_set_new(errors, "protocols", json_string("required field missing"));
+        return -1;
     }
     if (known_protocol(protos)) {
         pick = protos;
@@ -347,24 +372,18 @@ pick_subschema(json_t *in, json_t *errors)
         }
     }
     if (pick == NULL) {
-        const json_t *first = json_is_array(protos) ? json_array_get(protos, 0) : protos;
-        char repr[160] = "nil";
-        if (json_is_string(first)) {
-            snprintf(repr, sizeof(repr), "%s", json_string_value(first));
-        } else if (first != NULL) {
-            char *d = json_dumps(first, JSON_ENCODE_ANY | JSON_COMPACT);
-            if (d != NULL) {
-                snprintf(repr, sizeof(repr), "%s", d);
-                free(d);
-            }
-        }
+        const json_t *first = json_is_array(protos)    ? json_array_get(protos, 0)
+                              : json_is_object(protos) ? NULL
+                                                       : protos;
+        char repr[160];
+        unknown_repr(first, repr, sizeof(repr));
         char msg[200];
         snprintf(msg, sizeof(msg), "unknown type: %s", repr);
         /* the cut at sizeof(repr) may split a UTF-8 sequence */
         json_object_set_new(errors, "protocols", sl_schema_err_string(msg));
         return -1;
     }
-    if (in_list(json_string_value(pick), grpc_family) &&
+    if (op != SL_SCHEMA_UPDATE && in_list(json_string_value(pick), grpc_family) &&
         json_object_get(in, "strip_path") == NULL) {
         json_object_set_new(in, "strip_path", json_false());
     }

@@ -192,22 +192,26 @@ sl_schema_url_parse(const char *url, struct sl_url_parts *out)
 }
 
 static int
-url_shorthand(json_t *in, json_t *errors)
+url_shorthand(json_t *in, enum sl_schema_op op, json_t *errors)
 {
     json_t *url = json_object_get(in, "url");
     if (url == NULL) {
         return 0;
     }
-    if (json_is_null(url)) {
-        json_object_del(in, "url");
-        return 0;
-    }
-    if (!json_is_string(url)) {
-        json_object_set_new(errors, "url", json_string("expected a string"));
-        return -1;
+    /* Kong validates the shorthand as a string field (so "" is too short) and stops there. A
+     * null passes that check and reaches the expansion, which parses tostring(ngx.null): the
+     * text "userdata: NULL", whose scheme "userdata" and path " NULL" then fail validation. */
+    const char *text = "userdata: NULL";
+    if (!json_is_null(url)) {
+        json_t *e = sl_schema_validate_field(&(const struct sl_field){.type = SL_FT_STRING}, url);
+        if (e != NULL) {
+            json_object_set_new(errors, "url", e);
+            return -1;
+        }
+        text = json_string_value(url);
     }
     struct sl_url_parts u;
-    sl_schema_url_parse(json_string_value(url), &u);
+    sl_schema_url_parse(text, &u);
     const char *prot = u.port == 80 ? "http" : u.port == 443 ? "https" : NULL;
     const char *protocol = u.scheme ? u.scheme : prot ? prot : "http";
     json_object_set_new(in, "protocol", json_string(protocol));

@@ -29,7 +29,7 @@ validate_target(const json_t *v, char *err, size_t errlen)
 
 /* Adds ":8000" to a valid target without a port (IPv6 addresses in brackets). */
 static int
-target_default_port(json_t *in, json_t *errors)
+target_default_port(json_t *in, enum sl_schema_op op, json_t *errors)
 {
     const json_t *t = json_object_get(in, "target");
     if (!json_is_string(t)) {

@@ -235,7 +235,7 @@ static const struct sl_entity_check checks[] = {
 /* kong.md §1.5: hash_on given without an algorithm picks the balancer (consistent-hashing, or
  * round-robin for none); least-connections or latency without hash_on resets it to none. */
 static int
-algorithm_coupling(json_t *in, json_t *errors)
+algorithm_coupling(json_t *in, enum sl_schema_op op, json_t *errors)
 {
     const json_t *hash_on = json_object_get(in, "hash_on");
     const json_t *alg = json_object_get(in, "algorithm");

@@ -739,3 +739,142 @@ Test(kong_routes, grpc_strip_path)
                                               "'protocols' is 'grpc' or 'grpcs'\"}");
     }
 }
+
+/* ---- the services/routes audit against Kong 3.x (tests/integration/
+ * test_admin_schema_services_routes.py runs the same cases through the Admin API) ------------- */
+
+/* fix: init.lua's make_set keeps one of equal elements of every set, by Lua equality (1 == 1.0;
+ * records are tables, never equal). */
+Test(kong_audit, sets_keep_one_of_equal_elements)
+{
+    json_t *o =
+        ok_insert(ROUTE, "{\"protocols\":[\"http\",\"http\"],\"methods\":[\"GET\",\"POST\","
+                         "\"GET\"],\"paths\":[\"/a\",\"/a\"],\"tags\":[\"x\",\"y\",\"x\"]}");
+    assert_json(json_object_get(o, "protocols"), "[\"http\"]");
+    assert_json(json_object_get(o, "methods"), "[\"GET\",\"POST\"]");
+    assert_json(json_object_get(o, "paths"), "[\"/a\",\"/a\"]"); /* an array, not a set */
+    assert_json(json_object_get(o, "tags"), "[\"x\",\"y\"]");
+    json_decref(o);
+    o = ok_insert(ROUTE, "{\"protocols\":[\"tcp\"],\"sources\":[{\"port\":1},{\"port\":1}]}");
+    cr_assert_eq(json_array_size(json_object_get(o, "sources")), 2);
+    json_decref(o);
+}
+
+/* fix: mutually_exclusive_subsets lists the subsets in the order the value names them. */
+Test(kong_audit, exclusive_protocols_in_the_order_given)
+{
+    cr_assert_str_eq(field_err(ROUTE,
+                               "{\"protocols\":[\"tcp\",\"http\"],\"sources\":[{\"port\":1}]}",
+                               "protocols"),
+                     "these sets are mutually exclusive: ('tcp', 'tls', 'udp'), ('http', 'https')");
+    cr_assert_str_eq(
+        field_err(ROUTE,
+                  "{\"protocols\":[\"grpc\",\"tls_passthrough\",\"https\"],\"paths\":[\"/\"]}",
+                  "protocols"),
+        "these sets are mutually exclusive: ('grpc', 'grpcs'), ('tls_passthrough'), ('http', "
+        "'https')");
+}
+
+/* fix: Schema:validate stops at a null subschema key; Lua formats ngx.null as "userdata: NULL"
+ * and finds no first element in an object. */
+Test(kong_audit, protocols_subschema_key)
+{
+    cr_assert_str_eq(all_errs(ROUTE, "{\"protocols\":null,\"paths\":[\"/\"],\"name\":\"a b\"}"),
+                     "{\"protocols\":\"required field missing\"}");
+    cr_assert_str_eq(all_errs(ROUTE, "{\"protocols\":[null],\"paths\":[\"/\"]}"),
+                     "{\"protocols\":\"unknown type: userdata: NULL\"}");
+    cr_assert_str_eq(all_errs(ROUTE, "{\"protocols\":{\"a\":\"http\"},\"paths\":[\"/\"]}"),
+                     "{\"protocols\":\"unknown type: nil\"}");
+}
+
+/* fix: on an update Kong fills no default: the grpc subschema's strip_path=false is not applied
+ * over a stored true. */
+Test(kong_audit, grpc_strip_path_default_not_on_update)
+{
+    json_t *stored = ok_insert(ROUTE, "{\"protocols\":[\"http\"],\"paths\":[\"/\"]}");
+    json_t *errs = NULL;
+    json_t *out = run_op(ROUTE, "{\"protocols\":[\"grpc\"]}", SL_SCHEMA_UPDATE, stored, &errs);
+    cr_assert_null(out);
+    assert_json(errs, "{\"strip_path\":\"cannot set 'strip_path' when 'protocols' is 'grpc' or "
+                      "'grpcs'\"}");
+    json_decref(errs);
+    out = run_op(ROUTE, "{\"protocols\":[\"grpc\"],\"paths\":[\"/\"]}", SL_SCHEMA_UPSERT, NULL,
+                 &errs);
+    cr_assert_not_null(out);
+    cr_assert(json_is_false(json_object_get(out, "strip_path")));
+    json_decref(out);
+    json_decref(stored);
+}
+
+/* fix: the url shorthand is a string field ("" too short); a null expands tostring(ngx.null). */
+Test(kong_audit, url_shorthand_empty_and_null)
+{
+    cr_assert_str_eq(all_errs(SVC, "{\"url\":\"\",\"host\":\"x.y\"}"),
+                     "{\"url\":\"length must be at least 1\"}");
+    json_t *e = bad_insert(SVC, "{\"url\":null,\"host\":\"x.y\"}");
+    cr_assert_str_eq(err_at(e, "protocol"), NO_PROTO);
+    cr_assert_str_eq(err_at(e, "host"), "required field missing");
+    cr_assert_str_eq(err_at(e, "path"), "should start with: /");
+    cr_assert_eq(json_object_size(e), 3);
+    json_decref(e);
+}
+
+/* fix: validate_primary_key on a foreign value: a string has no id, a null id is a required
+ * (auto) field. */
+Test(kong_audit, foreign_primary_key)
+{
+    cr_assert_str_eq(field_err(ROUTE, "{\"paths\":[\"/\"],\"service\":\"abc\"}", "service"),
+                     "{\"id\":\"missing primary key\"}");
+    cr_assert_str_eq(field_err(ROUTE, "{\"paths\":[\"/\"],\"service\":[]}", "service"),
+                     "{\"id\":\"missing primary key\"}");
+    cr_assert_str_eq(field_err(ROUTE, "{\"paths\":[\"/\"],\"service\":{\"id\":null}}", "service"),
+                     "{\"id\":\"required field missing\"}");
+    cr_assert_str_eq(field_err(ROUTE, "{\"paths\":[\"/\"],\"service\":{}}", "service"),
+                     "{\"id\":\"missing primary key\"}");
+}
+
+/* fix: Kong's regex dry-run is PCRE without UTF ("aj"), where \x{263a} is too large. */
+Test(kong_audit, regex_dry_run_is_not_utf)
+{
+    cr_assert_str_eq(
+        field_err(ROUTE, "{\"paths\":[\"~/\\\\x{263a}\"]}", "paths"),
+        "[\"invalid regex: '/\\\\x{263a}' (PCRE returned: pcre2_compile() failed: character code "
+        "point value in \\\\x{} or \\\\o{} is too large in \\\"/\\\\x{263a}\\\" at \\\"}\\\")\"]");
+    ok(ROUTE, "{\"paths\":[\"~/caf\xc3\xa9/\\\\d+\"]}");
+}
+
+/* fix: kong/tools/ip.lua decides the kind by the colons only and wants eight hex groups. */
+Test(kong_audit, hostname_kinds_and_ipv6)
+{
+    cr_assert_str_eq(field_err(ROUTE, "{\"hosts\":[\"[a.b]\"]}", "hosts"),
+                     "[\"invalid hostname: [a.b]\"]");
+    cr_assert_str_eq(field_err(ROUTE, "{\"hosts\":[\"[v]:80\"]}", "hosts"),
+                     "[\"invalid hostname: [v]:80\"]");
+    cr_assert_str_eq(field_err(ROUTE, "{\"hosts\":[\"[::1]x\"]}", "hosts"),
+                     "[\"invalid ipv6 address\"]");
+    cr_assert_str_eq(field_err(ROUTE, "{\"hosts\":[\"[::1]:99999\"]}", "hosts"),
+                     "[\"invalid port number\"]");
+    cr_assert_str_eq(field_err(ROUTE, "{\"hosts\":[\"::ffff:1.2.3.4\"]}", "hosts"),
+                     "[\"invalid ipv6 address: ::ffff:1.2.3.4\"]");
+    cr_assert_str_eq(field_err(ROUTE, "{\"hosts\":[\"1:2:3:4:5:6:7:8:9\"]}", "hosts"),
+                     "[\"invalid ipv6 address: 1:2:3:4:5:6:7:8:9\"]");
+    cr_assert_str_eq(field_err(ROUTE, "{\"hosts\":[\"1::2::3\"]}", "hosts"),
+                     "[\"invalid ipv6 address: 1::2::3\"]");
+    cr_assert_str_eq(field_err(SVC, "{\"host\":\"12345::1\"}", "host"), "invalid value: 12345::1");
+    ok(ROUTE, "{\"hosts\":[\"::\",\"::1\",\"[::1]:80\",\"1:2:3:4:5:6:7::\",\"FE80::a:B\","
+              "\"1:2:3:4:5:6:7:8\",\"[0001::]\"]}");
+}
+
+/* fix: a CIDR prefix is one of the strings "0".."32" ("0".."128"): no leading zero. */
+Test(kong_audit, cidr_prefix_without_leading_zero)
+{
+    cr_assert_str_eq(field_err(ROUTE,
+                               "{\"protocols\":[\"tcp\"],\"sources\":[{\"ip\":\"10.0.0.0/08\"}]}",
+                               "sources"),
+                     "[{\"ip\":\"invalid ip or cidr range: '10.0.0.0/08'\"}]");
+    cr_assert_str_eq(
+        field_err(ROUTE, "{\"protocols\":[\"tcp\"],\"sources\":[{\"ip\":\"::/00\"}]}", "sources"),
+        "[{\"ip\":\"invalid ip or cidr range: '::/00'\"}]");
+    ok(ROUTE, "{\"protocols\":[\"tcp\"],\"sources\":[{\"ip\":\"10.0.0.0/0\"},{\"ip\":"
+              "\"10.0.0.0/10\"},{\"ip\":\"::/100\"}]}");
+}
