@@ -7,10 +7,12 @@
  * with its idle connections newest first. pool_size bounds what an address keeps once a burst is
  * over, not at every release: the excess is closed oldest first after SL_POOL_TRIM_DELAY_MS idle
  * (on_pool_trim). A connection whose response announced a body that did not follow (HEAD, 304)
- * rests SL_POOL_REST_MS in a worker-wide list first, watched as an idle one (on_pool_rest). */
+ * rests SL_POOL_REST_MS in its address's resting list first, watched as an idle one
+ * (on_pool_rest). */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,8 +30,6 @@ sl_pool_init(struct sl_worker *w)
     memset(&w->pool, 0, sizeof(w->pool));
     ev_init(&w->pool.trim, on_pool_trim);
     w->pool.trim.data = w;
-    ev_init(&w->pool.rest, on_pool_rest);
-    w->pool.rest.data = w;
 }
 
 static unsigned
@@ -94,8 +94,8 @@ pool_unlink(struct sl_worker *w, struct sl_upconn *c)
         pa->idle--;
         w->pool.idle--;
     } else if (c->resting) {
-        *(c->newer != NULL ? &c->newer->older : &w->pool.rest_newest) = c->older;
-        *(c->older != NULL ? &c->older->newer : &w->pool.rest_oldest) = c->newer;
+        *(c->newer != NULL ? &c->newer->older : &pa->rest_newest) = c->older;
+        *(c->older != NULL ? &c->older->newer : &pa->rest_oldest) = c->newer;
         c->resting = false;
         pa->resting--;
     } else {
@@ -117,6 +117,7 @@ pool_leave_home(struct sl_worker *w, struct sl_upconn *c)
         pp = &(*pp)->next;
     }
     *pp = pa->next;
+    ev_timer_stop(w->loop, &pa->rest);
     free(pa);
 }
 
@@ -202,39 +203,64 @@ pool_add_idle(struct sl_worker *w, struct sl_upconn *c)
     }
 }
 
-/* <c> rests at the end of the worker's resting list; the rest timer runs while the list holds
- * one. */
+/* <c> has rested (or rested as long as the load allows): it joins the idle list unless the
+ * upstream said something meanwhile. The read watcher closes a connection on any byte or EOF, but
+ * bytes that arrived in this loop iteration are not seen yet: a peek looks at the socket itself. */
 static void
-pool_add_resting(struct sl_worker *w, struct sl_upconn *c)
+pool_wake(struct sl_worker *w, struct sl_upconn *c)
 {
-    struct sl_pool *p = &w->pool;
-    c->resting = true;
-    c->older = p->rest_newest;
-    c->newer = NULL;
-    *(p->rest_newest != NULL ? &p->rest_newest->newer : &p->rest_oldest) = c;
-    p->rest_newest = c;
-    c->home->resting++;
-    c->idle_since = ev_now(w->loop);
-    if (!ev_is_active(&p->rest)) {
-        ev_timer_set(&p->rest, SL_POOL_REST_MS / 1000.0, 0);
-        ev_timer_start(w->loop, &p->rest);
+    pool_unlink(w, c);
+    char b;
+    ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        pool_add_idle(w, c);
+    } else {
+        sl_upconn_close(c); /* bytes (a late body), EOF or an error */
     }
 }
 
-/* The connections that have rested SL_POOL_REST_MS (untouched: a byte or EOF closed them) join
- * their addresses' idle lists, oldest first; the timer is armed for the next one due. */
+/* <c> rests at the end of its address's resting list. When pool_size rest already, the one that
+ * has rested longest wakes early: under load the rest shortens rather than connections being
+ * closed and opened again. The address's rest timer runs while its list holds one. */
+static void
+pool_add_resting(struct sl_worker *w, struct sl_upconn *c)
+{
+    struct sl_pool_addr *pa = c->home;
+    if (pa->resting >= (size_t)w->settings->pool_size) {
+        pool_wake(w, pa->rest_oldest);
+    }
+    c->resting = true;
+    c->older = pa->rest_newest;
+    c->newer = NULL;
+    *(pa->rest_newest != NULL ? &pa->rest_newest->newer : &pa->rest_oldest) = c;
+    pa->rest_newest = c;
+    pa->resting++;
+    c->idle_since = ev_now(w->loop);
+    if (!ev_is_active(&pa->rest)) {
+        ev_timer_set(&pa->rest, SL_POOL_REST_MS / 1000.0, 0);
+        ev_timer_start(w->loop, &pa->rest);
+    }
+}
+
+/* The address's connections that have rested SL_POOL_REST_MS wake, oldest first; the timer is
+ * armed for the next one due. */
 static void
 on_pool_rest(struct ev_loop *loop, ev_timer *t, int revents)
 {
-    struct sl_worker *w = t->data;
+    struct sl_pool_addr *pa = t->data;
     ev_tstamp due = ev_now(loop) - SL_POOL_REST_MS / 1000.0;
-    struct sl_upconn *c;
-    while ((c = w->pool.rest_oldest) != NULL && c->idle_since <= due) {
-        pool_unlink(w, c);
-        pool_add_idle(w, c);
+    /* a wake may close the address's last connection and free pa: read nothing of it after */
+    size_t left = pa->resting;
+    while (left > 0 && pa->rest_oldest->idle_since <= due) {
+        left--;
+        bool last = left == 0;
+        pool_wake(pa->worker, pa->rest_oldest);
+        if (last) {
+            return;
+        }
     }
-    if (c != NULL) {
-        ev_timer_set(t, c->idle_since - due, 0);
+    if (left > 0) {
+        ev_timer_set(t, pa->rest_oldest->idle_since - due, 0);
         ev_timer_start(loop, t);
     }
 }
@@ -263,6 +289,9 @@ sl_pool_put(struct sl_worker *w, struct sl_upconn *c, bool rest)
             }
             memcpy(&pa->addr, &c->addr, c->addrlen);
             pa->addrlen = c->addrlen;
+            pa->worker = w;
+            ev_init(&pa->rest, on_pool_rest);
+            pa->rest.data = pa;
             pa->next = w->pool.buckets[h];
             w->pool.buckets[h] = pa;
         }
@@ -280,10 +309,6 @@ sl_pool_put(struct sl_worker *w, struct sl_upconn *c, bool rest)
     c->out.off = c->out.len = 0;
     c->sent = 0;
     c->replayable = true;
-    if (rest && pa->resting >= (size_t)st->pool_size) {
-        sl_upconn_close(c);
-        return;
-    }
     if (!ev_is_active(&c->rio)) {
         ev_io_start(w->loop, &c->rio);
     }
@@ -332,18 +357,14 @@ void
 sl_pool_close_all(struct sl_worker *w)
 {
     ev_timer_stop(w->loop, &w->pool.trim);
-    ev_timer_stop(w->loop, &w->pool.rest);
-    while (w->pool.rest_oldest != NULL) {
-        sl_upconn_close(w->pool.rest_oldest);
-    }
     for (int i = 0; i < SL_POOL_BUCKETS; i++) {
         struct sl_pool_addr *pa = w->pool.buckets[i];
         while (pa != NULL) {
             struct sl_pool_addr *following = pa->next;
             /* pa stays while connections in use call it home; it may go with the last close,
              * so it is not read after that one */
-            for (size_t n = pa->idle; n > 0; n--) {
-                sl_upconn_close(pa->newest);
+            for (size_t n = pa->idle + pa->resting; n > 0; n--) {
+                sl_upconn_close(pa->rest_oldest != NULL ? pa->rest_oldest : pa->newest);
             }
             pa = following;
         }

@@ -313,22 +313,40 @@ def test_pool_keeps_a_burst_above_pool_size_for_the_next_burst(upstream, sluice_
 
 def test_head_requests_reuse_their_connections_after_a_rest(upstream, sluice_factory):
     """A HEAD response announces the GET's Content-Length and no body follows: Kong reuses its
-    connection, and Sluice does too, once it has rested 250 ms (a late body from a faulty upstream
-    closes it then; tests/wire/test_wire_response.py). Six HEADs at once need six connections; at
-    most pool_size (4) rest, the other two close at once. A moment later, four HEADs at once and
-    then a GET reuse the rested four: no new connection."""
+    connection, and Sluice does too, once it has rested 250 ms (a late body from a faulty
+    upstream closes it then; tests/wire/test_wire_response.py). Six HEADs at once need six
+    connections; at most pool_size (4) rest, so the two that rested longest are handed on early
+    (none is closed). A moment later, four HEADs at once and then a GET reuse them: no new
+    connection. Once idle for the trim delay, the excess over pool_size is closed."""
     upstream.route("/h", U.delay(0.3))
     s = sluice_factory(kong(service("a", upstream.port, routes())),
                        {"upstream_keepalive_pool_size": "4"})
     _concurrent_gets(s, "/h", 6, method="HEAD")
     assert upstream.connections == 6
-    assert wait_for(lambda: upstream.open_connections() == 4, 3), upstream.open_connections()
-    time.sleep(0.4)
+    time.sleep(0.1)
+    assert upstream.open_connections() == 6
+    time.sleep(0.3)
     _concurrent_gets(s, "/h", 4, method="HEAD")
     assert upstream.connections == 6, "rested connections were not reused"
     time.sleep(0.4)
     _concurrent_gets(s, "/g", 1)
     assert upstream.connections == 6
+    assert wait_for(lambda: upstream.open_connections() == 4, 4), upstream.open_connections()
+
+
+def test_head_flood_shortens_the_rest_instead_of_reconnecting(upstream, sluice_factory):
+    """HEADs back to back with upstream_keepalive_pool_size = 1: each response's connection
+    would rest 250 ms, but only one may rest per address, so the one resting wakes (checked
+    with a peek) when the next begins to rest. Two connections carry all fifty requests, where
+    closing instead would have opened fifty."""
+    s = sluice_factory(kong(service("a", upstream.port, routes())),
+                       {"upstream_keepalive_pool_size": "1"})
+    with RawConn("127.0.0.1", s.port, timeout=T) as c:
+        for _ in range(50):
+            c.send(b"HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n")
+            r = c.read_response(head_request=True)
+            assert r.status == 200 and r.header("content-length") not in (None, "0"), r
+    assert upstream.connections <= 2, upstream.connections
 
 
 # ---- 09-websockets_spec ----------------------------------------------------------------------
