@@ -49,7 +49,22 @@ struct sl_service {
     int64_t created_at; /* unix seconds */
     int64_t updated_at;
     size_t index; /* position in sl_config.services; set when a snapshot is compiled */
+    /* The host is the name of an upstream of the configuration. Kong then balances the service's
+     * requests over that upstream's targets; Sluice has no balancer yet, so they answer Kong's
+     * 503 "failure to get a peer from the ring-balancer" instead of going wherever DNS says the
+     * name is (sl_config_mark_upstream_hosts). */
+    bool names_upstream;
 };
+
+/* The service's protocol runs over TLS (https, grpcs, tls, tls_passthrough). Sluice does not speak
+ * TLS to upstreams yet: such a service's requests answer 502 without a byte sent, rather than go
+ * in clear to a server that expects TLS (with the client's credentials in them). */
+static inline bool
+sl_service_wants_tls(const struct sl_service *svc)
+{
+    return svc->protocol == SL_PROTO_HTTPS || svc->protocol == SL_PROTO_GRPCS ||
+           svc->protocol == SL_PROTO_TLS || svc->protocol == SL_PROTO_TLS_PASSTHROUGH;
+}
 
 struct sl_route_header {
     const char *name;      /* lowercased header name */

@@ -164,8 +164,8 @@ sl_cli_db_import(const struct sl_conf *conf, const char *file)
         free(warn);
         return 1;
     }
-    /* what is not imported (plugins and their credentials, vaults...) is said, never dropped
-     * silently */
+    /* what is not imported (credentials of plugins not bundled, vaults...) is said, never dropped
+     * silently; plugins themselves refuse the file (the loader's validate_plugins) */
     if (warn[0] != '\0') {
         fprintf(stderr, "%s\n", warn);
     }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config/conf.h"
+#include "schema/schema.h"
 #include "sluice/log.h"
 
 /* ------------------------------------------------------------------------------------------------
@@ -934,6 +935,41 @@ k_headers_upstream(struct ctx *c, const char *key, const char *v)
     c->conf->headers_upstream = st.off ? 0 : st.flags;
 }
 
+/* Kong's `plugins`: "bundled", "off" (skipped, as in Kong's conf_loader) and plugin names. A
+ * name that is not installed refuses the configuration, as Kong refuses to start with
+ * "<name> plugin is enabled but not installed": a configuration that counts on a plugin (an
+ * authentication, a rate limit) must not be served without it. Installed plugins are those the
+ * schema layer knows (sl_plugin_schema_lookup); no plugin is bundled yet. */
+static int
+plugin_one(void *arg, char *piece)
+{
+    struct list_state *st = arg;
+    if (strcmp(piece, "bundled") == 0 || strcmp(piece, "off") == 0 || piece[0] == '\0') {
+        return 0;
+    }
+    if (sl_plugin_schema_lookup != NULL && sl_plugin_schema_lookup(piece) != NULL) {
+        return 0;
+    }
+    kerr(st->c,
+         "%s has an invalid value: '%s' (%s plugin is enabled but not installed; bundled, off or "
+         "the names of installed plugins)",
+         st->key, piece, piece);
+    st->failed = true;
+    return 0;
+}
+
+static void
+k_plugins(struct ctx *c, const char *key, const char *v)
+{
+    if (strlen(v) >= sizeof(CONF_FIELD(plugins))) {
+        kerr(c, "%s is too long (at most %zu bytes)", key, sizeof(CONF_FIELD(plugins)) - 1);
+        return;
+    }
+    struct list_state st = {.c = c, .key = key};
+    each_list_item(&st, v, plugin_one);
+    snprintf(CONF_FIELD(plugins), sizeof(CONF_FIELD(plugins)), "%s", v);
+}
+
 static void
 k_error_default_type(struct ctx *c, const char *key, const char *v)
 {
@@ -1657,7 +1693,7 @@ static const struct key_def keys[] = {
     PARSED_KEY("pg_password", "", k_pg_password),
     PARSED_KEY("pg_timeout", "5000", k_pg_timeout),
     PARSED_KEY("pg_ssl", "off", k_pg_ssl),
-    STRING_KEY("plugins", "bundled", plugins),
+    PARSED_KEY("plugins", "bundled", k_plugins),
     STRING_KEY("ssl_cert", "", ssl_cert),
     STRING_KEY("ssl_cert_key", "", ssl_cert_key),
     PARSED_KEY("admin_ssl_cert", "", k_admin_ssl_cert),

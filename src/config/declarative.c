@@ -436,10 +436,14 @@ static const char *const declarative_keys[] = {"routes",   "plugins", "filter_ch
 
 #define ID_PLACEHOLDER "00000000-0000-0000-0000-000000000000"
 
+static void validate_plugins(struct ent *parent, const json_t *obj, const char *fk);
+
+/* The input of the schema engine for a service or a route (<in>; <plugin_fk>: "service" or
+ * "route", the foreign field of the plugins nested in it). */
 static json_t *
-schema_input(struct ent *e, const json_t *in)
+schema_input(struct ent *e, const json_t *in, const char *plugin_fk)
 {
-    field_ignored_list(e, in, "plugins");
+    validate_plugins(e, in, plugin_fk);
     field_ignored_list(e, in, "filter_chains");
     field_comment_ignore(e, in);
     json_t *work = json_copy((json_t *)in); /* shallow: the values stay shared and unmodified */
@@ -630,7 +634,7 @@ validate_service(struct loader *L, const json_t *in, struct svc_rec *rec)
     } else if (member(in, "client_certificate", &v) == PRESENT) {
         foreign_reference(&e, "client_certificate", v, NULL, &rec->cc_ref);
     }
-    json_t *work = schema_input(&e, in);
+    json_t *work = schema_input(&e, in, "service");
     if (work != NULL) {
         json_object_del(work, "client_certificate");
     }
@@ -724,7 +728,7 @@ static void
 validate_route(struct loader *L, const json_t *in, struct route_rec *rec)
 {
     struct ent e = {.L = L, .prefix = rec->prefix};
-    json_t *work = schema_input(&e, in);
+    json_t *work = schema_input(&e, in, "route");
     json_t *out = NULL;
     if (work != NULL) {
         json_object_del(work, "service");
@@ -961,7 +965,6 @@ check_uniqueness_and_references(struct loader *L)
 /* Kong's entity tables that a declarative file may hold and Sluice does not implement yet (the
  * tables of enum rtab are validated, see there). */
 static const char *const ignored_tables[] = {
-    "plugins",
     "vaults",
     "keys",
     "key_sets",
@@ -995,6 +998,85 @@ prefix_dup(struct loader *L, const char *fmt, ...)
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     return sl_arena_strdup(L->tmp, buf);
+}
+
+/* A shallow copy of entry <in> (its values stay shared and unmodified) without the comment keys,
+ * for the schema engine; NULL when out of memory (recorded). */
+static json_t *
+entry_copy(struct loader *L, const json_t *in)
+{
+    json_t *work = json_copy((json_t *)in);
+    if (work == NULL) {
+        L->errs.oom = true;
+        return NULL;
+    }
+    json_object_del(work, "_comment");
+    json_object_del(work, "_ignore");
+    return work;
+}
+
+/* Kong's plugins: top level (<fk> NULL) or nested in a service, route or consumer (<fk> is the
+ * plugin's foreign field naming that parent). Each entry is validated with the plugin entity's
+ * schema, the Admin API's: no plugin is bundled yet, so every name gets Kong's "plugin '<name>' not
+ * enabled; add it to the 'plugins' configuration property", with the entry's other errors, and the
+ * file is refused. Ignoring plugins would serve the routes that a file protects with an
+ * authentication, an ACL or a rate limit without them (fail open); nginx and Envoy refuse a
+ * configuration naming a module or filter they lack for the same reason. References to the
+ * parent are not resolved (no entry is ever kept): placeholders stand for them. */
+static void
+validate_plugins(struct ent *parent, const json_t *obj, const char *fk)
+{
+    static const char *const foreign[] = {"route", "service", "consumer"};
+    struct loader *L = parent->L;
+    const json_t *list;
+    if (member(obj, "plugins", &list) != PRESENT) {
+        return;
+    }
+    if (!is_list(list)) {
+        ent_add(parent, "plugins", "expected an array");
+        return;
+    }
+    for (size_t i = 0; i < list_size(list) && !L->errs.oom; i++) {
+        const json_t *in = list_get(list, i);
+        char *prefix = prefix_dup(L, "%s%sin 'plugins': in entry %zu of 'plugins'", parent->prefix,
+                                  parent->prefix[0] ? ": " : "", i + 1);
+        if (prefix == NULL) {
+            L->errs.oom = true;
+            return;
+        }
+        if (!json_is_object(in)) {
+            lines_addf(&L->errs, "%s: %s", prefix,
+                       json_is_null(in) ? "required field missing" : "expected a record");
+            continue;
+        }
+        struct ent e = {.L = L, .prefix = prefix};
+        field_comment_ignore(&e, in);
+        json_t *work = entry_copy(L, in);
+        if (work == NULL) {
+            ent_flush(&e);
+            return;
+        }
+        for (size_t k = 0; k < sizeof(foreign) / sizeof(foreign[0]); k++) {
+            const json_t *v = json_object_get(in, foreign[k]);
+            if ((fk != NULL && strcmp(fk, foreign[k]) == 0) || json_is_string(v)) {
+                json_object_set_new(work, foreign[k], json_pack("{s:s}", "id", ID_PLACEHOLDER));
+            }
+        }
+        const json_t *id = json_object_get(in, "id");
+        if (id == NULL || json_is_null(id)) {
+            json_object_set_new(work, "id", json_string(ID_PLACEHOLDER));
+        }
+        json_t *out = schema_validate(&e, &sl_schema_plugins, work);
+        json_decref(work);
+        if (out != NULL) {
+            /* a plugin the schema layer knows, but this loader hands no plugin to the data plane */
+            ent_addf(&e, "name",
+                     "plugin '%s' cannot be loaded from a declarative configuration yet",
+                     json_string_value(json_object_get(out, "name")));
+            json_decref(out);
+        }
+        ent_flush(&e);
+    }
 }
 
 /* Records and validates route entry <r> of the service at index <parent> (-1: a top-level route),
@@ -1064,9 +1146,10 @@ count_services(const json_t *list, size_t *nsvcs, size_t *nroutes)
  */
 /* The other core tables (enum rtab) */
 
-/* Tables of plugins Sluice does not bundle that Kong nests in consumers: reported as ignored. */
+/* Tables of plugins Sluice does not bundle that Kong nests in consumers: reported as ignored (a
+ * credential does nothing without its plugin, and the plugins themselves are refused:
+ * validate_plugins). */
 static const char *const consumer_ignored[] = {
-    "plugins",
     "keyauth_credentials",
     "basicauth_credentials",
     "hmacauth_credentials",
@@ -1149,19 +1232,22 @@ validate_row(struct loader *L, int t, size_t idx, const json_t *in, bool nested)
             ent_add(&e, children[i], "expected an array");
         }
     }
+    if (t == RT_CONSUMERS) {
+        validate_plugins(&e, in, "consumer");
+    }
     for (size_t i = 0; t == RT_CONSUMERS && consumer_ignored[i] != NULL; i++) {
         field_ignored_list(&e, in, consumer_ignored[i]);
     }
-    json_t *work = json_copy((json_t *)in); /* shallow: the values stay shared and unmodified */
+    json_t *work = entry_copy(L, in);
     if (work == NULL) {
-        L->errs.oom = true;
         ent_flush(&e);
         return;
     }
-    json_object_del(work, "_comment");
-    json_object_del(work, "_ignore");
     for (size_t i = 0; children[i] != NULL; i++) {
         json_object_del(work, children[i]);
+    }
+    if (t == RT_CONSUMERS) {
+        json_object_del(work, "plugins");
     }
     for (size_t i = 0; t == RT_CONSUMERS && consumer_ignored[i] != NULL; i++) {
         json_object_del(work, consumer_ignored[i]);
@@ -1635,8 +1721,14 @@ load_document(struct loader *L, const json_t *root)
             if (!L->want_rows && list_size(x) > 0) {
                 lines_addf(&L->warns, "ignoring '%s' (%zu entries): not supported by Sluice yet%s",
                            k, list_size(x),
-                           nests_services ? " (the services nested in them are loaded)" : "");
+                           nests_services      ? " (the services nested in them are loaded)"
+                           : t == RT_UPSTREAMS ? " (a service whose host names one answers 503)"
+                                               : "");
             }
+            continue;
+        }
+        if (strcmp(k, "plugins") == 0) {
+            validate_plugins(&top, root, NULL);
             continue;
         }
         if (str_one_of(k, ignored_tables, NIGNORED)) {
@@ -1713,7 +1805,18 @@ build_config(struct loader *L)
     for (size_t i = 0; i < L->nroutes; i++) {
         cfg->routes[cfg->nroutes++] = L->routes[i].route;
     }
-    return cfg;
+    /* the upstreams are not served, but a service that names one must not go where DNS says */
+    json_t *upstreams = json_array();
+    const struct row_list *ul = &L->rows[RT_UPSTREAMS];
+    for (size_t i = 0; upstreams != NULL && i < ul->n; i++) {
+        if (ul->v[i].row != NULL && json_array_append(upstreams, ul->v[i].row) != 0) {
+            json_decref(upstreams);
+            upstreams = NULL;
+        }
+    }
+    long marked = upstreams ? sl_config_mark_upstream_hosts(cfg, upstreams) : -1;
+    json_decref(upstreams);
+    return marked < 0 ? NULL : cfg;
 }
 
 static bool

@@ -233,3 +233,47 @@ sl_config_route_service_id(const json_t *e)
 {
     return json_string_value(json_object_get(json_object_get(e, "service"), "id"));
 }
+
+/* Adds the name of upstream entity <u> to <names>; -1 on allocation failure. */
+static int
+add_upstream_name(json_t *names, const json_t *u)
+{
+    const char *name = json_string_value(json_object_get(u, "name"));
+    return name == NULL || json_object_set_new(names, name, json_true()) == 0 ? 0 : -1;
+}
+
+long
+sl_config_mark_upstream_hosts(struct sl_config *cfg, const json_t *upstreams)
+{
+    if (json_is_array(upstreams) ? json_array_size(upstreams) == 0
+                                 : json_object_size(upstreams) == 0) {
+        return 0; /* the common case: no upstream, nothing to build */
+    }
+    json_t *names = json_object(); /* a hash set: name → true */
+    if (names == NULL) {
+        return -1;
+    }
+    size_t i;
+    const char *k;
+    json_t *u;
+    int rc = 0;
+    if (json_is_array(upstreams)) {
+        json_array_foreach((json_t *)upstreams, i, u)
+        {
+            rc |= add_upstream_name(names, u);
+        }
+    } else {
+        json_object_foreach((json_t *)upstreams, k, u)
+        {
+            rc |= add_upstream_name(names, u);
+        }
+    }
+    long marked = 0;
+    for (i = 0; rc == 0 && i < cfg->nservices; i++) {
+        struct sl_service *s = cfg->services[i];
+        s->names_upstream = s->host != NULL && json_object_get(names, s->host) != NULL;
+        marked += s->names_upstream;
+    }
+    json_decref(names);
+    return rc == 0 ? marked : -1;
+}

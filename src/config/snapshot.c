@@ -126,14 +126,44 @@ sl_snapshot_build(struct sl_config *config, char *err, size_t errlen)
         sl_config_free(config);
         return NULL;
     }
+    size_t nup = 0, ntls = 0;
+    const struct sl_service *first_up = NULL, *first_tls = NULL;
     for (size_t i = 0; i < config->nservices; i++) {
+        const struct sl_service *svc = config->services[i];
         config->services[i]->index = i;
-        if (config->services[i]->enabled) {
-            resolve_target(&targets[i], config->services[i]);
+        if (svc->names_upstream && nup++ == 0) {
+            first_up = svc;
+        }
+        if (sl_service_wants_tls(svc) && !svc->names_upstream && ntls++ == 0) {
+            first_tls = svc;
+        }
+        /* a service naming an upstream is never resolved: its name is no DNS name to Kong; nor is
+         * one that needs TLS, which nothing can be sent to yet */
+        if (svc->enabled && !svc->names_upstream && !sl_service_wants_tls(svc)) {
+            resolve_target(&targets[i], svc);
         } else {
-            targets[i].service = config->services[i];
+            targets[i].service = svc;
         }
     }
+    /* Said again only when the count changes: an Admin API sync of 1000 services compiles 1000
+     * times (builds run on the control thread only, hence plain statics). */
+    static size_t said_nup, said_ntls;
+    if (nup > 0 && nup != said_nup) {
+        sl_log(SL_LOG_WARN,
+               "%zu service(s) (first: %s, host '%s') name an upstream: Sluice does not balance "
+               "upstreams yet, so their requests answer 503 \"failure to get a peer from the "
+               "ring-balancer\" rather than go to what DNS says of the name",
+               nup, first_up->name ? first_up->name : first_up->id, first_up->host);
+    }
+    if (ntls > 0 && ntls != said_ntls) {
+        sl_log(SL_LOG_WARN,
+               "%zu service(s) (first: %s) use a TLS protocol (https, grpcs, tls): Sluice does "
+               "not speak TLS to upstreams yet, so their requests answer 502 and nothing is sent "
+               "to them (never in clear)",
+               ntls, first_tls->name ? first_tls->name : first_tls->id);
+    }
+    said_nup = nup;
+    said_ntls = ntls;
     carry_turns(targets, config);
     snap->config = config;
     snap->targets = targets;

@@ -16,6 +16,7 @@
 struct sl_config_mirror {
     json_t *services; /* id → stored row (complete entity) */
     json_t *routes;
+    json_t *upstreams; /* only their names are compiled: services naming one (names_upstream) */
     bool loaded;
     uint64_t generation; /* the store's generation the rows match */
 };
@@ -27,7 +28,8 @@ sl_config_mirror_new(void)
     if (m != NULL) {
         m->services = json_object();
         m->routes = json_object();
-        if (m->services == NULL || m->routes == NULL) {
+        m->upstreams = json_object();
+        if (m->services == NULL || m->routes == NULL || m->upstreams == NULL) {
             sl_config_mirror_free(m);
             return NULL;
         }
@@ -41,6 +43,7 @@ sl_config_mirror_free(struct sl_config_mirror *m)
     if (m != NULL) {
         json_decref(m->services);
         json_decref(m->routes);
+        json_decref(m->upstreams);
         free(m);
     }
 }
@@ -50,6 +53,7 @@ sl_config_mirror_reset(struct sl_config_mirror *m)
 {
     json_object_clear(m->services);
     json_object_clear(m->routes);
+    json_object_clear(m->upstreams);
     m->loaded = false;
 }
 
@@ -61,6 +65,9 @@ table_of(struct sl_config_mirror *m, const char *entity)
     }
     if (strcmp(entity, "routes") == 0) {
         return m->routes;
+    }
+    if (strcmp(entity, "upstreams") == 0) {
+        return m->upstreams;
     }
     return NULL;
 }
@@ -104,7 +111,8 @@ sl_config_mirror_load(struct sl_config_mirror *m, struct sl_store *st, char *err
 {
     m->loaded = false;
     if (load_table(m, st, "services", err, errlen) < 0 ||
-        load_table(m, st, "routes", err, errlen) < 0) {
+        load_table(m, st, "routes", err, errlen) < 0 ||
+        load_table(m, st, "upstreams", err, errlen) < 0) {
         sl_config_mirror_reset(m);
         return -1;
     }
@@ -193,7 +201,8 @@ service_id_cmp(const void *key, const void *elem)
 }
 
 static struct sl_config *
-compile_rows(const json_t *services, const json_t *routes, char *err, size_t errlen)
+compile_rows(const json_t *services, const json_t *routes, const json_t *upstreams, char *err,
+             size_t errlen)
 {
     size_t ns, nr;
     struct keyed *srows = sorted_rows(services, &ns);
@@ -231,6 +240,9 @@ compile_rows(const json_t *services, const json_t *routes, char *err, size_t err
         r->service = s ? *s : NULL; /* a route without a service answers 503 (Kong) */
         cfg->routes[cfg->nroutes++] = r;
     }
+    if (sl_config_mark_upstream_hosts(cfg, upstreams) < 0) {
+        goto oom;
+    }
     free(srows);
     free(rrows);
     return cfg;
@@ -260,7 +272,7 @@ sl_config_mirror_build(struct sl_config_mirror *m, struct sl_store *st, char *er
         sl_config_mirror_load(m, st, err, errlen) < 0) {
         return NULL;
     }
-    return compile_rows(m->services, m->routes, err, errlen);
+    return compile_rows(m->services, m->routes, m->upstreams, err, errlen);
 }
 
 struct sl_config *

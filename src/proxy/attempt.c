@@ -277,6 +277,18 @@ int
 sl_session_resolve_and_start(struct sl_session *s)
 {
     enum sl_dns_state state;
+    if (s->svc_target->service->names_upstream) {
+        /* Kong's answer when its balancer has no peer for an upstream; Sluice has no balancer
+         * yet (sl_service.names_upstream), and the name is not to be looked up in DNS */
+        sl_session_fail_request(s, 503, "failure to get a peer from the ring-balancer", true);
+        return 1;
+    }
+    if (sl_service_wants_tls(s->svc_target->service)) {
+        /* no TLS to upstreams yet: nginx answers 502 when it cannot set up the upstream's TLS,
+         * and sending the request in clear is not an option (sl_service_wants_tls) */
+        sl_session_fail_request(s, 502, NULL, true);
+        return 1;
+    }
     if (s->svc_target->dns != NULL && s->addrs_copy == NULL &&
         (s->addrs_copy = sl_arena_alloc(s->arena, sizeof(*s->addrs_copy))) == NULL) {
         sl_session_close(s);

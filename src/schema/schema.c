@@ -1412,10 +1412,22 @@ sl_schema_process(const struct sl_schema *s, const json_t *input, enum sl_schema
 
     const struct sl_schema *sub = NULL;
     if (s->subschema_key != NULL && s->subschema != NULL) {
+        /* Kong's Schema:validate(): when the subschema cannot be determined, nothing else is
+         * validated and its key's error is the only one (a plugin of an unknown name reports
+         * neither its config's keys, unknown without the plugin's schema, nor its protocols) */
+        const json_t *key = json_object_get(merged, s->subschema_key);
         err[0] = 0;
-        sub = s->subschema(json_object_get(merged, s->subschema_key), err, sizeof(err));
+        if (key == NULL || json_is_null(key)) {
+            snprintf(err, sizeof(err), "required field missing");
+        } else if (!json_is_string(key)) {
+            snprintf(err, sizeof(err), "expected a string");
+        } else {
+            sub = s->subschema(key, err, sizeof(err));
+        }
         if (sub == NULL && err[0] != 0) {
+            json_object_clear(errors);
             json_object_set_new(errors, s->subschema_key, sl_schema_err_string(err));
+            goto fail;
         }
     }
     /* only a subschema needs its own field list; without one the static table serves as is */

@@ -129,9 +129,11 @@ struct sl_entity_check {
 
 struct sl_schema;
 
-/* Picks the subschema for an entity from the value of its subschema key (<key>, maybe NULL or JSON
- * null). Returns NULL when none applies; sets <err> when the value names no known subschema (then
- * the message is the error of the key field, e.g. the plugin-not-enabled message). */
+/* Picks the subschema for an entity from the value of its subschema key (<key>: a string when
+ * sl_schema_process calls it; sl_schema_coerce_form may pass NULL, JSON null or another type).
+ * Returns NULL when none applies; sets <err> when the value names no known subschema: then, as in
+ * Kong, sl_schema_process reports that message as the key field's error and nothing else (e.g.
+ * the plugin-not-enabled message). */
 typedef const struct sl_schema *(*sl_subschema_fn)(const json_t *key, char *err, size_t errlen);
 
 enum sl_schema_op {

@@ -203,21 +203,15 @@ def test_accepts_configuration_containing_null(admin):
 
 def test_config_response_is_keyed_by_id_without_workspace_fields(admin):
     """it("hides workspace related fields from /config response"): Kong answers the flattened
-    entities, one map per entity type keyed by id, without ws_id (plugins and consumers of the
-    input are accepted and, in Sluice, ignored)."""
+    entities, one map per entity type keyed by id, without ws_id (the consumers of the input are
+    accepted and, in Sluice, ignored; its file-log and key-auth plugins are left out: Sluice
+    bundles no plugin yet and refuses them, test_plugins_are_refused_not_ignored)."""
     r = post_config(admin, {"config": unindent("""
         _format_version: "1.1"
         services:
         - name: my-service
           id: 0855b320-0dd2-547d-891d-601e9b38647f
           url: https://example.com
-          plugins:
-          - name: file-log
-            id: 0611a5a9-de73-5a2d-a4e6-6a38ad4c3cb2
-            config:
-              path: /tmp/file.log
-          - name: key-auth
-            id: 661199ff-aa1c-5498-982c-d57a4bd6e48b
           routes:
           - name: my-route
             id: 481a9539-f49c-51b6-b2e2-fe99ee68866c
@@ -329,7 +323,8 @@ def test_returns_400_on_a_validation_error(admin):
 
 
 def test_returns_400_on_a_primary_key_uniqueness_error(admin):
-    """it("returns 400 on an primary key uniqueness error")"""
+    """it("returns 400 on an primary key uniqueness error") (the routes' plugins of Kong's input
+    are left out: Sluice bundles none and would list them as errors too)"""
     r = post_config(admin, {"config": unindent("""
         _format_version: "1.1"
         services:
@@ -340,11 +335,6 @@ def test_returns_400_on_a_primary_key_uniqueness_error(admin):
           routes:
           - name: foo
             methods: ["GET"]
-            plugins:
-              - name: key-auth
-              - name: http-log
-                config:
-                  http_endpoint: https://example.com
         - id: 0855b320-0dd2-547d-891d-601e9b38647f
           name: bar
           host: example.test
@@ -353,12 +343,6 @@ def test_returns_400_on_a_primary_key_uniqueness_error(admin):
           - name: bar
             paths:
             - /
-            plugins:
-            - name: basic-auth
-            - name: tcp-log
-              config:
-                host: 127.0.0.1
-                port: 10000
     """)})
     assert r.status_code == 400
     msg = ("uniqueness violation: 'services' entity with primary key set to "
@@ -529,9 +513,11 @@ def validate(expected, received):
 
 
 def test_flattened_errors_sanity(admin):
-    """describe("[flattened errors]") it("sanity"): its services, routes and consumers part (the
-    plugins, upstreams and vaults of Kong's input are in the document too; Sluice ignores plugins
-    and vaults, and the upstream here is valid)."""
+    """describe("[flattened errors]") it("sanity"): its services, routes, consumers and plugins
+    part (the upstreams and vaults of Kong's input are in the document too; Sluice ignores vaults,
+    and the upstream here is valid). Kong's i-dont-exist entry is Kong's to the letter; Sluice
+    bundles no http-log, so its two http-log entries get the same error in place of Kong's config
+    errors."""
     tags = Tags()
     t = tags.next
     services = [
@@ -550,9 +536,12 @@ def test_flattened_errors_sanity(admin):
          "routes": [{"name": "probably-valid", "protocols": ["http", "https"],
                      "methods": ["GET"], "hosts": ["test"],
                      "tags": [t("route_service"), tags.last("service")],
-                     "plugins": [{"name": "http-log", "config": {"not_endpoint": "anything"}}]}]},
+                     "plugins": [{"name": "http-log", "config": {"not_endpoint": "anything"},
+                                  "tags": [t("route_service_plugin"),
+                                           tags.last("route_service"), tags.last("service")]}]}]},
         {"name": "bad-service-plugins", "url": "http://localhost:1234", "tags": [t("service")],
-         "plugins": [{"name": "i-dont-exist", "config": {}}]},
+         "plugins": [{"name": "i-dont-exist", "config": {},
+                      "tags": [t("service_plugin"), tags.last("service")]}]},
         {"name": "invalid-id", "id": 123456, "url": "https://localhost:1234",
          "tags": [t("service"), "invalid-id"]},
         {"name": "invalid-tags", "url": "https://localhost:1234",
@@ -566,12 +555,29 @@ def test_flattened_errors_sanity(admin):
         "consumers": [{"username": "valid_user", "tags": ["consumer-01"]},
                       {"username": "bobby_in_json_body", "not_allowed": True,
                        "tags": ["consumer-02"]}],
-        "plugins": [{"name": "http-log", "config": {"http_endpoint": "invalid::#//url"}}],
+        "plugins": [{"name": "http-log", "config": {"http_endpoint": "invalid::#//url"},
+                     "tags": [t("global_plugin")]}],
         "upstreams": [{"name": "ok", "hash_on": "ip"}],
         "vaults": [{"name": "env", "prefix": "test", "config": {"prefix": "SSL_"}}],
         "services": json.loads(json.dumps(services)),
     }
+    not_enabled = "plugin '%s' not enabled; add it to the 'plugins' configuration property"
     expect = [
+        {"entity_type": "plugin", "entity_name": "i-dont-exist",
+         "entity": {"name": "i-dont-exist", "config": {},
+                    "tags": ["service_plugin-01", "service-04"]},
+         "entity_tags": ["service_plugin-01", "service-04"],
+         "errors": [{"field": "name", "message": not_enabled % "i-dont-exist", "type": "field"}]},
+        {"entity_type": "plugin", "entity_name": "http-log",
+         "entity": {"name": "http-log", "config": {"not_endpoint": "anything"},
+                    "tags": ["route_service_plugin-01", "route_service-04", "service-03"]},
+         "entity_tags": ["route_service_plugin-01", "route_service-04", "service-03"],
+         "errors": [{"field": "name", "message": not_enabled % "http-log", "type": "field"}]},
+        {"entity_type": "plugin", "entity_name": "http-log",
+         "entity": {"name": "http-log", "config": {"http_endpoint": "invalid::#//url"},
+                    "tags": ["global_plugin-01"]},
+         "entity_tags": ["global_plugin-01"],
+         "errors": [{"field": "name", "message": not_enabled % "http-log", "type": "field"}]},
         {"entity_type": "consumer",
          "entity": {"not_allowed": True, "tags": ["consumer-02"],
                     "username": "bobby_in_json_body"},

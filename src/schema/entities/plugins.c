@@ -45,7 +45,7 @@ static const struct sl_schema *
 plugin_subschema(const json_t *key, char *err, size_t errlen)
 {
     if (!json_is_string(key)) {
-        return NULL; /* the name field reports it */
+        return NULL; /* sl_schema_process reports a missing or non-string name itself */
     }
     const char *name = json_string_value(key);
     const struct sl_schema *s = sl_plugin_schema_lookup ? sl_plugin_schema_lookup(name) : NULL;

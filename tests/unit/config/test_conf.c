@@ -149,7 +149,7 @@ Test(conf, every_key_from_a_file)
               "pg_password = s3cr\\#et # a comment\n"
               "pg_timeout = 1500\n"
               "pg_ssl = true\n"
-              "plugins = bundled,my-plugin\n"
+              "plugins = bundled, off\n"
               "ssl_cert = /c.pem\n"
               "ssl_cert_key = /k.pem\n");
     cr_assert_str_eq(conf.prefix, "/srv/sl");
@@ -201,7 +201,7 @@ Test(conf, every_key_from_a_file)
     cr_assert_str_eq(conf.pg_password, "s3cr#et");
     cr_assert_eq(conf.pg_timeout_ms, 1500);
     cr_assert(conf.pg_ssl);
-    cr_assert_str_eq(conf.plugins, "bundled,my-plugin");
+    cr_assert_str_eq(conf.plugins, "bundled, off");
     cr_assert_str_eq(conf.ssl_cert, "/c.pem");
     cr_assert_str_eq(conf.ssl_cert_key, "/k.pem");
 }
@@ -295,6 +295,21 @@ Test(conf, bad_values_name_the_key_and_accepted_values)
     must_fail("real_ip_header = X Y\n", "real_ip_header has an invalid value: 'X Y'");
     must_fail("ssl_cert = /c.pem\n", "ssl_cert_key must be specified");
     must_fail("ssl_cert_key = /k.pem\n", "ssl_cert must be specified");
+}
+
+/* A plugin that is not installed refuses the configuration (Kong: "... plugin is enabled but not
+ * installed"): a kong.conf that counts on one must not be served without it. */
+Test(conf, plugins_bundled_off_and_names_not_installed)
+{
+    must_load("plugins = bundled\n");
+    must_load("plugins = off\n");
+    must_load("plugins = bundled, off,\n");
+    cr_assert_str_eq(conf.plugins, "bundled, off,");
+    must_fail("plugins = bundled, key-auth\n",
+              "test.conf:1: plugins has an invalid value: 'key-auth' (key-auth plugin is enabled "
+              "but not installed; bundled, off or the names of installed plugins)");
+    must_fail("plugins = my-plugin,rate-limiting\n", "'rate-limiting' (rate-limiting plugin");
+    must_fail("plugins = my-plugin,rate-limiting\n", "'my-plugin' (my-plugin plugin");
 }
 
 Test(conf, every_error_is_reported)

@@ -687,19 +687,50 @@ Test(declarative, ignored_entities_warn)
 {
     struct sl_config *c = must_load("_format_version: '3.0'\n"
                                     "consumers:\n- username: bob\n- username: alice\n"
-                                    "plugins:\n- name: cors\n"
+                                    "  keyauth_credentials: [{key: k}]\n"
+                                    "plugins: []\n"
+                                    "vaults:\n- name: env\n  prefix: e\n"
                                     "upstreams: []\n"
-                                    "services:\n- name: s\n  host: h\n  plugins:\n  - name: x\n"
-                                    "  routes:\n  - paths: [/]\n    plugins: [{name: y}]\n");
+                                    "services:\n- name: s\n  host: h\n  plugins: []\n"
+                                    "  routes:\n  - paths: [/]\n    plugins: null\n");
     cr_assert_str_eq(warn, "ignoring 'consumers' (2 entries): not supported by Sluice yet\n"
-                           "ignoring 'plugins' (1 entries): not supported by Sluice yet\n"
-                           "in 'services': in entry 1 of 'services': ignoring 'plugins' (1 "
-                           "entries): not supported by Sluice yet\n"
-                           "in 'services': in entry 1 of 'services': in 'routes': in entry 1 of "
-                           "'routes': ignoring 'plugins' (1 entries): not supported by Sluice yet");
+                           "ignoring 'vaults' (1 entries): not supported by Sluice yet\n"
+                           "in 'consumers': in entry 2 of 'consumers': ignoring "
+                           "'keyauth_credentials' (1 entries): not supported by Sluice yet");
     sl_config_free(c);
     must_fail_exactly("_format_version: '3.0'\nconsumers: 5\nbogus: []\n",
                       "in 'consumers': expected an array\nin 'bogus': unknown field");
+}
+
+/* Plugins are never ignored (a file that protects a route with key-auth must not be served
+ * without it): no plugin is bundled yet, so each entry, wherever it is, gets the plugin entity's
+ * errors, as the Admin API gives them, and only the name's when the name is unknown (Kong's
+ * Schema:validate stops there). */
+Test(declarative, plugins_anywhere_are_refused_with_the_entity_errors)
+{
+    must_fail_exactly(
+        "_format_version: '3.0'\n"
+        "plugins:\n- name: cors\n  service: s\n  config: {origins: ['*']}\n- 5\n- null\n"
+        "services:\n- name: s\n  host: h\n"
+        "  plugins:\n  - name: rate-limiting\n    protocols: [ftp]\n"
+        "  routes:\n  - paths: [/]\n    plugins: [{name: key-auth}]\n"
+        "consumers:\n- username: bob\n  plugins: [{config: {}}, {name: 7}]\n"
+        "routes:\n- paths: [/x]\n  plugins: {name: acl}\n",
+        "in 'plugins': in entry 1 of 'plugins': in 'name': plugin 'cors' not enabled; add it to "
+        "the 'plugins' configuration property\n"
+        "in 'plugins': in entry 2 of 'plugins': expected a record\n"
+        "in 'plugins': in entry 3 of 'plugins': required field missing\n"
+        "in 'services': in entry 1 of 'services': in 'plugins': in entry 1 of 'plugins': in "
+        "'name': plugin 'rate-limiting' not enabled; add it to the 'plugins' configuration "
+        "property\n"
+        "in 'services': in entry 1 of 'services': in 'routes': in entry 1 of 'routes': in "
+        "'plugins': in entry 1 of 'plugins': in 'name': plugin 'key-auth' not enabled; add it to "
+        "the 'plugins' configuration property\n"
+        "in 'routes': in entry 1 of 'routes': in 'plugins': expected an array\n"
+        "in 'consumers': in entry 1 of 'consumers': in 'plugins': in entry 1 of 'plugins': in "
+        "'name': required field missing\n"
+        "in 'consumers': in entry 1 of 'consumers': in 'plugins': in entry 2 of 'plugins': in "
+        "'name': expected a string");
 }
 
 Test(declarative, parse_failures)
@@ -790,5 +821,21 @@ Test(declarative, example_file_loads)
     const struct sl_route *h = route_named(c, "httpbin-like");
     cr_assert_str_eq(h->hosts.v[0], "example.local");
     cr_assert_eq(h->service, service_named(c, "httpbin-like"));
+    sl_config_free(c);
+}
+
+/* The data plane does not serve upstreams, but takes their names: a service whose host is one is
+ * marked (it answers 503 rather than go where DNS says), and the warning says so. */
+Test(declarative, services_naming_an_upstream_are_marked)
+{
+    struct sl_config *c = must_load("_format_version: '3.0'\n"
+                                    "upstreams:\n- name: pool.internal\n"
+                                    "  targets: [{target: '10.0.0.1:80'}]\n"
+                                    "services:\n- name: a\n  host: pool.internal\n"
+                                    "- name: b\n  host: pool.internal.example\n");
+    cr_assert(c->services[0]->names_upstream);
+    cr_assert_not(c->services[1]->names_upstream);
+    cr_assert_str_eq(warn, "ignoring 'upstreams' (1 entries): not supported by Sluice yet (a "
+                           "service whose host names one answers 503)");
     sl_config_free(c);
 }

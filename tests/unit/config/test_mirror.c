@@ -263,3 +263,27 @@ Test(mirror, writes_the_data_plane_does_not_read_keep_the_snapshot)
     sl_config_free(c);
     cr_assert_eq(sl_store_rollback(st, &err), SL_STORE_OK);
 }
+
+/* Upstreams are mirrored for their names: a service whose host is one is marked names_upstream (it
+ * answers 503 until the balancer exists), and an upstream write is one the data plane reads. */
+Test(mirror, services_naming_an_upstream_are_marked)
+{
+    insert(st, &sl_schema_services, "{\"id\":\"" SVC_ID "\",\"host\":\"pool.internal\"}");
+    insert(st, &sl_schema_services, "{\"id\":\"" SVC2_ID "\",\"host\":\"Pool.internal\"}");
+    struct sl_config *c = build();
+    cr_assert_not(c->services[0]->names_upstream);
+    cr_assert_not(c->services[1]->names_upstream);
+    sl_config_free(c);
+    cr_assert_not(sl_config_mirror_unaffected(m, st, "upstreams"));
+
+    insert(st, &sl_schema_upstreams,
+           "{\"id\":\"33333333-3333-4333-8333-333333333333\",\"name\":\"pool.internal\"}");
+    char err[256] = "";
+    cr_assert_eq(sl_config_mirror_refresh(m, st, "upstreams",
+                                          "33333333-3333-4333-8333-333333333333", err, sizeof(err)),
+                 0, "%s", err);
+    c = build();
+    cr_assert(c->services[0]->names_upstream);
+    cr_assert_not(c->services[1]->names_upstream, "byte for byte, as Kong's lookup by name");
+    sl_config_free(c);
+}

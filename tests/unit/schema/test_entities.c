@@ -566,6 +566,18 @@ Test(plugins, without_registry)
     cr_assert_str_eq(field_err(&sl_schema_plugins, "{\"name\":\"key-auth\"}", "name"),
                      "plugin 'key-auth' not enabled; add it to the 'plugins' configuration "
                      "property");
+    /* Kong's Schema:validate(): without a subschema nothing else is validated, so the config's
+     * keys (unknown without the plugin's schema) and the other fields add no error */
+    cr_assert_str_eq(message(&sl_schema_plugins, "{\"name\":\"key-auth\",\"config\":{\"key_names"
+                                                 "\":[1]},\"protocols\":[\"ftp\"],\"x\":1}"),
+                     "schema violation (name: plugin 'key-auth' not enabled; add it to the "
+                     "'plugins' configuration property)");
+    cr_assert_str_eq(message(&sl_schema_plugins, "{\"config\":{\"a\":1},\"enabled\":5}"),
+                     "schema violation (name: required field missing)");
+    cr_assert_str_eq(message(&sl_schema_plugins, "{\"name\":null,\"protocols\":7}"),
+                     "schema violation (name: required field missing)");
+    cr_assert_str_eq(message(&sl_schema_plugins, "{\"name\":[\"a\"],\"protocols\":7}"),
+                     "schema violation (name: expected a string)");
 }
 
 /* ---- snis, tags ----------------------------------------------------------------------------- */
