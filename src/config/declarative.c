@@ -471,12 +471,13 @@ schema_validate(struct ent *e, const struct sl_schema *schema, json_t *work)
     json_t *errs = NULL;
     json_t *out = sl_schema_process(schema, work, SL_SCHEMA_INSERT, NULL, &errs);
     if (out == NULL) {
-        if (errs != NULL) {
+        /* no entity and no error: the error was lost to an allocation failure */
+        if (json_object_size(errs) > 0) {
             add_schema_errors(e, errs);
-            json_decref(errs);
         } else {
             e->L->errs.oom = true;
         }
+        json_decref(errs);
     }
     return out;
 }
@@ -1075,7 +1076,12 @@ validate_plugins(struct ent *parent, const json_t *obj, const char *fk)
                      json_string_value(json_object_get(out, "name")));
             json_decref(out);
         }
-        ent_flush(&e);
+        if (ent_flush(&e)) {
+            /* No entry is ever kept, so each must leave an error: one that left none lost it to
+             * an allocation failure (the engine's errors object), and the file must not load
+             * without the plugin. */
+            L->errs.oom = true;
+        }
     }
 }
 

@@ -733,6 +733,71 @@ Test(declarative, plugins_anywhere_are_refused_with_the_entity_errors)
         "'name': expected a string");
 }
 
+/* jansson's allocator, failing once: the allocation <alloc_countdown> from now (-1: never). */
+static long alloc_countdown = -1;
+static bool alloc_failed;
+
+static void *
+failing_malloc(size_t n)
+{
+    if (alloc_countdown == 0) {
+        alloc_countdown = -1;
+        alloc_failed = true;
+        return NULL;
+    }
+    if (alloc_countdown > 0) {
+        alloc_countdown--;
+    }
+    return malloc(n);
+}
+
+/* Loads <doc> once with each of jansson's allocations failing in turn, calling <check> on every
+ * configuration that loads anyway (<n>: the allocation that failed). */
+static void
+load_failing_each_allocation(const char *doc, void (*check)(const struct sl_config *, long n))
+{
+    json_t *root = json_loads(doc, 0, NULL);
+    cr_assert_not_null(root);
+    for (long n = 0;; n++) {
+        alloc_countdown = n;
+        alloc_failed = false;
+        json_set_alloc_funcs(failing_malloc, free);
+        struct sl_config *c = sl_declarative_load_json(root, NULL, err, sizeof(err));
+        json_set_alloc_funcs(malloc, free);
+        alloc_countdown = -1;
+        if (c != NULL) {
+            check(c, n);
+            sl_config_free(c);
+        }
+        if (!alloc_failed) {
+            break; /* the load made fewer than n + 1 allocations: every one has failed once */
+        }
+    }
+    json_decref(root);
+}
+
+static void
+must_not_load(const struct sl_config *c, long n)
+{
+    cr_assert_fail("loaded without its plugin (%zu services) when allocation %ld failed",
+                   c->nservices, n);
+}
+
+/* A plugin entry is never kept, so its error is what refuses the file: when an allocation fails
+ * and the error is lost, the load fails as out of memory rather than serve without the plugin. */
+Test(declarative, plugins_are_refused_when_an_allocation_fails)
+{
+    load_failing_each_allocation(
+        "{\"_format_version\": \"3.0\", \"plugins\": [{\"name\": \"key-auth\"}]}", must_not_load);
+    load_failing_each_allocation(
+        "{\"_format_version\": \"3.0\", \"services\": [{\"host\": \"h\", \"routes\": "
+        "[{\"paths\": [\"/\"], \"plugins\": [{\"name\": \"key-auth\"}]}]}]}",
+        must_not_load);
+    load_failing_each_allocation("{\"_format_version\": \"3.0\", \"consumers\": [{\"username\": "
+                                 "\"u\", \"plugins\": [{\"name\": \"acl\"}]}]}",
+                                 must_not_load);
+}
+
 Test(declarative, parse_failures)
 {
     must_fail_exactly("services: [a, b\n",
