@@ -438,6 +438,20 @@ static const char *const declarative_keys[] = {"routes",   "plugins", "filter_ch
 
 static void validate_plugins(struct ent *parent, const json_t *obj, const char *fk);
 
+/* A shallow copy of object <in> (its values shared, unmodified), or NULL when out of memory:
+ * jansson's json_copy leaves out a member it cannot insert, and an entity missing one would be
+ * taken with the default (a service without its `protocol` becomes http, sent in clear). */
+static json_t *
+shallow_copy(const json_t *in)
+{
+    json_t *work = json_copy((json_t *)in);
+    if (work != NULL && json_object_size(work) != json_object_size(in)) {
+        json_decref(work);
+        return NULL;
+    }
+    return work;
+}
+
 /* The input of the schema engine for a service or a route (<in>; <plugin_fk>: "service" or
  * "route", the foreign field of the plugins nested in it). */
 static json_t *
@@ -446,7 +460,7 @@ schema_input(struct ent *e, const json_t *in, const char *plugin_fk)
     validate_plugins(e, in, plugin_fk);
     field_ignored_list(e, in, "filter_chains");
     field_comment_ignore(e, in);
-    json_t *work = json_copy((json_t *)in); /* shallow: the values stay shared and unmodified */
+    json_t *work = shallow_copy(in);
     if (work == NULL) {
         e->L->errs.oom = true;
         return NULL;
@@ -1006,7 +1020,7 @@ prefix_dup(struct loader *L, const char *fmt, ...)
 static json_t *
 entry_copy(struct loader *L, const json_t *in)
 {
-    json_t *work = json_copy((json_t *)in);
+    json_t *work = shallow_copy(in);
     if (work == NULL) {
         L->errs.oom = true;
         return NULL;

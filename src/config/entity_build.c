@@ -133,8 +133,13 @@ sl_config_build_service(struct sl_arena *a, const json_t *e)
         return NULL;
     }
     s->name = str_field(a, e, "name", &oom);
+    /* A complete service always has a protocol (the schema's default is http): a row without one
+     * is not compiled as http, which would send a service meant for TLS in clear. */
     int proto = protocol_of(json_string_value(json_object_get(e, "protocol")));
-    s->protocol = proto < 0 ? SL_PROTO_HTTP : (enum sl_protocol)proto;
+    if (proto < 0) {
+        return NULL;
+    }
+    s->protocol = (enum sl_protocol)proto;
     s->host = str_field(a, e, "host", &oom);
     s->port = (uint16_t)int_field(e, "port", 80);
     s->path = str_field(a, e, "path", &oom);
@@ -234,12 +239,14 @@ sl_config_route_service_id(const json_t *e)
     return json_string_value(json_object_get(json_object_get(e, "service"), "id"));
 }
 
-/* Adds the name of upstream entity <u> to <names>; -1 on allocation failure. */
+/* Adds the name of upstream entity <u> to <names>; -1 on allocation failure, or when <u> has no
+ * name (a complete upstream always has one: without it, a service naming the upstream would go
+ * where DNS says). */
 static int
 add_upstream_name(json_t *names, const json_t *u)
 {
     const char *name = json_string_value(json_object_get(u, "name"));
-    return name == NULL || json_object_set_new(names, name, json_true()) == 0 ? 0 : -1;
+    return name != NULL && json_object_set_new(names, name, json_true()) == 0 ? 0 : -1;
 }
 
 long

@@ -798,6 +798,40 @@ Test(declarative, plugins_are_refused_when_an_allocation_fails)
                                  must_not_load);
 }
 
+static void
+must_stay_tls(const struct sl_config *c, long n)
+{
+    cr_assert_eq(c->nservices, 1);
+    cr_assert(sl_service_wants_tls(c->services[0]), "allocation %ld failing made it protocol %d", n,
+              (int)c->services[0]->protocol);
+}
+
+static void
+must_name_the_upstream(const struct sl_config *c, long n)
+{
+    cr_assert_eq(c->nservices, 1);
+    cr_assert(c->services[0]->names_upstream, "allocation %ld failing unmarked the service", n);
+}
+
+/* What keeps a service from being sent in clear (its TLS protocol) or where DNS says (the
+ * upstream its host names) survives any allocation failure: such a load either fails or keeps
+ * them. jansson leaves out an object member it cannot insert, and the engine used to take the
+ * default (http) or skip the nameless upstream. */
+Test(declarative, tls_and_upstream_services_stay_so_when_an_allocation_fails)
+{
+    load_failing_each_allocation(
+        "{\"_format_version\": \"3.0\", \"services\": [{\"protocol\": "
+        "\"https\", \"host\": \"h\", \"routes\": [{\"paths\": [\"/\"]}]}]}",
+        must_stay_tls);
+    load_failing_each_allocation("{\"_format_version\": \"3.0\", \"services\": [{\"url\": "
+                                 "\"grpcs://h:8443\", \"routes\": [{\"paths\": [\"/\"]}]}]}",
+                                 must_stay_tls);
+    load_failing_each_allocation(
+        "{\"_format_version\": \"3.0\", \"upstreams\": [{\"name\": \"pool\"}], \"services\": "
+        "[{\"host\": \"pool\", \"routes\": [{\"paths\": [\"/\"]}]}]}",
+        must_name_the_upstream);
+}
+
 Test(declarative, parse_failures)
 {
     must_fail_exactly("services: [a, b\n",
