@@ -894,15 +894,25 @@ get_config(const struct sl_admin_request *req, struct sl_admin_response *res,
 }
 
 /* Is <msg>, found right after "in entry N of '<key>'", the element's own error (Kong puts it at the
- * index as a string) rather than an entity check of a service, a route or a route's source or
- * destination record (Kong's {"@entity":[msg]}: "at least one of these fields must be non-empty:
- * 'ip', 'port'")? Elements of value arrays (paths, tags...) only have their own errors; a record's
- * own errors are its type, its presence, and the uniqueness checks of declarative_config.lua. */
+ * index as a string) rather than an entity check of a record: an entity of the file, or a route's
+ * source or destination (Kong's {"@entity":[msg]}: "at least one of these fields must be
+ * non-empty: 'ip', 'port'", an upstream's "failed conditional validation ...")? Elements of value
+ * arrays (paths, tags...) only have their own errors; a record's own errors are its type, its
+ * presence, and the uniqueness checks of declarative_config.lua. */
 static bool
-element_own_error(const char *key, const char *msg)
+element_own_error(const char *key, const char *msg, bool top)
 {
-    if (strcmp(key, "services") != 0 && strcmp(key, "routes") != 0 && strcmp(key, "sources") != 0 &&
-        strcmp(key, "destinations") != 0) {
+    /* the lists of records: entities of the declarative file, a route's sources/destinations;
+     * `snis` and `ca_certificates` only at the top level, since a route's snis and a service's
+     * ca_certificates are lists of values */
+    static const char *const records[] = {"services",  "routes",       "sources",   "destinations",
+                                          "consumers", "certificates", "upstreams", "targets",
+                                          "plugins",   "filter_chains"};
+    bool record = top && (strcmp(key, "snis") == 0 || strcmp(key, "ca_certificates") == 0);
+    for (size_t i = 0; i < sizeof(records) / sizeof(records[0]) && !record; i++) {
+        record = strcmp(key, records[i]) == 0;
+    }
+    if (!record) {
         return true;
     }
     return strcmp(msg, "expected a record") == 0 || strcmp(msg, "required field missing") == 0 ||
@@ -942,7 +952,8 @@ add_error_line(json_t *fields, const char *line)
                 json_array_append_new(arr, json_null());
             }
             const char *rest = next + 3;
-            bool entity_check = strncmp(rest, "in ", 3) != 0 && !element_own_error(key, rest);
+            bool entity_check =
+                strncmp(rest, "in ", 3) != 0 && !element_own_error(key, rest, node == fields);
             if (strncmp(rest, "in ", 3) != 0 && !entity_check) {
                 /* an element's own error: Kong puts the message at the index */
                 json_array_set_new(arr, (size_t)(index - 1), json_string(rest));

@@ -437,6 +437,7 @@ static const char *const declarative_keys[] = {"routes",   "plugins", "filter_ch
 #define ID_PLACEHOLDER "00000000-0000-0000-0000-000000000000"
 
 static void validate_plugins(struct ent *parent, const json_t *obj, const char *fk);
+static void refuse_filter_chains(struct ent *parent, const json_t *obj);
 
 /* A shallow copy of object <in> (its values shared, unmodified), or NULL when out of memory:
  * jansson's json_copy leaves out a member it cannot insert, and an entity missing one would be
@@ -458,7 +459,7 @@ static json_t *
 schema_input(struct ent *e, const json_t *in, const char *plugin_fk)
 {
     validate_plugins(e, in, plugin_fk);
-    field_ignored_list(e, in, "filter_chains");
+    refuse_filter_chains(e, in);
     field_comment_ignore(e, in);
     json_t *work = shallow_copy(in);
     if (work == NULL) {
@@ -983,7 +984,6 @@ static const char *const ignored_tables[] = {
     "vaults",
     "keys",
     "key_sets",
-    "filter_chains",
     "workspaces",
     "parameters",
     "clustering_data_planes",
@@ -1030,31 +1030,31 @@ entry_copy(struct loader *L, const json_t *in)
     return work;
 }
 
-/* Kong's plugins: top level (<fk> NULL) or nested in a service, route or consumer (<fk> is the
- * plugin's foreign field naming that parent). Each entry is validated with the plugin entity's
- * schema, the Admin API's: no plugin is bundled yet, so every name gets Kong's "plugin '<name>' not
- * enabled; add it to the 'plugins' configuration property", with the entry's other errors, and the
- * file is refused. Ignoring plugins would serve the routes that a file protects with an
- * authentication, an ACL or a rate limit without them (fail open); nginx and Envoy refuse a
- * configuration naming a module or filter they lack for the same reason. References to the
- * parent are not resolved (no entry is ever kept): placeholders stand for them. */
+/* One entry of a table Sluice refuses (refuse_entries): adds its errors to <e>. <fk>: the foreign
+ * field naming the enclosing parent, NULL at the top level. */
+typedef void (*refused_entry_fn)(struct ent *e, const json_t *in, const char *fk);
+
+/* The entries of <obj>'s list <field>, top level (<parent> has the empty prefix) or nested: each
+ * one is refused with the errors <check> gives it (Kong's own, as far as Sluice has them), and so
+ * is the file. No entry is ever kept, so each must leave an error: one that left none lost it to an
+ * allocation failure, and the file must not load without what it asked for. */
 static void
-validate_plugins(struct ent *parent, const json_t *obj, const char *fk)
+refuse_entries(struct ent *parent, const json_t *obj, const char *field, refused_entry_fn check,
+               const char *fk)
 {
-    static const char *const foreign[] = {"route", "service", "consumer"};
     struct loader *L = parent->L;
     const json_t *list;
-    if (member(obj, "plugins", &list) != PRESENT) {
+    if (member(obj, field, &list) != PRESENT) {
         return;
     }
     if (!is_list(list)) {
-        ent_add(parent, "plugins", "expected an array");
+        ent_add(parent, field, "expected an array");
         return;
     }
     for (size_t i = 0; i < list_size(list) && !L->errs.oom; i++) {
         const json_t *in = list_get(list, i);
-        char *prefix = prefix_dup(L, "%s%sin 'plugins': in entry %zu of 'plugins'", parent->prefix,
-                                  parent->prefix[0] ? ": " : "", i + 1);
+        char *prefix = prefix_dup(L, "%s%sin '%s': in entry %zu of '%s'", parent->prefix,
+                                  parent->prefix[0] ? ": " : "", field, i + 1, field);
         if (prefix == NULL) {
             L->errs.oom = true;
             return;
@@ -1066,37 +1066,71 @@ validate_plugins(struct ent *parent, const json_t *obj, const char *fk)
         }
         struct ent e = {.L = L, .prefix = prefix};
         field_comment_ignore(&e, in);
-        json_t *work = entry_copy(L, in);
-        if (work == NULL) {
-            ent_flush(&e);
-            return;
-        }
-        for (size_t k = 0; k < sizeof(foreign) / sizeof(foreign[0]); k++) {
-            const json_t *v = json_object_get(in, foreign[k]);
-            if ((fk != NULL && strcmp(fk, foreign[k]) == 0) || json_is_string(v)) {
-                json_object_set_new(work, foreign[k], json_pack("{s:s}", "id", ID_PLACEHOLDER));
-            }
-        }
-        const json_t *id = json_object_get(in, "id");
-        if (id == NULL || json_is_null(id)) {
-            json_object_set_new(work, "id", json_string(ID_PLACEHOLDER));
-        }
-        json_t *out = schema_validate(&e, &sl_schema_plugins, work);
-        json_decref(work);
-        if (out != NULL) {
-            /* a plugin the schema layer knows, but this loader hands no plugin to the data plane */
-            ent_addf(&e, "name",
-                     "plugin '%s' cannot be loaded from a declarative configuration yet",
-                     json_string_value(json_object_get(out, "name")));
-            json_decref(out);
-        }
+        check(&e, in, fk);
         if (ent_flush(&e)) {
-            /* No entry is ever kept, so each must leave an error: one that left none lost it to
-             * an allocation failure (the engine's errors object), and the file must not load
-             * without the plugin. */
             L->errs.oom = true;
         }
     }
+}
+
+/* A plugin entry, validated with the plugin entity's schema, the Admin API's: no plugin is bundled
+ * yet, so every name gets Kong's "plugin '<name>' not enabled; add it to the 'plugins'
+ * configuration property" (and nothing else, as Kong's Schema:validate stops there). References
+ * to the parent are not resolved (no entry is ever kept): placeholders stand for them. */
+static void
+check_plugin(struct ent *e, const json_t *in, const char *fk)
+{
+    static const char *const foreign[] = {"route", "service", "consumer"};
+    json_t *work = entry_copy(e->L, in);
+    if (work == NULL) {
+        return;
+    }
+    for (size_t k = 0; k < sizeof(foreign) / sizeof(foreign[0]); k++) {
+        const json_t *v = json_object_get(in, foreign[k]);
+        if ((fk != NULL && strcmp(fk, foreign[k]) == 0) || json_is_string(v)) {
+            json_object_set_new(work, foreign[k], json_pack("{s:s}", "id", ID_PLACEHOLDER));
+        }
+    }
+    const json_t *id = json_object_get(in, "id");
+    if (id == NULL || json_is_null(id)) {
+        json_object_set_new(work, "id", json_string(ID_PLACEHOLDER));
+    }
+    json_t *out = schema_validate(e, &sl_schema_plugins, work);
+    json_decref(work);
+    if (out != NULL) {
+        /* a plugin the schema layer knows, but this loader hands no plugin to the data plane */
+        ent_addf(e, "name", "plugin '%s' cannot be loaded from a declarative configuration yet",
+                 json_string_value(json_object_get(out, "name")));
+        json_decref(out);
+    }
+}
+
+/* Kong's plugins: top level (<fk> NULL) or nested in a service, route or consumer (<fk> is the
+ * plugin's foreign field naming that parent), all refused (check_plugin). Ignoring them would
+ * serve the routes that a file protects with an authentication, an ACL or a rate limit without
+ * them (fail open); nginx and Envoy refuse a configuration naming a module or filter they lack for
+ * the same reason. */
+static void
+validate_plugins(struct ent *parent, const json_t *obj, const char *fk)
+{
+    refuse_entries(parent, obj, "plugins", check_plugin, fk);
+}
+
+/* A filter chain entry (Kong's WASM filters, which change traffic as plugins do). Kong keeps the
+ * entity in its declarative schema when wasm is off (its default) and refuses every entry with the
+ * entity check's "wasm support is not enabled"; Sluice has no wasm. */
+static void
+check_filter_chain(struct ent *e, const json_t *in, const char *fk)
+{
+    (void)in;
+    (void)fk;
+    ent_add(e, NULL, "wasm support is not enabled");
+}
+
+static void
+refuse_filter_chains(struct ent *parent, const json_t *obj)
+{
+    refuse_entries(parent, obj, "filter_chains", check_filter_chain, NULL);
 }
 
 /* Records and validates route entry <r> of the service at index <parent> (-1: a top-level route),
@@ -1749,6 +1783,10 @@ load_document(struct loader *L, const json_t *root)
         }
         if (strcmp(k, "plugins") == 0) {
             validate_plugins(&top, root, NULL);
+            continue;
+        }
+        if (strcmp(k, "filter_chains") == 0) {
+            refuse_filter_chains(&top, root);
             continue;
         }
         if (str_one_of(k, ignored_tables, NIGNORED)) {

@@ -164,3 +164,41 @@ def test_conf_naming_a_plugin_that_is_not_installed_refuses_to_start(upstream, t
         assert requests.get(s.url("/"), timeout=T).status_code == 200
     finally:
         s.stop()
+
+
+def test_filter_chains_are_refused_as_kong_refuses_them_without_wasm(upstream, sluice_factory,
+                                                                      tmp_path):
+    """Kong's WASM filter chains change traffic as plugins do. With wasm off (Kong's default;
+    Sluice has none) Kong keeps the entity and its check refuses each entry: "wasm support is not
+    enabled" as the entry's @entity error."""
+    doc = kong(service("api", upstream.port, [{"name": "r", "paths": ["/"]}]))
+    doc["filter_chains"] = [{"name": "fc", "service": "api", "filters": [{"name": "f"}]}]
+    s = Sluice(tmp_path, doc, start=False)
+    with pytest.raises(SluiceError) as ei:
+        s.start()
+    assert ("in 'filter_chains': in entry 1 of 'filter_chains': wasm support is not enabled"
+            in str(ei.value))
+    assert not port_open(s.port)
+
+    s = sluice_factory(kong(service("api", upstream.port, [{"name": "a", "paths": ["/a"]}])),
+                       {"admin_listen": "auto"})
+    doc["services"][0]["filter_chains"] = [{"filters": [{"name": "f"}]}]
+    r = requests.post(s.admin_url("/config"), json=doc, timeout=T)
+    assert r.status_code == 400, r.text
+    entity = {"@entity": ["wasm support is not enabled"]}
+    assert r.json()["fields"] == {"filter_chains": [entity],
+                                  "services": [{"filter_chains": [entity]}]}
+    assert requests.get(s.url("/a"), timeout=T).status_code == 200
+
+
+def test_post_config_nests_an_upstream_entity_check_as_kong(sluice_factory):
+    """An entity check of a record other than a service or a route (here an upstream's conditional
+    on hash_on) is the entry's @entity error beside its field errors, as Kong nests it; it was a
+    bare string in the entry's place, which hid the field error beside it."""
+    s = sluice_factory(kong(), {"admin_listen": "auto"})
+    r = requests.post(s.admin_url("/config"), json={
+        "_format_version": "3.0", "upstreams": [{"name": "u", "hash_on": "header"}]}, timeout=T)
+    assert r.status_code == 400, r.text
+    assert r.json()["fields"] == {"upstreams": [{
+        "@entity": ["failed conditional validation given value of field 'hash_on'"],
+        "hash_on_header": "required field missing"}]}

@@ -938,3 +938,20 @@ Test(declarative, services_naming_an_upstream_are_marked)
                            "service whose host names one answers 503)");
     sl_config_free(c);
 }
+
+/* Kong's WASM filter chains change traffic as plugins do; with wasm off (Kong's default, and
+ * Sluice has none) Kong's entity check refuses each entry with "wasm support is not enabled". */
+Test(declarative, filter_chains_are_refused)
+{
+    must_fail_exactly("_format_version: '3.0'\n"
+                      "filter_chains:\n- name: fc\n  service: s\n  filters: [{name: f}]\n- 3\n"
+                      "services:\n- name: s\n  host: h\n"
+                      "  filter_chains: [{filters: [{name: f}]}]\n"
+                      "  routes:\n  - paths: [/]\n    filter_chains: []\n",
+                      "in 'filter_chains': in entry 1 of 'filter_chains': wasm support is not "
+                      "enabled\n"
+                      "in 'filter_chains': in entry 2 of 'filter_chains': expected a record\n"
+                      "in 'services': in entry 1 of 'services': in 'filter_chains': in entry 1 of "
+                      "'filter_chains': wasm support is not enabled");
+    sl_config_free(must_load("_format_version: '3.0'\nfilter_chains: []\n"));
+}
