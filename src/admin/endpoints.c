@@ -807,6 +807,10 @@ validate_entity(const struct sl_admin_request *req, struct sl_admin_response *re
     json_t *errf = NULL;
     json_t *row = sl_schema_process(sc, body, SL_SCHEMA_INSERT, NULL, &errf);
     json_decref(body);
+    if (row == NULL && errf == NULL) {
+        sl_admin_message(res, 500, "An unexpected error occurred"); /* out of memory */
+        return;
+    }
     if (row == NULL) {
         res->status = 400;
         res->body = sl_err_schema_violation(errf);

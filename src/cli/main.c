@@ -27,6 +27,7 @@
 #include "cli/reload.h"
 #include "config/conf.h"
 #include "config/declarative.h"
+#include "core/json_alloc.h"
 #include "core/version.h"
 #include "sluice/log.h"
 
@@ -670,6 +671,7 @@ cmd_config(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+    sl_json_alloc_init(NULL); /* before any JSON value exists */
     watch_stderr();
     argc = take_verbosity(argc, argv);
     if (argc < 2) {

@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 #include <pcre2.h>
 
+#include "core/json_alloc.h"
 #include "core/utf8.h"
 #include "core/uuid.h"
 #include "schema/schema.h"
@@ -1366,6 +1367,9 @@ sl_schema_process(const struct sl_schema *s, const json_t *input, enum sl_schema
     struct sl_field *owned_fields = NULL; /* a subschema's merged list (malloc'd) */
     const struct sl_field *fields = NULL;
     char err[ERRLEN];
+    /* jansson drops a member it cannot allocate without saying so (json_copy, merge): any failure
+     * during this call and the entity, or its errors, may be missing something (json_alloc.h) */
+    unsigned long failures = sl_json_alloc_failures();
 
     if (err_fields != NULL) {
         *err_fields = NULL;
@@ -1493,7 +1497,7 @@ sl_schema_process(const struct sl_schema *s, const json_t *input, enum sl_schema
     if (sub != NULL) {
         run_checks(fields, sub->checks, out, errors);
     }
-    if (json_object_size(errors) > 0) {
+    if (json_object_size(errors) > 0 || sl_json_alloc_failures() != failures) {
         goto fail;
     }
     free(owned_fields);
@@ -1507,6 +1511,10 @@ fail:
     json_decref(in);
     json_decref(merged);
     json_decref(out);
+    if (sl_json_alloc_failures() != failures) {
+        json_decref(errors); /* NULL and no errors: out of memory, for every caller */
+        errors = NULL;
+    }
     if (err_fields != NULL) {
         *err_fields = errors;
     } else {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../failing_alloc.h"
 #include "config/declarative.h"
 
 static char err[65536];
@@ -733,24 +734,6 @@ Test(declarative, plugins_anywhere_are_refused_with_the_entity_errors)
         "'name': expected a string");
 }
 
-/* jansson's allocator, failing once: the allocation <alloc_countdown> from now (-1: never). */
-static long alloc_countdown = -1;
-static bool alloc_failed;
-
-static void *
-failing_malloc(size_t n)
-{
-    if (alloc_countdown == 0) {
-        alloc_countdown = -1;
-        alloc_failed = true;
-        return NULL;
-    }
-    if (alloc_countdown > 0) {
-        alloc_countdown--;
-    }
-    return malloc(n);
-}
-
 /* Loads <doc> once with each of jansson's allocations failing in turn, calling <check> on every
  * configuration that loads anyway (<n>: the allocation that failed). */
 static void
@@ -758,21 +741,22 @@ load_failing_each_allocation(const char *doc, void (*check)(const struct sl_conf
 {
     json_t *root = json_loads(doc, 0, NULL);
     cr_assert_not_null(root);
-    for (long n = 0;; n++) {
-        alloc_countdown = n;
-        alloc_failed = false;
-        json_set_alloc_funcs(failing_malloc, free);
+    long n;
+    for (n = 0;; n++) {
+        fa_arm(n);
+        json_set_alloc_funcs(fa_malloc, free);
         struct sl_config *c = sl_declarative_load_json(root, NULL, err, sizeof(err));
         json_set_alloc_funcs(malloc, free);
-        alloc_countdown = -1;
+        fa_disarm();
         if (c != NULL) {
             check(c, n);
             sl_config_free(c);
         }
-        if (!alloc_failed) {
+        if (!fa_failed) {
             break; /* the load made fewer than n + 1 allocations: every one has failed once */
         }
     }
+    cr_assert_gt(n, 10, "the allocator was not used");
     json_decref(root);
 }
 

@@ -2,7 +2,10 @@
 /* Robustness of the schema engine over hostile input: every field of every core schema receives
  * values of every JSON type (and nested junk) through every operation; each call must either return
  * an entity or an errors object that renders as a Kong error body, never crash or leak. */
+#include "../failing_alloc.h"
+#include "core/json_alloc.h"
 #include "helpers.h"
+#include "schema/entities/entities.h"
 
 static const char *const junk[] = {
     "null",
@@ -93,4 +96,56 @@ Test(robust, every_field_every_type_every_op)
         cr_assert_not_null(sj);
         json_decref(sj);
     }
+}
+
+/* ---- allocation failures ------------------------------------------------------------------- */
+
+/* jansson drops a member it cannot allocate without saying so (json_copy, json_deep_copy): a
+ * PATCH of an https service could come out with the schema's default protocol, http, and the
+ * service would then be proxied in clear. With each allocation failing in turn, the engine must
+ * either give the very entity it gives without a failure, or no entity and no errors (out of
+ * memory): never a different one, and never errors that may be missing some. */
+Test(robust, an_allocation_failure_never_yields_a_different_entity)
+{
+    sl_json_alloc_init(fa_malloc);
+    json_t *stored = json_loads("{\"id\":\"4a5c5c1e-8f4a-4b7e-9b1a-0c1d2e3f4a5b\",\"name\":\"s\","
+                                "\"protocol\":\"https\",\"host\":\"api.test\",\"port\":443,"
+                                "\"retries\":5,\"tags\":[\"a\",\"b\"],\"connect_timeout\":60000,"
+                                "\"write_timeout\":60000,\"read_timeout\":60000,\"path\":null,"
+                                "\"enabled\":true,\"created_at\":1,\"updated_at\":1,"
+                                "\"client_certificate\":null,\"tls_verify\":null,"
+                                "\"tls_verify_depth\":null,\"ca_certificates\":null}",
+                                0, NULL);
+    json_t *patch = json_loads("{\"retries\":3,\"tags\":[\"c\"]}", 0, NULL);
+    cr_assert_not_null(stored);
+    cr_assert_not_null(patch);
+    json_t *errs = NULL;
+    json_t *want = sl_schema_process(&sl_schema_services, patch, SL_SCHEMA_UPDATE, stored, &errs);
+    cr_assert_not_null(want, "%s", errs ? json_dumps(errs, 0) : "?");
+    json_object_del(want, "updated_at"); /* the clock's */
+    long n;
+    for (n = 0;; n++) {
+        fa_arm(n);
+        errs = NULL;
+        json_t *got =
+            sl_schema_process(&sl_schema_services, patch, SL_SCHEMA_UPDATE, stored, &errs);
+        fa_disarm();
+        if (got != NULL) {
+            json_object_del(got, "updated_at");
+            cr_assert(json_equal(got, want), "allocation %ld failing gave %s", n,
+                      json_dumps(got, JSON_SORT_KEYS));
+            json_decref(got);
+        } else {
+            cr_assert_null(errs, "allocation %ld failing gave errors %s", n,
+                           json_dumps(errs, JSON_SORT_KEYS));
+        }
+        if (!fa_failed) {
+            break; /* fewer than n + 1 allocations: each one has failed once */
+        }
+    }
+    cr_assert_gt(n, 10, "the allocator was not used");
+    json_decref(want);
+    json_decref(patch);
+    json_decref(stored);
+    sl_json_alloc_init(NULL);
 }
