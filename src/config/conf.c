@@ -1734,6 +1734,50 @@ find_key(const char *name)
     return -1;
 }
 
+/* Kong's nginx directive keys (kong.md §6: `nginx_main_`, `nginx_http_`, `nginx_proxy_`... inject
+ * a directive) whose directive Sluice has under a key of its own, taking the same values: a
+ * kong.conf that sets them means that key. Any other nginx_* or lua_* key stays an unknown
+ * property: Sluice cannot honour an arbitrary nginx directive, and ignoring one (an
+ * ssl_protocols, a proxy_ssl_verify) could weaken what the file asks for. */
+static const struct {
+    const char *alias;
+    const char *key;
+} key_aliases[] = {
+    {"nginx_daemon", "daemon"},
+    {"nginx_main_daemon", "daemon"},
+    {"nginx_worker_processes", "worker_processes"},
+    {"nginx_main_worker_processes", "worker_processes"},
+    {"nginx_http_client_max_body_size", "client_max_body_size"},
+    {"nginx_proxy_client_max_body_size", "client_max_body_size"},
+    {"nginx_http_client_header_timeout", "client_header_timeout"},
+    {"nginx_proxy_client_header_timeout", "client_header_timeout"},
+    {"nginx_http_client_body_timeout", "client_body_timeout"},
+    {"nginx_proxy_client_body_timeout", "client_body_timeout"},
+    {"nginx_http_send_timeout", "send_timeout"},
+    {"nginx_proxy_send_timeout", "send_timeout"},
+    {"nginx_http_keepalive_timeout", "keepalive_timeout"},
+    {"nginx_proxy_keepalive_timeout", "keepalive_timeout"},
+    {"nginx_http_large_client_header_buffers", "large_client_header_buffers"},
+    {"nginx_proxy_large_client_header_buffers", "large_client_header_buffers"},
+    {"nginx_proxy_real_ip_header", "real_ip_header"},
+    {"nginx_proxy_real_ip_recursive", "real_ip_recursive"},
+};
+
+#define NALIASES (sizeof(key_aliases) / sizeof(key_aliases[0]))
+
+/* The key <name> means: its own, or the one it is Kong's nginx alias of; -1 if none. */
+static int
+find_key_or_alias(const char *name)
+{
+    int k = find_key(name);
+    for (size_t i = 0; k < 0 && i < NALIASES; i++) {
+        if (strcmp(key_aliases[i].alias, name) == 0) {
+            k = find_key(key_aliases[i].key);
+        }
+    }
+    return k;
+}
+
 /* ------------------------------------------------------------------------------------------------
  */
 /* The file */
@@ -1811,7 +1855,7 @@ read_lines(const char *buf, size_t len, const char *name, struct raw_value *raw,
         char *val = eq + 1;
         strip_comment(val);
         val = trim(val);
-        int k = find_key(key);
+        int k = find_key_or_alias(key);
         if (k < 0) {
             errs_add(e, "%s:%u: unknown property '%s'", name, lineno, key);
         } else {

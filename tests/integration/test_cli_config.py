@@ -203,3 +203,19 @@ def test_kong_accepted_paths_load_and_route(upstream, tmp_path):
         assert requests.get(s.url("/a%25zz"), timeout=10).status_code == 404
     finally:
         s.stop(timeout=5)
+
+
+def test_kong_nginx_directive_keys_that_sluice_has_are_taken(upstream, sluice_factory, tmp_path):
+    """A kong.conf line such as `nginx_http_client_max_body_size = 1k` (Kong's nginx directive
+    injection) means Sluice's own client_max_body_size; a directive Sluice has no key for is still
+    an unknown property, never silently dropped."""
+    s = sluice_factory(kong(service("e", upstream.port, [{"paths": ["/"]}])),
+                       {"nginx_http_client_max_body_size": "1k"})
+    assert requests.post(s.url("/"), data=b"x" * 1024, timeout=10).status_code == 200
+    r = requests.post(s.url("/"), data=b"x" * 1025, timeout=10)
+    assert r.status_code == 413, r.text
+    conf = tmp_path / "kong.conf"
+    conf.write_text("nginx_proxy_proxy_ssl_verify = on\n")
+    r = cli("check", conf)
+    assert r.returncode == 1
+    assert "unknown property 'nginx_proxy_proxy_ssl_verify'" in r.stderr, r.stderr

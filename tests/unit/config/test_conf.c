@@ -297,6 +297,42 @@ Test(conf, bad_values_name_the_key_and_accepted_values)
     must_fail("ssl_cert_key = /k.pem\n", "ssl_cert must be specified");
 }
 
+/* Kong's nginx directive keys that Sluice has under a key of its own are taken as that key; the
+ * later line wins, as for any key. Other nginx_* and lua_* keys stay unknown properties. */
+Test(conf, kong_nginx_directive_keys_alias_sluice_keys)
+{
+    must_load("nginx_http_client_max_body_size = 10m\n"
+              "nginx_main_worker_processes = 3\n"
+              "nginx_daemon = off\n"
+              "nginx_proxy_real_ip_header = X-Forwarded-For\n"
+              "nginx_proxy_real_ip_recursive = on\n"
+              "nginx_http_client_header_timeout = 5s\n"
+              "nginx_proxy_client_body_timeout = 7s\n"
+              "nginx_http_send_timeout = 9s\n"
+              "nginx_http_keepalive_timeout = 11s\n"
+              "nginx_http_large_client_header_buffers = 4 16k\n");
+    cr_assert_eq(conf.client_max_body_size, 10 * 1024 * 1024);
+    cr_assert_eq(conf.worker_processes, 3);
+    cr_assert_not(conf.daemon);
+    cr_assert_str_eq(conf.real_ip_header, "X-Forwarded-For");
+    cr_assert(conf.real_ip_recursive);
+    cr_assert_eq(conf.client_header_timeout_ms, 5000);
+    cr_assert_eq(conf.client_body_timeout_ms, 7000);
+    cr_assert_eq(conf.send_timeout_ms, 9000);
+    cr_assert_eq(conf.keepalive_timeout_ms, 11000);
+    cr_assert_eq(conf.large_client_header_buffers, 16384);
+    must_load("client_max_body_size = 1m\nnginx_proxy_client_max_body_size = 2m\n");
+    cr_assert_eq(conf.client_max_body_size, 2 * 1024 * 1024, "the later line wins");
+    must_fail("nginx_http_client_max_body_size = lots\n",
+              "test.conf:1: client_max_body_size has an invalid value: 'lots'");
+    must_fail("nginx_http_ssl_protocols = TLSv1.2\n",
+              "test.conf:1: unknown property 'nginx_http_ssl_protocols'");
+    must_fail("nginx_admin_client_max_body_size = 10m\n",
+              "unknown property 'nginx_admin_client_max_body_size'");
+    must_fail("lua_ssl_trusted_certificate = system\n",
+              "unknown property 'lua_ssl_trusted_certificate'");
+}
+
 /* A plugin that is not installed refuses the configuration (Kong: "... plugin is enabled but not
  * installed"): a kong.conf that counts on one must not be served without it. */
 Test(conf, plugins_bundled_off_and_names_not_installed)
