@@ -56,16 +56,6 @@ struct sl_service {
     bool names_upstream;
 };
 
-/* The service's protocol runs over TLS (https, grpcs, tls, tls_passthrough). Sluice does not speak
- * TLS to upstreams yet: such a service's requests answer 502 without a byte sent, rather than go
- * in clear to a server that expects TLS (with the client's credentials in them). */
-static inline bool
-sl_service_wants_tls(const struct sl_service *svc)
-{
-    return svc->protocol == SL_PROTO_HTTPS || svc->protocol == SL_PROTO_GRPCS ||
-           svc->protocol == SL_PROTO_TLS || svc->protocol == SL_PROTO_TLS_PASSTHROUGH;
-}
-
 struct sl_route_header {
     const char *name;      /* lowercased header name */
     struct sl_strv values; /* lowercased values; one "~*..." entry is a regex */

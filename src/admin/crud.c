@@ -189,7 +189,8 @@ static void
 schema_error(struct sl_admin_response *res, json_t *fields)
 {
     if (fields == NULL) {
-        sl_admin_message(res, 500, "An unexpected error occurred"); /* out of memory */
+        /* sl_schema_process gives no errors only when out of memory */
+        sl_admin_message(res, 500, "An unexpected error occurred");
         return;
     }
     res->status = 400;
@@ -338,11 +339,6 @@ resolve_foreign(struct sl_store *st, const struct entity *e, json_t *body, json_
 static void
 write_schema_error(struct sl_admin_response *res, json_t *fields, const json_t *bad)
 {
-    if (fields == NULL) {
-        /* sl_schema_process gives no errors only when out of memory */
-        sl_admin_message(res, 500, "An unexpected error occurred");
-        return;
-    }
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)bad, k, v)

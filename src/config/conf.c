@@ -961,13 +961,9 @@ plugin_one(void *arg, char *piece)
 static void
 k_plugins(struct ctx *c, const char *key, const char *v)
 {
-    if (strlen(v) >= sizeof(CONF_FIELD(plugins))) {
-        kerr(c, "%s is too long (at most %zu bytes)", key, sizeof(CONF_FIELD(plugins)) - 1);
-        return;
-    }
     struct list_state st = {.c = c, .key = key};
     each_list_item(&st, v, plugin_one);
-    snprintf(CONF_FIELD(plugins), sizeof(CONF_FIELD(plugins)), "%s", v);
+    parse_string_into(c, key, v, CONF_FIELD(plugins), sizeof(CONF_FIELD(plugins)));
 }
 
 static void
@@ -1734,48 +1730,52 @@ find_key(const char *name)
     return -1;
 }
 
-/* Kong's nginx directive keys (kong.md §6: `nginx_main_`, `nginx_http_`, `nginx_proxy_`... inject
- * a directive) whose directive Sluice has under a key of its own, taking the same values: a
- * kong.conf that sets them means that key. Any other nginx_* or lua_* key stays an unknown
+/* Kong's nginx directive keys (kong.md §6: a `nginx_main_`, `nginx_http_`, `nginx_proxy_`... key
+ * injects a directive) whose directive Sluice has under a key of its own, taking the same values:
+ * a kong.conf that sets them means that key. Any other nginx_* or lua_* key stays an unknown
  * property: Sluice cannot honour an arbitrary nginx directive, and ignoring one (an
  * ssl_protocols, a proxy_ssl_verify) could weaken what the file asks for. */
+static const char *const directive_prefixes[] = {"nginx_main_", "nginx_http_", "nginx_proxy_",
+                                                 "nginx_"};
+enum { PFX_MAIN = 1 << 0, PFX_HTTP = 1 << 1, PFX_PROXY = 1 << 2, PFX_NGINX = 1 << 3 };
+
 static const struct {
-    const char *alias;
     const char *key;
-} key_aliases[] = {
-    {"nginx_daemon", "daemon"},
-    {"nginx_main_daemon", "daemon"},
-    {"nginx_worker_processes", "worker_processes"},
-    {"nginx_main_worker_processes", "worker_processes"},
-    {"nginx_http_client_max_body_size", "client_max_body_size"},
-    {"nginx_proxy_client_max_body_size", "client_max_body_size"},
-    {"nginx_http_client_header_timeout", "client_header_timeout"},
-    {"nginx_proxy_client_header_timeout", "client_header_timeout"},
-    {"nginx_http_client_body_timeout", "client_body_timeout"},
-    {"nginx_proxy_client_body_timeout", "client_body_timeout"},
-    {"nginx_http_send_timeout", "send_timeout"},
-    {"nginx_proxy_send_timeout", "send_timeout"},
-    {"nginx_http_keepalive_timeout", "keepalive_timeout"},
-    {"nginx_proxy_keepalive_timeout", "keepalive_timeout"},
-    {"nginx_http_large_client_header_buffers", "large_client_header_buffers"},
-    {"nginx_proxy_large_client_header_buffers", "large_client_header_buffers"},
-    {"nginx_proxy_real_ip_header", "real_ip_header"},
-    {"nginx_proxy_real_ip_recursive", "real_ip_recursive"},
+    unsigned prefixes; /* the directive_prefixes it may be written with (PFX_*) */
+} directive_keys[] = {
+    {"daemon", PFX_NGINX | PFX_MAIN},
+    {"worker_processes", PFX_NGINX | PFX_MAIN},
+    {"client_max_body_size", PFX_HTTP | PFX_PROXY},
+    {"client_header_timeout", PFX_HTTP | PFX_PROXY},
+    {"client_body_timeout", PFX_HTTP | PFX_PROXY},
+    {"send_timeout", PFX_HTTP | PFX_PROXY},
+    {"keepalive_timeout", PFX_HTTP | PFX_PROXY},
+    {"large_client_header_buffers", PFX_HTTP | PFX_PROXY},
+    {"real_ip_header", PFX_PROXY},
+    {"real_ip_recursive", PFX_PROXY},
 };
 
-#define NALIASES (sizeof(key_aliases) / sizeof(key_aliases[0]))
-
-/* The key <name> means: its own, or the one it is Kong's nginx alias of; -1 if none. */
+/* The key <name> means: its own, or the one whose directive it sets; -1 if none. */
 static int
 find_key_or_alias(const char *name)
 {
     int k = find_key(name);
-    for (size_t i = 0; k < 0 && i < NALIASES; i++) {
-        if (strcmp(key_aliases[i].alias, name) == 0) {
-            k = find_key(key_aliases[i].key);
+    if (k >= 0) {
+        return k;
+    }
+    for (size_t p = 0; p < sizeof(directive_prefixes) / sizeof(directive_prefixes[0]); p++) {
+        size_t n = strlen(directive_prefixes[p]);
+        if (strncmp(name, directive_prefixes[p], n) != 0) {
+            continue;
+        }
+        for (size_t i = 0; i < sizeof(directive_keys) / sizeof(directive_keys[0]); i++) {
+            if ((directive_keys[i].prefixes & (1u << p)) != 0 &&
+                strcmp(name + n, directive_keys[i].key) == 0) {
+                return find_key(directive_keys[i].key);
+            }
         }
     }
-    return k;
+    return -1;
 }
 
 /* ------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@
 #include "config/entity_build.h"
 #include "config/path_migrate.h"
 #include "config/yaml_json.h"
+#include "core/json_alloc.h"
 #include "core/strmap.h"
 #include "core/uuid.h"
 #include "schema/entities/entities.h"
@@ -399,18 +400,26 @@ str_one_of(const char *s, const char *const *set, size_t n)
     return false;
 }
 
+/* <obj>'s list <field>: NULL when absent or null, and when not a list (then reported to <e>). */
+static const json_t *
+list_member(struct ent *e, const json_t *obj, const char *field)
+{
+    const json_t *v;
+    if (member(obj, field, &v) != PRESENT) {
+        return NULL;
+    }
+    if (!is_list(v)) {
+        ent_add(e, field, "expected an array");
+        return NULL;
+    }
+    return v;
+}
+
 /* Nested entities Sluice does not implement yet: accepted, reported as warnings. */
 static void
 field_ignored_list(struct ent *e, const json_t *obj, const char *field)
 {
-    const json_t *v;
-    if (member(obj, field, &v) != PRESENT) {
-        return;
-    }
-    if (!is_list(v)) {
-        ent_add(e, field, "expected an array");
-        return;
-    }
+    const json_t *v = list_member(e, obj, field);
     if (list_size(v) > 0) {
         lines_addf(&e->L->warns, "%s%signoring '%s' (%zu entries): not supported by Sluice yet",
                    e->prefix, e->prefix[0] ? ": " : "", field, list_size(v));
@@ -429,27 +438,27 @@ field_comment_ignore(struct ent *e, const json_t *obj)
     }
 }
 
-/* The keys a declarative entity may carry besides its schema's fields: nested entities and the
- * comment keys. They are checked here, then removed before the schema engine sees the entity. */
-static const char *const declarative_keys[] = {"routes",   "plugins", "filter_chains",
-                                               "_comment", "_ignore", NULL};
+/* The lists a service or route may nest besides its schema's fields (the comment keys are
+ * entry_copy's). They are checked here, then removed before the schema engine sees the entity. */
+static const char *const declarative_keys[] = {"routes", "plugins", "filter_chains", NULL};
 
 #define ID_PLACEHOLDER "00000000-0000-0000-0000-000000000000"
 
 static void validate_plugins(struct ent *parent, const json_t *obj, const char *fk);
 static void refuse_filter_chains(struct ent *parent, const json_t *obj);
 
-/* A shallow copy of object <in> (its values shared, unmodified), or NULL when out of memory:
- * jansson's json_copy leaves out a member it cannot insert, and an entity missing one would be
- * taken with the default (a service without its `protocol` becomes http, sent in clear). */
+/* A shallow copy of entry <in> (its values stay shared and unmodified) without the comment keys,
+ * for the schema engine; NULL when out of memory (recorded). */
 static json_t *
-shallow_copy(const json_t *in)
+entry_copy(struct loader *L, const json_t *in)
 {
-    json_t *work = json_copy((json_t *)in);
-    if (work != NULL && json_object_size(work) != json_object_size(in)) {
-        json_decref(work);
+    json_t *work = json_copy((json_t *)in); /* a dropped member fails the load (json_alloc) */
+    if (work == NULL) {
+        L->errs.oom = true;
         return NULL;
     }
+    json_object_del(work, "_comment");
+    json_object_del(work, "_ignore");
     return work;
 }
 
@@ -461,9 +470,8 @@ schema_input(struct ent *e, const json_t *in, const char *plugin_fk)
     validate_plugins(e, in, plugin_fk);
     refuse_filter_chains(e, in);
     field_comment_ignore(e, in);
-    json_t *work = shallow_copy(in);
+    json_t *work = entry_copy(e->L, in);
     if (work == NULL) {
-        e->L->errs.oom = true;
         return NULL;
     }
     for (size_t i = 0; declarative_keys[i] != NULL; i++) {
@@ -1015,21 +1023,6 @@ prefix_dup(struct loader *L, const char *fmt, ...)
     return sl_arena_strdup(L->tmp, buf);
 }
 
-/* A shallow copy of entry <in> (its values stay shared and unmodified) without the comment keys,
- * for the schema engine; NULL when out of memory (recorded). */
-static json_t *
-entry_copy(struct loader *L, const json_t *in)
-{
-    json_t *work = shallow_copy(in);
-    if (work == NULL) {
-        L->errs.oom = true;
-        return NULL;
-    }
-    json_object_del(work, "_comment");
-    json_object_del(work, "_ignore");
-    return work;
-}
-
 /* One entry of a table Sluice refuses (refuse_entries): adds its errors to <e>. <fk>: the foreign
  * field naming the enclosing parent, NULL at the top level. */
 typedef void (*refused_entry_fn)(struct ent *e, const json_t *in, const char *fk);
@@ -1043,14 +1036,7 @@ refuse_entries(struct ent *parent, const json_t *obj, const char *field, refused
                const char *fk)
 {
     struct loader *L = parent->L;
-    const json_t *list;
-    if (member(obj, field, &list) != PRESENT) {
-        return;
-    }
-    if (!is_list(list)) {
-        ent_add(parent, field, "expected an array");
-        return;
-    }
+    const json_t *list = list_member(parent, obj, field);
     for (size_t i = 0; i < list_size(list) && !L->errs.oom; i++) {
         const json_t *in = list_get(list, i);
         char *prefix = prefix_dup(L, "%s%sin '%s': in entry %zu of '%s'", parent->prefix,
@@ -1122,8 +1108,6 @@ validate_plugins(struct ent *parent, const json_t *obj, const char *fk)
 static void
 check_filter_chain(struct ent *e, const json_t *in, const char *fk)
 {
-    (void)in;
-    (void)fk;
     ent_add(e, NULL, "wasm support is not enabled");
 }
 
@@ -1864,10 +1848,11 @@ build_config(struct loader *L)
         cfg->routes[cfg->nroutes++] = L->routes[i].route;
     }
     /* the upstreams are not served, but a service that names one must not go where DNS says */
-    json_t *upstreams = json_array();
+    json_t *upstreams = json_object();
     const struct row_list *ul = &L->rows[RT_UPSTREAMS];
     for (size_t i = 0; upstreams != NULL && i < ul->n; i++) {
-        if (ul->v[i].row != NULL && json_array_append(upstreams, ul->v[i].row) != 0) {
+        const char *id = row_id(&ul->v[i]);
+        if (id != NULL && json_object_set(upstreams, id, ul->v[i].row) != 0) {
             json_decref(upstreams);
             upstreams = NULL;
         }
@@ -2000,6 +1985,10 @@ sl_declarative_load_json(const json_t *root, const struct sl_declarative_opts *o
         return NULL;
     }
 
+    /* jansson drops what it cannot allocate without saying so (a copied entity's member, a
+     * message): a load during which any of its allocations failed is out of memory, whatever it
+     * seemed to produce (core/json_alloc.h) */
+    unsigned long failures = sl_json_alloc_failures();
     struct loader L;
     memset(&L, 0, sizeof(L));
     L.errs.max = SL_DECLARATIVE_MAX_ERRORS;
@@ -2016,6 +2005,7 @@ sl_declarative_load_json(const json_t *root, const struct sl_declarative_opts *o
     } else {
         load_document(&L, root);
     }
+    L.errs.oom |= sl_json_alloc_failures() != failures;
 
     struct sl_config *cfg = NULL;
     if (L.errs.oom) {
@@ -2025,8 +2015,9 @@ sl_declarative_load_json(const json_t *root, const struct sl_declarative_opts *o
     } else {
         cfg = build_config(&L);
         json_t *rows = cfg != NULL && L.want_rows ? build_rows(&L) : NULL;
-        if (cfg == NULL || (L.want_rows && rows == NULL)) {
+        if (cfg == NULL || (L.want_rows && rows == NULL) || sl_json_alloc_failures() != failures) {
             snprintf(err, errlen, "out of memory");
+            json_decref(rows);
             cfg = NULL;
         } else if (L.want_rows) {
             *opts->rows = rows;

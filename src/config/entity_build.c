@@ -252,31 +252,22 @@ add_upstream_name(json_t *names, const json_t *u)
 long
 sl_config_mark_upstream_hosts(struct sl_config *cfg, const json_t *upstreams)
 {
-    if (json_is_array(upstreams) ? json_array_size(upstreams) == 0
-                                 : json_object_size(upstreams) == 0) {
+    if (json_object_size(upstreams) == 0) {
         return 0; /* the common case: no upstream, nothing to build */
     }
     json_t *names = json_object(); /* a hash set: name → true */
     if (names == NULL) {
         return -1;
     }
-    size_t i;
     const char *k;
     json_t *u;
     int rc = 0;
-    if (json_is_array(upstreams)) {
-        json_array_foreach((json_t *)upstreams, i, u)
-        {
-            rc |= add_upstream_name(names, u);
-        }
-    } else {
-        json_object_foreach((json_t *)upstreams, k, u)
-        {
-            rc |= add_upstream_name(names, u);
-        }
+    json_object_foreach((json_t *)upstreams, k, u)
+    {
+        rc |= add_upstream_name(names, u);
     }
     long marked = 0;
-    for (i = 0; rc == 0 && i < cfg->nservices; i++) {
+    for (size_t i = 0; rc == 0 && i < cfg->nservices; i++) {
         struct sl_service *s = cfg->services[i];
         s->names_upstream = s->host != NULL && json_object_get(names, s->host) != NULL;
         marked += s->names_upstream;

@@ -25,10 +25,10 @@ struct sl_route *sl_config_build_route(struct sl_arena *arena, const json_t *ent
 const char *sl_config_route_service_id(const json_t *entity);
 
 /* Marks the services of <cfg> whose host is the name of one of <upstreams> (complete upstream
- * entities: a JSON array, or an object of them keyed by id; NULL for none) as names_upstream, as
- * Kong's balancer tells an upstream from a DNS name: the service's host equals the upstream's
- * name, byte for byte. Returns how many were marked, or -1 on allocation failure or when an
- * upstream has no name. */
+ * entities in an object keyed by id, as the store mirror holds them; NULL for none) as
+ * names_upstream, as Kong's balancer tells an upstream from a DNS name: the service's host equals
+ * the upstream's name, byte for byte. Returns how many were marked, or -1 on allocation failure or
+ * when an upstream has no name. */
 long sl_config_mark_upstream_hosts(struct sl_config *cfg, const json_t *upstreams);
 
 #endif

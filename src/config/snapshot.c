@@ -34,6 +34,16 @@ sl_service_host_header(const struct sl_service *svc, uint16_t port, char *out, s
     }
 }
 
+/* The service's protocol runs over TLS (https, grpcs, tls, tls_passthrough). Sluice does not speak
+ * TLS to upstreams yet: such a service's requests answer 502 without a byte sent, rather than go
+ * in clear to a server that expects TLS (with the client's credentials in them). */
+static bool
+wants_tls(const struct sl_service *svc)
+{
+    return svc->protocol == SL_PROTO_HTTPS || svc->protocol == SL_PROTO_GRPCS ||
+           svc->protocol == SL_PROTO_TLS || svc->protocol == SL_PROTO_TLS_PASSTHROUGH;
+}
+
 /* Fills <t> for <svc>: its Host header, and either its fixed addresses (an IP literal or a
  * hosts-file name) or a reference to the resolver's entry for its name. */
 static void
@@ -130,19 +140,20 @@ sl_snapshot_build(struct sl_config *config, char *err, size_t errlen)
     const struct sl_service *first_up = NULL, *first_tls = NULL;
     for (size_t i = 0; i < config->nservices; i++) {
         const struct sl_service *svc = config->services[i];
+        struct sl_service_target *t = &targets[i];
         config->services[i]->index = i;
-        if (svc->names_upstream && nup++ == 0) {
-            first_up = svc;
-        }
-        if (sl_service_wants_tls(svc) && !svc->names_upstream && ntls++ == 0) {
-            first_tls = svc;
-        }
-        /* a service naming an upstream is never resolved: its name is no DNS name to Kong; nor is
-         * one that needs TLS, which nothing can be sent to yet */
-        if (svc->enabled && !svc->names_upstream && !sl_service_wants_tls(svc)) {
-            resolve_target(&targets[i], svc);
-        } else {
-            targets[i].service = svc;
+        t->service = svc;
+        /* neither kind is resolved: an upstream's name is no DNS name to Kong, and nothing can be
+         * sent to a TLS service yet */
+        if (svc->names_upstream) {
+            t->refuse_status = 503; /* Kong's answer when its balancer has no peer */
+            t->refuse_message = "failure to get a peer from the ring-balancer";
+            first_up = nup++ == 0 ? svc : first_up;
+        } else if (wants_tls(svc)) {
+            t->refuse_status = 502; /* nginx's when it cannot set up the upstream's TLS */
+            first_tls = ntls++ == 0 ? svc : first_tls;
+        } else if (svc->enabled) {
+            resolve_target(t, svc);
         }
     }
     /* Said again only when the count changes: an Admin API sync of 1000 services compiles 1000

@@ -23,7 +23,12 @@ struct sl_service_target {
     struct sl_addrs fixed;   /* ports applied; n = 0 with dns NULL: unresolvable (503) */
     struct sl_dns_name *dns; /* NULL unless the host needs DNS; one reference held */
     uint16_t port_be;        /* the service's port, network order */
-    char host_header[300];   /* host[:port] unless the port is the scheme's default */
+    /* 0, or the status every request to the service answers at once, with <refuse_message>
+     * (NULL: the status's default), nothing resolved or sent: 503 when its host names an upstream
+     * (no balancer yet), 502 when it wants TLS (none to upstreams yet; never in clear) */
+    int refuse_status;
+    const char *refuse_message;
+    char host_header[300]; /* host[:port] unless the port is the scheme's default */
     /* The one field that changes in a published snapshot: requests to the service taken so far,
      * for the round-robin over its addresses (sl_snapshot_target_turn). */
     atomic_size_t turns;

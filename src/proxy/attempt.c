@@ -277,16 +277,10 @@ int
 sl_session_resolve_and_start(struct sl_session *s)
 {
     enum sl_dns_state state;
-    if (s->svc_target->service->names_upstream) {
-        /* Kong's answer when its balancer has no peer for an upstream; Sluice has no balancer
-         * yet (sl_service.names_upstream), and the name is not to be looked up in DNS */
-        sl_session_fail_request(s, 503, "failure to get a peer from the ring-balancer", true);
-        return 1;
-    }
-    if (sl_service_wants_tls(s->svc_target->service)) {
-        /* no TLS to upstreams yet: nginx answers 502 when it cannot set up the upstream's TLS,
-         * and sending the request in clear is not an option (sl_service_wants_tls) */
-        sl_session_fail_request(s, 502, NULL, true);
+    if (s->svc_target->refuse_status != 0) {
+        /* a service Sluice cannot serve yet: decided when the snapshot was compiled */
+        sl_session_fail_request(s, s->svc_target->refuse_status, s->svc_target->refuse_message,
+                                true);
         return 1;
     }
     if (s->svc_target->dns != NULL && s->addrs_copy == NULL &&

@@ -1385,11 +1385,8 @@ sl_schema_process(const struct sl_schema *s, const json_t *input, enum sl_schema
      * mutates a nested value of the input (records are rebuilt by fill_record, integer arrays
      * copied by normalise), so the caller's tree is shared, never changed. */
     in = json_copy((json_t *)input);
-    if (in == NULL || json_object_size(in) != json_object_size(input)) {
-        /* jansson leaves out a member it cannot insert: the entity would silently lose it (and
-         * take its default, a service's protocol http) */
-        entity_err(errors, "out of memory");
-        goto fail;
+    if (in == NULL) {
+        goto fail; /* out of memory, as any member this copy left out (failures, below) */
     }
     if (s->ttl && json_object_get(in, "ttl") != NULL) {
         static const struct sl_field ttl_f = {
