@@ -54,6 +54,17 @@ struct sl_service {
      * 503 "failure to get a peer from the ring-balancer" instead of going wherever DNS says the
      * name is (sl_config_mark_upstream_hosts). */
     bool names_upstream;
+    /* TLS material of an https service: the ids it names (Kong: client_certificate, a foreign key
+     * to certificates; ca_certificates, an array of ca_certificates ids), and what they resolved
+     * to when the configuration was compiled (sl_config_attach_tls_material): PEM texts in the
+     * config arena, NULL / 0 when none. <tls_missing>: an id named nothing (its requests answer
+     * 500, never go out unverified or without the certificate the service asks for). */
+    const char *client_certificate_id;
+    struct sl_strv ca_certificate_ids;
+    const char *client_cert_pem;
+    const char *client_key_pem;
+    struct sl_strv ca_pems;
+    const char *tls_missing; /* "ca_certificates <id>" or "client_certificate <id>", or NULL */
 };
 
 struct sl_route_header {

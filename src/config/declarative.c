@@ -677,15 +677,8 @@ validate_service(struct loader *L, const json_t *in, struct svc_rec *rec)
             L->errs.oom = true;
         } else {
             loader_fields(L, in, rec->svc->id, &rec->svc->created_at, &rec->svc->updated_at);
-        }
-        /* the data plane does not use them yet; db_import stores them */
-        if ((rec->cc_ref != NULL || rec->cert >= 0) && !L->want_rows) {
-            lines_addf(&L->warns, "%s: ignoring 'client_certificate': not supported by Sluice yet",
-                       rec->prefix);
-        }
-        if (json_array_size(json_object_get(out, "ca_certificates")) > 0 && !L->want_rows) {
-            lines_addf(&L->warns, "%s: ignoring 'ca_certificates': not supported by Sluice yet",
-                       rec->prefix);
+            /* the placeholder stood for the reference: resolve_service_certificates sets it */
+            rec->svc->client_certificate_id = NULL;
         }
         if (L->want_rows) {
             rec->row = json_incref(out);
@@ -1636,6 +1629,10 @@ resolve_service_certificates(struct loader *L)
         if (sr->row != NULL && cid != NULL) {
             json_object_set_new(sr->row, "client_certificate", json_pack("{s:s}", "id", cid));
         }
+        if (cid != NULL &&
+            (sr->svc->client_certificate_id = sl_arena_strdup(L->arena, cid)) == NULL) {
+            L->errs.oom = true;
+        }
     }
 }
 
@@ -1828,6 +1825,22 @@ load_document(struct loader *L, const json_t *root)
     check_uniqueness_and_references(L);
 }
 
+/* The complete rows of <list> in an object keyed by id (rows whose parent failed have none and
+ * are left out). NULL on ENOMEM. */
+static json_t *
+rows_by_id(const struct row_list *list)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; o != NULL && i < list->n; i++) {
+        const char *id = row_id(&list->v[i]);
+        if (id != NULL && json_object_set(o, id, list->v[i].row) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
+    }
+    return o;
+}
+
 static struct sl_config *
 build_config(struct loader *L)
 {
@@ -1847,19 +1860,18 @@ build_config(struct loader *L)
     for (size_t i = 0; i < L->nroutes; i++) {
         cfg->routes[cfg->nroutes++] = L->routes[i].route;
     }
-    /* the upstreams are not served, but a service that names one must not go where DNS says */
-    json_t *upstreams = json_object();
-    const struct row_list *ul = &L->rows[RT_UPSTREAMS];
-    for (size_t i = 0; upstreams != NULL && i < ul->n; i++) {
-        const char *id = row_id(&ul->v[i]);
-        if (id != NULL && json_object_set(upstreams, id, ul->v[i].row) != 0) {
-            json_decref(upstreams);
-            upstreams = NULL;
-        }
-    }
-    long marked = upstreams ? sl_config_mark_upstream_hosts(cfg, upstreams) : -1;
+    /* the upstreams are not served, but a service that names one must not go where DNS says;
+     * https services take their certificates from the file's */
+    json_t *upstreams = rows_by_id(&L->rows[RT_UPSTREAMS]);
+    json_t *certs = rows_by_id(&L->rows[RT_CERTIFICATES]);
+    json_t *cas = rows_by_id(&L->rows[RT_CA_CERTIFICATES]);
+    bool ok = upstreams != NULL && certs != NULL && cas != NULL &&
+              sl_config_mark_upstream_hosts(cfg, upstreams) >= 0 &&
+              sl_config_attach_tls_material(cfg, certs, cas) == 0;
     json_decref(upstreams);
-    return marked < 0 ? NULL : cfg;
+    json_decref(certs);
+    json_decref(cas);
+    return ok ? cfg : NULL;
 }
 
 static bool

@@ -153,6 +153,11 @@ sl_config_build_service(struct sl_arena *a, const json_t *e)
     s->tags = strv_field(a, json_object_get(e, "tags"), true, false, &oom);
     s->created_at = (int64_t)int_field(e, "created_at", 0);
     s->updated_at = (int64_t)int_field(e, "updated_at", s->created_at);
+    const json_t *cc = json_object_get(e, "client_certificate");
+    const char *cc_id = json_string_value(json_object_get(cc, "id"));
+    s->client_certificate_id = cc_id != NULL ? sl_arena_strdup(a, cc_id) : NULL;
+    oom = oom || (cc_id != NULL && s->client_certificate_id == NULL);
+    s->ca_certificate_ids = strv_field(a, json_object_get(e, "ca_certificates"), true, false, &oom);
     return oom || s->host == NULL ? NULL : s;
 }
 
@@ -274,4 +279,66 @@ sl_config_mark_upstream_hosts(struct sl_config *cfg, const json_t *upstreams)
     }
     json_decref(names);
     return rc == 0 ? marked : -1;
+}
+
+/* The PEM text of field <field> of the row of <table> with id <id>, copied into <a>; NULL with
+ * *missing set when there is no such row (or it has no such text). -1 in *oom on ENOMEM. */
+static const char *
+pem_of(struct sl_arena *a, const json_t *table, const char *id, const char *field, bool *missing,
+       bool *oom)
+{
+    const char *pem = json_string_value(json_object_get(json_object_get(table, id), field));
+    if (pem == NULL) {
+        *missing = true;
+        return NULL;
+    }
+    char *copy = sl_arena_strdup(a, pem);
+    *oom = *oom || copy == NULL;
+    return copy;
+}
+
+int
+sl_config_attach_tls_material(struct sl_config *cfg, const json_t *certificates,
+                              const json_t *ca_certificates)
+{
+    struct sl_arena *a = cfg->arena;
+    bool oom = false;
+    for (size_t i = 0; i < cfg->nservices && !oom; i++) {
+        struct sl_service *s = cfg->services[i];
+        s->client_cert_pem = s->client_key_pem = NULL;
+        s->ca_pems = (struct sl_strv){NULL, 0};
+        s->tls_missing = NULL;
+        if (s->protocol != SL_PROTO_HTTPS) {
+            continue; /* only https is spoken over TLS; the others are refused whatever they name */
+        }
+        bool missing = false;
+        if (s->client_certificate_id != NULL) {
+            s->client_cert_pem =
+                pem_of(a, certificates, s->client_certificate_id, "cert", &missing, &oom);
+            s->client_key_pem =
+                pem_of(a, certificates, s->client_certificate_id, "key", &missing, &oom);
+            if (missing) {
+                s->tls_missing =
+                    sl_arena_sprintf(a, "client_certificate %s", s->client_certificate_id);
+                oom = oom || s->tls_missing == NULL;
+                continue;
+            }
+        }
+        if (s->ca_certificate_ids.n == 0) {
+            continue;
+        }
+        s->ca_pems.v = sl_arena_calloc(a, s->ca_certificate_ids.n + 1, sizeof(*s->ca_pems.v));
+        oom = oom || s->ca_pems.v == NULL;
+        for (size_t k = 0; !oom && k < s->ca_certificate_ids.n; k++) {
+            const char *id = s->ca_certificate_ids.v[k];
+            const char *pem = pem_of(a, ca_certificates, id, "cert", &missing, &oom);
+            if (missing) {
+                s->tls_missing = sl_arena_sprintf(a, "ca_certificates %s", id);
+                oom = oom || s->tls_missing == NULL;
+                break;
+            }
+            s->ca_pems.v[s->ca_pems.n++] = pem;
+        }
+    }
+    return oom ? -1 : 0;
 }

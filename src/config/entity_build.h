@@ -31,4 +31,12 @@ const char *sl_config_route_service_id(const json_t *entity);
  * when an upstream has no name. */
 long sl_config_mark_upstream_hosts(struct sl_config *cfg, const json_t *upstreams);
 
+/* Resolves the TLS material of the https services of <cfg>: client_certificate_id against
+ * <certificates> (its `cert` and `key`) and ca_certificate_ids against <ca_certificates> (their
+ * `cert`), both complete rows in objects keyed by id (NULL: none). The PEM texts are copied into
+ * the config arena; an id that names nothing sets the service's tls_missing. Returns 0, or -1 on
+ * allocation failure. */
+int sl_config_attach_tls_material(struct sl_config *cfg, const json_t *certificates,
+                                  const json_t *ca_certificates);
+
 #endif

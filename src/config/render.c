@@ -50,11 +50,14 @@ sl_config_render_service(const struct sl_service *s)
     json_object_set_new(o, "write_timeout", json_integer(s->write_timeout_ms));
     json_object_set_new(o, "read_timeout", json_integer(s->read_timeout_ms));
     json_object_set_new(o, "tags", strv(&s->tags, false));
-    json_object_set_new(o, "client_certificate", json_null());
+    json_object_set_new(o, "client_certificate",
+                        s->client_certificate_id != NULL
+                            ? json_pack("{s:s}", "id", s->client_certificate_id)
+                            : json_null());
     json_object_set_new(o, "tls_verify", tri_bool(s->tls_verify));
     json_object_set_new(o, "tls_verify_depth",
                         s->tls_verify_depth < 0 ? json_null() : json_integer(s->tls_verify_depth));
-    json_object_set_new(o, "ca_certificates", json_null());
+    json_object_set_new(o, "ca_certificates", strv(&s->ca_certificate_ids, false));
     json_object_set_new(o, "enabled", json_boolean(s->enabled));
     return o;
 }

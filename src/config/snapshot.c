@@ -11,6 +11,7 @@
 #include "config/snapshot.h"
 #include "core/mem_trim.h"
 #include "core/strmap.h"
+#include "net/tls.h"
 #include "sluice/arena.h"
 #include "sluice/log.h"
 
@@ -34,14 +35,106 @@ sl_service_host_header(const struct sl_service *svc, uint16_t port, char *out, s
     }
 }
 
-/* The service's protocol runs over TLS (https, grpcs, tls, tls_passthrough). Sluice does not speak
- * TLS to upstreams yet: such a service's requests answer 502 without a byte sent, rather than go
- * in clear to a server that expects TLS (with the client's credentials in them). */
+/* A protocol over TLS that Sluice does not speak to upstreams yet (grpcs, tls, tls_passthrough):
+ * such a service's requests answer 502 without a byte sent, rather than go in clear to a server
+ * that expects TLS (with the client's credentials in them). https is spoken. */
 static bool
-wants_tls(const struct sl_service *svc)
+tls_not_spoken(const struct sl_service *svc)
 {
-    return svc->protocol == SL_PROTO_HTTPS || svc->protocol == SL_PROTO_GRPCS ||
-           svc->protocol == SL_PROTO_TLS || svc->protocol == SL_PROTO_TLS_PASSTHROUGH;
+    return svc->protocol == SL_PROTO_GRPCS || svc->protocol == SL_PROTO_TLS ||
+           svc->protocol == SL_PROTO_TLS_PASSTHROUGH;
+}
+
+/* nginx's proxy_ssl_verify_depth default, which Kong leaves alone when tls_verify_depth is null:
+ * the leaf, one intermediate and the trust anchor. */
+#define DEFAULT_VERIFY_DEPTH 1
+
+/* The client context settings of an https service (Kong's upstream_ssl: tls_verify, its depth,
+ * the CA certificates it trusts, the client certificate it presents). */
+static void
+tls_opts_of(const struct sl_service *svc, struct sl_tls_client_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->verify = svc->tls_verify == 1;
+    o->verify_depth = svc->tls_verify_depth >= 0 ? svc->tls_verify_depth : DEFAULT_VERIFY_DEPTH;
+    o->ca_pems = svc->ca_pems.v;
+    o->nca = svc->ca_pems.n;
+    o->cert_pem = svc->client_cert_pem;
+    o->key_pem = svc->client_key_pem;
+}
+
+/* An enabled https service that is not refused otherwise (disabled services have no routes). */
+static bool
+wants_client_ctx(const struct sl_service_target *t)
+{
+    return t->service->protocol == SL_PROTO_HTTPS && t->service->enabled && t->refuse_status == 0;
+}
+
+/* Gives every https target its client context. Targets with the same settings share one, and a
+ * context of the current snapshot with the same digest is taken over rather than built again:
+ * loading the system's trusted certificates costs milliseconds, and an Admin API sync compiles
+ * once per write. A target whose context cannot be built answers 502 (logged). */
+static void
+attach_tls(struct sl_service_target *targets, size_t n)
+{
+    size_t nhttps = 0;
+    for (size_t i = 0; i < n; i++) {
+        nhttps += wants_client_ctx(&targets[i]);
+    }
+    if (nhttps == 0) {
+        return;
+    }
+    struct sl_snapshot *old = sl_snapshot_acquire();
+    size_t nold = old != NULL ? old->config->nservices : 0;
+    struct sl_arena *tmp = sl_arena_create(0);
+    struct sl_strmap seen; /* digest -> index: into <targets> below <n>, into old's from <n> on */
+    bool have_map = tmp != NULL && sl_strmap_init(&seen, nhttps + nold, tmp);
+    for (size_t k = 0; have_map && k < nold; k++) {
+        if (old->targets[k].tls_ctx != NULL) {
+            sl_strmap_put(&seen, old->targets[k].tls_digest, n + k);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct sl_service_target *t = &targets[i];
+        const struct sl_service *svc = t->service;
+        if (!wants_client_ctx(t)) {
+            continue;
+        }
+        if (svc->tls_missing != NULL) {
+            /* Kong fails such a request as an internal error, rather than send it unverified or
+             * without the certificate the service asks for */
+            sl_log(SL_LOG_ERR, "service %s: %s does not exist; its requests answer 500",
+                   svc->name ? svc->name : svc->id, svc->tls_missing);
+            t->refuse_status = 500;
+            continue;
+        }
+        struct sl_tls_client_opts o;
+        tls_opts_of(svc, &o);
+        sl_tls_client_opts_digest(&o, t->tls_digest);
+        size_t j;
+        if (have_map && sl_strmap_get(&seen, t->tls_digest, &j)) {
+            SSL_CTX *shared = j < n ? targets[j].tls_ctx : old->targets[j - n].tls_ctx;
+            if (SSL_CTX_up_ref(shared) == 1) {
+                t->tls_ctx = shared;
+            }
+        } else {
+            char err[256];
+            t->tls_ctx = sl_tls_client_ctx_new(&o, err, sizeof(err));
+            if (t->tls_ctx == NULL) {
+                sl_log(SL_LOG_ERR, "service %s: %s; its requests answer 502",
+                       svc->name ? svc->name : svc->id, err);
+            }
+        }
+        if (t->tls_ctx == NULL) {
+            t->refuse_status = 502;
+            continue;
+        }
+        if (have_map && !sl_strmap_get(&seen, t->tls_digest, &j)) {
+            sl_strmap_put(&seen, t->tls_digest, i); /* keys live in <targets>, past <tmp> */
+        }
+    }
+    sl_arena_destroy(tmp);
+    sl_snapshot_unref(old);
 }
 
 /* Fills <t> for <svc>: its Host header, and either its fixed addresses (an IP literal or a
@@ -70,6 +163,8 @@ release_targets(struct sl_service_target *targets, size_t n)
     for (size_t i = 0; i < n; i++) {
         sl_dns_release(targets[i].dns);
         targets[i].dns = NULL;
+        SSL_CTX_free(targets[i].tls_ctx); /* pooled connections keep their own reference */
+        targets[i].tls_ctx = NULL;
     }
 }
 
@@ -144,12 +239,12 @@ sl_snapshot_build(struct sl_config *config, char *err, size_t errlen)
         config->services[i]->index = i;
         t->service = svc;
         /* neither kind is resolved: an upstream's name is no DNS name to Kong, and nothing can be
-         * sent to a TLS service yet */
+         * sent to such a TLS service yet */
         if (svc->names_upstream) {
             t->refuse_status = 503; /* Kong's answer when its balancer has no peer */
             t->refuse_message = "failure to get a peer from the ring-balancer";
             first_up = nup++ == 0 ? svc : first_up;
-        } else if (wants_tls(svc)) {
+        } else if (tls_not_spoken(svc)) {
             t->refuse_status = 502; /* nginx's when it cannot set up the upstream's TLS */
             first_tls = ntls++ == 0 ? svc : first_tls;
         } else if (svc->enabled) {
@@ -168,13 +263,14 @@ sl_snapshot_build(struct sl_config *config, char *err, size_t errlen)
     }
     if (ntls > 0 && ntls != said_ntls) {
         sl_log(SL_LOG_WARN,
-               "%zu service(s) (first: %s) use a TLS protocol (https, grpcs, tls): Sluice does "
-               "not speak TLS to upstreams yet, so their requests answer 502 and nothing is sent "
+               "%zu service(s) (first: %s) use grpcs, tls or tls_passthrough: Sluice does not "
+               "speak these to upstreams yet, so their requests answer 502 and nothing is sent "
                "to them (never in clear)",
                ntls, first_tls->name ? first_tls->name : first_tls->id);
     }
     said_nup = nup;
     said_ntls = ntls;
+    attach_tls(targets, config->nservices);
     carry_turns(targets, config);
     snap->config = config;
     snap->targets = targets;

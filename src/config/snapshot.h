@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include <openssl/ssl.h>
+
 #include "net/dns.h"
 #include "router/router.h"
 #include "sluice/entity-t.h"
@@ -25,10 +27,16 @@ struct sl_service_target {
     uint16_t port_be;        /* the service's port, network order */
     /* 0, or the status every request to the service answers at once, with <refuse_message>
      * (NULL: the status's default), nothing resolved or sent: 503 when its host names an upstream
-     * (no balancer yet), 502 when it wants TLS (none to upstreams yet; never in clear) */
+     * (no balancer yet), 502 when its protocol is grpcs, tls or tls_passthrough (not spoken to
+     * upstreams yet; never in clear) or its TLS settings could not be loaded */
     int refuse_status;
     const char *refuse_message;
     char host_header[300]; /* host[:port] unless the port is the scheme's default */
+    /* https: the context its connections are made with (one reference; targets with the same
+     * settings share one, also across snapshots), and the digest of those settings
+     * (sl_tls_client_opts_digest), which with the SNI name keys its pooled connections. */
+    SSL_CTX *tls_ctx;
+    char tls_digest[65];
     /* The one field that changes in a published snapshot: requests to the service taken so far,
      * for the round-robin over its addresses (sl_snapshot_target_turn). */
     atomic_size_t turns;

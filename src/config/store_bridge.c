@@ -13,10 +13,14 @@
 
 /* ---- the mirror ------------------------------------------------------------------------------ */
 
+/* The tables compiled into snapshots. Upstreams: only their names (services naming one are
+ * names_upstream); certificates and CA certificates: the PEM texts https services name. */
+enum mirrored { M_SERVICES = 0, M_ROUTES, M_UPSTREAMS, M_CERTIFICATES, M_CA_CERTIFICATES, M_MAX };
+static const char *const mirrored_names[M_MAX] = {"services", "routes", "upstreams", "certificates",
+                                                  "ca_certificates"};
+
 struct sl_config_mirror {
-    json_t *services; /* id → stored row (complete entity) */
-    json_t *routes;
-    json_t *upstreams; /* only their names are compiled: services naming one (names_upstream) */
+    json_t *tables[M_MAX]; /* id → stored row (complete entity) */
     bool loaded;
     uint64_t generation; /* the store's generation the rows match */
 };
@@ -25,11 +29,8 @@ struct sl_config_mirror *
 sl_config_mirror_new(void)
 {
     struct sl_config_mirror *m = calloc(1, sizeof(*m));
-    if (m != NULL) {
-        m->services = json_object();
-        m->routes = json_object();
-        m->upstreams = json_object();
-        if (m->services == NULL || m->routes == NULL || m->upstreams == NULL) {
+    for (int t = 0; m != NULL && t < M_MAX; t++) {
+        if ((m->tables[t] = json_object()) == NULL) {
             sl_config_mirror_free(m);
             return NULL;
         }
@@ -41,9 +42,9 @@ void
 sl_config_mirror_free(struct sl_config_mirror *m)
 {
     if (m != NULL) {
-        json_decref(m->services);
-        json_decref(m->routes);
-        json_decref(m->upstreams);
+        for (int t = 0; t < M_MAX; t++) {
+            json_decref(m->tables[t]);
+        }
         free(m);
     }
 }
@@ -51,23 +52,19 @@ sl_config_mirror_free(struct sl_config_mirror *m)
 void
 sl_config_mirror_reset(struct sl_config_mirror *m)
 {
-    json_object_clear(m->services);
-    json_object_clear(m->routes);
-    json_object_clear(m->upstreams);
+    for (int t = 0; t < M_MAX; t++) {
+        json_object_clear(m->tables[t]);
+    }
     m->loaded = false;
 }
 
 static json_t *
 table_of(struct sl_config_mirror *m, const char *entity)
 {
-    if (strcmp(entity, "services") == 0) {
-        return m->services;
-    }
-    if (strcmp(entity, "routes") == 0) {
-        return m->routes;
-    }
-    if (strcmp(entity, "upstreams") == 0) {
-        return m->upstreams;
+    for (int t = 0; t < M_MAX; t++) {
+        if (strcmp(entity, mirrored_names[t]) == 0) {
+            return m->tables[t];
+        }
     }
     return NULL;
 }
@@ -110,11 +107,11 @@ int
 sl_config_mirror_load(struct sl_config_mirror *m, struct sl_store *st, char *err, size_t errlen)
 {
     m->loaded = false;
-    if (load_table(m, st, "services", err, errlen) < 0 ||
-        load_table(m, st, "routes", err, errlen) < 0 ||
-        load_table(m, st, "upstreams", err, errlen) < 0) {
-        sl_config_mirror_reset(m);
-        return -1;
+    for (int t = 0; t < M_MAX; t++) {
+        if (load_table(m, st, mirrored_names[t], err, errlen) < 0) {
+            sl_config_mirror_reset(m);
+            return -1;
+        }
     }
     m->loaded = true;
     m->generation = st->generation;
@@ -201,9 +198,9 @@ service_id_cmp(const void *key, const void *elem)
 }
 
 static struct sl_config *
-compile_rows(const json_t *services, const json_t *routes, const json_t *upstreams, char *err,
-             size_t errlen)
+compile_rows(json_t *const tables[M_MAX], char *err, size_t errlen)
 {
+    const json_t *services = tables[M_SERVICES], *routes = tables[M_ROUTES];
     size_t ns, nr;
     struct keyed *srows = sorted_rows(services, &ns);
     struct keyed *rrows = sorted_rows(routes, &nr);
@@ -240,7 +237,8 @@ compile_rows(const json_t *services, const json_t *routes, const json_t *upstrea
         r->service = s ? *s : NULL; /* a route without a service answers 503 (Kong) */
         cfg->routes[cfg->nroutes++] = r;
     }
-    if (sl_config_mark_upstream_hosts(cfg, upstreams) < 0) {
+    if (sl_config_mark_upstream_hosts(cfg, tables[M_UPSTREAMS]) < 0 ||
+        sl_config_attach_tls_material(cfg, tables[M_CERTIFICATES], tables[M_CA_CERTIFICATES]) < 0) {
         goto oom;
     }
     free(srows);
@@ -272,7 +270,7 @@ sl_config_mirror_build(struct sl_config_mirror *m, struct sl_store *st, char *er
         sl_config_mirror_load(m, st, err, errlen) < 0) {
         return NULL;
     }
-    return compile_rows(m->services, m->routes, m->upstreams, err, errlen);
+    return compile_rows(m->tables, err, errlen);
 }
 
 struct sl_config *

@@ -21,6 +21,7 @@
 #include <openssl/x509v3.h>
 
 #include "net/tls.h"
+#include "net/tls_internal.h"
 #include "sluice/rc.h"
 
 _Static_assert((int)SL_TLS_WANT_READ == (int)EV_READ, "SL_TLS_WANT_READ must be EV_READ");
@@ -29,11 +30,8 @@ _Static_assert((int)SL_TLS_WANT_WRITE == (int)EV_WRITE, "SL_TLS_WANT_WRITE must 
 /* errno of the last SSL_ERROR_SYSCALL on this thread (OpenSSL's error queue is per thread too). */
 static _Thread_local int last_sys_errno;
 
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-errf(char *err, size_t errlen, const char *fmt, ...)
+void
+sl_tls_errf(char *err, size_t errlen, const char *fmt, ...)
 {
     if (err == NULL || errlen == 0) {
         return;
@@ -46,8 +44,8 @@ errf(char *err, size_t errlen, const char *fmt, ...)
 
 /* The reason of the oldest queued OpenSSL error ("no start line", "key values mismatch"), then the
  * queue is cleared. Reason strings are fixed texts: they never echo file contents. */
-static const char *
-ssl_reason(void)
+const char *
+sl_tls_reason(void)
 {
     unsigned long e = ERR_peek_error();
     const char *r = e ? ERR_reason_error_string(e) : NULL;
@@ -57,8 +55,8 @@ ssl_reason(void)
 
 /* Refuses every passphrase request: an encrypted key fails to load instead of prompting on the
  * terminal of a daemon. */
-static int
-no_password(char *buf, int size, int rwflag, void *u)
+int
+sl_tls_no_password(char *buf, int size, int rwflag, void *u)
 {
     return -1;
 }
@@ -101,7 +99,7 @@ open_pem(const char *path, const char *label, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "re");
     if (f == NULL) {
-        errf(err, errlen, "%s: cannot open %s: %s", label, path, strerror(errno));
+        sl_tls_errf(err, errlen, "%s: cannot open %s: %s", label, path, strerror(errno));
     }
     return f;
 }
@@ -116,32 +114,33 @@ read_cert_chain(const char *path, const char *label, STACK_OF(X509) * *chain, ch
         return NULL;
     }
     ERR_clear_error();
-    X509 *leaf = PEM_read_X509_AUX(f, NULL, no_password, NULL);
+    X509 *leaf = PEM_read_X509_AUX(f, NULL, sl_tls_no_password, NULL);
     if (leaf == NULL) {
-        errf(err, errlen, "%s: failed loading certificate from %s (%s)", label, path, ssl_reason());
+        sl_tls_errf(err, errlen, "%s: failed loading certificate from %s (%s)", label, path,
+                    sl_tls_reason());
         fclose(f);
         return NULL;
     }
     *chain = sk_X509_new_null();
     if (*chain == NULL) {
-        errf(err, errlen, "%s: out of memory", label);
+        sl_tls_errf(err, errlen, "%s: out of memory", label);
         goto fail;
     }
     for (;;) {
-        X509 *ca = PEM_read_X509(f, NULL, no_password, NULL);
+        X509 *ca = PEM_read_X509(f, NULL, sl_tls_no_password, NULL);
         if (ca == NULL) {
             unsigned long e = ERR_peek_last_error();
             if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE) {
                 ERR_clear_error(); /* the end of the file */
                 break;
             }
-            errf(err, errlen, "%s: failed loading the certificate chain from %s (%s)", label, path,
-                 ssl_reason());
+            sl_tls_errf(err, errlen, "%s: failed loading the certificate chain from %s (%s)", label,
+                        path, sl_tls_reason());
             goto fail;
         }
         if (!sk_X509_push(*chain, ca)) {
             X509_free(ca);
-            errf(err, errlen, "%s: out of memory", label);
+            sl_tls_errf(err, errlen, "%s: out of memory", label);
             goto fail;
         }
     }
@@ -171,17 +170,18 @@ load_pair(SSL_CTX *ctx, const char *cert_path, const char *key_path, const char 
         goto out;
     }
     ERR_clear_error();
-    pkey = PEM_read_PrivateKey(f, NULL, no_password, NULL);
+    pkey = PEM_read_PrivateKey(f, NULL, sl_tls_no_password, NULL);
     fclose(f);
     if (pkey == NULL) {
-        errf(err, errlen, "%s: failed loading key from %s (%s; encrypted keys are not supported)",
-             key_label, key_path, ssl_reason());
+        sl_tls_errf(err, errlen,
+                    "%s: failed loading key from %s (%s; encrypted keys are not supported)",
+                    key_label, key_path, sl_tls_reason());
         goto out;
     }
     if (X509_check_private_key(leaf, pkey) != 1) {
         ERR_clear_error();
-        errf(err, errlen, "%s: %s does not match the certificate in %s", key_label, key_path,
-             cert_path);
+        sl_tls_errf(err, errlen, "%s: %s does not match the certificate in %s", key_label, key_path,
+                    cert_path);
         goto out;
     }
     /* override = 0: a second pair of the same key type is an error, not a silent replacement */
@@ -189,12 +189,13 @@ load_pair(SSL_CTX *ctx, const char *cert_path, const char *key_path, const char 
         unsigned long e = ERR_peek_error();
         if (ERR_GET_REASON(e) == SSL_R_NOT_REPLACING_CERTIFICATE) {
             ERR_clear_error();
-            errf(err, errlen,
-                 "%s: %s is a second %s certificate (give at most one RSA and one ECDSA pair)",
-                 cert_label, cert_path, EVP_PKEY_get0_type_name(pkey));
+            sl_tls_errf(
+                err, errlen,
+                "%s: %s is a second %s certificate (give at most one RSA and one ECDSA pair)",
+                cert_label, cert_path, EVP_PKEY_get0_type_name(pkey));
         } else {
-            errf(err, errlen, "%s: cannot use the certificate in %s (%s)", cert_label, cert_path,
-                 ssl_reason());
+            sl_tls_errf(err, errlen, "%s: cannot use the certificate in %s (%s)", cert_label,
+                        cert_path, sl_tls_reason());
         }
         goto out;
     }
@@ -228,14 +229,14 @@ sl_tls_server_ctx_new(const struct sl_tls_server_opts *opts, char *err, size_t e
     const char *cert_label = opts->cert_label ? opts->cert_label : "ssl_cert";
     const char *key_label = opts->key_label ? opts->key_label : "ssl_cert_key";
     if (opts->npairs == 0 || opts->npairs > SL_TLS_MAX_PAIRS) {
-        errf(err, errlen, "%s: between 1 and %d certificates are supported", cert_label,
-             SL_TLS_MAX_PAIRS);
+        sl_tls_errf(err, errlen, "%s: between 1 and %d certificates are supported", cert_label,
+                    SL_TLS_MAX_PAIRS);
         return NULL;
     }
     ERR_clear_error();
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (ctx == NULL) {
-        errf(err, errlen, "cannot create a TLS context (%s)", ssl_reason());
+        sl_tls_errf(err, errlen, "cannot create a TLS context (%s)", sl_tls_reason());
         return NULL;
     }
     uint64_t options = SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION;
@@ -247,14 +248,14 @@ sl_tls_server_ctx_new(const struct sl_tls_server_opts *opts, char *err, size_t e
      * or was compacted meanwhile; idle connections give their record buffers back. */
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS);
-    SSL_CTX_set_default_passwd_cb(ctx, no_password);
+    SSL_CTX_set_default_passwd_cb(ctx, sl_tls_no_password);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
     SSL_CTX_set_timeout(ctx, 86400); /* Kong's ssl_session_timeout = 1d */
     if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
         SSL_CTX_set_cipher_list(ctx, SL_TLS_INTERMEDIATE_CIPHERS) != 1 ||
         SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"sluice", 6) != 1 ||
         set_ffdhe2048(ctx) < 0) {
-        errf(err, errlen, "cannot configure the TLS context (%s)", ssl_reason());
+        sl_tls_errf(err, errlen, "cannot configure the TLS context (%s)", sl_tls_reason());
         goto fail;
     }
     for (size_t i = 0; i < opts->npairs; i++) {
@@ -283,7 +284,7 @@ sl_tls_conn_init(struct sl_tls_conn *t, SSL_CTX *ctx, int fd, char *err, size_t 
     ERR_clear_error();
     t->ssl = SSL_new(ctx);
     if (t->ssl == NULL || SSL_set_fd(t->ssl, fd) != 1) {
-        errf(err, errlen, "cannot create a TLS connection (%s)", ssl_reason());
+        sl_tls_errf(err, errlen, "cannot create a TLS connection (%s)", sl_tls_reason());
         SSL_free(t->ssl);
         t->ssl = NULL;
         return -1;
@@ -408,11 +409,11 @@ sl_tls_error_string(char *buf, size_t len)
     if (e != 0) {
         const char *lib = ERR_lib_error_string(e);
         const char *reason = ERR_reason_error_string(e);
-        errf(buf, len, "%s%s%s", lib ? lib : "", lib ? ": " : "", reason ? reason : "error");
+        sl_tls_errf(buf, len, "%s%s%s", lib ? lib : "", lib ? ": " : "", reason ? reason : "error");
     } else if (last_sys_errno != 0) {
-        errf(buf, len, "%s", strerror(last_sys_errno));
+        sl_tls_errf(buf, len, "%s", strerror(last_sys_errno));
     } else {
-        errf(buf, len, "connection closed by the peer");
+        sl_tls_errf(buf, len, "connection closed by the peer");
     }
     ERR_clear_error();
     last_sys_errno = 0;
@@ -497,18 +498,18 @@ write_pem_atomic(const char *path, mode_t mode, EVP_PKEY *pkey, X509 *cert, char
     char tmp[PATH_MAX];
     int n = snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
     if (n < 0 || (size_t)n >= sizeof(tmp)) {
-        errf(err, errlen, "%s: path too long", path);
+        sl_tls_errf(err, errlen, "%s: path too long", path);
         return -1;
     }
     unlink(tmp); /* a leftover of a crashed start with the same pid */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0) {
-        errf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+        sl_tls_errf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
         return -1;
     }
     FILE *f = fchmod(fd, mode) == 0 ? fdopen(fd, "w") : NULL;
     if (f == NULL) {
-        errf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        sl_tls_errf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
         close(fd);
         unlink(tmp);
         return -1;
@@ -524,14 +525,14 @@ write_pem_atomic(const char *path, mode_t mode, EVP_PKEY *pkey, X509 *cert, char
     }
     if (!ok) {
         unsigned long e = ERR_peek_error();
-        errf(err, errlen, "cannot write %s: %s", tmp,
-             e ? ERR_reason_error_string(e) : strerror(saved));
+        sl_tls_errf(err, errlen, "cannot write %s: %s", tmp,
+                    e ? ERR_reason_error_string(e) : strerror(saved));
         ERR_clear_error();
         unlink(tmp);
         return -1;
     }
     if (rename(tmp, path) < 0) {
-        errf(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+        sl_tls_errf(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
         unlink(tmp);
         return -1;
     }
@@ -556,8 +557,8 @@ sl_tls_ensure_self_signed(const char *cert_path, const char *key_path, enum sl_t
     X509 *x = pkey ? make_cert(pkey) : NULL;
     int rc = -1;
     if (x == NULL) {
-        errf(err, errlen, "could not generate a default certificate for %s (%s)", cert_path,
-             ssl_reason());
+        sl_tls_errf(err, errlen, "could not generate a default certificate for %s (%s)", cert_path,
+                    sl_tls_reason());
         goto out;
     }
     /* The key first: a crash in between leaves a key without a certificate, which the next start

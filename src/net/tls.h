@@ -62,6 +62,30 @@ struct sl_tls_server_opts {
  * files, never their contents. Any thread. */
 SSL_CTX *sl_tls_server_ctx_new(const struct sl_tls_server_opts *opts, char *err, size_t errlen);
 
+/* A context towards upstreams (nginx's proxy_ssl_*; Kong sets them per service: tls_verify,
+ * tls_verify_depth, ca_certificates, client_certificate). */
+struct sl_tls_client_opts {
+    bool verify;      /* check the server's chain and its name (sl_tls_client_conn_init) */
+    int verify_depth; /* intermediate certificates allowed above the leaf (OpenSSL's depth) */
+    /* Trusted certificates (PEM texts, one or more certificates each) when verifying; none:
+     * the system's store (Kong's lua_ssl_trusted_certificate = system). */
+    const char *const *ca_pems;
+    size_t nca;
+    const char *cert_pem; /* a client certificate (leaf, then its chain), or NULL */
+    const char *key_pem;  /* its private key, unencrypted */
+};
+
+/* Creates a client context: TLS 1.2 and 1.3 (nginx's proxy_ssl_protocols), OpenSSL's default
+ * ciphers, no renegotiation or compression, an end of stream without close_notify read as an end
+ * (servers that close after a close-delimited body often skip it; nginx reads it so too),
+ * released buffers on idle connections, and <opts>. Returns the context (SSL_CTX_free), or NULL
+ * with a message in <err> that never quotes key material. Any thread. */
+SSL_CTX *sl_tls_client_ctx_new(const struct sl_tls_client_opts *opts, char *err, size_t errlen);
+
+/* A digest of <opts> (SHA-256, 64 hex digits and a NUL in <out>): two option sets with the same
+ * digest make interchangeable contexts and connections. */
+void sl_tls_client_opts_digest(const struct sl_tls_client_opts *opts, char out[65]);
+
 /* One TLS connection over a non-blocking socket. */
 struct sl_tls_conn {
     SSL *ssl;           /* owned */
@@ -75,6 +99,15 @@ struct sl_tls_conn {
  * process must ignore SIGPIPE (sluice does). Returns 0, or -1 with a message in <err>
  * (allocation). */
 int sl_tls_conn_init(struct sl_tls_conn *t, SSL_CTX *ctx, int fd, char *err, size_t errlen);
+/* Attaches a client-side TLS state from <ctx> to the socket <fd> (as sl_tls_conn_init). <name>
+ * (no port; may be NULL or empty) is sent as SNI unless it is an IP literal, and, when <ctx>
+ * verifies, is the name (or address) the server's certificate must match. */
+int sl_tls_client_conn_init(struct sl_tls_conn *t, SSL_CTX *ctx, int fd, const char *name,
+                            char *err, size_t errlen);
+/* Why the server's certificate was refused, as "(20: unable to get local issuer certificate)"
+ * style text in <buf> (nginx's "upstream SSL certificate verify error"), or NULL when the
+ * handshake did not fail on verification. */
+const char *sl_tls_verify_error(const struct sl_tls_conn *t, char *buf, size_t len);
 /* Frees the TLS state (without sending anything); <t> may be zeroed or already freed. */
 void sl_tls_conn_free(struct sl_tls_conn *t);
 

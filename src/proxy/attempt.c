@@ -6,6 +6,7 @@
  * themselves are upstream.c's; this file decides which connection a request gets and when to give
  * up on it. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -67,7 +68,7 @@ sl_session_flush_upstream(struct sl_upconn *c)
 {
     int rc = 0;
     while (up_unsent(c) > 0) {
-        ssize_t n = send(c->fd, sl_buf_head(&c->out) + c->sent, up_unsent(c), MSG_NOSIGNAL);
+        ssize_t n = sl_upconn_send(c, sl_buf_head(&c->out) + c->sent, up_unsent(c));
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -108,7 +109,7 @@ sl_session_up_append(struct sl_upconn *c, const void *p, size_t len)
 ssize_t
 sl_session_read_upstream(struct sl_session *s, struct sl_upconn *c)
 {
-    ssize_t n = sl_buf_recv(&c->in, c->fd, s->settings->max_header_bytes + SL_PROXY_HIGH_WATER);
+    ssize_t n = sl_upconn_recv(c, s->settings->max_header_bytes + SL_PROXY_HIGH_WATER);
     if (n == 0) {
         c->eof = true;
     } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS &&
@@ -143,6 +144,23 @@ follow_port_in_host(struct sl_session *s, uint16_t port)
     return 0;
 }
 
+/* The name an https attempt sends as SNI and checks the certificate against: the Host it sends
+ * without the port (Kong: proxy_ssl_name $upstream_host, which nginx takes without the port),
+ * the service's host or, with preserve_host, the client's. An IPv6 literal loses its brackets.
+ * NULL when out of memory. */
+static const char *
+upstream_tls_name(struct sl_session *s)
+{
+    if (s->host_from_service) {
+        return s->service->host;
+    }
+    struct sl_str h = s->host_noport;
+    if (h.len >= 2 && h.p[0] == '[' && h.p[h.len - 1] == ']') {
+        return sl_arena_strndup(s->arena, h.p + 1, h.len - 2);
+    }
+    return h.p;
+}
+
 /* Connects (or takes a pooled connection) and queues the request head, or on a retry every request
  * byte kept from the failed attempts (s->replay). On failure s->up stays NULL: a connection is only
  * handed to the session once its bytes are queued, so the next retry still has them all. */
@@ -158,9 +176,24 @@ connect_attempt(struct sl_session *s, bool allow_pool)
         s->up_errno = ENOMEM;
         return -1;
     }
-    struct sl_upconn *c = allow_pool ? sl_pool_take(s->worker, addr, t->len[i]) : NULL;
+    struct sl_upconn_tls tls_spec, *tls = NULL;
+    char key[sizeof(s->svc_target->tls_digest) + 1 + 256];
+    if (s->svc_target->tls_ctx != NULL) {
+        const char *name = upstream_tls_name(s);
+        /* a name longer than DNS allows (a client's Host, with preserve_host) cannot be SNI */
+        if (name == NULL || strlen(name) > 255) {
+            s->tries++;
+            s->up_errno = EPROTO;
+            return -1;
+        }
+        snprintf(key, sizeof(key), "%s|%s", s->svc_target->tls_digest, name);
+        tls_spec = (struct sl_upconn_tls){s->svc_target->tls_ctx, name, key};
+        tls = &tls_spec;
+    }
+    struct sl_upconn *c =
+        allow_pool ? sl_pool_take(s->worker, addr, t->len[i], tls ? key : NULL) : NULL;
     if (c == NULL) {
-        c = sl_upconn_connect(s->worker, addr, t->len[i]);
+        c = sl_upconn_connect(s->worker, addr, t->len[i], tls);
     }
     s->tries++;
     if (c == NULL) {
@@ -229,7 +262,8 @@ keep_replay(struct sl_session *s, const struct sl_upconn *c)
 static enum upstream_failure
 connect_failure(int err)
 {
-    bool local = err == EMFILE || err == ENFILE || err == ENOMEM || err == ENOBUFS;
+    /* EPROTO: no TLS state could be made (memory; a name too long to be SNI) */
+    bool local = err == EMFILE || err == ENFILE || err == ENOMEM || err == ENOBUFS || err == EPROTO;
     return local ? UP_LOCAL_ERROR : UP_CONNECT_ERROR;
 }
 
@@ -319,6 +353,7 @@ static const char *const failure_names[UP_FAILURE_MAX] = {
     "upstream timed out",
     "upstream sent an invalid response",
     "socket() failed",
+    "TLS handshake with the upstream failed",
 };
 
 /* nginx proxy_next_upstream "error timeout" with non-idempotent requests kept to one attempt once
@@ -337,11 +372,13 @@ sl_session_upstream_failed(struct sl_session *s, enum upstream_failure why)
     bool replayable = c == NULL || c->replayable || s->req_buffered;
     /* The request id ends the line, as Kong's error log has it (request_id: "..."), so that a
      * client's X-Sluice-Request-Id finds what happened to its request. */
+    const char *detail = s->up_detail ? s->up_detail : s->up_errno ? strerror(s->up_errno) : NULL;
     sl_log(SL_LOG_ERR, "%s%s%s while proxying %s %s to service %s (attempt %d), request_id: \"%s\"",
-           failure_names[why], s->up_errno ? ": " : "", s->up_errno ? strerror(s->up_errno) : "",
+           failure_names[why], detail ? ": " : "", detail ? detail : "",
            s->method ? s->method : "-", s->target ? s->target : "-",
            s->service && s->service->name ? s->service->name : "-", s->tries, s->request_id);
     s->up_errno = 0;
+    s->up_detail = NULL;
 
     if (s->resp_head_sent) {
         /* Part of the response is out: the only honest end is an abort. */
@@ -360,7 +397,8 @@ sl_session_upstream_failed(struct sl_session *s, enum upstream_failure why)
         retry = true;
     } else if (why != UP_INVALID_RESPONSE && why != UP_LOCAL_ERROR && replayable && no_head &&
                s->tries <= s->service->retries) {
-        bool sent_nothing = why == UP_CONNECT_ERROR || why == UP_CONNECT_TIMEOUT;
+        bool sent_nothing =
+            why == UP_CONNECT_ERROR || why == UP_CONNECT_TIMEOUT || why == UP_TLS_ERROR;
         retry = sent_nothing || s->idempotent;
     }
     if (retry && (c == NULL || s->req_buffered || keep_replay(s, c) == 0)) {

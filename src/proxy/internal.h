@@ -16,6 +16,7 @@
 #include "core/buf.h"
 #include "core/lazy_timer.h"
 #include "http/h1.h"
+#include "net/tls.h"
 #include "proxy/proxy.h"
 #include "router/router.h"
 #include "sluice/arena.h"
@@ -82,14 +83,24 @@ struct sl_upconn {
     bool replayable;            /* out still holds the whole request so far (from index 0) */
     struct sockaddr_storage addr;
     socklen_t addrlen;
-    bool connected;
-    bool eof;                  /* the upstream closed its side (or failed: see reset) */
-    bool reset;                /* ... with an error (a reset), not a clean close */
-    bool write_failed;         /* it answered, then stopped taking the request body */
-    bool reused;               /* taken from the pool */
-    bool wrote;                /* a byte of the current request reached the socket */
-    uint8_t wait;              /* what its timer bounds in a session's hands (session.h) */
-    unsigned requests;         /* requests carried so far */
+    /* TLS (https services): tls.ssl NULL on a plain connection. <pool_key> (owned; NULL when
+     * plain) is the service's TLS settings digest and the SNI name: a pooled connection serves
+     * only requests that would have made the same handshake. */
+    struct sl_tls_conn tls;
+    char *pool_key;
+    bool tcp_connected;    /* the TCP connect completed (then, with TLS, the handshake runs) */
+    bool connected;        /* ready for request bytes: connected, and the handshake done */
+    uint8_t hs_want;       /* before <connected>: EV_READ/EV_WRITE the handshake waits for; 0: the
+                              connect (writability) */
+    bool read_wants_write; /* TLS: the last read waits for writability (a record to flush) */
+    bool write_wants_read; /* TLS: the last write waits for readability */
+    bool eof;              /* the upstream closed its side (or failed: see reset) */
+    bool reset;            /* ... with an error (a reset), not a clean close */
+    bool write_failed;     /* it answered, then stopped taking the request body */
+    bool reused;           /* taken from the pool */
+    bool wrote;            /* a byte of the current request reached the socket */
+    uint8_t wait;          /* what its timer bounds in a session's hands (session.h) */
+    unsigned requests;     /* requests carried so far */
     struct sl_session *owner;  /* NULL while idle in the pool */
     struct sl_pool_addr *home; /* its address's pool, from its first release to its close */
     bool idle;                 /* in home's idle list, or ... */
@@ -106,6 +117,7 @@ struct sl_upconn {
 struct sl_pool_addr {
     struct sockaddr_storage addr;
     socklen_t addrlen;
+    char *key; /* owned: the connections' pool_key (TLS), or NULL (plain) */
     struct sl_upconn *newest, *oldest;
     size_t idle;
     /* Connections resting before reuse (SL_POOL_REST_MS), in the order they began, so in the
@@ -304,10 +316,11 @@ struct sl_session {
     uint64_t body_queued;
     /* upstream */
     struct sl_upconn *up;
-    int tries;            /* connection attempts made */
-    int up_errno;         /* the system error behind the last upstream failure, for its log line */
-    bool pool_retry_used; /* the one transparent retry after a stale pooled connection */
-    char *up_head;        /* the upstream request head (arena), kept for retries */
+    int tries;             /* connection attempts made */
+    int up_errno;          /* the system error behind the last upstream failure, for its log line */
+    const char *up_detail; /* ... or what else explains it (a TLS handshake's failure; arena) */
+    bool pool_retry_used;  /* the one transparent retry after a stale pooled connection */
+    char *up_head;         /* the upstream request head (arena), kept for retries */
     size_t up_head_len;
     size_t up_head_cap;     /* bytes allocated at up_head */
     bool host_from_service; /* its Host is the service's (not preserve_host) */
@@ -419,8 +432,9 @@ void sl_session_dns_settled(struct sl_worker *w);
 
 /* upstream.c */
 void sl_pool_init(struct sl_worker *w);
-/* An idle pooled connection to <addr>, or NULL. */
-struct sl_upconn *sl_pool_take(struct sl_worker *w, const struct sockaddr *addr, socklen_t len);
+/* An idle pooled connection to <addr> with pool_key <key> (NULL: a plain one), or NULL. */
+struct sl_upconn *sl_pool_take(struct sl_worker *w, const struct sockaddr *addr, socklen_t len,
+                               const char *key);
 /* Returns <c> to the pool as its address's newest idle connection, or closes it when it must not be
  * reused (pooling off, draining, bytes unread, upstream_keepalive_max_requests reached). The
  * address may then hold more than pool_size idle connections for SL_POOL_TRIM_DELAY_MS. With
@@ -428,12 +442,43 @@ struct sl_upconn *sl_pool_take(struct sl_worker *w, const struct sockaddr *addr,
  * SL_POOL_REST_MS, or less when pool_size connections to its address rest already. */
 void sl_pool_put(struct sl_worker *w, struct sl_upconn *c, bool rest);
 void sl_pool_close_all(struct sl_worker *w);
-/* Starts a non-blocking connect; NULL with errno on immediate failure. */
-struct sl_upconn *sl_upconn_connect(struct sl_worker *w, const struct sockaddr *addr,
-                                    socklen_t len);
+/* How a new connection speaks TLS: a context, the name for SNI and verification (no port; may be
+ * empty) and the pool key (copied). */
+struct sl_upconn_tls {
+    SSL_CTX *ctx;
+    const char *name;
+    const char *pool_key;
+};
+/* Starts a non-blocking connect, with TLS when <tls> is not NULL (the handshake follows the
+ * connect: sl_upconn_establish); NULL with errno on immediate failure (EPROTO: the TLS state
+ * could not be made). */
+struct sl_upconn *sl_upconn_connect(struct sl_worker *w, const struct sockaddr *addr, socklen_t len,
+                                    const struct sl_upconn_tls *tls);
 void sl_upconn_close(struct sl_upconn *c);
 /* Arms the connection's watchers for its owner session. */
 void sl_upconn_attach(struct sl_upconn *c, struct sl_session *s);
+
+/* upstream_io.c */
+/* Outcomes of sl_upconn_establish. */
+enum sl_upconn_step {
+    SL_UPCONN_WAIT = 0,
+    SL_UPCONN_READY,
+    SL_UPCONN_CONNECT_FAILED,
+    SL_UPCONN_TLS_FAILED
+};
+/* Advances a new connection after a readiness event: the connect's outcome, then the TLS
+ * handshake. READY sets c->connected; WAIT leaves c->hs_want saying what to wait for;
+ * CONNECT_FAILED sets *err to the connect's errno; TLS_FAILED writes why into <why>. */
+enum sl_upconn_step sl_upconn_establish(struct sl_upconn *c, int *err, char *why, size_t whylen);
+/* Reads into c->in (at most <cap> bytes held), in clear or through TLS: recv(2)'s contract
+ * (> 0, 0 at the end, -1 with errno: EAGAIN, ENOBUFS when c->in is at <cap>, ENOMEM, or the
+ * error; EPROTO for a TLS-level failure). */
+ssize_t sl_upconn_recv(struct sl_upconn *c, size_t cap);
+/* Sends up to <len> bytes: send(2)'s contract, as above. */
+ssize_t sl_upconn_send(struct sl_upconn *c, const void *p, size_t len);
+/* Bytes already read from the socket but not yet from the connection (TLS records decrypted or
+ * buffered): poll() does not see them. */
+bool sl_upconn_has_buffered(const struct sl_upconn *c);
 
 /* Gives the empty client buffer <b> (data == NULL) one of the worker's spare buffers, if it has
  * one; otherwise <b> allocates on its first append or read as usual. */

@@ -376,7 +376,15 @@ update_watchers(struct sl_session *s)
     if (c == NULL) {
         return;
     }
-    bool up_read = c->connected && !c->eof && sl_session_out_room(s);
+    bool up_read, up_write;
+    if (!c->connected) {
+        /* connecting (hs_want 0: writability says it is done), then the TLS handshake */
+        up_read = (c->hs_want & EV_READ) != 0;
+        up_write = c->hs_want == 0 || (c->hs_want & EV_WRITE) != 0;
+    } else {
+        up_read = (!c->eof && sl_session_out_room(s)) || c->write_wants_read;
+        up_write = up_unsent(c) > 0 || c->read_wants_write;
+    }
     if (up_read != (bool)ev_is_active(&c->rio)) {
         if (up_read) {
             ev_io_start(loop, &c->rio);
@@ -384,13 +392,17 @@ update_watchers(struct sl_session *s)
             ev_io_stop(loop, &c->rio);
         }
     }
-    bool up_write = !c->connected || up_unsent(c) > 0;
     if (up_write != (bool)ev_is_active(&c->wio)) {
         if (up_write) {
             ev_io_start(loop, &c->wio);
         } else {
             ev_io_stop(loop, &c->wio);
         }
+    }
+    if (up_read && c->connected && sl_upconn_has_buffered(c)) {
+        /* Decrypted bytes wait inside OpenSSL (a read stopped at the buffer's cap): no
+         * readiness will announce them, so the read event is raised here. */
+        ev_feed_event(loop, &c->rio, EV_READ);
     }
     enum up_wait wait;
     if (!c->connected) {
@@ -608,16 +620,36 @@ sl_session_upstream_event(struct sl_session *s, int revents)
     struct sl_upconn *c = s->up;
     if (!c->connected && (revents & (EV_WRITE | EV_READ))) {
         int err = 0;
-        socklen_t len = sizeof(err);
-        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0) {
+        char why[256];
+        switch (sl_upconn_establish(c, &err, why, sizeof(why))) {
+        case SL_UPCONN_WAIT:
+            run(s); /* the watchers follow what the handshake waits for */
+            return;
+        case SL_UPCONN_CONNECT_FAILED:
             s->up_errno = err;
             if (sl_session_upstream_failed(s, UP_CONNECT_ERROR) != CLOSED) {
                 run(s);
             }
             return;
+        case SL_UPCONN_TLS_FAILED:
+            s->up_detail = sl_arena_strdup(s->arena, why);
+            if (sl_session_upstream_failed(s, UP_TLS_ERROR) != CLOSED) {
+                run(s);
+            }
+            return;
+        case SL_UPCONN_READY:
+            break;
         }
-        c->connected = true;
         sl_session_set_upstream_wait(s, UP_WAIT_WRITE);
+        revents |=
+            EV_WRITE; /* the request goes out now (TLS: the socket was waited on for a read) */
+    }
+    /* TLS: a read that waited for writability, or a write for readability, goes on now */
+    if ((revents & EV_WRITE) && c->read_wants_write) {
+        revents |= EV_READ;
+    }
+    if ((revents & EV_READ) && c->write_wants_read) {
+        revents |= EV_WRITE;
     }
     if (revents & EV_WRITE) {
         size_t before = up_unsent(c);

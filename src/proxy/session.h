@@ -24,6 +24,7 @@ enum upstream_failure {
     UP_TIMEOUT,          /* write or read idle timeout */
     UP_INVALID_RESPONSE, /* the response head failed the strict parser */
     UP_LOCAL_ERROR, /* no socket: out of descriptors or memory here, not the upstream's fault */
+    UP_TLS_ERROR,   /* the TLS handshake failed (a verification too): nothing was sent */
     UP_FAILURE_MAX
 };
 

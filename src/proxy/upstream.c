@@ -32,10 +32,14 @@ sl_pool_init(struct sl_worker *w)
     w->pool.trim.data = w;
 }
 
+/* FNV-1a over the address, its port and the pool key (TLS settings and SNI name). */
 static unsigned
-addr_hash(const struct sockaddr *sa)
+addr_hash(const struct sockaddr *sa, const char *key)
 {
     unsigned h = 2166136261u;
+    for (const char *k = key; k != NULL && *k != '\0'; k++) {
+        h = (h ^ (unsigned char)*k) * 16777619u;
+    }
     const unsigned char *b;
     size_t n;
     if (sa->sa_family == AF_INET) {
@@ -71,11 +75,18 @@ addr_eq(const struct sockaddr_storage *a, const struct sockaddr *b, socklen_t le
     return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
 }
 
+static bool
+key_eq(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
 static struct sl_pool_addr *
-pool_find(struct sl_worker *w, const struct sockaddr *addr, socklen_t len, unsigned h)
+pool_find(struct sl_worker *w, const struct sockaddr *addr, socklen_t len, const char *key,
+          unsigned h)
 {
     for (struct sl_pool_addr *pa = w->pool.buckets[h]; pa != NULL; pa = pa->next) {
-        if (addr_eq(&pa->addr, addr, len)) {
+        if (addr_eq(&pa->addr, addr, len) && key_eq(pa->key, key)) {
             return pa;
         }
     }
@@ -112,12 +123,13 @@ pool_leave_home(struct sl_worker *w, struct sl_upconn *c)
     if (pa == NULL || --pa->conns > 0) {
         return;
     }
-    struct sl_pool_addr **pp = &w->pool.buckets[addr_hash((struct sockaddr *)&pa->addr)];
+    struct sl_pool_addr **pp = &w->pool.buckets[addr_hash((struct sockaddr *)&pa->addr, pa->key)];
     while (*pp != pa) {
         pp = &(*pp)->next;
     }
     *pp = pa->next;
     ev_timer_stop(w->loop, &pa->rest);
+    free(pa->key);
     free(pa);
 }
 
@@ -130,6 +142,13 @@ sl_upconn_close(struct sl_upconn *c)
     ev_io_stop(w->loop, &c->rio);
     ev_io_stop(w->loop, &c->wio);
     sl_lazy_timer_stop(w->loop, &c->timer);
+    if (c->tls.ssl != NULL) {
+        /* close_notify, once and without waiting (nginx's ngx_ssl_shutdown towards upstreams) */
+        enum sl_tls_want want;
+        sl_tls_shutdown(&c->tls, &want);
+        sl_tls_conn_free(&c->tls);
+    }
+    free(c->pool_key);
     if (c->fd >= 0) {
         close(c->fd);
     }
@@ -169,9 +188,9 @@ on_upconn_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 }
 
 struct sl_upconn *
-sl_pool_take(struct sl_worker *w, const struct sockaddr *addr, socklen_t len)
+sl_pool_take(struct sl_worker *w, const struct sockaddr *addr, socklen_t len, const char *key)
 {
-    struct sl_pool_addr *pa = pool_find(w, addr, len, addr_hash(addr));
+    struct sl_pool_addr *pa = pool_find(w, addr, len, key, addr_hash(addr, key));
     if (pa == NULL || pa->newest == NULL) {
         return NULL;
     }
@@ -212,7 +231,7 @@ pool_wake(struct sl_worker *w, struct sl_upconn *c)
     pool_unlink(w, c);
     char b;
     ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !sl_upconn_has_buffered(c)) {
         pool_add_idle(w, c);
     } else {
         sl_upconn_close(c); /* bytes (a late body), EOF or an error */
@@ -273,17 +292,19 @@ sl_pool_put(struct sl_worker *w, struct sl_upconn *c, bool rest)
     ev_io_stop(w->loop, &c->wio);
     c->timer.deadline = 0;
     if (st->pool_size <= 0 || w->draining || sl_buf_pending(&c->in) != 0 ||
+        sl_upconn_has_buffered(c) || (c->tls.ssl != NULL && c->tls.failed) ||
         (st->pool_max_requests > 0 && c->requests >= (unsigned)st->pool_max_requests)) {
         sl_upconn_close(c);
         return;
     }
     struct sl_pool_addr *pa = c->home;
     if (pa == NULL) { /* its first release: find or make its address's pool */
-        unsigned h = addr_hash((struct sockaddr *)&c->addr);
-        pa = pool_find(w, (struct sockaddr *)&c->addr, c->addrlen, h);
+        unsigned h = addr_hash((struct sockaddr *)&c->addr, c->pool_key);
+        pa = pool_find(w, (struct sockaddr *)&c->addr, c->addrlen, c->pool_key, h);
         if (pa == NULL) {
             pa = calloc(1, sizeof(*pa));
-            if (pa == NULL) {
+            if (pa == NULL || (c->pool_key != NULL && (pa->key = strdup(c->pool_key)) == NULL)) {
+                free(pa);
                 sl_upconn_close(c);
                 return;
             }
@@ -372,7 +393,8 @@ sl_pool_close_all(struct sl_worker *w)
 }
 
 struct sl_upconn *
-sl_upconn_connect(struct sl_worker *w, const struct sockaddr *addr, socklen_t len)
+sl_upconn_connect(struct sl_worker *w, const struct sockaddr *addr, socklen_t len,
+                  const struct sl_upconn_tls *tls)
 {
     int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
@@ -394,6 +416,17 @@ sl_upconn_connect(struct sl_worker *w, const struct sockaddr *addr, socklen_t le
     }
     c->worker = w;
     c->fd = fd;
+    if (tls != NULL) {
+        char why[128];
+        if ((c->pool_key = strdup(tls->pool_key)) == NULL ||
+            sl_tls_client_conn_init(&c->tls, tls->ctx, fd, tls->name, why, sizeof(why)) < 0) {
+            free(c->pool_key);
+            free(c);
+            close(fd);
+            errno = EPROTO; /* OpenSSL could not make the state: memory, most likely */
+            return NULL;
+        }
+    }
     memcpy(&c->addr, addr, len);
     c->addrlen = len;
     c->replayable = true;

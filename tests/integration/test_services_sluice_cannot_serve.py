@@ -8,9 +8,10 @@ anywhere, rather than send the request somewhere the configuration did not mean.
   before it sent the traffic to whatever the name resolved to (here `localhost`, the machine
   itself) instead of the upstream's targets. In the database, creating, renaming or deleting the
   upstream changes the service's fate at once.
-- A service whose protocol is https (grpcs, tls) expects TLS. Sluice does not speak TLS to
-  upstreams yet: it answers 502 (nginx's status when the upstream's TLS cannot be set up), where
-  before it sent the request in clear, the client's credentials with it.
+- A service whose protocol is grpcs (tls, tls_passthrough) expects TLS. Sluice speaks TLS to https
+  upstreams (test_upstream_tls.py) but not these yet: it answers 502 (nginx's status when the
+  upstream's TLS cannot be set up), where before it sent the request in clear, the client's
+  credentials with it.
 
 Services that need neither are unaffected."""
 
@@ -75,10 +76,10 @@ def test_admin_api_upstream_writes_change_the_service_at_once(upstream, sluice_f
     assert len(upstream.requests) == 3
 
 
-def test_https_service_answers_502_and_sends_nothing_in_clear(upstream, sluice_factory):
+def test_grpcs_service_answers_502_and_sends_nothing_in_clear(upstream, sluice_factory):
     doc = kong(service("plain", upstream.port, [{"paths": ["/plain"]}]))
     tls = service("tls", upstream.port, [{"paths": ["/tls"]}])
-    tls["url"] = "https://127.0.0.1:%d" % upstream.port  # the echo upstream speaks plain HTTP
+    tls["url"] = "grpcs://127.0.0.1:%d" % upstream.port  # the echo upstream speaks plain HTTP
     doc["services"].append(tls)
     s = sluice_factory(doc)
     r = requests.get(s.url("/tls"), headers={"Authorization": "Bearer s3cret",
@@ -87,5 +88,5 @@ def test_https_service_answers_502_and_sends_nothing_in_clear(upstream, sluice_f
     assert r.json()["message"] == "An invalid response was received from the upstream server"
     assert upstream.connections == 0 and upstream.requests == [], "a byte went out in clear"
     assert requests.get(s.url("/plain"), timeout=T).status_code == 200
-    assert ("1 service(s) (first: tls) use a TLS protocol (https, grpcs, tls): Sluice does not "
-            "speak TLS to upstreams yet") in s.stderr() + s.error_log()
+    assert ("1 service(s) (first: tls) use grpcs, tls or tls_passthrough: Sluice does not speak "
+            "these to upstreams yet") in s.stderr() + s.error_log()

@@ -34,6 +34,7 @@ class Request:
         self.body = b""          # decoded body
         self.chunked = False
         self.conn_id = 0
+        self.sni = None          # the server name its TLS connection was offered (TLS upstreams)
         self.time = 0.0          # time.monotonic() when the head was complete
 
     @property
@@ -397,9 +398,14 @@ class Upstream:
 
     handler: default behaviour (echo). route(prefix, handler) adds a behaviour for request paths
     starting with prefix (the longest prefix wins). Records: .requests (list of Request),
-    .connections (number of accepted connections)."""
+    .connections (number of accepted connections).
 
-    def __init__(self, handler=None, send_100=True, conn_timeout=30.0, host="127.0.0.1", port=0):
+    tls: an ssl.SSLContext (server side) to speak HTTPS with; each connection's handshake runs in
+    its thread. .sni lists the server name each handshake was offered (None: no SNI), and
+    .tls_errors the handshakes that failed. A Request's .sni is its connection's."""
+
+    def __init__(self, handler=None, send_100=True, conn_timeout=30.0, host="127.0.0.1", port=0,
+                 tls=None):
         self.handler = handler or echo
         self.host = host
         self.want_port = port
@@ -410,6 +416,11 @@ class Upstream:
         self.connections = 0
         self.closed = 0            # connections finished (either side closed)
         self.errors = []           # exceptions raised while serving (malformed requests etc.)
+        self.tls = tls
+        self.sni = []              # per TLS handshake, the server name offered
+        self.tls_errors = []       # handshakes that failed
+        if tls is not None:
+            tls.sni_callback = self._on_sni
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
         self.port = None
@@ -478,8 +489,14 @@ class Upstream:
         self.stop()
 
     # -- records
+    def _on_sni(self, sslobj, name, ctx):
+        sslobj.sni_seen = name
+        return None
+
     def reset(self):
         with self.lock:
+            self.sni = []
+            self.tls_errors = []
             self.requests = []
             self.connections = 0
             self.closed = 0
@@ -578,8 +595,22 @@ class Upstream:
                 raise ValueError("body too large")
             req.body = req.raw_body = conn.read_exact(n)
 
+    def _start_tls(self, conn):
+        """Wraps the connection's socket in TLS; False when the handshake failed."""
+        try:
+            conn.sock = self.tls.wrap_socket(conn.sock, server_side=True)
+        except (OSError, ValueError) as e:
+            with self.lock:
+                self.tls_errors.append(e)
+            return False
+        with self.lock:
+            self.sni.append(getattr(conn.sock, "sni_seen", None))
+        return True
+
     def _serve(self, conn):
         try:
+            if self.tls is not None and not self._start_tls(conn):
+                return
             for _ in range(1 << 30):
                 head = self._read_head(conn)
                 if head is None:
@@ -587,6 +618,7 @@ class Upstream:
                 req = Request()
                 req.raw_head = head
                 req.conn_id = conn.id
+                req.sni = getattr(conn.sock, "sni_seen", None)
                 req.time = time.monotonic()
                 lines = head.split(b"\r\n")
                 parts = lines[0].decode("latin-1").split(" ")

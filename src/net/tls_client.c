@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* TLS towards upstreams (tls.h): client contexts built from a service's settings, with trusted
+ * certificates and a client certificate given as PEM texts (they come from the configuration's
+ * ca_certificates and certificates, never from files), and the per-connection name: SNI and the
+ * name the certificate is checked against. Like tls.c it never logs and never puts key material
+ * in a message. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "net/tls.h"
+#include "net/tls_internal.h"
+
+/* Adds every certificate of <pem> to <store>. Returns the count (0: none found), or -1. */
+static int
+add_pem_certs(X509_STORE *store, const char *pem)
+{
+    BIO *bio = BIO_new_mem_buf(pem, -1);
+    if (bio == NULL) {
+        return -1;
+    }
+    int n = 0;
+    for (;;) {
+        X509 *x = PEM_read_bio_X509(bio, NULL, sl_tls_no_password, NULL);
+        if (x == NULL) {
+            unsigned long e = ERR_peek_last_error();
+            if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE) {
+                ERR_clear_error(); /* the end of the text */
+                break;
+            }
+            n = -1;
+            break;
+        }
+        /* the same CA listed twice is no error (X509_STORE ignores a duplicate in OpenSSL 3) */
+        int ok = X509_STORE_add_cert(store, x);
+        X509_free(x);
+        if (ok != 1) {
+            n = -1;
+            break;
+        }
+        n++;
+    }
+    BIO_free(bio);
+    return n;
+}
+
+/* Loads the client certificate (leaf, then any chain) and its key from PEM texts. */
+static int
+use_client_cert(SSL_CTX *ctx, const char *cert_pem, const char *key_pem, char *err, size_t errlen)
+{
+    int rc = -1;
+    X509 *leaf = NULL;
+    EVP_PKEY *pkey = NULL;
+    STACK_OF(X509) *chain = sk_X509_new_null();
+    BIO *cb = BIO_new_mem_buf(cert_pem, -1);
+    BIO *kb = key_pem != NULL ? BIO_new_mem_buf(key_pem, -1) : NULL;
+    if (chain == NULL || cb == NULL || kb == NULL) {
+        sl_tls_errf(err, errlen, "client certificate: out of memory");
+        goto out;
+    }
+    leaf = PEM_read_bio_X509_AUX(cb, NULL, sl_tls_no_password, NULL);
+    if (leaf == NULL) {
+        sl_tls_errf(err, errlen, "client certificate: cannot read it (%s)", sl_tls_reason());
+        goto out;
+    }
+    for (;;) {
+        X509 *ca = PEM_read_bio_X509(cb, NULL, sl_tls_no_password, NULL);
+        if (ca == NULL) {
+            ERR_clear_error(); /* the end of the chain */
+            break;
+        }
+        if (!sk_X509_push(chain, ca)) {
+            X509_free(ca);
+            sl_tls_errf(err, errlen, "client certificate: out of memory");
+            goto out;
+        }
+    }
+    pkey = PEM_read_bio_PrivateKey(kb, NULL, sl_tls_no_password, NULL);
+    if (pkey == NULL) {
+        sl_tls_errf(err, errlen, "client certificate: cannot read its key (%s)", sl_tls_reason());
+        goto out;
+    }
+    if (SSL_CTX_use_cert_and_key(ctx, leaf, pkey, chain, 1) != 1) {
+        sl_tls_errf(err, errlen, "client certificate: cannot use it (%s)", sl_tls_reason());
+        goto out;
+    }
+    rc = 0;
+out:
+    BIO_free(cb);
+    BIO_free(kb);
+    EVP_PKEY_free(pkey);
+    X509_free(leaf);
+    sk_X509_pop_free(chain, X509_free);
+    return rc;
+}
+
+SSL_CTX *
+sl_tls_client_ctx_new(const struct sl_tls_client_opts *opts, char *err, size_t errlen)
+{
+    ERR_clear_error();
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == NULL) {
+        sl_tls_errf(err, errlen, "cannot create a TLS context (%s)", sl_tls_reason());
+        return NULL;
+    }
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                                 SSL_OP_IGNORE_UNEXPECTED_EOF);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                              SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_default_passwd_cb(ctx, sl_tls_no_password);
+    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+        sl_tls_errf(err, errlen, "cannot configure the TLS context (%s)", sl_tls_reason());
+        goto fail;
+    }
+    if (opts->verify) {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+        SSL_CTX_set_verify_depth(ctx, opts->verify_depth);
+        if (opts->nca == 0) {
+            if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+                sl_tls_errf(err, errlen, "cannot load the system's trusted certificates (%s)",
+                            sl_tls_reason());
+                goto fail;
+            }
+        }
+        X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+        for (size_t i = 0; i < opts->nca; i++) {
+            if (add_pem_certs(store, opts->ca_pems[i]) <= 0) {
+                sl_tls_errf(err, errlen, "CA certificate %zu: cannot read it (%s)", i + 1,
+                            sl_tls_reason());
+                goto fail;
+            }
+        }
+    } else {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    }
+    if (opts->cert_pem != NULL &&
+        use_client_cert(ctx, opts->cert_pem, opts->key_pem, err, errlen) < 0) {
+        goto fail;
+    }
+    return ctx;
+fail:
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+/* Feeds a length-prefixed field into the digest, so that no two option sets hash the same text. */
+static void
+digest_field(EVP_MD_CTX *md, const char *s)
+{
+    size_t n = s != NULL ? strlen(s) + 1 : 0;
+    EVP_DigestUpdate(md, &n, sizeof(n));
+    if (n > 0) {
+        EVP_DigestUpdate(md, s, n);
+    }
+}
+
+void
+sl_tls_client_opts_digest(const struct sl_tls_client_opts *opts, char out[65])
+{
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int dlen = 0;
+    char head[64];
+    snprintf(head, sizeof(head), "v%d d%d n%zu", opts->verify ? 1 : 0, opts->verify_depth,
+             opts->nca);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+        /* never equal to a real digest, so nothing is shared by mistake */
+        snprintf(out, 65, "unhashed-%p", (const void *)opts);
+        EVP_MD_CTX_free(md);
+        return;
+    }
+    digest_field(md, head);
+    for (size_t i = 0; i < opts->nca; i++) {
+        digest_field(md, opts->ca_pems[i]);
+    }
+    digest_field(md, opts->cert_pem);
+    digest_field(md, opts->key_pem);
+    EVP_DigestFinal_ex(md, d, &dlen);
+    EVP_MD_CTX_free(md);
+    for (unsigned i = 0; i < 32 && i < dlen; i++) {
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+    }
+    out[64] = '\0';
+}
+
+int
+sl_tls_client_conn_init(struct sl_tls_conn *t, SSL_CTX *ctx, int fd, const char *name, char *err,
+                        size_t errlen)
+{
+    memset(t, 0, sizeof(*t));
+    ERR_clear_error();
+    t->ssl = SSL_new(ctx);
+    if (t->ssl == NULL || SSL_set_fd(t->ssl, fd) != 1) {
+        goto fail;
+    }
+    SSL_set_connect_state(t->ssl);
+    if (name != NULL && name[0] != '\0') {
+        unsigned char ip[16];
+        bool literal = inet_pton(AF_INET, name, ip) == 1 || inet_pton(AF_INET6, name, ip) == 1;
+        bool verify = (SSL_get_verify_mode(t->ssl) & SSL_VERIFY_PEER) != 0;
+        /* nginx sends no SNI for an address (RFC 6066 §3: literal addresses are not permitted) */
+        if (!literal && SSL_set_tlsext_host_name(t->ssl, name) != 1) {
+            goto fail;
+        }
+        if (verify) {
+            X509_VERIFY_PARAM *param = SSL_get0_param(t->ssl);
+            X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+            int ok = literal ? X509_VERIFY_PARAM_set1_ip_asc(param, name)
+                             : X509_VERIFY_PARAM_set1_host(param, name, 0);
+            if (ok != 1) {
+                goto fail;
+            }
+        }
+    }
+    return 0;
+fail:
+    sl_tls_errf(err, errlen, "cannot create a TLS connection (%s)", sl_tls_reason());
+    SSL_free(t->ssl);
+    t->ssl = NULL;
+    return -1;
+}
+
+const char *
+sl_tls_verify_error(const struct sl_tls_conn *t, char *buf, size_t len)
+{
+    if (t->ssl == NULL || (SSL_get_verify_mode(t->ssl) & SSL_VERIFY_PEER) == 0) {
+        return NULL;
+    }
+    long r = SSL_get_verify_result(t->ssl);
+    if (r == X509_V_OK) {
+        return NULL;
+    }
+    sl_tls_errf(buf, len, "(%ld: %s)", r, X509_verify_cert_error_string(r));
+    return buf;
+}

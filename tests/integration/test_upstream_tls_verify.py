@@ -1,0 +1,169 @@
+# SPDX-License-Identifier: Apache-2.0
+"""An https service's TLS settings, as Kong applies them per service (kong/runloop/upstream_ssl.lua):
+
+- tls_verify = true checks the upstream's chain against the service's ca_certificates (the system's
+  store when it lists none) and its name against the Host sent upstream; tls_verify_depth bounds
+  the chain (nginx's proxy_ssl_verify_depth, 1 when null).
+- client_certificate is presented to an upstream that asks for one (mutual TLS).
+- A ca_certificates or client_certificate id that names nothing answers 500: the request never goes
+  out unverified, or without the certificate the service asks for.
+- In the database the same holds, and a write to a CA certificate or a service takes effect at once.
+
+Certificates are made on the spot (lib.certs): a root CA, an intermediate, leaves for localhost."""
+
+import ssl
+import uuid
+
+import pytest
+import requests
+
+from lib.certs import issued, self_signed
+from lib.sluice import kong, service, wait_until
+
+T = 10
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    """A root CA, an intermediate it issued, and server certificates for localhost: one issued by
+    the root, one by the intermediate (chain file: leaf then intermediate), one for another name.
+    A client CA and a client certificate it issued. Paths of the server files, PEM texts of the
+    rest."""
+    d = tmp_path_factory.mktemp("pki")
+    root, root_key = self_signed("Sluice Test Root", ca=True)
+    inter, inter_key = issued("Sluice Test Intermediate", root, root_key, ca=True)
+    leaf, leaf_key = issued("localhost", root, root_key)
+    deep, deep_key = issued("localhost", inter, inter_key)
+    other, other_key = issued("other.test", root, root_key)
+    client_ca, client_ca_key = self_signed("Sluice Client CA", ca=True)
+    client, client_key = issued("sluice-client", client_ca, client_ca_key)
+
+    def pair(name, cert, key):
+        (d / (name + ".pem")).write_text(cert)
+        (d / (name + ".key")).write_text(key)
+        return str(d / (name + ".pem")), str(d / (name + ".key"))
+
+    (d / "client_ca.pem").write_text(client_ca)
+    return {"root": root, "leaf": pair("leaf", leaf, leaf_key),
+            "deep": pair("deep", deep + inter, deep_key),
+            "other": pair("other", other, other_key),
+            "client_ca_path": str(d / "client_ca.pem"), "client": client,
+            "client_key": client_key}
+
+
+def tls_upstream(upstream_factory, files, client_ca=None):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(*files)
+    if client_ca is not None:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(client_ca)
+    return upstream_factory(tls=ctx)
+
+
+def https_service(name, port, path, **fields):
+    svc = service(name, port, [{"paths": [path]}], **fields)
+    svc["url"] = "https://localhost:%d" % port
+    return svc
+
+
+ROOT_ID = "5d4f1b1e-6a59-4c5e-9a47-3f0d3c7a9b01"
+
+
+def test_tls_verify_with_the_services_ca_certificates(pki, upstream_factory, sluice_factory):
+    good = tls_upstream(upstream_factory, pki["leaf"])
+    deep = tls_upstream(upstream_factory, pki["deep"])
+    other = tls_upstream(upstream_factory, pki["other"])
+    doc = kong(https_service("good", good.port, "/good", tls_verify=True,
+                             ca_certificates=[ROOT_ID]),
+               https_service("deep", deep.port, "/deep", tls_verify=True,
+                             ca_certificates=[ROOT_ID]),
+               https_service("shallow", deep.port, "/shallow", tls_verify=True,
+                             tls_verify_depth=0, ca_certificates=[ROOT_ID], retries=0),
+               https_service("other", other.port, "/other", tls_verify=True,
+                             ca_certificates=[ROOT_ID], retries=0),
+               https_service("system", good.port, "/system", tls_verify=True, retries=0))
+    doc["ca_certificates"] = [{"id": ROOT_ID, "cert": pki["root"]}]
+    s = sluice_factory(doc)
+    assert requests.get(s.url("/good"), timeout=T).status_code == 200
+    # an intermediate between the leaf and the trusted root: within the default depth (1)
+    assert requests.get(s.url("/deep"), timeout=T).status_code == 200
+    assert len(good.requests) == 1 and len(deep.requests) == 1
+
+    # tls_verify_depth 0 leaves no room for the intermediate
+    assert requests.get(s.url("/shallow"), timeout=T).status_code == 502
+    # a certificate for another name, however well issued
+    assert requests.get(s.url("/other"), timeout=T).status_code == 502
+    # no ca_certificates: the system's store, which has never heard of this root
+    assert requests.get(s.url("/system"), timeout=T).status_code == 502
+    assert len(deep.requests) == 1 and other.requests == [] and len(good.requests) == 1
+    log = lambda: s.error_log()  # noqa: E731
+    assert wait_until(lambda: "upstream SSL certificate verify error: (22: certificate chain "
+                      "too long)" in log()), s.logs()
+    assert "upstream SSL certificate verify error: (62: hostname mismatch)" in log()
+    assert "upstream SSL certificate verify error: (20: unable to get local issuer " in log()
+
+
+def test_client_certificate_for_an_upstream_that_asks_for_one(pki, upstream_factory,
+                                                              sluice_factory):
+    up = tls_upstream(upstream_factory, pki["leaf"], client_ca=pki["client_ca_path"])
+    cert_id = str(uuid.uuid4())
+    doc = kong(https_service("mtls", up.port, "/mtls", client_certificate={"id": cert_id}),
+               https_service("anonymous", up.port, "/anon", retries=0))
+    doc["certificates"] = [{"id": cert_id, "cert": pki["client"], "key": pki["client_key"]}]
+    s = sluice_factory(doc)
+    r = requests.get(s.url("/mtls"), timeout=T)
+    assert r.status_code == 200, r.text
+    assert len(up.requests) == 1
+    # without one the upstream refuses the handshake (or, in TLS 1.3, the first record after it)
+    assert requests.get(s.url("/anon"), timeout=T).status_code == 502
+    assert len(up.requests) == 1
+    assert wait_until(lambda: len(up.tls_errors) >= 1)
+    # the key never reaches a log
+    body = pki["client_key"].splitlines()[1]
+    assert body not in s.error_log() and body not in s.stderr()
+
+
+def test_a_ca_certificate_id_that_names_nothing_answers_500(pki, upstream_factory,
+                                                            sluice_factory):
+    up = tls_upstream(upstream_factory, pki["leaf"])
+    missing = str(uuid.uuid4())
+    doc = kong(https_service("lost", up.port, "/lost", tls_verify=True,
+                             ca_certificates=[missing]))
+    s = sluice_factory(doc)
+    r = requests.get(s.url("/lost"), headers={"Accept": "application/json"}, timeout=T)
+    assert r.status_code == 500, r.text
+    assert r.json()["message"] == "An unexpected error occurred"
+    assert up.connections == 0
+    assert ("service lost: ca_certificates %s does not exist; its requests answer 500" % missing
+            in s.stderr() + s.error_log())
+
+
+def test_database_writes_to_ca_certificates_and_services_apply_at_once(pki, upstream_factory,
+                                                                       sluice_factory):
+    up = tls_upstream(upstream_factory, pki["leaf"])
+    s = sluice_factory(kong(), {"database": "sqlite", "declarative_config": None,
+                                "admin_listen": "auto"})
+    a = s.admin_url("")
+    r = requests.post(a + "/ca_certificates", json={"cert": pki["root"]}, timeout=T)
+    assert r.status_code == 201, r.text
+    ca_id = r.json()["id"]
+    r = requests.post(a + "/services", json={"name": "svc", "url": "https://localhost:%d" % up.port,
+                                             "tls_verify": True, "retries": 0,
+                                             "ca_certificates": [ca_id]}, timeout=T)
+    assert r.status_code == 201, r.text
+    assert requests.post(a + "/services/svc/routes", json={"paths": ["/"]},
+                         timeout=T).status_code == 201
+    assert requests.get(s.url("/"), timeout=T).status_code == 200
+    # the service stops trusting the root: the next request is refused
+    assert requests.patch(a + "/services/svc", json={"ca_certificates": None},
+                          timeout=T).status_code == 200
+    assert requests.get(s.url("/"), timeout=T).status_code == 502
+    assert requests.patch(a + "/services/svc", json={"ca_certificates": [ca_id]},
+                          timeout=T).status_code == 200
+    assert requests.get(s.url("/"), timeout=T).status_code == 200
+    # the CA certificate replaced by another: the service's trust follows it
+    other_root, _ = self_signed("Another Root", ca=True)
+    assert requests.patch(a + "/ca_certificates/" + ca_id, json={"cert": other_root},
+                          timeout=T).status_code == 200
+    assert requests.get(s.url("/"), timeout=T).status_code == 502
+    assert len(up.requests) == 2
