@@ -99,11 +99,25 @@ struct sl_tls_conn {
  * process must ignore SIGPIPE (sluice does). Returns 0, or -1 with a message in <err>
  * (allocation). */
 int sl_tls_conn_init(struct sl_tls_conn *t, SSL_CTX *ctx, int fd, char *err, size_t errlen);
+/* Where a client connection's TLS session goes once the server grants one (for TLS 1.3, when its
+ * ticket arrives, which may be during the first read): <save> takes over one reference to
+ * <sess>. Called on the connection's thread, from inside a handshake or read on it. */
+struct sl_tls_session_sink {
+    void (*save)(void *ud, SSL_SESSION *sess);
+    void *ud;
+};
+
 /* Attaches a client-side TLS state from <ctx> to the socket <fd> (as sl_tls_conn_init). <name>
  * (no port; may be NULL or empty) is sent as SNI unless it is an IP literal, and, when <ctx>
- * verifies, is the name (or address) the server's certificate must match. */
+ * verifies, is the name (or address) the server's certificate must match. <resume> (may be NULL;
+ * not taken over) is a session of an earlier connection to offer (nginx's proxy_ssl_session_reuse);
+ * <sink> (may be NULL; must outlive the connection's state) receives the sessions this one is
+ * granted. */
 int sl_tls_client_conn_init(struct sl_tls_conn *t, SSL_CTX *ctx, int fd, const char *name,
-                            char *err, size_t errlen);
+                            SSL_SESSION *resume, const struct sl_tls_session_sink *sink, char *err,
+                            size_t errlen);
+/* The handshake resumed an earlier session (no certificate exchange). */
+bool sl_tls_session_reused(const struct sl_tls_conn *t);
 /* Why the server's certificate was refused, as "(20: unable to get local issuer certificate)"
  * style text in <buf> (nginx's "upstream SSL certificate verify error"), or NULL when the
  * handshake did not fail on verification. */

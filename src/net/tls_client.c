@@ -5,6 +5,7 @@
  * name the certificate is checked against. Like tls.c it never logs and never puts key material
  * in a message. */
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -99,9 +100,34 @@ out:
     return rc;
 }
 
+/* The ex_data slot of an SSL that holds its session sink; created once, before any context. */
+static int sink_index = -1;
+static pthread_once_t sink_once = PTHREAD_ONCE_INIT;
+
+static void
+make_sink_index(void)
+{
+    sink_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+/* OpenSSL's new-session callback (client cache mode, no internal store): hands the session to
+ * the connection's sink. Returning 1 keeps the reference OpenSSL passed; 0 lets it go. */
+static int
+on_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+    const struct sl_tls_session_sink *sink =
+        sink_index >= 0 ? SSL_get_ex_data(ssl, sink_index) : NULL;
+    if (sink == NULL || SSL_SESSION_is_resumable(sess) != 1) {
+        return 0;
+    }
+    sink->save(sink->ud, sess);
+    return 1;
+}
+
 SSL_CTX *
 sl_tls_client_ctx_new(const struct sl_tls_client_opts *opts, char *err, size_t errlen)
 {
+    pthread_once(&sink_once, make_sink_index);
     ERR_clear_error();
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (ctx == NULL) {
@@ -113,6 +139,9 @@ sl_tls_client_ctx_new(const struct sl_tls_client_opts *opts, char *err, size_t e
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_default_passwd_cb(ctx, sl_tls_no_password);
+    /* sessions are kept by the caller (per upstream address and settings), not in the context */
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, on_new_session);
     if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
         sl_tls_errf(err, errlen, "cannot configure the TLS context (%s)", sl_tls_reason());
         goto fail;
@@ -189,7 +218,8 @@ sl_tls_client_opts_digest(const struct sl_tls_client_opts *opts, char out[65])
 }
 
 int
-sl_tls_client_conn_init(struct sl_tls_conn *t, SSL_CTX *ctx, int fd, const char *name, char *err,
+sl_tls_client_conn_init(struct sl_tls_conn *t, SSL_CTX *ctx, int fd, const char *name,
+                        SSL_SESSION *resume, const struct sl_tls_session_sink *sink, char *err,
                         size_t errlen)
 {
     memset(t, 0, sizeof(*t));
@@ -199,6 +229,14 @@ sl_tls_client_conn_init(struct sl_tls_conn *t, SSL_CTX *ctx, int fd, const char 
         goto fail;
     }
     SSL_set_connect_state(t->ssl);
+    if (sink != NULL &&
+        (sink_index < 0 || SSL_set_ex_data(t->ssl, sink_index, (void *)sink) != 1)) {
+        goto fail;
+    }
+    /* an offered session the server no longer knows costs nothing: a full handshake follows */
+    if (resume != NULL && SSL_set_session(t->ssl, resume) != 1) {
+        ERR_clear_error();
+    }
     if (name != NULL && name[0] != '\0') {
         unsigned char ip[16];
         bool literal = inet_pton(AF_INET, name, ip) == 1 || inet_pton(AF_INET6, name, ip) == 1;
@@ -237,4 +275,10 @@ sl_tls_verify_error(const struct sl_tls_conn *t, char *buf, size_t len)
     }
     sl_tls_errf(buf, len, "(%ld: %s)", r, X509_verify_cert_error_string(r));
     return buf;
+}
+
+bool
+sl_tls_session_reused(const struct sl_tls_conn *t)
+{
+    return t->ssl != NULL && SSL_session_reused(t->ssl) == 1;
 }

@@ -87,6 +87,7 @@ struct sl_upconn {
      * plain) is the service's TLS settings digest and the SNI name: a pooled connection serves
      * only requests that would have made the same handshake. */
     struct sl_tls_conn tls;
+    struct sl_tls_session_sink sessions; /* the sessions it is granted go to the worker's cache */
     char *pool_key;
     bool tcp_connected;    /* the TCP connect completed (then, with TLS, the handshake runs) */
     bool connected;        /* ready for request bytes: connected, and the handshake done */
@@ -128,6 +129,23 @@ struct sl_pool_addr {
     struct sl_worker *worker;
     size_t conns;              /* connections whose home this is */
     struct sl_pool_addr *next; /* in its hash bucket */
+};
+
+/* A worker's TLS sessions towards upstreams, for resumption (tls_sessions.c). */
+#define SL_TLS_SESSIONS_MAX 256
+#define SL_TLS_SESSION_BUCKETS 64
+#define SL_TLS_SESSION_KEY_MAX 400 /* pool key (65 + 1 + 255) and "@[address]:port" */
+struct sl_tls_session_entry {
+    char *key;                          /* owned: "<pool key>@<address>:<port>" */
+    SSL_SESSION *sess;                  /* one reference */
+    struct sl_tls_session_entry *next;  /* in its bucket */
+    struct sl_tls_session_entry *newer; /* in the age list */
+    struct sl_tls_session_entry *older;
+};
+struct sl_tls_sessions {
+    struct sl_tls_session_entry *buckets[SL_TLS_SESSION_BUCKETS];
+    struct sl_tls_session_entry *newest, *oldest;
+    size_t n;
 };
 
 struct sl_pool {
@@ -181,6 +199,7 @@ struct sl_worker {
     struct sl_session *sessions; /* every open client session (for drain and stop) */
     size_t nsessions;
     struct sl_pool pool;
+    struct sl_tls_sessions tls_sessions;
     /* Sessions with I/O events from the current poll, in the order libev delivered them (the
      * reverse of the kernel's); dispatched oldest-ready first once libev is done (dispatch.c). */
     struct sl_session **ready;
@@ -457,6 +476,15 @@ struct sl_upconn *sl_upconn_connect(struct sl_worker *w, const struct sockaddr *
 void sl_upconn_close(struct sl_upconn *c);
 /* Arms the connection's watchers for its owner session. */
 void sl_upconn_attach(struct sl_upconn *c, struct sl_session *s);
+
+/* tls_sessions.c */
+/* The session to offer a new connection to <addr> with <pool_key> (borrowed), or NULL. */
+SSL_SESSION *sl_tls_sessions_get(struct sl_worker *w, const char *pool_key,
+                                 const struct sockaddr *addr);
+/* Keeps <sess> (taking over the reference) as the one to offer next to <addr> with <pool_key>. */
+void sl_tls_sessions_put(struct sl_worker *w, const char *pool_key, const struct sockaddr *addr,
+                         SSL_SESSION *sess);
+void sl_tls_sessions_free(struct sl_worker *w);
 
 /* upstream_io.c */
 /* Outcomes of sl_upconn_establish. */

@@ -392,6 +392,14 @@ sl_pool_close_all(struct sl_worker *w)
     }
 }
 
+/* The session sink of a TLS connection: what the upstream grants goes to the worker's cache. */
+static void
+save_session(void *ud, SSL_SESSION *sess)
+{
+    struct sl_upconn *c = ud;
+    sl_tls_sessions_put(c->worker, c->pool_key, (const struct sockaddr *)&c->addr, sess);
+}
+
 struct sl_upconn *
 sl_upconn_connect(struct sl_worker *w, const struct sockaddr *addr, socklen_t len,
                   const struct sl_upconn_tls *tls)
@@ -418,8 +426,11 @@ sl_upconn_connect(struct sl_worker *w, const struct sockaddr *addr, socklen_t le
     c->fd = fd;
     if (tls != NULL) {
         char why[128];
+        c->sessions = (struct sl_tls_session_sink){save_session, c};
         if ((c->pool_key = strdup(tls->pool_key)) == NULL ||
-            sl_tls_client_conn_init(&c->tls, tls->ctx, fd, tls->name, why, sizeof(why)) < 0) {
+            sl_tls_client_conn_init(&c->tls, tls->ctx, fd, tls->name,
+                                    sl_tls_sessions_get(w, tls->pool_key, addr), &c->sessions, why,
+                                    sizeof(why)) < 0) {
             free(c->pool_key);
             free(c);
             close(fd);

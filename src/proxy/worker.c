@@ -159,6 +159,7 @@ worker_main(void *arg)
     }
     sl_worker_close_listeners(w);
     sl_pool_close_all(w);
+    sl_tls_sessions_free(w);
     while (w->narena_spare > 0) {
         sl_arena_destroy(w->arena_spare[--w->narena_spare]);
     }

@@ -101,6 +101,23 @@ def test_connections_are_pooled_per_sni_name(tls_upstream, sluice_factory):
     assert sorted(tls_upstream.sni) == ["a.test", "b.test"]
 
 
+def test_a_new_connection_resumes_the_upstreams_last_session(tls_upstream, sluice_factory):
+    """nginx's proxy_ssl_session_reuse (on by default): a new connection offers the session the
+    upstream granted before, per address and SNI name, and skips the certificate exchange."""
+    tls_upstream.route("/bye", U.respond(200, body=b"bye", close=True))
+    s = sluice_factory(kong(https_service("kept", "127.0.0.1", tls_upstream.port,
+                                          [{"paths": ["/"], "strip_path": False,
+                                            "preserve_host": True}])))
+    for i in range(3):
+        r = requests.get(s.url("/bye"), headers={"Host": "a.test"}, timeout=T)
+        assert r.status_code == 200 and r.content == b"bye"
+        assert wait_until(lambda: tls_upstream.open_connections() == 0)
+    # another name never takes a.test's session
+    assert requests.get(s.url("/bye"), headers={"Host": "b.test"}, timeout=T).content == b"bye"
+    assert tls_upstream.sni == ["a.test"] * 3 + ["b.test"]
+    assert tls_upstream.resumed == [False, True, True, False], tls_upstream.resumed
+
+
 def test_large_bodies_both_ways(tls_upstream, sluice_factory):
     n = 20 * 1024 * 1024
     tls_upstream.route("/huge", U.huge_response(n))

@@ -401,8 +401,8 @@ class Upstream:
     .connections (number of accepted connections).
 
     tls: an ssl.SSLContext (server side) to speak HTTPS with; each connection's handshake runs in
-    its thread. .sni lists the server name each handshake was offered (None: no SNI), and
-    .tls_errors the handshakes that failed. A Request's .sni is its connection's."""
+    its thread. .sni lists the server name each handshake was offered (None: no SNI), .resumed
+    whether each resumed an earlier session, and .tls_errors the handshakes that failed. A Request's .sni is its connection's."""
 
     def __init__(self, handler=None, send_100=True, conn_timeout=30.0, host="127.0.0.1", port=0,
                  tls=None):
@@ -418,6 +418,7 @@ class Upstream:
         self.errors = []           # exceptions raised while serving (malformed requests etc.)
         self.tls = tls
         self.sni = []              # per TLS handshake, the server name offered
+        self.resumed = []          # per TLS handshake, whether it resumed an earlier session
         self.tls_errors = []       # handshakes that failed
         if tls is not None:
             tls.sni_callback = self._on_sni
@@ -496,6 +497,7 @@ class Upstream:
     def reset(self):
         with self.lock:
             self.sni = []
+            self.resumed = []
             self.tls_errors = []
             self.requests = []
             self.connections = 0
@@ -605,6 +607,7 @@ class Upstream:
             return False
         with self.lock:
             self.sni.append(getattr(conn.sock, "sni_seen", None))
+            self.resumed.append(conn.sock.session_reused)
         return True
 
     def _serve(self, conn):
