@@ -13,6 +13,7 @@
 #   KEEP_TMP [0]        1: keep the temp dir (configs, logs) after the run
 #   BENCH_SLUICE [build/sluice]  the binary to benchmark
 #   BENCH_UPSTREAM_PORT [18080]  BENCH_NGINX_PORT [18081]  BENCH_SLUICE_PORT [18082]
+#   BENCH_UPSTREAM_TLS_PORT [18083] (the upstream's TLS listener, for the https scenario)
 # exit status: 0 measured; 1 Sluice failed to start or to proxy, or a run was invalid; 2 bad setup.
 set -euo pipefail
 
@@ -30,6 +31,7 @@ SLUICE_EXE=${BENCH_SLUICE:-$ROOT/build/sluice}
 UPSTREAM_PORT=${BENCH_UPSTREAM_PORT:-18080}
 NGINX_PORT=${BENCH_NGINX_PORT:-18081}
 SLUICE_PORT=${BENCH_SLUICE_PORT:-18082}
+UPSTREAM_TLS_PORT=${BENCH_UPSTREAM_TLS_PORT:-18083}
 NGINX=/usr/sbin/nginx
 STARTUP_TIMEOUT_S=10
 
@@ -100,8 +102,8 @@ pinned() {
 
 # --- scenarios -------------------------------------------------------------------------------------
 # A scenario is a name; scenario_desc_<name> prints one line for the table and scenario_args_<name>
-# prints extra wrk arguments, one per line (e.g. -s script.lua for a POST). Requests always go to
-# http://127.0.0.1:<port>/.
+# prints extra wrk arguments, one per line (e.g. -s script.lua for a POST). Requests go to
+# http://127.0.0.1:<port>/, or to the path scenario_path_<name> prints when it is defined.
 
 scenario_desc_get() { echo "GET / (keep-alive), upstream answers 200 with a 100-byte body"; }
 scenario_args_get() { :; }
@@ -123,6 +125,21 @@ scenario_args_post1k() {
 # closes its excess at once pays connects (wrk takes the last -c).
 scenario_desc_c1000() { echo "GET / over 1000 keep-alive connections (more in flight than the 512-connection pools)"; }
 scenario_args_c1000() { printf '%s\n' -c 1000; }
+
+# The upstream over TLS: both proxies reach the upstream nginx's TLS listener (a self-signed
+# certificate for localhost made for the run; no verification, Kong's default), nginx with
+# proxy_ssl_session_reuse (its default) and Sluice through an https service, each keeping its
+# upstream connections alive as in `get`. Measures the TLS layer's cost per request.
+scenario_desc_https() { echo "GET /tls/ (keep-alive), the proxy speaks TLS to the upstream"; }
+scenario_args_https() { :; }
+scenario_path_https() { echo /tls/; }
+
+# scenario_path NAME: the request path of scenario NAME.
+scenario_path() {
+    if declare -F "scenario_path_$1" >/dev/null; then "scenario_path_$1"; else echo /; fi
+}
+WANT_TLS=0
+[[ " $SCENARIOS " == *" https "* ]] && WANT_TLS=1
 
 for s in $SCENARIOS; do
     declare -F "scenario_args_$s" >/dev/null || die "unknown scenario '$s'"
@@ -180,7 +197,7 @@ trap 'exit 143' TERM
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-for p in "$UPSTREAM_PORT" "$NGINX_PORT" "$SLUICE_PORT"; do
+for p in "$UPSTREAM_PORT" "$NGINX_PORT" "$SLUICE_PORT" "$UPSTREAM_TLS_PORT"; do
     port_open "$p" && die "127.0.0.1:$p is already in use; stop what listens there or set BENCH_*_PORT"
 done
 
@@ -196,11 +213,11 @@ wait_port() {
     return 1
 }
 
-# check_proxy PORT: one GET must return 200 and exactly the upstream's body.
-# Prints the reason on failure.
+# check_proxy PORT [URL]: one GET (of http://127.0.0.1:PORT/, or URL) must return 200 and exactly
+# the upstream's body. Prints the reason on failure.
 check_proxy() {
-    local out status got
-    out=$(curl -sS -m 5 -o "$TMP/check.body" -w '%{http_code}' "http://127.0.0.1:$1/" 2>&1) || {
+    local out status got url=${2:-http://127.0.0.1:$1/}
+    out=$(curl -sSk -m 5 -o "$TMP/check.body" -w '%{http_code}' "$url" 2>&1) || {
         echo "curl failed: $out"
         return 1
     }
@@ -249,7 +266,7 @@ start_nginx() {
         -g 'daemon off;' >"$TMP/$name/stdout.log" 2>&1) &
     PIDS+=($!)
     local port
-    port=$(sed -n 's/.*listen 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/$name/nginx.conf")
+    port=$(sed -n 's/.*listen 127\.0\.0\.1:\([0-9]*\).*/\1/p;T;q' "$TMP/$name/nginx.conf")
     wait_port "$port" "$!" || rc=$?
     if [ $rc != 0 ]; then
         echo "bench: nginx ($name) did not start on 127.0.0.1:$port:" >&2
@@ -259,6 +276,64 @@ start_nginx() {
 }
 
 mkdir -p "$TMP/upstream" "$TMP/nginx"
+
+# The https scenario's parts: a certificate for the upstream, its TLS listener, and each
+# proxy's way to it. Nothing when the scenario is not run.
+if ((WANT_TLS)); then
+    command -v openssl >/dev/null || die "the https scenario needs openssl (apt-get install openssl)"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj /CN=localhost -keyout "$TMP/upstream/key.pem" -out "$TMP/upstream/cert.pem" \
+        2>/dev/null || die "openssl could not make the upstream's certificate"
+fi
+upstream_tls_server() {
+    ((WANT_TLS)) || return 0
+    cat <<TLS
+    server {
+        listen 127.0.0.1:$UPSTREAM_TLS_PORT ssl reuseport backlog=16384;
+        ssl_certificate $TMP/upstream/cert.pem;
+        ssl_certificate_key $TMP/upstream/key.pem;
+        location / {
+            default_type text/plain;
+            return 200 "$BODY";
+        }
+    }
+TLS
+}
+nginx_tls_upstream() {
+    ((WANT_TLS)) || return 0
+    cat <<TLS
+    upstream backend_tls {
+        server 127.0.0.1:$UPSTREAM_TLS_PORT;
+        keepalive 512;
+        keepalive_requests 10000;
+        keepalive_timeout 60s;
+    }
+TLS
+}
+nginx_tls_location() {
+    ((WANT_TLS)) || return 0
+    cat <<'TLS'
+        location /tls/ {
+            proxy_pass https://backend_tls/;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_ssl_server_name on;
+            proxy_ssl_name localhost;
+TLS
+    kong_headers
+    echo "        }"
+}
+sluice_tls_service() {
+    ((WANT_TLS)) || return 0
+    cat <<TLS
+  - name: bench-upstream-tls
+    url: https://localhost:$UPSTREAM_TLS_PORT
+    routes:
+      - name: bench-tls
+        paths: ["/tls/"]
+TLS
+}
+
 {
     nginx_common upstream
     cat <<EOF
@@ -274,6 +349,7 @@ $(nginx_temp_paths upstream)
             return 200 "$BODY";
         }
     }
+$(upstream_tls_server)
 }
 EOF
 } >"$TMP/upstream/nginx.conf"
@@ -315,6 +391,7 @@ $(nginx_temp_paths nginx)
         keepalive_requests 10000;
         keepalive_timeout 60s;
     }
+$(nginx_tls_upstream)
     server {
         listen 127.0.0.1:$NGINX_PORT reuseport backlog=16384;
         location / {
@@ -323,6 +400,7 @@ $(nginx_temp_paths nginx)
             proxy_set_header Connection "";
 $(kong_headers)
         }
+$(nginx_tls_location)
     }
 }
 EOF
@@ -337,6 +415,12 @@ start_nginx upstream "$LOAD_CPUS"
 start_nginx nginx "$PROXY_CPUS"
 if ! why=$(check_proxy "$UPSTREAM_PORT"); then die "the upstream answers wrongly: $why"; fi
 if ! why=$(check_proxy "$NGINX_PORT"); then die "the nginx proxy answers wrongly: $why"; fi
+if ((WANT_TLS)); then
+    why=$(check_proxy "$UPSTREAM_TLS_PORT" "https://127.0.0.1:$UPSTREAM_TLS_PORT/") ||
+        die "the upstream's TLS listener answers wrongly: $why"
+    why=$(check_proxy "$NGINX_PORT" "http://127.0.0.1:$NGINX_PORT/tls/") ||
+        die "the nginx proxy answers /tls/ wrongly: $why"
+fi
 
 # --- Sluice ----------------------------------------------------------------------------------------
 
@@ -354,6 +438,7 @@ services:
     routes:
       - name: bench-root
         paths: ["/"]
+$(sluice_tls_service)
 EOF
     cat >"$TMP/sluice.conf" <<EOF
 daemon = off
@@ -401,6 +486,11 @@ EOF
     if ! why=$(check_proxy "$SLUICE_PORT"); then
         SLUICE_STATUS=failed
         SLUICE_WHY="listening, but GET / through it is wrong: $why"
+        return
+    fi
+    if ((WANT_TLS)) && ! why=$(check_proxy "$SLUICE_PORT" "http://127.0.0.1:$SLUICE_PORT/tls/"); then
+        SLUICE_STATUS=failed
+        SLUICE_WHY="listening, but GET /tls/ through it is wrong: $why"
         return
     fi
     SLUICE_STATUS=ok
@@ -466,7 +556,7 @@ run_wrk() {
     local out=$1 secs=$2 port=$3 scen=$4 rc=0 args
     mapfile -t args < <("scenario_args_$scen")
     (pinned "$LOAD_CPUS" timeout -k 5 $((secs + 30)) wrk --latency -t"$THREADS" -c"$CONNECTIONS" \
-        -d"${secs}s" "${args[@]}" "http://127.0.0.1:$port/" >"$out" 2>&1) &
+        -d"${secs}s" "${args[@]}" "http://127.0.0.1:$port$(scenario_path "$scen")" >"$out" 2>&1) &
     local pid=$!
     PIDS+=("$pid")
     wait "$pid" || rc=$?

@@ -7,7 +7,7 @@ BUILD_PKGS="gcc make pkg-config libev-dev libssl-dev libnghttp2-dev libc-ares-de
  libpq-dev libhiredis-dev libjansson-dev libyaml-dev libpcre2-dev zlib1g-dev libcriterion-dev"
 TEST_PKGS="python3 python3-pytest python3-requests python3-websocket python3-websockets python3-yaml
  python3-dnslib python3-cryptography curl openssl deck iproute2 util-linux"
-BENCH_PKGS="nginx-light wrk procps"
+BENCH_PKGS="nginx-light wrk procps openssl"
 FUZZ_PKGS="clang libclang-rt-14-dev"
 LINT_PKGS="clang-format cppcheck"
 
