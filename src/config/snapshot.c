@@ -75,7 +75,7 @@ wants_client_ctx(const struct sl_service_target *t)
  * loading the system's trusted certificates costs milliseconds, and an Admin API sync compiles
  * once per write. A target whose context cannot be built answers 502 (logged). */
 static void
-attach_tls(struct sl_service_target *targets, size_t n)
+attach_tls(struct sl_service_target *targets, size_t n, struct sl_arena *arena)
 {
     size_t nhttps = 0;
     for (size_t i = 0; i < n; i++) {
@@ -111,6 +111,11 @@ attach_tls(struct sl_service_target *targets, size_t n)
         struct sl_tls_client_opts o;
         tls_opts_of(svc, &o);
         sl_tls_client_opts_digest(&o, t->tls_digest);
+        t->tls_pool_key = sl_arena_sprintf(arena, "%s|%s", t->tls_digest, svc->host);
+        if (t->tls_pool_key == NULL) {
+            t->refuse_status = 500; /* out of memory compiling: nothing goes out unkeyed */
+            continue;
+        }
         size_t j;
         if (have_map && sl_strmap_get(&seen, t->tls_digest, &j)) {
             SSL_CTX *shared = j < n ? targets[j].tls_ctx : old->targets[j - n].tls_ctx;
@@ -270,7 +275,7 @@ sl_snapshot_build(struct sl_config *config, char *err, size_t errlen)
     }
     said_nup = nup;
     said_ntls = ntls;
-    attach_tls(targets, config->nservices);
+    attach_tls(targets, config->nservices, a);
     carry_turns(targets, config);
     snap->config = config;
     snap->targets = targets;

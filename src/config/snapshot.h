@@ -37,6 +37,9 @@ struct sl_service_target {
      * (sl_tls_client_opts_digest), which with the SNI name keys its pooled connections. */
     SSL_CTX *tls_ctx;
     char tls_digest[65];
+    /* "<tls_digest>|<host>": the pool key of its connections when the Host sent upstream is the
+     * service's own (no preserve_host), made once here rather than per request (arena) */
+    const char *tls_pool_key;
     /* The one field that changes in a published snapshot: requests to the service taken so far,
      * for the round-robin over its addresses (sl_snapshot_target_turn). */
     atomic_size_t turns;

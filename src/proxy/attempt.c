@@ -186,12 +186,16 @@ connect_attempt(struct sl_session *s, bool allow_pool)
             s->up_errno = EPROTO;
             return -1;
         }
-        snprintf(key, sizeof(key), "%s|%s", s->svc_target->tls_digest, name);
-        tls_spec = (struct sl_upconn_tls){s->svc_target->tls_ctx, name, key};
+        const char *pool_key = s->svc_target->tls_pool_key;
+        if (!s->host_from_service) { /* the client's Host names the connection */
+            snprintf(key, sizeof(key), "%s|%s", s->svc_target->tls_digest, name);
+            pool_key = key;
+        }
+        tls_spec = (struct sl_upconn_tls){s->svc_target->tls_ctx, name, pool_key};
         tls = &tls_spec;
     }
     struct sl_upconn *c =
-        allow_pool ? sl_pool_take(s->worker, addr, t->len[i], tls ? key : NULL) : NULL;
+        allow_pool ? sl_pool_take(s->worker, addr, t->len[i], tls ? tls->pool_key : NULL) : NULL;
     if (c == NULL) {
         c = sl_upconn_connect(s->worker, addr, t->len[i], tls);
     }
