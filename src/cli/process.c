@@ -22,6 +22,7 @@
 #include "config/declarative.h"
 #include "config/dbless_persist.h"
 #include "config/snapshot.h"
+#include "config/upstream_tls.h"
 #include "config/store_bridge.h"
 #include "core/log_file.h"
 #include "core/node_id.h"
@@ -216,9 +217,32 @@ sl_cli_load_declarative(const struct sl_conf *conf, bool use_kept, bool log_warn
     return cfg;
 }
 
-/* Loads the configuration the data plane will serve and compiles it into a snapshot. */
+static struct sl_snapshot *load_config_snapshot(const struct sl_conf *conf, char *err,
+                                                size_t errlen);
+
+/* Loads the configuration the data plane will serve and compiles it into a snapshot, with
+ * <conf>'s defaults for https services (their files read now). A failure leaves the previous
+ * defaults in place, with the snapshot that was compiled with them. */
 static struct sl_snapshot *
 load_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
+{
+    struct sl_upstream_tls_defaults *d = sl_upstream_tls_defaults_load(conf, err, errlen);
+    if (d == NULL) {
+        return NULL;
+    }
+    struct sl_upstream_tls_defaults *old = sl_snapshot_swap_upstream_tls_defaults(d);
+    struct sl_snapshot *snap = load_config_snapshot(conf, err, errlen);
+    if (snap == NULL) {
+        sl_snapshot_swap_upstream_tls_defaults(old); /* gives <d> back */
+        sl_upstream_tls_defaults_free(d);
+    } else {
+        sl_upstream_tls_defaults_free(old);
+    }
+    return snap;
+}
+
+static struct sl_snapshot *
+load_config_snapshot(const struct sl_conf *conf, char *err, size_t errlen)
 {
     struct sl_config *cfg;
     if (conf->database == SL_DB_POSTGRES) {

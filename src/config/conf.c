@@ -1453,6 +1453,65 @@ parse_pem_path_list(struct ctx *c, const char *key, const char *v, char (*out)[1
     free(copy);
 }
 
+/* Kong's lua_ssl_trusted_certificate: a comma list of `system` (the system's trusted store) and
+ * PEM file paths; empty or `off`: none. PEM content is refused as in the lists above. */
+static void
+k_lua_ssl_trusted_certificate(struct ctx *c, const char *key, const char *v)
+{
+    CONF_FIELD(lua_ssl_trusted_system) = false;
+    CONF_FIELD(nlua_ssl_trusted_certificate) = 0;
+    char *copy = strdup(v);
+    if (copy == NULL) {
+        kerr(c, "out of memory");
+        return;
+    }
+    char *save = NULL;
+    for (char *item = strtok_r(copy, ",", &save); item != NULL; item = strtok_r(NULL, ",", &save)) {
+        item = trim(item);
+        size_t *n = &CONF_FIELD(nlua_ssl_trusted_certificate);
+        if (item[0] == '\0' || strcmp(item, "off") == 0) {
+            continue;
+        }
+        if (strcmp(item, "system") == 0) {
+            CONF_FIELD(lua_ssl_trusted_system) = true;
+        } else if (strncmp(item, "-----BEGIN", 10) == 0) {
+            kerr(c, "%s: PEM content is not supported here; give the path of a PEM file", key);
+            break;
+        } else if (*n == SL_CONF_MAX_TRUSTED_CERTS) {
+            kerr(c, "%s: at most %d files are supported", key, SL_CONF_MAX_TRUSTED_CERTS);
+            break;
+        } else if (!copy_str(CONF_FIELD(lua_ssl_trusted_certificate)[*n], 1024, item)) {
+            kerr(c, "%s: an entry is too long (at most 1023 bytes)", key);
+            break;
+        } else {
+            (*n)++;
+        }
+    }
+    free(copy);
+}
+
+static void
+k_proxy_ssl_verify(struct ctx *c, const char *key, const char *v)
+{
+    parse_bool(c, key, v, &CONF_FIELD(proxy_ssl_verify));
+}
+
+static void
+k_proxy_ssl_verify_depth(struct ctx *c, const char *key, const char *v)
+{
+    long long n;
+    if (parse_int(c, key, v, 0, 64, "nginx_proxy_proxy_ssl_verify_depth must be between 0 and 64",
+                  &n) == 0) {
+        CONF_FIELD(proxy_ssl_verify_depth) = (int)n;
+    }
+}
+
+static void
+k_client_ssl(struct ctx *c, const char *key, const char *v)
+{
+    parse_bool(c, key, v, &CONF_FIELD(client_ssl));
+}
+
 static void
 k_admin_ssl_cert(struct ctx *c, const char *key, const char *v)
 {
@@ -1690,6 +1749,13 @@ static const struct key_def keys[] = {
     PARSED_KEY("pg_timeout", "5000", k_pg_timeout),
     PARSED_KEY("pg_ssl", "off", k_pg_ssl),
     PARSED_KEY("plugins", "bundled", k_plugins),
+    PARSED_KEY("lua_ssl_trusted_certificate", "system", k_lua_ssl_trusted_certificate),
+    PARSED_KEY("nginx_proxy_proxy_ssl_verify", "off", k_proxy_ssl_verify),
+    PARSED_KEY("nginx_proxy_proxy_ssl_verify_depth", "1", k_proxy_ssl_verify_depth),
+    STRING_KEY("nginx_proxy_proxy_ssl_trusted_certificate", "", proxy_ssl_trusted_certificate),
+    PARSED_KEY("client_ssl", "off", k_client_ssl),
+    STRING_KEY("client_ssl_cert", "", client_ssl_cert),
+    STRING_KEY("client_ssl_cert_key", "", client_ssl_cert_key),
     STRING_KEY("ssl_cert", "", ssl_cert),
     STRING_KEY("ssl_cert_key", "", ssl_cert_key),
     PARSED_KEY("admin_ssl_cert", "", k_admin_ssl_cert),
@@ -1734,7 +1800,8 @@ find_key(const char *name)
  * injects a directive) whose directive Sluice has under a key of its own, taking the same values:
  * a kong.conf that sets them means that key. Any other nginx_* or lua_* key stays an unknown
  * property: Sluice cannot honour an arbitrary nginx directive, and ignoring one (an
- * ssl_protocols, a proxy_ssl_verify) could weaken what the file asks for. */
+ * ssl_protocols, a proxy_ssl_protocols) could weaken what the file asks for. The upstream TLS
+ * directives Sluice honours (nginx_proxy_proxy_ssl_verify, ...) are keys of their own. */
 static const char *const directive_prefixes[] = {"nginx_main_", "nginx_http_", "nginx_proxy_",
                                                  "nginx_"};
 enum { PFX_MAIN = 1 << 0, PFX_HTTP = 1 << 1, PFX_PROXY = 1 << 2, PFX_NGINX = 1 << 3 };
@@ -1945,6 +2012,11 @@ resolve_paths(struct sl_conf *conf, struct errs *e)
         {"declarative_config", conf->declarative_config, sizeof(conf->declarative_config), false},
         {"ssl_cert", conf->ssl_cert, sizeof(conf->ssl_cert), false},
         {"ssl_cert_key", conf->ssl_cert_key, sizeof(conf->ssl_cert_key), false},
+        {"nginx_proxy_proxy_ssl_trusted_certificate", conf->proxy_ssl_trusted_certificate,
+         sizeof(conf->proxy_ssl_trusted_certificate), false},
+        {"client_ssl_cert", conf->client_ssl_cert, sizeof(conf->client_ssl_cert), false},
+        {"client_ssl_cert_key", conf->client_ssl_cert_key, sizeof(conf->client_ssl_cert_key),
+         false},
     };
     if (conf->sqlite_path[0] == '\0') {
         copy_str(conf->sqlite_path, sizeof(conf->sqlite_path), "sluice.db");
@@ -1970,6 +2042,8 @@ resolve_paths(struct sl_conf *conf, struct errs *e)
         {"status_ssl_cert_key", conf->status_ssl_cert_key, conf->nstatus_ssl_cert_key},
         {"admin_gui_ssl_cert", conf->admin_gui_ssl_cert, conf->nadmin_gui_ssl_cert},
         {"admin_gui_ssl_cert_key", conf->admin_gui_ssl_cert_key, conf->nadmin_gui_ssl_cert_key},
+        {"lua_ssl_trusted_certificate", conf->lua_ssl_trusted_certificate,
+         conf->nlua_ssl_trusted_certificate},
     };
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
         for (size_t j = 0; j < lists[i].n; j++) {
@@ -2021,9 +2095,41 @@ check_files_exist(struct errs *e, const char *message, char (*paths)[1024], size
     }
 }
 
+/* Kong's conf_loader on the upstream TLS files: each must exist (Kong: "no such file at"), and
+ * client_ssl needs its pair. */
+static void
+check_upstream_tls_files(struct sl_conf *conf, struct errs *e)
+{
+    struct stat st;
+    for (size_t i = 0; i < conf->nlua_ssl_trusted_certificate; i++) {
+        const char *p = conf->lua_ssl_trusted_certificate[i];
+        if (stat(p, &st) != 0 || !S_ISREG(st.st_mode)) {
+            errs_add(e, "lua_ssl_trusted_certificate: no such file at %s", p);
+        }
+    }
+    const char *trusted = conf->proxy_ssl_trusted_certificate;
+    if (trusted[0] != '\0' && (stat(trusted, &st) != 0 || !S_ISREG(st.st_mode))) {
+        errs_add(e, "nginx_proxy_proxy_ssl_trusted_certificate: no such file at %s", trusted);
+    }
+    if (!conf->client_ssl) {
+        return;
+    }
+    if (conf->client_ssl_cert[0] == '\0') {
+        errs_add(e, "client_ssl_cert must be specified");
+    } else if (stat(conf->client_ssl_cert, &st) != 0 || !S_ISREG(st.st_mode)) {
+        errs_add(e, "client_ssl_cert: failed loading certificate from %s", conf->client_ssl_cert);
+    }
+    if (conf->client_ssl_cert_key[0] == '\0') {
+        errs_add(e, "client_ssl_cert_key must be specified");
+    } else if (stat(conf->client_ssl_cert_key, &st) != 0 || !S_ISREG(st.st_mode)) {
+        errs_add(e, "client_ssl_cert_key: failed loading key from %s", conf->client_ssl_cert_key);
+    }
+}
+
 static void
 cross_checks(struct sl_conf *conf, struct errs *e)
 {
+    check_upstream_tls_files(conf, e);
     if (conf->large_client_header_buffers > conf->max_header_bytes) {
         errs_add(e, "large_client_header_buffers must not be larger than max_header_bytes");
     }

@@ -18,6 +18,7 @@
 #define SL_CONF_MAX_TRUSTED 64
 #define SL_CONF_MAX_PORT_MAPS 64
 #define SL_CONF_MAX_SSL_PAIRS 2              /* certificate lists: one RSA and one ECDSA pair */
+#define SL_CONF_MAX_TRUSTED_CERTS 8          /* lua_ssl_trusted_certificate files */
 #define SL_CONF_MAX_FILE_BYTES (1024 * 1024) /* a sluice.conf larger than this is refused */
 #define SL_CONF_MAX_GUI_URLS 8               /* entries of admin_gui_url */
 
@@ -190,6 +191,24 @@ struct sl_conf {
     size_t nadmin_gui_ssl_cert_key;
     bool admin_gui_csp_header;             /* default off (Kong 3.10) */
     char admin_gui_csp_header_value[1024]; /* empty: unset */
+    /* TLS towards https upstreams, what a service does not set itself (kong.md §3.8):
+     * nginx_proxy_proxy_ssl_verify (tls_verify when null; default off),
+     * nginx_proxy_proxy_ssl_verify_depth (tls_verify_depth when null; default 1), the trusted
+     * certificates when a service lists no ca_certificates
+     * (nginx_proxy_proxy_ssl_trusted_certificate when set, else lua_ssl_trusted_certificate:
+     * `system` and/or PEM files, default `system`), and the client certificate a service without
+     * one presents (client_ssl with client_ssl_cert and client_ssl_cert_key). Paths are made
+     * absolute; the files are read when a snapshot's defaults are loaded (config/upstream_tls.c).
+     */
+    bool proxy_ssl_verify;
+    int proxy_ssl_verify_depth;
+    char proxy_ssl_trusted_certificate[1024]; /* empty: unset */
+    bool lua_ssl_trusted_system;              /* `system` is in lua_ssl_trusted_certificate */
+    char lua_ssl_trusted_certificate[SL_CONF_MAX_TRUSTED_CERTS][1024];
+    size_t nlua_ssl_trusted_certificate;
+    bool client_ssl; /* default off */
+    char client_ssl_cert[1024];
+    char client_ssl_cert_key[1024]; /* a secret's path */
 };
 
 /* For a reload: every key a running process cannot change (worker_processes, daemon,

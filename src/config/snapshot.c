@@ -11,6 +11,7 @@
 #include "config/snapshot.h"
 #include "core/mem_trim.h"
 #include "core/strmap.h"
+#include "config/upstream_tls.h"
 #include "net/tls.h"
 #include "sluice/arena.h"
 #include "sluice/log.h"
@@ -49,18 +50,45 @@ tls_not_spoken(const struct sl_service *svc)
  * the leaf, one intermediate and the trust anchor. */
 #define DEFAULT_VERIFY_DEPTH 1
 
+static struct sl_upstream_tls_defaults *tls_defaults; /* sluice.conf's; NULL: none loaded */
+
+struct sl_upstream_tls_defaults *
+sl_snapshot_swap_upstream_tls_defaults(struct sl_upstream_tls_defaults *d)
+{
+    struct sl_upstream_tls_defaults *old = tls_defaults;
+    tls_defaults = d;
+    return old;
+}
+
 /* The client context settings of an https service (Kong's upstream_ssl: tls_verify, its depth,
- * the CA certificates it trusts, the client certificate it presents). */
+ * the CA certificates it trusts, the client certificate it presents), sluice.conf's defaults
+ * where the service leaves one unset. */
 static void
 tls_opts_of(const struct sl_service *svc, struct sl_tls_client_opts *o)
 {
+    const struct sl_upstream_tls_defaults *d = tls_defaults;
     memset(o, 0, sizeof(*o));
-    o->verify = svc->tls_verify == 1;
-    o->verify_depth = svc->tls_verify_depth >= 0 ? svc->tls_verify_depth : DEFAULT_VERIFY_DEPTH;
-    o->ca_pems = svc->ca_pems.v;
-    o->nca = svc->ca_pems.n;
-    o->cert_pem = svc->client_cert_pem;
-    o->key_pem = svc->client_key_pem;
+    o->verify = svc->tls_verify == 1 || (svc->tls_verify < 0 && d != NULL && d->verify);
+    o->verify_depth = svc->tls_verify_depth >= 0 ? svc->tls_verify_depth
+                      : d != NULL                ? d->verify_depth
+                                                 : DEFAULT_VERIFY_DEPTH;
+    if (svc->ca_pems.n > 0) {
+        o->ca_pems = svc->ca_pems.v;
+        o->nca = svc->ca_pems.n;
+    } else if (d != NULL) {
+        o->system_store = d->system_store;
+        o->ca_pems = (const char *const *)d->ca_pems;
+        o->nca = d->nca;
+    } else {
+        o->system_store = true; /* lua_ssl_trusted_certificate's default */
+    }
+    if (svc->client_cert_pem != NULL) {
+        o->cert_pem = svc->client_cert_pem;
+        o->key_pem = svc->client_key_pem;
+    } else if (d != NULL) {
+        o->cert_pem = d->cert_pem;
+        o->key_pem = d->key_pem;
+    }
 }
 
 /* An enabled https service that is not refused otherwise (disabled services have no routes). */

@@ -64,6 +64,14 @@ struct sl_snapshot {
  * services). Any thread. */
 size_t sl_snapshot_target_turn(const struct sl_service_target *t);
 
+struct sl_upstream_tls_defaults;
+/* Makes <d> the sluice.conf defaults of https services' TLS that later builds use (NULL: Kong's
+ * defaults with no file: no verification, the system's store, no client certificate), and
+ * returns the previous ones, which the caller frees (config/upstream_tls.h). Control thread, as
+ * builds are. */
+struct sl_upstream_tls_defaults *
+sl_snapshot_swap_upstream_tls_defaults(struct sl_upstream_tls_defaults *d);
+
 /* Compiles <config> (taking ownership; freed on failure too). Takes a resolver entry for each
  * service host that needs DNS (net/dns.h): call from the control thread only. NULL with a message
  * in <err> on failure. */

@@ -67,8 +67,11 @@ SSL_CTX *sl_tls_server_ctx_new(const struct sl_tls_server_opts *opts, char *err,
 struct sl_tls_client_opts {
     bool verify;      /* check the server's chain and its name (sl_tls_client_conn_init) */
     int verify_depth; /* intermediate certificates allowed above the leaf (OpenSSL's depth) */
-    /* Trusted certificates (PEM texts, one or more certificates each) when verifying; none:
-     * the system's store (Kong's lua_ssl_trusted_certificate = system). */
+    /* Trusted certificates when verifying: the system's store (OpenSSL's default paths; Kong's
+     * lua_ssl_trusted_certificate = system) and/or PEM texts (one or more certificates each).
+     * Neither: nothing is trusted, every verification fails (nginx without
+     * proxy_ssl_trusted_certificate). */
+    bool system_store;
     const char *const *ca_pems;
     size_t nca;
     const char *cert_pem; /* a client certificate (leaf, then its chain), or NULL */

@@ -149,7 +149,7 @@ sl_tls_client_ctx_new(const struct sl_tls_client_opts *opts, char *err, size_t e
     if (opts->verify) {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
         SSL_CTX_set_verify_depth(ctx, opts->verify_depth);
-        if (opts->nca == 0) {
+        if (opts->system_store) {
             if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
                 sl_tls_errf(err, errlen, "cannot load the system's trusted certificates (%s)",
                             sl_tls_reason());
@@ -194,8 +194,8 @@ sl_tls_client_opts_digest(const struct sl_tls_client_opts *opts, char out[65])
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned int dlen = 0;
     char head[64];
-    snprintf(head, sizeof(head), "v%d d%d n%zu", opts->verify ? 1 : 0, opts->verify_depth,
-             opts->nca);
+    snprintf(head, sizeof(head), "v%d d%d s%d n%zu", opts->verify ? 1 : 0, opts->verify_depth,
+             opts->system_store ? 1 : 0, opts->nca);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
         /* never equal to a real digest, so nothing is shared by mistake */

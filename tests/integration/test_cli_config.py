@@ -215,7 +215,7 @@ def test_kong_nginx_directive_keys_that_sluice_has_are_taken(upstream, sluice_fa
     r = requests.post(s.url("/"), data=b"x" * 1025, timeout=10)
     assert r.status_code == 413, r.text
     conf = tmp_path / "kong.conf"
-    conf.write_text("nginx_proxy_proxy_ssl_verify = on\n")
+    conf.write_text("nginx_proxy_proxy_ssl_protocols = TLSv1.3\n")
     r = cli("check", conf)
     assert r.returncode == 1
-    assert "unknown property 'nginx_proxy_proxy_ssl_verify'" in r.stderr, r.stderr
+    assert "unknown property 'nginx_proxy_proxy_ssl_protocols'" in r.stderr, r.stderr

@@ -18,6 +18,7 @@ import os
 import socket
 import ssl
 import threading
+import time
 
 import pytest
 import requests
@@ -138,6 +139,37 @@ def test_large_bodies_both_ways(tls_upstream, sluice_factory):
     r = requests.post(s.url("/upload"), data=body, timeout=30)
     assert r.status_code == 200, r.text[:300]
     assert tls_upstream.last().body == body
+
+
+@pytest.mark.parametrize("buffering", [True, False])
+def test_slow_client_over_tls_gets_every_byte(tls_upstream, sluice_factory, buffering):
+    """A client that reads slowly stops Sluice reading the upstream (backpressure) in the middle of
+    TLS records: the bytes OpenSSL already decrypted are read when the client catches up, though
+    no readiness announces them."""
+    n = 6 * 1024 * 1024 + 5
+    tls_upstream.route("/big", U.huge_response(n))
+    s = sluice_factory(kong(https_service("tls", "127.0.0.1", tls_upstream.port,
+                                          [{"paths": ["/"], "strip_path": False,
+                                            "response_buffering": buffering}])))
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+    sock.settimeout(T)
+    sock.connect(("127.0.0.1", s.port))
+    sock.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    data = bytearray()
+    reads = 0
+    while True:
+        chunk = sock.recv(7000)
+        if not chunk:
+            break
+        data += chunk
+        reads += 1
+        if reads % 50 == 0:
+            time.sleep(0.01)
+    sock.close()
+    head, _, body = bytes(data).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head[:200]
+    assert len(body) == n and hashlib.sha256(body).hexdigest() == U.pattern_sha256(n)
 
 
 def test_close_delimited_and_truncated_responses(tls_upstream, sluice_factory):

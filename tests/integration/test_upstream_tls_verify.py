@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from lib.certs import issued, self_signed
-from lib.sluice import kong, service, wait_until
+from lib.sluice import cli, kong, service, wait_until
 
 T = 10
 
@@ -167,3 +167,90 @@ def test_database_writes_to_ca_certificates_and_services_apply_at_once(pki, upst
                           timeout=T).status_code == 200
     assert requests.get(s.url("/"), timeout=T).status_code == 502
     assert len(up.requests) == 2
+
+
+# ------------------------------------------------------------------ sluice.conf defaults (kong.md §3.8)
+
+
+def test_conf_defaults_verify_trust_and_client_certificate(pki, upstream_factory, sluice_factory,
+                                                           tmp_path):
+    """nginx_proxy_proxy_ssl_verify is tls_verify where a service leaves it null,
+    lua_ssl_trusted_certificate what it trusts when it lists no ca_certificates, and client_ssl's
+    pair the certificate a service without its own presents."""
+    (tmp_path / "root.pem").write_text(pki["root"])
+    (tmp_path / "client.pem").write_text(pki["client"])
+    (tmp_path / "client.key").write_text(pki["client_key"])
+    good = tls_upstream(upstream_factory, pki["leaf"])
+    other = tls_upstream(upstream_factory, pki["other"])
+    mtls = tls_upstream(upstream_factory, pki["leaf"], client_ca=pki["client_ca_path"])
+    doc = kong(https_service("good", good.port, "/good"),
+               https_service("other", other.port, "/other", retries=0),
+               https_service("lax", other.port, "/lax", tls_verify=False),
+               https_service("mtls", mtls.port, "/mtls"))
+    s = sluice_factory(doc, {"nginx_proxy_proxy_ssl_verify": "on",
+                             "lua_ssl_trusted_certificate": str(tmp_path / "root.pem"),
+                             "client_ssl": "on",
+                             "client_ssl_cert": str(tmp_path / "client.pem"),
+                             "client_ssl_cert_key": str(tmp_path / "client.key")})
+    assert requests.get(s.url("/good"), timeout=T).status_code == 200
+    # verified by default now: a certificate for another name is refused...
+    assert requests.get(s.url("/other"), timeout=T).status_code == 502
+    assert other.requests == []
+    # ...unless the service says tls_verify: false
+    assert requests.get(s.url("/lax"), timeout=T).status_code == 200
+    # the global client certificate, to an upstream that asks for one
+    assert requests.get(s.url("/mtls"), timeout=T).status_code == 200
+    assert len(mtls.requests) == 1 and mtls.tls_errors == []
+    key_line = pki["client_key"].splitlines()[1]
+    assert key_line not in s.error_log() + s.stderr()
+
+
+def test_conf_trusted_certificate_replaces_the_system_store(pki, upstream_factory,
+                                                            sluice_factory, tmp_path):
+    """nginx_proxy_proxy_ssl_trusted_certificate is then the one trust store (nginx's
+    proxy_ssl_trusted_certificate); without it lua_ssl_trusted_certificate's default `system`
+    knows nothing of the test root."""
+    (tmp_path / "root.pem").write_text(pki["root"])
+    good = tls_upstream(upstream_factory, pki["leaf"])
+    doc = kong(https_service("good", good.port, "/good", tls_verify=True, retries=0))
+    s = sluice_factory(doc, {"nginx_proxy_proxy_ssl_trusted_certificate":
+                             str(tmp_path / "root.pem")})
+    assert requests.get(s.url("/good"), timeout=T).status_code == 200
+    s2 = sluice_factory(doc)
+    assert requests.get(s2.url("/good"), timeout=T).status_code == 502
+
+
+@pytest.mark.parametrize("lines, message", [
+    ("client_ssl = on\n", "client_ssl_cert must be specified"),
+    ("client_ssl = on\nclient_ssl_cert = /nonexistent/c.pem\nclient_ssl_cert_key = /nonexistent/k",
+     "client_ssl_cert: failed loading certificate from /nonexistent/c.pem"),
+    ("lua_ssl_trusted_certificate = system, /nonexistent/ca.pem\n",
+     "lua_ssl_trusted_certificate: no such file at /nonexistent/ca.pem"),
+    ("nginx_proxy_proxy_ssl_trusted_certificate = /nonexistent/ca.pem\n",
+     "nginx_proxy_proxy_ssl_trusted_certificate: no such file at /nonexistent/ca.pem"),
+    ("nginx_proxy_proxy_ssl_verify = maybe\n", "nginx_proxy_proxy_ssl_verify is not a boolean"),
+    ("nginx_proxy_proxy_ssl_verify_depth = 65\n",
+     "nginx_proxy_proxy_ssl_verify_depth must be between 0 and 64"),
+])
+def test_conf_upstream_tls_errors(tmp_path, lines, message):
+    p = tmp_path / "bad.conf"
+    p.write_text("daemon = off\n" + lines)
+    r = cli("check", p)
+    assert r.returncode != 0 and r.stderr.startswith("Error:"), r.stderr
+    assert message in r.stderr, r.stderr
+
+
+def test_reload_applies_the_conf_defaults(pki, upstream_factory, sluice_factory, tmp_path):
+    (tmp_path / "root.pem").write_text(pki["root"])
+    other = tls_upstream(upstream_factory, pki["other"])
+    s = sluice_factory(kong(https_service("other", other.port, "/", retries=0)))
+    assert requests.get(s.url("/"), timeout=T).status_code == 200
+    s.write_conf(nginx_proxy_proxy_ssl_verify="on",
+                 lua_ssl_trusted_certificate=str(tmp_path / "root.pem"))
+    s.reload()
+    assert wait_until(lambda: requests.get(s.url("/"), timeout=T).status_code == 502)
+    # a reload whose file cannot be read keeps what runs, defaults included
+    s.write_conf(lua_ssl_trusted_certificate="/nonexistent/ca.pem")
+    s.reload()
+    assert requests.get(s.url("/"), timeout=T).status_code == 502
+    assert "keeping the running configuration" in s.error_log()

@@ -329,8 +329,7 @@ Test(conf, kong_nginx_directive_keys_alias_sluice_keys)
               "test.conf:1: unknown property 'nginx_http_ssl_protocols'");
     must_fail("nginx_admin_client_max_body_size = 10m\n",
               "unknown property 'nginx_admin_client_max_body_size'");
-    must_fail("lua_ssl_trusted_certificate = system\n",
-              "unknown property 'lua_ssl_trusted_certificate'");
+    must_fail("lua_ssl_verify_depth = 2\n", "unknown property 'lua_ssl_verify_depth'");
 }
 
 /* A plugin that is not installed refuses the configuration (Kong: "... plugin is enabled but not
