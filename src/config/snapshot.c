@@ -138,7 +138,10 @@ attach_tls(struct sl_service_target *targets, size_t n, struct sl_arena *arena)
         }
         struct sl_tls_client_opts o;
         tls_opts_of(svc, &o);
-        sl_tls_client_opts_digest(&o, t->tls_digest);
+        if (sl_tls_client_opts_digest(&o, t->tls_digest) < 0) {
+            t->refuse_status = 500; /* no digest: nothing may share its context or its pool */
+            continue;
+        }
         t->tls_pool_key = sl_arena_sprintf(arena, "%s|%s", t->tls_digest, svc->host);
         if (t->tls_pool_key == NULL) {
             t->refuse_status = 500; /* out of memory compiling: nothing goes out unkeyed */

@@ -86,8 +86,9 @@ struct sl_tls_client_opts {
 SSL_CTX *sl_tls_client_ctx_new(const struct sl_tls_client_opts *opts, char *err, size_t errlen);
 
 /* A digest of <opts> (SHA-256, 64 hex digits and a NUL in <out>): two option sets with the same
- * digest make interchangeable contexts and connections. */
-void sl_tls_client_opts_digest(const struct sl_tls_client_opts *opts, char out[65]);
+ * digest make interchangeable contexts and connections. Returns 0, or -1 (out of memory) with
+ * <out> empty: no digest at all, which must never key a context or a connection. */
+int sl_tls_client_opts_digest(const struct sl_tls_client_opts *opts, char out[65]);
 
 /* One TLS connection over a non-blocking socket. */
 struct sl_tls_conn {

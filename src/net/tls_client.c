@@ -177,18 +177,16 @@ fail:
     return NULL;
 }
 
-/* Feeds a length-prefixed field into the digest, so that no two option sets hash the same text. */
-static void
+/* Feeds a length-prefixed field into the digest, so that no two option sets hash the same text.
+ * Returns 1, or 0 when OpenSSL failed. */
+static int
 digest_field(EVP_MD_CTX *md, const char *s)
 {
     size_t n = s != NULL ? strlen(s) + 1 : 0;
-    EVP_DigestUpdate(md, &n, sizeof(n));
-    if (n > 0) {
-        EVP_DigestUpdate(md, s, n);
-    }
+    return EVP_DigestUpdate(md, &n, sizeof(n)) == 1 && (n == 0 || EVP_DigestUpdate(md, s, n) == 1);
 }
 
-void
+int
 sl_tls_client_opts_digest(const struct sl_tls_client_opts *opts, char out[65])
 {
     unsigned char d[EVP_MAX_MD_SIZE];
@@ -196,25 +194,27 @@ sl_tls_client_opts_digest(const struct sl_tls_client_opts *opts, char out[65])
     char head[64];
     snprintf(head, sizeof(head), "v%d d%d s%d n%zu", opts->verify ? 1 : 0, opts->verify_depth,
              opts->system_store ? 1 : 0, opts->nca);
+    /* Every step is checked: a digest made of whatever a failed step left would be shared by
+     * every option set that failed alike (a context verifying nothing given to a service that
+     * verifies, its pooled connections too), so a failure is the caller's to refuse. */
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-        /* never equal to a real digest, so nothing is shared by mistake */
-        snprintf(out, 65, "unhashed-%p", (const void *)opts);
-        EVP_MD_CTX_free(md);
-        return;
+    int ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 && digest_field(md, head);
+    for (size_t i = 0; ok && i < opts->nca; i++) {
+        ok = digest_field(md, opts->ca_pems[i]);
     }
-    digest_field(md, head);
-    for (size_t i = 0; i < opts->nca; i++) {
-        digest_field(md, opts->ca_pems[i]);
-    }
-    digest_field(md, opts->cert_pem);
-    digest_field(md, opts->key_pem);
-    EVP_DigestFinal_ex(md, d, &dlen);
+    ok = ok && digest_field(md, opts->cert_pem) && digest_field(md, opts->key_pem) &&
+         EVP_DigestFinal_ex(md, d, &dlen) == 1 && dlen >= 32;
     EVP_MD_CTX_free(md);
-    for (unsigned i = 0; i < 32 && i < dlen; i++) {
+    if (!ok) {
+        ERR_clear_error();
+        out[0] = '\0';
+        return -1;
+    }
+    for (unsigned i = 0; i < 32; i++) {
         snprintf(out + 2 * i, 3, "%02x", d[i]);
     }
     out[64] = '\0';
+    return 0;
 }
 
 int

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests of sl_tls_client_opts_digest (src/net/tls_client.c): the digest that lets https
+ * services share a client context and keys their pooled connections. Two option sets must never
+ * share a digest unless they are the same, also when OpenSSL runs out of memory while making it:
+ * then there is no digest at all. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "net/tls.h"
+
+static long countdown = -1; /* the OpenSSL allocation that fails, counted from now; -1: none */
+static bool alloc_failed;
+
+static void *
+failing_malloc(size_t n, const char *file, int line)
+{
+    if (countdown == 0) {
+        countdown = -1;
+        alloc_failed = true;
+        return NULL;
+    }
+    if (countdown > 0) {
+        countdown--;
+    }
+    return malloc(n);
+}
+
+static void *
+plain_realloc(void *p, size_t n, const char *file, int line)
+{
+    return realloc(p, n);
+}
+
+static void
+plain_free(void *p, const char *file, int line)
+{
+    free(p);
+}
+
+/* OpenSSL takes an allocator only before its first allocation in the process: installed before
+ * main, for this binary's every test. It is malloc itself until a test arms it. */
+static bool installed;
+
+__attribute__((constructor)) static void
+install_allocator(void)
+{
+    installed = CRYPTO_set_mem_functions(failing_malloc, plain_realloc, plain_free) == 1;
+}
+
+Test(client_digest, same_options_same_digest_and_any_difference_changes_it)
+{
+    const char *cas[] = {"-----BEGIN CERTIFICATE-----\nA\n"};
+    struct sl_tls_client_opts a = {.verify = true, .verify_depth = 1, .ca_pems = cas, .nca = 1};
+    struct sl_tls_client_opts b = a;
+    char da[65], db[65];
+    cr_assert_eq(sl_tls_client_opts_digest(&a, da), 0);
+    cr_assert_eq(sl_tls_client_opts_digest(&b, db), 0);
+    cr_assert_eq(strlen(da), 64);
+    cr_assert_str_eq(da, db);
+    b.verify = false;
+    cr_assert_eq(sl_tls_client_opts_digest(&b, db), 0);
+    cr_assert_str_neq(da, db);
+}
+
+Test(client_digest, an_allocation_failure_gives_no_digest_never_a_shared_one)
+{
+    if (!installed) {
+        cr_skip_test("OpenSSL allocated before the test: its allocator cannot be replaced");
+    }
+    struct sl_tls_client_opts verifying = {.verify = true, .verify_depth = 1};
+    struct sl_tls_client_opts trusting = {.verify = false, .verify_depth = 1};
+    char want_v[65], want_t[65];
+    cr_assert_eq(sl_tls_client_opts_digest(&verifying, want_v), 0);
+    cr_assert_eq(sl_tls_client_opts_digest(&trusting, want_t), 0);
+    /* each allocation of the digest fails in turn: the result is the right digest or none */
+    for (long n = 0; n < 1000; n++) {
+        char v[65], t[65];
+        countdown = n;
+        alloc_failed = false;
+        int rv = sl_tls_client_opts_digest(&verifying, v);
+        countdown = n;
+        int rt = sl_tls_client_opts_digest(&trusting, t);
+        countdown = -1;
+        cr_assert(rv == 0 ? strcmp(v, want_v) == 0 : rv == -1 && v[0] == '\0', "n=%ld: %s", n, v);
+        cr_assert(rt == 0 ? strcmp(t, want_t) == 0 : rt == -1 && t[0] == '\0', "n=%ld: %s", n, t);
+        if (!alloc_failed) {
+            cr_assert_eq(rv, 0);
+            return;
+        }
+    }
+    cr_assert_fail("the digest kept allocating");
+}
