@@ -363,6 +363,12 @@ sl_tls_read(struct sl_tls_conn *t, void *buf, size_t len, enum sl_tls_want *want
 }
 
 bool
+sl_tls_decrypted_pending(const struct sl_tls_conn *t)
+{
+    return t->ssl != NULL && SSL_pending(t->ssl) > 0;
+}
+
+bool
 sl_tls_pending(const struct sl_tls_conn *t)
 {
     return t->ssl != NULL && (SSL_pending(t->ssl) > 0 || SSL_has_pending(t->ssl) == 1);

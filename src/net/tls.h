@@ -141,8 +141,11 @@ int sl_tls_handshake(struct sl_tls_conn *t, enum sl_tls_want *want);
  * already decrypted are not visible to poll(): after a successful read, call again, or check
  * sl_tls_pending, before waiting for readiness. */
 ssize_t sl_tls_read(struct sl_tls_conn *t, void *buf, size_t len, enum sl_tls_want *want);
-/* True when bytes are buffered inside the TLS layer (a read would not block). */
+/* True when bytes are buffered inside the TLS layer: decrypted ones, or part of a record read
+ * from the socket (then a read may still block, waiting for the rest). */
 bool sl_tls_pending(const struct sl_tls_conn *t);
+/* True when decrypted bytes wait inside the TLS layer: a read returns them without blocking. */
+bool sl_tls_decrypted_pending(const struct sl_tls_conn *t);
 
 /* Encrypts and sends up to <len> (> 0) bytes of <buf>. Returns the count accepted (> 0; may be
  * less than <len>), SL_AGAIN with <*want>, or SL_ERROR. After SL_AGAIN, call again with the same

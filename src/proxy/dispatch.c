@@ -34,12 +34,23 @@ dispatch_ready(struct sl_worker *w)
     }
 }
 
+/* Passes over what serving a batch made pending again (a TLS read event fed for bytes OpenSSL
+ * holds, session.c) before the loop polls: libev would otherwise serve those only after the
+ * next poll returns, which may be a read timeout away. Each pass makes progress on what it
+ * serves; the bound only keeps one batch from holding the loop. */
+#define SL_DISPATCH_MAX_PASSES 16
+
 static void
 invoke_pending(struct ev_loop *loop)
 {
     struct sl_worker *w = ev_userdata(loop);
-    ev_invoke_pending(loop);
-    dispatch_ready(w);
+    for (int pass = 0; pass < SL_DISPATCH_MAX_PASSES; pass++) {
+        ev_invoke_pending(loop);
+        dispatch_ready(w);
+        if (ev_pending_count(loop) == 0) {
+            break;
+        }
+    }
 }
 
 void

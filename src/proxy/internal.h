@@ -507,6 +507,8 @@ ssize_t sl_upconn_send(struct sl_upconn *c, const void *p, size_t len);
 /* Bytes already read from the socket but not yet from the connection (TLS records decrypted or
  * buffered): poll() does not see them. */
 bool sl_upconn_has_buffered(const struct sl_upconn *c);
+/* ... of which decrypted ones, which a read returns at once. */
+bool sl_upconn_has_decrypted(const struct sl_upconn *c);
 
 /* Gives the empty client buffer <b> (data == NULL) one of the worker's spare buffers, if it has
  * one; otherwise <b> allocates on its first append or read as usual. */

@@ -399,9 +399,13 @@ update_watchers(struct sl_session *s)
             ev_io_stop(loop, &c->wio);
         }
     }
-    if (up_read && c->connected && sl_upconn_has_buffered(c)) {
-        /* Decrypted bytes wait inside OpenSSL (a read stopped at the buffer's cap): no
-         * readiness will announce them, so the read event is raised here. */
+    if (up_read && c->connected && sl_upconn_has_decrypted(c) &&
+        sl_buf_pending(&c->in) < s->settings->max_header_bytes + SL_PROXY_HIGH_WATER) {
+        /* Decrypted bytes wait inside OpenSSL (a read stopped at the buffer's cap) and there is
+         * room for them now: no readiness will announce them, so the read event is raised here,
+         * and served in this loop iteration (invoke_pending, dispatch.c). Each such read takes
+         * some of them, so this ends; part of a record (sl_upconn_has_buffered) is left to the
+         * socket's readiness, as a read would only block on it. */
         ev_feed_event(loop, &c->rio, EV_READ);
     }
     enum up_wait wait;

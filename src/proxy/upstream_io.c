@@ -114,6 +114,12 @@ sl_upconn_send(struct sl_upconn *c, const void *p, size_t len)
 }
 
 bool
+sl_upconn_has_decrypted(const struct sl_upconn *c)
+{
+    return c->tls.ssl != NULL && sl_tls_decrypted_pending(&c->tls);
+}
+
+bool
 sl_upconn_has_buffered(const struct sl_upconn *c)
 {
     return c->tls.ssl != NULL && sl_tls_pending(&c->tls);
