@@ -172,6 +172,21 @@ def test_slow_client_over_tls_gets_every_byte(tls_upstream, sluice_factory, buff
     assert len(body) == n and hashlib.sha256(body).hexdigest() == U.pattern_sha256(n)
 
 
+@pytest.mark.parametrize("buffering", [True, False])
+def test_upstream_early_413_over_tls_reaches_the_client(tls_upstream, sluice_factory, buffering):
+    """The upstream answers 413 from the head, without reading the body, and closes: the write
+    of the body then fails, and the answer already sent must still be what the client gets."""
+    tls_upstream.route("/early413", U.early_413())
+    s = sluice_factory(kong(https_service("tls", "127.0.0.1", tls_upstream.port,
+                                          [{"paths": ["/"], "strip_path": False,
+                                            "request_buffering": buffering}], retries=0)))
+    body = b"y" * (4 * 1024 * 1024)
+    for _ in range(5):
+        r = requests.post(s.url("/early413"), data=body, timeout=T)
+        assert r.status_code == 413 and r.text == "too big", (r.status_code, r.text[:200])
+    assert s.alive()
+
+
 def test_close_delimited_and_truncated_responses(tls_upstream, sluice_factory):
     tls_upstream.route("/until-close", U.until_close_response(100000))
     tls_upstream.route("/truncated", U.truncated_response(promised=100000, sent=5000))
