@@ -83,8 +83,10 @@ def test_tls_verify_with_the_services_ca_certificates(pki, upstream_factory, slu
                              ca_certificates=[ROOT_ID], retries=0),
                https_service("system", good.port, "/system", tls_verify=True, retries=0))
     doc["ca_certificates"] = [{"id": ROOT_ID, "cert": pki["root"]}]
-    s = sluice_factory(doc)
+    s = sluice_factory(doc, {"admin_listen": "auto"})
     assert requests.get(s.url("/good"), timeout=T).status_code == 200
+    svc = requests.get(s.admin_url("/services/good"), timeout=T).json()
+    assert svc["ca_certificates"] == [ROOT_ID] and svc["tls_verify"] is True, svc
     # an intermediate between the leaf and the trusted root: within the default depth (1)
     assert requests.get(s.url("/deep"), timeout=T).status_code == 200
     assert len(good.requests) == 1 and len(deep.requests) == 1
@@ -110,9 +112,13 @@ def test_client_certificate_for_an_upstream_that_asks_for_one(pki, upstream_fact
     doc = kong(https_service("mtls", up.port, "/mtls", client_certificate={"id": cert_id}),
                https_service("anonymous", up.port, "/anon", retries=0))
     doc["certificates"] = [{"id": cert_id, "cert": pki["client"], "key": pki["client_key"]}]
-    s = sluice_factory(doc)
+    s = sluice_factory(doc, {"admin_listen": "auto"})
     r = requests.get(s.url("/mtls"), timeout=T)
     assert r.status_code == 200, r.text
+    # the DB-less Admin API shows the reference as Kong does
+    svc = requests.get(s.admin_url("/services/mtls"), timeout=T).json()
+    assert svc["client_certificate"] == {"id": cert_id}, svc
+    assert svc["ca_certificates"] is None
     assert len(up.requests) == 1
     # without one the upstream refuses the handshake (or, in TLS 1.3, the first record after it)
     assert requests.get(s.url("/anon"), timeout=T).status_code == 502
