@@ -3,8 +3,11 @@
 # Idempotent: only missing packages are installed, so `make run` and `make test` can call it every time.
 set -euo pipefail
 
+# ca-certificates: the system trust store https services verify against by default
+# (lua_ssl_trusted_certificate = system); a run-time need, installed with the build.
 BUILD_PKGS="gcc make pkg-config libev-dev libssl-dev libnghttp2-dev libc-ares-dev libsqlite3-dev
- libpq-dev libhiredis-dev libjansson-dev libyaml-dev libpcre2-dev zlib1g-dev libcriterion-dev"
+ libpq-dev libhiredis-dev libjansson-dev libyaml-dev libpcre2-dev zlib1g-dev libcriterion-dev
+ ca-certificates"
 TEST_PKGS="python3 python3-pytest python3-requests python3-websocket python3-websockets python3-yaml
  python3-dnslib python3-cryptography curl openssl deck iproute2 util-linux"
 BENCH_PKGS="nginx-light wrk procps openssl"
