@@ -98,6 +98,10 @@ wants_client_ctx(const struct sl_service_target *t)
     return t->service->protocol == SL_PROTO_HTTPS && t->service->enabled && t->refuse_status == 0;
 }
 
+/* The count of services verifying against an empty trust store last warned about: said again
+ * only when it changes, as the warnings of sl_snapshot_build (builds run on the control thread). */
+static size_t said_ntrustless;
+
 /* Gives every https target its client context. Targets with the same settings share one, and a
  * context of the current snapshot with the same digest is taken over rather than built again:
  * loading the system's trusted certificates costs milliseconds, and an Admin API sync compiles
@@ -110,10 +114,13 @@ attach_tls(struct sl_service_target *targets, size_t n, struct sl_arena *arena)
         nhttps += wants_client_ctx(&targets[i]);
     }
     if (nhttps == 0) {
+        said_ntrustless = 0;
         return;
     }
     struct sl_snapshot *old = sl_snapshot_acquire();
     size_t nold = old != NULL ? old->config->nservices : 0;
+    size_t ntrustless = 0; /* services that verify against an empty trust store */
+    const struct sl_service *first_trustless = NULL;
     struct sl_arena *tmp = sl_arena_create(0);
     struct sl_strmap seen; /* digest -> index: into <targets> below <n>, into old's from <n> on */
     bool have_map = tmp != NULL && sl_strmap_init(&seen, nhttps + nold, tmp);
@@ -138,6 +145,9 @@ attach_tls(struct sl_service_target *targets, size_t n, struct sl_arena *arena)
         }
         struct sl_tls_client_opts o;
         tls_opts_of(svc, &o);
+        if (o.verify && !o.system_store && o.nca == 0 && ntrustless++ == 0) {
+            first_trustless = svc;
+        }
         if (sl_tls_client_opts_digest(&o, t->tls_digest) < 0) {
             t->refuse_status = 500; /* no digest: nothing may share its context or its pool */
             continue;
@@ -171,6 +181,14 @@ attach_tls(struct sl_service_target *targets, size_t n, struct sl_arena *arena)
     }
     sl_arena_destroy(tmp);
     sl_snapshot_unref(old);
+    if (ntrustless > 0 && ntrustless != said_ntrustless) {
+        sl_log(SL_LOG_WARN,
+               "%zu https service(s) (first: %s) verify their upstream's certificate but trust "
+               "no certificate (no ca_certificates, lua_ssl_trusted_certificate without `system` "
+               "or files): every handshake to them fails",
+               ntrustless, first_trustless->name ? first_trustless->name : first_trustless->id);
+    }
+    said_ntrustless = ntrustless;
 }
 
 /* Fills <t> for <svc>: its Host header, and either its fixed addresses (an IP literal or a

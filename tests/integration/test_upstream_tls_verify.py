@@ -260,3 +260,17 @@ def test_reload_applies_the_conf_defaults(pki, upstream_factory, sluice_factory,
     s.reload()
     assert requests.get(s.url("/"), timeout=T).status_code == 502
     assert "keeping the running configuration" in s.error_log()
+
+
+def test_verifying_against_an_empty_trust_store_is_said_at_load(pki, upstream_factory,
+                                                                sluice_factory):
+    """lua_ssl_trusted_certificate = off leaves a verifying service without ca_certificates
+    nothing to trust (nginx without proxy_ssl_trusted_certificate): every handshake fails, and
+    the load says so rather than leave it to the first 502."""
+    good = tls_upstream(upstream_factory, pki["leaf"])
+    doc = kong(https_service("strict", good.port, "/", tls_verify=True, retries=0))
+    s = sluice_factory(doc, {"lua_ssl_trusted_certificate": "off"})
+    assert requests.get(s.url("/"), timeout=T).status_code == 502
+    assert good.requests == []
+    assert ("1 https service(s) (first: strict) verify their upstream's certificate but trust no "
+            "certificate" in s.stderr() + s.error_log())
