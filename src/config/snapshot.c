@@ -98,8 +98,24 @@ wants_client_ctx(const struct sl_service_target *t)
     return t->service->protocol == SL_PROTO_HTTPS && t->service->enabled && t->refuse_status == 0;
 }
 
-/* The count of services verifying against an empty trust store last warned about: said again
- * only when it changes, as the warnings of sl_snapshot_build (builds run on the control thread). */
+/* Build warnings name how many services a case concerns and the first one, and are said again
+ * only when that count changes: an Admin API sync of 1000 services compiles 1000 times (builds
+ * run on the control thread only, hence plain statics). True when <n> is due; records it. */
+static bool
+count_changed(size_t *said, size_t n)
+{
+    bool due = n > 0 && n != *said;
+    *said = n;
+    return due;
+}
+
+static const char *
+svc_label(const struct sl_service *svc)
+{
+    return svc->name ? svc->name : svc->id;
+}
+
+/* services verifying against an empty trust store, last warned about */
 static size_t said_ntrustless;
 
 /* Gives every https target its client context. Targets with the same settings share one, and a
@@ -139,7 +155,7 @@ attach_tls(struct sl_service_target *targets, size_t n, struct sl_arena *arena)
             /* Kong fails such a request as an internal error, rather than send it unverified or
              * without the certificate the service asks for */
             sl_log(SL_LOG_ERR, "service %s: %s does not exist; its requests answer 500",
-                   svc->name ? svc->name : svc->id, svc->tls_missing);
+                   svc_label(svc), svc->tls_missing);
             t->refuse_status = 500;
             continue;
         }
@@ -167,8 +183,7 @@ attach_tls(struct sl_service_target *targets, size_t n, struct sl_arena *arena)
             char err[256];
             t->tls_ctx = sl_tls_client_ctx_new(&o, err, sizeof(err));
             if (t->tls_ctx == NULL) {
-                sl_log(SL_LOG_ERR, "service %s: %s; its requests answer 502",
-                       svc->name ? svc->name : svc->id, err);
+                sl_log(SL_LOG_ERR, "service %s: %s; its requests answer 502", svc_label(svc), err);
             }
         }
         if (t->tls_ctx == NULL) {
@@ -181,14 +196,13 @@ attach_tls(struct sl_service_target *targets, size_t n, struct sl_arena *arena)
     }
     sl_arena_destroy(tmp);
     sl_snapshot_unref(old);
-    if (ntrustless > 0 && ntrustless != said_ntrustless) {
+    if (count_changed(&said_ntrustless, ntrustless)) {
         sl_log(SL_LOG_WARN,
                "%zu https service(s) (first: %s) verify their upstream's certificate but trust "
                "no certificate (no ca_certificates, lua_ssl_trusted_certificate without `system` "
                "or files): every handshake to them fails",
-               ntrustless, first_trustless->name ? first_trustless->name : first_trustless->id);
+               ntrustless, svc_label(first_trustless));
     }
-    said_ntrustless = ntrustless;
 }
 
 /* Fills <t> for <svc>: its Host header, and either its fixed addresses (an IP literal or a
@@ -206,8 +220,7 @@ resolve_target(struct sl_service_target *t, const struct sl_service *svc)
     /* Many services usually share a few names: they share one entry, resolved once. */
     t->dns = sl_dns_acquire(svc->host);
     if (t->dns == NULL) {
-        sl_log(SL_LOG_ERR, "service %s: out of memory resolving '%s'",
-               svc->name ? svc->name : svc->id, svc->host);
+        sl_log(SL_LOG_ERR, "service %s: out of memory resolving '%s'", svc_label(svc), svc->host);
     }
 }
 
@@ -305,25 +318,21 @@ sl_snapshot_build(struct sl_config *config, char *err, size_t errlen)
             resolve_target(t, svc);
         }
     }
-    /* Said again only when the count changes: an Admin API sync of 1000 services compiles 1000
-     * times (builds run on the control thread only, hence plain statics). */
-    static size_t said_nup, said_ntls;
-    if (nup > 0 && nup != said_nup) {
+    static size_t said_nup, said_ntls; /* count_changed */
+    if (count_changed(&said_nup, nup)) {
         sl_log(SL_LOG_WARN,
                "%zu service(s) (first: %s, host '%s') name an upstream: Sluice does not balance "
                "upstreams yet, so their requests answer 503 \"failure to get a peer from the "
                "ring-balancer\" rather than go to what DNS says of the name",
-               nup, first_up->name ? first_up->name : first_up->id, first_up->host);
+               nup, svc_label(first_up), first_up->host);
     }
-    if (ntls > 0 && ntls != said_ntls) {
+    if (count_changed(&said_ntls, ntls)) {
         sl_log(SL_LOG_WARN,
                "%zu service(s) (first: %s) use grpcs, tls or tls_passthrough: Sluice does not "
                "speak these to upstreams yet, so their requests answer 502 and nothing is sent "
                "to them (never in clear)",
-               ntls, first_tls->name ? first_tls->name : first_tls->id);
+               ntls, svc_label(first_tls));
     }
-    said_nup = nup;
-    said_ntls = ntls;
     attach_tls(targets, config->nservices, a);
     carry_turns(targets, config);
     snap->config = config;
