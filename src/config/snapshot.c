@@ -174,7 +174,8 @@ attach_tls(struct sl_service_target *targets, size_t n, struct sl_arena *arena)
             continue;
         }
         size_t j;
-        if (have_map && sl_strmap_get(&seen, t->tls_digest, &j)) {
+        bool known = have_map && sl_strmap_get(&seen, t->tls_digest, &j);
+        if (known) {
             SSL_CTX *shared = j < n ? targets[j].tls_ctx : old->targets[j - n].tls_ctx;
             if (SSL_CTX_up_ref(shared) == 1) {
                 t->tls_ctx = shared;
@@ -190,7 +191,7 @@ attach_tls(struct sl_service_target *targets, size_t n, struct sl_arena *arena)
             t->refuse_status = 502;
             continue;
         }
-        if (have_map && !sl_strmap_get(&seen, t->tls_digest, &j)) {
+        if (have_map && !known) {
             sl_strmap_put(&seen, t->tls_digest, i); /* keys live in <targets>, past <tmp> */
         }
     }

@@ -104,6 +104,28 @@ open_pem(const char *path, const char *label, char *err, size_t errlen)
     return f;
 }
 
+int
+sl_tls_read_certs(BIO *bio, STACK_OF(X509) * out)
+{
+    int n = 0;
+    for (;;) {
+        X509 *x = PEM_read_bio_X509(bio, NULL, sl_tls_no_password, NULL);
+        if (x == NULL) {
+            unsigned long e = ERR_peek_last_error();
+            if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE) {
+                ERR_clear_error(); /* the end of the text */
+                return n;
+            }
+            return SL_TLS_CERTS_BAD;
+        }
+        if (!sk_X509_push(out, x)) {
+            X509_free(x);
+            return SL_TLS_CERTS_NOMEM;
+        }
+        n++;
+    }
+}
+
 /* Reads the leaf certificate and any chain after it. */
 static X509 *
 read_cert_chain(const char *path, const char *label, STACK_OF(X509) * *chain, char *err,
@@ -121,28 +143,19 @@ read_cert_chain(const char *path, const char *label, STACK_OF(X509) * *chain, ch
         fclose(f);
         return NULL;
     }
+    /* the rest of the file through a BIO over the same stream */
+    BIO *bio = BIO_new_fp(f, BIO_NOCLOSE);
     *chain = sk_X509_new_null();
-    if (*chain == NULL) {
+    int got = bio != NULL && *chain != NULL ? sl_tls_read_certs(bio, *chain) : SL_TLS_CERTS_NOMEM;
+    BIO_free(bio);
+    if (got == SL_TLS_CERTS_NOMEM) {
         sl_tls_errf(err, errlen, "%s: out of memory", label);
         goto fail;
     }
-    for (;;) {
-        X509 *ca = PEM_read_X509(f, NULL, sl_tls_no_password, NULL);
-        if (ca == NULL) {
-            unsigned long e = ERR_peek_last_error();
-            if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE) {
-                ERR_clear_error(); /* the end of the file */
-                break;
-            }
-            sl_tls_errf(err, errlen, "%s: failed loading the certificate chain from %s (%s)", label,
-                        path, sl_tls_reason());
-            goto fail;
-        }
-        if (!sk_X509_push(*chain, ca)) {
-            X509_free(ca);
-            sl_tls_errf(err, errlen, "%s: out of memory", label);
-            goto fail;
-        }
+    if (got == SL_TLS_CERTS_BAD) {
+        sl_tls_errf(err, errlen, "%s: failed loading the certificate chain from %s (%s)", label,
+                    path, sl_tls_reason());
+        goto fail;
     }
     fclose(f);
     return leaf;

@@ -22,32 +22,17 @@ static int
 add_pem_certs(X509_STORE *store, const char *pem)
 {
     BIO *bio = BIO_new_mem_buf(pem, -1);
-    if (bio == NULL) {
-        return -1;
-    }
-    int n = 0;
-    for (;;) {
-        X509 *x = PEM_read_bio_X509(bio, NULL, sl_tls_no_password, NULL);
-        if (x == NULL) {
-            unsigned long e = ERR_peek_last_error();
-            if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE) {
-                ERR_clear_error(); /* the end of the text */
-                break;
-            }
+    STACK_OF(X509) *certs = sk_X509_new_null();
+    int n = bio != NULL && certs != NULL ? sl_tls_read_certs(bio, certs) : -1;
+    /* the same CA listed twice is no error (X509_STORE ignores a duplicate in OpenSSL 3) */
+    for (int i = 0; n > 0 && i < n; i++) {
+        if (X509_STORE_add_cert(store, sk_X509_value(certs, i)) != 1) {
             n = -1;
-            break;
         }
-        /* the same CA listed twice is no error (X509_STORE ignores a duplicate in OpenSSL 3) */
-        int ok = X509_STORE_add_cert(store, x);
-        X509_free(x);
-        if (ok != 1) {
-            n = -1;
-            break;
-        }
-        n++;
     }
+    sk_X509_pop_free(certs, X509_free);
     BIO_free(bio);
-    return n;
+    return n < 0 ? -1 : n;
 }
 
 /* Loads the client certificate (leaf, then any chain) and its key from PEM texts. */
@@ -69,17 +54,11 @@ use_client_cert(SSL_CTX *ctx, const char *cert_pem, const char *key_pem, char *e
         sl_tls_errf(err, errlen, "client certificate: cannot read it (%s)", sl_tls_reason());
         goto out;
     }
-    for (;;) {
-        X509 *ca = PEM_read_bio_X509(cb, NULL, sl_tls_no_password, NULL);
-        if (ca == NULL) {
-            ERR_clear_error(); /* the end of the chain */
-            break;
-        }
-        if (!sk_X509_push(chain, ca)) {
-            X509_free(ca);
-            sl_tls_errf(err, errlen, "client certificate: out of memory");
-            goto out;
-        }
+    int got = sl_tls_read_certs(cb, chain); /* its chain, if any */
+    if (got < 0) {
+        sl_tls_errf(err, errlen, "client certificate: cannot read its chain (%s)",
+                    got == SL_TLS_CERTS_NOMEM ? "out of memory" : sl_tls_reason());
+        goto out;
     }
     pkey = PEM_read_bio_PrivateKey(kb, NULL, sl_tls_no_password, NULL);
     if (pkey == NULL) {

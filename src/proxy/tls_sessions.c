@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "proxy/internal.h"
 
 /* "<pool key>@<address>:<port>" into <out>; false when it does not fit. */
@@ -34,11 +35,7 @@ session_key(const char *pool_key, const struct sockaddr *sa, char *out, size_t c
 static unsigned
 key_bucket(const char *key)
 {
-    unsigned h = 2166136261u;
-    for (const char *k = key; *k != '\0'; k++) {
-        h = (h ^ (unsigned char)*k) * 16777619u;
-    }
-    return h % SL_TLS_SESSION_BUCKETS;
+    return sl_fnv1a_str(SL_FNV1A_INIT, key) % SL_TLS_SESSION_BUCKETS;
 }
 
 static struct sl_tls_session_entry **

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/hash.h"
 #include "proxy/internal.h"
 #include "sluice/log.h"
 
@@ -32,29 +33,19 @@ sl_pool_init(struct sl_worker *w)
     w->pool.trim.data = w;
 }
 
-/* FNV-1a over the address, its port and the pool key (TLS settings and SNI name). */
+/* FNV-1a over the pool key (TLS settings and SNI name), the port and the address. */
 static unsigned
 addr_hash(const struct sockaddr *sa, const char *key)
 {
-    unsigned h = 2166136261u;
-    for (const char *k = key; k != NULL && *k != '\0'; k++) {
-        h = (h ^ (unsigned char)*k) * 16777619u;
-    }
-    const unsigned char *b;
-    size_t n;
+    unsigned h = sl_fnv1a_str(SL_FNV1A_INIT, key);
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        b = (const unsigned char *)&in->sin_addr;
-        n = 4;
         h = (h ^ in->sin_port) * 16777619u;
+        h = sl_fnv1a(h, &in->sin_addr, 4);
     } else {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        b = (const unsigned char *)&in6->sin6_addr;
-        n = 16;
         h = (h ^ in6->sin6_port) * 16777619u;
-    }
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ b[i]) * 16777619u;
+        h = sl_fnv1a(h, &in6->sin6_addr, 16);
     }
     return h % SL_POOL_BUCKETS;
 }

@@ -9,23 +9,14 @@
 
 #include <openssl/crypto.h>
 
+#include "../failing_alloc.h"
 #include "net/tls.h"
 
-static long countdown = -1; /* the OpenSSL allocation that fails, counted from now; -1: none */
-static bool alloc_failed;
-
+/* OpenSSL's allocator takes the caller's file and line: failing_alloc.h's malloc under them. */
 static void *
 failing_malloc(size_t n, const char *file, int line)
 {
-    if (countdown == 0) {
-        countdown = -1;
-        alloc_failed = true;
-        return NULL;
-    }
-    if (countdown > 0) {
-        countdown--;
-    }
-    return malloc(n);
+    return fa_malloc(n);
 }
 
 static void *
@@ -78,15 +69,15 @@ Test(client_digest, an_allocation_failure_gives_no_digest_never_a_shared_one)
     /* each allocation of the digest fails in turn: the result is the right digest or none */
     for (long n = 0; n < 1000; n++) {
         char v[65], t[65];
-        countdown = n;
-        alloc_failed = false;
+        fa_arm(n);
         int rv = sl_tls_client_opts_digest(&verifying, v);
-        countdown = n;
+        bool failed = fa_failed;
+        fa_arm(n);
         int rt = sl_tls_client_opts_digest(&trusting, t);
-        countdown = -1;
+        fa_disarm();
         cr_assert(rv == 0 ? strcmp(v, want_v) == 0 : rv == -1 && v[0] == '\0', "n=%ld: %s", n, v);
         cr_assert(rt == 0 ? strcmp(t, want_t) == 0 : rt == -1 && t[0] == '\0', "n=%ld: %s", n, t);
-        if (!alloc_failed) {
+        if (!failed) {
             cr_assert_eq(rv, 0);
             return;
         }
