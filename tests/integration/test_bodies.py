@@ -29,6 +29,7 @@ def env(upstream, sluice_factory):
     upstream.route("/204", U.respond(204, [("X-Kind", "no-content")]))
     upstream.route("/304", U.respond(304, [("ETag", '"v1"'), ("Content-Length", "10")]))
     upstream.route("/early413", U.early_413())
+    upstream.route("/early413-reset", U.early_413(pause=0))
     s = sluice_factory(kong(service("echo", upstream.port,
                                     [{"name": "all", "paths": ["/"], "strip_path": False}],
                                     retries=0)))
@@ -313,6 +314,18 @@ def test_upstream_early_413_reaches_client(env):
     for _ in range(3):
         r = requests.post(s.url("/early413"), data=body, timeout=T)
         assert r.status_code == 413 and r.text == "too big"
+    assert s.alive()
+
+
+def test_upstream_early_413_arriving_with_the_reset_reaches_client(env):
+    """The 413 and the reset of the upstream's close arrive together: the body's next write fails
+    (EPIPE) before the answer is read, and the answer waiting in the socket is still served
+    (attempt.c, sl_session_upstream_write_failed), not a 502."""
+    s, _ = env
+    body = b"y" * (2 * 1024 * 1024)
+    for _ in range(10):
+        r = requests.post(s.url("/early413-reset"), data=body, timeout=T)
+        assert r.status_code == 413 and r.text == "too big", (r.status_code, r.text[:200])
     assert s.alive()
 
 

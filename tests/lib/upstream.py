@@ -309,11 +309,14 @@ def truncated_response(promised=1000, sent=500):
     return h
 
 
-def early_413():
-    """Answers 413 right after the head, without reading the body, then closes."""
+def early_413(pause=0.05):
+    """Answers 413 right after the head, without reading the body, then closes after <pause>
+    seconds. The unread body makes the close a reset; with pause=0 the answer and the reset
+    reach the proxy together, so its next write of the body fails before it has read the answer."""
     def h(req, conn):
         conn.send(response(413, [("Content-Type", "text/plain")], b"too big", close=True))
-        time.sleep(0.05)
+        if pause:
+            time.sleep(pause)
         return "close"
     h.before_body = True
     return h
