@@ -10,6 +10,7 @@
 #include "admin/admin.h"
 #include "cli/reload.h"
 #include "config/snapshot.h"
+#include "core/file_read.h"
 #include "core/log_file.h"
 #include "net/dns.h"
 #include "proxy/proxy.h"
@@ -145,41 +146,18 @@ keep:
 
 /* `sluice reload`, the command: what it checks before it signals */
 
+/* Bound on what read_proc takes: a process's arguments and environment together are at most a
+ * quarter of its stack limit (execve(2)); 16 MiB is that for a 64 MiB stack. */
+#define PROC_FILE_MAX (16u * 1024 * 1024)
+
 /* The whole of /proc/<pid>/<name> (NUL-separated strings; a /proc file has no size to read up
- * front), NUL-terminated, its length in *<len>. NULL when unreadable. */
+ * front), NUL-terminated, its length in *<len>. NULL when unreadable or too long. */
 static char *
 read_proc(pid_t pid, const char *name, size_t *len)
 {
     char path[64];
     snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, name);
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        return NULL;
-    }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf != NULL) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap) {
-            break;
-        }
-        char *bigger = realloc(buf, 2 * cap + 1);
-        if (bigger == NULL) {
-            free(buf);
-        }
-        buf = bigger;
-        cap *= 2;
-    }
-    if (buf != NULL && ferror(f)) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf != NULL) {
-        buf[n] = '\0';
-        *len = n;
-    }
-    return buf;
+    return sl_file_read_all(path, PROC_FILE_MAX, len);
 }
 
 char **

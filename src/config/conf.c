@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config/conf.h"
+#include "core/file_read.h"
 #include "schema/schema.h"
 #include "sluice/log.h"
 
@@ -2284,29 +2285,15 @@ sl_conf_load_with_prefix(struct sl_conf *conf, const char *path, const char *pre
     if (path == NULL) {
         return load(conf, NULL, 0, NULL, prefix, true, err, errlen);
     }
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        memset(conf, 0, sizeof(*conf));
-        return -1;
-    }
-    char *buf = malloc(SL_CONF_MAX_FILE_BYTES + 1);
+    size_t n;
+    char *buf = sl_file_read_all(path, SL_CONF_MAX_FILE_BYTES, &n);
     if (buf == NULL) {
-        fclose(f);
-        snprintf(err, errlen, "%s: out of memory", path);
-        return -1;
-    }
-    size_t n = fread(buf, 1, SL_CONF_MAX_FILE_BYTES + 1, f);
-    int rerr = ferror(f);
-    fclose(f);
-    if (rerr) {
-        snprintf(err, errlen, "%s: read error", path);
-        free(buf);
-        return -1;
-    }
-    if (n > SL_CONF_MAX_FILE_BYTES) {
-        snprintf(err, errlen, "%s: larger than %d bytes", path, SL_CONF_MAX_FILE_BYTES);
-        free(buf);
+        if (errno == EFBIG) {
+            snprintf(err, errlen, "%s: larger than %d bytes", path, SL_CONF_MAX_FILE_BYTES);
+        } else {
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        }
+        memset(conf, 0, sizeof(*conf));
         return -1;
     }
     int r = load(conf, buf, n, path, prefix, true, err, errlen);

@@ -23,6 +23,7 @@
 #include "config/entity_build.h"
 #include "config/path_migrate.h"
 #include "config/yaml_json.h"
+#include "core/file_read.h"
 #include "core/json_alloc.h"
 #include "core/strmap.h"
 #include "core/uuid.h"
@@ -2069,46 +2070,15 @@ struct sl_config *
 sl_declarative_load_file_opts(const char *path, const struct sl_declarative_opts *opts, char *err,
                               size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    /* read to the end (the file may be a pipe), at most one buffer past the limit */
-    char *buf = NULL;
-    size_t cap = 0;
-    size_t len = 0;
-    bool oom = false;
-    for (;;) {
-        if (len == cap) {
-            if (cap > SL_DECLARATIVE_MAX_BYTES) {
-                break;
-            }
-            size_t ncap = cap ? cap * 2 : 64 * 1024;
-            char *nb = realloc(buf, ncap);
-            if (nb == NULL) {
-                oom = true;
-                break;
-            }
-            buf = nb;
-            cap = ncap;
+    size_t len;
+    char *buf = sl_file_read_all(path, SL_DECLARATIVE_MAX_BYTES, &len);
+    if (buf == NULL) {
+        if (errno == EFBIG) {
+            snprintf(err, errlen, "failed parsing declarative configuration: larger than %u bytes",
+                     SL_DECLARATIVE_MAX_BYTES);
+        } else {
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
         }
-        size_t n = fread(buf + len, 1, cap - len, f);
-        len += n;
-        if (n == 0) {
-            break;
-        }
-    }
-    bool rerr = ferror(f) != 0;
-    fclose(f);
-    if (oom) {
-        free(buf);
-        snprintf(err, errlen, "%s: out of memory", path);
-        return NULL;
-    }
-    if (rerr) {
-        snprintf(err, errlen, "%s: read error", path);
-        free(buf);
         return NULL;
     }
     struct sl_config *cfg = sl_declarative_load_string_opts(buf, len, path, opts, err, errlen);

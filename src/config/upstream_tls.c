@@ -6,45 +6,23 @@
 #include <string.h>
 
 #include "config/upstream_tls.h"
+#include "core/file_read.h"
 
 /* The whole of file <path> as a NUL-terminated string (malloc'd), or NULL with why in <err>. */
 static char *
 read_pem(const char *key, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "re");
-    if (f == NULL) {
-        snprintf(err, errlen, "%s: cannot open %s: %s", key, path, strerror(errno));
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (cap - len < 4096) {
-            cap = cap ? cap * 2 : 16384;
-            char *nb = cap <= SL_UPSTREAM_TLS_MAX_PEM + 1 ? realloc(buf, cap) : NULL;
-            if (nb == NULL) {
-                snprintf(err, errlen, "%s: %s is too large or memory ran out", key, path);
-                goto fail;
-            }
-            buf = nb;
-        }
-        size_t n = fread(buf + len, 1, cap - len - 1, f);
-        len += n;
-        if (n == 0) {
-            break;
+    size_t len;
+    char *buf = sl_file_read_all(path, SL_UPSTREAM_TLS_MAX_PEM, &len);
+    if (buf == NULL) {
+        if (errno == EFBIG) {
+            snprintf(err, errlen, "%s: %s is larger than %d bytes", key, path,
+                     SL_UPSTREAM_TLS_MAX_PEM);
+        } else {
+            snprintf(err, errlen, "%s: cannot open %s: %s", key, path, strerror(errno));
         }
     }
-    if (ferror(f)) {
-        snprintf(err, errlen, "%s: cannot read %s", key, path);
-        goto fail;
-    }
-    fclose(f);
-    buf[len] = '\0';
     return buf;
-fail:
-    free(buf);
-    fclose(f);
-    return NULL;
 }
 
 struct sl_upstream_tls_defaults *

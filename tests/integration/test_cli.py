@@ -62,6 +62,42 @@ def test_check_missing_file(tmp_path):
     assert r.returncode != 0 and "Error:" in r.stderr
 
 
+def _padded(text, size):
+    """<text> followed by comment lines up to exactly <size> bytes."""
+    data = text.encode()
+    line = b"#" + b"x" * 98 + b"\n"
+    data += line * ((size - len(data)) // len(line))
+    return data + b"#" * (size - len(data) - 1) + b"\n"
+
+
+def test_check_conf_size_limit(tmp_path):
+    """sluice.conf is read whole up to 1 MiB (SL_CONF_MAX_FILE_BYTES): at the limit it is
+    checked, one byte more is refused before anything is parsed."""
+    limit = 1024 * 1024
+    p = tmp_path / "big.conf"
+    p.write_bytes(_padded("daemon = off\n", limit))
+    assert p.stat().st_size == limit
+    r = cli("check", p)
+    assert r.returncode == 0, r.stderr
+    p.write_bytes(_padded("daemon = off\n", limit + 1))
+    r = cli("check", p)
+    assert r.returncode != 0
+    assert r.stderr.startswith("Error: %s: larger than %d bytes" % (p, limit)), r.stderr
+
+
+def test_config_parse_size_limit(tmp_path):
+    """A declarative file over 64 MiB is refused, read no further than the limit."""
+    limit = 64 * 1024 * 1024
+    p = tmp_path / "kong.yml"
+    p.write_bytes(_padded('_format_version: "3.0"\n', limit + 1))
+    r = cli("config", "parse", p)
+    assert r.returncode != 0
+    assert "larger than %d bytes" % limit in r.stderr, r.stderr
+    p.write_bytes(_padded('_format_version: "3.0"\n', 4096))
+    r = cli("config", "parse", p)
+    assert r.returncode == 0, r.stderr
+
+
 BAD_KONG = """_format_version: "3.0"
 services:
 - name: a

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from lib.certs import issued, self_signed
-from lib.sluice import cli, kong, service, wait_until
+from lib.sluice import Sluice, SluiceError, cli, kong, service, wait_until
 
 T = 10
 
@@ -244,6 +244,28 @@ def test_conf_upstream_tls_errors(tmp_path, lines, message):
     r = cli("check", p)
     assert r.returncode != 0 and r.stderr.startswith("Error:"), r.stderr
     assert message in r.stderr, r.stderr
+
+
+def test_conf_trusted_certificate_size_limit(pki, tmp_path):
+    """A PEM file sluice.conf names is read whole at start, up to 8 MiB (SL_UPSTREAM_TLS_MAX_PEM):
+    at the limit Sluice starts, one byte more refuses the start with the file named."""
+    limit = 8 * 1024 * 1024
+    big = tmp_path / "big.pem"
+    pem = pki["root"].encode()
+    big.write_bytes(pem + b"\n" * (limit - len(pem)))
+    conf = {"nginx_proxy_proxy_ssl_trusted_certificate": str(big)}
+    s = Sluice(tmp_path, kong(), conf, name="at-limit")
+    try:
+        assert s.alive()
+    finally:
+        s.stop()
+    big.write_bytes(pem + b"\n" * (limit + 1 - len(pem)))
+    s = Sluice(tmp_path, kong(), conf, name="over-limit", start=False)
+    with pytest.raises(SluiceError) as ei:
+        s.start()
+    assert s.returncode not in (None, 0)
+    assert ("nginx_proxy_proxy_ssl_trusted_certificate: %s is larger than %d bytes" % (big, limit)
+            in str(ei.value)), str(ei.value)
 
 
 def test_reload_applies_the_conf_defaults(pki, upstream_factory, sluice_factory, tmp_path):
