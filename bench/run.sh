@@ -13,7 +13,7 @@
 #   KEEP_TMP [0]        1: keep the temp dir (configs, logs) after the run
 #   BENCH_SLUICE [build/sluice]  the binary to benchmark
 #   BENCH_UPSTREAM_PORT [18080]  BENCH_NGINX_PORT [18081]  BENCH_SLUICE_PORT [18082]
-#   BENCH_UPSTREAM_TLS_PORT [18083] (the upstream's TLS listener, for the https scenario)
+#   BENCH_UPSTREAM_TLS_PORT [18083] (the upstream's TLS listener, for the https scenarios)
 # exit status: 0 measured; 1 Sluice failed to start or to proxy, or a run was invalid; 2 bad setup.
 set -euo pipefail
 
@@ -129,17 +129,28 @@ scenario_args_c1000() { printf '%s\n' -c 1000; }
 # The upstream over TLS: both proxies reach the upstream nginx's TLS listener (a self-signed
 # certificate for localhost made for the run; no verification, Kong's default), nginx with
 # proxy_ssl_session_reuse (its default) and Sluice through an https service, each keeping its
-# upstream connections alive as in `get`. Measures the TLS layer's cost per request.
+# upstream connections alive as in `get`. Measures the TLS layer's cost per request. Both sides
+# speak TLS 1.2 and 1.3 (Kong's ssl_protocols): nginx 1.22's defaults stop at 1.2 on both, and a
+# proxy that offers 1.3 to a server that stops at 1.2 pays a key share in every ClientHello that
+# the other does not (Sluice offers 1.3, as Kong on OpenResty >= 1.25 does).
 scenario_desc_https() { echo "GET /tls/ (keep-alive), the proxy speaks TLS to the upstream"; }
 scenario_args_https() { :; }
 scenario_path_https() { echo /tls/; }
+
+# The same, but the upstream closes its connection after every answer (keepalive_timeout 0 on its
+# /new/ location), so each request pays a TLS handshake to the upstream: both proxies resume the
+# session (nginx's proxy_ssl_session_reuse, Sluice's per-worker session cache), and the connect,
+# the abbreviated handshake and the close are what is measured.
+scenario_desc_https_handshake() { echo "GET /tls-new/ (keep-alive from wrk), the upstream closes after each answer: a resumed TLS handshake per request"; }
+scenario_args_https_handshake() { :; }
+scenario_path_https_handshake() { echo /tls-new/; }
 
 # scenario_path NAME: the request path of scenario NAME.
 scenario_path() {
     if declare -F "scenario_path_$1" >/dev/null; then "scenario_path_$1"; else echo /; fi
 }
 WANT_TLS=0
-[[ " $SCENARIOS " == *" https "* ]] && WANT_TLS=1
+[[ " $SCENARIOS " == *" https "* || " $SCENARIOS " == *" https_handshake "* ]] && WANT_TLS=1
 
 for s in $SCENARIOS; do
     declare -F "scenario_args_$s" >/dev/null || die "unknown scenario '$s'"
@@ -292,7 +303,13 @@ upstream_tls_server() {
         listen 127.0.0.1:$UPSTREAM_TLS_PORT ssl reuseport backlog=16384;
         ssl_certificate $TMP/upstream/cert.pem;
         ssl_certificate_key $TMP/upstream/key.pem;
+        ssl_protocols TLSv1.2 TLSv1.3;
         location / {
+            default_type text/plain;
+            return 200 "$BODY";
+        }
+        location /new/ {
+            keepalive_timeout 0;
             default_type text/plain;
             return 200 "$BODY";
         }
@@ -319,6 +336,18 @@ nginx_tls_location() {
             proxy_set_header Connection "";
             proxy_ssl_server_name on;
             proxy_ssl_name localhost;
+            proxy_ssl_protocols TLSv1.2 TLSv1.3;
+TLS
+    kong_headers
+    echo "        }"
+    cat <<'TLS'
+        location /tls-new/ {
+            proxy_pass https://backend_tls/new/;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_ssl_server_name on;
+            proxy_ssl_name localhost;
+            proxy_ssl_protocols TLSv1.2 TLSv1.3;
 TLS
     kong_headers
     echo "        }"
@@ -331,6 +360,11 @@ sluice_tls_service() {
     routes:
       - name: bench-tls
         paths: ["/tls/"]
+  - name: bench-upstream-tls-new
+    url: https://localhost:$UPSTREAM_TLS_PORT/new/
+    routes:
+      - name: bench-tls-new
+        paths: ["/tls-new/"]
 TLS
 }
 
@@ -420,6 +454,8 @@ if ((WANT_TLS)); then
         die "the upstream's TLS listener answers wrongly: $why"
     why=$(check_proxy "$NGINX_PORT" "http://127.0.0.1:$NGINX_PORT/tls/") ||
         die "the nginx proxy answers /tls/ wrongly: $why"
+    why=$(check_proxy "$NGINX_PORT" "http://127.0.0.1:$NGINX_PORT/tls-new/") ||
+        die "the nginx proxy answers /tls-new/ wrongly: $why"
 fi
 
 # --- Sluice ----------------------------------------------------------------------------------------
@@ -488,11 +524,14 @@ EOF
         SLUICE_WHY="listening, but GET / through it is wrong: $why"
         return
     fi
-    if ((WANT_TLS)) && ! why=$(check_proxy "$SLUICE_PORT" "http://127.0.0.1:$SLUICE_PORT/tls/"); then
-        SLUICE_STATUS=failed
-        SLUICE_WHY="listening, but GET /tls/ through it is wrong: $why"
-        return
-    fi
+    local p
+    for p in /tls/ /tls-new/; do
+        if ((WANT_TLS)) && ! why=$(check_proxy "$SLUICE_PORT" "http://127.0.0.1:$SLUICE_PORT$p"); then
+            SLUICE_STATUS=failed
+            SLUICE_WHY="listening, but GET $p through it is wrong: $why"
+            return
+        fi
+    done
     SLUICE_STATUS=ok
 }
 
