@@ -120,6 +120,13 @@ scenario_args_post1k() {
     printf '%s\n' -s "$lua"
 }
 
+# A new client connection per request (wrk sends "Connection: close"): the accept, the first read
+# and the close are on every request's path, as with clients that do not keep connections alive.
+# The upstream side stays pooled. Client ports are reused quickly: the proxy closes first, so the
+# TIME_WAIT states are the proxy's and cost wrk nothing.
+scenario_desc_close() { echo "GET / with Connection: close (a new client connection per request)"; }
+scenario_args_close() { printf '%s\n' -H "Connection: close"; }
+
 # Many more connections than the proxies' upstream pools keep (512 each, Kong's default): the
 # requests in flight to the upstream swing above the pool size and back, which is where a pool that
 # closes its excess at once pays connects (wrk takes the last -c).
