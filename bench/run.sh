@@ -336,28 +336,22 @@ TLS
 }
 nginx_tls_location() {
     ((WANT_TLS)) || return 0
-    cat <<'TLS'
-        location /tls/ {
-            proxy_pass https://backend_tls/;
+    local pair from to
+    # /tls/ -> the upstream's keep-alive location, /tls-new/ -> the one closing after each answer
+    for pair in "/tls/ /" "/tls-new/ /new/"; do
+        read -r from to <<<"$pair"
+        cat <<TLS
+        location $from {
+            proxy_pass https://backend_tls$to;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_ssl_server_name on;
             proxy_ssl_name localhost;
             proxy_ssl_protocols TLSv1.2 TLSv1.3;
 TLS
-    kong_headers
-    echo "        }"
-    cat <<'TLS'
-        location /tls-new/ {
-            proxy_pass https://backend_tls/new/;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_ssl_server_name on;
-            proxy_ssl_name localhost;
-            proxy_ssl_protocols TLSv1.2 TLSv1.3;
-TLS
-    kong_headers
-    echo "        }"
+        kong_headers
+        echo "        }"
+    done
 }
 sluice_tls_service() {
     ((WANT_TLS)) || return 0

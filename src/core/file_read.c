@@ -50,10 +50,7 @@ sl_file_read_all(const char *path, size_t limit, size_t *len)
         }
     }
     fclose(f);
-    if (err == 0 && n > limit) {
-        err = EFBIG;
-    }
-    if (err != 0) {
+    if (err != 0) { /* (a clean end leaves n <= limit: a full buffer of limit + 1 is EFBIG above) */
         free(buf);
         errno = err;
         return NULL;
