@@ -6,7 +6,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -802,9 +801,7 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
             free(c);
             return;
         }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        c->fd = fd;
+        c->fd = fd; /* TCP_NODELAY comes from the listener (sl_net_listen) */
         c->status = l->status;
         peer_string(&ss, c->peer, sizeof(c->peer));
         c->read_want = SL_TLS_WANT_READ;

@@ -65,6 +65,10 @@ sl_net_listen(const char *host, uint16_t port, const struct sl_net_listen_opts *
     }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    /* Every accepted connection inherits it (Linux copies the listener's TCP state), which
+     * saves a setsockopt() per connection: a response is never held back waiting for the
+     * client's ACK of the one before (Nagle against delayed ACKs on keep-alive). */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (o->reuseport) {
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
     }

@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,8 +73,7 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
             }
             return;
         }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        /* TCP_NODELAY comes from the listener (sl_net_listen). */
         atomic_fetch_add_explicit(&sl_proxy_stats.connections_accepted, 1, memory_order_relaxed);
         sl_session_start(w, fd, (struct sockaddr *)&peer, plen, l);
     }
