@@ -22,7 +22,22 @@ from lib.rawhttp import parse_response
 from lib.sluice import kong, service, wait_until
 
 T = 15
-BIG = 8 * 1024 * 1024
+
+
+def _tcp_buffer_max(name):
+    """The largest buffer TCP autotuning may give a socket (the third field of tcp_rmem or
+    tcp_wmem under /proc/sys/net/ipv4)."""
+    with open("/proc/sys/net/ipv4/" + name) as f:
+        return int(f.read().split()[2])
+
+
+# The tests that check that the upstream is held back need a response larger than what the
+# kernel alone can hold while Sluice reads nothing more: the upstream's send buffer, Sluice's
+# receive buffer from the upstream and its send buffer to the client can each autotune up to the
+# sysctl maximum, which is 32 MiB for tcp_rmem on recent kernels (8 MiB fitted whole there and
+# the upstream finished early). At least 8 MiB.
+BIG = max(8 * 1024 * 1024,
+          _tcp_buffer_max("tcp_rmem") + 2 * _tcp_buffer_max("tcp_wmem") + 8 * 1024 * 1024)
 
 
 def timed_response(n, done, chunked=False, chunk=65536):

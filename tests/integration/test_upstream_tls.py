@@ -119,6 +119,24 @@ def test_a_new_connection_resumes_the_upstreams_last_session(tls_upstream, sluic
     assert tls_upstream.resumed == [False, True, True, False], tls_upstream.resumed
 
 
+def test_session_cache_is_bounded_and_evicts_the_oldest(tls_upstream, sluice_factory):
+    """A worker keeps at most 256 sessions (SL_TLS_SESSIONS_MAX, one per address and SNI name):
+    with preserve_host every client Host is a name, so 300 of them must evict, oldest first.
+    The newest names still resume; the oldest three handshake in full again."""
+    tls_upstream.route("/bye", U.respond(200, body=b"bye", close=True))
+    s = sluice_factory(kong(https_service("kept", "127.0.0.1", tls_upstream.port,
+                                          [{"paths": ["/"], "strip_path": False,
+                                            "preserve_host": True}])))
+    names = ["h%d.test" % i for i in range(300)]
+    for n in names:
+        assert requests.get(s.url("/bye"), headers={"Host": n}, timeout=T).status_code == 200
+    assert tls_upstream.resumed[:300] == [False] * 300
+    for n in names[-3:] + names[:3]:
+        assert requests.get(s.url("/bye"), headers={"Host": n}, timeout=T).content == b"bye"
+    assert tls_upstream.sni[-6:] == names[-3:] + names[:3]
+    assert tls_upstream.resumed[-6:] == [True] * 3 + [False] * 3, tls_upstream.resumed[-6:]
+
+
 def test_large_bodies_both_ways(tls_upstream, sluice_factory):
     n = 20 * 1024 * 1024
     tls_upstream.route("/huge", U.huge_response(n))
