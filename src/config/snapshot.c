@@ -62,9 +62,9 @@ sl_snapshot_swap_upstream_tls_defaults(struct sl_upstream_tls_defaults *d)
 
 /* The client context settings of an https service (Kong's upstream_ssl: tls_verify, its depth,
  * the CA certificates it trusts, the client certificate it presents), sluice.conf's defaults
- * where the service leaves one unset. */
+ * where the service leaves one unset. <stamp>: the system store's, as this build found it. */
 static void
-tls_opts_of(const struct sl_service *svc, struct sl_tls_client_opts *o)
+tls_opts_of(const struct sl_service *svc, const char *stamp, struct sl_tls_client_opts *o)
 {
     const struct sl_upstream_tls_defaults *d = tls_defaults;
     memset(o, 0, sizeof(*o));
@@ -82,6 +82,7 @@ tls_opts_of(const struct sl_service *svc, struct sl_tls_client_opts *o)
     } else {
         o->system_store = true; /* lua_ssl_trusted_certificate's default */
     }
+    o->system_stamp = o->system_store ? stamp : NULL;
     if (svc->client_cert_pem != NULL) {
         o->cert_pem = svc->client_cert_pem;
         o->key_pem = svc->client_key_pem;
@@ -121,7 +122,9 @@ static size_t said_ntrustless;
 /* Gives every https target its client context. Targets with the same settings share one, and a
  * context of the current snapshot with the same digest is taken over rather than built again:
  * loading the system's trusted certificates costs milliseconds, and an Admin API sync compiles
- * once per write. A target whose context cannot be built answers 502 (logged). */
+ * once per write. The digest covers the system store's files (their stamp), so the first build
+ * after they change (a reload, an Admin API write) loads them again, as an nginx reload does.
+ * A target whose context cannot be built answers 502 (logged). */
 static void
 attach_tls(struct sl_service_target *targets, size_t n, struct sl_arena *arena)
 {
@@ -133,6 +136,8 @@ attach_tls(struct sl_service_target *targets, size_t n, struct sl_arena *arena)
         said_ntrustless = 0;
         return;
     }
+    char stamp[512];
+    sl_tls_system_store_stamp(stamp, sizeof(stamp));
     struct sl_snapshot *old = sl_snapshot_acquire();
     size_t nold = old != NULL ? old->config->nservices : 0;
     size_t ntrustless = 0; /* services that verify against an empty trust store */
@@ -160,7 +165,7 @@ attach_tls(struct sl_service_target *targets, size_t n, struct sl_arena *arena)
             continue;
         }
         struct sl_tls_client_opts o;
-        tls_opts_of(svc, &o);
+        tls_opts_of(svc, stamp, &o);
         if (o.verify && !o.system_store && o.nca == 0 && ntrustless++ == 0) {
             first_trustless = svc;
         }

@@ -72,6 +72,10 @@ struct sl_tls_client_opts {
      * Neither: nothing is trusted, every verification fails (nginx without
      * proxy_ssl_trusted_certificate). */
     bool system_store;
+    /* With system_store: what the store's files looked like when these options were made
+     * (sl_tls_system_store_stamp). It enters the digest, so a context built from an older
+     * store is not taken over once the files have changed. NULL: not considered. */
+    const char *system_stamp;
     const char *const *ca_pems;
     size_t nca;
     const char *cert_pem; /* a client certificate (leaf, then its chain), or NULL */
@@ -89,6 +93,13 @@ SSL_CTX *sl_tls_client_ctx_new(const struct sl_tls_client_opts *opts, char *err,
  * digest make interchangeable contexts and connections. Returns 0, or -1 (out of memory) with
  * <out> empty: no digest at all, which must never key a context or a connection. */
 int sl_tls_client_opts_digest(const struct sl_tls_client_opts *opts, char out[65]);
+
+/* Describes the system's trusted-certificate store as OpenSSL's default verify paths find it
+ * (the file and the directory, or those named by SSL_CERT_FILE / SSL_CERT_DIR): device, inode,
+ * size and modification time of each, "-" for one that does not exist. Rewriting the bundle
+ * (update-ca-certificates) or adding a hashed link to the directory changes it. Writes a NUL-
+ * terminated string into <out> (truncated to <len>). Any thread. */
+void sl_tls_system_store_stamp(char *out, size_t len);
 
 /* One TLS connection over a non-blocking socket. */
 struct sl_tls_conn {

@@ -5,9 +5,12 @@
  * name the certificate is checked against. Like tls.c it never logs and never puts key material
  * in a message. */
 #include <arpa/inet.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -173,11 +176,13 @@ sl_tls_client_opts_digest(const struct sl_tls_client_opts *opts, char out[65])
     char head[64];
     snprintf(head, sizeof(head), "v%d d%d s%d n%zu", opts->verify ? 1 : 0, opts->verify_depth,
              opts->system_store ? 1 : 0, opts->nca);
+    const char *stamp = opts->system_store ? opts->system_stamp : NULL;
     /* Every step is checked: a digest made of whatever a failed step left would be shared by
      * every option set that failed alike (a context verifying nothing given to a service that
      * verifies, its pooled connections too), so a failure is the caller's to refuse. */
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    int ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 && digest_field(md, head);
+    int ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+             digest_field(md, head) && digest_field(md, stamp);
     for (size_t i = 0; ok && i < opts->nca; i++) {
         ok = digest_field(md, opts->ca_pems[i]);
     }
@@ -194,6 +199,49 @@ sl_tls_client_opts_digest(const struct sl_tls_client_opts *opts, char out[65])
     }
     out[64] = '\0';
     return 0;
+}
+
+/* Appends "<tag>dev:ino:size:sec.nsec" of <path> to <out> (<len> bytes, <*used> of them
+ * taken), "<tag>-" when it cannot be stat'ed; what does not fit is cut. */
+static void
+append_stamp(char *out, size_t len, size_t *used, const char *tag, const char *path)
+{
+    struct stat st;
+    int n;
+    if (path == NULL || *path == '\0' || stat(path, &st) != 0) {
+        n = snprintf(out + *used, len - *used, "%s-", tag);
+    } else {
+        n = snprintf(out + *used, len - *used, "%s%llu:%llu:%lld:%lld.%09ld", tag,
+                     (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+                     (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    }
+    *used += n > 0 && (size_t)n < len - *used ? (size_t)n : len - 1 - *used;
+}
+
+void
+sl_tls_system_store_stamp(char *out, size_t len)
+{
+    if (len == 0) {
+        return;
+    }
+    out[0] = '\0';
+    /* the paths SSL_CTX_set_default_verify_paths loads, environment overrides first */
+    const char *file = getenv(X509_get_default_cert_file_env());
+    const char *dir = getenv(X509_get_default_cert_dir_env());
+    size_t used = 0;
+    append_stamp(out, len, &used, "f", file != NULL ? file : X509_get_default_cert_file());
+    /* the directory setting may list several, ':'-separated; OpenSSL reads each */
+    const char *p = dir != NULL ? dir : X509_get_default_cert_dir();
+    for (;;) {
+        size_t n = strcspn(p, ":");
+        char one[PATH_MAX];
+        snprintf(one, sizeof(one), "%.*s", (int)n, p);
+        append_stamp(out, len, &used, " d", one);
+        if (p[n] == '\0' || used + 1 >= len) {
+            break;
+        }
+        p += n + 1;
+    }
 }
 
 int

@@ -284,6 +284,35 @@ def test_reload_applies_the_conf_defaults(pki, upstream_factory, sluice_factory,
     assert "keeping the running configuration" in s.error_log()
 
 
+def test_reload_reads_the_system_store_again(pki, upstream_factory, sluice_factory, tmp_path):
+    """lua_ssl_trusted_certificate = system (the default) is OpenSSL's default paths, here pointed
+    at a bundle of our own through SSL_CERT_FILE / SSL_CERT_DIR. A running configuration keeps
+    the store it loaded; a reload after the bundle changed (update-ca-certificates) loads it
+    again, as an nginx reload re-reads proxy_ssl_trusted_certificate."""
+    bundle = tmp_path / "system-bundle.pem"
+    with open(pki["client_ca_path"]) as f:
+        bundle.write_text(f.read())  # a CA that never issued the upstream's certificate
+    empty_dir = tmp_path / "no-hashed-certs"
+    empty_dir.mkdir()
+    good = tls_upstream(upstream_factory, pki["leaf"])
+    s = sluice_factory(kong(https_service("sys", good.port, "/", tls_verify=True, retries=0)),
+                       env={"SSL_CERT_FILE": str(bundle), "SSL_CERT_DIR": str(empty_dir)})
+    assert requests.get(s.url("/"), timeout=T).status_code == 502
+    assert good.requests == []
+    bundle.write_text(pki["root"])
+    # no reload yet: the store in force stays (and its handshakes keep failing)
+    assert requests.get(s.url("/"), timeout=T).status_code == 502
+    s.reload()
+    assert wait_until(lambda: requests.get(s.url("/"), timeout=T).status_code == 200)
+    assert len(good.requests) == 1
+    # and back: a reload after the root left the bundle refuses the upstream again
+    with open(pki["client_ca_path"]) as f:
+        bundle.write_text(f.read())
+    s.reload()
+    assert wait_until(lambda: requests.get(s.url("/"), timeout=T).status_code == 502)
+    assert len(good.requests) == 1
+
+
 def test_verifying_against_an_empty_trust_store_is_said_at_load(pki, upstream_factory,
                                                                 sluice_factory):
     """lua_ssl_trusted_certificate = off leaves a verifying service without ca_certificates

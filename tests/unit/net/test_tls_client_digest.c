@@ -5,7 +5,9 @@
  * then there is no digest at all. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -83,4 +85,60 @@ Test(client_digest, an_allocation_failure_gives_no_digest_never_a_shared_one)
         }
     }
     cr_assert_fail("the digest kept allocating");
+}
+
+Test(client_digest, the_system_stores_stamp_counts_only_with_the_system_store)
+{
+    struct sl_tls_client_opts a = {
+        .verify = true, .verify_depth = 1, .system_store = true, .system_stamp = "f1:2:3:4.5 d-"};
+    struct sl_tls_client_opts b = a;
+    b.system_stamp = "f1:2:3:4.6 d-"; /* the bundle rewritten */
+    char da[65], db[65];
+    cr_assert_eq(sl_tls_client_opts_digest(&a, da), 0);
+    cr_assert_eq(sl_tls_client_opts_digest(&b, db), 0);
+    cr_expect_str_neq(da, db);
+    /* without the system store its files do not matter */
+    a.system_store = b.system_store = false;
+    cr_assert_eq(sl_tls_client_opts_digest(&a, da), 0);
+    cr_assert_eq(sl_tls_client_opts_digest(&b, db), 0);
+    cr_expect_str_eq(da, db);
+}
+
+Test(client_digest, the_stamp_follows_the_files_openssl_would_load)
+{
+    char dir[] = "/tmp/sl-store-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char file[64];
+    snprintf(file, sizeof(file), "%s/bundle.pem", dir);
+    setenv("SSL_CERT_FILE", file, 1);
+    setenv("SSL_CERT_DIR", dir, 1);
+    char missing[512], first[512], second[512];
+    sl_tls_system_store_stamp(missing, sizeof(missing));
+    cr_expect(strncmp(missing, "f- d", 4) == 0, "no bundle yet: %s", missing);
+    FILE *f = fopen(file, "w");
+    cr_assert_not_null(f);
+    fputs("one\n", f);
+    fclose(f);
+    sl_tls_system_store_stamp(first, sizeof(first));
+    cr_expect_str_neq(first, missing);
+    f = fopen(file, "a");
+    cr_assert_not_null(f);
+    fputs("two\n", f); /* a longer file: the size alone tells, whatever the clock */
+    fclose(f);
+    sl_tls_system_store_stamp(second, sizeof(second));
+    cr_expect_str_neq(second, first);
+    /* several directories, ':'-separated: each is stamped; a tiny buffer is cut, not overrun */
+    char both[1100];
+    snprintf(both, sizeof(both), "%s:/nonexistent-sl-dir", dir);
+    setenv("SSL_CERT_DIR", both, 1);
+    char many[512];
+    sl_tls_system_store_stamp(many, sizeof(many));
+    cr_expect(strstr(many, " d-") != NULL, "the second directory is missing: %s", many);
+    char tiny[6];
+    sl_tls_system_store_stamp(tiny, sizeof(tiny));
+    cr_expect_eq(strlen(tiny), 5);
+    unsetenv("SSL_CERT_FILE");
+    unsetenv("SSL_CERT_DIR");
+    unlink(file);
+    rmdir(dir);
 }
