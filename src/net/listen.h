@@ -25,8 +25,7 @@ struct sl_net_listen_opts {
 
 /* Opens a non-blocking, close-on-exec TCP listener on the IP literal <host> (IPv4 or IPv6 without
  * brackets) and <port>, with SO_REUSEADDR, TCP_NODELAY (for the connections it accepts) and the
- * options <o>. Returns the descriptor, or -1 with a
- * message naming the address in <err>. */
+ * options <o>. Returns the descriptor, or -1 with a message naming the address in <err>. */
 int sl_net_listen(const char *host, uint16_t port, const struct sl_net_listen_opts *o, char *err,
                   size_t errlen);
 

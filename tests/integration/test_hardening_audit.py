@@ -18,7 +18,6 @@ import os
 import socket
 import struct
 import sys
-import threading
 import time
 
 import pytest
@@ -27,40 +26,24 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
                                 "wire"))
 import wirelib as W  # noqa: E402
 
+from lib.rawserver import RawServer  # noqa: E402
 from lib.sluice import kong  # noqa: E402
 
 SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n"
 
 
-class RawUpstream:
+class RawUpstream(RawServer):
     """127.0.0.1 listener: for each connection, reads until the end of the first head, records
-    every byte, then calls act(conn). Counts connections."""
+    every byte, then calls act(conn). self.conns: a bytearray per connection."""
 
     def __init__(self, act):
         self.act = act
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.conns = []  # bytearray per connection
-        self.stop_flag = False
-        threading.Thread(target=self._loop, daemon=True).start()
+        super().__init__(backlog=64)
 
-    def _loop(self):
-        while not self.stop_flag:
-            try:
-                c, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            rec = bytearray()
-            self.conns.append(rec)
-            threading.Thread(target=self._serve, args=(c, rec), daemon=True).start()
+    def new_record(self, index):
+        return bytearray()
 
-    def _serve(self, c, rec):
+    def serve(self, c, rec):
         c.settimeout(3)
         try:
             while b"\r\n\r\n" not in rec:
@@ -77,15 +60,6 @@ class RawUpstream:
                 rec += d
         except OSError:
             pass
-        finally:
-            try:
-                c.close()
-            except OSError:
-                pass
-
-    def stop(self):
-        self.stop_flag = True
-        self.sock.close()
 
 
 def read_all(sock, wait):

@@ -13,6 +13,7 @@ import requests
 from lib import upstream as U
 from lib.ports import free_port
 from lib.rawhttp import RawConn, request_bytes
+from lib.rawserver import RawServer
 from lib.sluice import kong, port_open, service
 
 T = 5
@@ -186,7 +187,7 @@ def test_sluice_survives_upstream_going_away(upstream_factory, sluice_factory):
     assert s.alive() and port_open(s.port)
 
 
-class ResetOnReuse:
+class ResetOnReuse(RawServer):
     """A raw upstream: on each connection it answers the first request (keep-alive); a second
     request on the same connection is read whole and answered with a reset (SO_LINGER 0), as when
     the upstream closes an idle keep-alive connection just as the proxy reuses it. Records the
@@ -194,20 +195,7 @@ class ResetOnReuse:
 
     def __init__(self):
         self.seen = []
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+        super().__init__(backlog=16)
 
     def _read_request(self, c, buf):
         while b"\r\n\r\n" not in buf:
@@ -226,7 +214,7 @@ class ResetOnReuse:
         self.seen.append(head.split(b"\r\n")[0].decode())
         return head, rest[length:]
 
-    def _serve(self, c):
+    def serve(self, c, rec):
         c.settimeout(T)
         try:
             head, rest = self._read_request(c, b"")
@@ -238,11 +226,6 @@ class ResetOnReuse:
                 c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         except OSError:
             pass
-        finally:
-            c.close()
-
-    def close(self):
-        self.sock.close()
 
 
 def test_stale_pooled_connection_retried_only_when_safe(sluice_factory):
@@ -263,4 +246,4 @@ def test_stale_pooled_connection_retried_only_when_safe(sluice_factory):
         assert r.status_code == 502, (r.status_code, r.text[:200])
         assert up.seen.count("POST /post HTTP/1.1") == 1, up.seen
     finally:
-        up.close()
+        up.stop()

@@ -33,6 +33,7 @@ if _TESTS not in sys.path:  # run as a program inside the namespace, without con
 from lib.dnsstub import DNSStub  # noqa: E402
 from lib.ports import free_port  # noqa: E402
 from lib.rawhttp import RawConn  # noqa: E402
+from lib.rawserver import RawServer  # noqa: E402
 from lib.sluice import Sluice, kong, service, sluice_bin  # noqa: E402
 
 T = 10
@@ -52,7 +53,7 @@ def body_of(n, seed):
     return (block * (n // len(block) + 1))[:n]
 
 
-class FlakyUpstream:
+class FlakyUpstream(RawServer):
     """A raw upstream on 127.0.0.1. Connections for which fail(index) is true read the head and at
     least RESET_AFTER body bytes, then close with a reset and no response; the others read the whole
     request (waiting at most body_wait seconds for its body) and answer 200 with the length and
@@ -61,33 +62,13 @@ class FlakyUpstream:
     def __init__(self, fail, body_wait=2.0):
         self.fail = fail
         self.body_wait = body_wait
-        self.conns = []
-        self.lock = threading.Lock()
         self.resets = threading.Semaphore(0)
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.stopping = False
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
+        super().__init__(backlog=16)
 
-    def _accept(self):
-        while not self.stopping:
-            try:
-                c, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            with self.lock:
-                rec = {"index": len(self.conns), "body_len": 0}
-                self.conns.append(rec)
-            threading.Thread(target=self._serve, args=(c, rec), daemon=True).start()
+    def new_record(self, index):
+        return {"index": index, "body_len": 0}
 
-    def _serve(self, c, rec):
+    def serve(self, c, rec):
         c.settimeout(T)
         buf = b""
         try:
@@ -135,13 +116,6 @@ class FlakyUpstream:
                       b"Connection: close\r\n\r\n%s" % (len(payload), payload))
         except OSError as e:
             rec["error"] = repr(e)
-        finally:
-            c.close()
-
-    def stop(self):
-        self.stopping = True
-        self.sock.close()
-        self.thread.join(2)
 
 
 def send_in_two_parts(conn, up, method, body, send_rest=True):

@@ -43,16 +43,24 @@ int_opt(int fd, int level, int name)
     return v;
 }
 
-Test(net_listen, accepted_connections_have_nodelay_ipv4)
+/* Accepts one connection from a listener on <host> with the defaults and checks that it carries
+ * TCP_NODELAY without setting it, and no SO_KEEPALIVE (so_keepalive -1 leaves it off). */
+static void
+expect_accepted_nodelay(const char *host)
 {
     struct sl_net_listen_opts o = {.so_keepalive = -1, .ipv6only = -1};
     int lfd, cfd;
-    int fd = accept_one("127.0.0.1", &o, &lfd, &cfd);
-    cr_expect_eq(int_opt(fd, IPPROTO_TCP, TCP_NODELAY), 1);
-    cr_expect_eq(int_opt(fd, SOL_SOCKET, SO_KEEPALIVE), 0, "so_keepalive -1 leaves it off");
+    int fd = accept_one(host, &o, &lfd, &cfd);
+    cr_expect_eq(int_opt(fd, IPPROTO_TCP, TCP_NODELAY), 1, "%s", host);
+    cr_expect_eq(int_opt(fd, SOL_SOCKET, SO_KEEPALIVE), 0, "%s", host);
     close(fd);
     close(cfd);
     close(lfd);
+}
+
+Test(net_listen, accepted_connections_have_nodelay_ipv4)
+{
+    expect_accepted_nodelay("127.0.0.1");
 }
 
 Test(net_listen, accepted_connections_have_nodelay_ipv6)
@@ -63,14 +71,9 @@ Test(net_listen, accepted_connections_have_nodelay_ipv6)
     if (probe < 0) {
         cr_skip_test("no IPv6 loopback here: %s", err);
     }
+    cr_expect_eq(int_opt(probe, IPPROTO_IPV6, IPV6_V6ONLY), 1, "nginx's default: v6 only");
     close(probe);
-    int lfd, cfd;
-    int fd = accept_one("::1", &o, &lfd, &cfd);
-    cr_expect_eq(int_opt(fd, IPPROTO_TCP, TCP_NODELAY), 1);
-    cr_expect_eq(int_opt(lfd, IPPROTO_IPV6, IPV6_V6ONLY), 1, "nginx's default: v6 only");
-    close(fd);
-    close(cfd);
-    close(lfd);
+    expect_accepted_nodelay("::1");
 }
 
 Test(net_listen, keepalive_options_reach_accepted_connections)
